@@ -1,0 +1,53 @@
+//! Why a company command is refused.
+
+use uuid::Uuid;
+
+/// A broken business rule of the Company aggregate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompanyError {
+    /// RegisterCompany on an id that is already registered.
+    #[error("the company is already registered")]
+    AlreadyRegistered,
+    /// Any command other than RegisterCompany on an id that was never registered.
+    #[error("the company is not registered")]
+    NotRegistered,
+    /// Another company has the same ИНН and КПП.
+    #[error("a company with this ИНН and КПП is already registered ({existing})")]
+    DuplicateInnKpp {
+        /// The company that already has them.
+        existing: Uuid,
+    },
+    /// A legal entity (10-digit ИНН) must have a КПП.
+    #[error("a legal entity must have a КПП")]
+    KppRequired,
+    /// A sole proprietor (12-digit ИНН) has no КПП.
+    #[error("a sole proprietor (12-digit ИНН) has no КПП")]
+    KppNotAllowed,
+    /// A legal entity has a 13-digit ОГРН, an ИП a 15-digit ОГРНИП.
+    #[error("a legal entity has a 13-digit ОГРН and a sole proprietor a 15-digit ОГРНИП")]
+    OgrnDoesNotMatchKind,
+    /// A required text field is empty.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// The command field (camelCase, as the API names it).
+        field: &'static str,
+    },
+    /// The uniqueness look-up failed (a store error, not a business rule).
+    #[error("company look-up failed: {0}")]
+    LookupFailed(String),
+}
+
+impl CompanyError {
+    /// The input field the error is about, as the API names it, when it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::DuplicateInnKpp { .. } => Some("inn"),
+            Self::KppRequired | Self::KppNotAllowed => Some("kpp"),
+            Self::OgrnDoesNotMatchKind => Some("ogrn"),
+            Self::Empty { field } => Some(field),
+            Self::AlreadyRegistered
+            | Self::NotRegistered
+            | Self::LookupFailed(_) => None,
+        }
+    }
+}
