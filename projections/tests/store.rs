@@ -1,0 +1,495 @@
+//! The event store, projection engine and catch-up runner against a real PostgreSQL (a throwaway cluster
+//! started from the machine's binaries, or TEST_DATABASE_URL).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cqrs_es::{event_sink::EventSink, Aggregate, AggregateContext, CqrsFramework, DomainEvent, EventStore};
+use domain::company::{Company, CompanyCommand, CompanyServices, RequisitesChange};
+use projections::command::{CommandError, CommandExecutor};
+use projections::companies::PgCompanyLookup;
+use projections::event::{CommandMeta, StoredEvent};
+use projections::projection::{Projection, ProjectionError};
+use projections::runner::{self, CatchUp, Checkpoint};
+use projections::store::PgEventStore;
+use projections::testing::fresh_database;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+// A delta-style aggregate: `apply` adds, so applying an event twice shows as a wrong total.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Counter {
+    total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum CounterEvent {
+    Added { n: i64 },
+}
+
+impl DomainEvent for CounterEvent {
+    fn event_type(&self) -> String {
+        "Added".into()
+    }
+    fn event_version(&self) -> String {
+        "1".into()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("refused")]
+struct Refused;
+
+impl Aggregate for Counter {
+    const TYPE: &'static str = "Counter";
+    type Command = i64;
+    type Event = CounterEvent;
+    type Error = Refused;
+    type Services = ();
+
+    async fn handle(&mut self, n: i64, _: &(), sink: &EventSink<Self>) -> Result<(), Refused> {
+        if n < 0 {
+            return Err(Refused);
+        }
+        sink.write(CounterEvent::Added { n }, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: CounterEvent) {
+        let CounterEvent::Added { n } = event;
+        self.total += n;
+    }
+}
+
+fn no_projections() -> Arc<[Arc<dyn Projection>]> {
+    Arc::from(Vec::<Arc<dyn Projection>>::new())
+}
+
+async fn pool() -> PgPool {
+    fresh_database().await.unwrap().pool(20).await.unwrap()
+}
+
+#[tokio::test]
+async fn three_add_commands_reload_as_three_with_snapshots_of_any_size() {
+    let pool = pool().await;
+    for snapshot_every in [0, 1, 2, 3] {
+        let id = format!("counter-{snapshot_every}");
+        let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), snapshot_every);
+        let exec = CommandExecutor::new(store.clone(), ());
+        for _ in 0..3 {
+            exec.execute(&id, 1, &CommandMeta::system("test")).await.unwrap();
+        }
+        let mut ctx = store.load_aggregate(&id).await.unwrap();
+        assert_eq!(ctx.aggregate().total, 3, "snapshot every {snapshot_every}");
+        assert_eq!(ctx.current_sequence, 3);
+    }
+    // A snapshot was really written (and used: it covers sequence 3 with size 1 and 3).
+    let seq: i64 = sqlx::query_scalar("SELECT last_sequence FROM snapshots WHERE aggregate_id = 'counter-1'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seq, 3);
+}
+
+#[tokio::test]
+async fn the_stock_postgres_es_snapshot_store_applies_events_twice() {
+    // Evidence for docs/adr/0001-event-store.md: the same three Add(1) through postgres-es 0.5's snapshot
+    // store reload as more than 3. If this ever reports 3, the stock store was fixed and the ADR is stale.
+    let pool = pool().await;
+    let repo = postgres_es::PostgresEventRepository::new(pool.clone());
+    let cqrs = CqrsFramework::new(
+        cqrs_es::persist::PersistedEventStore::<_, Counter>::new_snapshot_store(repo, 1),
+        vec![],
+        (),
+    );
+    for _ in 0..3 {
+        cqrs.execute("stock", 1).await.unwrap();
+    }
+    let loader = cqrs_es::persist::PersistedEventStore::<_, Counter>::new_snapshot_store(
+        postgres_es::PostgresEventRepository::new(pool.clone()),
+        1,
+    );
+    let mut ctx = loader.load_aggregate("stock").await.unwrap();
+    assert_eq!(ctx.aggregate().total, 6, "stock snapshot store total");
+}
+
+#[tokio::test]
+async fn a_refused_command_stores_nothing() {
+    let pool = pool().await;
+    let exec = CommandExecutor::new(PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0), ());
+    let err = exec.execute("c", -1, &CommandMeta::system("test")).await.unwrap_err();
+    assert!(matches!(err, CommandError::Rejected(Refused)));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn every_event_carries_its_metadata_and_the_outcome_names_its_position() {
+    let pool = pool().await;
+    let exec = CommandExecutor::new(PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0), ());
+    let meta = CommandMeta {
+        actor: "account:abc".into(),
+        correlation_id: "corr-1".into(),
+        causation_id: "cause-1".into(),
+        request_id: "req-1".into(),
+        idempotency_key: None,
+    };
+    let out = exec.execute("c", 5, &meta).await.unwrap();
+    let (position, metadata): (i64, serde_json::Value) =
+        sqlx::query_as("SELECT position, metadata FROM events WHERE aggregate_id = 'c'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(out.last_position, Some(position));
+    assert_eq!(metadata["actor"], "account:abc");
+    assert_eq!(metadata["correlation_id"], "corr-1");
+    assert_eq!(metadata["causation_id"], "cause-1");
+    assert_eq!(metadata["request_id"], "req-1");
+}
+
+#[tokio::test]
+async fn a_command_retried_with_its_idempotency_key_has_one_effect_and_returns_the_first_result() {
+    let pool = pool().await;
+    let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0);
+    let exec = Arc::new(CommandExecutor::new(store.clone(), ()));
+    let mut meta = CommandMeta::system("test");
+    meta.idempotency_key = Some("pay-2026-03-10".into());
+    let first = exec.execute("c", 7, &meta).await.unwrap();
+    // Sequential retries and a burst of concurrent ones.
+    let again = exec.execute("c", 7, &meta).await.unwrap();
+    let burst = futures::future::join_all((0..8).map(|_| {
+        let exec = exec.clone();
+        let meta = meta.clone();
+        async move { exec.execute("c", 7, &meta).await.unwrap() }
+    }))
+    .await;
+    assert!(!first.replayed);
+    assert!(again.replayed);
+    assert_eq!(again.last_position, first.last_position);
+    assert!(burst.iter().all(|o| o.last_position == first.last_position));
+    let mut ctx = store.load_aggregate("c").await.unwrap();
+    assert_eq!(ctx.aggregate().total, 7);
+    // Another actor's identical key is its own.
+    let mut other = meta.clone();
+    other.actor = "account:other".into();
+    assert!(!exec.execute("c", 7, &other).await.unwrap().replayed);
+}
+
+#[tokio::test]
+async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
+    let pool = pool().await;
+    let id = uuid::Uuid::now_v7();
+    // A CompanyRegistered as version 1 wrote it: one `address`.
+    let v1 = serde_json::json!({"CompanyRegistered": {
+        "company_id": id, "kind": "LEGAL_ENTITY", "inn": "7707083893", "kpp": "773601001",
+        "ogrn": "1027700132195", "full_name": "ООО «Старое»", "short_name": "Старое",
+        "address": "Москва, ул. Старая, 1",
+        "bank": {"bank_name": "ПАО Сбербанк", "bik": "044525225",
+                 "correspondent_account": "30101810400000000225", "settlement_account": "40702810938000012345"},
+        "contact_email": "old@example.ru", "contact_phone": "+74951234567"}});
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Company', $1, 1, 'CompanyRegistered', '1', $2, '{}')",
+    )
+    .bind(id.to_string())
+    .bind(&v1)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // Load: the aggregate sees version 2 and accepts a command that depends on its state.
+    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
+    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
+    let envelopes = store.load_events(&id.to_string()).await.unwrap();
+    match &envelopes[0].payload {
+        domain::company::CompanyEvent::CompanyRegistered {
+            legal_address,
+            postal_address,
+            ..
+        } => {
+            assert_eq!(legal_address, "Москва, ул. Старая, 1");
+            assert_eq!(postal_address, "Москва, ул. Старая, 1");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Replay: the rebuilt read model has both addresses, and verify agrees with it.
+    runner::rebuild(&pool, &projections::companies::CompaniesProjection, 1000)
+        .await
+        .unwrap();
+    let (legal, postal): (String, String) =
+        sqlx::query_as("SELECT legal_address, postal_address FROM companies_view WHERE company_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((legal.as_str(), postal.as_str()), ("Москва, ул. Старая, 1", "Москва, ул. Старая, 1"));
+    let exec = CommandExecutor::new(store, services);
+    let change = RequisitesChange {
+        postal_address: Some("Москва, ул. Новая, 2".into()),
+        ..Default::default()
+    };
+    let out = exec
+        .execute(
+            &id.to_string(),
+            CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.events, 1);
+    assert!(runner::verify(&pool, &projections::inline_projections()).await.unwrap().is_empty());
+}
+
+/// A catch-up projection that records the order in which it sees events.
+struct Seen;
+
+#[async_trait]
+impl Projection for Seen {
+    fn name(&self) -> &'static str {
+        "seen_test"
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &["seen_test"]
+    }
+    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        sqlx::query("INSERT INTO seen_test (aggregate_id) VALUES ($1)")
+            .bind(&e.aggregate_id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_raw(conn: &mut PgConnection, id: &str) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Counter', $1, 1, 'Added', '1', '{\"Added\": {\"n\": 1}}', '{}')",
+    )
+    .bind(id)
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+async fn catch_up_until(consumer: &CatchUp, conn: &mut PgConnection, pool: &PgPool, want: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        consumer.step(conn).await.unwrap();
+        let got = seen(pool).await;
+        if got == want {
+            return;
+        }
+        assert!(want.starts_with(&got.iter().map(String::as_str).collect::<Vec<_>>()), "out of order: {got:?}");
+        assert!(std::time::Instant::now() < deadline, "not delivered in time: {got:?}");
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn seen(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT aggregate_id FROM seen_test ORDER BY n")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
+    let pool = pool().await;
+    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let consumer = CatchUp::new(Arc::new(Seen), 100);
+    let mut cconn = pool.acquire().await.unwrap();
+    insert_raw(&mut pool.acquire().await.unwrap(), "before").await;
+    // The horizon is cluster-wide: a transaction open in another database (another test) delays delivery
+    // for a moment, never skips it. Wait for the condition with a deadline.
+    catch_up_until(&consumer, &mut cconn, &pool, &["before"]).await;
+
+    // Writer A inserts first (smaller transaction id and position) and stays open.
+    let mut a = pool.begin().await.unwrap();
+    insert_raw(&mut a, "A").await;
+    // Writer B inserts second and commits first.
+    let mut b = pool.begin().await.unwrap();
+    insert_raw(&mut b, "B").await;
+    b.commit().await.unwrap();
+
+    // B is committed but A, below it, is still in flight: the consumer must not move past A.
+    assert_eq!(consumer.step(&mut cconn).await.unwrap(), 0);
+    assert_eq!(seen(&pool).await, vec!["before"]);
+    let cp = runner::load_checkpoint(&mut cconn, "seen_test").await.unwrap();
+
+    a.commit().await.unwrap();
+    // Both delivered, once each, in (transaction_id, position) order, which the checkpoint follows.
+    catch_up_until(&consumer, &mut cconn, &pool, &["before", "A", "B"]).await;
+    let after = runner::load_checkpoint(&mut cconn, "seen_test").await.unwrap();
+    assert!(after > cp);
+    let b_pos: i64 = sqlx::query_scalar("SELECT position FROM events WHERE aggregate_id = 'B'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after.position, b_pos);
+    assert_ne!(after, Checkpoint::default());
+}
+
+#[tokio::test]
+async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_equals_a_rebuild() {
+    let pool = pool().await;
+    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
+    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 5);
+    let exec = Arc::new(CommandExecutor::new(store, services));
+    let id = uuid::Uuid::now_v7();
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::RegisterCompany {
+            company_id: id,
+            profile: Box::new(common::profile()),
+        },
+        &CommandMeta::system("test"),
+    )
+    .await
+    .unwrap();
+    const N: usize = 24;
+    let results = futures::future::join_all((0..N).map(|i| {
+        let exec = exec.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            let change = RequisitesChange {
+                postal_address: Some(format!("Москва, ул. Параллельная, {i}")),
+                ..Default::default()
+            };
+            exec.execute(&id, CompanyCommand::ChangeCompanyRequisites(Box::new(change)), &CommandMeta::system("t"))
+                .await
+        })
+    }))
+    .await;
+    let acknowledged: Vec<i64> = results
+        .into_iter()
+        .filter_map(|r| r.unwrap().ok())
+        .filter_map(|o| o.last_position)
+        .collect();
+    assert!(acknowledged.len() >= N / 2, "most commands succeed: {}", acknowledged.len());
+    // Every acknowledged command's event is in the log exactly once; sequences have no gaps.
+    let positions: Vec<i64> = sqlx::query_scalar(
+        "SELECT position FROM events WHERE aggregate_id = $1 AND event_type = 'CompanyRequisitesChanged' ORDER BY sequence",
+    )
+    .bind(id.to_string())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut ack = acknowledged.clone();
+    ack.sort();
+    assert_eq!(positions, ack);
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+        .bind(id.to_string())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    // The inline read model equals a replay of the log.
+    let diffs = runner::verify(&pool, &projections::inline_projections()).await.unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
+
+#[tokio::test]
+async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile() {
+    let pool = pool().await;
+    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
+    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
+    let exec = Arc::new(CommandExecutor::new(store, services));
+    let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        exec.execute(
+            &id.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: *id,
+                profile: Box::new(common::profile_with_kpp(&format!("77360{i}001"))),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    }
+    // Damage the live table: a rebuild must restore it from the log.
+    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'").execute(&pool).await.unwrap();
+    assert!(!runner::verify(&pool, &projections::inline_projections()).await.unwrap().is_empty());
+    // Writers keep going during the rebuild.
+    let writer = {
+        let exec = exec.clone();
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                let change = RequisitesChange {
+                    postal_address: Some(format!("Адрес {i}")),
+                    ..Default::default()
+                };
+                exec.execute(
+                    &ids[i % 3].to_string(),
+                    CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+                    &CommandMeta::system("t"),
+                )
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 2).await.unwrap();
+    writer.await.unwrap();
+    assert!(report.events >= 3);
+    let diffs = runner::verify(&pool, &projections::inline_projections()).await.unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    let names: Vec<String> = sqlx::query_scalar("SELECT short_name FROM companies_view")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(names.iter().all(|n| n != "испорчено"));
+    // The swapped-in table kept its constraint names (errors are mapped by them).
+    let cons: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'companies_view' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cons,
+        vec![
+            "companies_view_inn_kpp_key",
+            "companies_view_inn_no_kpp_key",
+            "companies_view_name_idx",
+            "companies_view_pkey",
+            "companies_view_registered_position_idx"
+        ]
+    );
+}
+
+mod common {
+    use domain::company::CompanyProfile;
+    use domain::values::*;
+
+    pub fn profile() -> CompanyProfile {
+        profile_with_kpp("773601001")
+    }
+
+    pub fn profile_with_kpp(kpp: &str) -> CompanyProfile {
+        CompanyProfile {
+            inn: Inn::parse("7707083893").unwrap(),
+            kpp: Some(Kpp::parse(kpp).unwrap()),
+            ogrn: RegistrationNumber::parse("1027700132195").unwrap(),
+            full_name: "Общество с ограниченной ответственностью «Ромашка»".into(),
+            short_name: "ООО «Ромашка»".into(),
+            legal_address: "Москва, ул. Вавилова, 19".into(),
+            postal_address: "Москва, ул. Вавилова, 19".into(),
+            bank: BankRequisites::new(
+                "ПАО Сбербанк",
+                Bik::parse("044525225").unwrap(),
+                BankAccount::parse("30101810400000000225").unwrap(),
+                BankAccount::parse("40702810938000012345").unwrap(),
+            )
+            .unwrap(),
+            contact_email: Email::parse("office@romashka.ru").unwrap(),
+            contact_phone: Phone::parse("+74955005550").unwrap(),
+        }
+    }
+}
