@@ -7,6 +7,8 @@ CREATE TABLE accounts
     -- argon2id PHC string.
     password_hash text        NOT NULL,
     roles         text[]      NOT NULL CHECK (cardinality(roles) > 0),
+    -- Set for temporary passwords: the authorization layer then allows only changePassword, me and logout.
+    must_change_password boolean NOT NULL DEFAULT false,
     created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
     disabled_at   timestamptz
 );

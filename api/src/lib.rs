@@ -1,1 +1,17 @@
-pub fn x(){}
+//! The cabinet's HTTP and GraphQL API, its configuration, authentication and the `cabinet` command line.
+//!
+//! # Layout
+//! - [`config`]: layered settings; [`telemetry`]: logging;
+//! - [`startup`]: the application, its database (private cluster or DATABASE_URL), router and server;
+//! - [`auth`]: accounts, sessions, the authorization policy;
+//! - [`graphql`]: the schema (queries, mutations);
+//! - [`error`]: the one API error type;
+//! - [`demo`]: demo data for `serve --demo`.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod startup;
+pub mod telemetry;

@@ -1,1 +1,302 @@
-fn main(){}
+//! `cabinet`: parse the command line, load settings, run.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use api::auth::{accounts, Role};
+use api::config::{LogFormat, Settings};
+use api::startup::{App, Database};
+use clap::{Parser, Subcommand};
+use domain::values::Email;
+
+/// The leasing client cabinet backend.
+#[derive(Parser)]
+#[command(name = "cabinet", version)]
+struct Cli {
+    /// Data directory: private PostgreSQL cluster, outgoing mail, documents.
+    #[arg(long, global = true, env = "CABINET_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; without it a private cluster is started under the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Settings file (TOML); default: <data-dir>/cabinet.toml when present.
+    #[arg(long, global = true, env = "CABINET_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, env = "CABINET_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API.
+    Serve {
+        /// Listen address.
+        #[arg(long, env = "CABINET_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Load a demo company and the accounts admin@demo.local and client@demo.local.
+        #[arg(long)]
+        demo: bool,
+        /// Password of the demo accounts.
+        #[arg(long, default_value = "demo-password-123")]
+        demo_password: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Staff accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// Read models.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// The event log.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Create an account. The password is read from standard input when it is not a terminal; otherwise
+    /// one is generated and printed once.
+    Create {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+        /// Role: MANAGER, ACCOUNTANT, AUDITOR, ADMIN (or CLIENT with --company).
+        #[arg(long)]
+        role: String,
+        /// For CLIENT: a company the account may act for (repeatable).
+        #[arg(long)]
+        company: Vec<uuid::Uuid>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Replay the whole log into fresh tables and swap them in (all projections, or NAME).
+    Rebuild {
+        /// One projection's name.
+        name: Option<String>,
+    },
+    /// Replay the log into a scratch schema and compare with the live tables; exits 1 on any difference.
+    Verify,
+    /// Each projection's position and lag.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Write events as JSON lines to standard output, in global order.
+    Export {
+        /// Only one aggregate, as TYPE:ID.
+        #[arg(long)]
+        aggregate: Option<String>,
+        /// Only events at or after this position.
+        #[arg(long)]
+        from: Option<i64>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    if cli.database_url.is_some() {
+        settings.database_url = cli.database_url.clone();
+    }
+    if let Some(f) = cli.log_format {
+        settings.log_format = f;
+    }
+    api::telemetry::init(settings.log_format);
+    let code = run(cli.command, settings).await?;
+    std::process::exit(code);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
+    if let Command::Serve {
+        listen: Some(l), ..
+    } = &command
+    {
+        settings.listen = *l;
+    }
+    let db = Database::open(&settings).await?;
+    let app = App::new(db.pool.clone(), &settings);
+    let result = run_with(command, &settings, &app).await;
+    db.close().await;
+    result
+}
+
+async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve {
+            demo,
+            demo_password,
+            ..
+        } => {
+            if demo {
+                let company = api::demo::load(app, &demo_password).await?;
+                println!("demo company {company}");
+                println!(
+                    "demo accounts: {} (ADMIN) and {} (CLIENT), password: {demo_password}",
+                    api::demo::ADMIN_EMAIL,
+                    api::demo::CLIENT_EMAIL
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("binding {}", settings.listen))?;
+            let addr = listener.local_addr()?;
+            println!("cabinet listening on http://{addr}/graphql");
+            tracing::info!(%addr, "serving");
+            api::startup::serve(listener, app.clone(), shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(0)
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::Accounts {
+            command:
+                AccountsCommand::Create {
+                    email,
+                    role,
+                    company,
+                },
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let Some(role) = Role::parse(&role) else {
+                bail!("--role: expected one of CLIENT, MANAGER, ACCOUNTANT, AUDITOR, ADMIN");
+            };
+            if role == Role::Client && company.is_empty() {
+                bail!("--company: a CLIENT account needs at least one company");
+            }
+            let (password, generated) = if std::io::stdin().is_terminal() {
+                (accounts::generate_password(), true)
+            } else {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                (s.trim_end_matches(['\n', '\r']).to_owned(), false)
+            };
+            let id = accounts::create_account(&app.pool, &email, &password, &[role], false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            for c in company {
+                accounts::link_company(&app.pool, id, c)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            }
+            println!("account {id} created for {email} ({})", role.as_str());
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(0)
+        }
+        Command::Projections { command } => projections_command(command, app).await,
+        Command::Events {
+            command: EventsCommand::Export { aggregate, from },
+        } => {
+            let aggregate = aggregate
+                .map(|a| match a.split_once(':') {
+                    Some((t, id)) if !t.is_empty() && !id.is_empty() => {
+                        Ok((t.to_owned(), id.to_owned()))
+                    }
+                    _ => Err(anyhow::anyhow!(
+                        "--aggregate: expected TYPE:ID, e.g. Company:0190…"
+                    )),
+                })
+                .transpose()?;
+            let filter = projections::export::ExportFilter {
+                aggregate,
+                from_position: from,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = projections::export::export(&app.pool, &filter, &mut out).await?;
+            tracing::info!(events = n, "exported");
+            Ok(0)
+        }
+    }
+}
+
+async fn projections_command(command: ProjectionsCommand, app: &App) -> anyhow::Result<i32> {
+    match command {
+        ProjectionsCommand::Rebuild { name } => {
+            let chosen: Vec<_> = app
+                .inline
+                .iter()
+                .filter(|p| name.as_deref().is_none_or(|n| n == p.name()))
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                let known: Vec<_> = app.inline.iter().map(|p| p.name()).collect();
+                bail!(
+                    "unknown projection {:?}; known: {}",
+                    name.unwrap_or_default(),
+                    known.join(", ")
+                );
+            }
+            for p in chosen {
+                let r = projections::runner::rebuild(&app.pool, p.as_ref(), 5_000).await?;
+                println!(
+                    "rebuilt {}: {} events in {:.2} s ({:.0} events/s)",
+                    r.projection,
+                    r.events,
+                    r.seconds,
+                    r.events as f64 / r.seconds.max(1e-9)
+                );
+            }
+            Ok(0)
+        }
+        ProjectionsCommand::Verify => {
+            let diffs = projections::runner::verify(&app.pool, &app.inline).await?;
+            if diffs.is_empty() {
+                println!("verified: every read model equals a replay of the log");
+                return Ok(0);
+            }
+            for d in &diffs {
+                println!(
+                    "{}.{}: {} rows only in the live table, {} only in the replay",
+                    d.projection, d.table, d.only_live, d.only_replayed
+                );
+                for s in &d.samples {
+                    println!("  {s}");
+                }
+            }
+            Ok(1)
+        }
+        ProjectionsCommand::Status => {
+            for s in projections::runner::status(&app.pool, &app.inline, &[]).await? {
+                println!(
+                    "{:<24} {:<8} position {:>10} lag {}",
+                    s.name, s.driver, s.position, s.lag
+                );
+            }
+            Ok(0)
+        }
+    }
+}

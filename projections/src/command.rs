@@ -92,7 +92,10 @@ where
         self
     }
 
-    async fn recorded(&self, meta: &CommandMeta) -> Result<Option<CommandOutcome>, CommandError<A::Error>> {
+    async fn recorded(
+        &self,
+        meta: &CommandMeta,
+    ) -> Result<Option<CommandOutcome>, CommandError<A::Error>> {
         let Some(key) = &meta.idempotency_key else {
             return Ok(None);
         };
@@ -107,7 +110,9 @@ where
         .map_err(|e| CommandError::Store(Box::new(e)))?;
         match row {
             None => Ok(None),
-            Some((t, _, _)) if t != A::TYPE => Err(CommandError::IdempotencyKeyReused { aggregate_type: t }),
+            Some((t, _, _)) if t != A::TYPE => {
+                Err(CommandError::IdempotencyKeyReused { aggregate_type: t })
+            }
             Some((_, aggregate_id, last_position)) => Ok(Some(CommandOutcome {
                 aggregate_id,
                 last_position,
@@ -117,13 +122,18 @@ where
         }
     }
 
-    async fn current_position(&self, aggregate_id: &str) -> Result<Option<i64>, CommandError<A::Error>> {
-        sqlx::query_scalar("SELECT max(position) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2")
-            .bind(A::TYPE)
-            .bind(aggregate_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| CommandError::Store(Box::new(e)))
+    async fn current_position(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<i64>, CommandError<A::Error>> {
+        sqlx::query_scalar(
+            "SELECT max(position) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| CommandError::Store(Box::new(e)))
     }
 
     /// Executes `command` on `aggregate_id`, retrying on conflicts (reload and re-decide) up to the bound.
@@ -178,16 +188,22 @@ where
                         Ok(se) => match *se {
                             StoreError::IdempotencyKeyUsed => match self.recorded(meta).await? {
                                 Some(done) => return Ok(done),
-                                None => CommandError::Store(Box::new(StoreError::IdempotencyKeyUsed)),
+                                None => {
+                                    CommandError::Store(Box::new(StoreError::IdempotencyKeyUsed))
+                                }
                             },
-                            StoreError::UniqueViolation { constraint } => CommandError::Unique { constraint },
+                            StoreError::UniqueViolation { constraint } => {
+                                CommandError::Unique { constraint }
+                            }
                             other => CommandError::Store(Box::new(other)),
                         },
                         Err(e) => CommandError::Store(e),
                     })
                 }
                 Err(AggregateError::DatabaseConnectionError(e))
-                | Err(AggregateError::DeserializationError(e)) => return Err(CommandError::Store(e)),
+                | Err(AggregateError::DeserializationError(e)) => {
+                    return Err(CommandError::Store(e))
+                }
             }
         }
         Err(CommandError::Conflict {

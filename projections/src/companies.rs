@@ -37,10 +37,13 @@ impl Projection for CompaniesProjection {
             position: e.position,
             source,
         })?;
-        let id: Uuid = e.aggregate_id.parse().map_err(|_| ProjectionError::Decode {
-            position: e.position,
-            source: serde::de::Error::custom("aggregate id is not a UUID"),
-        })?;
+        let id: Uuid = e
+            .aggregate_id
+            .parse()
+            .map_err(|_| ProjectionError::Decode {
+                position: e.position,
+                source: serde::de::Error::custom("aggregate id is not a UUID"),
+            })?;
         match event {
             CompanyEvent::CompanyRegistered {
                 kind,
@@ -192,10 +195,12 @@ const COLUMNS: &str = "company_id, kind, inn, kpp, ogrn, full_name, short_name, 
 /// # Errors
 /// A database error.
 pub async fn load_company(pool: &PgPool, id: Uuid) -> Result<Option<CompanyView>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM companies_view WHERE company_id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM companies_view WHERE company_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Which companies to list.
@@ -213,11 +218,23 @@ pub struct CompanyFilter {
 ///
 /// # Errors
 /// A database error.
-pub async fn list_companies(pool: &PgPool, f: &CompanyFilter, limit: i64) -> Result<Vec<CompanyView>, sqlx::Error> {
+pub async fn list_companies(
+    pool: &PgPool,
+    f: &CompanyFilter,
+    limit: i64,
+) -> Result<Vec<CompanyView>, sqlx::Error> {
     let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (inn_prefix, name_part) = match search {
         Some(s) if s.chars().all(|c| c.is_ascii_digit()) => (Some(format!("{s}%")), None),
-        Some(s) => (None, Some(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))),
+        Some(s) => (
+            None,
+            Some(format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )),
+        ),
         None => (None, None),
     };
     sqlx::query_as(&format!(
@@ -252,11 +269,13 @@ impl PgCompanyLookup {
 #[async_trait]
 impl CompanyLookup for PgCompanyLookup {
     async fn find_by_inn_kpp(&self, inn: &Inn, kpp: Option<&Kpp>) -> Result<Option<Uuid>, String> {
-        sqlx::query_scalar("SELECT company_id FROM companies_view WHERE inn = $1 AND kpp IS NOT DISTINCT FROM $2")
-            .bind(inn.as_str())
-            .bind(kpp.map(Kpp::as_str))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| e.to_string())
+        sqlx::query_scalar(
+            "SELECT company_id FROM companies_view WHERE inn = $1 AND kpp IS NOT DISTINCT FROM $2",
+        )
+        .bind(inn.as_str())
+        .bind(kpp.map(Kpp::as_str))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| e.to_string())
     }
 }

@@ -46,10 +46,11 @@ pub fn migrations_digest() -> String {
 /// # Errors
 /// The server refuses.
 pub async fn ensure_database(admin: &PgPool, name: &str) -> Result<(), sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(admin)
+            .await?;
     if !exists {
         sqlx::query(&format!("CREATE DATABASE {}", quote_ident(name)))
             .execute(admin)

@@ -38,7 +38,8 @@ pub struct StoredEvent {
 }
 
 /// The columns `StoredEvent::from_row` expects, in a form that can be put in a SELECT list.
-pub const EVENT_COLUMNS: &str = "position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
+pub const EVENT_COLUMNS: &str =
+    "position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
 
 impl StoredEvent {

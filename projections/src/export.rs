@@ -32,7 +32,11 @@ pub async fn export(pool: &PgPool, f: &ExportFilter, out: &mut impl Write) -> an
          AND ($2::text IS NULL OR aggregate_id = $2) AND ($3::bigint IS NULL OR position >= $3) \
          ORDER BY transaction_id, position"
     );
-    let mut rows = sqlx::query(&sql).bind(t).bind(id).bind(f.from_position).fetch(pool);
+    let mut rows = sqlx::query(&sql)
+        .bind(t)
+        .bind(id)
+        .bind(f.from_position)
+        .fetch(pool);
     let mut n = 0;
     while let Some(row) = rows.try_next().await? {
         let e = StoredEvent::from_row(&row)?;

@@ -28,5 +28,7 @@ use projection::Projection;
 
 /// Every inline projection, in the order they run in the append transaction.
 pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
-    Arc::from(vec![Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>])
+    Arc::from(vec![
+        Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>
+    ])
 }

@@ -44,5 +44,9 @@ pub trait Projection: Send + Sync {
     ///
     /// # Errors
     /// A database error or a payload that does not decode.
-    async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError>;
 }

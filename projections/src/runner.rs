@@ -72,7 +72,10 @@ async fn fetch_all_committed_after(
 ///
 /// # Errors
 /// A database error.
-pub async fn load_checkpoint(conn: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx::Error> {
+pub async fn load_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Checkpoint, sqlx::Error> {
     let row = sqlx::query(
         "SELECT transaction_id::text::bigint AS t, position FROM projection_checkpoints WHERE name = $1",
     )
@@ -88,7 +91,11 @@ pub async fn load_checkpoint(conn: &mut PgConnection, name: &str) -> Result<Chec
     })
 }
 
-async fn save_checkpoint(conn: &mut PgConnection, name: &str, cp: Checkpoint) -> Result<(), sqlx::Error> {
+async fn save_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+    cp: Checkpoint,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO projection_checkpoints (name, transaction_id, position) VALUES ($1, $2::bigint::text::xid8, $3) \
          ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, \
@@ -127,11 +134,13 @@ async fn apply_all(
     events: &[StoredEvent],
 ) -> Result<(), RunnerError> {
     for e in events {
-        p.apply(conn, e).await.map_err(|source| RunnerError::Projection {
-            name: p.name(),
-            position: e.position,
-            source,
-        })?;
+        p.apply(conn, e)
+            .await
+            .map_err(|source| RunnerError::Projection {
+                name: p.name(),
+                position: e.position,
+                source,
+            })?;
     }
     Ok(())
 }
@@ -231,15 +240,22 @@ pub fn advisory_key(name: &str) -> i64 {
 // Rebuild and verify
 
 async fn set_search_path(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("SET search_path = {}, public", crate::db::quote_ident(schema)))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(&format!(
+        "SET search_path = {}, public",
+        crate::db::quote_ident(schema)
+    ))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Creates `schema.table` shaped like `public.table`: columns, defaults, checks, and every constraint and
 /// index under its original name (so constraint names mapped to errors keep working after a swap).
-async fn create_scratch_table(conn: &mut PgConnection, schema: &str, table: &str) -> Result<(), sqlx::Error> {
+async fn create_scratch_table(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<(), sqlx::Error> {
     let q = crate::db::quote_ident;
     sqlx::query(&format!(
         "CREATE TABLE {}.{} (LIKE public.{} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY)",
@@ -250,7 +266,9 @@ async fn create_scratch_table(conn: &mut PgConnection, schema: &str, table: &str
     .execute(&mut *conn)
     .await?;
     // Definitions fully qualified: read them with an empty search_path.
-    sqlx::query("SET LOCAL search_path = pg_catalog").execute(&mut *conn).await?;
+    sqlx::query("SET LOCAL search_path = pg_catalog")
+        .execute(&mut *conn)
+        .await?;
     let constraints: Vec<(String, String)> = sqlx::query_as(
         "SELECT conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c \
          WHERE conrelid = ('public.' || quote_ident($1))::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
@@ -266,7 +284,9 @@ async fn create_scratch_table(conn: &mut PgConnection, schema: &str, table: &str
     .bind(table)
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query("SET LOCAL search_path = public").execute(&mut *conn).await?;
+    sqlx::query("SET LOCAL search_path = public")
+        .execute(&mut *conn)
+        .await?;
     for (name, def) in constraints {
         sqlx::query(&format!(
             "ALTER TABLE {}.{} ADD CONSTRAINT {} {}",
@@ -281,7 +301,9 @@ async fn create_scratch_table(conn: &mut PgConnection, schema: &str, table: &str
     let from = format!(" ON public.{table} ");
     let to = format!(" ON {}.{} ", q(schema), q(table));
     for def in indexes {
-        sqlx::query(&def.replacen(&from, &to, 1)).execute(&mut *conn).await?;
+        sqlx::query(&def.replacen(&from, &to, 1))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -306,7 +328,11 @@ pub struct RebuildReport {
 ///
 /// # Errors
 /// A database or projection error; the live tables are untouched unless the final transaction commits.
-pub async fn rebuild(pool: &PgPool, p: &dyn Projection, batch: i64) -> Result<RebuildReport, RunnerError> {
+pub async fn rebuild(
+    pool: &PgPool,
+    p: &dyn Projection,
+    batch: i64,
+) -> Result<RebuildReport, RunnerError> {
     let started = std::time::Instant::now();
     let schema = format!("rebuild_{}", p.name());
     let q = crate::db::quote_ident;
@@ -318,7 +344,9 @@ pub async fn rebuild(pool: &PgPool, p: &dyn Projection, batch: i64) -> Result<Re
         .await?;
     {
         let mut tx = conn.begin().await?;
-        sqlx::query(&format!("CREATE SCHEMA {}", q(&schema))).execute(&mut *tx).await?;
+        sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
+            .execute(&mut *tx)
+            .await?;
         for t in p.tables() {
             create_scratch_table(&mut tx, &schema, t).await?;
         }
@@ -344,20 +372,35 @@ pub async fn rebuild(pool: &PgPool, p: &dyn Projection, batch: i64) -> Result<Re
     }
     // Swap.
     let mut tx = conn.begin().await?;
-    let live: Vec<String> = p.tables().iter().map(|t| format!("public.{}", q(t))).collect();
-    sqlx::query(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", live.join(", ")))
-        .execute(&mut *tx)
-        .await?;
+    let live: Vec<String> = p
+        .tables()
+        .iter()
+        .map(|t| format!("public.{}", q(t)))
+        .collect();
+    sqlx::query(&format!(
+        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+        live.join(", ")
+    ))
+    .execute(&mut *tx)
+    .await?;
     let rest = fetch_all_committed_after(&mut tx, cp).await?;
     apply_all(&mut tx, p, &rest).await?;
     events += rest.len() as u64;
     for t in p.tables() {
-        sqlx::query(&format!("DROP TABLE public.{}", q(t))).execute(&mut *tx).await?;
-        sqlx::query(&format!("ALTER TABLE {}.{} SET SCHEMA public", q(&schema), q(t)))
+        sqlx::query(&format!("DROP TABLE public.{}", q(t)))
             .execute(&mut *tx)
             .await?;
+        sqlx::query(&format!(
+            "ALTER TABLE {}.{} SET SCHEMA public",
+            q(&schema),
+            q(t)
+        ))
+        .execute(&mut *tx)
+        .await?;
     }
-    sqlx::query(&format!("DROP SCHEMA {} CASCADE", q(&schema))).execute(&mut *tx).await?;
+    sqlx::query(&format!("DROP SCHEMA {} CASCADE", q(&schema)))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(RebuildReport {
         projection: p.name(),
@@ -387,19 +430,29 @@ pub struct TableDiff {
 ///
 /// # Errors
 /// A database or projection error.
-pub async fn verify(pool: &PgPool, projections: &[Arc<dyn Projection>]) -> Result<Vec<TableDiff>, RunnerError> {
+pub async fn verify(
+    pool: &PgPool,
+    projections: &[Arc<dyn Projection>],
+) -> Result<Vec<TableDiff>, RunnerError> {
     let q = crate::db::quote_ident;
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
     let schema = format!("verify_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {}", q(&schema))).execute(&mut *tx).await?;
+    sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
+        .execute(&mut *tx)
+        .await?;
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM events ORDER BY transaction_id, position"
     ))
     .fetch_all(&mut *tx)
     .await?;
-    let events: Vec<StoredEvent> = rows.iter().map(StoredEvent::from_row).collect::<Result<_, _>>()?;
+    let events: Vec<StoredEvent> = rows
+        .iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<_, _>>()?;
     let mut diffs = Vec::new();
     for p in projections {
         for t in p.tables() {
@@ -409,13 +462,21 @@ pub async fn verify(pool: &PgPool, projections: &[Arc<dyn Projection>]) -> Resul
             .execute(&mut *tx)
             .await?;
         apply_all(&mut tx, p.as_ref(), &events).await?;
-        sqlx::query("SET LOCAL search_path = public").execute(&mut *tx).await?;
+        sqlx::query("SET LOCAL search_path = public")
+            .execute(&mut *tx)
+            .await?;
         for t in p.tables() {
             let live = format!("public.{}", q(t));
             let replay = format!("{}.{}", q(&schema), q(t));
-            let count = |a: &str, b: &str| format!("SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) d");
-            let only_live: i64 = sqlx::query_scalar(&count(&live, &replay)).fetch_one(&mut *tx).await?;
-            let only_replayed: i64 = sqlx::query_scalar(&count(&replay, &live)).fetch_one(&mut *tx).await?;
+            let count = |a: &str, b: &str| {
+                format!("SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) d")
+            };
+            let only_live: i64 = sqlx::query_scalar(&count(&live, &replay))
+                .fetch_one(&mut *tx)
+                .await?;
+            let only_replayed: i64 = sqlx::query_scalar(&count(&replay, &live))
+                .fetch_one(&mut *tx)
+                .await?;
             if only_live + only_replayed > 0 {
                 let sample = |a: &str, b: &str, side: &str| {
                     format!(
@@ -424,7 +485,9 @@ pub async fn verify(pool: &PgPool, projections: &[Arc<dyn Projection>]) -> Resul
                     )
                 };
                 let mut samples: Vec<serde_json::Value> =
-                    sqlx::query_scalar(&sample(&live, &replay, "live")).fetch_all(&mut *tx).await?;
+                    sqlx::query_scalar(&sample(&live, &replay, "live"))
+                        .fetch_all(&mut *tx)
+                        .await?;
                 samples.extend(
                     sqlx::query_scalar::<_, serde_json::Value>(&sample(&replay, &live, "replayed"))
                         .fetch_all(&mut *tx)

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore};
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
+};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
@@ -78,7 +80,9 @@ fn classify(e: sqlx::Error) -> Failure {
 fn to_aggregate_error<E: std::error::Error>(f: Failure) -> AggregateError<E> {
     match f {
         Failure::Conflict => AggregateError::AggregateConflict,
-        Failure::Other(StoreError::Database(e)) => AggregateError::DatabaseConnectionError(Box::new(e)),
+        Failure::Other(StoreError::Database(e)) => {
+            AggregateError::DatabaseConnectionError(Box::new(e))
+        }
         Failure::Other(e) => AggregateError::UnexpectedError(Box::new(e)),
     }
 }
@@ -154,7 +158,11 @@ impl<A: Aggregate> PgEventStore<A> {
         &self.pool
     }
 
-    async fn load_stored(&self, aggregate_id: &str, after: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    async fn load_stored(
+        &self,
+        aggregate_id: &str,
+        after: i64,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {EVENT_COLUMNS} FROM events \
              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"
@@ -195,7 +203,10 @@ where
 {
     type AC = PgAggregateContext<A>;
 
-    async fn load_events(&self, aggregate_id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         self.load_stored(aggregate_id, 0)
             .await
             .map_err(db_err)?
@@ -204,7 +215,10 @@ where
             .collect()
     }
 
-    async fn load_aggregate(&self, aggregate_id: &str) -> Result<Self::AC, AggregateError<A::Error>> {
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Self::AC, AggregateError<A::Error>> {
         let snapshot: Option<(i64, Value)> = sqlx::query_as(
             "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
         )
@@ -218,7 +232,11 @@ where
         let (mut aggregate, mut sequence) = snapshot
             .and_then(|(seq, payload)| serde_json::from_value::<A>(payload).ok().map(|a| (a, seq)))
             .unwrap_or_else(|| (A::default(), 0));
-        for e in self.load_stored(aggregate_id, sequence).await.map_err(db_err)? {
+        for e in self
+            .load_stored(aggregate_id, sequence)
+            .await
+            .map_err(db_err)?
+        {
             let event: A::Event = e
                 .decode()
                 .map_err(|err| AggregateError::DeserializationError(Box::new(err)))?;
@@ -247,7 +265,12 @@ where
         for (i, e) in events.iter().enumerate() {
             let payload = serde_json::to_value(e)
                 .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
-            rows.push((context.current_sequence + 1 + i as i64, e.event_type(), e.event_version(), payload));
+            rows.push((
+                context.current_sequence + 1 + i as i64,
+                e.event_type(),
+                e.event_version(),
+                payload,
+            ));
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
 

@@ -199,9 +199,12 @@ async fn prepare_server() -> anyhow::Result<Server> {
 async fn build_template(admin_url: &str, admin: &PgPool, template: &str) -> anyhow::Result<()> {
     // Build under a temporary name and rename when complete: a crash mid-migration leaves no broken template.
     let tmp = format!("{template}_building");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db::quote_ident(&tmp)))
-        .execute(admin)
-        .await?;
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        db::quote_ident(&tmp)
+    ))
+    .execute(admin)
+    .await?;
     sqlx::query(&format!("CREATE DATABASE {}", db::quote_ident(&tmp)))
         .execute(admin)
         .await?;

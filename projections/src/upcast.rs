@@ -42,7 +42,12 @@ fn company_registered_v1_to_v2(mut payload: Value) -> Value {
 }
 
 /// Applies every matching step, in order, until no upcaster takes the version further.
-pub fn upcast(aggregate_type: &str, event_type: &str, version: &str, payload: Value) -> (String, Value) {
+pub fn upcast(
+    aggregate_type: &str,
+    event_type: &str,
+    version: &str,
+    payload: Value,
+) -> (String, Value) {
     let mut version = version.to_owned();
     let mut payload = payload;
     while let Some(u) = UPCASTERS.iter().find(|u| {
@@ -74,7 +79,13 @@ mod tests {
     #[test]
     fn current_versions_and_other_types_pass_through() {
         let p = json!({"ManagerAssigned": {"name": "x"}});
-        assert_eq!(upcast("Company", "ManagerAssigned", "1", p.clone()), ("1".into(), p.clone()));
-        assert_eq!(upcast("Company", "CompanyRegistered", "2", p.clone()), ("2".into(), p));
+        assert_eq!(
+            upcast("Company", "ManagerAssigned", "1", p.clone()),
+            ("1".into(), p.clone())
+        );
+        assert_eq!(
+            upcast("Company", "CompanyRegistered", "2", p.clone()),
+            ("2".into(), p)
+        );
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cqrs_es::{event_sink::EventSink, Aggregate, AggregateContext, CqrsFramework, DomainEvent, EventStore};
+use cqrs_es::{
+    event_sink::EventSink, Aggregate, AggregateContext, CqrsFramework, DomainEvent, EventStore,
+};
 use domain::company::{Company, CompanyCommand, CompanyServices, RequisitesChange};
 use projections::command::{CommandError, CommandExecutor};
 use projections::companies::PgCompanyLookup;
@@ -77,17 +79,20 @@ async fn three_add_commands_reload_as_three_with_snapshots_of_any_size() {
         let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), snapshot_every);
         let exec = CommandExecutor::new(store.clone(), ());
         for _ in 0..3 {
-            exec.execute(&id, 1, &CommandMeta::system("test")).await.unwrap();
+            exec.execute(&id, 1, &CommandMeta::system("test"))
+                .await
+                .unwrap();
         }
         let mut ctx = store.load_aggregate(&id).await.unwrap();
         assert_eq!(ctx.aggregate().total, 3, "snapshot every {snapshot_every}");
         assert_eq!(ctx.current_sequence, 3);
     }
     // A snapshot was really written (and used: it covers sequence 3 with size 1 and 3).
-    let seq: i64 = sqlx::query_scalar("SELECT last_sequence FROM snapshots WHERE aggregate_id = 'counter-1'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let seq: i64 =
+        sqlx::query_scalar("SELECT last_sequence FROM snapshots WHERE aggregate_id = 'counter-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(seq, 3);
 }
 
@@ -116,17 +121,29 @@ async fn the_stock_postgres_es_snapshot_store_applies_events_twice() {
 #[tokio::test]
 async fn a_refused_command_stores_nothing() {
     let pool = pool().await;
-    let exec = CommandExecutor::new(PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0), ());
-    let err = exec.execute("c", -1, &CommandMeta::system("test")).await.unwrap_err();
+    let exec = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
+    let err = exec
+        .execute("c", -1, &CommandMeta::system("test"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, CommandError::Rejected(Refused)));
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
 #[tokio::test]
 async fn every_event_carries_its_metadata_and_the_outcome_names_its_position() {
     let pool = pool().await;
-    let exec = CommandExecutor::new(PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0), ());
+    let exec = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
     let meta = CommandMeta {
         actor: "account:abc".into(),
         correlation_id: "corr-1".into(),
@@ -215,13 +232,17 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
     runner::rebuild(&pool, &projections::companies::CompaniesProjection, 1000)
         .await
         .unwrap();
-    let (legal, postal): (String, String) =
-        sqlx::query_as("SELECT legal_address, postal_address FROM companies_view WHERE company_id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!((legal.as_str(), postal.as_str()), ("Москва, ул. Старая, 1", "Москва, ул. Старая, 1"));
+    let (legal, postal): (String, String) = sqlx::query_as(
+        "SELECT legal_address, postal_address FROM companies_view WHERE company_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (legal.as_str(), postal.as_str()),
+        ("Москва, ул. Старая, 1", "Москва, ул. Старая, 1")
+    );
     let exec = CommandExecutor::new(store, services);
     let change = RequisitesChange {
         postal_address: Some("Москва, ул. Новая, 2".into()),
@@ -236,7 +257,10 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
         .await
         .unwrap();
     assert_eq!(out.events, 1);
-    assert!(runner::verify(&pool, &projections::inline_projections()).await.unwrap().is_empty());
+    assert!(runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// A catch-up projection that records the order in which it sees events.
@@ -281,8 +305,14 @@ async fn catch_up_until(consumer: &CatchUp, conn: &mut PgConnection, pool: &PgPo
         if got == want {
             return;
         }
-        assert!(want.starts_with(&got.iter().map(String::as_str).collect::<Vec<_>>()), "out of order: {got:?}");
-        assert!(std::time::Instant::now() < deadline, "not delivered in time: {got:?}");
+        assert!(
+            want.starts_with(&got.iter().map(String::as_str).collect::<Vec<_>>()),
+            "out of order: {got:?}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered in time: {got:?}"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -319,12 +349,16 @@ async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
     // B is committed but A, below it, is still in flight: the consumer must not move past A.
     assert_eq!(consumer.step(&mut cconn).await.unwrap(), 0);
     assert_eq!(seen(&pool).await, vec!["before"]);
-    let cp = runner::load_checkpoint(&mut cconn, "seen_test").await.unwrap();
+    let cp = runner::load_checkpoint(&mut cconn, "seen_test")
+        .await
+        .unwrap();
 
     a.commit().await.unwrap();
     // Both delivered, once each, in (transaction_id, position) order, which the checkpoint follows.
     catch_up_until(&consumer, &mut cconn, &pool, &["before", "A", "B"]).await;
-    let after = runner::load_checkpoint(&mut cconn, "seen_test").await.unwrap();
+    let after = runner::load_checkpoint(&mut cconn, "seen_test")
+        .await
+        .unwrap();
     assert!(after > cp);
     let b_pos: i64 = sqlx::query_scalar("SELECT position FROM events WHERE aggregate_id = 'B'")
         .fetch_one(&pool)
@@ -360,8 +394,12 @@ async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_eq
                 postal_address: Some(format!("Москва, ул. Параллельная, {i}")),
                 ..Default::default()
             };
-            exec.execute(&id, CompanyCommand::ChangeCompanyRequisites(Box::new(change)), &CommandMeta::system("t"))
-                .await
+            exec.execute(
+                &id,
+                CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+                &CommandMeta::system("t"),
+            )
+            .await
         })
     }))
     .await;
@@ -370,7 +408,11 @@ async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_eq
         .filter_map(|r| r.unwrap().ok())
         .filter_map(|o| o.last_position)
         .collect();
-    assert!(acknowledged.len() >= N / 2, "most commands succeed: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() >= N / 2,
+        "most commands succeed: {}",
+        acknowledged.len()
+    );
     // Every acknowledged command's event is in the log exactly once; sequences have no gaps.
     let positions: Vec<i64> = sqlx::query_scalar(
         "SELECT position FROM events WHERE aggregate_id = $1 AND event_type = 'CompanyRequisitesChanged' ORDER BY sequence",
@@ -382,14 +424,17 @@ async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_eq
     let mut ack = acknowledged.clone();
     ack.sort();
     assert_eq!(positions, ack);
-    let seqs: Vec<i64> = sqlx::query_scalar("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence")
-        .bind(id.to_string())
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let seqs: Vec<i64> =
+        sqlx::query_scalar("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+            .bind(id.to_string())
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     // The inline read model equals a replay of the log.
-    let diffs = runner::verify(&pool, &projections::inline_projections()).await.unwrap();
+    let diffs = runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
 }
 
@@ -413,8 +458,14 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
         .unwrap();
     }
     // Damage the live table: a rebuild must restore it from the log.
-    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'").execute(&pool).await.unwrap();
-    assert!(!runner::verify(&pool, &projections::inline_projections()).await.unwrap().is_empty());
+    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(!runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap()
+        .is_empty());
     // Writers keep going during the rebuild.
     let writer = {
         let exec = exec.clone();
@@ -435,10 +486,14 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
             }
         })
     };
-    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 2).await.unwrap();
+    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 2)
+        .await
+        .unwrap();
     writer.await.unwrap();
     assert!(report.events >= 3);
-    let diffs = runner::verify(&pool, &projections::inline_projections()).await.unwrap();
+    let diffs = runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
     let names: Vec<String> = sqlx::query_scalar("SELECT short_name FROM companies_view")
         .fetch_all(&pool)

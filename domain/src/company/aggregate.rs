@@ -302,7 +302,11 @@ mod tests {
 
     #[async_trait]
     impl CompanyLookup for KnownCompanies {
-        async fn find_by_inn_kpp(&self, inn: &Inn, kpp: Option<&Kpp>) -> Result<Option<Uuid>, String> {
+        async fn find_by_inn_kpp(
+            &self,
+            inn: &Inn,
+            kpp: Option<&Kpp>,
+        ) -> Result<Option<Uuid>, String> {
             let known = self.0.lock().map_err(|e| e.to_string())?;
             Ok(known
                 .iter()
@@ -442,15 +446,11 @@ mod tests {
     #[tokio::test]
     async fn a_second_company_with_the_same_inn_and_kpp_is_rejected() {
         let other = Uuid::from_u128(99);
-        TestFramework::<Company>::with(services(vec![(
-            "7707083893",
-            Some("773601001"),
-            other,
-        )]))
-        .given_no_previous_events()
-        .when_async(register(profile()))
-        .await
-        .then_expect_error(CompanyError::DuplicateInnKpp { existing: other });
+        TestFramework::<Company>::with(services(vec![("7707083893", Some("773601001"), other)]))
+            .given_no_previous_events()
+            .when_async(register(profile()))
+            .await
+            .then_expect_error(CompanyError::DuplicateInnKpp { existing: other });
     }
 
     #[tokio::test]
@@ -531,15 +531,11 @@ mod tests {
             kpp: Some(Kpp::parse("773602001").unwrap()),
             ..Default::default()
         };
-        TestFramework::<Company>::with(services(vec![(
-            "7707083893",
-            Some("773602001"),
-            other,
-        )]))
-        .given(vec![registered(&profile())])
-        .when_async(CompanyCommand::ChangeCompanyRequisites(Box::new(change)))
-        .await
-        .then_expect_error(CompanyError::DuplicateInnKpp { existing: other });
+        TestFramework::<Company>::with(services(vec![("7707083893", Some("773602001"), other)]))
+            .given(vec![registered(&profile())])
+            .when_async(CompanyCommand::ChangeCompanyRequisites(Box::new(change)))
+            .await
+            .then_expect_error(CompanyError::DuplicateInnKpp { existing: other });
     }
 
     #[tokio::test]

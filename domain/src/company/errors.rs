@@ -45,9 +45,7 @@ impl CompanyError {
             Self::KppRequired | Self::KppNotAllowed => Some("kpp"),
             Self::OgrnDoesNotMatchKind => Some("ogrn"),
             Self::Empty { field } => Some(field),
-            Self::AlreadyRegistered
-            | Self::NotRegistered
-            | Self::LookupFailed(_) => None,
+            Self::AlreadyRegistered | Self::NotRegistered | Self::LookupFailed(_) => None,
         }
     }
 }

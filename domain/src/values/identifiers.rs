@@ -261,7 +261,11 @@ mod tests {
 
     fn inn10_with_check(first9: &[u32]) -> String {
         let c = weighted_check(first9, &INN10_WEIGHTS);
-        first9.iter().chain([c].iter()).map(|d| d.to_string()).collect()
+        first9
+            .iter()
+            .chain([c].iter())
+            .map(|d| d.to_string())
+            .collect()
     }
 
     proptest! {

@@ -11,7 +11,7 @@ mod money;
 mod phone;
 mod vin;
 
-pub use bank::{BankAccount, BankRequisites, Bik};
+pub use bank::{BankAccount, BankField, BankRequisites, Bik};
 pub use email::Email;
 pub use identifiers::{Inn, Kpp, Ogrn, Ogrnip, RegistrationNumber};
 pub use money::Money;
@@ -43,7 +43,11 @@ pub(crate) fn digits(s: &str) -> Option<Vec<u32>> {
 }
 
 /// Checks "exactly `len` ASCII digits", returning the digits.
-pub(crate) fn exact_digits(what: &'static str, s: &str, len: usize) -> Result<Vec<u32>, ValueError> {
+pub(crate) fn exact_digits(
+    what: &'static str,
+    s: &str,
+    len: usize,
+) -> Result<Vec<u32>, ValueError> {
     let d = digits(s).ok_or_else(|| ValueError::new(what, "must contain digits only"))?;
     if d.len() != len {
         return Err(ValueError::new(

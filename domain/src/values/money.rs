@@ -10,7 +10,9 @@ use super::ValueError;
 
 /// An amount in rubles with exactly two decimals (kopecks). Arithmetic never uses floats; every rounding
 /// step rounds half away from zero (DOMAIN.md "Money").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(Decimal);
 
@@ -62,7 +64,10 @@ impl Money {
     pub fn kopecks(self) -> i64 {
         use rust_decimal::prelude::ToPrimitive;
         // A scale-2 amount times 100 is a whole number; i64 holds any realistic amount of kopecks.
-        (self.0 * Decimal::ONE_HUNDRED).trunc().to_i64().unwrap_or(i64::MAX)
+        (self.0 * Decimal::ONE_HUNDRED)
+            .trunc()
+            .to_i64()
+            .unwrap_or(i64::MAX)
     }
 
     /// Whether the amount is below zero.

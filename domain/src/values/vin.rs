@@ -27,7 +27,9 @@ impl Vin {
         {
             return Err(ValueError::new(
                 "VIN",
-                format!("character {c:?} is not allowed (Latin letters except I, O, Q, and digits)"),
+                format!(
+                    "character {c:?} is not allowed (Latin letters except I, O, Q, and digits)"
+                ),
             ));
         }
         Ok(Self(s))

@@ -1,0 +1,92 @@
+//! Accounts, sessions and the one authorization layer.
+//!
+//! # Layout
+//! - `accounts.rs`: accounts and their passwords (argon2id), outside the event log;
+//! - `sessions.rs`: opaque bearer tokens, stored hashed, with expiry and revocation;
+//! - `policy.rs`: which role may do which operation, and on which company.
+
+pub mod accounts;
+pub mod policy;
+pub mod sessions;
+
+use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A role. CLIENT is a lessee's person; the others are the lessor's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// A lessee's person: sees only the companies it is linked to.
+    Client,
+    /// Back office: registers companies, concludes contracts, processes requests.
+    Manager,
+    /// Back office: records payments, issues accounting documents.
+    Accountant,
+    /// Reads the event history; changes nothing.
+    Auditor,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "CLIENT",
+            Self::Manager => "MANAGER",
+            Self::Accountant => "ACCOUNTANT",
+            Self::Auditor => "AUDITOR",
+            Self::Admin => "ADMIN",
+        }
+    }
+
+    /// Parses a stored or typed name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "CLIENT" => Self::Client,
+            "MANAGER" => Self::Manager,
+            "ACCOUNTANT" => Self::Accountant,
+            "AUDITOR" => Self::Auditor,
+            "ADMIN" => Self::Admin,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is one of the lessor's staff roles.
+    pub fn is_staff(self) -> bool {
+        self != Self::Client
+    }
+}
+
+/// Who is making a request: resolved from the bearer token once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The account.
+    pub account_id: Uuid,
+    /// Its login.
+    pub email: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// For CLIENT: the companies it is linked to.
+    pub companies: Vec<Uuid>,
+    /// A temporary password must be changed before anything else.
+    pub must_change_password: bool,
+}
+
+impl Actor {
+    /// Whether the actor has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the actor has any staff role.
+    pub fn is_staff(&self) -> bool {
+        self.roles.iter().any(|r| r.is_staff())
+    }
+
+    /// The actor as recorded in event metadata.
+    pub fn event_actor(&self) -> String {
+        format!("account:{}", self.account_id)
+    }
+}

@@ -1,0 +1,153 @@
+//! The one authorization layer: every query, mutation and (later) subscription names its operation here,
+//! and this table decides by role, and for CLIENT by company. Resolvers never check roles themselves.
+
+use uuid::Uuid;
+
+use super::{Actor, Role};
+use crate::error::ApiError;
+
+/// An operation of the API, with the company it touches when it touches one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `me`.
+    Me,
+    /// `logout`.
+    Logout,
+    /// `changePassword` (allowed even when a password change is required).
+    ChangePassword,
+    /// Read one company.
+    ReadCompany(Uuid),
+    /// List companies (a CLIENT's list is limited to its companies by the caller).
+    ListCompanies,
+    /// `registerCompany`.
+    RegisterCompany,
+    /// `changeCompanyRequisites`.
+    ChangeCompanyRequisites(Uuid),
+    /// `assignManager`.
+    AssignManager(Uuid),
+    /// Read the event history.
+    ReadEvents,
+}
+
+const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
+const ALL: &[Role] = &[
+    Role::Client,
+    Role::Manager,
+    Role::Accountant,
+    Role::Auditor,
+    Role::Admin,
+];
+
+impl Operation {
+    /// Roles allowed to perform it.
+    fn roles(self) -> &'static [Role] {
+        match self {
+            Self::Me
+            | Self::Logout
+            | Self::ChangePassword
+            | Self::ListCompanies
+            | Self::ReadCompany(_) => ALL,
+            Self::RegisterCompany | Self::ChangeCompanyRequisites(_) | Self::AssignManager(_) => {
+                &[Role::Manager, Role::Admin]
+            }
+            Self::ReadEvents => &[Role::Auditor, Role::Admin],
+        }
+    }
+
+    /// The company it is about, if any.
+    fn company(self) -> Option<Uuid> {
+        match self {
+            Self::ReadCompany(c) | Self::ChangeCompanyRequisites(c) | Self::AssignManager(c) => {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
+    /// Operations allowed while a password change is pending.
+    fn allowed_before_password_change(self) -> bool {
+        matches!(self, Self::Me | Self::Logout | Self::ChangePassword)
+    }
+}
+
+/// Decides whether `actor` may perform `op`.
+///
+/// # Errors
+/// UNAUTHENTICATED without an actor; FORBIDDEN (or PASSWORD_CHANGE_REQUIRED) otherwise.
+pub fn authorize(actor: Option<&Actor>, op: Operation) -> Result<&Actor, ApiError> {
+    let actor = actor.ok_or_else(|| {
+        ApiError::Unauthenticated("sign in: send Authorization: Bearer <token> from login".into())
+    })?;
+    if actor.must_change_password && !op.allowed_before_password_change() {
+        return Err(ApiError::Forbidden {
+            code: "PASSWORD_CHANGE_REQUIRED",
+            message: "change the temporary password first".into(),
+        });
+    }
+    let allowed = op.roles();
+    if !actor.roles.iter().any(|r| allowed.contains(r)) {
+        return Err(ApiError::forbidden(
+            "your role does not allow this operation",
+        ));
+    }
+    if let Some(company) = op.company() {
+        // Staff see every company; a client only the ones it is linked to.
+        let staff_ok = actor
+            .roles
+            .iter()
+            .any(|r| STAFF.contains(r) && allowed.contains(r));
+        if !staff_ok && !actor.companies.contains(&company) {
+            return Err(ApiError::forbidden("this company is not one of yours"));
+        }
+    }
+    Ok(actor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(roles: &[Role], companies: &[Uuid]) -> Actor {
+        Actor {
+            account_id: Uuid::nil(),
+            email: "a@b.ru".into(),
+            roles: roles.to_vec(),
+            companies: companies.to_vec(),
+            must_change_password: false,
+        }
+    }
+
+    #[test]
+    fn the_policy_table() {
+        let mine = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let client = actor(&[Role::Client], &[mine]);
+        let manager = actor(&[Role::Manager], &[]);
+        let auditor = actor(&[Role::Auditor], &[]);
+        let ok = |a: &Actor, op| authorize(Some(a), op).is_ok();
+        assert!(ok(&client, Operation::ReadCompany(mine)));
+        assert!(!ok(&client, Operation::ReadCompany(other)));
+        assert!(!ok(&client, Operation::ChangeCompanyRequisites(mine)));
+        assert!(!ok(&client, Operation::RegisterCompany));
+        assert!(!ok(&client, Operation::ReadEvents));
+        assert!(ok(&manager, Operation::ReadCompany(other)));
+        assert!(ok(&manager, Operation::RegisterCompany));
+        assert!(ok(&manager, Operation::AssignManager(other)));
+        assert!(!ok(&manager, Operation::ReadEvents));
+        assert!(ok(&auditor, Operation::ReadEvents));
+        assert!(!ok(&auditor, Operation::RegisterCompany));
+        assert_eq!(
+            authorize(None, Operation::Me).unwrap_err().code(),
+            "UNAUTHENTICATED"
+        );
+        let mut pending = client.clone();
+        pending.must_change_password = true;
+        assert_eq!(
+            authorize(Some(&pending), Operation::ReadCompany(mine))
+                .unwrap_err()
+                .code(),
+            "PASSWORD_CHANGE_REQUIRED"
+        );
+        assert!(ok(&pending, Operation::ChangePassword));
+    }
+}

@@ -1,0 +1,104 @@
+//! Settings, layered: built-in defaults → a TOML file (`--config`, or `cabinet.toml` in the data directory
+//! when present) → environment variables → command-line flags (clap reads the environment for each flag,
+//! so a flag beats its variable).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// PostgreSQL URL; when absent a private cluster is started under the data directory.
+    pub database_url: Option<String>,
+    /// Where the private cluster, mail files and documents live.
+    pub data_dir: PathBuf,
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Session lifetime in hours.
+    pub session_ttl_hours: i64,
+    /// Snapshot every N events of an aggregate.
+    pub snapshot_every: i64,
+    /// Database connections in the pool.
+    pub pool_size: u32,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from(".cabinet"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            session_ttl_hours: 12,
+            snapshot_every: 100,
+            pool_size: 20,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults overlaid by a TOML file: `file` if given (it must exist), else `<data_dir>/cabinet.toml` if
+    /// it exists.
+    ///
+    /// # Errors
+    /// The file cannot be read or has unknown or mistyped keys.
+    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| Settings::default().data_dir);
+        let candidate = file
+            .map(Path::to_path_buf)
+            .or_else(|| Some(data_dir.join("cabinet.toml")).filter(|p| p.is_file()));
+        let mut s = match candidate {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str::<Settings>(&text)
+                    .with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => Settings::default(),
+        };
+        s.data_dir = data_dir;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("cabinet-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("cabinet.toml"),
+            "session_ttl_hours = 2\nlisten = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(None, Some(&dir)).unwrap();
+        assert_eq!(s.session_ttl_hours, 2);
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.snapshot_every, 100);
+        std::fs::write(dir.join("cabinet.toml"), "sesion_ttl_hours = 2\n").unwrap();
+        assert!(Settings::load(None, Some(&dir)).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

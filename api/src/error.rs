@@ -1,0 +1,161 @@
+//! The one API error type. Every resolver returns it; it becomes a GraphQL error whose `extensions.code` is
+//! UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION (with `extensions.field`), CONFLICT or INTERNAL.
+//! Internal errors are logged once, with their cause chain, and returned opaque.
+
+use async_graphql::ErrorExtensions;
+use domain::company::CompanyError;
+use domain::values::ValueError;
+use projections::command::CommandError;
+
+/// An error an API caller sees.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without extensions,
+/// and that blanket conversion would shadow ours, which sets `extensions.code` and `extensions.field`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No valid session.
+    Unauthenticated(String),
+    /// Authenticated, but not allowed. `code` is FORBIDDEN or a more specific reason such as
+    /// PASSWORD_CHANGE_REQUIRED.
+    Forbidden {
+        /// The extensions code.
+        code: &'static str,
+        /// The message.
+        message: String,
+    },
+    /// The entity does not exist (or the caller may not know it exists).
+    NotFound(String),
+    /// Bad input: `field` is the path of the input field (e.g. `input.bank.bik`).
+    Validation {
+        /// The input field's path.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A concurrent change won; retry.
+    Conflict(String),
+    /// Anything unexpected. Logged, never shown.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// FORBIDDEN with a message.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code: "FORBIDDEN",
+            message: message.into(),
+        }
+    }
+
+    /// VALIDATION on a field.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The message the caller sees (opaque for internal errors).
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Forbidden { message, .. } => message.clone(),
+            Self::Validation { field, message } => format!("{field}: {message}"),
+            Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// The `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden { code, .. } => code,
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Validation { .. } => "VALIDATION",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        if let ApiError::Internal(cause) = &e {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let code = e.code();
+        let field = match &e {
+            ApiError::Validation { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        async_graphql::Error::new(e.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(f) = field {
+                ext.set("field", f);
+            }
+        })
+    }
+}
+
+/// Parses an input value, naming the field on failure.
+///
+/// # Errors
+/// VALIDATION on `field`.
+pub fn parse_field<T>(field: &str, r: Result<T, ValueError>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::validation(field, e.to_string()))
+}
+
+/// Unique constraints of read models whose violation means a business rule, mapped in one place.
+fn unique_violation(constraint: &str) -> ApiError {
+    match constraint {
+        "companies_view_inn_kpp_key" | "companies_view_inn_no_kpp_key" => ApiError::validation(
+            "input.inn",
+            "a company with this ИНН and КПП is already registered",
+        ),
+        other => ApiError::Conflict(format!("the change conflicts with existing data ({other})")),
+    }
+}
+
+/// Maps a Company command's failure.
+pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => match (&e, e.field()) {
+            (CompanyError::NotRegistered, _) => ApiError::NotFound("company not found".into()),
+            (CompanyError::AlreadyRegistered, _) => ApiError::Conflict(e.to_string()),
+            (CompanyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
+            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
+            (_, None) => ApiError::validation("input", e.to_string()),
+        },
+        other => command_error(other),
+    }
+}
+
+/// Maps the failures every aggregate's commands share.
+pub fn command_error<E: std::fmt::Display + std::fmt::Debug + Send + Sync + 'static>(
+    e: CommandError<E>,
+) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => ApiError::validation("input", e.to_string()),
+        CommandError::Conflict { attempts } => ApiError::Conflict(format!(
+            "the entity was changed concurrently {attempts} times; retry"
+        )),
+        CommandError::IdempotencyKeyReused { aggregate_type } => ApiError::validation(
+            "idempotencyKey",
+            format!("this key was already used for a {aggregate_type} operation"),
+        ),
+        CommandError::Unique { constraint } => unique_violation(&constraint),
+        CommandError::Store(e) => ApiError::Internal(anyhow::anyhow!("{e}")),
+    }
+}

@@ -1,0 +1,102 @@
+//! The GraphQL schema: queries, mutations, and the per-request context. Subscriptions arrive with the
+//! notifications issue; the schema has none yet.
+//!
+//! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
+
+mod inputs;
+mod mutation;
+mod query;
+mod types;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+use projections::event::CommandMeta;
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+
+use crate::auth::policy::{authorize, Operation};
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::startup::App;
+
+/// The cabinet's schema.
+pub type CabinetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Maximum query depth.
+pub const MAX_DEPTH: usize = 12;
+/// Maximum query complexity (each field costs 1; list fields cost their page size times their children).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Builds the schema over an application.
+pub fn build_schema(app: App) -> CabinetSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(app)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL of the schema (committed as docs/schema.graphql).
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// What the HTTP layer resolved about a request.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    /// The caller, when the bearer token is valid.
+    pub actor: Option<Actor>,
+    /// SHA-256 of the bearer token (for logout).
+    pub token_hash: Option<Vec<u8>>,
+    /// This request's id (X-Request-Id or generated).
+    pub request_id: String,
+    /// The correlation id (X-Correlation-Id or the request id).
+    pub correlation_id: String,
+}
+
+impl RequestCtx {
+    /// Metadata for a command issued by this request.
+    pub fn meta(&self, actor: &Actor, idempotency_key: Option<String>) -> CommandMeta {
+        CommandMeta {
+            actor: actor.event_actor(),
+            correlation_id: self.correlation_id.clone(),
+            causation_id: self.request_id.clone(),
+            request_id: self.request_id.clone(),
+            idempotency_key,
+        }
+    }
+}
+
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a App {
+    ctx.data_unchecked::<App>()
+}
+
+pub(crate) fn request<'a>(ctx: &Context<'a>) -> Result<&'a RequestCtx, ApiError> {
+    ctx.data::<RequestCtx>()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("request context missing")))
+}
+
+/// The authorization check every resolver starts with.
+pub(crate) fn allow<'a>(
+    ctx: &Context<'a>,
+    op: Operation,
+) -> Result<(&'a Actor, &'a RequestCtx), ApiError> {
+    let req = request(ctx)?;
+    let actor = authorize(req.actor.as_ref(), op)?;
+    Ok((actor, req))
+}
+
+/// Validates an idempotency key: 1–200 printable characters.
+pub(crate) fn idempotency_key(k: Option<String>) -> Result<Option<String>, ApiError> {
+    match k {
+        Some(k) if k.is_empty() || k.chars().count() > 200 || k.chars().any(char::is_control) => {
+            Err(ApiError::validation(
+                "idempotencyKey",
+                "must be 1 to 200 printable characters",
+            ))
+        }
+        other => Ok(other),
+    }
+}

@@ -1,0 +1,164 @@
+//! Mutations.
+
+use std::sync::OnceLock;
+
+use async_graphql::{Context, Object, Result};
+use domain::company::CompanyCommand;
+use domain::values::Email;
+use projections::command::CommandOutcome;
+use projections::companies::load_company;
+use uuid::Uuid;
+
+use super::inputs::{AssignManagerInput, ChangeCompanyRequisitesInput, RegisterCompanyInput};
+use super::types::{CompanyPayload, LoginPayload, Me};
+use super::{allow, app, idempotency_key, request};
+use crate::auth::policy::Operation;
+use crate::auth::{accounts, sessions};
+use crate::error::{company_command_error, ApiError};
+use crate::startup::App;
+
+/// Changes.
+pub struct MutationRoot;
+
+async fn company_payload(app: &App, out: CommandOutcome) -> Result<CompanyPayload, ApiError> {
+    let id: Uuid = out.aggregate_id.parse().map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!(
+            "company id {} is not a UUID",
+            out.aggregate_id
+        ))
+    })?;
+    let company = load_company(&app.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("company not found".into()))?;
+    Ok(CompanyPayload {
+        company: company.into(),
+        position: out.last_position,
+        replayed: out.replayed,
+    })
+}
+
+/// A hash to verify against when the login does not exist, so that both answers take the same time.
+fn dummy_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| accounts::hash_password("not-a-real-password-0000").unwrap_or_default())
+}
+
+#[Object]
+impl MutationRoot {
+    /// Signs in with e-mail and password; returns a bearer token. The same error whether the e-mail is
+    /// unknown or the password wrong.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<LoginPayload> {
+        let app = app(ctx);
+        let invalid = || ApiError::Unauthenticated("invalid e-mail or password".into());
+        let email = Email::parse(&email).map_err(|_| invalid())?;
+        let found = accounts::find_login(&app.pool, email.as_str()).await?;
+        let hash = found
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| dummy_hash().to_owned());
+        // argon2 is deliberately slow: keep it off the async workers.
+        let ok = tokio::task::spawn_blocking(move || accounts::verify_password(&password, &hash))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let Some((account_id, _)) = found.filter(|_| ok) else {
+            return Err(invalid().into());
+        };
+        let (token, expires_at) = sessions::issue(&app.pool, account_id, app.session_ttl).await?;
+        let actor = sessions::resolve(&app.pool, &token)
+            .await?
+            .ok_or_else(invalid)?;
+        Ok(LoginPayload {
+            token,
+            expires_at,
+            me: Me::from(&actor),
+        })
+    }
+
+    /// Ends the current session: its token stops working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        allow(ctx, Operation::Logout)?;
+        if let Some(hash) = &request(ctx)?.token_hash {
+            sessions::revoke(&app(ctx).pool, hash).await?;
+        }
+        Ok(true)
+    }
+
+    /// Registers a lessee company (MANAGER, ADMIN). A second company with the same ИНН and КПП is refused.
+    /// With `idempotencyKey`, a retry returns the first result and registers nothing again.
+    async fn register_company(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterCompanyInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CompanyPayload> {
+        let (actor, req) = allow(ctx, Operation::RegisterCompany)?;
+        let key = self::idempotency_key(idempotency_key)?;
+        let profile = input.parse()?;
+        let app = app(ctx);
+        let company_id = Uuid::now_v7();
+        let out = app
+            .companies
+            .execute(
+                &company_id.to_string(),
+                CompanyCommand::RegisterCompany {
+                    company_id,
+                    profile: Box::new(profile),
+                },
+                &req.meta(actor, key),
+            )
+            .await
+            .map_err(company_command_error)?;
+        Ok(company_payload(app, out).await?)
+    }
+
+    /// Changes some of a company's requisites (MANAGER, ADMIN); fields left out keep their values.
+    async fn change_company_requisites(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeCompanyRequisitesInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CompanyPayload> {
+        let (actor, req) = allow(ctx, Operation::ChangeCompanyRequisites(input.company_id))?;
+        let key = self::idempotency_key(idempotency_key)?;
+        let change = input.parse()?;
+        let app = app(ctx);
+        let out = app
+            .companies
+            .execute(
+                &input.company_id.to_string(),
+                CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+                &req.meta(actor, key),
+            )
+            .await
+            .map_err(company_command_error)?;
+        Ok(company_payload(app, out).await?)
+    }
+
+    /// Assigns the lessor's manager responsible for a company (MANAGER, ADMIN).
+    async fn assign_manager(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignManagerInput,
+        idempotency_key: Option<String>,
+    ) -> Result<CompanyPayload> {
+        let (actor, req) = allow(ctx, Operation::AssignManager(input.company_id))?;
+        let key = self::idempotency_key(idempotency_key)?;
+        let manager = input.parse()?;
+        let app = app(ctx);
+        let out = app
+            .companies
+            .execute(
+                &input.company_id.to_string(),
+                CompanyCommand::AssignManager(manager),
+                &req.meta(actor, key),
+            )
+            .await
+            .map_err(company_command_error)?;
+        Ok(company_payload(app, out).await?)
+    }
+}

@@ -1,0 +1,128 @@
+//! Queries.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result};
+use projections::companies::{list_companies, load_company, CompanyFilter};
+use projections::event::{StoredEvent, EVENT_COLUMNS};
+use uuid::Uuid;
+
+use super::types::{Company, Event, Me};
+use super::{allow, app};
+use crate::auth::policy::Operation;
+use crate::error::ApiError;
+
+/// Default and maximum page sizes of connections.
+const DEFAULT_PAGE: i32 = 20;
+const MAX_PAGE: i32 = 100;
+
+fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
+    match first.unwrap_or(DEFAULT_PAGE) {
+        n if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
+        _ => Err(ApiError::validation(
+            "first",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
+    after
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                ApiError::validation("after", "not a cursor returned by this connection")
+            })
+        })
+        .transpose()
+}
+
+/// Read access to the cabinet.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The signed-in account.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        Ok(Me::from(actor))
+    }
+
+    /// One company; `null` when it does not exist. A client may read only its own companies.
+    async fn company(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Company>> {
+        allow(ctx, Operation::ReadCompany(id))?;
+        Ok(load_company(&app(ctx).pool, id)
+            .await
+            .map_err(ApiError::from)?
+            .map(Company::from))
+    }
+
+    /// Companies in registration order. Staff see all; a client sees the companies it is linked to.
+    /// `search`: an ИНН prefix (digits) or part of the name (case-insensitive).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn companies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> Result<Connection<String, Company>> {
+        let (actor, _) = allow(ctx, Operation::ListCompanies)?;
+        let limit = page_size(first)?;
+        let after = cursor(after)?;
+        let filter = CompanyFilter {
+            only: (!actor.is_staff()).then(|| actor.companies.clone()),
+            search,
+            after,
+        };
+        let rows = list_companies(&app(ctx).pool, &filter, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        let mut conn = Connection::new(after.is_some(), has_next);
+        conn.edges.extend(
+            rows.into_iter()
+                .take(limit as usize)
+                .map(|v| Edge::new(v.registered_position.to_string(), Company::from(v))),
+        );
+        Ok(conn)
+    }
+
+    /// The event history of one aggregate, in sequence order (auditors and admins).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        aggregate_type: String,
+        aggregate_id: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Event>> {
+        allow(ctx, Operation::ReadEvents)?;
+        let limit = page_size(first)?;
+        let after = cursor(after)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             AND sequence > $3 ORDER BY sequence LIMIT $4"
+        ))
+        .bind(&aggregate_type)
+        .bind(&aggregate_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit + 1)
+        .fetch_all(&app(ctx).pool)
+        .await
+        .map_err(ApiError::from)?;
+        let events = rows
+            .iter()
+            .map(StoredEvent::from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::from)?;
+        let has_next = events.len() as i64 > limit;
+        let mut conn = Connection::new(after.is_some(), has_next);
+        conn.edges.extend(
+            events
+                .into_iter()
+                .take(limit as usize)
+                .map(|e| Edge::new(e.sequence.to_string(), Event::from(e))),
+        );
+        Ok(conn)
+    }
+}
