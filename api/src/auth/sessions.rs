@@ -50,14 +50,23 @@ pub async fn revoke(pool: &PgPool, hash: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    account_id: Uuid,
+    email: String,
+    roles: Vec<String>,
+    must_change_password: bool,
+    companies: Vec<Uuid>,
+}
+
 /// Resolves a token into its actor: `None` when unknown, expired, revoked or the account is disabled.
 ///
 /// # Errors
 /// A database error.
 pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<Actor>, ApiError> {
-    let row: Option<(Uuid, String, Vec<String>, bool, Vec<Uuid>)> = sqlx::query_as(
+    let row: Option<SessionRow> = sqlx::query_as(
         "SELECT a.account_id, a.email, a.roles, a.must_change_password, \
-                coalesce(array_agg(l.company_id ORDER BY l.company_id) FILTER (WHERE l.company_id IS NOT NULL), '{}') \
+                coalesce(array_agg(l.company_id ORDER BY l.company_id) FILTER (WHERE l.company_id IS NOT NULL), '{}') AS companies \
          FROM sessions s JOIN accounts a USING (account_id) \
          LEFT JOIN account_companies l ON l.account_id = a.account_id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() \
@@ -67,13 +76,11 @@ pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<Actor>, ApiErr
     .bind(token_hash(token))
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(account_id, email, roles, must_change_password, companies)| Actor {
-            account_id,
-            email,
-            roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
-            companies,
-            must_change_password,
-        },
-    ))
+    Ok(row.map(|r| Actor {
+        account_id: r.account_id,
+        email: r.email,
+        roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
+        companies: r.companies,
+        must_change_password: r.must_change_password,
+    }))
 }

@@ -57,7 +57,7 @@ impl QueryRoot {
 
     /// Companies in registration order. Staff see all; a client sees the companies it is linked to.
     /// `search`: an ИНН prefix (digits) or part of the name (case-insensitive).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
     async fn companies(
         &self,
         ctx: &Context<'_>,
@@ -87,7 +87,7 @@ impl QueryRoot {
     }
 
     /// The event history of one aggregate, in sequence order (auditors and admins).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,

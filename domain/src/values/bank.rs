@@ -66,7 +66,7 @@ impl BankAccount {
             .enumerate()
             .map(|(i, d)| (d * WEIGHTS[i % 3]) % 10)
             .sum();
-        total % 10 == 0
+        total.is_multiple_of(10)
     }
 }
 

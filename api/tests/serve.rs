@@ -1,0 +1,155 @@
+//! The real `cabinet serve` binary over real HTTP: it provisions its own PostgreSQL, serves, stops the
+//! cluster on SIGTERM, and finds its data again on the next start.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+async fn start(data_dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cabinet starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("cabinet listening on ") {
+                return rest.to_owned();
+            }
+        }
+        panic!("cabinet exited before listening");
+    })
+    .await
+    .expect("cabinet listens within the deadline");
+    Server { child, url }
+}
+
+async fn stop(mut s: Server) {
+    let pid = s.child.id().unwrap() as i32;
+    // SAFETY: sending SIGTERM to our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(60), s.child.wait())
+        .await
+        .expect("cabinet stops within the deadline")
+        .unwrap();
+    assert!(status.success(), "cabinet exit status {status}");
+}
+
+async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    vars: Value,
+) -> Value {
+    let mut req = http
+        .post(url)
+        .json(&json!({"query": query, "variables": vars}));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+async fn login(http: &reqwest::Client, url: &str) -> String {
+    let r = gql(
+        http,
+        url,
+        None,
+        "mutation { login(email: \"admin@demo.local\", password: \"demo-password-123\") { token } }",
+        json!({}),
+    )
+    .await;
+    r["data"]["login"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}
+
+fn temp_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "cabinet-serve-test-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_of_serve_and_the_cluster_stops_with_it() {
+    let dir = temp_dir();
+    let http = reqwest::Client::new();
+
+    let s = start(&dir).await;
+    assert_eq!(
+        http.get(s.url.replace("/graphql", "/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let token = login(&http, &s.url).await;
+    let r = gql(
+        &http,
+        &s.url,
+        Some(&token),
+        "mutation($i: RegisterCompanyInput!) { registerCompany(input: $i) { company { id } } }",
+        json!({"i": {
+            "inn": "7712345671", "kpp": "773601001", "ogrn": "1127746000018",
+            "fullName": "ООО «Пережившая перезапуск»", "shortName": "Пережившая", "legalAddress": "Москва",
+            "bank": {"bankName": "ПАО Сбербанк", "bik": "044525225",
+                     "correspondentAccount": "30101810400000000225", "settlementAccount": "40702810200000000001"},
+            "contactEmail": "a@b.ru", "contactPhone": "+74951234567"}}),
+    )
+    .await;
+    let id = r["data"]["registerCompany"]["company"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    stop(s).await;
+    let pidfile = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("data/postmaster.pid"))
+        .find(|p| p.parent().is_some_and(|d| d.is_dir()))
+        .expect("the cluster lives under the data directory");
+    assert!(
+        !pidfile.exists(),
+        "PostgreSQL still running after serve stopped"
+    );
+
+    let s = start(&dir).await;
+    let token = login(&http, &s.url).await;
+    let r = gql(
+        &http,
+        &s.url,
+        Some(&token),
+        "query($id: UUID!) { company(id: $id) { shortName } companies { edges { node { inn } } } }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(r["data"]["company"]["shortName"], "Пережившая", "{r}");
+    // The demo company is not registered twice on the second start.
+    assert_eq!(
+        r["data"]["companies"]["edges"].as_array().unwrap().len(),
+        2,
+        "{r}"
+    );
+    stop(s).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
