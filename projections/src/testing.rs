@@ -11,6 +11,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -101,11 +102,9 @@ fn shared_cluster() -> anyhow::Result<String> {
     let setup = lock_file(&base.join("setup.lock"))?;
     flock(&setup, libc::LOCK_EX).context("locking setup.lock")?;
     let mut cluster = Cluster::open(&base, Tuning { throwaway: true })?;
-    let was_running = cluster.start().map(|()| false);
-    // `start` adopts a running server; it reports started_here via stop semantics, so detect a fresh start by
-    // whether a reaper pid file is present.
-    was_running?;
-    if !base.join("reaper.pid").is_file() || !reaper_alive(&base) {
+    // Starts the server, or adopts the one another test process started.
+    cluster.start()?;
+    if !reaper_alive(&base) {
         spawn_reaper(&cluster, &base)?;
     }
     let url = cluster.url("postgres")?;
@@ -155,8 +154,6 @@ done
     fs::write(base.join("reaper.pid"), child.id().to_string()).context("writing reaper.pid")?;
     Ok(())
 }
-
-use std::os::unix::process::CommandExt;
 
 async fn prepare_server() -> anyhow::Result<Server> {
     let admin_url = match std::env::var("TEST_DATABASE_URL") {

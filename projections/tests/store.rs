@@ -548,3 +548,64 @@ mod common {
         }
     }
 }
+
+#[tokio::test]
+async fn one_catch_up_consumer_leads_at_a_time_and_another_takes_over_without_duplicates() {
+    let pool = pool().await;
+    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let exec = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
+    let poll = std::time::Duration::from_millis(50);
+    let (stop1, rx1) = tokio::sync::watch::channel(false);
+    let (stop2, rx2) = tokio::sync::watch::channel(false);
+    let r1 = tokio::spawn(CatchUp::new(Arc::new(Seen), 100).run(pool.clone(), poll, rx1));
+    let r2 = tokio::spawn(CatchUp::new(Arc::new(Seen), 100).run(pool.clone(), poll, rx2));
+
+    exec.execute("x", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    wait_for_seen(&pool, &["x"]).await;
+    let leaders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(leaders, 1);
+
+    // Stop the first runner (leader or standby): the other one delivers what follows.
+    stop1.send(true).unwrap();
+    r1.await.unwrap().unwrap();
+    exec.execute("y", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    wait_for_seen(&pool, &["x", "y"]).await;
+    stop2.send(true).unwrap();
+    r2.await.unwrap().unwrap();
+    assert_eq!(seen(&pool).await, vec!["x", "y"]);
+}
+
+async fn wait_for_seen(pool: &PgPool, want: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = seen(pool).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            want.starts_with(&got.iter().map(String::as_str).collect::<Vec<_>>()),
+            "unexpected {got:?}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered in time: {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

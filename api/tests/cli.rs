@@ -1,0 +1,176 @@
+//! The `cabinet` command line against a real PostgreSQL (a fresh test database through DATABASE_URL).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use api::config::Settings;
+use api::startup::App;
+use domain::company::{CompanyCommand, CompanyProfile};
+use domain::values::*;
+use projections::event::CommandMeta;
+
+fn cabinet(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn profile() -> CompanyProfile {
+    CompanyProfile {
+        inn: Inn::parse("7707083893").unwrap(),
+        kpp: Some(Kpp::parse("773601001").unwrap()),
+        ogrn: RegistrationNumber::parse("1027700132195").unwrap(),
+        full_name: "ООО «Командная строка»".into(),
+        short_name: "Командная строка".into(),
+        legal_address: "Москва".into(),
+        postal_address: "Москва".into(),
+        bank: BankRequisites::new(
+            "ПАО Сбербанк",
+            Bik::parse("044525225").unwrap(),
+            BankAccount::parse("30101810400000000225").unwrap(),
+            BankAccount::parse("40702810938000012345").unwrap(),
+        )
+        .unwrap(),
+        contact_email: Email::parse("cli@example.ru").unwrap(),
+        contact_phone: Phone::parse("+74951234567").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn accounts_projections_and_export_work_from_the_command_line() {
+    let db = projections::testing::fresh_database().await.unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let url = db.url.clone();
+    let run = move |args: &'static [&'static str], stdin: Option<&'static str>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet(&url, args, stdin))
+    };
+
+    // accounts create: password from standard input; the hash is argon2id, never the password.
+    let o = run(
+        &[
+            "accounts",
+            "create",
+            "--email",
+            "Staff@Lessor.ru",
+            "--role",
+            "manager",
+        ],
+        Some("a-long-enough-password\n"),
+    )
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (roles, hash): (Vec<String>, String) =
+        sqlx::query_as("SELECT roles, password_hash FROM accounts WHERE email = 'staff@lessor.ru'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(roles, vec!["MANAGER"]);
+    assert!(hash.starts_with("$argon2id$"));
+    let o = run(
+        &[
+            "accounts",
+            "create",
+            "--email",
+            "x@lessor.ru",
+            "--role",
+            "king",
+        ],
+        Some("a-long-enough-password"),
+    )
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--role"));
+    let o = run(
+        &[
+            "accounts",
+            "create",
+            "--email",
+            "y@lessor.ru",
+            "--role",
+            "admin",
+        ],
+        Some("short"),
+    )
+    .await
+    .unwrap();
+    assert!(!o.status.success(), "a short password is refused");
+
+    // Some events to work on.
+    let app = Arc::new(App::new(pool.clone(), &Settings::default()));
+    let id = uuid::Uuid::now_v7();
+    app.companies
+        .execute(
+            &id.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: id,
+                profile: Box::new(profile()),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+
+    let o = run(&["projections", "verify"], None).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = run(&["projections", "verify"], None).await.unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("companies.companies_view"));
+    let o = run(&["projections", "rebuild"], None).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["projections", "verify"], None).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["projections", "status"], None).await.unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("companies"));
+
+    let o = run(&["events", "export"], None).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["event_type"], "CompanyRegistered");
+    assert_eq!(lines[0]["aggregate_id"], id.to_string());
+    for key in [
+        "position",
+        "sequence",
+        "event_version",
+        "payload",
+        "metadata",
+        "recorded_at",
+    ] {
+        assert!(!lines[0][key].is_null(), "{key}");
+    }
+    let o = run(&["events", "export", "--aggregate", "Company"], None)
+        .await
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("TYPE:ID"));
+}
