@@ -26,8 +26,10 @@ CREATE TABLE companies_view
     last_position         bigint      NOT NULL,
     -- One company per ИНН+КПП (an ИП has no КПП). The aggregate checks this first through a service; this
     -- constraint closes the race between two concurrent registrations. Its name is mapped to a VALIDATION
-    -- error on the `inn` field in one place (api/src/error.rs).
-    CONSTRAINT companies_view_inn_kpp_key UNIQUE (inn, kpp)
+    -- error on the `inn` field in one place (api/src/error.rs). DEFERRABLE INITIALLY IMMEDIATE: checked at
+    -- the end of each statement rather than row by row, so a batched replay that moves a КПП from one
+    -- company to another in one upsert sees only the final state.
+    CONSTRAINT companies_view_inn_kpp_key UNIQUE (inn, kpp) DEFERRABLE INITIALLY IMMEDIATE
 );
 -- NULL kpp values are distinct in a UNIQUE constraint; an ИП is unique by ИНН alone.
 CREATE UNIQUE INDEX companies_view_inn_no_kpp_key ON companies_view (inn) WHERE kpp IS NULL;

@@ -1,6 +1,8 @@
 //! The companies read model (`companies_view`): the profile the cabinet shows, listable and searchable by
 //! ИНН or name. Inline projection: written in the append transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::company::{CompanyEvent, CompanyLookup};
@@ -30,112 +32,172 @@ impl Projection for CompaniesProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
-        if e.aggregate_type != "Company" {
+        self.apply_batch(conn, std::slice::from_ref(e)).await
+    }
+
+    /// Reads the rows the batch touches (one query), folds the events into them in memory, and writes them
+    /// back (one upsert): two statements per batch, however many events it holds.
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut decoded = Vec::new();
+        for e in events.iter().filter(|e| e.aggregate_type == "Company") {
+            let event: CompanyEvent = e.decode().map_err(|source| ProjectionError::Decode {
+                position: e.position,
+                source,
+            })?;
+            let id: Uuid = e
+                .aggregate_id
+                .parse()
+                .map_err(|_| ProjectionError::Decode {
+                    position: e.position,
+                    source: serde::de::Error::custom("aggregate id is not a UUID"),
+                })?;
+            decoded.push((e, id, event));
+        }
+        if decoded.is_empty() {
             return Ok(());
         }
-        let event: CompanyEvent = e.decode().map_err(|source| ProjectionError::Decode {
-            position: e.position,
-            source,
-        })?;
-        let id: Uuid = e
-            .aggregate_id
-            .parse()
-            .map_err(|_| ProjectionError::Decode {
-                position: e.position,
-                source: serde::de::Error::custom("aggregate id is not a UUID"),
-            })?;
-        match event {
-            CompanyEvent::CompanyRegistered {
-                kind,
-                inn,
-                kpp,
-                ogrn,
-                full_name,
-                short_name,
-                legal_address,
-                postal_address,
-                bank,
-                contact_email,
-                contact_phone,
-                ..
-            } => {
-                sqlx::query(
-                    "INSERT INTO companies_view (company_id, kind, inn, kpp, ogrn, full_name, short_name, \
-                     legal_address, postal_address, bank_name, bik, correspondent_account, settlement_account, \
-                     contact_email, contact_phone, registered_at, registered_position, updated_at, last_position) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $16, $17)",
-                )
-                .bind(id)
-                .bind(kind.as_str())
-                .bind(inn.as_str())
-                .bind(kpp.as_ref().map(Kpp::as_str))
-                .bind(ogrn.as_str())
-                .bind(full_name)
-                .bind(short_name)
-                .bind(legal_address)
-                .bind(postal_address)
-                .bind(bank.bank_name)
-                .bind(bank.bik.as_str())
-                .bind(bank.correspondent_account.as_str())
-                .bind(bank.settlement_account.as_str())
-                .bind(contact_email.as_str())
-                .bind(contact_phone.as_str())
-                .bind(e.recorded_at)
-                .bind(e.position)
-                .execute(&mut *conn)
-                .await?;
-            }
-            CompanyEvent::CompanyRequisitesChanged {
-                kpp,
-                full_name,
-                short_name,
-                legal_address,
-                postal_address,
-                bank,
-                contact_email,
-                contact_phone,
-            } => {
-                sqlx::query(
-                    "UPDATE companies_view SET kpp = $2, full_name = $3, short_name = $4, legal_address = $5, \
-                     postal_address = $6, bank_name = $7, bik = $8, correspondent_account = $9, \
-                     settlement_account = $10, contact_email = $11, contact_phone = $12, updated_at = $13, \
-                     last_position = $14 WHERE company_id = $1",
-                )
-                .bind(id)
-                .bind(kpp.as_ref().map(Kpp::as_str))
-                .bind(full_name)
-                .bind(short_name)
-                .bind(legal_address)
-                .bind(postal_address)
-                .bind(bank.bank_name)
-                .bind(bank.bik.as_str())
-                .bind(bank.correspondent_account.as_str())
-                .bind(bank.settlement_account.as_str())
-                .bind(contact_email.as_str())
-                .bind(contact_phone.as_str())
-                .bind(e.recorded_at)
-                .bind(e.position)
-                .execute(&mut *conn)
-                .await?;
-            }
-            CompanyEvent::ManagerAssigned { name, phone, email } => {
-                sqlx::query(
-                    "UPDATE companies_view SET manager_name = $2, manager_phone = $3, manager_email = $4, \
-                     updated_at = $5, last_position = $6 WHERE company_id = $1",
-                )
-                .bind(id)
-                .bind(name)
-                .bind(phone.as_str())
-                .bind(email.as_str())
-                .bind(e.recorded_at)
-                .bind(e.position)
-                .execute(&mut *conn)
-                .await?;
+        let mut ids: Vec<Uuid> = decoded.iter().map(|(_, id, _)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        let existing: Vec<CompanyView> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM companies_view WHERE company_id = ANY($1)"
+        ))
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut rows: HashMap<Uuid, CompanyView> =
+            existing.into_iter().map(|r| (r.company_id, r)).collect();
+        let mut touched: Vec<Uuid> = Vec::new();
+        for (e, id, event) in decoded {
+            if fold(&mut rows, e, id, event) {
+                touched.push(id);
             }
         }
+        touched.sort();
+        touched.dedup();
+        let changed: Vec<&CompanyView> = touched.iter().filter_map(|id| rows.get(id)).collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(UPSERT)
+            .bind(
+                serde_json::to_value(&changed).map_err(|source| ProjectionError::Decode {
+                    position: events.last().map(|e| e.position).unwrap_or_default(),
+                    source,
+                })?,
+            )
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 }
+
+/// Applies one event to the rows in memory; returns whether a row changed. The same rules as the SQL a
+/// one-event-at-a-time projection would run: registration creates the row, the other events update it.
+fn fold(
+    rows: &mut HashMap<Uuid, CompanyView>,
+    e: &StoredEvent,
+    id: Uuid,
+    event: CompanyEvent,
+) -> bool {
+    match event {
+        CompanyEvent::CompanyRegistered {
+            kind,
+            inn,
+            kpp,
+            ogrn,
+            full_name,
+            short_name,
+            legal_address,
+            postal_address,
+            bank,
+            contact_email,
+            contact_phone,
+            ..
+        } => {
+            rows.insert(
+                id,
+                CompanyView {
+                    company_id: id,
+                    kind: kind.as_str().to_owned(),
+                    inn: inn.as_str().to_owned(),
+                    kpp: kpp.as_ref().map(|k| k.as_str().to_owned()),
+                    ogrn: ogrn.as_str().to_owned(),
+                    full_name,
+                    short_name,
+                    legal_address,
+                    postal_address,
+                    bank_name: bank.bank_name,
+                    bik: bank.bik.as_str().to_owned(),
+                    correspondent_account: bank.correspondent_account.as_str().to_owned(),
+                    settlement_account: bank.settlement_account.as_str().to_owned(),
+                    contact_email: contact_email.as_str().to_owned(),
+                    contact_phone: contact_phone.as_str().to_owned(),
+                    manager_name: None,
+                    manager_phone: None,
+                    manager_email: None,
+                    registered_at: e.recorded_at,
+                    registered_position: e.position,
+                    updated_at: e.recorded_at,
+                    last_position: e.position,
+                },
+            );
+        }
+        CompanyEvent::CompanyRequisitesChanged {
+            kpp,
+            full_name,
+            short_name,
+            legal_address,
+            postal_address,
+            bank,
+            contact_email,
+            contact_phone,
+        } => {
+            let Some(r) = rows.get_mut(&id) else {
+                return false;
+            };
+            r.kpp = kpp.as_ref().map(|k| k.as_str().to_owned());
+            r.full_name = full_name;
+            r.short_name = short_name;
+            r.legal_address = legal_address;
+            r.postal_address = postal_address;
+            r.bank_name = bank.bank_name;
+            r.bik = bank.bik.as_str().to_owned();
+            r.correspondent_account = bank.correspondent_account.as_str().to_owned();
+            r.settlement_account = bank.settlement_account.as_str().to_owned();
+            r.contact_email = contact_email.as_str().to_owned();
+            r.contact_phone = contact_phone.as_str().to_owned();
+            r.updated_at = e.recorded_at;
+            r.last_position = e.position;
+        }
+        CompanyEvent::ManagerAssigned { name, phone, email } => {
+            let Some(r) = rows.get_mut(&id) else {
+                return false;
+            };
+            r.manager_name = Some(name);
+            r.manager_phone = Some(phone.as_str().to_owned());
+            r.manager_email = Some(email.as_str().to_owned());
+            r.updated_at = e.recorded_at;
+            r.last_position = e.position;
+        }
+    }
+    true
+}
+
+/// Writes whole rows: the batch's final state of every company it touched.
+const UPSERT: &str = "INSERT INTO companies_view SELECT * FROM jsonb_populate_recordset(NULL::companies_view, $1) \
+    ON CONFLICT (company_id) DO UPDATE SET (kind, inn, kpp, ogrn, full_name, short_name, legal_address, \
+    postal_address, bank_name, bik, correspondent_account, settlement_account, contact_email, contact_phone, \
+    manager_name, manager_phone, manager_email, registered_at, registered_position, updated_at, last_position) = \
+    (EXCLUDED.kind, EXCLUDED.inn, EXCLUDED.kpp, EXCLUDED.ogrn, EXCLUDED.full_name, EXCLUDED.short_name, \
+    EXCLUDED.legal_address, EXCLUDED.postal_address, EXCLUDED.bank_name, EXCLUDED.bik, \
+    EXCLUDED.correspondent_account, EXCLUDED.settlement_account, EXCLUDED.contact_email, EXCLUDED.contact_phone, \
+    EXCLUDED.manager_name, EXCLUDED.manager_phone, EXCLUDED.manager_email, EXCLUDED.registered_at, \
+    EXCLUDED.registered_position, EXCLUDED.updated_at, EXCLUDED.last_position)";
 
 /// A row of `companies_view`.
 #[derive(Debug, Clone, PartialEq, FromRow, Serialize)]

@@ -38,8 +38,12 @@ pub struct StoredEvent {
 }
 
 /// The columns `StoredEvent::from_row` expects, in a form that can be put in a SELECT list.
-pub const EVENT_COLUMNS: &str =
-    "position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
+///
+/// The transaction id is selected as `txid`, never under its own name: an output column named
+/// `transaction_id` would capture `ORDER BY transaction_id` (PostgreSQL resolves ORDER BY names against the
+/// SELECT list first), sorting by the cast instead of using the `(transaction_id, position)` index — a full
+/// sort of the log for every batch.
+pub const EVENT_COLUMNS: &str = "position, transaction_id::text::bigint AS txid, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
 
 impl StoredEvent {
@@ -56,7 +60,7 @@ impl StoredEvent {
             upcast::upcast(&aggregate_type, &event_type, &stored_version, payload);
         Ok(Self {
             position: row.try_get("position")?,
-            transaction_id: row.try_get("transaction_id")?,
+            transaction_id: row.try_get("txid")?,
             aggregate_id: row.try_get("aggregate_id")?,
             sequence: row.try_get("sequence")?,
             metadata: row.try_get("metadata")?,

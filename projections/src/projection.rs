@@ -49,4 +49,22 @@ pub trait Projection: Send + Sync {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError>;
+
+    /// Applies consecutive events (in global order) with the same result as applying them one by one.
+    /// Replays and the append transaction hand over whole batches: a projection that folds them in memory and
+    /// writes once per batch replays at a good fraction of the speed PostgreSQL scans the log. The default
+    /// applies them one by one.
+    ///
+    /// # Errors
+    /// As [`Projection::apply`].
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for e in events {
+            self.apply(conn, e).await?;
+        }
+        Ok(())
+    }
 }

@@ -27,6 +27,16 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
+/// The catch-up read: the next `$3` events after (`$1`, `$2`) from finished transactions, in global order.
+pub fn catch_up_sql() -> String {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, position LIMIT $3"
+    )
+}
+
 /// Reads the next batch after `after`, only from finished transactions (below the snapshot's xmin).
 ///
 /// # Errors
@@ -36,17 +46,12 @@ pub async fn fetch_batch(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, position LIMIT $3"
-    ))
-    .bind(after.transaction_id)
-    .bind(after.position)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(&catch_up_sql())
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(StoredEvent::from_row).collect()
 }
 
@@ -133,16 +138,16 @@ async fn apply_all(
     p: &dyn Projection,
     events: &[StoredEvent],
 ) -> Result<(), RunnerError> {
-    for e in events {
-        p.apply(conn, e)
-            .await
-            .map_err(|source| RunnerError::Projection {
-                name: p.name(),
-                position: e.position,
-                source,
-            })?;
+    if events.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    p.apply_batch(conn, events)
+        .await
+        .map_err(|source| RunnerError::Projection {
+            name: p.name(),
+            position: events.first().map(|e| e.position).unwrap_or_default(),
+            source,
+        })
 }
 
 /// A catch-up consumer: applies one projection to the log in global order, checkpointing in the same
@@ -409,6 +414,8 @@ pub async fn rebuild(
     })
 }
 
+const VERIFY_BATCH: i64 = 5_000;
+
 /// A difference between a live table and its replay.
 #[derive(Debug, Clone, Serialize)]
 pub struct TableDiff {
@@ -444,15 +451,6 @@ pub async fn verify(
     sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
         .execute(&mut *tx)
         .await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events ORDER BY transaction_id, position"
-    ))
-    .fetch_all(&mut *tx)
-    .await?;
-    let events: Vec<StoredEvent> = rows
-        .iter()
-        .map(StoredEvent::from_row)
-        .collect::<Result<_, _>>()?;
     let mut diffs = Vec::new();
     for p in projections {
         for t in p.tables() {
@@ -461,7 +459,30 @@ pub async fn verify(
         sqlx::query(&format!("SET LOCAL search_path = {}, public", q(&schema)))
             .execute(&mut *tx)
             .await?;
-        apply_all(&mut tx, p.as_ref(), &events).await?;
+        // Every event visible in this snapshot, in global order, a batch at a time.
+        let mut cp = Checkpoint::default();
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events \
+                 WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
+                 ORDER BY transaction_id, position LIMIT $3"
+            ))
+            .bind(cp.transaction_id)
+            .bind(cp.position)
+            .bind(VERIFY_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+            let events: Vec<StoredEvent> = rows
+                .iter()
+                .map(StoredEvent::from_row)
+                .collect::<Result<_, _>>()?;
+            let Some(last) = events.last() else { break };
+            cp = Checkpoint {
+                transaction_id: last.transaction_id,
+                position: last.position,
+            };
+            apply_all(&mut tx, p.as_ref(), &events).await?;
+        }
         sqlx::query("SET LOCAL search_path = public")
             .execute(&mut *tx)
             .await?;

@@ -309,15 +309,15 @@ where
 
         // 2. Inline projections: the read models commit with the events (read your writes).
         for p in self.inline.iter() {
-            for e in &stored {
-                p.apply(&mut tx, e).await.map_err(|err| match err {
+            p.apply_batch(&mut tx, &stored)
+                .await
+                .map_err(|err| match err {
                     ProjectionError::Database(db) => db_err(db),
                     other => AggregateError::UnexpectedError(Box::new(StoreError::Projection {
                         name: p.name(),
                         source: other,
                     })),
                 })?;
-            }
         }
 
         // 3. Snapshot when the append crossed a multiple of N.

@@ -609,3 +609,86 @@ async fn wait_for_seen(pool: &PgPool, want: &[&str]) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_batched_replay_equals_the_live_read_model_even_when_a_kpp_moves_between_companies() {
+    // Company A leaves КПП 773601001 and company B (same ИНН, a new branch) registers with it. Replayed in one
+    // batch, the upsert writes both final rows in one statement: the deferrable ИНН+КПП constraint sees only
+    // the final state.
+    let pool = pool().await;
+    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
+    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
+    let exec = CommandExecutor::new(store, services);
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let meta = CommandMeta::system("test");
+    let register = |id, kpp: &str| CompanyCommand::RegisterCompany {
+        company_id: id,
+        profile: Box::new(common::profile_with_kpp(kpp)),
+    };
+    exec.execute(&a.to_string(), register(a, "773601001"), &meta)
+        .await
+        .unwrap();
+    let moved = RequisitesChange {
+        kpp: Some(domain::values::Kpp::parse("773602001").unwrap()),
+        ..Default::default()
+    };
+    exec.execute(
+        &a.to_string(),
+        CompanyCommand::ChangeCompanyRequisites(Box::new(moved)),
+        &meta,
+    )
+    .await
+    .unwrap();
+    exec.execute(&b.to_string(), register(b, "773601001"), &meta)
+        .await
+        .unwrap();
+    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(report.events, 3);
+    let diffs = runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    let kpps: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT company_id, kpp FROM companies_view ORDER BY kpp")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kpps,
+        vec![(b, "773601001".to_owned()), (a, "773602001".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn the_catch_up_read_walks_the_commit_order_index_without_sorting() {
+    // Regression: an output column named `transaction_id` once captured `ORDER BY transaction_id`, so every
+    // batch sorted the whole log (1.1 s per 5,000 events on 1,000,000). The plan must read the index in order.
+    let pool = pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // With sorts priced out, only an ORDER BY the index can serve avoids a Sort node.
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let sql = runner::catch_up_sql()
+        .replace("$1", "0")
+        .replace("$2", "0")
+        .replace("$3", "5000");
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}"))
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("events_commit_order_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+}
