@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use api::config::Settings;
 use api::startup::App;
-use domain::company::{CompanyCommand, CompanyProfile};
-use domain::values::*;
+use domain::company::CompanyCommand;
+use domain::testing::sample_profile;
 use projections::event::CommandMeta;
 
 fn cabinet(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
@@ -33,27 +33,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn profile() -> CompanyProfile {
-    CompanyProfile {
-        inn: Inn::parse("7707083893").unwrap(),
-        kpp: Some(Kpp::parse("773601001").unwrap()),
-        ogrn: RegistrationNumber::parse("1027700132195").unwrap(),
-        full_name: "ООО «Командная строка»".into(),
-        short_name: "Командная строка".into(),
-        legal_address: "Москва".into(),
-        postal_address: "Москва".into(),
-        bank: BankRequisites::new(
-            "ПАО Сбербанк",
-            Bik::parse("044525225").unwrap(),
-            BankAccount::parse("30101810400000000225").unwrap(),
-            BankAccount::parse("40702810938000012345").unwrap(),
-        )
-        .unwrap(),
-        contact_email: Email::parse("cli@example.ru").unwrap(),
-        contact_phone: Phone::parse("+74951234567").unwrap(),
-    }
 }
 
 #[tokio::test]
@@ -126,7 +105,7 @@ async fn accounts_projections_and_export_work_from_the_command_line() {
             &id.to_string(),
             CompanyCommand::RegisterCompany {
                 company_id: id,
-                profile: Box::new(profile()),
+                profile: Box::new(sample_profile("773601001")),
             },
             &CommandMeta::system("test"),
         )

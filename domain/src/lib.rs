@@ -6,4 +6,6 @@
 //! - [`company`]: the Company aggregate.
 
 pub mod company;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod values;

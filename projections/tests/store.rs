@@ -520,32 +520,10 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
 }
 
 mod common {
-    use domain::company::CompanyProfile;
-    use domain::values::*;
+    pub use domain::testing::sample_profile as profile_with_kpp;
 
-    pub fn profile() -> CompanyProfile {
+    pub fn profile() -> domain::company::CompanyProfile {
         profile_with_kpp("773601001")
-    }
-
-    pub fn profile_with_kpp(kpp: &str) -> CompanyProfile {
-        CompanyProfile {
-            inn: Inn::parse("7707083893").unwrap(),
-            kpp: Some(Kpp::parse(kpp).unwrap()),
-            ogrn: RegistrationNumber::parse("1027700132195").unwrap(),
-            full_name: "Общество с ограниченной ответственностью «Ромашка»".into(),
-            short_name: "ООО «Ромашка»".into(),
-            legal_address: "Москва, ул. Вавилова, 19".into(),
-            postal_address: "Москва, ул. Вавилова, 19".into(),
-            bank: BankRequisites::new(
-                "ПАО Сбербанк",
-                Bik::parse("044525225").unwrap(),
-                BankAccount::parse("30101810400000000225").unwrap(),
-                BankAccount::parse("40702810938000012345").unwrap(),
-            )
-            .unwrap(),
-            contact_email: Email::parse("office@romashka.ru").unwrap(),
-            contact_phone: Phone::parse("+74955005550").unwrap(),
-        }
     }
 }
 

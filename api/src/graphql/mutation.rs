@@ -37,6 +37,27 @@ async fn company_payload(app: &App, out: CommandOutcome) -> Result<CompanyPayloa
     })
 }
 
+/// The path of every company mutation: authorize `op`, check the idempotency key, build (validate) the
+/// command, execute it on `company_id`, and return the company as committed with its position.
+async fn company_command(
+    ctx: &Context<'_>,
+    op: Operation,
+    company_id: Uuid,
+    idempotency_key: Option<String>,
+    build: impl FnOnce() -> Result<CompanyCommand, ApiError>,
+) -> Result<CompanyPayload, ApiError> {
+    let (actor, req) = allow(ctx, op)?;
+    let key = self::idempotency_key(idempotency_key)?;
+    let command = build()?;
+    let app = app(ctx);
+    let out = app
+        .companies
+        .execute(&company_id.to_string(), command, &req.meta(actor, key))
+        .await
+        .map_err(company_command_error)?;
+    company_payload(app, out).await
+}
+
 /// A hash to verify against when the login does not exist, so that both answers take the same time.
 fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
@@ -96,24 +117,20 @@ impl MutationRoot {
         input: RegisterCompanyInput,
         idempotency_key: Option<String>,
     ) -> Result<CompanyPayload> {
-        let (actor, req) = allow(ctx, Operation::RegisterCompany)?;
-        let key = self::idempotency_key(idempotency_key)?;
-        let profile = input.parse()?;
-        let app = app(ctx);
         let company_id = Uuid::now_v7();
-        let out = app
-            .companies
-            .execute(
-                &company_id.to_string(),
-                CompanyCommand::RegisterCompany {
+        Ok(company_command(
+            ctx,
+            Operation::RegisterCompany,
+            company_id,
+            idempotency_key,
+            || {
+                Ok(CompanyCommand::RegisterCompany {
                     company_id,
-                    profile: Box::new(profile),
-                },
-                &req.meta(actor, key),
-            )
-            .await
-            .map_err(company_command_error)?;
-        Ok(company_payload(app, out).await?)
+                    profile: Box::new(input.parse()?),
+                })
+            },
+        )
+        .await?)
     }
 
     /// Changes some of a company's requisites (MANAGER, ADMIN); fields left out keep their values.
@@ -123,20 +140,19 @@ impl MutationRoot {
         input: ChangeCompanyRequisitesInput,
         idempotency_key: Option<String>,
     ) -> Result<CompanyPayload> {
-        let (actor, req) = allow(ctx, Operation::ChangeCompanyRequisites(input.company_id))?;
-        let key = self::idempotency_key(idempotency_key)?;
-        let change = input.parse()?;
-        let app = app(ctx);
-        let out = app
-            .companies
-            .execute(
-                &input.company_id.to_string(),
-                CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
-                &req.meta(actor, key),
-            )
-            .await
-            .map_err(company_command_error)?;
-        Ok(company_payload(app, out).await?)
+        let id = input.company_id;
+        Ok(company_command(
+            ctx,
+            Operation::ChangeCompanyRequisites(id),
+            id,
+            idempotency_key,
+            || {
+                Ok(CompanyCommand::ChangeCompanyRequisites(Box::new(
+                    input.parse()?,
+                )))
+            },
+        )
+        .await?)
     }
 
     /// Assigns the lessor's manager responsible for a company (MANAGER, ADMIN).
@@ -146,19 +162,14 @@ impl MutationRoot {
         input: AssignManagerInput,
         idempotency_key: Option<String>,
     ) -> Result<CompanyPayload> {
-        let (actor, req) = allow(ctx, Operation::AssignManager(input.company_id))?;
-        let key = self::idempotency_key(idempotency_key)?;
-        let manager = input.parse()?;
-        let app = app(ctx);
-        let out = app
-            .companies
-            .execute(
-                &input.company_id.to_string(),
-                CompanyCommand::AssignManager(manager),
-                &req.meta(actor, key),
-            )
-            .await
-            .map_err(company_command_error)?;
-        Ok(company_payload(app, out).await?)
+        let id = input.company_id;
+        Ok(company_command(
+            ctx,
+            Operation::AssignManager(id),
+            id,
+            idempotency_key,
+            || Ok(CompanyCommand::AssignManager(input.parse()?)),
+        )
+        .await?)
     }
 }

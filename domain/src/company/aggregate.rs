@@ -294,7 +294,7 @@ mod tests {
 
     use super::*;
     use crate::company::CompanyLookup;
-    use crate::values::{BankAccount, Bik, Ogrnip};
+    use crate::values::Ogrnip;
 
     /// A look-up that knows a fixed set of (ИНН, КПП) → company.
     #[derive(Default)]
@@ -329,29 +329,8 @@ mod tests {
         Uuid::from_u128(1)
     }
 
-    fn bank() -> BankRequisites {
-        BankRequisites::new(
-            "ПАО Сбербанк",
-            Bik::parse("044525225").unwrap(),
-            BankAccount::parse("30101810400000000225").unwrap(),
-            BankAccount::parse("40702810938000012345").unwrap(),
-        )
-        .unwrap()
-    }
-
     fn profile() -> CompanyProfile {
-        CompanyProfile {
-            inn: Inn::parse("7707083893").unwrap(),
-            kpp: Some(Kpp::parse("773601001").unwrap()),
-            ogrn: RegistrationNumber::parse("1027700132195").unwrap(),
-            full_name: "Публичное акционерное общество «Ромашка»".into(),
-            short_name: "ПАО «Ромашка»".into(),
-            legal_address: "117997, Москва, ул. Вавилова, 19".into(),
-            postal_address: "117997, Москва, ул. Вавилова, 19".into(),
-            bank: bank(),
-            contact_email: Email::parse("office@romashka.ru").unwrap(),
-            contact_phone: Phone::parse("+7 495 500-55-50").unwrap(),
-        }
+        crate::testing::sample_profile("773601001")
     }
 
     fn registered(p: &CompanyProfile) -> CompanyEvent {

@@ -1,0 +1,38 @@
+//! Sample values for tests in this and other crates (feature `testing`): a valid legal entity, whose
+//! identifiers and bank keys were computed independently of this crate's checks.
+
+use crate::company::CompanyProfile;
+use crate::values::{BankAccount, BankRequisites, Bik, Email, Inn, Kpp, Phone, RegistrationNumber};
+
+/// A legal entity (ИНН 7707083893, ОГРН 1027700132195, Сбербанк) with the given КПП.
+///
+/// # Panics
+/// When `kpp` is not a valid КПП (a test's own mistake).
+pub fn sample_profile(kpp: &str) -> CompanyProfile {
+    CompanyProfile {
+        inn: Inn::parse("7707083893").expect("valid ИНН"),
+        kpp: Some(Kpp::parse(kpp).expect("valid КПП")),
+        ogrn: RegistrationNumber::parse("1027700132195").expect("valid ОГРН"),
+        full_name: "Общество с ограниченной ответственностью «Ромашка»".into(),
+        short_name: "ООО «Ромашка»".into(),
+        legal_address: "117997, Москва, ул. Вавилова, 19".into(),
+        postal_address: "117997, Москва, ул. Вавилова, 19".into(),
+        bank: sample_bank(),
+        contact_email: Email::parse("office@romashka.ru").expect("valid e-mail"),
+        contact_phone: Phone::parse("+7 495 500-55-50").expect("valid phone"),
+    }
+}
+
+/// Сбербанк's БИК and correspondent account with a settlement account whose key matches.
+///
+/// # Panics
+/// Never: the values are constants checked by this crate's tests.
+pub fn sample_bank() -> BankRequisites {
+    BankRequisites::new(
+        "ПАО Сбербанк",
+        Bik::parse("044525225").expect("valid БИК"),
+        BankAccount::parse("30101810400000000225").expect("20 digits"),
+        BankAccount::parse("40702810938000012345").expect("20 digits"),
+    )
+    .expect("keys match the БИК")
+}
