@@ -153,7 +153,46 @@ async fn graphql(
         correlation_id: header(&headers, "x-correlation-id").unwrap_or_else(|| request_id.clone()),
         request_id,
     };
-    s.schema.execute(req.into_inner().data(ctx)).await.into()
+    let started = std::time::Instant::now();
+    let actor = ctx.actor.as_ref().map(|a| a.event_actor());
+    let request_id = ctx.request_id.clone();
+    let response = s.schema.execute(req.into_inner().data(ctx)).await;
+    let codes: Vec<String> = response
+        .errors
+        .iter()
+        .map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|c| c.to_string().trim_matches('"').to_owned())
+                .unwrap_or_else(|| "GRAPHQL".to_owned())
+        })
+        .collect();
+    let elapsed = started.elapsed();
+    let outcome = if codes.is_empty() { "ok" } else { "error" };
+    metrics::counter!("cabinet_graphql_requests_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("cabinet_graphql_request_duration_seconds").record(elapsed.as_secs_f64());
+    for code in &codes {
+        metrics::counter!("cabinet_graphql_errors_total", "code" => code.clone()).increment(1);
+    }
+    tracing::info!(
+        request_id,
+        actor = actor.as_deref().unwrap_or("anonymous"),
+        ms = elapsed.as_secs_f64() * 1000.0,
+        errors = ?codes,
+        "graphql"
+    );
+    response.into()
+}
+
+async fn metrics_endpoint() -> (StatusCode, String) {
+    match crate::telemetry::metrics() {
+        Some(h) => (StatusCode::OK, h.render()),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable".into(),
+        ),
+    }
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -176,8 +215,11 @@ async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /healthz`, `GET /readyz`.
+/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /healthz`, `GET /readyz`,
+/// `GET /metrics` (Prometheus text format).
 pub fn router(app: App) -> Router {
+    // Install the registry before the first request records anything.
+    let _ = crate::telemetry::metrics();
     let state = HttpState {
         pool: app.pool.clone(),
         schema: build_schema(app),
@@ -186,6 +228,7 @@ pub fn router(app: App) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
         .with_state(state)
 }
 

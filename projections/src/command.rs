@@ -137,11 +137,40 @@ where
     }
 
     /// Executes `command` on `aggregate_id`, retrying on conflicts (reload and re-decide) up to the bound.
+    /// Counts outcomes, conflict retries, appended events and durations in the metrics registry.
     ///
     /// # Errors
     /// [`CommandError`]: the aggregate's refusal, a conflict after every attempt, a reused key, a read-model
     /// unique constraint, or a store failure.
     pub async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        let started = std::time::Instant::now();
+        let result = self.execute_with_retries(aggregate_id, command, meta).await;
+        let outcome = match &result {
+            Ok(o) if o.replayed => "replayed",
+            Ok(_) => "ok",
+            Err(CommandError::Rejected(_))
+            | Err(CommandError::Unique { .. })
+            | Err(CommandError::IdempotencyKeyReused { .. }) => "rejected",
+            Err(CommandError::Conflict { .. }) => "conflict",
+            Err(CommandError::Store(_)) => "error",
+        };
+        metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("cabinet_command_duration_seconds", "aggregate" => A::TYPE)
+            .record(started.elapsed().as_secs_f64());
+        if let Ok(o) = &result {
+            metrics::counter!("cabinet_events_appended_total", "aggregate" => A::TYPE)
+                .increment(o.events as u64);
+        }
+        result
+    }
+
+    async fn execute_with_retries(
         &self,
         aggregate_id: &str,
         command: A::Command,
@@ -178,6 +207,8 @@ where
                     });
                 }
                 Err(AggregateError::AggregateConflict) => {
+                    metrics::counter!("cabinet_command_conflicts_total", "aggregate" => A::TYPE)
+                        .increment(1);
                     // Jittered back-off so that racing commands spread out.
                     let ms = u64::from(rand_below(5 * attempt)) + 1;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
