@@ -55,22 +55,48 @@ pub async fn fetch_batch(
     rows.iter().map(StoredEvent::from_row).collect()
 }
 
-/// Reads every committed event after `after`, without the xmin horizon: only correct while every writer
-/// that could still commit an earlier event is blocked (rebuild's swap holds the tables' locks).
-async fn fetch_all_committed_after(
+/// Reads the next `limit` events after `after` that this statement's snapshot sees, without the xmin
+/// horizon. Correct only where nothing earlier can still commit: inside verify's REPEATABLE READ snapshot
+/// (compared with tables of the same snapshot), or while rebuild's swap holds the tables' locks.
+async fn fetch_committed_after(
     conn: &mut PgConnection,
     after: Checkpoint,
+    limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-         ORDER BY transaction_id, position"
+         ORDER BY transaction_id, position LIMIT $3"
     ))
     .bind(after.transaction_id)
     .bind(after.position)
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// Applies every event after `cp` that `fetch_committed_after` sees, a batch at a time; returns the new
+/// checkpoint and how many events were applied.
+async fn apply_committed_after(
+    conn: &mut PgConnection,
+    p: &dyn Projection,
+    mut cp: Checkpoint,
+    batch: i64,
+) -> Result<(Checkpoint, u64), RunnerError> {
+    let mut applied = 0u64;
+    loop {
+        let events = fetch_committed_after(conn, cp, batch).await?;
+        let Some(last) = events.last() else {
+            return Ok((cp, applied));
+        };
+        cp = Checkpoint {
+            transaction_id: last.transaction_id,
+            position: last.position,
+        };
+        apply_all(conn, p, &events).await?;
+        applied += events.len() as u64;
+    }
 }
 
 /// Loads a consumer's checkpoint (zero when it never ran).
@@ -388,9 +414,10 @@ pub async fn rebuild(
     ))
     .execute(&mut *tx)
     .await?;
-    let rest = fetch_all_committed_after(&mut tx, cp).await?;
-    apply_all(&mut tx, p, &rest).await?;
-    events += rest.len() as u64;
+    // Everything committed since the bulk phase (a long transaction elsewhere may have held the horizon
+    // back), in bounded batches.
+    let (_, rest) = apply_committed_after(&mut tx, p, cp, batch).await?;
+    events += rest;
     for t in p.tables() {
         sqlx::query(&format!("DROP TABLE public.{}", q(t)))
             .execute(&mut *tx)
@@ -460,29 +487,7 @@ pub async fn verify(
             .execute(&mut *tx)
             .await?;
         // Every event visible in this snapshot, in global order, a batch at a time.
-        let mut cp = Checkpoint::default();
-        loop {
-            let rows = sqlx::query(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events \
-                 WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-                 ORDER BY transaction_id, position LIMIT $3"
-            ))
-            .bind(cp.transaction_id)
-            .bind(cp.position)
-            .bind(VERIFY_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-            let events: Vec<StoredEvent> = rows
-                .iter()
-                .map(StoredEvent::from_row)
-                .collect::<Result<_, _>>()?;
-            let Some(last) = events.last() else { break };
-            cp = Checkpoint {
-                transaction_id: last.transaction_id,
-                position: last.position,
-            };
-            apply_all(&mut tx, p.as_ref(), &events).await?;
-        }
+        apply_committed_after(&mut tx, p.as_ref(), Checkpoint::default(), VERIFY_BATCH).await?;
         sqlx::query("SET LOCAL search_path = public")
             .execute(&mut *tx)
             .await?;

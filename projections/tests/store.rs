@@ -670,3 +670,44 @@ async fn the_catch_up_read_walks_the_commit_order_index_without_sorting() {
     assert!(plan.contains("events_commit_order_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "{plan}");
 }
+
+#[tokio::test]
+async fn rebuild_applies_in_its_swap_what_a_long_transaction_kept_below_the_horizon() {
+    let pool = pool().await;
+    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
+    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
+    let exec = CommandExecutor::new(store, services);
+    // A transaction with an id, left open: the horizon cannot pass it.
+    let mut long = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *long)
+        .await
+        .unwrap();
+    for i in 0..7 {
+        let id = uuid::Uuid::now_v7();
+        exec.execute(
+            &id.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: id,
+                profile: Box::new(common::profile_with_kpp(&format!("77360{i}001"))),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Batches of 3: the swap applies all seven in bounded batches.
+    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 3)
+        .await
+        .unwrap();
+    assert_eq!(report.events, 7);
+    long.rollback().await.unwrap();
+    let diffs = runner::verify(&pool, &projections::inline_projections())
+        .await
+        .unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
