@@ -12,12 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use domain::company::{Company, CompanyServices};
+use domain::company::Company;
 use projections::cluster::{cluster_dir_for, Cluster, Tuning};
 use projections::command::CommandExecutor;
-use projections::companies::PgCompanyLookup;
 use projections::projection::Projection;
-use projections::store::PgEventStore;
 use sqlx::PgPool;
 
 use crate::auth::sessions;
@@ -41,11 +39,8 @@ impl App {
     /// Wires the executors over `pool`.
     pub fn new(pool: PgPool, settings: &Settings) -> Self {
         let inline = projections::inline_projections();
-        let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-        let companies = CommandExecutor::new(
-            PgEventStore::<Company>::new(pool.clone(), inline.clone(), settings.snapshot_every),
-            services,
-        );
+        let companies =
+            projections::company_executor(pool.clone(), inline.clone(), settings.snapshot_every);
         Self {
             pool,
             companies: Arc::new(companies),

@@ -24,11 +24,27 @@ pub mod upcast;
 
 use std::sync::Arc;
 
+use domain::company::{Company, CompanyServices};
 use projection::Projection;
+use sqlx::PgPool;
 
 /// Every inline projection, in the order they run in the append transaction.
 pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
     Arc::from(vec![
         Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>
     ])
+}
+
+/// The Company command executor: our store running `inline` projections and snapshotting every
+/// `snapshot_every` events, with the ИНН+КПП look-up over the companies read model.
+pub fn company_executor(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+) -> command::CommandExecutor<Company> {
+    let services = CompanyServices::new(Arc::new(companies::PgCompanyLookup::new(pool.clone())));
+    command::CommandExecutor::new(
+        store::PgEventStore::new(pool, inline, snapshot_every),
+        services,
+    )
 }

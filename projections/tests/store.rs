@@ -8,6 +8,7 @@ use cqrs_es::{
     event_sink::EventSink, Aggregate, AggregateContext, CqrsFramework, DomainEvent, EventStore,
 };
 use domain::company::{Company, CompanyCommand, CompanyServices, RequisitesChange};
+use domain::testing::sample_profile;
 use projections::command::{CommandError, CommandExecutor};
 use projections::companies::PgCompanyLookup;
 use projections::event::{CommandMeta, StoredEvent};
@@ -65,6 +66,31 @@ impl Aggregate for Counter {
 
 fn no_projections() -> Arc<[Arc<dyn Projection>]> {
     Arc::from(Vec::<Arc<dyn Projection>>::new())
+}
+
+/// The Company executor the application uses, on `pool`.
+fn company_executor(pool: &PgPool, snapshot_every: i64) -> CommandExecutor<Company> {
+    projections::company_executor(
+        pool.clone(),
+        projections::inline_projections(),
+        snapshot_every,
+    )
+}
+
+/// Registers the sample company with `kpp`; returns its id.
+async fn register(exec: &CommandExecutor<Company>, kpp: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::RegisterCompany {
+            company_id: id,
+            profile: Box::new(sample_profile(kpp)),
+        },
+        &CommandMeta::system("test"),
+    )
+    .await
+    .unwrap();
+    id
 }
 
 async fn pool() -> PgPool {
@@ -371,20 +397,8 @@ async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
 #[tokio::test]
 async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_equals_a_rebuild() {
     let pool = pool().await;
-    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 5);
-    let exec = Arc::new(CommandExecutor::new(store, services));
-    let id = uuid::Uuid::now_v7();
-    exec.execute(
-        &id.to_string(),
-        CompanyCommand::RegisterCompany {
-            company_id: id,
-            profile: Box::new(common::profile()),
-        },
-        &CommandMeta::system("test"),
-    )
-    .await
-    .unwrap();
+    let exec = Arc::new(company_executor(&pool, 5));
+    let id = register(&exec, "773601001").await;
     const N: usize = 24;
     let results = futures::future::join_all((0..N).map(|i| {
         let exec = exec.clone();
@@ -441,21 +455,10 @@ async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_eq
 #[tokio::test]
 async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile() {
     let pool = pool().await;
-    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
-    let exec = Arc::new(CommandExecutor::new(store, services));
-    let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
-    for (i, id) in ids.iter().enumerate() {
-        exec.execute(
-            &id.to_string(),
-            CompanyCommand::RegisterCompany {
-                company_id: *id,
-                profile: Box::new(common::profile_with_kpp(&format!("77360{i}001"))),
-            },
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
+    let exec = Arc::new(company_executor(&pool, 0));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(register(&exec, &format!("77360{i}001")).await);
     }
     // Damage the live table: a rebuild must restore it from the log.
     sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
@@ -517,14 +520,6 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
             "companies_view_registered_position_idx"
         ]
     );
-}
-
-mod common {
-    pub use domain::testing::sample_profile as profile_with_kpp;
-
-    pub fn profile() -> domain::company::CompanyProfile {
-        profile_with_kpp("773601001")
-    }
 }
 
 #[tokio::test]
@@ -594,18 +589,9 @@ async fn a_batched_replay_equals_the_live_read_model_even_when_a_kpp_moves_betwe
     // batch, the upsert writes both final rows in one statement: the deferrable ИНН+КПП constraint sees only
     // the final state.
     let pool = pool().await;
-    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
-    let exec = CommandExecutor::new(store, services);
-    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let exec = company_executor(&pool, 0);
     let meta = CommandMeta::system("test");
-    let register = |id, kpp: &str| CompanyCommand::RegisterCompany {
-        company_id: id,
-        profile: Box::new(common::profile_with_kpp(kpp)),
-    };
-    exec.execute(&a.to_string(), register(a, "773601001"), &meta)
-        .await
-        .unwrap();
+    let a = register(&exec, "773601001").await;
     let moved = RequisitesChange {
         kpp: Some(domain::values::Kpp::parse("773602001").unwrap()),
         ..Default::default()
@@ -617,9 +603,7 @@ async fn a_batched_replay_equals_the_live_read_model_even_when_a_kpp_moves_betwe
     )
     .await
     .unwrap();
-    exec.execute(&b.to_string(), register(b, "773601001"), &meta)
-        .await
-        .unwrap();
+    let b = register(&exec, "773601001").await;
     let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 10_000)
         .await
         .unwrap();
@@ -674,9 +658,7 @@ async fn the_catch_up_read_walks_the_commit_order_index_without_sorting() {
 #[tokio::test]
 async fn rebuild_applies_in_its_swap_what_a_long_transaction_kept_below_the_horizon() {
     let pool = pool().await;
-    let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
-    let exec = CommandExecutor::new(store, services);
+    let exec = company_executor(&pool, 0);
     // A transaction with an id, left open: the horizon cannot pass it.
     let mut long = pool.begin().await.unwrap();
     sqlx::query("SELECT pg_current_xact_id()")
@@ -684,17 +666,7 @@ async fn rebuild_applies_in_its_swap_what_a_long_transaction_kept_below_the_hori
         .await
         .unwrap();
     for i in 0..7 {
-        let id = uuid::Uuid::now_v7();
-        exec.execute(
-            &id.to_string(),
-            CompanyCommand::RegisterCompany {
-                company_id: id,
-                profile: Box::new(common::profile_with_kpp(&format!("77360{i}001"))),
-            },
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
+        register(&exec, &format!("77360{i}001")).await;
     }
     sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
         .execute(&pool)
