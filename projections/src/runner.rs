@@ -27,14 +27,39 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
-/// The catch-up read: the next `$3` events after (`$1`, `$2`) from finished transactions, in global order.
-pub fn catch_up_sql() -> String {
+/// The batch read after (`$1`, `$2`), `$3` at a time, in global order; `below_horizon` keeps it to finished
+/// transactions (below the snapshot's xmin).
+fn batch_sql(below_horizon: bool) -> String {
+    let horizon = if below_horizon {
+        "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+    } else {
+        ""
+    };
     format!(
         "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) {horizon} \
          ORDER BY transaction_id, position LIMIT $3"
     )
+}
+
+/// The catch-up read: the next `$3` events after (`$1`, `$2`) from finished transactions, in global order.
+pub fn catch_up_sql() -> String {
+    batch_sql(true)
+}
+
+async fn read_batch(
+    conn: &mut PgConnection,
+    below_horizon: bool,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query(&batch_sql(below_horizon))
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
 }
 
 /// Reads the next batch after `after`, only from finished transactions (below the snapshot's xmin).
@@ -46,13 +71,7 @@ pub async fn fetch_batch(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(&catch_up_sql())
-        .bind(after.transaction_id)
-        .bind(after.position)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(StoredEvent::from_row).collect()
+    read_batch(conn, true, after, limit).await
 }
 
 /// Reads the next `limit` events after `after` that this statement's snapshot sees, without the xmin
@@ -63,17 +82,7 @@ async fn fetch_committed_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-         ORDER BY transaction_id, position LIMIT $3"
-    ))
-    .bind(after.transaction_id)
-    .bind(after.position)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(StoredEvent::from_row).collect()
+    read_batch(conn, false, after, limit).await
 }
 
 /// Applies every event after `cp` that `fetch_committed_after` sees, a batch at a time; returns the new

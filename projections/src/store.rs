@@ -15,7 +15,7 @@ use cqrs_es::{
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
-use crate::event::{StoredEvent, EVENT_COLUMNS};
+use crate::event::{load_aggregate_events, StoredEvent};
 use crate::projection::{Projection, ProjectionError};
 
 /// The channel the store notifies after every append; the payload is the last position.
@@ -163,16 +163,7 @@ impl<A: Aggregate> PgEventStore<A> {
         aggregate_id: &str,
         after: i64,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"
-        ))
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(after)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(StoredEvent::from_row).collect()
+        load_aggregate_events(&self.pool, A::TYPE, aggregate_id, after, None).await
     }
 }
 

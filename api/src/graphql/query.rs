@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
 use projections::companies::{list_companies, load_company, CompanyFilter};
-use projections::event::{StoredEvent, EVENT_COLUMNS};
+use projections::event::load_aggregate_events;
 use uuid::Uuid;
 
 use super::types::{Company, Event, Me};
@@ -99,22 +99,15 @@ impl QueryRoot {
         allow(ctx, Operation::ReadEvents)?;
         let limit = page_size(first)?;
         let after = cursor(after)?;
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
-             AND sequence > $3 ORDER BY sequence LIMIT $4"
-        ))
-        .bind(&aggregate_type)
-        .bind(&aggregate_id)
-        .bind(after.unwrap_or(0))
-        .bind(limit + 1)
-        .fetch_all(&app(ctx).pool)
+        let events = load_aggregate_events(
+            &app(ctx).pool,
+            &aggregate_type,
+            &aggregate_id,
+            after.unwrap_or(0),
+            Some(limit + 1),
+        )
         .await
         .map_err(ApiError::from)?;
-        let events = rows
-            .iter()
-            .map(StoredEvent::from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ApiError::from)?;
         let has_next = events.len() as i64 > limit;
         let mut conn = Connection::new(after.is_some(), has_next);
         conn.edges.extend(
