@@ -9,6 +9,7 @@ mod email;
 mod identifiers;
 mod money;
 mod phone;
+mod vat;
 mod vin;
 
 pub use bank::{BankAccount, BankField, BankRequisites, Bik};
@@ -16,6 +17,7 @@ pub use email::Email;
 pub use identifiers::{Inn, Kpp, Ogrn, Ogrnip, RegistrationNumber};
 pub use money::Money;
 pub use phone::Phone;
+pub use vat::vat_rate_on;
 pub use vin::Vin;
 
 /// Why a value was rejected. The API layer adds the name of the input field it came from.

@@ -1,0 +1,869 @@
+//! Given events, when a command, then events or a typed error.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cqrs_es::test::TestFramework;
+use rust_decimal_macros::dec;
+
+use super::*;
+use crate::contract::{CompanyDirectory, LeasingSubject};
+use crate::values::{Email, Vin};
+
+const COMPANY: Uuid = Uuid::from_u128(7);
+
+/// Knows one company.
+struct OneCompany;
+
+#[async_trait]
+impl CompanyDirectory for OneCompany {
+    async fn company_exists(&self, company_id: Uuid) -> Result<bool, String> {
+        Ok(company_id == COMPANY)
+    }
+}
+
+fn services() -> ContractServices {
+    ContractServices::new(Arc::new(OneCompany), Arc::new(ProductionCalendar::russia()))
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn m(s: &str) -> Money {
+    Money::parse(s).unwrap()
+}
+
+fn framework() -> TestFramework<Contract> {
+    TestFramework::with(services())
+}
+
+const PENALTY: PenaltyTerms = PenaltyTerms {
+    rate_per_day: dec!(0.1),
+    base_includes_vat: true,
+    payment_day_counts: true,
+};
+
+/// An explicit schedule so amounts are round: 150,000 on the 10th of March, April and May 2026.
+fn terms() -> ContractTerms {
+    ContractTerms {
+        contract_id: Uuid::from_u128(1),
+        company_id: COMPANY,
+        number: "ЛД-2026-001".into(),
+        date: d("2026-02-01"),
+        contact_email: Email::parse("buh@romashka.ru").unwrap(),
+        subject: LeasingSubject {
+            kind: "легковой автомобиль".into(),
+            make: "Lada".into(),
+            model: "Vesta".into(),
+            year: 2025,
+            vin: Some(Vin::parse("XTA21800000000001").unwrap()),
+            serial_number: None,
+            registration_plate: None,
+        },
+        price: m("500000"),
+        advance: Advance::Amount(Money::ZERO),
+        term_months: 3,
+        annual_rate: dec!(0),
+        first_due_date: d("2026-03-10"),
+        schedule_kind: ScheduleKind::Explicit,
+        explicit_lines: vec![
+            (d("2026-03-10"), m("150000")),
+            (d("2026-04-10"), m("150000")),
+            (d("2026-05-10"), m("150000")),
+        ],
+        redemption: m("1000"),
+        penalty: PENALTY,
+    }
+}
+
+/// The event ConcludeContract records for `t` (the schedule computed the same way).
+fn concluded(t: ContractTerms) -> ContractEvent {
+    let advance = match t.advance {
+        Advance::Amount(a) => a,
+        Advance::Percent(p) => Money::round(t.price.amount() * p / Decimal::ONE_HUNDRED),
+    };
+    let lines = build_schedule(&ScheduleTerms {
+        contract_date: t.date,
+        price: t.price,
+        advance,
+        term_months: t.term_months,
+        annual_rate: t.annual_rate,
+        first_due_date: t.first_due_date,
+        redemption: t.redemption,
+        kind: t.schedule_kind,
+        explicit: t.explicit_lines.clone(),
+    })
+    .unwrap();
+    ContractEvent::ContractConcluded {
+        contract_id: t.contract_id,
+        company_id: t.company_id,
+        number: t.number,
+        date: t.date,
+        contact_email: t.contact_email,
+        subject: t.subject,
+        price: t.price,
+        advance,
+        advance_percent: match t.advance {
+            Advance::Percent(p) => Some(p),
+            Advance::Amount(_) => None,
+        },
+        term_months: t.term_months,
+        annual_rate: t.annual_rate,
+        first_due_date: t.first_due_date,
+        schedule_kind: t.schedule_kind,
+        redemption: t.redemption,
+        penalty: t.penalty,
+        lines,
+    }
+}
+
+fn paid(reference: &str, date: &str, amount: &str, line: u32) -> ContractEvent {
+    ContractEvent::PaymentRecorded {
+        bank_reference: reference.into(),
+        date: d(date),
+        amount: m(amount),
+        purpose: PaymentPurpose::LeasingPayment,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Line { number: line },
+            amount: m(amount),
+        }],
+    }
+}
+
+fn pay(reference: &str, date: &str, amount: &str, purpose: PaymentPurpose) -> ContractCommand {
+    ContractCommand::RecordPayment {
+        amount: m(amount),
+        date: d(date),
+        bank_reference: reference.into(),
+        purpose,
+    }
+}
+
+fn accrue(day: &str) -> ContractCommand {
+    ContractCommand::AccruePenalties { as_of: d(day) }
+}
+
+fn fell_due(line: u32, due: &str, amount: &str) -> ContractEvent {
+    ContractEvent::PaymentFellDue {
+        line,
+        due_date: d(due),
+        amount: m(amount),
+    }
+}
+
+fn overdue(line: u32, deadline: &str, amount: &str, as_of: &str) -> ContractEvent {
+    ContractEvent::PaymentOverdue {
+        line,
+        deadline: d(deadline),
+        amount: m(amount),
+        as_of: d(as_of),
+    }
+}
+
+fn accrued(
+    line: u32,
+    deadline: &str,
+    through: &str,
+    days: i64,
+    amount: &str,
+    total: &str,
+) -> ContractEvent {
+    ContractEvent::PenaltyAccrued {
+        line,
+        deadline: d(deadline),
+        through: d(through),
+        days,
+        amount: m(amount),
+        total: m(total),
+    }
+}
+
+async fn errors_with(given: Vec<ContractEvent>, command: ContractCommand, expected: ContractError) {
+    framework()
+        .given(given)
+        .when_async(command)
+        .await
+        .then_expect_error(expected);
+}
+
+// --- Conclusion --------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn concluding_a_contract_records_its_computed_schedule() {
+    framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(terms())))
+        .await
+        .then_expect_events(vec![concluded(terms())]);
+}
+
+#[tokio::test]
+async fn an_annuity_contract_with_an_advance_in_percent_gets_line_0_and_36_lines() {
+    let mut t = terms();
+    t.schedule_kind = ScheduleKind::Annuity;
+    t.explicit_lines = vec![];
+    t.term_months = 36;
+    t.annual_rate = dec!(18);
+    t.price = m("3600000");
+    t.advance = Advance::Percent(dec!(20));
+    let result = framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(t.clone())))
+        .await
+        .inspect_result()
+        .unwrap();
+    let [ContractEvent::ContractConcluded { advance, lines, .. }] = result.as_slice() else {
+        panic!("expected one ContractConcluded, got {result:?}");
+    };
+    assert_eq!(*advance, m("720000"));
+    assert_eq!(lines.len(), 38); // advance, 36 regular, redemption
+    assert_eq!(lines[0].amount, m("720000"));
+    assert_eq!(lines[37].kind, LineKind::Redemption);
+}
+
+#[tokio::test]
+async fn an_advance_of_the_whole_price_is_refused() {
+    let mut t = terms();
+    t.advance = Advance::Amount(m("500000"));
+    errors_with(
+        vec![],
+        ContractCommand::ConcludeContract(Box::new(t)),
+        ContractError::AdvanceNotBelowPrice {
+            advance: m("500000"),
+            price: m("500000"),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_term_of_zero_months_is_refused() {
+    let mut t = terms();
+    t.schedule_kind = ScheduleKind::Annuity;
+    t.explicit_lines = vec![];
+    t.term_months = 0;
+    errors_with(
+        vec![],
+        ContractCommand::ConcludeContract(Box::new(t)),
+        ContractError::TermZero,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_contract_for_a_company_that_does_not_exist_is_refused() {
+    let mut t = terms();
+    t.company_id = Uuid::from_u128(99);
+    errors_with(
+        vec![],
+        ContractCommand::ConcludeContract(Box::new(t)),
+        ContractError::CompanyNotFound,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_subject_with_neither_vin_nor_serial_number_is_refused() {
+    let mut t = terms();
+    t.subject.vin = None;
+    t.subject.serial_number = Some("  ".into());
+    let e = framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(t)))
+        .await
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(e, ContractError::SubjectNotIdentified);
+    assert_eq!(e.field(), Some("subject.serialNumber"));
+}
+
+#[tokio::test]
+async fn concluding_twice_is_refused() {
+    errors_with(
+        vec![concluded(terms())],
+        ContractCommand::ConcludeContract(Box::new(terms())),
+        ContractError::AlreadyConcluded,
+    )
+    .await;
+}
+
+// --- Payments ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_leasing_payment_goes_to_the_oldest_open_lines_and_prepays_the_next() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-05", "100000", 1),
+        ])
+        .when_async(pay(
+            "p2",
+            "2026-03-09",
+            "120000",
+            PaymentPurpose::LeasingPayment,
+        ))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "p2".into(),
+            date: d("2026-03-09"),
+            amount: m("120000"),
+            purpose: PaymentPurpose::LeasingPayment,
+            allocations: vec![
+                Allocation {
+                    target: AllocationTarget::Line { number: 1 },
+                    amount: m("50000"),
+                },
+                Allocation {
+                    target: AllocationTarget::Line { number: 2 },
+                    amount: m("70000"),
+                },
+            ],
+        }]);
+}
+
+#[tokio::test]
+async fn paying_more_than_every_line_leaves_the_rest_as_credit() {
+    framework()
+        .given(vec![concluded(terms())])
+        .when_async(pay(
+            "p1",
+            "2026-03-09",
+            "500000",
+            PaymentPurpose::LeasingPayment,
+        ))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "p1".into(),
+            date: d("2026-03-09"),
+            amount: m("500000"),
+            purpose: PaymentPurpose::LeasingPayment,
+            allocations: vec![
+                Allocation {
+                    target: AllocationTarget::Line { number: 1 },
+                    amount: m("150000"),
+                },
+                Allocation {
+                    target: AllocationTarget::Line { number: 2 },
+                    amount: m("150000"),
+                },
+                Allocation {
+                    target: AllocationTarget::Line { number: 3 },
+                    amount: m("150000"),
+                },
+                Allocation {
+                    target: AllocationTarget::Line { number: 4 },
+                    amount: m("1000"),
+                },
+                Allocation {
+                    target: AllocationTarget::Credit,
+                    amount: m("49000"),
+                },
+            ],
+        }]);
+}
+
+#[tokio::test]
+async fn the_same_bank_reference_twice_is_refused() {
+    errors_with(
+        vec![concluded(terms()), paid("PP-17", "2026-03-05", "100000", 1)],
+        pay(
+            "PP-17",
+            "2026-03-05",
+            "100000",
+            PaymentPurpose::LeasingPayment,
+        ),
+        ContractError::DuplicateBankReference("PP-17".into()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_payment_of_zero_is_refused_naming_the_amount() {
+    let e = framework()
+        .given(vec![concluded(terms())])
+        .when_async(pay("p", "2026-03-05", "0", PaymentPurpose::LeasingPayment))
+        .await
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(e.field(), Some("amount"));
+}
+
+#[tokio::test]
+async fn an_unallocated_payment_is_credit_that_pays_the_next_line_when_it_falls_due() {
+    let unallocated = ContractEvent::PaymentRecorded {
+        bank_reference: "u1".into(),
+        date: d("2026-03-02"),
+        amount: m("200000"),
+        purpose: PaymentPurpose::Unallocated,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Credit,
+            amount: m("200000"),
+        }],
+    };
+    framework()
+        .given(vec![concluded(terms()), unallocated])
+        .when_async(accrue("2026-03-10"))
+        .await
+        .then_expect_events(vec![ContractEvent::CreditApplied {
+            line: 1,
+            amount: m("150000"),
+            date: d("2026-03-10"),
+        }]);
+}
+
+// --- Business days and penalties ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_line_falls_due_on_its_date_and_is_overdue_the_day_after() {
+    framework()
+        .given(vec![concluded(terms())])
+        .when_async(accrue("2026-03-10"))
+        .await
+        .then_expect_events(vec![fell_due(1, "2026-03-10", "150000")]);
+    framework()
+        .given(vec![
+            concluded(terms()),
+            fell_due(1, "2026-03-10", "150000"),
+        ])
+        .when_async(accrue("2026-03-11"))
+        .await
+        .then_expect_events(vec![
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-11", 1, "150.00", "150.00"),
+        ]);
+}
+
+#[tokio::test]
+async fn the_domain_md_penalty_example_accrues_2550_rubles() {
+    // 150,000 due 2026-03-10, paid 2026-03-27, 0.1% a day → 17 days → 2,550.00.
+    framework()
+        .given(vec![
+            concluded(terms()),
+            fell_due(1, "2026-03-10", "150000"),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-26", 16, "2400.00", "2400.00"),
+            paid("p1", "2026-03-27", "150000", 1),
+        ])
+        .when_async(accrue("2026-03-27"))
+        .await
+        .then_expect_events(vec![accrued(
+            1,
+            "2026-03-10",
+            "2026-03-27",
+            17,
+            "150.00",
+            "2550.00",
+        )]);
+}
+
+#[tokio::test]
+async fn accruing_twice_for_the_same_day_records_nothing() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            fell_due(1, "2026-03-10", "150000"),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-12", 2, "300.00", "300.00"),
+        ])
+        .when_async(accrue("2026-03-12"))
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_due_date_on_a_saturday_moves_the_deadline_to_monday() {
+    // 2026-04-11 is a Saturday: the deadline is Monday 13 April; the 13th is not overdue, the 14th is.
+    let mut t = terms();
+    t.explicit_lines = vec![
+        (d("2026-04-11"), m("150000")),
+        (d("2026-05-11"), m("150000")),
+        (d("2026-06-11"), m("150000")),
+    ];
+    let given = vec![concluded(t), fell_due(1, "2026-04-11", "150000")];
+    framework()
+        .given(given.clone())
+        .when_async(accrue("2026-04-13"))
+        .await
+        .then_expect_events(vec![]);
+    framework()
+        .given(given)
+        .when_async(accrue("2026-04-14"))
+        .await
+        .then_expect_events(vec![
+            overdue(1, "2026-04-13", "150000", "2026-04-14"),
+            accrued(1, "2026-04-13", "2026-04-14", 1, "150.00", "150.00"),
+        ]);
+}
+
+#[tokio::test]
+async fn a_due_date_on_a_public_holiday_moves_the_deadline_past_it() {
+    // 12 June 2026 (Russia Day) is a Friday: the deadline is Monday 15 June.
+    let mut t = terms();
+    t.explicit_lines = vec![
+        (d("2026-04-10"), m("150000")),
+        (d("2026-05-10"), m("150000")),
+        (d("2026-06-12"), m("150000")),
+    ];
+    let given = vec![
+        concluded(t),
+        paid("p1", "2026-04-01", "150000", 1),
+        paid("p2", "2026-05-01", "150000", 2),
+        fell_due(3, "2026-06-12", "150000"),
+        fell_due(4, "2026-06-12", "1000"),
+    ];
+    framework()
+        .given(given.clone())
+        .when_async(accrue("2026-06-15"))
+        .await
+        .then_expect_events(vec![]);
+    framework()
+        .given(given)
+        .when_async(accrue("2026-06-17"))
+        .await
+        .then_expect_events(vec![
+            overdue(3, "2026-06-15", "150000", "2026-06-17"),
+            accrued(3, "2026-06-15", "2026-06-17", 2, "300.00", "300.00"),
+            overdue(4, "2026-06-15", "1000", "2026-06-17"),
+            accrued(4, "2026-06-15", "2026-06-17", 2, "2.00", "2.00"),
+        ]);
+}
+
+#[tokio::test]
+async fn a_partial_payment_reduces_the_penalty_base_from_its_date() {
+    // 100,000 of 150,000 paid on 15 March: 5 days on 150,000 then 5 days on 50,000 through 20 March.
+    framework()
+        .given(vec![
+            concluded(terms()),
+            fell_due(1, "2026-03-10", "150000"),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            paid("p1", "2026-03-15", "100000", 1),
+        ])
+        .when_async(accrue("2026-03-20"))
+        .await
+        .then_expect_events(vec![accrued(
+            1,
+            "2026-03-10",
+            "2026-03-20",
+            10,
+            "1000.00",
+            "1000.00",
+        )]);
+}
+
+#[tokio::test]
+async fn a_late_processed_day_still_charges_a_line_paid_after_its_deadline() {
+    // The clock was behind: the line was paid on 27 March before any day after its due date was processed.
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-27", "150000", 1),
+        ])
+        .when_async(accrue("2026-03-27"))
+        .await
+        .then_expect_events(vec![accrued(
+            1,
+            "2026-03-10",
+            "2026-03-27",
+            17,
+            "2550.00",
+            "2550.00",
+        )]);
+}
+
+#[tokio::test]
+async fn paying_penalties_reduces_the_penalty_debt_and_the_rest_is_credit() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-12", 2, "300.00", "300.00"),
+        ])
+        .when_async(pay("pen", "2026-03-12", "500", PaymentPurpose::Penalty))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "pen".into(),
+            date: d("2026-03-12"),
+            amount: m("500"),
+            purpose: PaymentPurpose::Penalty,
+            allocations: vec![
+                Allocation {
+                    target: AllocationTarget::Penalties,
+                    amount: m("300"),
+                },
+                Allocation {
+                    target: AllocationTarget::Credit,
+                    amount: m("200"),
+                },
+            ],
+        }]);
+}
+
+// --- Fines -------------------------------------------------------------------------------------------------
+
+fn fine(number: &str, amount: &str) -> ContractEvent {
+    ContractEvent::TrafficFineRegistered {
+        resolution_number: number.into(),
+        date: d("2026-03-03"),
+        amount: m(amount),
+        vehicle: "А123ВС77".into(),
+        description: "превышение скорости".into(),
+    }
+}
+
+const UIN: &str = "18810177260303000001";
+
+#[tokio::test]
+async fn a_fine_is_registered_once_per_resolution_number() {
+    let register = ContractCommand::RegisterTrafficFine {
+        resolution_number: UIN.into(),
+        date: d("2026-03-03"),
+        amount: m("500"),
+        vehicle: "А123ВС77".into(),
+        description: "превышение скорости".into(),
+    };
+    framework()
+        .given(vec![concluded(terms())])
+        .when_async(register.clone())
+        .await
+        .then_expect_events(vec![fine(UIN, "500")]);
+    errors_with(
+        vec![concluded(terms()), fine(UIN, "500")],
+        register,
+        ContractError::DuplicateFine(UIN.into()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_resolution_number_that_is_not_20_or_25_digits_is_refused() {
+    let e = framework()
+        .given(vec![concluded(terms())])
+        .when_async(ContractCommand::RegisterTrafficFine {
+            resolution_number: "12345".into(),
+            date: d("2026-03-03"),
+            amount: m("500"),
+            vehicle: "А123ВС77".into(),
+            description: "парковка".into(),
+        })
+        .await
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(e.field(), Some("resolutionNumber"));
+}
+
+#[tokio::test]
+async fn a_fine_payment_covers_the_oldest_fine_and_a_fine_paid_outside_is_cleared() {
+    framework()
+        .given(vec![concluded(terms()), fine(UIN, "500")])
+        .when_async(pay("f1", "2026-03-05", "500", PaymentPurpose::Fine))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "f1".into(),
+            date: d("2026-03-05"),
+            amount: m("500"),
+            purpose: PaymentPurpose::Fine,
+            allocations: vec![Allocation {
+                target: AllocationTarget::Fine {
+                    resolution_number: UIN.into(),
+                },
+                amount: m("500"),
+            }],
+        }]);
+    framework()
+        .given(vec![concluded(terms()), fine(UIN, "500")])
+        .when_async(ContractCommand::RecordFinePaid {
+            resolution_number: UIN.into(),
+            date: d("2026-03-06"),
+        })
+        .await
+        .then_expect_events(vec![ContractEvent::TrafficFinePaid {
+            resolution_number: UIN.into(),
+            date: d("2026-03-06"),
+            amount: m("500"),
+        }]);
+    errors_with(
+        vec![concluded(terms())],
+        ContractCommand::RecordFinePaid {
+            resolution_number: UIN.into(),
+            date: d("2026-03-06"),
+        },
+        ContractError::FineNotFound(UIN.into()),
+    )
+    .await;
+}
+
+// --- Recalculation, completion, termination ----------------------------------------------------------------
+
+fn annuity_terms() -> ContractTerms {
+    let mut t = terms();
+    t.schedule_kind = ScheduleKind::Annuity;
+    t.explicit_lines = vec![];
+    t.term_months = 12;
+    t.annual_rate = dec!(12);
+    t.price = m("1200000");
+    t.redemption = Money::ZERO;
+    t
+}
+
+#[tokio::test]
+async fn a_partial_early_repayment_from_credit_recomputes_the_remaining_lines() {
+    let credit = ContractEvent::PaymentRecorded {
+        bank_reference: "early".into(),
+        date: d("2026-03-01"),
+        amount: m("300000"),
+        purpose: PaymentPurpose::Unallocated,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Credit,
+            amount: m("300000"),
+        }],
+    };
+    let result = framework()
+        .given(vec![concluded(annuity_terms()), credit])
+        .when_async(ContractCommand::RecalculateSchedule {
+            date: d("2026-03-01"),
+            amount: m("300000"),
+            mode: RecalculationMode::ShorterTerm,
+        })
+        .await
+        .inspect_result()
+        .unwrap();
+    let [ContractEvent::ScheduleRecalculated {
+        replaced,
+        lines,
+        amount,
+        ..
+    }] = result.as_slice()
+    else {
+        panic!("expected ScheduleRecalculated, got {result:?}");
+    };
+    assert_eq!(*amount, m("300000"));
+    assert_eq!(replaced.len(), 12);
+    assert!(lines.len() < 12);
+    let principal = lines
+        .iter()
+        .fold(Money::ZERO, |a, l| a + l.principal.unwrap());
+    assert_eq!(principal, m("900000"));
+}
+
+#[tokio::test]
+async fn recalculation_needs_the_money_on_the_credit_balance() {
+    errors_with(
+        vec![concluded(annuity_terms())],
+        ContractCommand::RecalculateSchedule {
+            date: d("2026-03-01"),
+            amount: m("1000"),
+            mode: RecalculationMode::SmallerPayments,
+        },
+        ContractError::InsufficientCredit {
+            available: Money::ZERO,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn completing_while_money_is_owed_is_refused_and_succeeds_once_all_is_paid() {
+    errors_with(
+        vec![concluded(terms()), paid("p1", "2026-03-05", "150000", 1)],
+        ContractCommand::CompleteContract {
+            date: d("2026-06-01"),
+        },
+        ContractError::OutstandingDebt {
+            amount: m("301000"),
+        },
+    )
+    .await;
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-05", "150000", 1),
+            paid("p2", "2026-04-05", "150000", 2),
+            paid("p3", "2026-05-05", "150000", 3),
+            paid("p4", "2026-05-05", "1000", 4),
+        ])
+        .when_async(ContractCommand::CompleteContract {
+            date: d("2026-06-01"),
+        })
+        .await
+        .then_expect_events(vec![ContractEvent::ContractCompleted {
+            date: d("2026-06-01"),
+        }]);
+}
+
+#[tokio::test]
+async fn termination_cancels_the_unpaid_lines_due_after_it() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-05", "150000", 1),
+        ])
+        .when_async(ContractCommand::TerminateContract {
+            date: d("2026-04-01"),
+            reason: "нарушение условий".into(),
+        })
+        .await
+        .then_expect_events(vec![ContractEvent::ContractTerminated {
+            date: d("2026-04-01"),
+            reason: "нарушение условий".into(),
+            cancelled_lines: vec![2, 3, 4],
+        }]);
+}
+
+#[tokio::test]
+async fn a_completed_contract_takes_no_payments() {
+    errors_with(
+        vec![
+            concluded(terms()),
+            ContractEvent::ContractCompleted {
+                date: d("2026-06-01"),
+            },
+        ],
+        pay("late", "2026-06-02", "10", PaymentPurpose::LeasingPayment),
+        ContractError::WrongStatus(ContractStatus::Completed),
+    )
+    .await;
+}
+
+// --- Quote and snapshots -----------------------------------------------------------------------------------
+
+fn contract_from(events: Vec<ContractEvent>) -> Contract {
+    let mut c = Contract::default();
+    for e in events {
+        c.apply(e);
+    }
+    c
+}
+
+#[test]
+fn the_early_buyout_quote_adds_principal_unpaid_lines_penalties_fines_and_redemption() {
+    let c = contract_from(vec![
+        concluded(terms()),
+        fine(UIN, "500"),
+        paid("p1", "2026-03-05", "100000", 1),
+    ]);
+    let q = c
+        .early_buyout_quote(d("2026-03-20"), &ProductionCalendar::russia())
+        .unwrap();
+    // Line 1: 50,000 unpaid, overdue 10 days on 50,000 → 500 penalty. Lines 2–3 are explicit: 300,000 open.
+    assert_eq!(q.unpaid_due, m("50000"));
+    assert_eq!(q.outstanding_principal, m("300000"));
+    assert_eq!(q.penalties, m("500"));
+    assert_eq!(q.fines, m("500"));
+    assert_eq!(q.redemption, m("1000"));
+    assert_eq!(q.total, m("352000"));
+}
+
+#[test]
+fn a_snapshot_of_a_contract_reloads_to_the_same_state() {
+    let c = contract_from(vec![
+        concluded(terms()),
+        fine(UIN, "500"),
+        paid("p1", "2026-03-05", "100000", 1),
+        overdue(1, "2026-03-10", "50000", "2026-03-11"),
+        accrued(1, "2026-03-10", "2026-03-11", 1, "50.00", "50.00"),
+    ]);
+    let json = serde_json::to_value(&c).unwrap();
+    let back: Contract = serde_json::from_value(json).unwrap();
+    assert_eq!(back, c);
+}

@@ -1,0 +1,148 @@
+//! Why a contract command is refused.
+
+use rust_decimal::Decimal;
+
+use super::ContractStatus;
+use crate::schedule::ScheduleError;
+use crate::values::Money;
+
+/// A broken business rule of the Contract aggregate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ContractError {
+    /// ConcludeContract on an id that already has a contract.
+    #[error("the contract is already concluded")]
+    AlreadyConcluded,
+    /// Any other command on an id without a contract.
+    #[error("there is no such contract")]
+    NotConcluded,
+    /// The lessee is not a registered company.
+    #[error("no registered company has this id")]
+    CompanyNotFound,
+    /// A required text is empty.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// The field, as the API names it.
+        field: &'static str,
+    },
+    /// An amount that must be above zero is not.
+    #[error("{field} must be greater than zero")]
+    NotPositive {
+        /// The field, as the API names it.
+        field: &'static str,
+    },
+    /// A number outside what the contract allows.
+    #[error("{field}: {reason}")]
+    OutOfRange {
+        /// The field, as the API names it.
+        field: &'static str,
+        /// What the range is.
+        reason: &'static str,
+    },
+    /// The advance is the whole price or more: nothing would be leased on credit.
+    #[error("the advance ({advance}) must be less than the price ({price})")]
+    AdvanceNotBelowPrice {
+        /// The advance.
+        advance: Money,
+        /// The price.
+        price: Money,
+    },
+    /// The term is zero months.
+    #[error("the term must be at least one month")]
+    TermZero,
+    /// Neither a VIN nor a serial number identifies the subject.
+    #[error("the subject needs a VIN or a serial/factory number")]
+    SubjectNotIdentified,
+    /// The explicit schedule cannot be a schedule.
+    #[error("schedule: {0}")]
+    Schedule(ScheduleError),
+    /// A date before the contract date.
+    #[error("{field} is before the contract date")]
+    BeforeContractDate {
+        /// The field, as the API names it.
+        field: &'static str,
+    },
+    /// A payment with this bank reference is already recorded on the contract.
+    #[error("a payment with bank reference {0} is already recorded on this contract")]
+    DuplicateBankReference(String),
+    /// A fine with this resolution number is already registered on the contract.
+    #[error("fine {0} is already registered")]
+    DuplicateFine(String),
+    /// No fine with this resolution number on the contract.
+    #[error("there is no fine {0} on this contract")]
+    FineNotFound(String),
+    /// The fine is already paid.
+    #[error("fine {0} is already paid")]
+    FineAlreadyPaid(String),
+    /// The command does not apply in the contract's status.
+    #[error("the contract is {}", .0.as_str())]
+    WrongStatus(ContractStatus),
+    /// Recalculation needs money on the credit balance.
+    #[error("the credit balance ({available}) is less than the early repayment")]
+    InsufficientCredit {
+        /// The credit balance.
+        available: Money,
+    },
+    /// The early repayment exceeds the principal of the remaining lines.
+    #[error("the early repayment exceeds the remaining principal ({outstanding})")]
+    RepaymentExceedsPrincipal {
+        /// Principal of the lines that would be recomputed.
+        outstanding: Money,
+    },
+    /// No unpaid lines after the date.
+    #[error("no unpaid lines are due after the date")]
+    NothingToRecalculate,
+    /// An explicit schedule has no principal parts to recompute.
+    #[error("an explicit schedule cannot be recalculated; import the new schedule instead")]
+    ExplicitScheduleNotRecalculated,
+    /// CompleteContract while money is owed.
+    #[error("{amount} is still owed on the contract")]
+    OutstandingDebt {
+        /// What is owed (lines, penalties, fines).
+        amount: Money,
+    },
+    /// The company look-up failed (a store error, not a business rule).
+    #[error("company look-up failed: {0}")]
+    LookupFailed(String),
+}
+
+impl ContractError {
+    /// The input field the error is about, as the API names it, when it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::CompanyNotFound => Some("companyId"),
+            Self::Empty { field }
+            | Self::NotPositive { field }
+            | Self::OutOfRange { field, .. }
+            | Self::BeforeContractDate { field } => Some(field),
+            Self::AdvanceNotBelowPrice { .. } => Some("advance"),
+            Self::TermZero => Some("termMonths"),
+            Self::SubjectNotIdentified => Some("subject.serialNumber"),
+            Self::Schedule(_) => Some("lines"),
+            Self::DuplicateBankReference(_) => Some("bankReference"),
+            Self::DuplicateFine(_) | Self::FineNotFound(_) | Self::FineAlreadyPaid(_) => {
+                Some("resolutionNumber")
+            }
+            Self::InsufficientCredit { .. } | Self::RepaymentExceedsPrincipal { .. } => {
+                Some("amount")
+            }
+            Self::NothingToRecalculate => Some("date"),
+            Self::ExplicitScheduleNotRecalculated
+            | Self::OutstandingDebt { .. }
+            | Self::WrongStatus(_) => Some("contractId"),
+            Self::AlreadyConcluded | Self::NotConcluded | Self::LookupFailed(_) => None,
+        }
+    }
+}
+
+/// Checks `0 ≤ value ≤ max`.
+pub(crate) fn in_range(
+    field: &'static str,
+    value: Decimal,
+    max: Decimal,
+    reason: &'static str,
+) -> Result<(), ContractError> {
+    if value < Decimal::ZERO || value > max {
+        return Err(ContractError::OutOfRange { field, reason });
+    }
+    Ok(())
+}
