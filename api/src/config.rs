@@ -19,6 +19,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who starts business days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// `serve` starts each new day at local midnight in `time_zone`.
+    #[default]
+    Auto,
+    /// Only `cabinet clock advance` and the `advanceClock` mutation start days (tests, back-dated demos).
+    Manual,
+}
+
 /// Everything configurable.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -37,6 +48,12 @@ pub struct Settings {
     pub pool_size: u32,
     /// Log format.
     pub log_format: LogFormat,
+    /// Who starts business days.
+    pub clock: ClockMode,
+    /// The lessor's time zone: a business day starts at local midnight there (IANA name).
+    pub time_zone: String,
+    /// A production calendar file replacing the shipped one (see domain/data/production-calendar-ru.txt).
+    pub calendar_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -49,6 +66,9 @@ impl Default for Settings {
             snapshot_every: 100,
             pool_size: 20,
             log_format: LogFormat::Text,
+            clock: ClockMode::Auto,
+            time_zone: "Europe/Moscow".into(),
+            calendar_file: None,
         }
     }
 }
@@ -80,6 +100,37 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The time zone business days follow.
+    ///
+    /// # Errors
+    /// `time_zone` is not an IANA zone name.
+    pub fn tz(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.time_zone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "time_zone: {:?} is not an IANA time zone such as Europe/Moscow",
+                self.time_zone
+            )
+        })
+    }
+
+    /// The production calendar: `calendar_file` when set, else the shipped one.
+    ///
+    /// # Errors
+    /// The file cannot be read or has a bad line.
+    pub fn production_calendar(&self) -> anyhow::Result<domain::calendar::ProductionCalendar> {
+        match &self.calendar_file {
+            None => Ok(domain::calendar::ProductionCalendar::russia()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading calendar_file {}", p.display()))?;
+                domain::calendar::ProductionCalendar::parse(&text)
+                    .with_context(|| format!("calendar_file {}", p.display()))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +150,24 @@ mod tests {
         assert_eq!(s.snapshot_every, 100);
         std::fs::write(dir.join("cabinet.toml"), "sesion_ttl_hours = 2\n").unwrap();
         assert!(Settings::load(None, Some(&dir)).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_time_zone_and_calendar_are_checked() {
+        let mut s = Settings::default();
+        assert_eq!(s.tz().unwrap(), chrono_tz::Europe::Moscow);
+        s.time_zone = "Mars/Olympus".into();
+        assert!(s.tz().unwrap_err().to_string().contains("time_zone"));
+        let dir = std::env::temp_dir().join(format!("cabinet-cal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("cal.txt"),
+            "2030-01-01 holiday\n2030-01-02 maybe\n",
+        )
+        .unwrap();
+        s.calendar_file = Some(dir.join("cal.txt"));
+        assert!(format!("{:#}", s.production_calendar().unwrap_err()).contains("line 2"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

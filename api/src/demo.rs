@@ -1,11 +1,18 @@
-//! `cabinet serve --demo`: a demo company and two accounts to try the API with. Safe to run on every start:
-//! the company is registered with an idempotency key, the accounts are upserted.
+//! `cabinet serve --demo`: a demo company, two accounts, and a 36-month annuity contract with payments, an
+//! overdue line with penalties, and an unpaid traffic fine, so the debt screen has something real to show.
+//! Safe to run on every start: every command carries an idempotency key, the accounts are upserted.
 
+use chrono::{Days, NaiveDate};
+use domain::clock::{ClockCommand, CLOCK_ID};
 use domain::company::{CompanyCommand, CompanyProfile, ManagerDetails};
+use domain::contract::{Advance, ContractCommand, ContractTerms, LeasingSubject, PaymentPurpose};
+use domain::penalty::PenaltyTerms;
+use domain::schedule::ScheduleKind;
 use domain::values::{
-    BankAccount, BankRequisites, Bik, Email, Inn, Kpp, Phone, RegistrationNumber,
+    BankAccount, BankRequisites, Bik, Email, Inn, Kpp, Money, Phone, RegistrationNumber, Vin,
 };
 use projections::event::CommandMeta;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::auth::{accounts, Role};
@@ -38,11 +45,11 @@ fn profile() -> anyhow::Result<CompanyProfile> {
     })
 }
 
-/// Loads the demo data; returns the demo company's id.
+/// Loads the demo data as of the business day `today`; returns the demo company's id.
 ///
 /// # Errors
 /// A failing command or database error.
-pub async fn load(app: &App, password: &str) -> anyhow::Result<Uuid> {
+pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result<Uuid> {
     let mut meta = CommandMeta::system("demo");
     meta.idempotency_key = Some("demo-company".into());
     let id = Uuid::now_v7();
@@ -95,5 +102,123 @@ pub async fn load(app: &App, password: &str) -> anyhow::Result<Uuid> {
     accounts::link_company(&app.pool, client, company)
         .await
         .map_err(err)?;
+    load_contract(app, company, today).await?;
     Ok(company)
+}
+
+fn keyed(key: &str) -> CommandMeta {
+    let mut meta = CommandMeta::system("demo");
+    meta.idempotency_key = Some(key.to_owned());
+    meta
+}
+
+/// The demo contract: concluded 130 days before `today`, monthly lines from 100 days before; the advance and
+/// lines 1–2 paid on time, line 3 half paid five days late, line 4 unpaid; one unpaid fine. The clock is
+/// moved to `today`, and the business-day process marks the overdue lines and accrues their penalties.
+async fn load_contract(app: &App, company: Uuid, today: NaiveDate) -> anyhow::Result<Uuid> {
+    let date = today - Days::new(130);
+    let id = Uuid::now_v7();
+    let terms = ContractTerms {
+        contract_id: id,
+        company_id: company,
+        number: "ДЛ-ДЕМО-0001".into(),
+        date,
+        contact_email: Email::parse(CLIENT_EMAIL)?,
+        subject: LeasingSubject {
+            kind: "легковой автомобиль".into(),
+            make: "Haval".into(),
+            model: "Jolion".into(),
+            year: 2025,
+            vin: Some(Vin::parse("XZGFF04A5RA000123")?),
+            serial_number: None,
+            registration_plate: Some("А123ВС777".into()),
+        },
+        price: Money::parse("3600000")?,
+        advance: Advance::Percent(Decimal::from(20)),
+        term_months: 36,
+        annual_rate: Decimal::from(18),
+        first_due_date: date + Days::new(30),
+        schedule_kind: ScheduleKind::Annuity,
+        explicit_lines: vec![],
+        redemption: Money::parse("1000")?,
+        penalty: PenaltyTerms {
+            rate_per_day: Decimal::new(1, 1),
+            base_includes_vat: true,
+            payment_day_counts: true,
+        },
+    };
+    let out = app
+        .contracts
+        .execute(
+            &id.to_string(),
+            ContractCommand::ConcludeContract(Box::new(terms)),
+            &keyed("demo-contract"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("concluding the demo contract: {e}"))?;
+    let contract: Uuid = out.aggregate_id.parse()?;
+    let key = contract.to_string();
+    let lines = projections::contracts::load_schedules(&app.pool, &[contract]).await?;
+    let amount = |n: i32| -> anyhow::Result<Money> {
+        let l = lines
+            .iter()
+            .find(|l| l.line_number == n)
+            .ok_or_else(|| anyhow::anyhow!("demo schedule has no line {n}"))?;
+        Ok(Money::from_decimal(l.amount)?)
+    };
+    let due = |n: i32| {
+        lines
+            .iter()
+            .find(|l| l.line_number == n)
+            .map(|l| l.due_date)
+    };
+    let half = Money::round(amount(3)?.amount() / Decimal::from(2));
+    let payments = [
+        (0, date, amount(0)?),
+        (1, due(1).unwrap_or(date), amount(1)?),
+        (2, due(2).unwrap_or(date), amount(2)?),
+        (3, due(3).unwrap_or(date) + Days::new(5), half),
+    ];
+    for (n, paid_on, amount) in payments {
+        app.contracts
+            .execute(
+                &key,
+                ContractCommand::RecordPayment {
+                    amount,
+                    date: paid_on.min(today),
+                    bank_reference: format!("DEMO-PP-{n}"),
+                    purpose: PaymentPurpose::LeasingPayment,
+                },
+                &keyed(&format!("demo-payment-{n}")),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("recording demo payment {n}: {e}"))?;
+    }
+    app.contracts
+        .execute(
+            &key,
+            ContractCommand::RegisterTrafficFine {
+                resolution_number: "18810177250000000001".into(),
+                date: today - Days::new(20),
+                amount: Money::parse("1500")?,
+                vehicle: "А123ВС777".into(),
+                description: "Превышение скорости на 20–40 км/ч (КоАП 12.9 ч. 2)".into(),
+            },
+            &keyed("demo-fine"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the demo fine: {e}"))?;
+    match app
+        .clock
+        .execute(
+            CLOCK_ID,
+            ClockCommand::AdvanceClock { to: today },
+            &CommandMeta::system("demo"),
+        )
+        .await
+    {
+        Ok(_) | Err(projections::command::CommandError::Rejected(_)) => {}
+        Err(e) => anyhow::bail!("starting the demo business day: {e}"),
+    }
+    Ok(contract)
 }

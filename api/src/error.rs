@@ -3,7 +3,9 @@
 //! Internal errors are logged once, with their cause chain, and returned opaque.
 
 use async_graphql::ErrorExtensions;
+use domain::clock::ClockError;
 use domain::company::CompanyError;
+use domain::contract::ContractError;
 use domain::values::ValueError;
 use projections::command::CommandError;
 
@@ -124,6 +126,13 @@ fn unique_violation(constraint: &str) -> ApiError {
             "input.inn",
             "a company with this ИНН and КПП is already registered",
         ),
+        "contracts_view_number_key" => {
+            ApiError::validation("input.number", "a contract with this number already exists")
+        }
+        "fines_view_resolution_number_key" => ApiError::validation(
+            "input.resolutionNumber",
+            "a fine with this resolution number (УИН) is already registered",
+        ),
         other => ApiError::Conflict(format!("the change conflicts with existing data ({other})")),
     }
 }
@@ -138,6 +147,28 @@ pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
             (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
             (_, None) => ApiError::validation("input", e.to_string()),
         },
+        other => command_error(other),
+    }
+}
+
+/// Maps a Contract command's failure.
+pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => match (&e, e.field()) {
+            (ContractError::NotConcluded, _) => ApiError::NotFound("contract not found".into()),
+            (ContractError::AlreadyConcluded, _) => ApiError::Conflict(e.to_string()),
+            (ContractError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
+            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
+            (_, None) => ApiError::validation("input", e.to_string()),
+        },
+        other => command_error(other),
+    }
+}
+
+/// Maps a clock command's failure.
+pub fn clock_command_error(e: CommandError<ClockError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => ApiError::validation(e.field().unwrap_or("to"), e.to_string()),
         other => command_error(other),
     }
 }

@@ -43,6 +43,9 @@ enum Command {
         /// Password of the demo accounts.
         #[arg(long, default_value = "demo-password-123")]
         demo_password: String,
+        /// Who starts business days: auto (at local midnight) or manual (`cabinet clock advance`).
+        #[arg(long, env = "CABINET_CLOCK")]
+        clock: Option<api::config::ClockMode>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -61,6 +64,24 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// The business clock.
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClockCommand {
+    /// Start every business day up to DATE (never backwards), then close them (penalties, overdue lines)
+    /// unless a running server is doing that.
+    Advance {
+        /// The last day to start, YYYY-MM-DD.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
+    /// The current business day and the last day closed.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -137,14 +158,16 @@ async fn shutdown_signal() {
 }
 
 async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
-    if let Command::Serve {
-        listen: Some(l), ..
-    } = &command
-    {
-        settings.listen = *l;
+    if let Command::Serve { listen, clock, .. } = &command {
+        if let Some(l) = listen {
+            settings.listen = *l;
+        }
+        if let Some(c) = clock {
+            settings.clock = *c;
+        }
     }
     let db = Database::open(&settings).await?;
-    let app = App::new(db.pool.clone(), &settings);
+    let app = App::new(db.pool.clone(), &settings)?;
     let result = run_with(command, &settings, &app).await;
     db.close().await;
     result
@@ -158,7 +181,10 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             ..
         } => {
             if demo {
-                let company = api::demo::load(app, &demo_password).await?;
+                let today = chrono::Utc::now()
+                    .with_timezone(&settings.tz()?)
+                    .date_naive();
+                let company = api::demo::load(app, &demo_password, today).await?;
                 println!("demo company {company}");
                 println!(
                     "demo accounts: {} (ADMIN) and {} (CLIENT), password: {demo_password}",
@@ -172,7 +198,13 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             let addr = listener.local_addr()?;
             println!("cabinet listening on http://{addr}/graphql");
             tracing::info!(%addr, "serving");
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let tasks = app.start_background(settings, stopped)?;
             api::startup::serve(listener, app.clone(), shutdown_signal()).await?;
+            let _ = stop.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
             tracing::info!("stopped");
             Ok(0)
         }
@@ -217,6 +249,7 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             Ok(0)
         }
         Command::Projections { command } => projections_command(command, app).await,
+        Command::Clock { command } => clock_command(command, app).await,
         Command::Events {
             command: EventsCommand::Export { aggregate, from },
         } => {
@@ -238,6 +271,52 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             let mut out = std::io::BufWriter::new(stdout.lock());
             let n = projections::export::export(&app.pool, &filter, &mut out).await?;
             tracing::info!(events = n, "exported");
+            Ok(0)
+        }
+    }
+}
+
+async fn clock_command(command: ClockCommand, app: &App) -> anyhow::Result<i32> {
+    match command {
+        ClockCommand::Advance { to } => {
+            let meta = projections::event::CommandMeta::system("cli");
+            let out = app
+                .clock
+                .execute(
+                    domain::clock::CLOCK_ID,
+                    domain::clock::ClockCommand::AdvanceClock { to },
+                    &meta,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            println!("business date {to} ({} days started)", out.events);
+            let days =
+                std::sync::Arc::new(projections::days::BusinessDays::new(app.contracts.clone()));
+            match projections::runner::CatchUp::new(days, 50)
+                .run_once(&app.pool)
+                .await?
+            {
+                Some(_) => {
+                    let (_, closed) = projections::contracts::load_business_day(&app.pool).await?;
+                    println!(
+                        "days closed through {}",
+                        closed.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                    );
+                }
+                None => println!("a running server is closing the days"),
+            }
+            Ok(0)
+        }
+        ClockCommand::Show => {
+            let (date, closed) = projections::contracts::load_business_day(&app.pool).await?;
+            let show = |d: Option<chrono::NaiveDate>| {
+                d.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "business date {}, closed through {}",
+                show(date),
+                show(closed)
+            );
             Ok(0)
         }
     }

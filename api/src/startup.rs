@@ -12,7 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
+use domain::calendar::ProductionCalendar;
+use domain::clock::{BusinessClock, ClockCommand, ClockError, CLOCK_ID};
 use domain::company::Company;
+use domain::contract::Contract;
 use projections::cluster::{cluster_dir_for, Cluster, Tuning};
 use projections::command::CommandExecutor;
 use projections::projection::Projection;
@@ -29,6 +32,12 @@ pub struct App {
     pub pool: PgPool,
     /// Company commands.
     pub companies: Arc<CommandExecutor<Company>>,
+    /// Contract commands.
+    pub contracts: Arc<CommandExecutor<Contract>>,
+    /// The business clock.
+    pub clock: Arc<CommandExecutor<BusinessClock>>,
+    /// Working days (payment deadlines, buyout quotes).
+    pub calendar: Arc<ProductionCalendar>,
     /// The inline projections (for rebuild/verify/status).
     pub inline: Arc<[Arc<dyn Projection>]>,
     /// Session lifetime.
@@ -37,15 +46,112 @@ pub struct App {
 
 impl App {
     /// Wires the executors over `pool`.
-    pub fn new(pool: PgPool, settings: &Settings) -> Self {
+    ///
+    /// # Errors
+    /// The configured production calendar cannot be read.
+    pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
         let inline = projections::inline_projections();
+        let calendar = Arc::new(settings.production_calendar()?);
         let companies =
             projections::company_executor(pool.clone(), inline.clone(), settings.snapshot_every);
-        Self {
+        let contracts = projections::contract_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+            calendar.clone(),
+        );
+        let clock =
+            projections::clock_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        Ok(Self {
             pool,
             companies: Arc::new(companies),
+            contracts: Arc::new(contracts),
+            clock: Arc::new(clock),
+            calendar,
             inline,
             session_ttl: chrono::Duration::hours(settings.session_ttl_hours),
+        })
+    }
+
+    /// The catch-up consumers that run beside the API: the business-day process manager, always (one node at
+    /// a time holds it), and, with `clock = auto`, the midnight clock. They stop when `shutdown` turns true.
+    ///
+    /// # Errors
+    /// The configured time zone is unknown.
+    pub fn start_background(
+        &self,
+        settings: &Settings,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let mut tasks = Vec::new();
+        let days = Arc::new(projections::days::BusinessDays::new(self.contracts.clone()));
+        let pool = self.pool.clone();
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let consumer = projections::runner::CatchUp::new(days.clone(), 50);
+                match consumer
+                    .run(pool.clone(), Duration::from_secs(5), stop.clone())
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::error!(error = %e, "business-days consumer failed; restarting")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }));
+        if settings.clock == crate::config::ClockMode::Auto {
+            let tz = settings.tz()?;
+            let clock = self.clock.clone();
+            tasks.push(tokio::spawn(run_midnight_clock(clock, tz, shutdown)));
+        }
+        Ok(tasks)
+    }
+}
+
+/// Starts each new business day at local midnight in `tz` (and, at start-up, today if the clock is behind).
+async fn run_midnight_clock(
+    clock: Arc<CommandExecutor<BusinessClock>>,
+    tz: chrono_tz::Tz,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let now = chrono::Utc::now().with_timezone(&tz);
+        let today = now.date_naive();
+        let meta = projections::event::CommandMeta::system("clock");
+        match clock
+            .execute(CLOCK_ID, ClockCommand::AdvanceClock { to: today }, &meta)
+            .await
+        {
+            Ok(o) if o.events > 0 => {
+                tracing::info!(%today, days = o.events, "business day started")
+            }
+            Ok(_) => {}
+            // An operator moved the clock ahead by hand: wait for the calendar to catch up.
+            Err(projections::command::CommandError::Rejected(ClockError::Backwards {
+                current,
+            })) => {
+                tracing::debug!(%current, "business clock is ahead of the wall clock")
+            }
+            Err(e) => tracing::error!(error = %e, "starting the business day failed"),
+        }
+        let next_midnight = (today + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let wait = next_midnight
+            .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
+            .unwrap_or(Duration::from_secs(60))
+            // Wake at least hourly so a suspended machine or a clock change is noticed.
+            .min(Duration::from_secs(3600));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -98,7 +98,7 @@ async fn accounts_projections_and_export_work_from_the_command_line() {
     assert!(!o.status.success(), "a short password is refused");
 
     // Some events to work on.
-    let app = Arc::new(App::new(pool.clone(), &Settings::default()));
+    let app = Arc::new(App::new(pool.clone(), &Settings::default()).unwrap());
     let id = uuid::Uuid::now_v7();
     app.companies
         .execute(

@@ -194,8 +194,9 @@ enum Amortization {
     Principal(Money),
 }
 
-/// Regular lines paying `balance` down to `fv` on `dates`. With `fixed_count` the last of exactly that many
-/// lines takes the remainder; without it, lines run until the balance reaches `fv` (a shorter term).
+/// Regular lines paying `balance` down to `fv` on `dates`: a line that would take the balance to `fv` or
+/// below, or the line on the last date, takes the remainder. With a payment computed for all the dates that
+/// is the last date; with a kept payment after an early repayment, an earlier one (a shorter term).
 fn amortize(
     balance: Money,
     fv: Money,
@@ -203,7 +204,6 @@ fn amortize(
     how: Amortization,
     dates: &[NaiveDate],
     first_number: u32,
-    fixed_count: bool,
 ) -> Result<Vec<ScheduleLine>, ScheduleError> {
     let mut lines = Vec::new();
     let mut b = balance;
@@ -220,7 +220,7 @@ fn amortize(
             return Err(ScheduleError::PaymentDoesNotCoverInterest);
         }
         let last_line = k + 1 == dates.len();
-        if (fixed_count && last_line) || b - principal <= fv || last_line {
+        if last_line || b - principal <= fv {
             // The last line takes the rounding remainder so the principal parts sum exactly.
             principal = b - fv;
         }
@@ -267,7 +267,7 @@ pub fn build_schedule(t: &ScheduleTerms) -> Result<Vec<ScheduleLine>, ScheduleEr
                     (financed - t.redemption).amount() / Decimal::from(t.term_months.max(1)),
                 ))
             };
-            amortize(financed, t.redemption, r, how, &dates, 1, true)?
+            amortize(financed, t.redemption, r, how, &dates, 1)?
         }
     };
     let last_due = regular
@@ -375,8 +375,7 @@ pub fn recalculate_remaining(
             Amortization::Principal(first.principal.unwrap_or(first.amount))
         }
     };
-    let fixed = mode == RecalculationMode::SmallerPayments;
-    amortize(balance, redemption, r, how, &dates, first.number, fixed)
+    amortize(balance, redemption, r, how, &dates, first.number)
 }
 
 #[cfg(test)]

@@ -67,6 +67,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for CommandError<E> {}
 /// Runs commands of aggregate `A`.
 pub struct CommandExecutor<A: Aggregate + 'static> {
     cqrs: CqrsFramework<A, PgEventStore<A>>,
+    store: PgEventStore<A>,
     pool: PgPool,
     max_attempts: u32,
 }
@@ -80,10 +81,26 @@ where
     pub fn new(store: PgEventStore<A>, services: A::Services) -> Self {
         let pool = store.pool().clone();
         Self {
-            cqrs: CqrsFramework::new(store, vec![], services),
+            cqrs: CqrsFramework::new(store.clone(), vec![], services),
+            store,
             pool,
             max_attempts: 16,
         }
+    }
+
+    /// The aggregate's current state (from its snapshot and the events after it), for answers computed from
+    /// the state rather than stored (an early-buyout quote).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn load(&self, aggregate_id: &str) -> Result<A, CommandError<A::Error>> {
+        use cqrs_es::{AggregateContext, EventStore};
+        let mut context = self
+            .store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(|e| CommandError::Store(format!("loading {aggregate_id}: {e}").into()))?;
+        Ok(std::mem::take(context.aggregate()))
     }
 
     /// Overrides how often a conflicting command is retried.

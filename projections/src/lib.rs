@@ -6,13 +6,16 @@
 //! - [`event`]: the stored event and command metadata; [`upcast`]: event schema evolution;
 //! - [`projection`]: the one `Projection` abstraction; [`runner`]: catch-up in global order, rebuild,
 //!   verify, status;
-//! - [`companies`]: the companies read model;
+//! - [`companies`]: the companies read model; [`contracts`]: contracts, schedules, debt, payments, fines
+//!   and the business day; [`days`]: the business-day process manager;
 //! - [`export`]: the log as JSON lines;
 //! - [`cluster`], [`db`], [`testing`]: PostgreSQL provisioning, connections and migrations, test databases.
 
 pub mod cluster;
 pub mod command;
 pub mod companies;
+pub mod contracts;
+pub mod days;
 pub mod db;
 pub mod event;
 pub mod export;
@@ -24,14 +27,18 @@ pub mod upcast;
 
 use std::sync::Arc;
 
+use domain::calendar::ProductionCalendar;
+use domain::clock::BusinessClock;
 use domain::company::{Company, CompanyServices};
+use domain::contract::{Contract, ContractServices};
 use projection::Projection;
 use sqlx::PgPool;
 
 /// Every inline projection, in the order they run in the append transaction.
 pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
     Arc::from(vec![
-        Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>
+        Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>,
+        Arc::new(contracts::ContractsProjection),
     ])
 }
 
@@ -47,4 +54,31 @@ pub fn company_executor(
         store::PgEventStore::new(pool, inline, snapshot_every),
         services,
     )
+}
+
+/// The Contract command executor, with company existence over the companies read model and `calendar` for
+/// payment deadlines.
+pub fn contract_executor(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+    calendar: Arc<ProductionCalendar>,
+) -> command::CommandExecutor<Contract> {
+    let services = ContractServices::new(
+        Arc::new(contracts::PgCompanyDirectory::new(pool.clone())),
+        calendar,
+    );
+    command::CommandExecutor::new(
+        store::PgEventStore::new(pool, inline, snapshot_every),
+        services,
+    )
+}
+
+/// The business clock's command executor.
+pub fn clock_executor(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+) -> command::CommandExecutor<BusinessClock> {
+    command::CommandExecutor::new(store::PgEventStore::new(pool, inline, snapshot_every), ())
 }

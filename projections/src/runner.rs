@@ -269,6 +269,39 @@ impl CatchUp {
     }
 }
 
+impl CatchUp {
+    /// Catches up once, now, if no other node is running this consumer: takes its advisory lock without
+    /// waiting, applies batches until none is left, and releases the lock. Returns the events applied, or
+    /// `None` when another node holds the consumer (it will do the work).
+    ///
+    /// # Errors
+    /// A database or projection error.
+    pub async fn run_once(&self, pool: &PgPool) -> Result<Option<usize>, RunnerError> {
+        let mut conn = pool.acquire().await?;
+        let key = advisory_key(self.projection.name());
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !got {
+            return Ok(None);
+        }
+        let mut total = 0;
+        let result = loop {
+            match self.step(&mut conn).await {
+                Ok(0) => break Ok(Some(total)),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        };
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+}
+
 /// The advisory-lock key of a consumer.
 pub fn advisory_key(name: &str) -> i64 {
     use sha2::{Digest, Sha256};

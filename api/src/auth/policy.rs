@@ -27,6 +27,17 @@ pub enum Operation {
     AssignManager(Uuid),
     /// Read the event history.
     ReadEvents,
+    /// Read a company's contracts, schedules, payments, fines, debt and buyout quotes.
+    ReadContracts(Uuid),
+    /// `concludeContract` for a company.
+    ConcludeContract(Uuid),
+    /// Any back-office change to an existing contract of a company (activation, payments, fines,
+    /// recalculation, completion, termination).
+    ChangeContract(Uuid),
+    /// `advanceClock`.
+    AdvanceClock,
+    /// `businessDate`.
+    ReadBusinessDate,
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -51,15 +62,23 @@ impl Operation {
                 &[Role::Manager, Role::Admin]
             }
             Self::ReadEvents => &[Role::Auditor, Role::Admin],
+            Self::ReadContracts(_) | Self::ReadBusinessDate => ALL,
+            Self::ConcludeContract(_) | Self::ChangeContract(_) => {
+                &[Role::Manager, Role::Accountant, Role::Admin]
+            }
+            Self::AdvanceClock => &[Role::Admin],
         }
     }
 
     /// The company it is about, if any.
     fn company(self) -> Option<Uuid> {
         match self {
-            Self::ReadCompany(c) | Self::ChangeCompanyRequisites(c) | Self::AssignManager(c) => {
-                Some(c)
-            }
+            Self::ReadCompany(c)
+            | Self::ChangeCompanyRequisites(c)
+            | Self::AssignManager(c)
+            | Self::ReadContracts(c)
+            | Self::ConcludeContract(c)
+            | Self::ChangeContract(c) => Some(c),
             _ => None,
         }
     }
@@ -149,5 +168,26 @@ mod tests {
             "PASSWORD_CHANGE_REQUIRED"
         );
         assert!(ok(&pending, Operation::ChangePassword));
+    }
+
+    #[test]
+    fn contracts_are_read_by_their_company_and_changed_by_the_back_office() {
+        let mine = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let client = actor(&[Role::Client], &[mine]);
+        let accountant = actor(&[Role::Accountant], &[]);
+        let auditor = actor(&[Role::Auditor], &[]);
+        let admin = actor(&[Role::Admin], &[]);
+        let ok = |a: &Actor, op| authorize(Some(a), op).is_ok();
+        assert!(ok(&client, Operation::ReadContracts(mine)));
+        assert!(!ok(&client, Operation::ReadContracts(other)));
+        assert!(!ok(&client, Operation::ChangeContract(mine)));
+        assert!(ok(&accountant, Operation::ChangeContract(other)));
+        assert!(ok(&accountant, Operation::ConcludeContract(other)));
+        assert!(!ok(&accountant, Operation::AdvanceClock));
+        assert!(!ok(&auditor, Operation::ChangeContract(other)));
+        assert!(ok(&auditor, Operation::ReadContracts(other)));
+        assert!(ok(&admin, Operation::AdvanceClock));
+        assert!(ok(&client, Operation::ReadBusinessDate));
     }
 }

@@ -3,16 +3,26 @@
 //!
 //! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
 
+mod contracts;
 mod inputs;
 mod mutation;
 mod query;
 mod types;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use projections::event::CommandMeta;
 
-pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+pub use contracts::{ContractMutation, ContractQuery};
+pub use mutation::CoreMutation;
+pub use query::CoreQuery;
+
+/// Every query.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(CoreQuery, ContractQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(CoreMutation, ContractMutation);
 
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::Actor;
@@ -29,18 +39,26 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Builds the schema over an application.
 pub fn build_schema(app: App) -> CabinetSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .data(app)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(app)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL of the schema (committed as docs/schema.graphql).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// What the HTTP layer resolved about a request.

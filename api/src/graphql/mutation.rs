@@ -18,7 +18,8 @@ use crate::error::{company_command_error, ApiError};
 use crate::startup::App;
 
 /// Changes.
-pub struct MutationRoot;
+#[derive(Default)]
+pub struct CoreMutation;
 
 async fn company_payload(app: &App, out: CommandOutcome) -> Result<CompanyPayload, ApiError> {
     let id: Uuid = out.aggregate_id.parse().map_err(|_| {
@@ -65,7 +66,7 @@ fn dummy_hash() -> &'static str {
 }
 
 #[Object]
-impl MutationRoot {
+impl CoreMutation {
     /// Signs in with e-mail and password; returns a bearer token. The same error whether the e-mail is
     /// unknown or the password wrong.
     async fn login(

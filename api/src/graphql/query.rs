@@ -36,10 +36,11 @@ fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
 }
 
 /// Read access to the cabinet.
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl QueryRoot {
+impl CoreQuery {
     /// The signed-in account.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let (actor, _) = allow(ctx, Operation::Me)?;

@@ -35,6 +35,8 @@ struct LineState {
     deadline: Option<NaiveDate>,
     /// Penalty accrued on the line so far.
     penalty: Money,
+    /// The last day the penalty was computed through.
+    penalty_through: Option<NaiveDate>,
     cancelled: bool,
 }
 
@@ -553,6 +555,44 @@ impl Contract {
         events
     }
 
+    fn late_payment_penalties(
+        &self,
+        lines: &[u32],
+        date: NaiveDate,
+        calendar: &ProductionCalendar,
+    ) -> Vec<ContractEvent> {
+        let Some(s) = self.state.as_ref() else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        for l in s.lines.iter().filter(|l| lines.contains(&l.line.number)) {
+            let deadline = s.deadline(l, calendar);
+            let through = l.penalty_through.map_or(date, |t| t.max(date));
+            if through <= deadline {
+                continue;
+            }
+            let p = line_penalty(
+                l.line.amount,
+                l.line.vat_rate,
+                deadline,
+                &l.settlements,
+                through,
+                &s.penalty_terms,
+            );
+            if p.amount != l.penalty {
+                events.push(ContractEvent::PenaltyAccrued {
+                    line: l.line.number,
+                    deadline,
+                    through,
+                    days: p.days,
+                    amount: p.amount - l.penalty,
+                    total: p.amount,
+                });
+            }
+        }
+        events
+    }
+
     fn register_fine(
         &self,
         resolution_number: &str,
@@ -723,7 +763,23 @@ impl Aggregate for Contract {
                 date,
                 bank_reference,
                 purpose,
-            } => vec![self.record_payment(amount, date, &bank_reference, purpose)?],
+            } => {
+                let payment = self.record_payment(amount, date, &bank_reference, purpose)?;
+                let lines: Vec<u32> = match &payment {
+                    ContractEvent::PaymentRecorded { allocations, .. } => allocations
+                        .iter()
+                        .filter_map(|a| match a.target {
+                            AllocationTarget::Line { number } => Some(number),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                sink.write(payment, self).await;
+                // A line paid after its deadline has its penalty settled through the payment date now, so a
+                // business day processed late never misses it.
+                self.late_payment_penalties(&lines, date, &services.calendar)
+            }
             ContractCommand::AccruePenalties { as_of } => {
                 self.state()?;
                 self.close_day(as_of, &services.calendar)
@@ -809,6 +865,7 @@ impl Aggregate for Contract {
                         overdue: false,
                         deadline: None,
                         penalty: Money::ZERO,
+                        penalty_through: None,
                         cancelled: false,
                     })
                     .collect(),
@@ -900,6 +957,7 @@ impl Aggregate for Contract {
                 if let Some(l) = s.line_mut(line) {
                     l.deadline = Some(deadline);
                     l.penalty = total;
+                    l.penalty_through = Some(l.penalty_through.map_or(through, |d| d.max(through)));
                 }
                 s.last_accrual = Some(s.last_accrual.map_or(through, |d| d.max(through)));
             }
@@ -941,6 +999,7 @@ impl Aggregate for Contract {
                     overdue: false,
                     deadline: None,
                     penalty: Money::ZERO,
+                    penalty_through: None,
                     cancelled: false,
                 }));
                 s.lines.sort_by_key(|l| l.line.number);

@@ -436,7 +436,27 @@ async fn a_line_falls_due_on_its_date_and_is_overdue_the_day_after() {
 
 #[tokio::test]
 async fn the_domain_md_penalty_example_accrues_2550_rubles() {
-    // 150,000 due 2026-03-10, paid 2026-03-27, 0.1% a day → 17 days → 2,550.00.
+    // 150,000 due 2026-03-10, paid 2026-03-27, 0.1% a day → 17 days → 2,550.00: the payment settles the
+    // line's penalty through its date.
+    framework()
+        .given(vec![
+            concluded(terms()),
+            fell_due(1, "2026-03-10", "150000"),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-26", 16, "2400.00", "2400.00"),
+        ])
+        .when_async(pay(
+            "p1",
+            "2026-03-27",
+            "150000",
+            PaymentPurpose::LeasingPayment,
+        ))
+        .await
+        .then_expect_events(vec![
+            paid("p1", "2026-03-27", "150000", 1),
+            accrued(1, "2026-03-10", "2026-03-27", 17, "150.00", "2550.00"),
+        ]);
+    // The day's closing afterwards finds nothing more to charge.
     framework()
         .given(vec![
             concluded(terms()),
@@ -444,17 +464,32 @@ async fn the_domain_md_penalty_example_accrues_2550_rubles() {
             overdue(1, "2026-03-10", "150000", "2026-03-11"),
             accrued(1, "2026-03-10", "2026-03-26", 16, "2400.00", "2400.00"),
             paid("p1", "2026-03-27", "150000", 1),
+            accrued(1, "2026-03-10", "2026-03-27", 17, "150.00", "2550.00"),
         ])
-        .when_async(accrue("2026-03-27"))
+        .when_async(accrue("2026-03-31"))
         .await
-        .then_expect_events(vec![accrued(
-            1,
-            "2026-03-10",
-            "2026-03-27",
-            17,
-            "150.00",
-            "2550.00",
-        )]);
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_payment_recorded_late_with_an_earlier_date_lowers_the_penalty_already_accrued() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            overdue(1, "2026-03-10", "150000", "2026-03-11"),
+            accrued(1, "2026-03-10", "2026-03-20", 10, "1500.00", "1500.00"),
+        ])
+        .when_async(pay(
+            "p1",
+            "2026-03-15",
+            "150000",
+            PaymentPurpose::LeasingPayment,
+        ))
+        .await
+        .then_expect_events(vec![
+            paid("p1", "2026-03-15", "150000", 1),
+            accrued(1, "2026-03-10", "2026-03-20", 5, "-750.00", "750.00"),
+        ]);
 }
 
 #[tokio::test]

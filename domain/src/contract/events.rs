@@ -99,6 +99,9 @@ pub struct Allocation {
 }
 
 /// What happened to a contract.
+// ContractConcluded carries the whole schedule; boxing it would change no stored byte (serde is transparent
+// over a Box) but every match on the event, for a value that lives only while it is written or applied.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ContractEvent {
     /// A contract was concluded and its schedule computed.

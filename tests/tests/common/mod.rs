@@ -22,6 +22,8 @@ pub struct TestApp {
     pub app: App,
     pub router: Router,
     pub pool: PgPool,
+    /// Keeps the background consumers (the business-day process manager) running while the test runs.
+    _stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl TestApp {
@@ -30,11 +32,19 @@ impl TestApp {
             .await
             .expect("test database");
         let pool = db.pool(10).await.expect("pool");
-        let app = App::new(pool.clone(), &Settings::default());
+        let settings = Settings {
+            clock: api::config::ClockMode::Manual,
+            ..Settings::default()
+        };
+        let app = App::new(pool.clone(), &settings).expect("app");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        app.start_background(&settings, stopped)
+            .expect("background tasks");
         Self {
             router: router(app.clone()),
             app,
             pool,
+            _stop: stop,
         }
     }
 
