@@ -64,10 +64,17 @@ impl<E: fmt::Display> fmt::Display for CommandError<E> {
 
 impl<E: fmt::Debug + fmt::Display> std::error::Error for CommandError<E> {}
 
+/// Lock stripes per executor: enough that unrelated aggregates rarely share one.
+const STRIPES: usize = 1024;
+
 /// Runs commands of aggregate `A`.
 pub struct CommandExecutor<A: Aggregate + 'static> {
     cqrs: CqrsFramework<A, PgEventStore<A>>,
     store: PgEventStore<A>,
+    /// Commands on one aggregate take turns within this process (striped by the id's hash): they would
+    /// otherwise race to the same sequence number and all but one would reload and retry. Across processes
+    /// the primary key still decides.
+    stripes: Box<[tokio::sync::Mutex<()>]>,
     pool: PgPool,
     max_attempts: u32,
 }
@@ -83,6 +90,7 @@ where
         Self {
             cqrs: CqrsFramework::new(store.clone(), vec![], services),
             store,
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             pool,
             max_attempts: 16,
         }
@@ -166,7 +174,15 @@ where
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
         let started = std::time::Instant::now();
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            aggregate_id.hash(&mut h);
+            (h.finish() % STRIPES as u64) as usize
+        };
+        let turn = self.stripes[stripe].lock().await;
         let result = self.execute_with_retries(aggregate_id, command, meta).await;
+        drop(turn);
         let outcome = match &result {
             Ok(o) if o.replayed => "replayed",
             Ok(_) => "ok",

@@ -235,8 +235,15 @@ pub struct NextPayment {
 fn next_payment(date: Option<NaiveDate>, amount: Option<Decimal>) -> Option<NextPayment> {
     Some(NextPayment {
         date: date?,
-        amount: amount?,
+        amount: m2(amount?),
     })
+}
+
+/// An amount as the API shows it: always with kopecks (PostgreSQL may hand back a zero without its scale).
+fn m2(d: Decimal) -> Decimal {
+    let mut d = d;
+    d.rescale(2);
+    d
 }
 
 /// One line of a payment schedule.
@@ -281,12 +288,12 @@ impl From<ScheduleLineView> for ScheduleLine {
             },
             due_date: v.due_date,
             deadline: v.deadline,
-            amount: v.amount,
+            amount: m2(v.amount),
             vat_rate: v.vat_rate,
-            vat_amount: v.vat_amount,
-            principal: v.principal,
-            interest: v.interest,
-            paid: v.paid,
+            vat_amount: m2(v.vat_amount),
+            principal: v.principal.map(m2),
+            interest: v.interest.map(m2),
+            paid: m2(v.paid),
             status: match v.status.as_str() {
                 "due" => LineStatus::Due,
                 "partially_paid" => LineStatus::PartiallyPaid,
@@ -296,7 +303,7 @@ impl From<ScheduleLineView> for ScheduleLine {
                 _ => LineStatus::Upcoming,
             },
             days_overdue: v.days_overdue,
-            penalty: v.penalty,
+            penalty: m2(v.penalty),
         }
     }
 }
@@ -352,7 +359,7 @@ impl From<PaymentView> for Payment {
         Self {
             bank_reference: v.bank_reference,
             date: v.paid_on,
-            amount: v.amount,
+            amount: m2(v.amount),
             purpose: PaymentPurpose::from_view(&v.purpose),
             allocations: parts
                 .into_iter()
@@ -408,8 +415,8 @@ impl From<FineView> for TrafficFine {
             is_paid: v.paid >= v.amount,
             resolution_number: v.resolution_number,
             date: v.issued_on,
-            amount: v.amount,
-            paid: v.paid,
+            amount: m2(v.amount),
+            paid: m2(v.paid),
             paid_on: v.paid_on,
             vehicle: v.vehicle,
             description: v.description,
@@ -447,13 +454,13 @@ impl From<ContractDebtView> for ContractDebt {
         Self {
             contract_id: v.contract_id,
             number: None,
-            leasing_due: v.leasing_due,
-            overdue: v.overdue,
-            penalties: v.penalties,
-            fines: v.fines,
-            insurance: v.insurance,
-            credit: v.credit,
-            total: v.total,
+            leasing_due: m2(v.leasing_due),
+            overdue: m2(v.overdue),
+            penalties: m2(v.penalties),
+            fines: m2(v.fines),
+            insurance: m2(v.insurance),
+            credit: m2(v.credit),
+            total: m2(v.total),
             next_payment: next_payment(v.next_payment_date, v.next_payment_amount),
         }
     }
@@ -585,14 +592,14 @@ impl From<ContractView> for Contract {
                 serial_number: v.serial_number,
                 registration_plate: v.registration_plate,
             },
-            price: v.price,
-            advance: v.advance,
+            price: m2(v.price),
+            advance: m2(v.advance),
             advance_percent: v.advance_percent,
             term_months: v.term_months,
             annual_rate: v.annual_rate,
             first_due_date: v.first_due_date,
             schedule_kind: ScheduleKind::from_view(&v.schedule_kind),
-            redemption: v.redemption,
+            redemption: m2(v.redemption),
             penalty_terms: PenaltyTerms {
                 rate_per_day: v.penalty_rate,
                 base_includes_vat: v.penalty_base_includes_vat,
@@ -642,7 +649,7 @@ impl Contract {
                 deadline: l.deadline,
                 through: l.penalty_through,
                 days: l.days_overdue,
-                amount: l.penalty,
+                amount: m2(l.penalty),
             })
             .collect())
     }
@@ -1130,7 +1137,7 @@ impl ContractQuery {
         let (as_of, _) = views::load_business_day(pool)
             .await
             .map_err(ApiError::from)?;
-        let zero = Decimal::ZERO;
+        let zero = m2(Decimal::ZERO);
         let contracts = rows
             .into_iter()
             .map(|r| {
@@ -1145,13 +1152,13 @@ impl ContractQuery {
             Some(t) => CompanyDebt {
                 company_id,
                 as_of,
-                leasing_due: t.leasing_due,
-                overdue: t.overdue,
-                penalties: t.penalties,
-                fines: t.fines,
-                insurance: t.insurance,
-                credit: t.credit,
-                total: t.total,
+                leasing_due: m2(t.leasing_due),
+                overdue: m2(t.overdue),
+                penalties: m2(t.penalties),
+                fines: m2(t.fines),
+                insurance: m2(t.insurance),
+                credit: m2(t.credit),
+                total: m2(t.total),
                 next_payment: next_payment(t.next_payment_date, t.next_payment_amount),
                 contracts,
             },
