@@ -157,7 +157,7 @@ impl World {
     }
 }
 
-fn line<'a>(contract: &'a Value, n: i64) -> &'a Value {
+fn line(contract: &Value, n: i64) -> &Value {
     contract["schedule"]
         .as_array()
         .unwrap()
