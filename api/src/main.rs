@@ -369,7 +369,8 @@ async fn projections_command(command: ProjectionsCommand, app: &App) -> anyhow::
             Ok(1)
         }
         ProjectionsCommand::Status => {
-            for s in projections::runner::status(&app.pool, &app.inline, &[]).await? {
+            for s in projections::runner::status(&app.pool, &app.inline, &["business-days"]).await?
+            {
                 println!(
                     "{:<24} {:<8} position {:>10} lag {}",
                     s.name, s.driver, s.position, s.lag

@@ -114,6 +114,19 @@ impl App {
     }
 }
 
+/// The business day in `tz` at `now`, and when the next one starts (local midnight, as UTC).
+pub fn business_day_at(
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> (chrono::NaiveDate, Option<chrono::DateTime<chrono::Utc>>) {
+    let today = now.with_timezone(&tz).date_naive();
+    let next = (today + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    (today, next)
+}
+
 /// Starts each new business day at local midnight in `tz` (and, at start-up, today if the clock is behind).
 async fn run_midnight_clock(
     clock: Arc<CommandExecutor<BusinessClock>>,
@@ -121,8 +134,7 @@ async fn run_midnight_clock(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let now = chrono::Utc::now().with_timezone(&tz);
-        let today = now.date_naive();
+        let (today, next_midnight) = business_day_at(chrono::Utc::now(), tz);
         let meta = projections::event::CommandMeta::system("clock");
         match clock
             .execute(CLOCK_ID, ClockCommand::AdvanceClock { to: today }, &meta)
@@ -140,10 +152,6 @@ async fn run_midnight_clock(
             }
             Err(e) => tracing::error!(error = %e, "starting the business day failed"),
         }
-        let next_midnight = (today + chrono::Days::new(1))
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(tz).earliest())
-            .map(|t| t.with_timezone(&chrono::Utc));
         let wait = next_midnight
             .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
             .unwrap_or(Duration::from_secs(60))
@@ -345,4 +353,29 @@ pub async fn serve(
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_business_day_starts_at_midnight_in_the_lessors_time_zone() {
+        let moscow = chrono_tz::Europe::Moscow;
+        let before = Utc.with_ymd_and_hms(2026, 3, 10, 20, 59, 59).unwrap();
+        let (today, next) = business_day_at(before, moscow);
+        assert_eq!(today.to_string(), "2026-03-10");
+        assert_eq!(
+            next,
+            Some(Utc.with_ymd_and_hms(2026, 3, 10, 21, 0, 0).unwrap())
+        );
+        let (today, _) =
+            business_day_at(Utc.with_ymd_and_hms(2026, 3, 10, 21, 0, 0).unwrap(), moscow);
+        assert_eq!(today.to_string(), "2026-03-11");
+        // Vladivostok (UTC+10) is already on the next day.
+        let (today, _) = business_day_at(before, chrono_tz::Asia::Vladivostok);
+        assert_eq!(today.to_string(), "2026-03-11");
+    }
 }

@@ -153,3 +153,131 @@ async fn accounts_projections_and_export_work_from_the_command_line() {
     assert!(!o.status.success());
     assert!(text(&o).contains("TYPE:ID"));
 }
+
+#[tokio::test]
+async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
+    use chrono::NaiveDate;
+    use domain::contract::{Advance, ContractCommand, ContractTerms, LeasingSubject};
+    use domain::penalty::PenaltyTerms;
+    use domain::schedule::ScheduleKind;
+    use domain::values::{Email, Money};
+    use rust_decimal::Decimal;
+
+    let db = projections::testing::fresh_database().await.unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let url = db.url.clone();
+    let run = move |args: &'static [&'static str]| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet(&url, args, None))
+    };
+    let app = App::new(pool.clone(), &Settings::default()).unwrap();
+    let company = uuid::Uuid::now_v7();
+    app.companies
+        .execute(
+            &company.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: company,
+                profile: Box::new(sample_profile("773601001")),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let contract = uuid::Uuid::now_v7();
+    app.contracts
+        .execute(
+            &contract.to_string(),
+            ContractCommand::ConcludeContract(Box::new(ContractTerms {
+                contract_id: contract,
+                company_id: company,
+                number: "ЛД-CLI".into(),
+                date: d("2026-02-01"),
+                contact_email: Email::parse("buh@romashka.ru").unwrap(),
+                subject: LeasingSubject {
+                    kind: "станок".into(),
+                    make: "DMG".into(),
+                    model: "CTX".into(),
+                    year: 2025,
+                    vin: None,
+                    serial_number: Some("SN-1".into()),
+                    registration_plate: None,
+                },
+                price: Money::parse("300000").unwrap(),
+                advance: Advance::Amount(Money::ZERO),
+                term_months: 2,
+                annual_rate: Decimal::ZERO,
+                first_due_date: d("2026-03-10"),
+                schedule_kind: ScheduleKind::Explicit,
+                explicit_lines: vec![
+                    (d("2026-03-10"), Money::parse("150000").unwrap()),
+                    (d("2026-04-10"), Money::parse("150000").unwrap()),
+                ],
+                redemption: Money::ZERO,
+                penalty: PenaltyTerms {
+                    rate_per_day: Decimal::new(1, 1),
+                    base_includes_vat: true,
+                    payment_day_counts: true,
+                },
+            })),
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+
+    // No server runs: the command closes the days itself.
+    let o = run(&["clock", "advance", "--to", "2026-03-12"])
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("days closed through 2026-03-12"),
+        "{}",
+        text(&o)
+    );
+    let (status, penalty): (String, Decimal) = sqlx::query_as(
+        "SELECT status, penalty FROM schedule_view WHERE contract_id = $1 AND line_number = 1",
+    )
+    .bind(contract)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "overdue");
+    assert_eq!(
+        penalty,
+        Decimal::new(30000, 2),
+        "11 and 12 March at 0.1% of 150,000"
+    );
+    let o = run(&["clock", "advance", "--to", "2026-03-01"])
+        .await
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("never goes backwards"), "{}", text(&o));
+    let o = run(&["clock", "show"]).await.unwrap();
+    assert!(
+        text(&o).contains("business date 2026-03-12, closed through 2026-03-12"),
+        "{}",
+        text(&o)
+    );
+
+    // Replay equals live for the contract read models too; a damaged row is found and rebuilt.
+    let o = run(&["projections", "verify"]).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    sqlx::query("UPDATE contract_debt_view SET total = total + 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = run(&["projections", "verify"]).await.unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("contracts.contract_debt_view"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["projections", "rebuild", "contracts"]).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["projections", "verify"]).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["projections", "status"]).await.unwrap();
+    assert!(text(&o).contains("business-days"), "{}", text(&o));
+}

@@ -80,6 +80,51 @@ async fn login(http: &reqwest::Client, url: &str) -> String {
         .to_owned()
 }
 
+/// The demo company's debt once the business-day process has closed today: waits with a deadline.
+async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = gql(
+            http,
+            url,
+            Some(token),
+            "{ businessDate { date closedThrough } companies(search: \"Демо\") { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+        let day = &r["data"]["businessDate"];
+        if !day["date"].is_null() && day["date"] == day["closedThrough"] {
+            let company = r["data"]["companies"]["edges"][0]["node"]["id"].clone();
+            let d = gql(
+                http,
+                url,
+                Some(token),
+                "query($c: UUID!) { debt(companyId: $c) { overdue penalties fines total \
+                   contracts { number overdue penalties } } }",
+                json!({ "c": company }),
+            )
+            .await;
+            let debt = d["data"]["debt"].clone();
+            // The demo shows what the debt screen is for: an overdue line with penalties, and a fine.
+            let positive = |v: &Value| {
+                v.as_str()
+                    .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
+                    .is_some_and(|x| x > rust_decimal::Decimal::ZERO)
+            };
+            assert!(positive(&debt["overdue"]), "{d}");
+            assert!(positive(&debt["penalties"]), "{d}");
+            assert_eq!(debt["fines"], "1500.00", "{d}");
+            assert_eq!(debt["contracts"][0]["number"], "ДЛ-ДЕМО-0001", "{d}");
+            return debt;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo day was not closed: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn temp_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "cabinet-serve-test-{}",
@@ -104,6 +149,7 @@ async fn data_survives_a_restart_of_serve_and_the_cluster_stops_with_it() {
         200
     );
     let token = login(&http, &s.url).await;
+    let demo = demo_debt(&http, &s.url, &token).await;
     let r = gql(
         &http,
         &s.url,
@@ -144,12 +190,15 @@ async fn data_survives_a_restart_of_serve_and_the_cluster_stops_with_it() {
     )
     .await;
     assert_eq!(r["data"]["company"]["shortName"], "Пережившая", "{r}");
-    // The demo company is not registered twice on the second start.
+    // The demo company is not registered twice on the second start, nor its contract or payments.
     assert_eq!(
         r["data"]["companies"]["edges"].as_array().unwrap().len(),
         2,
         "{r}"
     );
+    let again = demo_debt(&http, &s.url, &token).await;
+    assert_eq!(again["contracts"].as_array().unwrap().len(), 1, "{again}");
+    assert_eq!(again["fines"], demo["fines"]);
     stop(s).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
