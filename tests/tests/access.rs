@@ -281,3 +281,137 @@ async fn overly_deep_queries_are_refused() {
         "{r}"
     );
 }
+
+/// A contract for `company` (explicit schedule), concluded by `token`; returns its id.
+async fn contract(t: &TestApp, token: &str, company: Uuid, number: &str) -> Uuid {
+    let r = t
+        .gql(
+            Some(token),
+            "mutation($i: ConcludeContractInput!) { concludeContract(input: $i) { contract { id } } }",
+            json!({"i": {
+                "companyId": company, "number": number, "date": "2026-02-01", "contactEmail": "a@b.ru",
+                "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2025, "serialNumber": "1"},
+                "price": "300000", "advance": {"amount": "0"}, "termMonths": 1, "annualRate": "0",
+                "firstDueDate": "2026-03-10", "scheduleKind": "EXPLICIT",
+                "lines": [{"dueDate": "2026-03-10", "amount": "300000"}], "redemption": "0",
+                "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true}}}),
+        )
+        .await;
+    r["data"]["concludeContract"]["contract"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_contract_operation_on_another_companys_contract_is_forbidden_to_a_client() {
+    let t = TestApp::spawn().await;
+    let manager = t.sign_in(Role::Manager, &[]).await;
+    let mine = t
+        .company(&manager, company_input("7707083893", "773601001"))
+        .await;
+    let theirs = t
+        .company(&manager, company_input("7712345671", "773601001"))
+        .await;
+    let my_contract = contract(&t, &manager, mine, "ЛД-МОЙ").await;
+    let their_contract = contract(&t, &manager, theirs, "ЛД-ЧУЖОЙ").await;
+    let client = t.sign_in(Role::Client, &[mine]).await;
+    let c = their_contract;
+    let reads: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "query($c: UUID!) { contract(id: $c) { number } }",
+            json!({"c": c}),
+        ),
+        (
+            "query($c: UUID!) { contracts(companyId: $c) { edges { cursor } } }",
+            json!({"c": theirs}),
+        ),
+        (
+            "query($c: UUID!) { debt(companyId: $c) { total } }",
+            json!({"c": theirs}),
+        ),
+        (
+            "query($c: UUID!) { earlyBuyoutQuote(contractId: $c, asOf: \"2026-03-01\") { total } }",
+            json!({"c": c}),
+        ),
+    ];
+    let changes: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "mutation($i: ConcludeContractInput!) { concludeContract(input: $i) { position } }",
+            json!({"i": {
+                "companyId": theirs, "number": "ЛД-ВЗЛОМ", "date": "2026-02-01", "contactEmail": "a@b.ru",
+                "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2025, "serialNumber": "1"},
+                "price": "300000", "advance": {"amount": "0"}, "termMonths": 1, "annualRate": "0",
+                "firstDueDate": "2026-03-10", "scheduleKind": "EXPLICIT",
+                "lines": [{"dueDate": "2026-03-10", "amount": "300000"}], "redemption": "0",
+                "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true}}}),
+        ),
+        (
+            "mutation($i: ActivateContractInput!) { activateContract(input: $i) { position } }",
+            json!({"i": {"contractId": c, "date": "2026-02-02"}}),
+        ),
+        (
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { position } }",
+            json!({"i": {"contractId": c, "amount": "1", "date": "2026-02-02", "bankReference": "x",
+                         "purpose": "LEASING_PAYMENT"}}),
+        ),
+        (
+            "mutation($i: RegisterTrafficFineInput!) { registerTrafficFine(input: $i) { position } }",
+            json!({"i": {"contractId": c, "resolutionNumber": "18810177260303000009", "date": "2026-02-02",
+                         "amount": "500", "vehicle": "x", "description": "x"}}),
+        ),
+        (
+            "mutation($i: RecordFinePaidInput!) { recordFinePaid(input: $i) { position } }",
+            json!({"i": {"contractId": c, "resolutionNumber": "18810177260303000009", "date": "2026-02-02"}}),
+        ),
+        (
+            "mutation($i: RecalculateScheduleInput!) { recalculateSchedule(input: $i) { position } }",
+            json!({"i": {"contractId": c, "date": "2026-02-02", "amount": "1", "mode": "SHORTER_TERM"}}),
+        ),
+        (
+            "mutation($i: CompleteContractInput!) { completeContract(input: $i) { position } }",
+            json!({"i": {"contractId": c, "date": "2026-02-02"}}),
+        ),
+        (
+            "mutation($i: TerminateContractInput!) { terminateContract(input: $i) { position } }",
+            json!({"i": {"contractId": c, "date": "2026-02-02", "reason": "x"}}),
+        ),
+        ("mutation { advanceClock(to: \"2026-02-02\") { businessDate } }", json!({})),
+    ];
+    let before = t.event_count().await;
+    for (q, vars) in reads.iter().chain(changes.iter()) {
+        let r = t.gql(Some(&client), q, vars.clone()).await;
+        assert_eq!(error(&r).0, "FORBIDDEN", "{q}: {r}");
+        let r = t.gql(None, q, vars.clone()).await;
+        assert_eq!(error(&r).0, "UNAUTHENTICATED", "{q}: {r}");
+    }
+    // The back office's changes are forbidden to a client on its own contract too.
+    for (q, vars) in &changes {
+        let vars: serde_json::Value = serde_json::from_str(
+            &vars
+                .to_string()
+                .replace(&c.to_string(), &my_contract.to_string())
+                .replace(&theirs.to_string(), &mine.to_string()),
+        )
+        .unwrap();
+        assert_eq!(
+            error(&t.gql(Some(&client), q, vars).await).0,
+            "FORBIDDEN",
+            "{q}"
+        );
+    }
+    assert_eq!(t.event_count().await, before);
+    // Its own reads work.
+    for (q, vars) in &reads {
+        let vars: serde_json::Value = serde_json::from_str(
+            &vars
+                .to_string()
+                .replace(&c.to_string(), &my_contract.to_string())
+                .replace(&theirs.to_string(), &mine.to_string()),
+        )
+        .unwrap();
+        let r = t.gql(Some(&client), q, vars).await;
+        assert!(r["errors"].is_null(), "{q}: {r}");
+    }
+}

@@ -638,9 +638,18 @@ async fn a_client_sees_its_own_contracts_and_is_forbidden_anothers() {
 }
 
 #[tokio::test]
-async fn the_clock_never_goes_backwards() {
+async fn the_clock_never_goes_backwards_and_money_never_arrives_in_the_future() {
     let w = World::new().await;
     w.advance_to("2026-03-10").await;
+    let id = w.contract_id(explicit_contract(w.company, "ЛД-1")).await;
+    let r = w
+        .pay(id, "1000", "2026-03-11", "PP-FUTURE", "LEASING_PAYMENT")
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".into(), Some("input.date".into())),
+        "{r}"
+    );
     let r =
         w.t.gql(
             Some(&w.admin),

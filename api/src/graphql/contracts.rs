@@ -1025,6 +1025,23 @@ async fn change_contract(
         .map_err(contract_command_error)
 }
 
+/// Money cannot arrive on a day that has not started: a payment dated after the business date is a typo
+/// (once the clock runs).
+async fn not_after_business_date(
+    ctx: &Context<'_>,
+    field: &str,
+    date: NaiveDate,
+) -> Result<(), ApiError> {
+    let (today, _) = views::load_business_day(&app(ctx).pool).await?;
+    match today {
+        Some(today) if date > today => Err(ApiError::validation(
+            field,
+            format!("is after the business date {today}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
 
@@ -1288,6 +1305,7 @@ impl ContractMutation {
         idempotency_key: Option<String>,
     ) -> Result<PaymentPayload> {
         let amount = money("input.amount", input.amount)?;
+        not_after_business_date(ctx, "input.date", input.date).await?;
         let out = change_contract(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::RecordPayment {
                 amount,
