@@ -113,10 +113,7 @@ impl Default for ProductionCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
+    use crate::testing::d;
 
     #[test]
     fn the_shipped_calendar_parses() {

@@ -120,10 +120,7 @@ mod tests {
     use cqrs_es::test::TestFramework;
 
     use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
+    use crate::testing::d;
 
     fn started(s: &str) -> ClockEvent {
         ClockEvent::BusinessDayStarted { date: d(s) }

@@ -108,15 +108,8 @@ pub fn line_penalty(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{d, m};
     use rust_decimal_macros::dec;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    fn m(s: &str) -> Money {
-        Money::parse(s).unwrap()
-    }
 
     const TERMS: PenaltyTerms = PenaltyTerms {
         rate_per_day: dec!(0.1),

@@ -381,15 +381,8 @@ pub fn recalculate_remaining(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{d, m};
     use rust_decimal_macros::dec;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    fn m(s: &str) -> Money {
-        Money::parse(s).unwrap()
-    }
 
     fn terms(
         kind: ScheduleKind,

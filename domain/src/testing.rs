@@ -36,3 +36,19 @@ pub fn sample_bank() -> BankRequisites {
     )
     .expect("keys match the БИК")
 }
+
+/// A date written `YYYY-MM-DD`.
+///
+/// # Panics
+/// When it is not such a date (a test's own mistake).
+pub fn d(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a YYYY-MM-DD date")
+}
+
+/// An amount of money written as in a payment order, e.g. `"150000"` or `"2550.00"`.
+///
+/// # Panics
+/// When it is not an amount (a test's own mistake).
+pub fn m(s: &str) -> crate::values::Money {
+    crate::values::Money::parse(s).expect("an amount")
+}

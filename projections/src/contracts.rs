@@ -379,6 +379,26 @@ fn upsert_sql(table: &str, cols: &[&str], key: &[&str]) -> String {
     )
 }
 
+/// The rows of `table` that belong to the contracts `ids`.
+async fn load_rows<T>(
+    conn: &mut PgConnection,
+    table: &str,
+    cols: &[&str],
+    ids: &[Uuid],
+    order: &str,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(&format!(
+        "SELECT {} FROM {table} WHERE contract_id = ANY($1) {order}",
+        columns(cols)
+    ))
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 async fn write_rows<T: Serialize>(
     conn: &mut PgConnection,
     sql: &str,
@@ -767,33 +787,19 @@ impl ContractsProjection {
         let mut ids: Vec<Uuid> = segment.iter().map(|s| s.1).collect();
         ids.sort();
         ids.dedup();
-        let contracts: Vec<ContractView> = sqlx::query_as(&format!(
-            "SELECT {} FROM contracts_view WHERE contract_id = ANY($1)",
-            columns(CONTRACT_COLUMNS)
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?;
-        let lines: Vec<ScheduleLineView> = sqlx::query_as(&format!(
-            "SELECT {} FROM schedule_view WHERE contract_id = ANY($1)",
-            columns(LINE_COLUMNS)
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?;
-        let debts: Vec<ContractDebtView> = sqlx::query_as(&format!(
-            "SELECT {} FROM contract_debt_view WHERE contract_id = ANY($1)",
-            columns(DEBT_COLUMNS)
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?;
-        let fines: Vec<FineView> = sqlx::query_as(&format!(
-            "SELECT {} FROM fines_view WHERE contract_id = ANY($1) ORDER BY issued_on, resolution_number",
-            columns(FINE_COLUMNS)
-        ))
-        .bind(&ids)
-        .fetch_all(&mut *conn)
+        let contracts: Vec<ContractView> =
+            load_rows(conn, "contracts_view", CONTRACT_COLUMNS, &ids, "").await?;
+        let lines: Vec<ScheduleLineView> =
+            load_rows(conn, "schedule_view", LINE_COLUMNS, &ids, "").await?;
+        let debts: Vec<ContractDebtView> =
+            load_rows(conn, "contract_debt_view", DEBT_COLUMNS, &ids, "").await?;
+        let fines: Vec<FineView> = load_rows(
+            conn,
+            "fines_view",
+            FINE_COLUMNS,
+            &ids,
+            "ORDER BY issued_on, resolution_number",
+        )
         .await?;
         let mut debts: HashMap<Uuid, ContractDebtView> =
             debts.into_iter().map(|d| (d.contract_id, d)).collect();

@@ -1042,6 +1042,17 @@ async fn not_after_business_date(
     }
 }
 
+/// [`change_contract`], answering with the contract as committed.
+async fn changed(
+    ctx: &Context<'_>,
+    contract_id: Uuid,
+    key: Option<String>,
+    build: impl FnOnce() -> Result<ContractCommand, ApiError>,
+) -> Result<ContractPayload, ApiError> {
+    let out = change_contract(ctx, contract_id, key, build).await?;
+    contract_payload(ctx, out).await
+}
+
 const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
 
@@ -1289,11 +1300,10 @@ impl ContractMutation {
         input: ActivateContractInput,
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::ActivateContract { date: input.date })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// Records a bank payment and allocates it; returns the debt it left. A bank reference already recorded
@@ -1306,7 +1316,7 @@ impl ContractMutation {
     ) -> Result<PaymentPayload> {
         let amount = money("input.amount", input.amount)?;
         not_after_business_date(ctx, "input.date", input.date).await?;
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        let payload = changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::RecordPayment {
                 amount,
                 date: input.date,
@@ -1315,7 +1325,6 @@ impl ContractMutation {
             })
         })
         .await?;
-        let payload = contract_payload(ctx, out).await?;
         let debt = views::load_contract_debts(&app(ctx).pool, &[input.contract_id])
             .await
             .map_err(ApiError::from)?
@@ -1341,7 +1350,7 @@ impl ContractMutation {
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
         let amount = money("input.amount", input.amount)?;
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::RegisterTrafficFine {
                 resolution_number: input.resolution_number,
                 date: input.date,
@@ -1350,8 +1359,7 @@ impl ContractMutation {
                 description: input.description,
             })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// Records that a fine was paid outside the contract's payments (for example, straight to the traffic
@@ -1362,14 +1370,13 @@ impl ContractMutation {
         input: RecordFinePaidInput,
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::RecordFinePaid {
                 resolution_number: input.resolution_number,
                 date: input.date,
             })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// After a partial early repayment (money on the credit balance): recomputes the unpaid lines after the
@@ -1381,7 +1388,7 @@ impl ContractMutation {
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
         let amount = money("input.amount", input.amount)?;
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::RecalculateSchedule {
                 date: input.date,
                 amount,
@@ -1391,8 +1398,7 @@ impl ContractMutation {
                 },
             })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// Completes a contract whose lines, redemption, penalties and fines are all paid.
@@ -1402,11 +1408,10 @@ impl ContractMutation {
         input: CompleteContractInput,
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::CompleteContract { date: input.date })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// Terminates a contract early; unpaid lines due after the date are cancelled, debts already due stay.
@@ -1416,14 +1421,13 @@ impl ContractMutation {
         input: TerminateContractInput,
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
-        let out = change_contract(ctx, input.contract_id, idempotency_key, || {
+        Ok(changed(ctx, input.contract_id, idempotency_key, || {
             Ok(ContractCommand::TerminateContract {
                 date: input.date,
                 reason: input.reason,
             })
         })
-        .await?;
-        Ok(contract_payload(ctx, out).await?)
+        .await?)
     }
 
     /// Starts every business day up to `to` (ADMIN; never backwards). Each day's closing — credit applied,

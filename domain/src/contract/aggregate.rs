@@ -41,6 +41,21 @@ struct LineState {
 }
 
 impl LineState {
+    /// A line nothing has happened to yet.
+    fn new(line: ScheduleLine) -> Self {
+        Self {
+            line,
+            paid: Money::ZERO,
+            settlements: Vec::new(),
+            fell_due: false,
+            overdue: false,
+            deadline: None,
+            penalty: Money::ZERO,
+            penalty_through: None,
+            cancelled: false,
+        }
+    }
+
     fn open(&self) -> Money {
         if self.cancelled {
             Money::ZERO
@@ -74,7 +89,6 @@ struct State {
     penalties_paid: Money,
     fines: Vec<FineState>,
     bank_references: BTreeSet<String>,
-    last_accrual: Option<NaiveDate>,
 }
 
 impl State {
@@ -461,7 +475,7 @@ impl Contract {
         let Some(s) = self.state.as_ref() else {
             return Vec::new();
         };
-        if s.status == ContractStatus::Completed || s.last_accrual.is_some_and(|d| as_of < d) {
+        if s.status == ContractStatus::Completed {
             return Vec::new();
         }
         let mut events = Vec::new();
@@ -533,19 +547,22 @@ impl Contract {
                     });
                 }
             }
+            // Never computed through an earlier day than before: closing an old day again (or after a late
+            // payment settled the line through its date) must not take back penalty already accrued.
+            let through = l.penalty_through.map_or(as_of, |t| t.max(as_of));
             let p = line_penalty(
                 l.line.amount,
                 l.line.vat_rate,
                 deadline,
                 &settlements,
-                as_of,
+                through,
                 &s.penalty_terms,
             );
             if p.amount != l.penalty {
                 events.push(ContractEvent::PenaltyAccrued {
                     line: l.line.number,
                     deadline,
-                    through: as_of,
+                    through,
                     days: p.days,
                     amount: p.amount - l.penalty,
                     total: p.amount,
@@ -855,26 +872,12 @@ impl Aggregate for Contract {
                 schedule_kind,
                 annual_rate,
                 penalty_terms: penalty,
-                lines: lines
-                    .into_iter()
-                    .map(|line| LineState {
-                        line,
-                        paid: Money::ZERO,
-                        settlements: Vec::new(),
-                        fell_due: false,
-                        overdue: false,
-                        deadline: None,
-                        penalty: Money::ZERO,
-                        penalty_through: None,
-                        cancelled: false,
-                    })
-                    .collect(),
+                lines: lines.into_iter().map(LineState::new).collect(),
                 credit: Money::ZERO,
                 credit_since: None,
                 penalties_paid: Money::ZERO,
                 fines: Vec::new(),
                 bank_references: BTreeSet::new(),
-                last_accrual: None,
             });
             return;
         }
@@ -945,7 +948,6 @@ impl Aggregate for Contract {
                     l.overdue = true;
                     l.deadline = Some(deadline);
                 }
-                s.last_accrual = Some(s.last_accrual.map_or(as_of, |d| d.max(as_of)));
             }
             ContractEvent::PenaltyAccrued {
                 line,
@@ -959,7 +961,6 @@ impl Aggregate for Contract {
                     l.penalty = total;
                     l.penalty_through = Some(l.penalty_through.map_or(through, |d| d.max(through)));
                 }
-                s.last_accrual = Some(s.last_accrual.map_or(through, |d| d.max(through)));
             }
             ContractEvent::TrafficFineRegistered {
                 resolution_number,
@@ -991,17 +992,7 @@ impl Aggregate for Contract {
             } => {
                 s.credit = s.credit - amount;
                 s.lines.retain(|l| !replaced.contains(&l.line.number));
-                s.lines.extend(lines.into_iter().map(|line| LineState {
-                    line,
-                    paid: Money::ZERO,
-                    settlements: Vec::new(),
-                    fell_due: false,
-                    overdue: false,
-                    deadline: None,
-                    penalty: Money::ZERO,
-                    penalty_through: None,
-                    cancelled: false,
-                }));
+                s.lines.extend(lines.into_iter().map(LineState::new));
                 s.lines.sort_by_key(|l| l.line.number);
             }
             ContractEvent::ContractCompleted { .. } => s.status = ContractStatus::Completed,

@@ -8,6 +8,7 @@ use rust_decimal_macros::dec;
 
 use super::*;
 use crate::contract::{CompanyDirectory, LeasingSubject};
+use crate::testing::{d, m};
 use crate::values::{Email, Vin};
 
 const COMPANY: Uuid = Uuid::from_u128(7);
@@ -24,14 +25,6 @@ impl CompanyDirectory for OneCompany {
 
 fn services() -> ContractServices {
     ContractServices::new(Arc::new(OneCompany), Arc::new(ProductionCalendar::russia()))
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn m(s: &str) -> Money {
-    Money::parse(s).unwrap()
 }
 
 fn framework() -> TestFramework<Contract> {
@@ -561,6 +554,32 @@ async fn a_due_date_on_a_public_holiday_moves_the_deadline_past_it() {
             accrued(3, "2026-06-15", "2026-06-17", 2, "300.00", "300.00"),
             overdue(4, "2026-06-15", "1000", "2026-06-17"),
             accrued(4, "2026-06-15", "2026-06-17", 2, "2.00", "2.00"),
+        ]);
+}
+
+#[tokio::test]
+async fn closing_an_earlier_day_after_a_late_payment_takes_no_penalty_back_and_still_marks_other_lines(
+) {
+    // The line was paid on 27 March (penalty settled through that day) before the clock closed 11 April;
+    // closing 11 April charges line 2 without touching line 1, and closing 12 March again changes nothing.
+    let given = vec![
+        concluded(terms()),
+        paid("p1", "2026-03-27", "150000", 1),
+        accrued(1, "2026-03-10", "2026-03-27", 17, "2550.00", "2550.00"),
+    ];
+    framework()
+        .given(given.clone())
+        .when_async(accrue("2026-03-12"))
+        .await
+        .then_expect_events(vec![]);
+    framework()
+        .given(given)
+        .when_async(accrue("2026-04-14"))
+        .await
+        .then_expect_events(vec![
+            fell_due(2, "2026-04-10", "150000"),
+            overdue(2, "2026-04-10", "150000", "2026-04-14"),
+            accrued(2, "2026-04-10", "2026-04-14", 4, "600.00", "600.00"),
         ]);
 }
 
