@@ -937,12 +937,7 @@ impl Aggregate for Contract {
                     l.fell_due = true;
                 }
             }
-            ContractEvent::PaymentOverdue {
-                line,
-                deadline,
-                as_of,
-                ..
-            } => {
+            ContractEvent::PaymentOverdue { line, deadline, .. } => {
                 if let Some(l) = s.line_mut(line) {
                     l.fell_due = true;
                     l.overdue = true;
