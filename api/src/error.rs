@@ -129,6 +129,10 @@ fn unique_violation(constraint: &str) -> ApiError {
         "contracts_view_number_key" => {
             ApiError::validation("input.number", "a contract with this number already exists")
         }
+        "payments_view_pkey" => ApiError::validation(
+            "input.bankReference",
+            "a payment with this bank reference is already recorded on this contract",
+        ),
         "fines_view_resolution_number_key" => ApiError::validation(
             "input.resolutionNumber",
             "a fine with this resolution number (УИН) is already registered",

@@ -115,6 +115,8 @@ pub struct PgAggregateContext<A> {
     pub aggregate: A,
     /// Sequence of the last event loaded (0: new aggregate).
     pub current_sequence: i64,
+    /// Sequence the loaded snapshot was taken at (0: none).
+    pub snapshot_sequence: i64,
 }
 
 impl<A: Aggregate> AggregateContext<A> for PgAggregateContext<A> {
@@ -223,6 +225,7 @@ where
         let (mut aggregate, mut sequence) = snapshot
             .and_then(|(seq, payload)| serde_json::from_value::<A>(payload).ok().map(|a| (a, seq)))
             .unwrap_or_else(|| (A::default(), 0));
+        let snapshot_sequence = sequence;
         for e in self
             .load_stored(aggregate_id, sequence)
             .await
@@ -238,6 +241,7 @@ where
             aggregate_id: aggregate_id.to_owned(),
             aggregate,
             current_sequence: sequence,
+            snapshot_sequence,
         })
     }
 
@@ -311,10 +315,11 @@ where
                 })?;
         }
 
-        // 3. Snapshot when the append crossed a multiple of N.
+        // 3. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
+        // more than N events, whether they came from commands or from an import.
         let last_sequence = context.current_sequence + stored.len() as i64;
         if self.snapshot_every > 0
-            && last_sequence / self.snapshot_every > context.current_sequence / self.snapshot_every
+            && last_sequence - context.snapshot_sequence >= self.snapshot_every
         {
             let payload = serde_json::to_value(&context.aggregate)
                 .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;

@@ -123,6 +123,37 @@ async fn three_add_commands_reload_as_three_with_snapshots_of_any_size() {
 }
 
 #[tokio::test]
+async fn a_long_history_without_a_snapshot_gets_one_at_the_next_command() {
+    // 250 events written by an earlier store that never snapshotted (or imported): the next command must
+    // snapshot, so that the one after it loads the snapshot and at most N events, not the whole history.
+    let pool = pool().await;
+    let plain = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
+    for _ in 0..250 {
+        plain
+            .execute("long", 1, &CommandMeta::system("test"))
+            .await
+            .unwrap();
+    }
+    let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 100);
+    CommandExecutor::new(store.clone(), ())
+        .execute("long", 1, &CommandMeta::system("test"))
+        .await
+        .unwrap();
+    let seq: i64 =
+        sqlx::query_scalar("SELECT last_sequence FROM snapshots WHERE aggregate_id = 'long'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(seq, 251);
+    let mut ctx = store.load_aggregate("long").await.unwrap();
+    assert_eq!(ctx.aggregate().total, 251);
+    assert_eq!(ctx.snapshot_sequence, 251);
+}
+
+#[tokio::test]
 async fn the_stock_postgres_es_snapshot_store_applies_events_twice() {
     // Evidence for docs/adr/0001-event-store.md: the same three Add(1) through postgres-es 0.5's snapshot
     // store reload as more than 3. If this ever reports 3, the stock store was fixed and the ADR is stale.

@@ -1,7 +1,5 @@
 //! State and rules of a leasing contract.
 
-use std::collections::BTreeSet;
-
 use chrono::{Datelike, NaiveDate};
 use cqrs_es::{event_sink::EventSink, Aggregate};
 use rust_decimal::Decimal;
@@ -56,6 +54,16 @@ impl LineState {
         }
     }
 
+    /// Money reduced the line on `date`. Settlements on the same day add up into one (lossless for the
+    /// penalty base), so a line paid in many small amounts keeps a small state.
+    fn settle(&mut self, date: NaiveDate, amount: Money) {
+        self.paid = self.paid + amount;
+        match self.settlements.last_mut() {
+            Some(last) if last.date == date => last.amount = last.amount + amount,
+            _ => self.settlements.push(Settlement { date, amount }),
+        }
+    }
+
     fn open(&self) -> Money {
         if self.cancelled {
             Money::ZERO
@@ -88,7 +96,6 @@ struct State {
     credit_since: Option<NaiveDate>,
     penalties_paid: Money,
     fines: Vec<FineState>,
-    bank_references: BTreeSet<String>,
 }
 
 impl State {
@@ -411,10 +418,10 @@ impl Contract {
             return Err(ContractError::WrongStatus(s.status));
         }
         positive("amount", amount)?;
+        // A reference already recorded on the contract is refused by the payments read model's key
+        // (`payments_view_pkey`, ADR 0005): keeping every reference here would grow the state, and every
+        // load, with each payment.
         let reference = non_empty("bankReference", bank_reference)?;
-        if s.bank_references.contains(&reference) {
-            return Err(ContractError::DuplicateBankReference(reference));
-        }
         if date < s.date {
             return Err(ContractError::BeforeContractDate { field: "date" });
         }
@@ -877,7 +884,6 @@ impl Aggregate for Contract {
                 credit_since: None,
                 penalties_paid: Money::ZERO,
                 fines: Vec::new(),
-                bank_references: BTreeSet::new(),
             });
             return;
         }
@@ -888,21 +894,13 @@ impl Aggregate for Contract {
             ContractEvent::ContractConcluded { .. } => {}
             ContractEvent::ContractActivated { .. } => s.status = ContractStatus::Active,
             ContractEvent::PaymentRecorded {
-                bank_reference,
-                date,
-                allocations,
-                ..
+                date, allocations, ..
             } => {
-                s.bank_references.insert(bank_reference);
                 for a in allocations {
                     match a.target {
                         AllocationTarget::Line { number } => {
                             if let Some(l) = s.line_mut(number) {
-                                l.paid = l.paid + a.amount;
-                                l.settlements.push(Settlement {
-                                    date,
-                                    amount: a.amount,
-                                });
+                                l.settle(date, a.amount);
                             }
                         }
                         AllocationTarget::Penalties => {
@@ -928,8 +926,7 @@ impl Aggregate for Contract {
             ContractEvent::CreditApplied { line, amount, date } => {
                 s.credit = s.credit - amount;
                 if let Some(l) = s.line_mut(line) {
-                    l.paid = l.paid + amount;
-                    l.settlements.push(Settlement { date, amount });
+                    l.settle(date, amount);
                 }
             }
             ContractEvent::PaymentFellDue { line, .. } => {

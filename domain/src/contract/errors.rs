@@ -61,9 +61,6 @@ pub enum ContractError {
         /// The field, as the API names it.
         field: &'static str,
     },
-    /// A payment with this bank reference is already recorded on the contract.
-    #[error("a payment with bank reference {0} is already recorded on this contract")]
-    DuplicateBankReference(String),
     /// A fine with this resolution number is already registered on the contract.
     #[error("fine {0} is already registered")]
     DuplicateFine(String),
@@ -118,7 +115,6 @@ impl ContractError {
             Self::TermZero => Some("termMonths"),
             Self::SubjectNotIdentified => Some("subject.serialNumber"),
             Self::Schedule(_) => Some("lines"),
-            Self::DuplicateBankReference(_) => Some("bankReference"),
             Self::DuplicateFine(_) | Self::FineNotFound(_) | Self::FineAlreadyPaid(_) => {
                 Some("resolutionNumber")
             }
