@@ -1,0 +1,876 @@
+//! `cabinet-bench`: the project's load and replay benchmark, side by side with PostgreSQL's raw limits and
+//! the stock cqrs-es store, every figure in one run on one database.
+//!
+//! ```sh
+//! cargo run --release -p cabinet-bench -- --quick     # under a minute, for routine checks
+//! cargo run --release -p cabinet-bench                # the full run reported in docs/performance.md
+//! ```
+//!
+//! It starts a private PostgreSQL under `--data-dir` (or uses `DATABASE_URL`'s server), creates a fresh
+//! `cabinet_bench` database, writes the data set into the event log, measures the raw scan and the rebuild of
+//! every read model, starts `cabinet serve` code in a child process, and drives it over HTTP from this
+//! process. The report is printed and written as `bench-report.json` and `bench-report.md` under the data
+//! directory.
+//!
+//! # Layout
+//! - `seed.rs`: the data set; `peer.rs`: the stock cqrs-es peer; `stats.rs`: latency levels;
+//! - this file: the run, the server child, and the report.
+
+mod peer;
+mod seed;
+mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use stats::{run_level, Level};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use uuid::Uuid;
+
+/// The benchmark.
+#[derive(Parser)]
+#[command(name = "cabinet-bench")]
+struct Cli {
+    /// Smaller counts and shorter levels: under a minute on 2 cores.
+    #[arg(long)]
+    quick: bool,
+    /// Where the private PostgreSQL cluster and the report live.
+    #[arg(long, env = "CABINET_BENCH_DIR", default_value = ".cabinet-bench")]
+    data_dir: PathBuf,
+    /// A PostgreSQL server to use instead of a private cluster (a `cabinet_bench` database is recreated on it).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    child: Option<Child>,
+}
+
+#[derive(Subcommand)]
+enum Child {
+    /// The server under test (started by the benchmark itself): `cabinet serve` on DATABASE_URL, stopping
+    /// when its standard input closes.
+    #[command(hide = true)]
+    Server {
+        #[arg(long)]
+        url: String,
+    },
+}
+
+/// Counts and durations of a run.
+#[derive(Debug, Clone, Serialize)]
+struct Scale {
+    mode: &'static str,
+    target_events: u64,
+    contracts_per_company: usize,
+    level_seconds: f64,
+    levels: Vec<usize>,
+    read_levels: Vec<usize>,
+    history_calls: usize,
+}
+
+impl Scale {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                mode: "quick",
+                target_events: 30_000,
+                contracts_per_company: 5,
+                level_seconds: 0.8,
+                levels: vec![1, 8, 32, 64],
+                read_levels: vec![8, 64],
+                history_calls: 40,
+            }
+        } else {
+            Self {
+                mode: "full",
+                target_events: 1_000_000,
+                contracts_per_company: 5,
+                level_seconds: 5.0,
+                levels: vec![1, 8, 32, 64],
+                read_levels: vec![8, 64],
+                history_calls: 300,
+            }
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Child::Server { url }) = cli.child {
+        // The server keeps its own runtime (the default multi-threaded one, as `cabinet serve`).
+        return tokio::runtime::Runtime::new()?.block_on(run_server(url));
+    }
+    // The load generator's own runtime, in its own process.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run_server(url: String) -> anyhow::Result<()> {
+    api::telemetry::init(api::config::LogFormat::Text);
+    let settings = api::config::Settings {
+        database_url: Some(url),
+        clock: api::config::ClockMode::Manual,
+        ..api::config::Settings::default()
+    };
+    let db = api::startup::Database::open(&settings).await?;
+    let app = api::startup::App::new(db.pool.clone(), &settings)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = app.start_background(&settings, stopped)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on http://{}/graphql", listener.local_addr()?);
+    let shutdown = async {
+        let mut buf = [0u8; 64];
+        let mut stdin = tokio::io::stdin();
+        while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+    };
+    api::startup::serve(listener, app, shutdown).await?;
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// One row of the summary: a figure of ours beside its reference.
+#[derive(Debug, Clone, Serialize)]
+struct Figure {
+    figure: String,
+    project: f64,
+    reference_name: String,
+    reference: f64,
+    ratio: f64,
+    target: String,
+    met: bool,
+}
+
+fn figure(
+    name: &str,
+    project: f64,
+    reference_name: &str,
+    reference: f64,
+    target: &str,
+    met: impl Fn(f64) -> bool,
+) -> Figure {
+    let ratio = if reference > 0.0 {
+        project / reference
+    } else {
+        0.0
+    };
+    Figure {
+        figure: name.into(),
+        project,
+        reference_name: reference_name.into(),
+        reference,
+        ratio,
+        target: target.into(),
+        met: met(ratio),
+    }
+}
+
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+}
+
+async fn start_server(url: &str) -> anyhow::Result<Server> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["server", "--url", url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the server child")?;
+    let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(u) = line.strip_prefix("listening on ") {
+                return Some(u.to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .context("the server did not start")?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Server { child, url })
+}
+
+fn peak_rss_mb(pid: Option<u32>) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+#[derive(Clone)]
+struct Http {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Http {
+    async fn gql(&self, query: &str, variables: Value) -> Result<Value, String> {
+        let r: Value = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        match r["errors"][0]["extensions"]["code"].as_str() {
+            Some(code) => Err(code.to_owned()),
+            None if !r["errors"].is_null() => Err(r["errors"].to_string()),
+            None => Ok(r),
+        }
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let Ok(r) = self
+            .client
+            .get(self.url.replace("/graphql", "/metrics"))
+            .send()
+            .await
+        else {
+            return 0.0;
+        };
+        let text = r.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+const PAY: &str =
+    "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { position debt { total } } }";
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory_gib": (mem * 10.0).round() / 10.0,
+        "sharing": "server process, load-generator process and PostgreSQL share all cores (no pinning)",
+    })
+}
+
+async fn open_database(
+    cli: &Cli,
+) -> anyhow::Result<(PgPool, String, Option<projections::cluster::Cluster>)> {
+    let (admin_url, cluster) = match &cli.database_url {
+        Some(u) if !u.is_empty() => (u.clone(), None),
+        _ => {
+            let dir = projections::cluster::cluster_dir_for(&cli.data_dir)?;
+            let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let mut c = projections::cluster::Cluster::open(&dir, Default::default())?;
+                c.start()?;
+                Ok(c)
+            })
+            .await??;
+            (cluster.url("postgres")?, Some(cluster))
+        }
+    };
+    let admin = projections::db::connect(&admin_url, 1).await?;
+    sqlx::query("DROP DATABASE IF EXISTS cabinet_bench WITH (FORCE)")
+        .execute(&admin)
+        .await?;
+    sqlx::query("CREATE DATABASE cabinet_bench")
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    let url = projections::db::with_database(&admin_url, "cabinet_bench");
+    let pool = projections::db::connect(&url, 80).await?;
+    projections::db::migrate(&pool).await?;
+    Ok((pool, url, cluster))
+}
+
+fn level_json(l: &Level) -> Value {
+    serde_json::to_value(l).unwrap_or_default()
+}
+
+fn at(levels: &[Level], clients: usize) -> Option<&Level> {
+    levels.iter().find(|l| l.clients == clients)
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let scale = Scale::new(cli.quick);
+    let started = Instant::now();
+    let secs = Duration::from_secs_f64(scale.level_seconds);
+    std::fs::create_dir_all(&cli.data_dir)?;
+    let (pool, url, mut cluster) = open_database(&cli).await?;
+    let pg: Value = {
+        let version: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&pool)
+            .await?;
+        let sync: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&pool)
+            .await?;
+        let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&pool).await?;
+        let buffers: String = sqlx::query_scalar("SHOW shared_buffers")
+            .fetch_one(&pool)
+            .await?;
+        json!({ "version": version, "synchronous_commit": sync, "fsync": fsync, "shared_buffers": buffers })
+    };
+    eprintln!("bench: {} run, PostgreSQL {}", scale.mode, pg["version"]);
+
+    // 1. The data set.
+    let seeded = seed::seed(&pool, scale.target_events, scale.contracts_per_company).await?;
+    sqlx::query("VACUUM ANALYZE events").execute(&pool).await?;
+    eprintln!(
+        "bench: seeded {} events ({} companies, {} contracts) in {:.1} s",
+        seeded.events,
+        seeded.companies.len(),
+        seeded.contracts.len(),
+        seeded.seconds
+    );
+
+    // 2. Raw scan of the log in commit order, and the rebuild of every read model.
+    let (scan_rate, scan_bytes) = {
+        let mut conn = pool.acquire().await?;
+        let t = Instant::now();
+        let mut stream = conn
+            .copy_out_raw("COPY (SELECT * FROM events ORDER BY transaction_id, position) TO STDOUT")
+            .await?;
+        let mut bytes = 0usize;
+        while let Some(chunk) = stream.next().await {
+            bytes += chunk?.len();
+        }
+        (seeded.events as f64 / t.elapsed().as_secs_f64(), bytes)
+    };
+    let mut rebuilt = Vec::new();
+    let t = Instant::now();
+    let inline = projections::inline_projections();
+    for p in inline.iter() {
+        let r = projections::runner::rebuild(&pool, p.as_ref(), 5_000).await?;
+        rebuilt
+            .push(json!({ "projection": r.projection, "events": r.events, "seconds": r.seconds }));
+    }
+    let rebuild_seconds = t.elapsed().as_secs_f64();
+    let rebuild_rate = seeded.events as f64 / rebuild_seconds;
+    eprintln!(
+        "bench: scan {scan_rate:.0} ev/s, rebuild {rebuild_rate:.0} ev/s ({rebuild_seconds:.1} s)"
+    );
+
+    // 3. The server, in its own process.
+    let password = "bench-password-123";
+    let admin_email = domain::values::Email::parse("bench@lessor.local")?;
+    api::auth::accounts::create_account(
+        &pool,
+        &admin_email,
+        password,
+        &[api::auth::Role::Admin],
+        true,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let mut server = start_server(&url).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let login: Value = client
+        .post(&server.url)
+        .json(&json!({ "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                       "variables": { "e": admin_email.as_str(), "p": password } }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let http = Http {
+        client,
+        url: server.url.clone(),
+        token: login["data"]["login"]["token"]
+            .as_str()
+            .context("login")?
+            .to_owned(),
+    };
+    let nonce = Uuid::new_v4().simple().to_string();
+    let contracts = Arc::new(seeded.contracts.clone());
+
+    // 4. Commands over HTTP: spread over the contracts, and concentrated on one.
+    let mut commands: Vec<(String, Level, f64)> = Vec::new();
+    for (mode, spread) in [("spread", true), ("one contract", false)] {
+        for &clients in &scale.levels {
+            let before = http.metric("cabinet_command_conflicts_total").await;
+            let (h, cs, n) = (http.clone(), contracts.clone(), nonce.clone());
+            let level = run_level(clients, secs, move |w, i| {
+                let (h, cs, n) = (h.clone(), cs.clone(), n.clone());
+                async move {
+                    let c = if spread {
+                        cs[(w + i as usize * clients) % cs.len()]
+                    } else {
+                        cs[0]
+                    };
+                    h.gql(PAY, json!({ "i": { "contractId": c, "amount": "1.00", "date": "2030-12-31",
+                        "bankReference": format!("{n}-{spread}-{clients}-{w}-{i}"), "purpose": "LEASING_PAYMENT" } }))
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .await;
+            let conflicts = http.metric("cabinet_command_conflicts_total").await - before;
+            eprintln!(
+                "bench: recordPayment {mode} x{clients}: {:.0}/s p99 {:.1} ms",
+                level.per_second, level.p99_ms
+            );
+            commands.push((mode.to_owned(), level, conflicts));
+        }
+    }
+
+    // 5. The physical limit: one-row durable INSERT transactions, and batched multi-row appends.
+    sqlx::query("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
+        .execute(&pool)
+        .await?;
+    let sample = serde_json::to_string(
+        &json!({"PaymentRecorded": {"bank_reference": "PP-000123456", "date": "2030-12-31",
+        "amount": "1.00", "purpose": "leasing_payment",
+        "allocations": [{"target": {"kind": "line", "number": 17}, "amount": "1.00"}]}}),
+    )?;
+    let mut raw = Vec::new();
+    for &clients in &scale.levels {
+        let (p, s) = (pool.clone(), sample.clone());
+        let level = run_level(clients, secs, move |_, _| {
+            let (p, s) = (p.clone(), s.clone());
+            async move {
+                sqlx::query("INSERT INTO bench_raw (payload) VALUES ($1::jsonb)")
+                    .bind(s)
+                    .execute(&p)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        eprintln!("bench: raw insert x{clients}: {:.0}/s", level.per_second);
+        raw.push(level);
+    }
+    let batch_rows = 1_000usize;
+    let batched = {
+        let (p, s) = (pool.clone(), sample.clone());
+        run_level(1, secs, move |_, _| {
+            let (p, s) = (p.clone(), s.clone());
+            async move {
+                let rows = vec![s; batch_rows];
+                sqlx::query("INSERT INTO bench_raw (payload) SELECT p::jsonb FROM unnest($1::text[]) AS u(p)")
+                    .bind(rows)
+                    .execute(&p)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await
+    };
+    let batched_rate = batched.per_second * batch_rows as f64;
+
+    // 6. The stock peer, in process, same levels.
+    let peer = peer::peer(&pool).await?;
+    let mut stock: Vec<(String, Level)> = Vec::new();
+    for (mode, spread) in [("spread", true), ("one contract", false)] {
+        for &clients in &scale.levels {
+            let (pe, n) = (peer.clone(), nonce.clone());
+            let level = run_level(clients, secs, move |w, i| {
+                let (pe, n) = (pe.clone(), n.clone());
+                async move {
+                    let id = if spread {
+                        format!("peer-{}", (w + i as usize * clients) % 2_000)
+                    } else {
+                        "peer-hot".to_owned()
+                    };
+                    pe.execute(
+                        &id,
+                        peer::RecordPayment {
+                            amount: rust_decimal::Decimal::ONE,
+                            bank_reference: format!("{n}-{w}-{i}"),
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                }
+            })
+            .await;
+            eprintln!(
+                "bench: stock peer {mode} x{clients}: {:.0}/s, {} errors",
+                level.per_second, level.errors
+            );
+            stock.push((mode.to_owned(), level));
+        }
+    }
+    let (peer_events, peer_counted) = peer::lost_view_updates(&pool).await?;
+
+    // 7. History independence: 10 events against 10,000 (the first call on each takes its snapshot).
+    let mut history = Vec::new();
+    for (name, id) in [
+        ("10 events", seeded.short_history),
+        ("10,000 events", seeded.long_history),
+    ] {
+        let pay = |k: usize| {
+            json!({ "i": { "contractId": id, "amount": "1.00", "date": "2030-12-31",
+                           "bankReference": format!("{nonce}-h-{id}-{k}"), "purpose": "LEASING_PAYMENT" } })
+        };
+        http.gql(PAY, pay(0))
+            .await
+            .map_err(|e| anyhow::anyhow!("history warm-up: {e}"))?;
+        let mut samples = Vec::new();
+        for k in 1..=scale.history_calls {
+            let t = Instant::now();
+            http.gql(PAY, pay(k))
+                .await
+                .map_err(|e| anyhow::anyhow!("history: {e}"))?;
+            samples.push(t.elapsed());
+        }
+        let total: f64 = samples.iter().map(Duration::as_secs_f64).sum();
+        history.push((name, stats::summarize(1, samples, 0, total)));
+    }
+
+    // 8. Reads: GraphQL against the same SQL run directly.
+    let companies = Arc::new(seeded.companies.clone());
+    const DEBT: &str = "query($c: UUID!) { debt(companyId: $c) { leasingDue overdue penalties fines credit total \
+        nextPayment { date amount } contracts { contractId number leasingDue overdue penalties fines credit total } } }";
+    const CONTRACT: &str =
+        "query($id: UUID!) { contract(id: $id) { number status nextPayment { date amount } \
+        schedule { number dueDate amount vatRate vatAmount paid status daysOverdue penalty } } }";
+    let mut reads: Vec<(String, Level)> = Vec::new();
+    for &clients in &scale.read_levels {
+        let (h, cs) = (http.clone(), companies.clone());
+        let l = run_level(clients, secs, move |w, i| {
+            let (h, cs) = (h.clone(), cs.clone());
+            async move {
+                let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
+                h.gql(DEBT, json!({ "c": c })).await.map(|_| ())
+            }
+        })
+        .await;
+        reads.push(("debt GraphQL".into(), l));
+        let (p, cs) = (pool.clone(), companies.clone());
+        let l = run_level(clients, secs, move |w, i| {
+            let (p, cs) = (p.clone(), cs.clone());
+            async move {
+                let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
+                projections::contracts::load_company_debt(&p, c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        })
+        .await;
+        reads.push(("debt SQL".into(), l));
+        let (h, cs) = (http.clone(), contracts.clone());
+        let l = run_level(clients, secs, move |w, i| {
+            let (h, cs) = (h.clone(), cs.clone());
+            async move {
+                let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
+                h.gql(CONTRACT, json!({ "id": c })).await.map(|_| ())
+            }
+        })
+        .await;
+        reads.push(("contract GraphQL".into(), l));
+        let (p, cs) = (pool.clone(), contracts.clone());
+        let l = run_level(clients, secs, move |w, i| {
+            let (p, cs) = (p.clone(), cs.clone());
+            async move {
+                let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
+                projections::contracts::load_contract(&p, c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                projections::contracts::load_schedules(&p, &[c])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        })
+        .await;
+        reads.push(("contract SQL".into(), l));
+    }
+    let rss = peak_rss_mb(server.child.id());
+    drop(server.child.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await;
+
+    // 9. The report.
+    let cmd = |mode: &str, c: usize| {
+        commands
+            .iter()
+            .find(|(m, l, _)| m == mode && l.clients == c)
+            .map(|(_, l, _)| l.per_second)
+            .unwrap_or(0.0)
+    };
+    let peer_at = |mode: &str, c: usize| {
+        stock
+            .iter()
+            .find(|(m, l)| m == mode && l.clients == c)
+            .map(|(_, l)| l.per_second)
+            .unwrap_or(0.0)
+    };
+    let read = |name: &str, c: usize| {
+        reads
+            .iter()
+            .find(|(n, l)| n == name && l.clients == c)
+            .map(|(_, l)| l.clone())
+    };
+    let top = *scale.read_levels.last().unwrap_or(&64);
+    let mut figures = vec![
+        figure(
+            "recordPayment/s, 32 clients, spread (vs one-row INSERT tx/s)",
+            cmd("spread", 32),
+            "raw insert",
+            at(&raw, 32).map(|l| l.per_second).unwrap_or(0.0),
+            "≥ 0.5",
+            |r| r >= 0.5,
+        ),
+        figure(
+            "recordPayment/s, 32 clients, spread (vs stock cqrs-es)",
+            cmd("spread", 32),
+            "stock peer",
+            peer_at("spread", 32),
+            "≥ 3",
+            |r| r >= 3.0,
+        ),
+        figure(
+            "recordPayment/s, 32 clients, one contract (vs stock cqrs-es)",
+            cmd("one contract", 32),
+            "stock peer",
+            peer_at("one contract", 32),
+            "≥ 3",
+            |r| r >= 3.0,
+        ),
+        figure(
+            "rebuild events/s, all read models (vs COPY scan in commit order)",
+            rebuild_rate,
+            "raw scan",
+            scan_rate,
+            "≥ 0.4",
+            |r| r >= 0.4,
+        ),
+        figure(
+            "recordPayment p50 ms, 10,000-event contract (vs 10-event)",
+            history.get(1).map(|h| h.1.p50_ms).unwrap_or(0.0),
+            "10-event p50",
+            history.first().map(|h| h.1.p50_ms).unwrap_or(0.0),
+            "≤ 1.2",
+            |r| r > 0.0 && r <= 1.2,
+        ),
+    ];
+    for (name, sql) in [
+        ("debt GraphQL", "debt SQL"),
+        ("contract GraphQL", "contract SQL"),
+    ] {
+        if let (Some(g), Some(s)) = (read(name, top), read(sql, top)) {
+            figures.push(figure(
+                &format!("{name} queries/s, {top} clients (vs the same SQL)"),
+                g.per_second,
+                "raw SQL",
+                s.per_second,
+                "≥ 0.5",
+                |r| r >= 0.5,
+            ));
+            figures.push(figure(
+                &format!("{name} p99 ms, {top} clients"),
+                g.p99_ms,
+                "target ms",
+                10.0,
+                "< 1 (p99 < 10 ms)",
+                |r| r < 1.0,
+            ));
+        }
+    }
+    figures.push(figure(
+        "server peak RSS MB",
+        rss,
+        "target MB",
+        150.0,
+        "< 1 (< 150 MB)",
+        |r| r < 1.0,
+    ));
+
+    let report = json!({
+        "mode": scale.mode,
+        "scale": scale,
+        "machine": machine(),
+        "postgresql": pg,
+        "seconds": started.elapsed().as_secs_f64(),
+        "data_set": { "events": seeded.events, "companies": seeded.companies.len(), "contracts": seeded.contracts.len(),
+                      "seed_seconds": seeded.seconds },
+        "figures": figures,
+        "commands": commands.iter().map(|(m, l, c)| json!({ "mode": m, "level": level_json(l), "conflicts_retried": c })).collect::<Vec<_>>(),
+        "raw_insert": raw.iter().map(level_json).collect::<Vec<_>>(),
+        "batched_append_rows_per_second": batched_rate,
+        "stock_peer": stock.iter().map(|(m, l)| json!({ "mode": m, "level": level_json(l) })).collect::<Vec<_>>(),
+        "stock_peer_view": { "events": peer_events, "counted_by_view": peer_counted, "lost_updates": peer_events - peer_counted },
+        "rebuild": { "events_per_second": rebuild_rate, "seconds": rebuild_seconds, "projections": rebuilt },
+        "raw_scan": { "events_per_second": scan_rate, "bytes": scan_bytes },
+        "history": history.iter().map(|(n, l)| json!({ "contract": n, "level": level_json(l) })).collect::<Vec<_>>(),
+        "reads": reads.iter().map(|(n, l)| json!({ "query": n, "level": level_json(l) })).collect::<Vec<_>>(),
+        "server_peak_rss_mb": rss,
+    });
+    let md = markdown(
+        &report,
+        &figures,
+        &commands,
+        &raw,
+        batched_rate,
+        &stock,
+        &history,
+        &reads,
+    );
+    println!("{md}");
+    std::fs::write(
+        cli.data_dir.join("bench-report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(cli.data_dir.join("bench-report.md"), &md)?;
+    eprintln!(
+        "bench: report in {}",
+        cli.data_dir.join("bench-report.md").display()
+    );
+    pool.close().await;
+    if let Some(c) = cluster.as_mut() {
+        c.stop()?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn markdown(
+    report: &Value,
+    figures: &[Figure],
+    commands: &[(String, Level, f64)],
+    raw: &[Level],
+    batched_rate: f64,
+    stock: &[(String, Level)],
+    history: &[(&str, Level)],
+    reads: &[(String, Level)],
+) -> String {
+    let mut s = String::new();
+    let m = &report["machine"];
+    s += &format!(
+        "## cabinet-bench — {} run\n\nMachine: {} ({} cores, {} GiB); {}. PostgreSQL {} (fsync {}, synchronous_commit {}, shared_buffers {}). Data set: {} events, {} companies, {} contracts. Run took {:.0} s.\n\n",
+        report["mode"].as_str().unwrap_or(""),
+        m["cpu"].as_str().unwrap_or(""),
+        m["cores"],
+        m["memory_gib"],
+        m["sharing"].as_str().unwrap_or(""),
+        report["postgresql"]["version"].as_str().unwrap_or(""),
+        report["postgresql"]["fsync"].as_str().unwrap_or(""),
+        report["postgresql"]["synchronous_commit"].as_str().unwrap_or(""),
+        report["postgresql"]["shared_buffers"].as_str().unwrap_or(""),
+        report["data_set"]["events"],
+        report["data_set"]["companies"],
+        report["data_set"]["contracts"],
+        report["seconds"].as_f64().unwrap_or(0.0),
+    );
+    s += "| figure | project | reference | ratio | target | met |\n|---|---:|---:|---:|---|---|\n";
+    for f in figures {
+        s += &format!(
+            "| {} | {:.1} | {:.1} ({}) | {:.2} | {} | {} |\n",
+            f.figure,
+            f.project,
+            f.reference,
+            f.reference_name,
+            f.ratio,
+            f.target,
+            if f.met { "yes" } else { "no" }
+        );
+    }
+    s += "\n### Commands (recordPayment over HTTP) and their references\n\n| clients | project spread /s | p50 | p99 | project one contract /s | p99 | conflicts retried | raw INSERT tx/s | stock spread /s | stock one contract /s (errors) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for r in raw {
+        let c = r.clients;
+        let find = |mode: &str| {
+            commands
+                .iter()
+                .find(|(m, l, _)| m == mode && l.clients == c)
+        };
+        let peer = |mode: &str| {
+            stock
+                .iter()
+                .find(|(m, l)| m == mode && l.clients == c)
+                .map(|(_, l)| l)
+        };
+        let (sp, one) = (find("spread"), find("one contract"));
+        s += &format!(
+            "| {c} | {:.0} | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.0} | {:.0} | {:.0} | {:.0} ({}) |\n",
+            sp.map(|x| x.1.per_second).unwrap_or(0.0),
+            sp.map(|x| x.1.p50_ms).unwrap_or(0.0),
+            sp.map(|x| x.1.p99_ms).unwrap_or(0.0),
+            one.map(|x| x.1.per_second).unwrap_or(0.0),
+            one.map(|x| x.1.p99_ms).unwrap_or(0.0),
+            sp.map(|x| x.2).unwrap_or(0.0) + one.map(|x| x.2).unwrap_or(0.0),
+            r.per_second,
+            peer("spread").map(|l| l.per_second).unwrap_or(0.0),
+            peer("one contract").map(|l| l.per_second).unwrap_or(0.0),
+            peer("one contract").map(|l| l.errors).unwrap_or(0),
+        );
+    }
+    s += &format!(
+        "\nBatched append (1,000 rows per INSERT, one client): {:.0} rows/s. Stock peer's view: {} events, {} counted, {} lost updates.\n",
+        batched_rate,
+        report["stock_peer_view"]["events"],
+        report["stock_peer_view"]["counted_by_view"],
+        report["stock_peer_view"]["lost_updates"]
+    );
+    s += &format!(
+        "\nRebuild: {:.0} events/s over {} events ({:.1} s); COPY scan in commit order: {:.0} events/s.\n",
+        report["rebuild"]["events_per_second"].as_f64().unwrap_or(0.0),
+        report["data_set"]["events"],
+        report["rebuild"]["seconds"].as_f64().unwrap_or(0.0),
+        report["raw_scan"]["events_per_second"].as_f64().unwrap_or(0.0)
+    );
+    s += "\n### History and reads\n\n| what | clients | /s | p50 | p95 | p99 | errors |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    for (n, l) in history {
+        s += &format!(
+            "| recordPayment, {n} | 1 | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} |\n",
+            l.per_second, l.p50_ms, l.p95_ms, l.p99_ms, l.errors
+        );
+    }
+    for (n, l) in reads {
+        s += &format!(
+            "| {n} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} |\n",
+            l.clients, l.per_second, l.p50_ms, l.p95_ms, l.p99_ms, l.errors
+        );
+    }
+    s += &format!(
+        "\nServer peak RSS: {:.0} MB.\n",
+        report["server_peak_rss_mb"].as_f64().unwrap_or(0.0)
+    );
+    s
+}
