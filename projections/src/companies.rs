@@ -31,6 +31,10 @@ impl Projection for CompaniesProjection {
         &["companies_view"]
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Company"])
+    }
+
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
         self.apply_batch(conn, std::slice::from_ref(e)).await
     }

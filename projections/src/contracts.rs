@@ -5,7 +5,8 @@
 //! A batch is folded in memory: the rows of the contracts it touches are read once, the events applied in
 //! Rust, the derived columns (line status, debt, next payment) recomputed from the whole contract, and only
 //! the rows that changed are written back. A company's debt row is recomputed from its contracts' rows in the
-//! same transaction, so it always equals their sum. A BusinessDayStarted event first writes what the batch
+//! same transaction, under a per-company lock, so it always equals their sum — also when commands on two of
+//! its contracts commit concurrently. A BusinessDayStarted event first writes what the batch
 //! folded so far, then updates the day and the days overdue of overdue lines with one statement.
 
 use std::collections::{BTreeMap, HashMap};
@@ -928,6 +929,18 @@ impl ContractsProjection {
         companies.sort();
         companies.dedup();
         if !companies.is_empty() {
+            // Commands on two contracts of one company run concurrently. The recomputation below reads the
+            // company's contract rows with its statement's snapshot; without this lock, the transaction that
+            // commits second would write totals that miss the first one's contract. With it, the second
+            // waits for the first to commit, and its recomputation (a new statement, a new snapshot) sees
+            // both. Companies are locked in id order, so two batches never deadlock.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('company-debt:' || id::text, 0)) \
+                 FROM unnest($1::uuid[]) AS id ORDER BY id",
+            )
+            .bind(&companies)
+            .execute(&mut *conn)
+            .await?;
             let all = columns(COMPANY_DEBT_COLUMNS);
             let rest = &COMPANY_DEBT_COLUMNS[1..];
             sqlx::query(&format!(
@@ -1001,6 +1014,10 @@ impl Projection for ContractsProjection {
             "fines_view",
             "business_day_view",
         ]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Contract", "BusinessClock"])
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {

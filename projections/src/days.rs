@@ -114,6 +114,10 @@ impl Projection for BusinessDays {
         &[]
     }
 
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["BusinessClock"])
+    }
+
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
         if e.aggregate_type != <BusinessClock as cqrs_es::Aggregate>::TYPE {
             return Ok(());

@@ -78,7 +78,8 @@ impl StoredEvent {
     /// # Errors
     /// The payload does not match the type.
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
-        serde_json::from_value(self.payload.clone())
+        // Deserialises from the borrowed tree: no copy of the payload.
+        E::deserialize(&self.payload)
     }
 
     /// A metadata field as text.

@@ -40,6 +40,12 @@ pub trait Projection: Send + Sync {
     /// The tables it owns (in `public`), rebuilt and verified as a unit.
     fn tables(&self) -> &'static [&'static str];
 
+    /// The aggregate types whose events it reads (`None`: all). Replay and catch-up fetch only those, so a
+    /// projection never pays for decoding the rest of the log.
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Applies one event. Events of other aggregates or types are ignored.
     ///
     /// # Errors

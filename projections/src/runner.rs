@@ -27,8 +27,9 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
-/// The batch read after (`$1`, `$2`), `$3` at a time, in global order; `below_horizon` keeps it to finished
-/// transactions (below the snapshot's xmin).
+/// The batch read after (`$1`, `$2`), `$3` at a time, in global order, of the aggregate types `$4` (NULL:
+/// all); `below_horizon` keeps it to finished transactions (below the snapshot's xmin). The type filter is
+/// applied while walking the commit-order index, so a projection never decodes events it ignores.
 fn batch_sql(below_horizon: bool) -> String {
     let horizon = if below_horizon {
         "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -38,6 +39,7 @@ fn batch_sql(below_horizon: bool) -> String {
     format!(
         "SELECT {EVENT_COLUMNS} FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) {horizon} \
+           AND ($4::text[] IS NULL OR aggregate_type = ANY($4)) \
          ORDER BY transaction_id, position LIMIT $3"
     )
 }
@@ -52,17 +54,20 @@ async fn read_batch(
     below_horizon: bool,
     after: Checkpoint,
     limit: i64,
+    types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows = sqlx::query(&batch_sql(below_horizon))
         .bind(after.transaction_id)
         .bind(after.position)
         .bind(limit)
+        .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(StoredEvent::from_row).collect()
 }
 
-/// Reads the next batch after `after`, only from finished transactions (below the snapshot's xmin).
+/// Reads the next batch after `after` of the aggregate `types` (None: all), only from finished transactions
+/// (below the snapshot's xmin).
 ///
 /// # Errors
 /// A database error.
@@ -70,8 +75,9 @@ pub async fn fetch_batch(
     conn: &mut PgConnection,
     after: Checkpoint,
     limit: i64,
+    types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    read_batch(conn, true, after, limit).await
+    read_batch(conn, true, after, limit, types).await
 }
 
 /// Reads the next `limit` events after `after` that this statement's snapshot sees, without the xmin
@@ -81,8 +87,9 @@ async fn fetch_committed_after(
     conn: &mut PgConnection,
     after: Checkpoint,
     limit: i64,
+    types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    read_batch(conn, false, after, limit).await
+    read_batch(conn, false, after, limit, types).await
 }
 
 /// Applies every event after `cp` that `fetch_committed_after` sees, a batch at a time; returns the new
@@ -95,7 +102,7 @@ async fn apply_committed_after(
 ) -> Result<(Checkpoint, u64), RunnerError> {
     let mut applied = 0u64;
     loop {
-        let events = fetch_committed_after(conn, cp, batch).await?;
+        let events = fetch_committed_after(conn, cp, batch, p.aggregate_types()).await?;
         let Some(last) = events.last() else {
             return Ok((cp, applied));
         };
@@ -206,7 +213,8 @@ impl CatchUp {
         let mut tx = conn.begin().await?;
         let name = self.projection.name();
         let cp = load_checkpoint(&mut tx, name).await?;
-        let events = fetch_batch(&mut tx, cp, self.batch).await?;
+        let events =
+            fetch_batch(&mut tx, cp, self.batch, self.projection.aggregate_types()).await?;
         if let Some(last) = events.last() {
             apply_all(&mut tx, self.projection.as_ref(), &events).await?;
             save_checkpoint(
@@ -430,7 +438,7 @@ pub async fn rebuild(
     let mut events = 0u64;
     loop {
         let mut tx = conn.begin().await?;
-        let batch_events = fetch_batch(&mut tx, cp, batch).await?;
+        let batch_events = fetch_batch(&mut tx, cp, batch, p.aggregate_types()).await?;
         let Some(last) = batch_events.last() else {
             tx.commit().await?;
             break;

@@ -676,7 +676,8 @@ async fn the_catch_up_read_walks_the_commit_order_index_without_sorting() {
     let sql = runner::catch_up_sql()
         .replace("$1", "0")
         .replace("$2", "0")
-        .replace("$3", "5000");
+        .replace("$3", "5000")
+        .replace("$4", "ARRAY['Contract']");
     let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}"))
         .fetch_all(&mut *tx)
         .await

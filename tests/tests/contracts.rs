@@ -451,6 +451,49 @@ async fn a_company_owes_exactly_the_sum_of_its_contracts() {
 }
 
 #[tokio::test]
+async fn concurrent_payments_on_several_contracts_of_a_company_keep_its_total_equal_to_their_sum() {
+    let w = World::new().await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(
+            w.contract_id(explicit_contract(w.company, &format!("ЛД-{n}")))
+                .await,
+        );
+    }
+    let references: Vec<String> = (0..48).map(|i| format!("PP-{i:03}")).collect();
+    let calls = references.iter().enumerate().map(|(i, r)| {
+        w.pay(
+            ids[i % ids.len()],
+            "1000",
+            "2026-03-01",
+            r,
+            "LEASING_PAYMENT",
+        )
+    });
+    for r in futures::future::join_all(calls).await {
+        assert!(r["errors"].is_null(), "{r}");
+    }
+    let (company_total, sum_of_contracts, company_next, contracts): (
+        rust_decimal::Decimal,
+        rust_decimal::Decimal,
+        Option<rust_decimal::Decimal>,
+        i32,
+    ) = sqlx::query_as(
+        "SELECT c.total, (SELECT sum(total) FROM contract_debt_view WHERE company_id = c.company_id), \
+                c.next_payment_amount, c.contracts FROM company_debt_view c WHERE c.company_id = $1",
+    )
+    .bind(w.company)
+    .fetch_one(&w.t.pool)
+    .await
+    .unwrap();
+    assert_eq!(contracts, 4);
+    assert_eq!(company_total, sum_of_contracts);
+    // Every contract's line 1 (due 10 March) has 12,000 paid: 4 × 138,000 is due that day.
+    assert_eq!(company_next, Some(rust_decimal::Decimal::from(552_000)));
+    w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
 async fn fines_are_re_billed_once_per_resolution_number_and_can_be_paid() {
     let w = World::new().await;
     let a = w.contract_id(explicit_contract(w.company, "ЛД-A")).await;
