@@ -207,6 +207,39 @@ async fn start_server(url: &str) -> anyhow::Result<Server> {
     Ok(Server { child, url })
 }
 
+/// CPU seconds used so far by the server child, by every `postgres` process, and by this process
+/// (user + system, from /proc). Sampled around a level, the differences show who spent the machine's time.
+fn cpu_seconds(server: Option<u32>) -> (f64, f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let stat = |pid: &str| -> Option<(String, f64)> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, rest) = s.rsplit_once(") ")?;
+        let comm = head.split_once(" (")?.1.to_owned();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let used = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        Some((comm, used / ticks))
+    };
+    let server_cpu = server
+        .and_then(|p| stat(&p.to_string()))
+        .map(|x| x.1)
+        .unwrap_or(0.0);
+    let me = stat("self").map(|x| x.1).unwrap_or(0.0);
+    let mut pg = 0.0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                if let Some((comm, used)) = stat(&name) {
+                    if comm == "postgres" {
+                        pg += used;
+                    }
+                }
+            }
+        }
+    }
+    (server_cpu, pg, me)
+}
+
 fn peak_rss_mb(pid: Option<u32>) -> f64 {
     let Some(pid) = pid else { return 0.0 };
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -430,9 +463,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     // 4. Commands over HTTP: spread over the contracts, and concentrated on one.
     let mut commands: Vec<(String, Level, f64)> = Vec::new();
+    let mut cpu_split = Vec::new();
     for (mode, spread) in [("spread", true), ("one contract", false)] {
         for &clients in &scale.levels {
             let before = http.metric("cabinet_command_conflicts_total").await;
+            let cpu_before = cpu_seconds(server.child.id());
             let (h, cs, n) = (http.clone(), contracts.clone(), nonce.clone());
             let level = run_level(clients, secs, move |w, i| {
                 let (h, cs, n) = (h.clone(), cs.clone(), n.clone());
@@ -449,6 +484,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
             .await;
+            let cpu_after = cpu_seconds(server.child.id());
+            let n = (level.ok + level.errors).max(1) as f64;
+            cpu_split.push(json!({ "mode": mode, "clients": clients,
+                "server_ms_per_command": (cpu_after.0 - cpu_before.0) * 1000.0 / n,
+                "postgres_ms_per_command": (cpu_after.1 - cpu_before.1) * 1000.0 / n,
+                "load_generator_ms_per_command": (cpu_after.2 - cpu_before.2) * 1000.0 / n }));
             let conflicts = http.metric("cabinet_command_conflicts_total").await - before;
             eprintln!(
                 "bench: recordPayment {mode} x{clients}: {:.0}/s p99 {:.1} ms",
@@ -732,6 +773,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "data_set": { "events": seeded.events, "companies": seeded.companies.len(), "contracts": seeded.contracts.len(),
                       "seed_seconds": seeded.seconds },
         "figures": figures,
+        "command_cpu": cpu_split,
         "commands": commands.iter().map(|(m, l, c)| json!({ "mode": m, "level": level_json(l), "conflicts_retried": c })).collect::<Vec<_>>(),
         "raw_insert": raw.iter().map(level_json).collect::<Vec<_>>(),
         "batched_append_rows_per_second": batched_rate,
@@ -840,6 +882,24 @@ fn markdown(
             peer("one contract").map(|l| l.per_second).unwrap_or(0.0),
             peer("one contract").map(|l| l.errors).unwrap_or(0),
         );
+    }
+    if let Some(split) = report["command_cpu"].as_array() {
+        s += "\nCPU per recordPayment (ms of CPU, from /proc): ";
+        let parts: Vec<String> = split
+            .iter()
+            .filter(|x| x["clients"] == 32)
+            .map(|x| {
+                format!(
+                    "{} at 32 clients: server {:.2}, PostgreSQL {:.2}, load generator {:.2}",
+                    x["mode"].as_str().unwrap_or(""),
+                    x["server_ms_per_command"].as_f64().unwrap_or(0.0),
+                    x["postgres_ms_per_command"].as_f64().unwrap_or(0.0),
+                    x["load_generator_ms_per_command"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        s += &parts.join("; ");
+        s += ".\n";
     }
     s += &format!(
         "\nBatched append (1,000 rows per INSERT, one client): {:.0} rows/s. Stock peer's view: {} events, {} counted, {} lost updates.\n",
