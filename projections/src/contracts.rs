@@ -425,6 +425,8 @@ struct Folded {
     fines: Vec<FineView>,
     payments: Vec<PaymentView>,
     removed_lines: Vec<i32>,
+    /// Whether `fines` holds all the contract's fines (else the debt row's total stands).
+    fines_loaded: bool,
 }
 
 fn money(m: domain::values::Money) -> Decimal {
@@ -544,6 +546,7 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
                 fines: Vec::new(),
                 payments: Vec::new(),
                 removed_lines: Vec::new(),
+                fines_loaded: true,
             },
         );
         return;
@@ -754,7 +757,11 @@ fn derive(f: &mut Folded) {
     if f.contract.status == "completed" {
         next = None;
     }
-    let fines = f.fines.iter().map(|x| x.amount - x.paid).sum::<Decimal>();
+    let fines = if f.fines_loaded {
+        f.fines.iter().map(|x| x.amount - x.paid).sum::<Decimal>()
+    } else {
+        f.debt.fines
+    };
     let d = &mut f.debt;
     d.leasing_due = leasing_due;
     d.overdue = overdue;
@@ -794,14 +801,29 @@ impl ContractsProjection {
             load_rows(conn, "schedule_view", LINE_COLUMNS, &ids, "").await?;
         let debts: Vec<ContractDebtView> =
             load_rows(conn, "contract_debt_view", DEBT_COLUMNS, &ids, "").await?;
-        let fines: Vec<FineView> = load_rows(
-            conn,
-            "fines_view",
-            FINE_COLUMNS,
-            &ids,
-            "ORDER BY issued_on, resolution_number",
-        )
-        .await?;
+        // Fines change only with fine events (or a payment allocated to a fine); otherwise the debt row
+        // already holds their total, and the round trip is saved.
+        let touches_fines = segment.iter().any(|(_, _, e)| match e {
+            ContractEvent::TrafficFineRegistered { .. } | ContractEvent::TrafficFinePaid { .. } => {
+                true
+            }
+            ContractEvent::PaymentRecorded { allocations, .. } => allocations
+                .iter()
+                .any(|a| matches!(a.target, AllocationTarget::Fine { .. })),
+            _ => false,
+        });
+        let fines: Vec<FineView> = if touches_fines {
+            load_rows(
+                conn,
+                "fines_view",
+                FINE_COLUMNS,
+                &ids,
+                "ORDER BY issued_on, resolution_number",
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         let mut debts: HashMap<Uuid, ContractDebtView> =
             debts.into_iter().map(|d| (d.contract_id, d)).collect();
         let mut rows: HashMap<Uuid, Folded> = HashMap::new();
@@ -818,6 +840,7 @@ impl ContractsProjection {
                     fines: Vec::new(),
                     payments: Vec::new(),
                     removed_lines: Vec::new(),
+                    fines_loaded: touches_fines,
                 },
             );
         }

@@ -269,9 +269,11 @@ where
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
 
-        // 1. Append: one multi-row statement, the first write of the transaction.
+        // 1. Append: one multi-row statement, the first write of the transaction. It also queues the NOTIFY
+        // that wakes catch-up consumers and subscription fan-out: PostgreSQL delivers it only if the
+        // transaction commits, and folds the identical notifications of the rows into one.
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
+            "WITH ins AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
         );
         qb.push_values(&rows, |mut b, (seq, et, ev, payload)| {
             b.push_bind(A::TYPE)
@@ -282,7 +284,10 @@ where
                 .push_bind(payload)
                 .push_bind(&meta_json);
         });
-        qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, sequence");
+        qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, sequence) ");
+        qb.push("SELECT ins.*, pg_notify(");
+        qb.push_bind(EVENTS_CHANNEL);
+        qb.push(", (SELECT max(position) FROM ins)::text)::text AS notified FROM ins");
         let mut returned = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
         returned.sort_by_key(|r| r.try_get::<i64, _>("sequence").unwrap_or_default());
         let mut stored = Vec::with_capacity(rows.len());
@@ -356,13 +361,6 @@ where
             .map_err(db_err)?;
         }
 
-        // 5. Wake catch-up consumers and subscription fan-out (delivered only if we commit).
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(EVENTS_CHANNEL)
-            .bind(last_position.unwrap_or_default().to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
 
         let _ = RECEIPT.try_with(|r| {
