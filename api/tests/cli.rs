@@ -156,11 +156,8 @@ async fn accounts_projections_and_export_work_from_the_command_line() {
 
 #[tokio::test]
 async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
-    use chrono::NaiveDate;
-    use domain::contract::{Advance, ContractCommand, ContractTerms, LeasingSubject};
-    use domain::penalty::PenaltyTerms;
-    use domain::schedule::ScheduleKind;
-    use domain::values::{Email, Money};
+    use domain::contract::ContractCommand;
+    use domain::testing::sample_contract;
     use rust_decimal::Decimal;
 
     let db = projections::testing::fresh_database().await.unwrap();
@@ -183,43 +180,13 @@ async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
         )
         .await
         .unwrap();
-    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let contract = uuid::Uuid::now_v7();
     app.contracts
         .execute(
             &contract.to_string(),
-            ContractCommand::ConcludeContract(Box::new(ContractTerms {
-                contract_id: contract,
-                company_id: company,
-                number: "ЛД-CLI".into(),
-                date: d("2026-02-01"),
-                contact_email: Email::parse("buh@romashka.ru").unwrap(),
-                subject: LeasingSubject {
-                    kind: "станок".into(),
-                    make: "DMG".into(),
-                    model: "CTX".into(),
-                    year: 2025,
-                    vin: None,
-                    serial_number: Some("SN-1".into()),
-                    registration_plate: None,
-                },
-                price: Money::parse("300000").unwrap(),
-                advance: Advance::Amount(Money::ZERO),
-                term_months: 2,
-                annual_rate: Decimal::ZERO,
-                first_due_date: d("2026-03-10"),
-                schedule_kind: ScheduleKind::Explicit,
-                explicit_lines: vec![
-                    (d("2026-03-10"), Money::parse("150000").unwrap()),
-                    (d("2026-04-10"), Money::parse("150000").unwrap()),
-                ],
-                redemption: Money::ZERO,
-                penalty: PenaltyTerms {
-                    rate_per_day: Decimal::new(1, 1),
-                    base_includes_vat: true,
-                    payment_day_counts: true,
-                },
-            })),
+            ContractCommand::ConcludeContract(Box::new(sample_contract(
+                contract, company, "ЛД-CLI",
+            ))),
             &CommandMeta::system("test"),
         )
         .await
@@ -245,8 +212,8 @@ async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
     assert_eq!(status, "overdue");
     assert_eq!(
         penalty,
-        Decimal::new(30000, 2),
-        "11 and 12 March at 0.1% of 150,000"
+        Decimal::new(60000, 2),
+        "11 and 12 March at 0.1% of 300,000"
     );
     let o = run(&["clock", "advance", "--to", "2026-03-01"])
         .await

@@ -52,3 +52,45 @@ pub fn d(s: &str) -> chrono::NaiveDate {
 pub fn m(s: &str) -> crate::values::Money {
     crate::values::Money::parse(s).expect("an amount")
 }
+
+/// A contract for `company_id`: dated 2026-02-01, one explicit line of 300,000 due 2026-03-10, no advance and
+/// no redemption, 0.1% a day with VAT, the payment day counting; the subject has a serial number, no VIN.
+///
+/// # Panics
+/// Never: the values are constants.
+pub fn sample_contract(
+    contract_id: uuid::Uuid,
+    company_id: uuid::Uuid,
+    number: &str,
+) -> crate::contract::ContractTerms {
+    use crate::contract::{Advance, ContractTerms, LeasingSubject};
+    ContractTerms {
+        contract_id,
+        company_id,
+        number: number.into(),
+        date: d("2026-02-01"),
+        contact_email: Email::parse("buh@romashka.ru").expect("valid e-mail"),
+        subject: LeasingSubject {
+            kind: "станок".into(),
+            make: "DMG".into(),
+            model: "CTX".into(),
+            year: 2025,
+            vin: None,
+            serial_number: Some("SN-1".into()),
+            registration_plate: None,
+        },
+        price: m("300000"),
+        advance: Advance::Amount(m("0")),
+        term_months: 1,
+        annual_rate: rust_decimal::Decimal::ZERO,
+        first_due_date: d("2026-03-10"),
+        schedule_kind: crate::schedule::ScheduleKind::Explicit,
+        explicit_lines: vec![(d("2026-03-10"), m("300000"))],
+        redemption: m("0"),
+        penalty: crate::penalty::PenaltyTerms {
+            rate_per_day: rust_decimal::Decimal::new(1, 1),
+            base_includes_vat: true,
+            payment_day_counts: true,
+        },
+    }
+}

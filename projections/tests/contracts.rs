@@ -7,13 +7,9 @@ use chrono::Utc;
 use domain::calendar::ProductionCalendar;
 use domain::company::CompanyCommand;
 use domain::contract::{
-    Advance, Allocation, AllocationTarget, ContractCommand, ContractEvent, ContractTerms,
-    LeasingSubject, PaymentPurpose,
+    Allocation, AllocationTarget, ContractCommand, ContractEvent, PaymentPurpose,
 };
-use domain::penalty::PenaltyTerms;
-use domain::schedule::ScheduleKind;
-use domain::testing::{d, m, sample_profile};
-use domain::values::Email;
+use domain::testing::{d, m, sample_contract, sample_profile};
 use projections::contracts::ContractsProjection;
 use projections::event::{CommandMeta, StoredEvent};
 use projections::projection::Projection;
@@ -32,35 +28,7 @@ async fn conclude(pool: &PgPool, company: Uuid, number: &str) -> Uuid {
     let id = Uuid::now_v7();
     exec.execute(
         &id.to_string(),
-        ContractCommand::ConcludeContract(Box::new(ContractTerms {
-            contract_id: id,
-            company_id: company,
-            number: number.into(),
-            date: d("2026-02-01"),
-            contact_email: Email::parse("a@b.ru").unwrap(),
-            subject: LeasingSubject {
-                kind: "станок".into(),
-                make: "DMG".into(),
-                model: "CTX".into(),
-                year: 2025,
-                vin: None,
-                serial_number: Some("1".into()),
-                registration_plate: None,
-            },
-            price: m("300000"),
-            advance: Advance::Amount(m("0")),
-            term_months: 1,
-            annual_rate: Decimal::ZERO,
-            first_due_date: d("2026-03-10"),
-            schedule_kind: ScheduleKind::Explicit,
-            explicit_lines: vec![(d("2026-03-10"), m("300000"))],
-            redemption: m("0"),
-            penalty: PenaltyTerms {
-                rate_per_day: Decimal::new(1, 1),
-                base_includes_vat: true,
-                payment_day_counts: true,
-            },
-        })),
+        ContractCommand::ConcludeContract(Box::new(sample_contract(id, company, number))),
         &CommandMeta::system("test"),
     )
     .await
