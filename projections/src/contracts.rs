@@ -1198,30 +1198,94 @@ pub async fn load_contract_debts(
     .await
 }
 
-/// A company's debt: its totals and the rows of its contracts (contracts with the nearest payment first).
+/// A company's debt as the cabinet shows it.
+#[derive(Debug, Clone)]
+pub struct CompanyDebt {
+    /// The totals (none while the company has no contract).
+    pub total: Option<CompanyDebtView>,
+    /// Its contracts' rows with their numbers, the nearest payment first.
+    pub contracts: Vec<ContractDebtRow>,
+    /// The business day the amounts are as of.
+    pub business_date: Option<NaiveDate>,
+}
+
+/// A contract's debt row with the contract's number.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContractDebtRow {
+    /// The debt.
+    #[sqlx(flatten)]
+    pub debt: ContractDebtView,
+    /// The contract's number.
+    pub number: String,
+}
+
+#[derive(FromRow)]
+struct CompanyDebtWithDay {
+    #[sqlx(flatten)]
+    total: CompanyDebtView,
+    business_date: Option<NaiveDate>,
+}
+
+/// A company's debt in two queries: its totals with the business date, and its contracts' rows with their
+/// numbers.
 ///
 /// # Errors
 /// A database error.
 pub async fn load_company_debt(
     pool: &PgPool,
     company_id: Uuid,
-) -> Result<(Option<CompanyDebtView>, Vec<ContractDebtView>), sqlx::Error> {
-    let total: Option<CompanyDebtView> = sqlx::query_as(&format!(
-        "SELECT {} FROM company_debt_view WHERE company_id = $1",
+) -> Result<CompanyDebt, sqlx::Error> {
+    let total: Option<CompanyDebtWithDay> = sqlx::query_as(&format!(
+        "SELECT {}, (SELECT business_date FROM business_day_view) AS business_date \
+         FROM company_debt_view WHERE company_id = $1",
         columns(COMPANY_DEBT_COLUMNS)
     ))
     .bind(company_id)
     .fetch_optional(pool)
     .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {} FROM contract_debt_view WHERE company_id = $1 \
-         ORDER BY next_payment_date NULLS LAST, contract_id",
-        columns(DEBT_COLUMNS)
+    let business_date = match &total {
+        Some(t) => t.business_date,
+        None => load_business_day(pool).await?.0,
+    };
+    let debt_columns: Vec<String> = DEBT_COLUMNS.iter().map(|c| format!("d.{c}")).collect();
+    let contracts = sqlx::query_as(&format!(
+        "SELECT {}, c.number FROM contract_debt_view d JOIN contracts_view c USING (contract_id) \
+         WHERE d.company_id = $1 ORDER BY d.next_payment_date NULLS LAST, d.contract_id",
+        debt_columns.join(", ")
     ))
     .bind(company_id)
     .fetch_all(pool)
     .await?;
-    Ok((total, rows))
+    Ok(CompanyDebt {
+        total: total.map(|t| t.total),
+        contracts,
+        business_date,
+    })
+}
+
+/// A contract with the current business day, in one query (a payment is checked against the day).
+///
+/// # Errors
+/// A database error.
+pub async fn load_contract_and_day(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<(ContractView, Option<NaiveDate>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        contract: ContractView,
+        business_date: Option<NaiveDate>,
+    }
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {}, (SELECT business_date FROM business_day_view) AS business_date \
+         FROM contracts_view WHERE contract_id = $1",
+        columns(CONTRACT_COLUMNS)
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.contract, r.business_date)))
 }
 
 /// The current business day and the last day the business-day process closed.
