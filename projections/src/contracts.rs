@@ -1095,20 +1095,6 @@ pub async fn load_contract(pool: &PgPool, id: Uuid) -> Result<Option<ContractVie
     .await
 }
 
-/// Loads contracts by id (one query for a whole list).
-///
-/// # Errors
-/// A database error.
-pub async fn load_contracts(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<ContractView>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM contracts_view WHERE contract_id = ANY($1)",
-        columns(CONTRACT_COLUMNS)
-    ))
-    .bind(ids)
-    .fetch_all(pool)
-    .await
-}
-
 /// A page of a company's contracts, newest contract date first; `after` is the last row's
 /// (contract_date, contract_id).
 ///

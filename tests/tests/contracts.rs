@@ -446,6 +446,19 @@ async fn a_company_owes_exactly_the_sum_of_its_contracts() {
     let part_a = parts.iter().find(|p| p["contractId"] == json!(a)).unwrap();
     assert_eq!(dec(&part_a["overdue"]).to_string(), "50000.00");
     assert_eq!(part_a["number"], "ЛД-A");
+    // Without asOf, the quote is as of the business date.
+    let q =
+        w.t.gql(
+            Some(&w.admin),
+            "query($c: UUID!) { earlyBuyoutQuote(contractId: $c) { asOf unpaidDue } }",
+            json!({ "c": a }),
+        )
+        .await;
+    assert_eq!(q["data"]["earlyBuyoutQuote"]["asOf"], "2026-03-20", "{q}");
+    assert_eq!(
+        dec(&q["data"]["earlyBuyoutQuote"]["unpaidDue"]).to_string(),
+        "50000.00"
+    );
     assert!(dec(&debt["total"]) > rust_decimal::Decimal::ZERO);
     w.t.assert_read_models_equal_the_log().await;
 }

@@ -968,22 +968,22 @@ pub struct TerminateContractInput {
 // ---------------------------------------------------------------------------------------------------------
 // Resolvers
 
-/// Loads a contract and checks the caller may perform `op` on its company. UNAUTHENTICATED comes before
-/// NOT_FOUND, so an anonymous caller learns nothing.
+/// Loads a contract (with the business date, in the same query) and checks the caller may perform `op` on
+/// its company. UNAUTHENTICATED comes before NOT_FOUND, so an anonymous caller learns nothing.
 async fn authorized_contract(
     ctx: &Context<'_>,
     id: Uuid,
     op: fn(Uuid) -> Operation,
-) -> Result<ContractView, ApiError> {
+) -> Result<(ContractView, Option<NaiveDate>), ApiError> {
     let req = request(ctx)?;
     if req.actor.is_none() {
         authorize(None, op(Uuid::nil()))?;
     }
-    let view = views::load_contract(&app(ctx).pool, id)
+    let (view, today) = views::load_contract_and_day(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
     allow(ctx, op(view.company_id))?;
-    Ok(view)
+    Ok((view, today))
 }
 
 async fn contract_payload(
@@ -1014,15 +1014,7 @@ async fn change_contract(
     key: Option<String>,
     build: impl FnOnce(Option<NaiveDate>) -> Result<ContractCommand, ApiError>,
 ) -> Result<CommandOutcome, ApiError> {
-    let req = request(ctx)?;
-    if req.actor.is_none() {
-        authorize(None, Operation::ChangeContract(Uuid::nil()))?;
-    }
-    // The contract (for the company it belongs to) and the business date, in one query.
-    let (view, today) = views::load_contract_and_day(&app(ctx).pool, contract_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
-    allow(ctx, Operation::ChangeContract(view.company_id))?;
+    let (_, today) = authorized_contract(ctx, contract_id, Operation::ChangeContract).await?;
     let (actor, req) = allow(ctx, Operation::Me)?;
     let key = idempotency_key(key)?;
     let command = build(today)?;
@@ -1083,6 +1075,7 @@ impl ContractQuery {
     async fn contract(&self, ctx: &Context<'_>, id: Uuid) -> Result<Contract> {
         Ok(authorized_contract(ctx, id, Operation::ReadContracts)
             .await?
+            .0
             .into())
     }
 
@@ -1209,18 +1202,11 @@ impl ContractQuery {
         contract_id: Uuid,
         as_of: Option<NaiveDate>,
     ) -> Result<BuyoutQuote> {
-        authorized_contract(ctx, contract_id, Operation::ReadContracts).await?;
+        let (_, today) = authorized_contract(ctx, contract_id, Operation::ReadContracts).await?;
         let app = app(ctx);
-        let as_of = match as_of {
-            Some(d) => d,
-            None => views::load_business_day(&app.pool)
-                .await
-                .map_err(ApiError::from)?
-                .0
-                .ok_or_else(|| {
-                    ApiError::validation("asOf", "the business clock has not started; give asOf")
-                })?,
-        };
+        let as_of = as_of.or(today).ok_or_else(|| {
+            ApiError::validation("asOf", "the business clock has not started; give asOf")
+        })?;
         let contract = app
             .contracts
             .load(&contract_id.to_string())
