@@ -380,9 +380,9 @@ fn upsert_sql(table: &str, cols: &[&str], key: &[&str]) -> String {
     )
 }
 
-/// The rows of `table` that belong to the contracts `ids`.
-async fn load_rows<T>(
-    conn: &mut PgConnection,
+/// The rows of `table` that belong to the contracts `ids`, in `order` (an ORDER BY clause, or empty).
+async fn load_rows<'c, T>(
+    db: impl sqlx::PgExecutor<'c>,
     table: &str,
     cols: &[&str],
     ids: &[Uuid],
@@ -396,7 +396,7 @@ where
         columns(cols)
     ))
     .bind(ids)
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
 }
 
@@ -796,11 +796,11 @@ impl ContractsProjection {
         ids.sort();
         ids.dedup();
         let contracts: Vec<ContractView> =
-            load_rows(conn, "contracts_view", CONTRACT_COLUMNS, &ids, "").await?;
+            load_rows(&mut *conn, "contracts_view", CONTRACT_COLUMNS, &ids, "").await?;
         let lines: Vec<ScheduleLineView> =
-            load_rows(conn, "schedule_view", LINE_COLUMNS, &ids, "").await?;
+            load_rows(&mut *conn, "schedule_view", LINE_COLUMNS, &ids, "").await?;
         let debts: Vec<ContractDebtView> =
-            load_rows(conn, "contract_debt_view", DEBT_COLUMNS, &ids, "").await?;
+            load_rows(&mut *conn, "contract_debt_view", DEBT_COLUMNS, &ids, "").await?;
         // Fines change only with fine events (or a payment allocated to a fine); otherwise the debt row
         // already holds their total, and the round trip is saved.
         let touches_fines = segment.iter().any(|(_, _, e)| match e {
@@ -814,7 +814,7 @@ impl ContractsProjection {
         });
         let fines: Vec<FineView> = if touches_fines {
             load_rows(
-                conn,
+                &mut *conn,
                 "fines_view",
                 FINE_COLUMNS,
                 &ids,
@@ -1130,12 +1130,13 @@ pub async fn load_schedules(
     pool: &PgPool,
     ids: &[Uuid],
 ) -> Result<Vec<ScheduleLineView>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM schedule_view WHERE contract_id = ANY($1) ORDER BY contract_id, line_number",
-        columns(LINE_COLUMNS)
-    ))
-    .bind(ids)
-    .fetch_all(pool)
+    load_rows(
+        pool,
+        "schedule_view",
+        LINE_COLUMNS,
+        ids,
+        "ORDER BY contract_id, line_number",
+    )
     .await
 }
 
@@ -1144,12 +1145,13 @@ pub async fn load_schedules(
 /// # Errors
 /// A database error.
 pub async fn load_payments(pool: &PgPool, id: Uuid) -> Result<Vec<PaymentView>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM payments_view WHERE contract_id = $1 ORDER BY position",
-        columns(PAYMENT_COLUMNS)
-    ))
-    .bind(id)
-    .fetch_all(pool)
+    load_rows(
+        pool,
+        "payments_view",
+        PAYMENT_COLUMNS,
+        &[id],
+        "ORDER BY position",
+    )
     .await
 }
 
@@ -1158,12 +1160,13 @@ pub async fn load_payments(pool: &PgPool, id: Uuid) -> Result<Vec<PaymentView>, 
 /// # Errors
 /// A database error.
 pub async fn load_fines(pool: &PgPool, id: Uuid) -> Result<Vec<FineView>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM fines_view WHERE contract_id = $1 ORDER BY issued_on, resolution_number",
-        columns(FINE_COLUMNS)
-    ))
-    .bind(id)
-    .fetch_all(pool)
+    load_rows(
+        pool,
+        "fines_view",
+        FINE_COLUMNS,
+        &[id],
+        "ORDER BY issued_on, resolution_number",
+    )
     .await
 }
 
@@ -1175,13 +1178,7 @@ pub async fn load_contract_debts(
     pool: &PgPool,
     ids: &[Uuid],
 ) -> Result<Vec<ContractDebtView>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM contract_debt_view WHERE contract_id = ANY($1)",
-        columns(DEBT_COLUMNS)
-    ))
-    .bind(ids)
-    .fetch_all(pool)
-    .await
+    load_rows(pool, "contract_debt_view", DEBT_COLUMNS, ids, "").await
 }
 
 /// A company's debt as the cabinet shows it.

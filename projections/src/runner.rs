@@ -247,11 +247,7 @@ impl CatchUp {
         let mut conn = pool.acquire().await?;
         let key = advisory_key(self.projection.name());
         loop {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(key)
-                .fetch_one(&mut *conn)
-                .await?;
-            if got {
+            if try_lead(&mut conn, key).await? {
                 break;
             }
             tokio::select! {
@@ -275,9 +271,7 @@ impl CatchUp {
             .await;
         Ok(())
     }
-}
 
-impl CatchUp {
     /// Catches up once, now, if no other node is running this consumer: takes its advisory lock without
     /// waiting, applies batches until none is left, and releases the lock. Returns the events applied, or
     /// `None` when another node holds the consumer (it will do the work).
@@ -287,11 +281,7 @@ impl CatchUp {
     pub async fn run_once(&self, pool: &PgPool) -> Result<Option<usize>, RunnerError> {
         let mut conn = pool.acquire().await?;
         let key = advisory_key(self.projection.name());
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !got {
+        if !try_lead(&mut conn, key).await? {
             return Ok(None);
         }
         let mut total = 0;
@@ -308,6 +298,14 @@ impl CatchUp {
             .await?;
         result
     }
+}
+
+/// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
+async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
 }
 
 /// The advisory-lock key of a consumer.
