@@ -40,8 +40,27 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// HTTP listen address.
     pub listen: SocketAddr,
-    /// Session lifetime in hours.
-    pub session_ttl_hours: i64,
+    /// A session unused this many hours ends.
+    pub session_idle_hours: i64,
+    /// A session ends this many days after sign-in, used or not.
+    pub session_max_days: i64,
+    /// The cabinet's public address, for links in mails.
+    pub public_url: String,
+    /// The sender of mails: `address` or `Name <address>`.
+    pub mail_from: String,
+    /// SMTP relay URL (`smtp://user:pass@host:587?tls=required`, `smtps://…`); when absent, mails are written
+    /// as .eml files under `<data_dir>/mail`.
+    pub smtp_url: Option<String>,
+    /// Calls of `login`, `requestPasswordReset` and `resetPassword` allowed per client address per minute
+    /// (each separately).
+    pub auth_rate_per_minute: u32,
+    /// Take the client address from the first X-Forwarded-For entry (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// `requestPasswordReset` answers no sooner than this many milliseconds, whether or not the account
+    /// exists.
+    pub reset_answer_floor_ms: u64,
+    /// argon2id cost (see docs/security.md for the measured time).
+    pub argon2: crate::auth::passwords::HashCost,
     /// Snapshot every N events of an aggregate.
     pub snapshot_every: i64,
     /// Database connections in the pool.
@@ -62,7 +81,15 @@ impl Default for Settings {
             database_url: None,
             data_dir: PathBuf::from(".cabinet"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            session_ttl_hours: 12,
+            session_idle_hours: 12,
+            session_max_days: 30,
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_from: "Личный кабинет лизингополучателя <cabinet@leasing.local>".into(),
+            smtp_url: None,
+            auth_rate_per_minute: 20,
+            trust_forwarded_for: false,
+            reset_answer_floor_ms: 400,
+            argon2: crate::auth::passwords::HashCost::default(),
             snapshot_every: 100,
             pool_size: 20,
             log_format: LogFormat::Text,
@@ -141,14 +168,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("cabinet.toml"),
-            "session_ttl_hours = 2\nlisten = \"0.0.0.0:9000\"\n",
+            "session_idle_hours = 2\nlisten = \"0.0.0.0:9000\"\n[argon2]\nmemory_kib = 8192\niterations = 1\nparallelism = 1\n",
         )
         .unwrap();
         let s = Settings::load(None, Some(&dir)).unwrap();
-        assert_eq!(s.session_ttl_hours, 2);
+        assert_eq!(s.session_idle_hours, 2);
+        assert_eq!(s.argon2.memory_kib, 8192);
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.snapshot_every, 100);
-        std::fs::write(dir.join("cabinet.toml"), "sesion_ttl_hours = 2\n").unwrap();
+        std::fs::write(dir.join("cabinet.toml"), "sesion_idle_hours = 2\n").unwrap();
         assert!(Settings::load(None, Some(&dir)).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -99,9 +99,9 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     )
     .await
     .map_err(err)?;
-    accounts::link_company(&app.pool, client, company)
-        .await
-        .map_err(err)?;
+    let mut conn = app.pool.acquire().await?;
+    accounts::link_company(&mut conn, client, company).await?;
+    drop(conn);
     load_contract(app, company, today).await?;
     Ok(company)
 }

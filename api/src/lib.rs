@@ -6,6 +6,7 @@
 //! - [`auth`]: accounts, sessions, the authorization policy;
 //! - [`graphql`]: the schema (queries, mutations);
 //! - [`error`]: the one API error type;
+//! - [`mail`]: the transactional outbox, its sender and the mail templates;
 //! - [`demo`]: demo data for `serve --demo`.
 
 pub mod auth;
@@ -13,5 +14,6 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod mail;
 pub mod startup;
 pub mod telemetry;

@@ -228,7 +228,7 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
                 bail!("--company: a CLIENT account needs at least one company");
             }
             let (password, generated) = if std::io::stdin().is_terminal() {
-                (accounts::generate_password(), true)
+                (api::auth::passwords::generate_temporary(), true)
             } else {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s)?;
@@ -237,11 +237,11 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             let id = accounts::create_account(&app.pool, &email, &password, &[role], false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let mut conn = app.pool.acquire().await?;
             for c in company {
-                accounts::link_company(&app.pool, id, c)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                accounts::link_company(&mut conn, id, c).await?;
             }
+            drop(conn);
             println!("account {id} created for {email} ({})", role.as_str());
             if generated {
                 println!("password (shown once): {password}");

@@ -1,14 +1,15 @@
 //! The application: its database, command executors, HTTP router and server.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
@@ -21,9 +22,14 @@ use projections::command::CommandExecutor;
 use projections::projection::Projection;
 use sqlx::PgPool;
 
-use crate::auth::sessions;
+use crate::auth::security::Client;
+use crate::auth::service::{AccountService, AccountSettings};
+use crate::auth::sessions::{self, SessionPolicy};
 use crate::config::Settings;
 use crate::graphql::{build_schema, CabinetSchema, RequestCtx};
+use crate::mail::sender::Transport;
+use crate::mail::Outbox;
+use lettre::message::Mailbox;
 
 /// The application's shared state.
 #[derive(Clone)]
@@ -40,8 +46,16 @@ pub struct App {
     pub calendar: Arc<ProductionCalendar>,
     /// The inline projections (for rebuild/verify/status).
     pub inline: Arc<[Arc<dyn Projection>]>,
-    /// Session lifetime.
-    pub session_ttl: chrono::Duration,
+    /// The account flows (sign-in, recovery, staff actions).
+    pub accounts: Arc<AccountService>,
+    /// Where mails are written (the outbox) and how they leave (the transport).
+    pub outbox: Outbox,
+    /// How the outbox sender delivers.
+    pub transport: Transport,
+    /// The sender address of mails.
+    pub mail_from: Mailbox,
+    /// Take the client address from X-Forwarded-For.
+    pub trust_forwarded_for: bool,
 }
 
 impl App {
@@ -62,6 +76,26 @@ impl App {
         );
         let clock =
             projections::clock_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        crate::auth::passwords::configure(settings.argon2);
+        let outbox = Outbox::new(&settings.mail_from, &settings.public_url);
+        let mail_from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
+        let transport =
+            Transport::new(settings.smtp_url.as_deref(), settings.data_dir.join("mail"))?;
+        let accounts = AccountService::new(
+            pool.clone(),
+            outbox.clone(),
+            AccountSettings {
+                sessions: SessionPolicy {
+                    idle: chrono::Duration::hours(settings.session_idle_hours),
+                    absolute: chrono::Duration::days(settings.session_max_days),
+                },
+                rate_per_minute: settings.auth_rate_per_minute,
+                reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
+            },
+        );
         Ok(Self {
             pool,
             companies: Arc::new(companies),
@@ -69,12 +103,17 @@ impl App {
             clock: Arc::new(clock),
             calendar,
             inline,
-            session_ttl: chrono::Duration::hours(settings.session_ttl_hours),
+            accounts: Arc::new(accounts),
+            outbox,
+            transport,
+            mail_from,
+            trust_forwarded_for: settings.trust_forwarded_for,
         })
     }
 
-    /// The catch-up consumers that run beside the API: the business-day process manager, always (one node at
-    /// a time holds it), and, with `clock = auto`, the midnight clock. They stop when `shutdown` turns true.
+    /// The work that runs beside the API, each piece on one node at a time: the business-day and
+    /// account-provisioning process managers, the outbox sender, and, with `clock = auto`, the midnight
+    /// clock. They stop when `shutdown` turns true.
     ///
     /// # Errors
     /// The configured time zone is unknown.
@@ -83,21 +122,33 @@ impl App {
         settings: &Settings,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-        let mut tasks = Vec::new();
-        let days = Arc::new(projections::days::BusinessDays::new(self.contracts.clone()));
-        let pool = self.pool.clone();
+        let days: Arc<dyn Projection> =
+            Arc::new(projections::days::BusinessDays::new(self.contracts.clone()));
+        let provisioning: Arc<dyn Projection> = Arc::new(
+            crate::auth::provisioning::Provisioning::new(self.outbox.clone()),
+        );
+        let mut tasks = vec![
+            spawn_consumer(self.pool.clone(), days, shutdown.clone()),
+            spawn_consumer(self.pool.clone(), provisioning, shutdown.clone()),
+        ];
+        let (pool, transport, from) = (
+            self.pool.clone(),
+            self.transport.clone(),
+            self.mail_from.clone(),
+        );
         let mut stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let consumer = projections::runner::CatchUp::new(days.clone(), 50);
-                match consumer
-                    .run(pool.clone(), Duration::from_secs(5), stop.clone())
-                    .await
-                {
+                let run = crate::mail::sender::run(
+                    pool.clone(),
+                    transport.clone(),
+                    from.clone(),
+                    Duration::from_secs(5),
+                    stop.clone(),
+                );
+                match run.await {
                     Ok(()) => return,
-                    Err(e) => {
-                        tracing::error!(error = %e, "business-days consumer failed; restarting")
-                    }
+                    Err(e) => tracing::error!(error = %e, "outbox sender failed; restarting"),
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -112,6 +163,32 @@ impl App {
         }
         Ok(tasks)
     }
+}
+
+/// Runs a catch-up consumer (one node at a time), restarting it after a failure, until `shutdown`.
+fn spawn_consumer(
+    pool: PgPool,
+    projection: Arc<dyn Projection>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let consumer = projections::runner::CatchUp::new(projection.clone(), 50);
+            match consumer
+                .run(pool.clone(), Duration::from_secs(5), stop.clone())
+                .await
+            {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(consumer = projection.name(), error = %e, "consumer failed; restarting")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
 }
 
 /// The business day in `tz` at `now`, and when the next one starts (local midnight, as UTC).
@@ -224,6 +301,8 @@ impl Database {
 struct HttpState {
     schema: CabinetSchema,
     pool: PgPool,
+    sessions: SessionPolicy,
+    trust_forwarded_for: bool,
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -235,15 +314,33 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Where a request came from: the peer address (or, behind a trusted proxy, the first X-Forwarded-For
+/// entry) and the User-Agent.
+fn client_of(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: bool) -> Client {
+    let forwarded = trust_forwarded_for
+        .then(|| header(headers, "x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.split(',').next().map(|a| a.trim().to_owned()))
+        .filter(|a| a.parse::<std::net::IpAddr>().is_ok());
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    Client {
+        address: forwarded.or(peer),
+        user_agent: header(headers, "user-agent"),
+    }
+}
+
 async fn graphql(
     State(s): State<HttpState>,
     headers: HeaderMap,
+    extensions: Extensions,
     req: GraphQLRequest,
 ) -> GraphQLResponse {
     let token = header(&headers, "authorization")
         .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()));
     let actor = match &token {
-        Some(t) => match sessions::resolve(&s.pool, t).await {
+        Some(t) => match sessions::resolve(&s.pool, t, s.sessions).await {
             Ok(a) => a,
             Err(e) => {
                 return async_graphql::Response::from_errors(vec![
@@ -261,6 +358,7 @@ async fn graphql(
         token_hash: token.as_deref().map(sessions::token_hash),
         correlation_id: header(&headers, "x-correlation-id").unwrap_or_else(|| request_id.clone()),
         request_id,
+        client: client_of(&headers, &extensions, s.trust_forwarded_for),
     };
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
@@ -331,6 +429,8 @@ pub fn router(app: App) -> Router {
     let _ = crate::telemetry::metrics();
     let state = HttpState {
         pool: app.pool.clone(),
+        sessions: app.accounts.session_policy(),
+        trust_forwarded_for: app.trust_forwarded_for,
         schema: build_schema(app),
     };
     Router::new()
@@ -350,9 +450,12 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]

@@ -301,7 +301,7 @@ impl CatchUp {
 }
 
 /// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
-async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+pub async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut *conn)

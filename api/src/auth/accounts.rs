@@ -1,71 +1,27 @@
-//! Accounts: login e-mail, argon2id password hash, roles, company links. Never in the event log.
+//! Accounts: login e-mail, argon2id password hash, roles, company links, state. Never in the event log.
+//! These are the table operations; the flows that combine them with mails and the security log are in
+//! [`super::service`].
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use chrono::{DateTime, Utc};
 use domain::values::Email;
-use rand::Rng;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::Role;
+use super::{passwords, Role};
 use crate::error::ApiError;
 
-/// The minimum password length.
-pub const MIN_PASSWORD_LEN: usize = 12;
+/// How long a temporary password stays valid.
+pub const TEMPORARY_PASSWORD_DAYS: i64 = 10;
+/// How long after deletion personal data is destroyed at the latest.
+pub const DESTROY_WITHIN_DAYS: i64 = 30;
 
-/// Hashes a password with argon2id and a random salt.
-///
-/// # Errors
-/// Only if hashing itself fails (a bug).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-}
-
-/// Checks a password against a stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A random password of 20 characters without look-alike characters.
-pub fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..20)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-/// Checks the password policy.
-///
-/// # Errors
-/// VALIDATION on `field` when the password is too short.
-pub fn check_password_policy(field: &str, password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ApiError::validation(
-            field,
-            format!("must be at least {MIN_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// Creates an account, or — when `replace_password` and it exists — sets its password and roles.
+/// Creates an account with a password the caller chose (staff accounts from `cabinet accounts create`,
+/// demo and test accounts), or — when `replace_password` and it exists — sets its password and roles.
 /// Returns its id.
 ///
 /// # Errors
-/// A database error, or VALIDATION when the e-mail is taken and `replace_password` is false.
+/// VALIDATION when the password breaks the policy, or the e-mail is taken and `replace_password` is false;
+/// a database error.
 pub async fn create_account(
     pool: &PgPool,
     email: &Email,
@@ -73,16 +29,19 @@ pub async fn create_account(
     roles: &[Role],
     replace_password: bool,
 ) -> Result<Uuid, ApiError> {
-    check_password_policy("password", password)?;
-    let hash = hash_password(password)?;
-    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    passwords::check_field("password", password, email.as_str())?;
+    let hash = passwords::hash_async(password.to_owned()).await?;
+    let roles = role_names(roles);
     let sql = if replace_password {
-        "INSERT INTO accounts (account_id, email, password_hash, roles) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles \
+        "INSERT INTO accounts (account_id, email, password_hash, roles, password_changed_at) \
+         VALUES ($1, $2, $3, $4, clock_timestamp()) \
+         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, \
+           must_change_password = false, temporary_password_expires_at = NULL, blocked_at = NULL, \
+           deleted_at = NULL, destroy_personal_data_by = NULL \
          RETURNING account_id"
     } else {
-        "INSERT INTO accounts (account_id, email, password_hash, roles) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO NOTHING RETURNING account_id"
+        "INSERT INTO accounts (account_id, email, password_hash, roles, password_changed_at) \
+         VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (email) DO NOTHING RETURNING account_id"
     };
     let id: Option<Uuid> = sqlx::query_scalar(sql)
         .bind(Uuid::now_v7())
@@ -94,34 +53,217 @@ pub async fn create_account(
     id.ok_or_else(|| ApiError::validation("email", "an account with this e-mail already exists"))
 }
 
-/// Links an account to a company (idempotent).
+/// The stored names of roles.
+pub fn role_names(roles: &[Role]) -> Vec<&'static str> {
+    roles.iter().map(|r| r.as_str()).collect()
+}
+
+/// Links an account to a company; true when the link is new.
 ///
 /// # Errors
 /// A database error.
 pub async fn link_company(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     account_id: Uuid,
     company_id: Uuid,
-) -> Result<(), ApiError> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
         "INSERT INTO account_companies (account_id, company_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(account_id)
     .bind(company_id)
-    .execute(pool)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// What sign-in needs of an account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginRow {
+    /// The account.
+    pub account_id: Uuid,
+    /// Its PHC hash.
+    pub password_hash: String,
+    /// Blocked by staff.
+    pub blocked: bool,
+    /// A temporary password that has expired.
+    pub temporary_expired: bool,
+    /// Mail language.
+    pub locale: String,
+}
+
+/// The sign-in record of a login that is not deleted.
+///
+/// # Errors
+/// A database error.
+pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT account_id, password_hash, blocked_at IS NOT NULL AS blocked, \
+                coalesce(must_change_password AND temporary_password_expires_at <= clock_timestamp(), false) \
+                  AS temporary_expired, locale \
+         FROM accounts WHERE email = $1 AND deleted_at IS NULL",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await
+}
+
+/// An account as staff see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    /// Id.
+    pub account_id: Uuid,
+    /// Login.
+    pub email: String,
+    /// Stored role names.
+    pub roles: Vec<String>,
+    /// Linked companies.
+    pub companies: Vec<Uuid>,
+    /// A temporary password is pending.
+    pub must_change_password: bool,
+    /// When a pending temporary password expires.
+    pub temporary_password_expires_at: Option<DateTime<Utc>>,
+    /// Blocked by staff since.
+    pub blocked_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub blocked_reason: Option<String>,
+    /// Deleted on request at.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Personal data destroyed by.
+    pub destroy_personal_data_by: Option<DateTime<Utc>>,
+    /// Last accepted terms version.
+    pub terms_accepted_version: Option<i32>,
+    /// Mail language.
+    pub locale: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last password change.
+    pub password_changed_at: Option<DateTime<Utc>>,
+}
+
+const ACCOUNT_COLUMNS: &str = "a.account_id, a.email, a.roles, \
+    coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
+              WHERE l.account_id = a.account_id), '{}') AS companies, \
+    a.must_change_password, a.temporary_password_expires_at, a.blocked_at, a.blocked_reason, a.deleted_at, \
+    a.destroy_personal_data_by, a.terms_accepted_version, a.locale, a.created_at, a.password_changed_at";
+
+/// One account.
+///
+/// # Errors
+/// A database error.
+pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.account_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Accounts in creation order after `after` (an id), optionally only those whose login contains `search`
+/// or that have `role`.
+///
+/// # Errors
+/// A database error.
+pub async fn list(
+    pool: &PgPool,
+    after: Option<Uuid>,
+    search: Option<&str>,
+    role: Option<Role>,
+    limit: i64,
+) -> Result<Vec<AccountRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a \
+         WHERE a.account_id > $1 \
+           AND ($2::text IS NULL OR strpos(a.email, lower($2)) > 0) \
+           AND ($3::text IS NULL OR $3 = ANY (a.roles)) \
+         ORDER BY a.account_id LIMIT $4"
+    ))
+    .bind(after.unwrap_or(Uuid::nil()))
+    .bind(search)
+    .bind(role.map(Role::as_str))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Sets a password the owner chose: the temporary state, if any, ends.
+///
+/// # Errors
+/// A database error.
+pub async fn set_password(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, must_change_password = false, \
+           temporary_password_expires_at = NULL, password_changed_at = clock_timestamp() \
+         WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .bind(hash)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// The account id and password hash for a login, if the account exists and is enabled.
+/// Sets a temporary password (valid [`TEMPORARY_PASSWORD_DAYS`]); returns when it expires.
 ///
 /// # Errors
 /// A database error.
-pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<(Uuid, String)>, ApiError> {
-    Ok(sqlx::query_as(
-        "SELECT account_id, password_hash FROM accounts WHERE email = $1 AND disabled_at IS NULL",
+pub async fn set_temporary_password(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    hash: &str,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE accounts SET password_hash = $2, must_change_password = true, \
+           temporary_password_expires_at = clock_timestamp() + make_interval(days => $3::int) \
+         WHERE account_id = $1 RETURNING temporary_password_expires_at",
     )
-    .bind(email)
-    .fetch_optional(pool)
-    .await?)
+    .bind(account_id)
+    .bind(hash)
+    .bind(TEMPORARY_PASSWORD_DAYS as i32)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A company's obligations that keep its people's accounts: active contracts and unpaid debt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Obligation {
+    /// The company.
+    pub company_id: Uuid,
+    /// Its short name.
+    pub name: Option<String>,
+    /// Contracts neither completed nor terminated.
+    pub active_contracts: i64,
+    /// Unpaid debt (leasing payments due, penalties, fines, insurance), net of credit.
+    pub debt: rust_decimal::Decimal,
+}
+
+/// The obligations of the companies an account is linked to (only companies that have some).
+///
+/// # Errors
+/// A database error.
+pub async fn obligations(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+) -> Result<Vec<Obligation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.company_id, c.short_name AS name, \
+                (SELECT count(*) FROM contracts_view v WHERE v.company_id = l.company_id \
+                   AND v.status IN ('concluded', 'active')) AS active_contracts, \
+                coalesce((SELECT greatest(d.total, 0) FROM company_debt_view d WHERE d.company_id = l.company_id), 0) AS debt \
+         FROM account_companies l LEFT JOIN companies_view c ON c.company_id = l.company_id \
+         WHERE l.account_id = $1 ORDER BY l.company_id",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map(|rows: Vec<Obligation>| {
+        rows.into_iter()
+            .filter(|o| o.active_contracts > 0 || o.debt > rust_decimal::Decimal::ZERO)
+            .collect()
+    })
 }

@@ -1,13 +1,26 @@
 //! Accounts, sessions and the one authorization layer.
 //!
 //! # Layout
-//! - `accounts.rs`: accounts and their passwords (argon2id), outside the event log;
-//! - `sessions.rs`: opaque bearer tokens, stored hashed, with expiry and revocation;
+//! - `accounts.rs`: the account tables (outside the event log); `passwords.rs`: policy and argon2id;
+//! - `sessions.rs`: opaque bearer tokens, stored hashed, with idle and absolute expiry and revocation;
+//! - `control.rs`: single-use control strings (recovery, login change);
+//! - `security.rs`: the security log, sign-in lockout, known clients; `ratelimit.rs`: per-address limits;
+//! - `terms.rs`: terms-of-use versions and acceptances;
+//! - `service.rs`: the account flows (sign-in, password change and recovery, login change, deletion, staff
+//!   actions), each one transaction with its mails and log entries;
+//! - `provisioning.rs`: the process manager that opens a cabinet for a contract's contact person;
 //! - `policy.rs`: which role may do which operation, and on which company.
 
 pub mod accounts;
+pub mod control;
+pub mod passwords;
 pub mod policy;
+pub mod provisioning;
+pub mod ratelimit;
+pub mod security;
+pub mod service;
 pub mod sessions;
+pub mod terms;
 
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
@@ -72,6 +85,9 @@ pub struct Actor {
     pub companies: Vec<Uuid>,
     /// A temporary password must be changed before anything else.
     pub must_change_password: bool,
+    /// For CLIENT: the terms-of-use version to accept before anything else, when the current one is not
+    /// accepted yet.
+    pub terms_required: Option<i32>,
 }
 
 impl Actor {

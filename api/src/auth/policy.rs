@@ -38,6 +38,23 @@ pub enum Operation {
     AdvanceClock,
     /// `businessDate`.
     ReadBusinessDate,
+    /// `logoutEverywhere`.
+    LogoutEverywhere,
+    /// `terms`: read the current terms of use (allowed before accepting them).
+    ReadTerms,
+    /// `acceptTerms`.
+    AcceptTerms,
+    /// `publishTerms`.
+    PublishTerms,
+    /// `requestLoginChange`, `confirmLoginChange`.
+    ChangeLogin,
+    /// `requestAccountDeletion`.
+    RequestAccountDeletion,
+    /// Staff administration of accounts: `accounts`, `account`, `blockAccount`, `unblockAccount`,
+    /// `resetAccountPassword`, `changeAccountRoles`.
+    ManageAccounts,
+    /// `securityLog` of an account: ADMIN for any, everyone for their own.
+    ReadSecurityLog(Uuid),
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -66,7 +83,11 @@ impl Operation {
             Self::ConcludeContract(_) | Self::ChangeContract(_) => {
                 &[Role::Manager, Role::Accountant, Role::Admin]
             }
-            Self::AdvanceClock => &[Role::Admin],
+            Self::AdvanceClock | Self::PublishTerms | Self::ManageAccounts => &[Role::Admin],
+            Self::LogoutEverywhere | Self::ReadTerms | Self::AcceptTerms | Self::ChangeLogin => ALL,
+            Self::RequestAccountDeletion => &[Role::Client],
+            // Everyone may ask; `authorize` lets non-admins read only their own.
+            Self::ReadSecurityLog(_) => ALL,
         }
     }
 
@@ -87,6 +108,19 @@ impl Operation {
     fn allowed_before_password_change(self) -> bool {
         matches!(self, Self::Me | Self::Logout | Self::ChangePassword)
     }
+
+    /// Operations allowed while the current terms of use are not accepted.
+    fn allowed_before_terms(self) -> bool {
+        matches!(
+            self,
+            Self::Me
+                | Self::Logout
+                | Self::LogoutEverywhere
+                | Self::ChangePassword
+                | Self::ReadTerms
+                | Self::AcceptTerms
+        )
+    }
 }
 
 /// Decides whether `actor` may perform `op`.
@@ -102,6 +136,21 @@ pub fn authorize(actor: Option<&Actor>, op: Operation) -> Result<&Actor, ApiErro
             code: "PASSWORD_CHANGE_REQUIRED",
             message: "change the temporary password first".into(),
         });
+    }
+    if let Some(version) = actor.terms_required {
+        if !op.allowed_before_terms() {
+            return Err(ApiError::Forbidden {
+                code: "TERMS_ACCEPTANCE_REQUIRED",
+                message: format!("accept the terms of use (version {version}) first"),
+            });
+        }
+    }
+    if let Operation::ReadSecurityLog(account) = op {
+        if account != actor.account_id && !actor.has(Role::Admin) {
+            return Err(ApiError::forbidden(
+                "only an administrator may read another account's security log",
+            ));
+        }
     }
     let allowed = op.roles();
     if !actor.roles.iter().any(|r| allowed.contains(r)) {
@@ -122,6 +171,91 @@ pub fn authorize(actor: Option<&Actor>, op: Operation) -> Result<&Actor, ApiErro
     Ok(actor)
 }
 
+/// Every operation with the GraphQL fields it covers, in the order docs/security.md lists them. Company- and
+/// account-scoped ones carry a placeholder id; [`role_matrix`] renders the table from [`authorize`] itself.
+pub fn catalogue() -> Vec<(&'static str, Operation)> {
+    let c = Uuid::from_u128(1);
+    vec![
+        ("me", Operation::Me),
+        ("logout", Operation::Logout),
+        ("logoutEverywhere", Operation::LogoutEverywhere),
+        ("changePassword", Operation::ChangePassword),
+        ("terms", Operation::ReadTerms),
+        ("acceptTerms", Operation::AcceptTerms),
+        ("requestLoginChange, confirmLoginChange", Operation::ChangeLogin),
+        ("requestAccountDeletion", Operation::RequestAccountDeletion),
+        ("securityLog", Operation::ReadSecurityLog(c)),
+        ("company", Operation::ReadCompany(c)),
+        ("companies", Operation::ListCompanies),
+        ("registerCompany", Operation::RegisterCompany),
+        ("changeCompanyRequisites", Operation::ChangeCompanyRequisites(c)),
+        ("assignManager", Operation::AssignManager(c)),
+        (
+            "contract, contracts, debt, earlyBuyoutQuote",
+            Operation::ReadContracts(c),
+        ),
+        ("concludeContract", Operation::ConcludeContract(c)),
+        (
+            "activateContract, recordPayment, registerTrafficFine, recordFinePaid, recalculateSchedule, \
+             completeContract, terminateContract",
+            Operation::ChangeContract(c),
+        ),
+        ("businessDate", Operation::ReadBusinessDate),
+        ("advanceClock", Operation::AdvanceClock),
+        ("events", Operation::ReadEvents),
+        ("publishTerms", Operation::PublishTerms),
+        (
+            "accounts, account, blockAccount, unblockAccount, resetAccountPassword, changeAccountRoles",
+            Operation::ManageAccounts,
+        ),
+    ]
+}
+
+/// The role matrix as a Markdown table, computed by asking [`authorize`] for every operation and role:
+/// "yes", "own" (only the companies or the account of the caller), or "—".
+pub fn role_matrix() -> String {
+    const ROLES: [Role; 5] = [
+        Role::Client,
+        Role::Manager,
+        Role::Accountant,
+        Role::Auditor,
+        Role::Admin,
+    ];
+    let mut out = String::from("| operation | CLIENT | MANAGER | ACCOUNTANT | AUDITOR | ADMIN |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    let placeholder = Uuid::from_u128(1);
+    for (name, op) in catalogue() {
+        let cells: Vec<&str> = ROLES
+            .iter()
+            .map(|&role| {
+                let stranger = Actor {
+                    account_id: Uuid::from_u128(2),
+                    email: "x@y.ru".into(),
+                    roles: vec![role],
+                    companies: vec![],
+                    must_change_password: false,
+                    terms_required: None,
+                };
+                let owner = Actor {
+                    account_id: placeholder,
+                    companies: vec![placeholder],
+                    ..stranger.clone()
+                };
+                match (
+                    authorize(Some(&stranger), op).is_ok(),
+                    authorize(Some(&owner), op).is_ok(),
+                ) {
+                    (true, _) => "yes",
+                    (false, true) => "own",
+                    (false, false) => "—",
+                }
+            })
+            .collect();
+        out.push_str(&format!("| `{name}` | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +267,7 @@ mod tests {
             roles: roles.to_vec(),
             companies: companies.to_vec(),
             must_change_password: false,
+            terms_required: None,
         }
     }
 
@@ -189,5 +324,55 @@ mod tests {
         assert!(ok(&auditor, Operation::ReadContracts(other)));
         assert!(ok(&admin, Operation::AdvanceClock));
         assert!(ok(&client, Operation::ReadBusinessDate));
+    }
+
+    #[test]
+    fn terms_come_after_the_password_and_before_everything_else() {
+        let mine = Uuid::from_u128(1);
+        let mut client = actor(&[Role::Client], &[mine]);
+        client.terms_required = Some(3);
+        let code = |a: &Actor, op| authorize(Some(a), op).err().map(|e| e.code());
+        assert_eq!(
+            code(&client, Operation::ReadContracts(mine)),
+            Some("TERMS_ACCEPTANCE_REQUIRED")
+        );
+        assert_eq!(code(&client, Operation::AcceptTerms), None);
+        assert_eq!(code(&client, Operation::ReadTerms), None);
+        assert_eq!(code(&client, Operation::Me), None);
+        client.must_change_password = true;
+        assert_eq!(
+            code(&client, Operation::AcceptTerms),
+            Some("PASSWORD_CHANGE_REQUIRED")
+        );
+    }
+
+    #[test]
+    fn a_security_log_is_read_by_its_owner_or_an_admin() {
+        let client = actor(&[Role::Client], &[]);
+        let admin = actor(&[Role::Admin], &[]);
+        let other = Uuid::from_u128(9);
+        let ok = |a: &Actor, op| authorize(Some(a), op).is_ok();
+        assert!(ok(&client, Operation::ReadSecurityLog(client.account_id)));
+        assert!(!ok(&client, Operation::ReadSecurityLog(other)));
+        assert!(ok(&admin, Operation::ReadSecurityLog(other)));
+        assert!(!ok(&client, Operation::ManageAccounts));
+        assert!(!ok(&admin, Operation::RequestAccountDeletion));
+    }
+
+    #[test]
+    fn the_role_matrix_marks_own_only_rows() {
+        let m = role_matrix();
+        assert!(
+            m.contains("| `company` | own | yes | yes | yes | yes |"),
+            "{m}"
+        );
+        assert!(
+            m.contains("| `securityLog` | own | own | own | own | yes |"),
+            "{m}"
+        );
+        assert!(
+            m.contains("| `advanceClock` | — | — | — | — | yes |"),
+            "{m}"
+        );
     }
 }

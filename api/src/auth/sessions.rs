@@ -1,40 +1,60 @@
-//! Sessions: a login issues an opaque random token; only its SHA-256 is stored, with an expiry; logout
-//! revokes it.
+//! Sessions: a login issues an opaque random token; only its SHA-256 is stored. A session ends when it has
+//! been idle too long (default 12 h), at its absolute expiry (default 30 days), on logout, on
+//! `logoutEverywhere`, and when the password changes.
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::security::Client;
 use super::{Actor, Role};
 use crate::error::ApiError;
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute: Duration,
+}
+
+/// `last_seen_at` is written at most this often per session.
+const TOUCH_EVERY_SECONDS: i64 = 60;
 
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Issues a session for `account_id`, valid for `ttl`; returns the token (shown once) and its expiry.
+/// Issues a session for `account_id`; returns the token (shown once) and its absolute expiry.
 ///
 /// # Errors
 /// A database error.
 pub async fn issue(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     account_id: Uuid,
-    ttl: Duration,
-) -> Result<(String, DateTime<Utc>), ApiError> {
+    policy: SessionPolicy,
+    client: &Client,
+) -> Result<(String, DateTime<Utc>), sqlx::Error> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let expires_at = Utc::now() + ttl;
-    sqlx::query("INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash(&token))
-        .bind(account_id)
-        .bind(expires_at)
-        .execute(pool)
-        .await?;
+    let expires_at = Utc::now() + policy.absolute;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, expires_at, client_address, user_agent) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(account_id)
+    .bind(expires_at)
+    .bind(client.address.as_deref())
+    .bind(client.user_agent.as_deref())
+    .execute(&mut *conn)
+    .await?;
     Ok((token, expires_at))
 }
 
@@ -50,37 +70,98 @@ pub async fn revoke(pool: &PgPool, hash: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Revokes every session of an account but `keep` (the caller's own, when it stays signed in); returns
+/// how many ended.
+///
+/// # Errors
+/// A database error.
+pub async fn revoke_all(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    keep: Option<&[u8]>,
+) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE sessions SET revoked_at = clock_timestamp() \
+         WHERE account_id = $1 AND revoked_at IS NULL AND ($2::bytea IS NULL OR token_hash <> $2)",
+    )
+    .bind(account_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     account_id: Uuid,
     email: String,
     roles: Vec<String>,
     must_change_password: bool,
+    terms_accepted_version: Option<i32>,
+    terms_current: Option<i32>,
+    stale: bool,
     companies: Vec<Uuid>,
 }
 
-/// Resolves a token into its actor: `None` when unknown, expired, revoked or the account is disabled.
+/// Resolves a token into its actor: `None` when unknown, idle too long, past its expiry, revoked, or the
+/// account is blocked or deleted. Marks the session used.
 ///
 /// # Errors
 /// A database error.
-pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<Actor>, ApiError> {
+pub async fn resolve(
+    pool: &PgPool,
+    token: &str,
+    policy: SessionPolicy,
+) -> Result<Option<Actor>, ApiError> {
+    resolve_hash(pool, &token_hash(token), policy).await
+}
+
+/// [`resolve`] by the stored form of the token (to re-read the caller after a change).
+///
+/// # Errors
+/// A database error.
+pub async fn resolve_hash(
+    pool: &PgPool,
+    hash: &[u8],
+    policy: SessionPolicy,
+) -> Result<Option<Actor>, ApiError> {
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT a.account_id, a.email, a.roles, a.must_change_password, \
-                coalesce(array_agg(l.company_id ORDER BY l.company_id) FILTER (WHERE l.company_id IS NOT NULL), '{}') AS companies \
+        "SELECT a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
+                (SELECT max(version) FROM terms_versions) AS terms_current, \
+                s.last_seen_at < clock_timestamp() - make_interval(secs => $3) AS stale, \
+                coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
+                          WHERE l.account_id = a.account_id), '{}') AS companies \
          FROM sessions s JOIN accounts a USING (account_id) \
-         LEFT JOIN account_companies l ON l.account_id = a.account_id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() \
-           AND a.disabled_at IS NULL \
-         GROUP BY a.account_id",
+           AND s.last_seen_at > clock_timestamp() - make_interval(secs => $2) \
+           AND a.blocked_at IS NULL AND a.deleted_at IS NULL",
     )
-    .bind(token_hash(token))
+    .bind(hash)
+    .bind(policy.idle.num_seconds() as f64)
+    .bind(TOUCH_EVERY_SECONDS as f64)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| Actor {
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    if r.stale {
+        sqlx::query("UPDATE sessions SET last_seen_at = clock_timestamp() WHERE token_hash = $1")
+            .bind(hash)
+            .execute(pool)
+            .await?;
+    }
+    let roles: Vec<Role> = r.roles.iter().filter_map(|x| Role::parse(x)).collect();
+    // Terms of use bind the lessee's people; staff work under their employment contracts.
+    let terms_required = match (roles.contains(&Role::Client), r.terms_current) {
+        (true, Some(current)) if r.terms_accepted_version != Some(current) => Some(current),
+        _ => None,
+    };
+    Ok(Some(Actor {
         account_id: r.account_id,
         email: r.email,
-        roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
+        roles,
         companies: r.companies,
         must_change_password: r.must_change_password,
+        terms_required,
     }))
 }

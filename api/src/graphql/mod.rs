@@ -3,6 +3,7 @@
 //!
 //! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
 
+mod account;
 mod contracts;
 mod inputs;
 mod mutation;
@@ -12,17 +13,18 @@ mod types;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use projections::event::CommandMeta;
 
+pub use account::{AccountMutation, AccountQuery};
 pub use contracts::{ContractMutation, ContractQuery};
 pub use mutation::CoreMutation;
 pub use query::CoreQuery;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(CoreQuery, ContractQuery);
+pub struct QueryRoot(CoreQuery, AccountQuery, ContractQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(CoreMutation, ContractMutation);
+pub struct MutationRoot(AccountMutation, CoreMutation, ContractMutation);
 
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::Actor;
@@ -72,6 +74,8 @@ pub struct RequestCtx {
     pub request_id: String,
     /// The correlation id (X-Correlation-Id or the request id).
     pub correlation_id: String,
+    /// Where the request came from (address, user agent).
+    pub client: crate::auth::security::Client,
 }
 
 impl RequestCtx {

@@ -1,19 +1,15 @@
 //! Mutations.
 
-use std::sync::OnceLock;
-
 use async_graphql::{Context, Object, Result};
 use domain::company::CompanyCommand;
-use domain::values::Email;
 use projections::command::CommandOutcome;
 use projections::companies::load_company;
 use uuid::Uuid;
 
 use super::inputs::{AssignManagerInput, ChangeCompanyRequisitesInput, RegisterCompanyInput};
-use super::types::{CompanyPayload, LoginPayload, Me};
-use super::{allow, app, idempotency_key, request};
+use super::types::CompanyPayload;
+use super::{allow, app, idempotency_key};
 use crate::auth::policy::Operation;
-use crate::auth::{accounts, sessions};
 use crate::error::{company_command_error, ApiError};
 use crate::startup::App;
 
@@ -59,57 +55,8 @@ async fn company_command(
     company_payload(app, out).await
 }
 
-/// A hash to verify against when the login does not exist, so that both answers take the same time.
-fn dummy_hash() -> &'static str {
-    static H: OnceLock<String> = OnceLock::new();
-    H.get_or_init(|| accounts::hash_password("not-a-real-password-0000").unwrap_or_default())
-}
-
 #[Object]
 impl CoreMutation {
-    /// Signs in with e-mail and password; returns a bearer token. The same error whether the e-mail is
-    /// unknown or the password wrong.
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> Result<LoginPayload> {
-        let app = app(ctx);
-        let invalid = || ApiError::Unauthenticated("invalid e-mail or password".into());
-        let email = Email::parse(&email).map_err(|_| invalid())?;
-        let found = accounts::find_login(&app.pool, email.as_str()).await?;
-        let hash = found
-            .as_ref()
-            .map(|(_, h)| h.clone())
-            .unwrap_or_else(|| dummy_hash().to_owned());
-        // argon2 is deliberately slow: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || accounts::verify_password(&password, &hash))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let Some((account_id, _)) = found.filter(|_| ok) else {
-            return Err(invalid().into());
-        };
-        let (token, expires_at) = sessions::issue(&app.pool, account_id, app.session_ttl).await?;
-        let actor = sessions::resolve(&app.pool, &token)
-            .await?
-            .ok_or_else(invalid)?;
-        Ok(LoginPayload {
-            token,
-            expires_at,
-            me: Me::from(&actor),
-        })
-    }
-
-    /// Ends the current session: its token stops working at once.
-    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
-        allow(ctx, Operation::Logout)?;
-        if let Some(hash) = &request(ctx)?.token_hash {
-            sessions::revoke(&app(ctx).pool, hash).await?;
-        }
-        Ok(true)
-    }
-
     /// Registers a lessee company (MANAGER, ADMIN). A second company with the same ИНН and КПП is refused.
     /// With `idempotencyKey`, a retry returns the first result and registers nothing again.
     async fn register_company(

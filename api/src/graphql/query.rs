@@ -15,7 +15,7 @@ use crate::error::ApiError;
 const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
 
-fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
+pub(crate) fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
         _ => Err(ApiError::validation(
@@ -25,7 +25,7 @@ fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
     }
 }
 
-fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
     after
         .map(|a| {
             a.parse::<i64>().map_err(|_| {

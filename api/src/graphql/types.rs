@@ -182,6 +182,7 @@ pub struct LoginPayload {
 
 /// The signed-in account.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Me {
     /// Account id.
     pub id: Uuid,
@@ -189,10 +190,40 @@ pub struct Me {
     pub email: String,
     /// Roles.
     pub roles: Vec<Role>,
-    /// For a client: the companies it may act for.
+    /// For a client: the companies it may act for (every company-scoped query takes one of them).
     pub company_ids: Vec<Uuid>,
     /// A temporary password must be changed before anything else is allowed.
     pub must_change_password: bool,
+    /// The terms-of-use version to accept (`acceptTerms`) before anything else is allowed; `null` when
+    /// nothing is pending.
+    pub terms_acceptance_required: Option<i32>,
+}
+
+#[async_graphql::ComplexObject]
+impl Me {
+    /// The companies this person may act for, to switch between (a client's; empty for staff, who see
+    /// every company through `companies`).
+    async fn companies(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<Company>> {
+        if self.company_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = projections::companies::CompanyFilter {
+            only: Some(self.company_ids.clone()),
+            search: None,
+            after: None,
+        };
+        let rows = projections::companies::list_companies(
+            &super::app(ctx).pool,
+            &filter,
+            self.company_ids.len() as i64,
+        )
+        .await
+        .map_err(crate::error::ApiError::from)?;
+        Ok(rows.into_iter().map(Company::from).collect())
+    }
 }
 
 impl From<&crate::auth::Actor> for Me {
@@ -203,6 +234,108 @@ impl From<&crate::auth::Actor> for Me {
             roles: a.roles.clone(),
             company_ids: a.companies.clone(),
             must_change_password: a.must_change_password,
+            terms_acceptance_required: a.terms_required,
         }
     }
+}
+
+/// An account, as an administrator sees it.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Account {
+    /// Id.
+    pub id: Uuid,
+    /// Login e-mail.
+    pub email: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Companies it acts for (clients).
+    pub company_ids: Vec<Uuid>,
+    /// A temporary password is pending.
+    pub must_change_password: bool,
+    /// When the pending temporary password stops working.
+    pub temporary_password_expires_at: Option<DateTime<Utc>>,
+    /// Blocked by staff since.
+    pub blocked_at: Option<DateTime<Utc>>,
+    /// Why it was blocked.
+    pub blocked_reason: Option<String>,
+    /// Deleted on its owner's request at.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Its personal data is destroyed by then.
+    pub destroy_personal_data_by: Option<DateTime<Utc>>,
+    /// The last terms-of-use version it accepted.
+    pub terms_accepted_version: Option<i32>,
+    /// Mail language (ru, en).
+    pub locale: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last password change by its owner.
+    pub password_changed_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::auth::accounts::AccountRow> for Account {
+    fn from(r: crate::auth::accounts::AccountRow) -> Self {
+        Self {
+            id: r.account_id,
+            email: r.email,
+            roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
+            company_ids: r.companies,
+            must_change_password: r.must_change_password,
+            temporary_password_expires_at: r.temporary_password_expires_at,
+            blocked_at: r.blocked_at,
+            blocked_reason: r.blocked_reason,
+            deleted_at: r.deleted_at,
+            destroy_personal_data_by: r.destroy_personal_data_by,
+            terms_accepted_version: r.terms_accepted_version,
+            locale: r.locale,
+            created_at: r.created_at,
+            password_changed_at: r.password_changed_at,
+        }
+    }
+}
+
+/// An entry of an account's security log.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SecurityEvent {
+    /// What happened.
+    pub kind: crate::auth::security::SecurityEventKind,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The client address of the request that caused it.
+    pub client_address: Option<String>,
+    /// Its User-Agent.
+    pub user_agent: Option<String>,
+    /// The staff account that acted, for staff actions.
+    pub actor_id: Option<Uuid>,
+    /// A note (a contract number, a reason, a terms version, new roles).
+    pub detail: Option<String>,
+}
+
+/// A version of the terms of use.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Terms {
+    /// Version number, from 1.
+    pub version: i32,
+    /// The text.
+    pub text: String,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
+}
+
+impl From<crate::auth::terms::TermsRow> for Terms {
+    fn from(r: crate::auth::terms::TermsRow) -> Self {
+        Self {
+            version: r.version,
+            text: r.text,
+            published_at: r.published_at,
+        }
+    }
+}
+
+/// A deleted account.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AccountDeletion {
+    /// When it was deactivated (now).
+    pub deactivated_at: DateTime<Utc>,
+    /// Personal data that no law requires to keep is destroyed by then (30 days).
+    pub destroy_personal_data_by: DateTime<Utc>,
 }

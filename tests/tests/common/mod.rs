@@ -13,6 +13,7 @@ use domain::values::Email;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use std::path::PathBuf;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -22,20 +23,46 @@ pub struct TestApp {
     pub app: App,
     pub router: Router,
     pub pool: PgPool,
-    /// Keeps the background consumers (the business-day process manager) running while the test runs.
+    /// The data directory: mails are written under `mail/`.
+    pub data_dir: PathBuf,
+    /// Keeps the background work (process managers, outbox sender) running while the test runs.
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
+/// The client address requests come from unless a test says otherwise (TEST-NET-1).
+pub const ADDRESS: &str = "192.0.2.10";
+
+/// The argon2 cost of tests: OWASP's minimum (19 MiB, 2 passes). The parameters change nothing but time,
+/// and the shipped default is measured by `cabinet accounts hashing-time`.
+pub const TEST_HASH_COST: api::auth::passwords::HashCost = api::auth::passwords::HashCost {
+    memory_kib: 19 * 1024,
+    iterations: 2,
+    parallelism: 1,
+};
+
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A test application whose settings `tune` adjusts.
+    pub async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> Self {
         let db = projections::testing::fresh_database()
             .await
             .expect("test database");
         let pool = db.pool(10).await.expect("pool");
-        let settings = Settings {
+        let data_dir =
+            std::env::temp_dir().join(format!("cabinet-test-{}", Uuid::new_v4().simple()));
+        let mut settings = Settings {
             clock: api::config::ClockMode::Manual,
+            data_dir: data_dir.clone(),
+            argon2: TEST_HASH_COST,
+            // Tests sign in often from one address; the rate-limit test lowers this.
+            auth_rate_per_minute: 1_000,
+            reset_answer_floor_ms: 50,
             ..Settings::default()
         };
+        tune(&mut settings);
         let app = App::new(pool.clone(), &settings).expect("app");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         app.start_background(&settings, stopped)
@@ -44,25 +71,89 @@ impl TestApp {
             router: router(app.clone()),
             app,
             pool,
+            data_dir,
             _stop: stop,
         }
     }
 
     /// Runs a GraphQL operation; returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = Request::post("/graphql").header("content-type", "application/json");
+        self.gql_from(ADDRESS, "cabinet-tests/1.0", token, query, variables)
+            .await
+    }
+
+    /// Runs a GraphQL operation from a client `address` with `user_agent`.
+    pub async fn gql_from(
+        &self,
+        address: &str,
+        user_agent: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut req = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("user-agent", user_agent);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        let mut req = req.body(Body::from(body)).unwrap();
+        let peer: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Waits (with a deadline) until the outbox has sent a mail of `template` to `to`, and reads it back
+    /// from the file transport. With several, the newest.
+    pub async fn mail(&self, to: &str, template: &str) -> Mail {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT message_id FROM outbox WHERE recipient = $1 AND template = $2 AND sent_at IS NOT NULL \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(to)
+            .bind(template)
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap();
+            if let Some(id) = id {
+                if let Some(m) = self.mails().into_iter().find(|m| m.message_id == id) {
+                    return m;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {template} mail to {to} was sent in time"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every mail the file transport wrote.
+    pub fn mails(&self) -> Vec<Mail> {
+        let Ok(dir) = std::fs::read_dir(self.data_dir.join("mail")) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|raw| Mail::parse(&raw))
+            .collect()
+    }
+
+    /// How many mails of `template` to `to` the outbox holds (sent or not).
+    pub async fn outbox_count(&self, to: &str, template: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE recipient = $1 AND template = $2")
+            .bind(to)
+            .bind(template)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 
     /// Creates an account with `role` (and company links) and signs it in; returns the token.
@@ -81,24 +172,30 @@ impl TestApp {
         )
         .await
         .unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
         for c in companies {
-            accounts::link_company(&self.pool, id, *c).await.unwrap();
+            accounts::link_company(&mut conn, id, *c).await.unwrap();
         }
+        drop(conn);
         self.login(&email, PASSWORD).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let r = self
-            .gql(
-                None,
-                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-                json!({"e": email, "p": password}),
-            )
-            .await;
+        let r = self.try_login(email, password).await;
         r["data"]["login"]["token"]
             .as_str()
             .unwrap_or_else(|| panic!("login failed: {r}"))
             .to_owned()
+    }
+
+    /// A login's whole response.
+    pub async fn try_login(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({"e": email, "p": password}),
+        )
+        .await
     }
 
     /// Registers a company as `token`; returns the response.
@@ -171,4 +268,69 @@ pub fn error(r: &Value) -> (String, Option<String>) {
             .to_owned(),
         e["extensions"]["field"].as_str().map(str::to_owned),
     )
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A mail read back from the file transport.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub message_id: String,
+    pub template: String,
+    /// The decoded text/plain part.
+    pub text: String,
+    /// The decoded text/html part.
+    pub html: String,
+}
+
+impl Mail {
+    /// Parses what lettre wrote: headers, then a multipart/alternative body with base64 text and HTML.
+    pub fn parse(raw: &str) -> Option<Self> {
+        use base64::Engine;
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n")?;
+        // Unfold continuation lines.
+        let head = head.replace("\n ", " ").replace("\n\t", " ");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .map(str::trim)
+                .map(str::to_owned)
+        };
+        let part = |content_type: &str| -> Option<String> {
+            let start = body.find(&format!("Content-Type: {content_type}"))?;
+            let rest = &body[start..];
+            let (_, encoded) = rest.split_once("\n\n")?;
+            let encoded: String = encoded
+                .lines()
+                .take_while(|l| !l.starts_with("--"))
+                .collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?;
+            String::from_utf8(bytes).ok()
+        };
+        Some(Self {
+            to: header("To")?,
+            message_id: header("Message-ID")?,
+            template: header("X-Cabinet-Template")?,
+            text: part("text/plain")?,
+            html: part("text/html")?,
+        })
+    }
+
+    /// The value shown on its own line (a password or control string).
+    pub fn code(&self) -> String {
+        self.text
+            .lines()
+            .find_map(|l| l.strip_prefix("    "))
+            .unwrap_or_else(|| panic!("no code in {}", self.text))
+            .trim()
+            .to_owned()
+    }
 }

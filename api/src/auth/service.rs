@@ -1,0 +1,755 @@
+//! The account flows. Each is one transaction that changes the account tables, writes its security-log
+//! entries and queues its mails in the outbox, so a mail exists exactly when its change committed.
+//!
+//! What never leaves this module: passwords (hashed at once), tokens and control strings (returned to the
+//! caller or written into a mail's body, stored only as SHA-256).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use domain::values::{Email, Inn};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::accounts::{self, AccountRow};
+use super::control::{self, Purpose};
+use super::passwords;
+use super::ratelimit::RateLimiter;
+use super::security::{self, Client, Entry, SecurityEventKind as Kind};
+use super::sessions::{self, SessionPolicy};
+use super::{terms, Actor, Role};
+use crate::error::ApiError;
+use crate::mail::templates::{self, Locale};
+use crate::mail::Outbox;
+
+/// Settings of the account flows.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSettings {
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Calls of each unauthenticated operation per client address per minute.
+    pub rate_per_minute: u32,
+    /// `requestPasswordReset` never answers sooner than this, found or not.
+    pub reset_answer_floor: Duration,
+}
+
+/// The account flows.
+pub struct AccountService {
+    pool: PgPool,
+    outbox: Outbox,
+    settings: AccountSettings,
+    limiter: RateLimiter,
+}
+
+/// A successful sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The bearer token (shown once).
+    pub token: String,
+    /// Its absolute expiry.
+    pub expires_at: DateTime<Utc>,
+    /// The account, as the authorization layer sees it.
+    pub actor: Actor,
+}
+
+fn invalid_login() -> ApiError {
+    ApiError::Unauthenticated("invalid e-mail or password".into())
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Forbidden {
+        code,
+        message: message.into(),
+    }
+}
+
+impl AccountService {
+    /// The flows over `pool`, mailing through `outbox`.
+    pub fn new(pool: PgPool, outbox: Outbox, settings: AccountSettings) -> Self {
+        Self {
+            pool,
+            outbox,
+            limiter: RateLimiter::new(settings.rate_per_minute),
+            settings,
+        }
+    }
+
+    /// Session lifetimes.
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.settings.sessions
+    }
+
+    /// Signs in. Unknown e-mail and wrong password answer alike and take alike (a decoy hash is checked);
+    /// 5 wrong passwords in 15 minutes lock the login for 15 minutes, known or not.
+    ///
+    /// # Errors
+    /// RATE_LIMITED, ACCOUNT_LOCKED, UNAUTHENTICATED (wrong e-mail or password), ACCOUNT_BLOCKED and
+    /// TEMPORARY_PASSWORD_EXPIRED (the last two only with the right password).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: &Client,
+    ) -> Result<SignedIn, ApiError> {
+        self.limiter.check("login", client.address_or_unknown())?;
+        let login = email.trim().to_lowercase();
+        let key = security::login_key(&login);
+        if let Some(until) = security::locked_until(&self.pool, &key).await? {
+            return Err(refused(
+                "ACCOUNT_LOCKED",
+                format!(
+                    "too many failed sign-ins; try again after {} UTC",
+                    until.format("%H:%M")
+                ),
+            ));
+        }
+        let found = match Email::parse(&login) {
+            Ok(e) => accounts::find_login(&self.pool, e.as_str()).await?,
+            Err(_) => None,
+        };
+        let stored = found
+            .as_ref()
+            .map(|f| f.password_hash.clone())
+            .unwrap_or_else(|| passwords::decoy_hash().to_owned());
+        let verified = passwords::verify_async(password.clone(), stored).await?;
+        let mut tx = self.pool.begin().await?;
+        let account = match found {
+            Some(f) if verified.ok => f,
+            found => {
+                let locked = security::record_failure(&mut tx, &key).await?;
+                if let Some(f) = &found {
+                    security::record(
+                        &mut tx,
+                        Entry::new(f.account_id, Kind::SignInFailed, Some(client)),
+                    )
+                    .await?;
+                    if let Some(until) = locked {
+                        security::record(
+                            &mut tx,
+                            Entry::new(f.account_id, Kind::Locked, Some(client)),
+                        )
+                        .await?;
+                        let letter = templates::account_locked(
+                            Locale::parse(&f.locale),
+                            &self.outbox.site,
+                            until,
+                        );
+                        self.outbox.enqueue(&mut tx, &login, letter).await?;
+                    }
+                }
+                tx.commit().await?;
+                return Err(invalid_login());
+            }
+        };
+        if account.blocked {
+            return Err(refused(
+                "ACCOUNT_BLOCKED",
+                "this account is blocked; contact your manager",
+            ));
+        }
+        if account.temporary_expired {
+            return Err(refused(
+                "TEMPORARY_PASSWORD_EXPIRED",
+                "the temporary password has expired; recover the password with your company's ИНН and this e-mail",
+            ));
+        }
+        security::clear_failures(&mut tx, &key).await?;
+        if verified.needs_rehash {
+            let hash = passwords::hash_async(password).await?;
+            sqlx::query("UPDATE accounts SET password_hash = $2 WHERE account_id = $1")
+                .bind(account.account_id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (token, expires_at) =
+            sessions::issue(&mut tx, account.account_id, self.settings.sessions, client).await?;
+        let new_client = security::note_client(&mut tx, account.account_id, client).await?;
+        let kind = if new_client {
+            Kind::SignedInFromNewClient
+        } else {
+            Kind::SignedIn
+        };
+        security::record(&mut tx, Entry::new(account.account_id, kind, Some(client))).await?;
+        if new_client {
+            let letter = templates::new_sign_in(
+                Locale::parse(&account.locale),
+                &self.outbox.site,
+                Utc::now(),
+                client.address_or_unknown(),
+                client.user_agent.as_deref().unwrap_or("unknown"),
+            );
+            self.outbox.enqueue(&mut tx, &login, letter).await?;
+        }
+        tx.commit().await?;
+        let actor = sessions::resolve(&self.pool, &token, self.settings.sessions)
+            .await?
+            .ok_or_else(invalid_login)?;
+        Ok(SignedIn {
+            token,
+            expires_at,
+            actor,
+        })
+    }
+
+    /// Changes the signed-in account's password. Every other session ends; the account is mailed.
+    ///
+    /// # Errors
+    /// VALIDATION on `currentPassword` (wrong; counted like a failed sign-in) or `newPassword` (the policy,
+    /// or unchanged).
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current_session: Option<&[u8]>,
+        current: String,
+        new: String,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        passwords::check_field("newPassword", &new, &actor.email)?;
+        if new == current {
+            return Err(ApiError::validation(
+                "newPassword",
+                "must differ from the current password",
+            ));
+        }
+        let stored: String =
+            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE account_id = $1")
+                .bind(actor.account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        if !passwords::verify_async(current, stored).await?.ok {
+            let mut tx = self.pool.begin().await?;
+            security::record_failure(&mut tx, &security::login_key(&actor.email)).await?;
+            security::record(
+                &mut tx,
+                Entry::new(actor.account_id, Kind::SignInFailed, Some(client)),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ApiError::validation(
+                "currentPassword",
+                "is not your current password",
+            ));
+        }
+        let hash = passwords::hash_async(new).await?;
+        let mut tx = self.pool.begin().await?;
+        accounts::set_password(&mut tx, actor.account_id, &hash).await?;
+        sessions::revoke_all(&mut tx, actor.account_id, current_session).await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::PasswordChanged, Some(client)),
+        )
+        .await?;
+        let letter = templates::password_changed(
+            self.locale(&mut tx, actor.account_id).await?,
+            &self.outbox.site,
+            Utc::now(),
+        );
+        self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn locale(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        account_id: Uuid,
+    ) -> Result<Locale, sqlx::Error> {
+        let code: Option<String> =
+            sqlx::query_scalar("SELECT locale FROM accounts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(Locale::parse(code.as_deref().unwrap_or("ru")))
+    }
+
+    /// Password recovery, step 1: when an active account with this login is linked to a company with this
+    /// ИНН, mails it a control string valid 1 hour. Answers the same, and no sooner than the configured
+    /// floor, either way.
+    ///
+    /// # Errors
+    /// RATE_LIMITED; VALIDATION on `inn` or `email` when they are not an ИНН or an e-mail at all.
+    pub async fn request_password_reset(
+        &self,
+        inn: &str,
+        email: &str,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        self.limiter
+            .check("requestPasswordReset", client.address_or_unknown())?;
+        let started = Instant::now();
+        let inn = Inn::parse(inn).map_err(|e| ApiError::validation("inn", e.to_string()))?;
+        let email =
+            Email::parse(email).map_err(|e| ApiError::validation("email", e.to_string()))?;
+        let outcome = self.mail_reset(&inn, &email, client).await;
+        // The same answer, at the same time, found or not; an internal error is still logged.
+        tokio::time::sleep_until((started + self.settings.reset_answer_floor).into()).await;
+        if let Err(e) = outcome {
+            tracing::error!(
+                error = format!("{:#}", anyhow::Error::from(e)),
+                "password reset request failed"
+            );
+        }
+        Ok(())
+    }
+
+    async fn mail_reset(
+        &self,
+        inn: &Inn,
+        email: &Email,
+        client: &Client,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let account: Option<(Uuid, String)> = sqlx::query_as(
+            "SELECT a.account_id, a.locale FROM accounts a \
+             WHERE a.email = $1 AND a.deleted_at IS NULL AND a.blocked_at IS NULL \
+               AND EXISTS (SELECT 1 FROM account_companies l JOIN companies_view c USING (company_id) \
+                           WHERE l.account_id = a.account_id AND c.inn = $2) \
+             FOR UPDATE",
+        )
+        .bind(email.as_str())
+        .bind(inn.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((account_id, locale)) = account else {
+            return Ok(());
+        };
+        let control = control::issue(&mut tx, account_id, Purpose::PasswordReset, None).await?;
+        let letter = templates::password_reset(
+            Locale::parse(&locale),
+            &self.outbox.site,
+            &control,
+            Purpose::PasswordReset.ttl().num_minutes(),
+        );
+        self.outbox.enqueue(&mut tx, email.as_str(), letter).await?;
+        security::record(
+            &mut tx,
+            Entry::new(account_id, Kind::PasswordResetRequested, Some(client)),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Password recovery, step 2: uses the control string, sets the new password, ends every session and
+    /// lifts a lockout. A refused password leaves the control string unused.
+    ///
+    /// # Errors
+    /// RATE_LIMITED; VALIDATION on `token` (unknown, used or expired) or `newPassword` (the policy).
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new: String,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        self.limiter
+            .check("resetPassword", client.address_or_unknown())?;
+        let mut tx = self.pool.begin().await?;
+        let Some((account_id, _)) =
+            control::consume(&mut tx, token, Purpose::PasswordReset).await?
+        else {
+            return Err(ApiError::validation(
+                "token",
+                "the control string is unknown, already used or expired; request a new one",
+            ));
+        };
+        let (email, locale): (String, String) =
+            sqlx::query_as("SELECT email, locale FROM accounts WHERE account_id = $1 FOR UPDATE")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        passwords::check_field("newPassword", &new, &email)?;
+        let hash = passwords::hash_async(new).await?;
+        accounts::set_password(&mut tx, account_id, &hash).await?;
+        sessions::revoke_all(&mut tx, account_id, None).await?;
+        security::clear_failures(&mut tx, &security::login_key(&email)).await?;
+        security::record(
+            &mut tx,
+            Entry::new(account_id, Kind::PasswordReset, Some(client)),
+        )
+        .await?;
+        let letter =
+            templates::password_changed(Locale::parse(&locale), &self.outbox.site, Utc::now());
+        self.outbox.enqueue(&mut tx, &email, letter).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the signed-in account, this one included.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn logout_everywhere(&self, actor: &Actor, client: &Client) -> Result<u64, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sessions::revoke_all(&mut tx, actor.account_id, None).await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::SignedOutEverywhere, Some(client)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Accepts the current terms of use.
+    ///
+    /// # Errors
+    /// VALIDATION on `version` when it is not the current one.
+    pub async fn accept_terms(
+        &self,
+        actor: &Actor,
+        version: i32,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        terms::accept(&mut tx, actor.account_id, version, client).await?;
+        let mut e = Entry::new(actor.account_id, Kind::TermsAccepted, Some(client));
+        let detail = format!("version {version}");
+        e.detail = Some(&detail);
+        security::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a login change: mails a control string (valid 24 hours) to the new address.
+    ///
+    /// # Errors
+    /// VALIDATION on `newEmail` (not an e-mail, or the current login).
+    pub async fn request_login_change(
+        &self,
+        actor: &Actor,
+        new_email: &str,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        let new =
+            Email::parse(new_email).map_err(|e| ApiError::validation("newEmail", e.to_string()))?;
+        if new.as_str() == actor.email {
+            return Err(ApiError::validation("newEmail", "is already your login"));
+        }
+        let mut tx = self.pool.begin().await?;
+        let control = control::issue(
+            &mut tx,
+            actor.account_id,
+            Purpose::LoginChange,
+            Some(new.as_str()),
+        )
+        .await?;
+        let letter = templates::login_change_confirmation(
+            self.locale(&mut tx, actor.account_id).await?,
+            &self.outbox.site,
+            new.as_str(),
+            &control,
+            Purpose::LoginChange.ttl().num_hours(),
+        );
+        self.outbox.enqueue(&mut tx, new.as_str(), letter).await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::LoginChangeRequested, Some(client)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Confirms a login change with the control string mailed to the new address; the old address is told.
+    ///
+    /// # Errors
+    /// VALIDATION on `token` (unknown, used, expired or another account's) or when the new address became
+    /// another account's login meanwhile.
+    pub async fn confirm_login_change(
+        &self,
+        actor: &Actor,
+        token: &str,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        let bad = || {
+            ApiError::validation(
+                "token",
+                "the control string is unknown, already used or expired",
+            )
+        };
+        let mut tx = self.pool.begin().await?;
+        let (account_id, new_email) = control::consume(&mut tx, token, Purpose::LoginChange)
+            .await?
+            .ok_or_else(bad)?;
+        let Some(new_email) = new_email.filter(|_| account_id == actor.account_id) else {
+            return Err(bad());
+        };
+        let taken: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1 AND account_id <> $2)",
+        )
+        .bind(&new_email)
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken {
+            return Err(ApiError::validation(
+                "token",
+                "the new address is already another account's login",
+            ));
+        }
+        sqlx::query("UPDATE accounts SET email = $2 WHERE account_id = $1")
+            .bind(account_id)
+            .bind(&new_email)
+            .execute(&mut *tx)
+            .await?;
+        let masked = templates::mask_email(&new_email);
+        let mut e = Entry::new(account_id, Kind::LoginChanged, Some(client));
+        e.detail = Some(&masked);
+        security::record(&mut tx, e).await?;
+        let letter = templates::login_changed(
+            self.locale(&mut tx, account_id).await?,
+            &self.outbox.site,
+            &masked,
+        );
+        self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the signed-in CLIENT account on its request: refused while a linked company has an active
+    /// contract or unpaid debt; otherwise deactivated at once (every session ends) with its personal data
+    /// due for destruction within 30 days.
+    ///
+    /// # Errors
+    /// OBLIGATIONS_REMAIN, naming each company and what it still owes.
+    pub async fn request_deletion(
+        &self,
+        actor: &Actor,
+        client: &Client,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        // Serialises with provisioning and staff actions on this account.
+        sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE")
+            .bind(actor.account_id)
+            .execute(&mut *tx)
+            .await?;
+        let open = accounts::obligations(&mut tx, actor.account_id).await?;
+        if !open.is_empty() {
+            let reasons: Vec<String> = open
+                .iter()
+                .map(|o| {
+                    let name = o.name.clone().unwrap_or_else(|| o.company_id.to_string());
+                    match (o.active_contracts, o.debt.is_zero()) {
+                        (0, _) => format!("{name}: unpaid debt {} RUB", o.debt.round_dp(2)),
+                        (n, true) => format!("{name}: {n} active contract(s)"),
+                        (n, false) => format!(
+                            "{name}: {n} active contract(s), unpaid debt {} RUB",
+                            o.debt.round_dp(2)
+                        ),
+                    }
+                })
+                .collect();
+            return Err(refused(
+                "OBLIGATIONS_REMAIN",
+                format!(
+                    "the account cannot be deleted while obligations remain — {}",
+                    reasons.join("; ")
+                ),
+            ));
+        }
+        let (deleted_at, destroy_by): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+            "UPDATE accounts SET deleted_at = clock_timestamp(), \
+               destroy_personal_data_by = clock_timestamp() + make_interval(days => $2::int) \
+             WHERE account_id = $1 RETURNING deleted_at, destroy_personal_data_by",
+        )
+        .bind(actor.account_id)
+        .bind(accounts::DESTROY_WITHIN_DAYS as i32)
+        .fetch_one(&mut *tx)
+        .await?;
+        sessions::revoke_all(&mut tx, actor.account_id, None).await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::Deleted, Some(client)),
+        )
+        .await?;
+        let letter =
+            templates::account_deleted(self.locale(&mut tx, actor.account_id).await?, destroy_by);
+        self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
+        tx.commit().await?;
+        Ok((deleted_at, destroy_by))
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Staff actions (ADMIN)
+
+    async fn lock_account(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<AccountRow, ApiError> {
+        sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        accounts::load(tx, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    /// Blocks an account: it cannot sign in, and its sessions end.
+    ///
+    /// # Errors
+    /// NOT_FOUND; VALIDATION when an administrator blocks itself or the reason is blank.
+    pub async fn block(
+        &self,
+        admin: &Actor,
+        id: Uuid,
+        reason: &str,
+        client: &Client,
+    ) -> Result<AccountRow, ApiError> {
+        if id == admin.account_id {
+            return Err(ApiError::validation(
+                "accountId",
+                "you cannot block yourself",
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(ApiError::validation(
+                "reason",
+                "must be 1 to 500 characters",
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        Self::lock_account(&mut tx, id).await?;
+        sqlx::query(
+            "UPDATE accounts SET blocked_at = coalesce(blocked_at, clock_timestamp()), blocked_reason = $2 \
+             WHERE account_id = $1",
+        )
+        .bind(id)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        sessions::revoke_all(&mut tx, id, None).await?;
+        self.staff_entry(&mut tx, id, Kind::Blocked, admin, client, Some(reason))
+            .await?;
+        let row = accounts::load(&mut tx, id).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    /// Unblocks an account and lifts a sign-in lockout.
+    ///
+    /// # Errors
+    /// NOT_FOUND.
+    pub async fn unblock(
+        &self,
+        admin: &Actor,
+        id: Uuid,
+        client: &Client,
+    ) -> Result<AccountRow, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let before = Self::lock_account(&mut tx, id).await?;
+        sqlx::query(
+            "UPDATE accounts SET blocked_at = NULL, blocked_reason = NULL WHERE account_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        security::clear_failures(&mut tx, &security::login_key(&before.email)).await?;
+        self.staff_entry(&mut tx, id, Kind::Unblocked, admin, client, None)
+            .await?;
+        let row = accounts::load(&mut tx, id).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    /// Issues a new temporary password (mailed; valid 10 days; to be changed at sign-in), ends every
+    /// session and lifts a lockout.
+    ///
+    /// # Errors
+    /// NOT_FOUND (also for a deleted account).
+    pub async fn reset_account_password(
+        &self,
+        admin: &Actor,
+        id: Uuid,
+        client: &Client,
+    ) -> Result<AccountRow, ApiError> {
+        let password = passwords::generate_temporary();
+        let hash = passwords::hash_async(password.clone()).await?;
+        let mut tx = self.pool.begin().await?;
+        let before = Self::lock_account(&mut tx, id).await?;
+        if before.deleted_at.is_some() {
+            return Err(ApiError::NotFound("account not found".into()));
+        }
+        let expires = accounts::set_temporary_password(&mut tx, id, &hash).await?;
+        sessions::revoke_all(&mut tx, id, None).await?;
+        security::clear_failures(&mut tx, &security::login_key(&before.email)).await?;
+        self.staff_entry(
+            &mut tx,
+            id,
+            Kind::TemporaryPasswordIssued,
+            admin,
+            client,
+            None,
+        )
+        .await?;
+        let letter = templates::temporary_password_reset(
+            Locale::parse(&before.locale),
+            &self.outbox.site,
+            &before.email,
+            &password,
+            expires,
+        );
+        self.outbox.enqueue(&mut tx, &before.email, letter).await?;
+        let row = accounts::load(&mut tx, id).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    /// Replaces an account's roles.
+    ///
+    /// # Errors
+    /// NOT_FOUND; VALIDATION on `roles` when empty, or when an administrator changes its own.
+    pub async fn change_roles(
+        &self,
+        admin: &Actor,
+        id: Uuid,
+        roles: &[Role],
+        client: &Client,
+    ) -> Result<AccountRow, ApiError> {
+        if roles.is_empty() {
+            return Err(ApiError::validation("roles", "give at least one role"));
+        }
+        if id == admin.account_id {
+            return Err(ApiError::validation(
+                "accountId",
+                "another administrator must change your roles",
+            ));
+        }
+        let mut names = accounts::role_names(roles);
+        names.sort_unstable();
+        names.dedup();
+        let mut tx = self.pool.begin().await?;
+        Self::lock_account(&mut tx, id).await?;
+        sqlx::query("UPDATE accounts SET roles = $2 WHERE account_id = $1")
+            .bind(id)
+            .bind(&names)
+            .execute(&mut *tx)
+            .await?;
+        let detail = names.join(",");
+        self.staff_entry(
+            &mut tx,
+            id,
+            Kind::RolesChanged,
+            admin,
+            client,
+            Some(&detail),
+        )
+        .await?;
+        let row = accounts::load(&mut tx, id).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    async fn staff_entry(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        id: Uuid,
+        kind: Kind,
+        admin: &Actor,
+        client: &Client,
+        detail: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let mut e = Entry::new(id, kind, Some(client));
+        e.actor = Some(admin.account_id);
+        e.detail = detail;
+        security::record(tx, e).await
+    }
+}

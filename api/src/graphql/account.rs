@@ -1,0 +1,332 @@
+//! Accounts and security: sign-in and sessions, passwords and recovery, terms of use, login change,
+//! deletion, and the administrators' account tools. The flows live in `auth::service`; this is their
+//! GraphQL face.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+use super::query::{cursor, page_size};
+use super::types::{Account, AccountDeletion, LoginPayload, Me, SecurityEvent, Terms};
+use super::{allow, app, request};
+use crate::auth::policy::Operation;
+use crate::auth::security::SecurityEventKind;
+use crate::auth::{accounts, security, sessions, terms, Role};
+use crate::error::ApiError;
+
+/// Account queries.
+#[derive(Default)]
+pub struct AccountQuery;
+
+/// Account mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+/// The caller as it is now, after a change to its own account.
+async fn me_now(ctx: &Context<'_>) -> Result<Me, ApiError> {
+    let app = app(ctx);
+    let hash = request(ctx)?
+        .token_hash
+        .clone()
+        .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
+    sessions::resolve_hash(&app.pool, &hash, app.accounts.session_policy())
+        .await?
+        .map(|a| Me::from(&a))
+        .ok_or_else(|| ApiError::Unauthenticated("the session has ended; sign in again".into()))
+}
+
+#[Object]
+impl AccountQuery {
+    /// The current terms of use (`null` until an administrator publishes some). Readable before they are
+    /// accepted.
+    async fn terms(&self, ctx: &Context<'_>) -> Result<Option<Terms>> {
+        allow(ctx, Operation::ReadTerms)?;
+        Ok(terms::current(&app(ctx).pool)
+            .await
+            .map_err(ApiError::from)?
+            .map(Terms::from))
+    }
+
+    /// Accounts in creation order (ADMIN). `search`: part of the login; `role`: only accounts with it.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+        role: Option<Role>,
+    ) -> Result<Connection<String, Account>> {
+        allow(ctx, Operation::ManageAccounts)?;
+        let limit = page_size(first)?;
+        let after_id = after
+            .as_deref()
+            .map(|a| {
+                a.parse::<Uuid>().map_err(|_| {
+                    ApiError::validation("after", "not a cursor returned by this connection")
+                })
+            })
+            .transpose()?;
+        let rows = accounts::list(&app(ctx).pool, after_id, search.as_deref(), role, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        let mut conn = Connection::new(after.is_some(), has_next);
+        conn.edges.extend(
+            rows.into_iter()
+                .take(limit as usize)
+                .map(|r| Edge::new(r.account_id.to_string(), Account::from(r))),
+        );
+        Ok(conn)
+    }
+
+    /// One account (ADMIN); `null` when unknown.
+    async fn account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Account>> {
+        allow(ctx, Operation::ManageAccounts)?;
+        let mut conn = app(ctx).pool.acquire().await.map_err(ApiError::from)?;
+        Ok(accounts::load(&mut conn, id)
+            .await
+            .map_err(ApiError::from)?
+            .map(Account::from))
+    }
+
+    /// An account's security log, newest first: sign-ins (and from which new clients), failures,
+    /// lockouts, password changes and resets, staff actions. ADMIN for any account; everyone for their own.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn security_log(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, SecurityEvent>> {
+        allow(ctx, Operation::ReadSecurityLog(account_id))?;
+        let limit = page_size(first)?;
+        let before = cursor(after.clone())?;
+        let rows = security::load(&app(ctx).pool, account_id, before, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next = rows.len() as i64 > limit;
+        let mut conn = Connection::new(after.is_some(), has_next);
+        for r in rows.into_iter().take(limit as usize) {
+            let kind = SecurityEventKind::parse(&r.kind).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("unknown security log kind {}", r.kind))
+            })?;
+            conn.edges.push(Edge::new(
+                r.id.to_string(),
+                SecurityEvent {
+                    kind,
+                    at: r.at,
+                    client_address: r.client_address,
+                    user_agent: r.user_agent,
+                    actor_id: r.actor_id,
+                    detail: r.detail,
+                },
+            ));
+        }
+        Ok(conn)
+    }
+}
+
+#[Object]
+impl AccountMutation {
+    /// Signs in with e-mail and password; returns a bearer token. An unknown e-mail and a wrong password
+    /// get the same answer in the same time. After 5 wrong passwords in 15 minutes the login is locked for
+    /// 15 minutes (`ACCOUNT_LOCKED`, for unknown e-mails too). Limited per client address (`RATE_LIMITED`).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<LoginPayload> {
+        let req = request(ctx)?;
+        let signed = app(ctx)
+            .accounts
+            .login(&email, password, &req.client)
+            .await?;
+        Ok(LoginPayload {
+            token: signed.token,
+            expires_at: signed.expires_at,
+            me: Me::from(&signed.actor),
+        })
+    }
+
+    /// Ends the current session: its token stops working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        allow(ctx, Operation::Logout)?;
+        if let Some(hash) = &request(ctx)?.token_hash {
+            sessions::revoke(&app(ctx).pool, hash).await?;
+        }
+        Ok(true)
+    }
+
+    /// Ends every session of the signed-in account, this one included; returns how many ended.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<i32> {
+        let (actor, req) = allow(ctx, Operation::LogoutEverywhere)?;
+        let n = app(ctx)
+            .accounts
+            .logout_everywhere(actor, &req.client)
+            .await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Changes the password (also the way out of a temporary one). The new password: at least 10
+    /// characters, not the e-mail, not a common password. Every other session ends; the account is mailed.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<Me> {
+        let (actor, req) = allow(ctx, Operation::ChangePassword)?;
+        app(ctx)
+            .accounts
+            .change_password(
+                actor,
+                req.token_hash.as_deref(),
+                current_password,
+                new_password,
+                &req.client,
+            )
+            .await?;
+        Ok(me_now(ctx).await?)
+    }
+
+    /// Password recovery, step 1: with the company's ИНН and the login e-mail. When such an account exists,
+    /// a single-use control string valid 1 hour is mailed to it. The answer is `true` and takes the same
+    /// time whether or not the account exists.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        inn: String,
+        email: String,
+    ) -> Result<bool> {
+        let req = request(ctx)?;
+        app(ctx)
+            .accounts
+            .request_password_reset(&inn, &email, &req.client)
+            .await?;
+        Ok(true)
+    }
+
+    /// Password recovery, step 2: the mailed control string and a new password. Every session of the
+    /// account ends. A control string works once.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<bool> {
+        let req = request(ctx)?;
+        app(ctx)
+            .accounts
+            .reset_password(&token, new_password, &req.client)
+            .await?;
+        Ok(true)
+    }
+
+    /// Accepts the current terms of use (`version` must be the current one).
+    async fn accept_terms(&self, ctx: &Context<'_>, version: i32) -> Result<Me> {
+        let (actor, req) = allow(ctx, Operation::AcceptTerms)?;
+        app(ctx)
+            .accounts
+            .accept_terms(actor, version, &req.client)
+            .await?;
+        Ok(me_now(ctx).await?)
+    }
+
+    /// Publishes a new version of the terms of use (ADMIN): every client accepts it before going on.
+    async fn publish_terms(&self, ctx: &Context<'_>, text: String) -> Result<Terms> {
+        let (actor, _) = allow(ctx, Operation::PublishTerms)?;
+        Ok(terms::publish(&app(ctx).pool, &text, actor.account_id)
+            .await?
+            .into())
+    }
+
+    /// Asks to change the login e-mail: a control string (valid 24 hours) is mailed to the new address;
+    /// nothing changes until `confirmLoginChange`.
+    async fn request_login_change(&self, ctx: &Context<'_>, new_email: String) -> Result<bool> {
+        let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
+        app(ctx)
+            .accounts
+            .request_login_change(actor, &new_email, &req.client)
+            .await?;
+        Ok(true)
+    }
+
+    /// Confirms a login change with the control string mailed to the new address. The old address is
+    /// told.
+    async fn confirm_login_change(&self, ctx: &Context<'_>, token: String) -> Result<Me> {
+        let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
+        app(ctx)
+            .accounts
+            .confirm_login_change(actor, &token, &req.client)
+            .await?;
+        Ok(me_now(ctx).await?)
+    }
+
+    /// Deletes the signed-in client's account. Refused (`OBLIGATIONS_REMAIN`, naming the companies) while
+    /// a linked company has an active contract or unpaid debt; otherwise the account is deactivated at once
+    /// and its personal data is destroyed within 30 days.
+    async fn request_account_deletion(&self, ctx: &Context<'_>) -> Result<AccountDeletion> {
+        let (actor, req) = allow(ctx, Operation::RequestAccountDeletion)?;
+        let (deactivated_at, destroy_personal_data_by) = app(ctx)
+            .accounts
+            .request_deletion(actor, &req.client)
+            .await?;
+        Ok(AccountDeletion {
+            deactivated_at,
+            destroy_personal_data_by,
+        })
+    }
+
+    /// Blocks an account (ADMIN): it cannot sign in and its sessions end.
+    async fn block_account(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        reason: String,
+    ) -> Result<Account> {
+        let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
+        Ok(app(ctx)
+            .accounts
+            .block(actor, account_id, &reason, &req.client)
+            .await?
+            .into())
+    }
+
+    /// Unblocks an account (ADMIN) and lifts a sign-in lockout.
+    async fn unblock_account(&self, ctx: &Context<'_>, account_id: Uuid) -> Result<Account> {
+        let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
+        Ok(app(ctx)
+            .accounts
+            .unblock(actor, account_id, &req.client)
+            .await?
+            .into())
+    }
+
+    /// Mails a new temporary password (ADMIN); the old one stops working and every session ends.
+    async fn reset_account_password(&self, ctx: &Context<'_>, account_id: Uuid) -> Result<Account> {
+        let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
+        Ok(app(ctx)
+            .accounts
+            .reset_account_password(actor, account_id, &req.client)
+            .await?
+            .into())
+    }
+
+    /// Replaces an account's roles (ADMIN; not your own).
+    async fn change_account_roles(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        roles: Vec<Role>,
+    ) -> Result<Account> {
+        let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
+        Ok(app(ctx)
+            .accounts
+            .change_roles(actor, account_id, &roles, &req.client)
+            .await?
+            .into())
+    }
+}

@@ -1,0 +1,74 @@
+//! Outgoing mail through a transactional outbox.
+//!
+//! A change that causes a mail writes an `outbox` row in its own transaction ([`Outbox::enqueue`]); the
+//! sender ([`sender`]), one node at a time, delivers due rows through the transport (lettre's file
+//! transport into `<data-dir>/mail` by default, SMTP with `smtp_url`), marks them sent and wipes their
+//! bodies. A crash between delivery and the mark re-sends the same mail with the same Message-ID: delivery is
+//! at least once, and receivers can drop the duplicate. Nothing here logs a body, a password or a control
+//! string.
+//!
+//! # Layout
+//! - [`templates`]: the mails, in Russian and English, text and HTML;
+//! - [`sender`]: the transport and the delivering loop.
+
+pub mod sender;
+pub mod templates;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use templates::{Letter, Site};
+
+/// What the outbox needs to know to write a mail.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// The domain of Message-IDs (the sender address's domain).
+    pub domain: String,
+    /// The cabinet's address, for links in mails.
+    pub site: Site,
+}
+
+impl Outbox {
+    /// An outbox for mails from `from` (an address or `Name <address>`) linking to `public_url`.
+    pub fn new(from: &str, public_url: &str) -> Self {
+        let domain = from
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "cabinet.local".to_owned());
+        Self {
+            domain,
+            site: Site {
+                url: public_url.to_owned(),
+            },
+        }
+    }
+
+    /// Writes `letter` to `recipient` into the outbox on `conn` (the caller's transaction); returns its
+    /// Message-ID.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn enqueue(
+        &self,
+        conn: &mut PgConnection,
+        recipient: &str,
+        letter: Letter,
+    ) -> Result<String, sqlx::Error> {
+        let message_id = format!("<{}@{}>", Uuid::now_v7(), self.domain);
+        sqlx::query(
+            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&message_id)
+        .bind(letter.template)
+        .bind(recipient)
+        .bind(&letter.subject)
+        .bind(&letter.text)
+        .bind(&letter.html)
+        .execute(&mut *conn)
+        .await?;
+        tracing::info!(template = letter.template, %message_id, "mail queued");
+        Ok(message_id)
+    }
+}
