@@ -334,3 +334,137 @@ impl Mail {
             .to_owned()
     }
 }
+
+/// Concludes a one-line contract (explicit schedule) for `company` naming `contact` as its contact e-mail;
+/// returns the contract id.
+pub async fn conclude(
+    t: &TestApp,
+    token: &str,
+    company: Uuid,
+    number: &str,
+    contact: &str,
+) -> Uuid {
+    let r = t
+        .gql(
+            Some(token),
+            "mutation($i: ConcludeContractInput!) { concludeContract(input: $i) { contract { id } } }",
+            json!({"i": {
+                "companyId": company, "number": number, "date": "2026-02-01", "contactEmail": contact,
+                "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2025, "serialNumber": "1"},
+                "price": "300000", "advance": {"amount": "0"}, "termMonths": 1, "annualRate": "0",
+                "firstDueDate": "2026-03-10", "scheduleKind": "EXPLICIT",
+                "lines": [{"dueDate": "2026-03-10", "amount": "300000"}], "redemption": "0",
+                "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true}}}),
+        )
+        .await;
+    r["data"]["concludeContract"]["contract"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .parse()
+        .unwrap()
+}
+
+impl TestApp {
+    /// Waits (with a deadline) until the catch-up consumer `name` has passed every event in the log.
+    pub async fn wait_for_consumer(&self, name: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let done: bool = sqlx::query_scalar(
+                "SELECT coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) \
+                 >= coalesce((SELECT max(position) FROM events WHERE aggregate_type = 'Contract'), 0)",
+            )
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if done {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "consumer {name} did not catch up in time"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Provisions `email` through a contract of `company`, signs in with the mailed temporary password and
+    /// changes it to `password`; returns a token of the finished account.
+    pub async fn provisioned_client(
+        &self,
+        staff: &str,
+        company: Uuid,
+        number: &str,
+        email: &str,
+        password: &str,
+    ) -> String {
+        conclude(self, staff, company, number, email).await;
+        let temporary = self.mail(email, "temporary_password").await.code();
+        let token = self.login(email, &temporary).await;
+        let r = self
+            .gql(
+                Some(&token),
+                "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { mustChangePassword } }",
+                json!({"c": temporary, "n": password}),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["changePassword"]["mustChangePassword"], false,
+            "{r}"
+        );
+        token
+    }
+
+    /// The kinds in an account's security log, oldest first, read by `token`.
+    pub async fn security_kinds(&self, token: &str, account: Uuid) -> Vec<String> {
+        let r = self
+            .gql(
+                Some(token),
+                "query($a: UUID!) { securityLog(accountId: $a, first: 100) { edges { node { kind } } } }",
+                json!({"a": account}),
+            )
+            .await;
+        let mut kinds: Vec<String> = r["data"]["securityLog"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|e| e["node"]["kind"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.reverse();
+        kinds
+    }
+
+    /// The account id of a login.
+    pub async fn account_id(&self, email: &str) -> Uuid {
+        sqlx::query_scalar("SELECT account_id FROM accounts WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+impl TestApp {
+    /// Waits (with a deadline) until `n` mails of `template` to `to` have been sent.
+    pub async fn wait_mail_count(&self, to: &str, template: &str, n: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let sent: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM outbox WHERE recipient = $1 AND template = $2 AND sent_at IS NOT NULL",
+            )
+            .bind(to)
+            .bind(template)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if sent >= n {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} {template} mails to {to} were not sent in time"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
