@@ -1,0 +1,213 @@
+//! The mail outbox on PostgreSQL: a committed mail survives a failing transport and is delivered once with
+//! its Message-ID, a rolled-back one is never sent, bodies are wiped after sending, and SMTP's permanent and
+//! temporary refusals are told apart (against a minimal SMTP server on loopback).
+
+use std::sync::{Arc, Mutex};
+
+use api::mail::sender::{deliver_due, Transport};
+use api::mail::templates::{self, Locale};
+use api::mail::Outbox;
+use lettre::message::Mailbox;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn outbox() -> Outbox {
+    Outbox::new("Кабинет <cabinet@leasing.test>", "https://lk.leasing.test")
+}
+
+fn from() -> Mailbox {
+    "Кабинет <cabinet@leasing.test>".parse().unwrap()
+}
+
+async fn queue(pool: &PgPool, to: &str) -> String {
+    let mut tx = pool.begin().await.unwrap();
+    let letter = templates::password_changed(Locale::Ru, &outbox().site, chrono::Utc::now());
+    let id = outbox().enqueue(&mut tx, to, letter).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[derive(sqlx::FromRow, Debug)]
+struct Row {
+    attempts: i32,
+    sent: bool,
+    failed: bool,
+    has_body: bool,
+    last_error: Option<String>,
+    due_in_s: f64,
+}
+
+async fn row(pool: &PgPool, message_id: &str) -> Row {
+    sqlx::query_as(
+        "SELECT attempts, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed, \
+                body_text IS NOT NULL AS has_body, last_error, \
+                extract(epoch FROM next_attempt_at - clock_timestamp())::float8 AS due_in_s \
+         FROM outbox WHERE message_id = $1",
+    )
+    .bind(message_id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_with_its_message_id() {
+    let db = projections::testing::fresh_database().await.unwrap();
+    let pool = db.pool(3).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-outbox-{}", uuid::Uuid::new_v4()));
+    let transport = Transport::new(None, dir.clone()).unwrap();
+    let id = queue(&pool, "buh@romashka.ru").await;
+    // A change that rolls back leaves no mail.
+    let mut tx = pool.begin().await.unwrap();
+    let letter = templates::password_changed(Locale::En, &outbox().site, chrono::Utc::now());
+    outbox()
+        .enqueue(&mut tx, "never@romashka.ru", letter)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+
+    // The transport fails (its directory is gone): the mail stays, with a retry in 10 s.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    let r = row(&pool, &id).await;
+    assert_eq!(
+        (r.attempts, r.sent, r.failed, r.has_body),
+        (1, false, false, true),
+        "{r:?}"
+    );
+    assert!(r.last_error.is_some());
+    assert!((8.0..=10.5).contains(&r.due_in_s), "{r:?}");
+    // Not due yet: nothing is tried.
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    assert_eq!(row(&pool, &id).await.attempts, 1);
+
+    sqlx::query("UPDATE outbox SET next_attempt_at = clock_timestamp()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 1);
+    let r = row(&pool, &id).await;
+    assert_eq!((r.attempts, r.sent, r.has_body), (2, true, false), "{r:?}");
+    // Sent is sent: nothing goes out twice.
+    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    let written = files(&dir);
+    assert_eq!(written.len(), 1);
+    assert!(
+        written[0].contains(&format!("Message-ID: {id}")),
+        "{}",
+        written[0]
+    );
+    assert!(written[0].contains("X-Cabinet-Template: password_changed"));
+    assert!(written[0].contains("To: buh@romashka.ru"));
+    assert!(written[0].contains("multipart/alternative"));
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A minimal SMTP server: answers RCPT TO with `rcpt_reply` and keeps every accepted DATA.
+async fn smtp_server(rcpt_reply: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = socket.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        "250-test\r\n250 8BITMIME\r\n".to_owned()
+                    } else if upper.starts_with("RCPT") {
+                        format!("{rcpt_reply}\r\n")
+                    } else if upper.starts_with("DATA") {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        store.lock().unwrap().push(data);
+                        "250 queued\r\n".to_owned()
+                    } else if upper.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        "250 OK\r\n".to_owned()
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[tokio::test]
+async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_one() {
+    let db = projections::testing::fresh_database().await.unwrap();
+    let pool = db.pool(3).await.unwrap();
+    let dir = std::env::temp_dir();
+
+    let (port, received) = smtp_server("250 OK").await;
+    let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
+    let id = queue(&pool, "buh@romashka.ru").await;
+    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 1);
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains(&format!("Message-ID: {id}")), "{}", got[0]);
+    assert!(row(&pool, &id).await.sent);
+
+    let (port, _) = smtp_server("451 try later").await;
+    let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
+    let id = queue(&pool, "later@romashka.ru").await;
+    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 0);
+    let r = row(&pool, &id).await;
+    assert_eq!(
+        (r.sent, r.failed, r.has_body, r.attempts),
+        (false, false, true, 1),
+        "{r:?}"
+    );
+
+    let (port, _) = smtp_server("550 no such mailbox").await;
+    let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir).unwrap();
+    sqlx::query("DELETE FROM outbox")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let id = queue(&pool, "gone@romashka.ru").await;
+    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 0);
+    let r = row(&pool, &id).await;
+    assert_eq!(
+        (r.sent, r.failed, r.has_body),
+        (false, true, false),
+        "{r:?}"
+    );
+    assert!(r.last_error.unwrap().contains("550"));
+}
