@@ -99,6 +99,13 @@ enum AccountsCommand {
         #[arg(long)]
         company: Vec<uuid::Uuid>,
     },
+    /// Time argon2id hashing with the configured cost on this machine (the number docs/security.md
+    /// records), without touching the database.
+    HashingTime {
+        /// Hashes to time.
+        #[arg(long, default_value_t = 10)]
+        samples: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +165,27 @@ async fn shutdown_signal() {
 }
 
 async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
+    if let Command::Accounts {
+        command: AccountsCommand::HashingTime { samples },
+    } = &command
+    {
+        api::auth::passwords::configure(settings.argon2);
+        let mut times = api::auth::passwords::measure(*samples)?;
+        times.sort();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let c = settings.argon2;
+        println!(
+            "argon2id m={} KiB t={} p={}: {} hashes, median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            c.memory_kib,
+            c.iterations,
+            c.parallelism,
+            times.len(),
+            ms(times[times.len() / 2]),
+            ms(times[0]),
+            ms(times[times.len() - 1])
+        );
+        return Ok(0);
+    }
     if let Command::Serve { listen, clock, .. } = &command {
         if let Some(l) = listen {
             settings.listen = *l;
@@ -237,6 +265,16 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             let id = accounts::create_account(&app.pool, &email, &password, &[role], false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            if generated {
+                // A password shown on a terminal is a temporary one: changed at the first sign-in.
+                let mut conn = app.pool.acquire().await?;
+                let hash: String =
+                    sqlx::query_scalar("SELECT password_hash FROM accounts WHERE account_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                accounts::set_temporary_password(&mut conn, id, &hash).await?;
+            }
             let mut conn = app.pool.acquire().await?;
             for c in company {
                 accounts::link_company(&mut conn, id, c).await?;
@@ -248,6 +286,9 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             }
             Ok(0)
         }
+        Command::Accounts {
+            command: AccountsCommand::HashingTime { .. },
+        } => unreachable!("handled before the database is opened"),
         Command::Projections { command } => projections_command(command, app).await,
         Command::Clock { command } => clock_command(command, app).await,
         Command::Events {

@@ -63,6 +63,30 @@ pub fn sdl() -> String {
     .sdl()
 }
 
+/// The names of every query and mutation field, by introspection (for suites that must cover them all).
+pub async fn root_fields() -> Vec<String> {
+    let schema = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish();
+    let r = schema
+        .execute("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
+        .await;
+    let v = r.data.into_json().unwrap_or_default();
+    ["queryType", "mutationType"]
+        .iter()
+        .flat_map(|t| {
+            v["__schema"][t]["fields"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// What the HTTP layer resolved about a request.
 #[derive(Debug, Clone)]
 pub struct RequestCtx {

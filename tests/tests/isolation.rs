@@ -1,0 +1,235 @@
+//! Tenant isolation: a CLIENT of company A tries every query and mutation that takes an id with company
+//! B's ids (companies, contracts, debt, schedule, events, accounts). Each answers FORBIDDEN or NOT_FOUND,
+//! returns no data of B and stores nothing. The same operation with A's own ids then reads A's data, or is
+//! FORBIDDEN when it is the back office's.
+//!
+//! Every field of the schema is either a case below or listed in `NOT_TENANT_SCOPED` with its reason; a
+//! test fails when a new field is neither. Adding an operation is one line in `cases()`.
+
+mod common;
+
+use api::auth::Role;
+use common::{company_input, conclude, error, TestApp};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// One tenant's ids.
+struct Side {
+    company: Uuid,
+    contract: Uuid,
+    account: Uuid,
+}
+
+/// What the operation does with the caller's own ids.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Own {
+    /// Reads its data.
+    Reads,
+    /// Forbidden anyway: it is the back office's.
+    Forbidden,
+}
+
+struct Case {
+    field: &'static str,
+    query: &'static str,
+    vars: fn(&Side) -> Value,
+    own: Own,
+}
+
+const fn case(
+    field: &'static str,
+    query: &'static str,
+    vars: fn(&Side) -> Value,
+    own: Own,
+) -> Case {
+    Case {
+        field,
+        query,
+        vars,
+        own,
+    }
+}
+
+use Own::{Forbidden, Reads};
+
+#[rustfmt::skip]
+fn cases() -> Vec<Case> {
+    vec![
+        case("company", "query($c: UUID!) { company(id: $c) { inn shortName } }", |s| json!({"c": s.company}), Reads),
+        case("contract", "query($c: UUID!) { contract(id: $c) { number schedule { amount } payments { amount } } }", |s| json!({"c": s.contract}), Reads),
+        case("contracts", "query($c: UUID!) { contracts(companyId: $c) { edges { node { number } } } }", |s| json!({"c": s.company}), Reads),
+        case("debt", "query($c: UUID!) { debt(companyId: $c) { total contracts { number } } }", |s| json!({"c": s.company}), Reads),
+        case("earlyBuyoutQuote", "query($c: UUID!) { earlyBuyoutQuote(contractId: $c, asOf: \"2026-02-15\") { total } }", |s| json!({"c": s.contract}), Reads),
+        case("events", "query($c: String!) { events(aggregateType: \"Company\", aggregateId: $c) { edges { node { payload } } } }", |s| json!({"c": s.company.to_string()}), Forbidden),
+        case("events", "query($c: String!) { events(aggregateType: \"Contract\", aggregateId: $c) { edges { node { payload } } } }", |s| json!({"c": s.contract.to_string()}), Forbidden),
+        case("securityLog", "query($a: UUID!) { securityLog(accountId: $a) { edges { node { kind clientAddress } } } }", |s| json!({"a": s.account}), Reads),
+        case("account", "query($a: UUID!) { account(id: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("accounts", "{ accounts { edges { node { email } } } }", |_| json!({}), Forbidden),
+        case("changeCompanyRequisites", "mutation($c: UUID!) { changeCompanyRequisites(input: {companyId: $c, shortName: \"взлом\"}) { position } }", |s| json!({"c": s.company}), Forbidden),
+        case("assignManager", "mutation($c: UUID!) { assignManager(input: {companyId: $c, name: \"x\", phone: \"+74951112233\", email: \"a@b.ru\"}) { position } }", |s| json!({"c": s.company}), Forbidden),
+        case("concludeContract", "mutation($i: ConcludeContractInput!) { concludeContract(input: $i) { position } }", |s| json!({"i": contract_input(s.company)}), Forbidden),
+        case("activateContract", "mutation($c: UUID!) { activateContract(input: {contractId: $c, date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("recordPayment", "mutation($c: UUID!) { recordPayment(input: {contractId: $c, amount: \"1\", date: \"2026-02-02\", bankReference: \"x\", purpose: LEASING_PAYMENT}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("registerTrafficFine", "mutation($c: UUID!) { registerTrafficFine(input: {contractId: $c, resolutionNumber: \"18810177260303000009\", date: \"2026-02-02\", amount: \"500\", vehicle: \"x\", description: \"x\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("recordFinePaid", "mutation($c: UUID!) { recordFinePaid(input: {contractId: $c, resolutionNumber: \"18810177260303000009\", date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("recalculateSchedule", "mutation($c: UUID!) { recalculateSchedule(input: {contractId: $c, date: \"2026-02-02\", amount: \"1\", mode: SHORTER_TERM}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("completeContract", "mutation($c: UUID!) { completeContract(input: {contractId: $c, date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("terminateContract", "mutation($c: UUID!) { terminateContract(input: {contractId: $c, date: \"2026-02-02\", reason: \"x\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("blockAccount", "mutation($a: UUID!) { blockAccount(accountId: $a, reason: \"x\") { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("unblockAccount", "mutation($a: UUID!) { unblockAccount(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("resetAccountPassword", "mutation($a: UUID!) { resetAccountPassword(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("changeAccountRoles", "mutation($a: UUID!) { changeAccountRoles(accountId: $a, roles: [ADMIN]) { email } }", |s| json!({"a": s.account}), Forbidden),
+    ]
+}
+
+/// Fields that take no other tenant's id, and why they cannot reach B's data.
+const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
+    ("me", "the caller's own account"),
+    (
+        "companies",
+        "a list filtered to the caller's companies: tried below with B's ИНН as the search",
+    ),
+    ("terms", "public to every signed-in person"),
+    ("businessDate", "one business date for everyone"),
+    ("login", "takes credentials, not ids"),
+    ("logout", "the caller's own session"),
+    ("logoutEverywhere", "the caller's own sessions"),
+    ("changePassword", "the caller's own account"),
+    (
+        "requestPasswordReset",
+        "answers the same for every ИНН and e-mail",
+    ),
+    ("resetPassword", "takes a mailed control string, not an id"),
+    ("acceptTerms", "the caller's own account"),
+    ("publishTerms", "ADMIN only; no tenant data"),
+    ("requestLoginChange", "the caller's own account"),
+    (
+        "confirmLoginChange",
+        "a control string bound to the caller's own account",
+    ),
+    ("requestAccountDeletion", "the caller's own account"),
+    (
+        "registerCompany",
+        "creates a company; MANAGER and ADMIN only",
+    ),
+    ("advanceClock", "ADMIN only; no tenant data"),
+];
+
+fn contract_input(company: Uuid) -> Value {
+    json!({
+        "companyId": company, "number": "ЛД-ВЗЛОМ", "date": "2026-02-01", "contactEmail": "a@b.ru",
+        "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2025, "serialNumber": "1"},
+        "price": "300000", "advance": {"amount": "0"}, "termMonths": 1, "annualRate": "0",
+        "firstDueDate": "2026-03-10", "scheduleKind": "EXPLICIT",
+        "lines": [{"dueDate": "2026-03-10", "amount": "300000"}], "redemption": "0",
+        "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true}
+    })
+}
+
+#[tokio::test]
+async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_of_it() {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let a_company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let b_company = t
+        .company(&admin, company_input("7712345671", "773601001"))
+        .await;
+    let a_contract = conclude(&t, &admin, a_company, "ЛД-А-1", "a.person@romashka.ru").await;
+    let b_contract = conclude(&t, &admin, b_company, "ЛД-Б-1", "b.person@vasilek.ru").await;
+    let a_token = t
+        .provisioned_client(
+            &admin,
+            a_company,
+            "ЛД-А-2",
+            "a.person@romashka.ru",
+            "Ромашка-пароль-1",
+        )
+        .await;
+    let a = Side {
+        company: a_company,
+        contract: a_contract,
+        account: t.account_id("a.person@romashka.ru").await,
+    };
+    t.mail("b.person@vasilek.ru", "temporary_password").await;
+    let b = Side {
+        company: b_company,
+        contract: b_contract,
+        account: t.account_id("b.person@vasilek.ru").await,
+    };
+    // What would betray B: its ids, ИНН, contract number and person.
+    let b_marks = [
+        b.company.to_string(),
+        b.contract.to_string(),
+        b.account.to_string(),
+        "7712345671".to_owned(),
+        "ЛД-Б-1".to_owned(),
+        "b.person@vasilek.ru".to_owned(),
+    ];
+    let events = t.event_count().await;
+    for c in cases() {
+        let r = t.gql(Some(&a_token), c.query, (c.vars)(&b)).await;
+        let code = error(&r).0;
+        assert!(
+            code == "FORBIDDEN" || code == "NOT_FOUND",
+            "{}: B's ids gave {code}: {r}",
+            c.field
+        );
+        let shown = format!("{}{}", r["data"], r["errors"][0]["message"]);
+        for mark in &b_marks {
+            assert!(
+                !shown.contains(mark.as_str()),
+                "{}: shows {mark}: {r}",
+                c.field
+            );
+        }
+        let own = t.gql(Some(&a_token), c.query, (c.vars)(&a)).await;
+        match c.own {
+            Reads => assert!(own["errors"].is_null(), "{}: own ids: {own}", c.field),
+            Forbidden => assert_eq!(error(&own).0, "FORBIDDEN", "{}: own ids: {own}", c.field),
+        }
+    }
+    assert_eq!(t.event_count().await, events, "nothing was stored");
+
+    // The one list: whatever it searches for, only A's companies.
+    for search in [json!(null), json!("7712"), json!("Ромашка")] {
+        let r = t
+            .gql(
+                Some(&a_token),
+                "query($s: String) { companies(search: $s) { edges { node { id inn } } } }",
+                json!({"s": search}),
+            )
+            .await;
+        for e in r["data"]["companies"]["edges"].as_array().unwrap() {
+            assert_eq!(e["node"]["id"], json!(a_company), "{search}: {r}");
+        }
+    }
+    // Without a session every case is UNAUTHENTICATED.
+    for c in cases() {
+        let r = t.gql(None, c.query, (c.vars)(&b)).await;
+        assert_eq!(error(&r).0, "UNAUTHENTICATED", "{}: {r}", c.field);
+    }
+}
+
+#[tokio::test]
+async fn every_field_of_the_schema_is_in_the_suite_or_explained() {
+    let fields = api::graphql::root_fields().await;
+    assert!(fields.len() > 30, "{fields:?}");
+    let covered: Vec<&str> = cases().iter().map(|c| c.field).collect();
+    let explained: Vec<&str> = NOT_TENANT_SCOPED.iter().map(|(f, _)| *f).collect();
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| !covered.contains(&f.as_str()) && !explained.contains(&f.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add these fields to tests/tests/isolation.rs (a case, or NOT_TENANT_SCOPED with a reason): {missing:?}"
+    );
+    for f in covered.iter().chain(explained.iter()) {
+        assert!(
+            fields.iter().any(|x| x == f),
+            "{f} is not a field of the schema any more"
+        );
+    }
+}
