@@ -54,6 +54,7 @@ async fn a_signed_contract_opens_a_cabinet_whose_mailed_temporary_password_must_
     let temporary = mail.code();
     assert!(temporary.chars().count() >= 12, "{temporary}");
     assert!(mail.text.contains("ООО «Ромашка»"), "{}", mail.text);
+    assert!(mail.text.contains("Временный пароль"), "Russian by default");
     assert!(mail.text.contains(email));
     assert!(mail.html.contains(&temporary));
     assert!(mail.message_id.starts_with('<') && mail.message_id.ends_with('>'));
@@ -396,9 +397,26 @@ async fn a_login_change_takes_effect_when_the_new_address_confirms_it() {
         error(&r),
         ("VALIDATION".to_owned(), Some("newEmail".to_owned()))
     );
+    // This person reads mails in English.
+    let r = w
+        .gql(
+            &token,
+            "mutation { setMailLanguage(language: EN) { mailLanguage } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"]["setMailLanguage"]["mailLanguage"], "EN", "{r}");
     let r = w.gql(&token, request, json!({"e": new})).await;
     assert_eq!(r["data"]["requestLoginChange"], true, "{r}");
-    let control = t.mail(new, "login_change_confirmation").await.code();
+    let confirmation = t.mail(new, "login_change_confirmation").await;
+    assert!(
+        confirmation
+            .text
+            .contains("To confirm, enter this control string"),
+        "{}",
+        confirmation.text
+    );
+    let control = confirmation.code();
     // Nothing changes before the confirmation.
     t.login(old, "Тихий-Дон-1928").await;
     let r = w.gql(&token, confirm, json!({"t": "AAAA-BBBB-CCCC"})).await;
@@ -565,6 +583,15 @@ async fn administrators_block_unblock_reset_and_change_roles() {
     let token = t.login(email, &temporary).await;
     let r = w.gql(&token, CONTRACTS, json!({"c": w.company})).await;
     assert_eq!(error(&r).0, "PASSWORD_CHANGE_REQUIRED");
+    // A temporary password unused for 10 days stops working.
+    sqlx::query("UPDATE accounts SET temporary_password_expires_at = clock_timestamp() - interval '1 second'")
+        .execute(&t.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        error(&t.try_login(email, &temporary).await).0,
+        "TEMPORARY_PASSWORD_EXPIRED"
+    );
 
     let r = w
         .gql(&w.admin, "mutation($a: UUID!, $r: [Role!]!) { changeAccountRoles(accountId: $a, roles: $r) { roles } }", json!({"a": id, "r": ["ACCOUNTANT"]}))

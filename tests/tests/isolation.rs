@@ -108,6 +108,7 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "a control string bound to the caller's own account",
     ),
     ("requestAccountDeletion", "the caller's own account"),
+    ("setMailLanguage", "the caller's own account"),
     (
         "registerCompany",
         "creates a company; MANAGER and ADMIN only",

@@ -50,6 +50,8 @@ pub enum Operation {
     ChangeLogin,
     /// `requestAccountDeletion`.
     RequestAccountDeletion,
+    /// `setMailLanguage`.
+    SetMailLanguage,
     /// Staff administration of accounts: `accounts`, `account`, `blockAccount`, `unblockAccount`,
     /// `resetAccountPassword`, `changeAccountRoles`.
     ManageAccounts,
@@ -84,7 +86,11 @@ impl Operation {
                 &[Role::Manager, Role::Accountant, Role::Admin]
             }
             Self::AdvanceClock | Self::PublishTerms | Self::ManageAccounts => &[Role::Admin],
-            Self::LogoutEverywhere | Self::ReadTerms | Self::AcceptTerms | Self::ChangeLogin => ALL,
+            Self::LogoutEverywhere
+            | Self::ReadTerms
+            | Self::AcceptTerms
+            | Self::ChangeLogin
+            | Self::SetMailLanguage => ALL,
             Self::RequestAccountDeletion => &[Role::Client],
             // Everyone may ask; `authorize` lets non-admins read only their own.
             Self::ReadSecurityLog(_) => ALL,
@@ -184,6 +190,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("acceptTerms", Operation::AcceptTerms),
         ("requestLoginChange, confirmLoginChange", Operation::ChangeLogin),
         ("requestAccountDeletion", Operation::RequestAccountDeletion),
+        ("setMailLanguage", Operation::SetMailLanguage),
         ("securityLog", Operation::ReadSecurityLog(c)),
         ("company", Operation::ReadCompany(c)),
         ("companies", Operation::ListCompanies),

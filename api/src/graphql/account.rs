@@ -7,7 +7,9 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use super::query::{cursor, page_size};
-use super::types::{Account, AccountDeletion, LoginPayload, Me, SecurityEvent, Terms};
+use super::types::{
+    Account, AccountDeletion, LoginPayload, MailLanguage, Me, SecurityEvent, Terms,
+};
 use super::{allow, app, request};
 use crate::auth::policy::Operation;
 use crate::auth::security::SecurityEventKind;
@@ -232,6 +234,18 @@ impl AccountMutation {
             .accounts
             .accept_terms(actor, version, &req.client)
             .await?;
+        Ok(me_now(ctx).await?)
+    }
+
+    /// Chooses the language of this account's mails (Russian by default).
+    async fn set_mail_language(&self, ctx: &Context<'_>, language: MailLanguage) -> Result<Me> {
+        let (actor, _) = allow(ctx, Operation::SetMailLanguage)?;
+        sqlx::query("UPDATE accounts SET locale = $2 WHERE account_id = $1")
+            .bind(actor.account_id)
+            .bind(language.code())
+            .execute(&app(ctx).pool)
+            .await
+            .map_err(ApiError::from)?;
         Ok(me_now(ctx).await?)
     }
 
