@@ -244,31 +244,24 @@ impl CatchUp {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), RunnerError> {
         let mut shutdown = shutdown;
-        let mut conn = pool.acquire().await?;
-        let key = advisory_key(self.projection.name());
+        let Some(mut leader) = Leadership::acquire(
+            &pool,
+            self.projection.name(),
+            EVENTS_CHANNEL,
+            poll,
+            &mut shutdown,
+        )
+        .await?
+        else {
+            return Ok(());
+        };
         loop {
-            if try_lead(&mut conn, key).await? {
+            while self.step(leader.conn()).await? > 0 {}
+            if !leader.wait(&mut shutdown).await {
                 break;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => return Ok(()),
-            }
         }
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(EVENTS_CHANNEL).await?;
-        loop {
-            while self.step(&mut conn).await? > 0 {}
-            tokio::select! {
-                _ = listener.recv() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => break,
-            }
-        }
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await;
+        leader.release().await;
         Ok(())
     }
 
@@ -300,8 +293,72 @@ impl CatchUp {
     }
 }
 
+/// The leadership of a named worker across nodes: a session advisory lock keyed by the name, held on its
+/// own connection (any node takes over when the leader's connection dies), with a LISTEN on the worker's
+/// channel to wake it.
+pub struct Leadership {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    listener: PgListener,
+    key: i64,
+    poll: Duration,
+}
+
+impl Leadership {
+    /// Waits until this node leads `name` (trying every `poll`); `None` when `shutdown` turns true first.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn acquire(
+        pool: &PgPool,
+        name: &str,
+        channel: &str,
+        poll: Duration,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let key = advisory_key(name);
+        while !try_lead(&mut conn, key).await? {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => return Ok(None),
+            }
+        }
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(channel).await?;
+        tracing::info!(name, "leading");
+        Ok(Some(Self {
+            conn,
+            listener,
+            key,
+            poll,
+        }))
+    }
+
+    /// The connection holding the lock.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    /// Waits for a notification on the channel or `poll`; false when `shutdown` turned true.
+    pub async fn wait(&mut self, shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+        tokio::select! {
+            _ = self.listener.recv() => true,
+            _ = tokio::time::sleep(self.poll) => true,
+            _ = shutdown.changed() => false,
+        }
+    }
+
+    /// Gives the leadership up.
+    pub async fn release(mut self) {
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(self.key)
+            .execute(&mut *self.conn)
+            .await;
+    }
+}
+
 /// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
-pub async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut *conn)

@@ -2,11 +2,11 @@
 //! deletion, and the administrators' account tools. The flows live in `auth::service`; this is their
 //! GraphQL face.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
-use super::query::{cursor, page_size};
+use super::query::{cursor, page, page_size};
 use super::types::{
     Account, AccountDeletion, LoginPayload, MailLanguage, Me, SecurityEvent, Terms,
 };
@@ -72,14 +72,9 @@ impl AccountQuery {
         let rows = accounts::list(&app(ctx).pool, after_id, search.as_deref(), role, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() as i64 > limit;
-        let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(
-            rows.into_iter()
-                .take(limit as usize)
-                .map(|r| Edge::new(r.account_id.to_string(), Account::from(r))),
-        );
-        Ok(conn)
+        Ok(page(rows, limit, after.is_some(), |r| {
+            (r.account_id.to_string(), Account::from(r))
+        }))
     }
 
     /// One account (ADMIN); `null` when unknown.
@@ -108,25 +103,27 @@ impl AccountQuery {
         let rows = security::load(&app(ctx).pool, account_id, before, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() as i64 > limit;
-        let mut conn = Connection::new(after.is_some(), has_next);
-        for r in rows.into_iter().take(limit as usize) {
-            let kind = SecurityEventKind::parse(&r.kind).ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("unknown security log kind {}", r.kind))
-            })?;
-            conn.edges.push(Edge::new(
-                r.id.to_string(),
-                SecurityEvent {
-                    kind,
-                    at: r.at,
-                    client_address: r.client_address,
-                    user_agent: r.user_agent,
-                    actor_id: r.actor_id,
-                    detail: r.detail,
-                },
-            ));
-        }
-        Ok(conn)
+        let rows = rows
+            .into_iter()
+            .map(|r| match SecurityEventKind::parse(&r.kind) {
+                Some(kind) => Ok((kind, r)),
+                None => Err(ApiError::Internal(anyhow::anyhow!(
+                    "unknown security log kind {}",
+                    r.kind
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(rows, limit, after.is_some(), |(kind, r)| {
+            let event = SecurityEvent {
+                kind,
+                at: r.at,
+                client_address: r.client_address,
+                user_agent: r.user_agent,
+                actor_id: r.actor_id,
+                detail: r.detail,
+            };
+            (r.id.to_string(), event)
+        }))
     }
 }
 

@@ -35,6 +35,25 @@ pub(crate) fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
+/// A page of a connection from `rows` fetched with `limit + 1`: the extra row only says there is a next
+/// page. `edge` gives each kept row's cursor and node.
+pub(crate) fn page<R, N: async_graphql::OutputType>(
+    rows: Vec<R>,
+    limit: i64,
+    has_previous: bool,
+    edge: impl FnMut(R) -> (String, N),
+) -> Connection<String, N> {
+    let has_next = rows.len() as i64 > limit;
+    let mut conn = Connection::new(has_previous, has_next);
+    conn.edges.extend(
+        rows.into_iter()
+            .take(limit as usize)
+            .map(edge)
+            .map(|(cursor, node)| Edge::new(cursor, node)),
+    );
+    conn
+}
+
 /// Read access to the cabinet.
 #[derive(Default)]
 pub struct CoreQuery;
@@ -77,14 +96,9 @@ impl CoreQuery {
         let rows = list_companies(&app(ctx).pool, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let has_next = rows.len() as i64 > limit;
-        let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(
-            rows.into_iter()
-                .take(limit as usize)
-                .map(|v| Edge::new(v.registered_position.to_string(), Company::from(v))),
-        );
-        Ok(conn)
+        Ok(page(rows, limit, after.is_some(), |v| {
+            (v.registered_position.to_string(), Company::from(v))
+        }))
     }
 
     /// The event history of one aggregate, in sequence order (auditors and admins).
@@ -109,14 +123,8 @@ impl CoreQuery {
         )
         .await
         .map_err(ApiError::from)?;
-        let has_next = events.len() as i64 > limit;
-        let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(
-            events
-                .into_iter()
-                .take(limit as usize)
-                .map(|e| Edge::new(e.sequence.to_string(), Event::from(e))),
-        );
-        Ok(conn)
+        Ok(page(events, limit, after.is_some(), |e| {
+            (e.sequence.to_string(), Event::from(e))
+        }))
     }
 }

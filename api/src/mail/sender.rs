@@ -9,7 +9,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::postgres::PgListener;
+use projections::runner::Leadership;
 use sqlx::PgPool;
 
 /// How mail leaves the system.
@@ -231,34 +231,22 @@ pub async fn run(
     transport: Transport,
     from: Mailbox,
     poll: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let key = projections::runner::advisory_key("outbox-sender");
-    loop {
-        if projections::runner::try_lead(&mut conn, key).await? {
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
-    }
+    let mut shutdown = shutdown;
+    let Some(mut leader) =
+        Leadership::acquire(&pool, "outbox-sender", "outbox", poll, &mut shutdown).await?
+    else {
+        return Ok(());
+    };
     tracing::info!(?transport, "outbox sender running");
-    let mut listener = PgListener::connect_with(&pool).await?;
-    listener.listen("outbox").await?;
     loop {
         while deliver_due(&pool, &transport, &from).await? > 0 {}
-        tokio::select! {
-            _ = listener.recv() => {}
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => break,
+        if !leader.wait(&mut shutdown).await {
+            break;
         }
     }
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *conn)
-        .await;
+    leader.release().await;
     Ok(())
 }
 
