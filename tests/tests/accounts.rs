@@ -19,6 +19,8 @@ const RESET_REQUEST: &str =
 const RESET: &str =
     "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
 
+const IVAN: &str = "ivan.petrov@romashka.ru";
+
 struct World {
     t: TestApp,
     admin: String,
@@ -36,6 +38,14 @@ impl World {
             .company(&admin, company_input("7707083893", "773601001"))
             .await;
         Self { t, admin, company }
+    }
+
+    /// Ivan Petrov, the contact person of a contract of the company, with his temporary password changed to
+    /// `Тихий-Дон-1928`; returns his token.
+    async fn ivan(&self) -> String {
+        self.t
+            .provisioned_client(&self.admin, self.company, "ЛД-1", IVAN, "Тихий-Дон-1928")
+            .await
     }
 
     async fn gql(&self, token: &str, q: &str, vars: Value) -> Value {
@@ -185,10 +195,7 @@ async fn one_person_serves_several_companies_and_switches_between_them() {
 async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_every_session() {
     let w = World::new().await;
     let t = &w.t;
-    let email = "ivan.petrov@romashka.ru";
-    let old_session = t
-        .provisioned_client(&w.admin, w.company, "ЛД-1", email, "Тихий-Дон-1928")
-        .await;
+    let (email, old_session) = (IVAN, w.ivan().await);
 
     // The same answer whether or not the account exists; a mail only when it does.
     for (inn, mail) in [("7712345671", email), ("7707083893", "nobody@romashka.ru")] {
@@ -273,9 +280,8 @@ async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_e
 async fn five_wrong_passwords_lock_the_login_for_known_and_unknown_emails_alike() {
     let w = World::new().await;
     let t = &w.t;
-    let email = "ivan.petrov@romashka.ru";
-    t.provisioned_client(&w.admin, w.company, "ЛД-1", email, "Тихий-Дон-1928")
-        .await;
+    let email = IVAN;
+    w.ivan().await;
     for login in [email, "nobody@romashka.ru"] {
         for _ in 0..5 {
             let r = t.try_login(login, "wrong-password-1").await;
@@ -443,10 +449,7 @@ async fn a_login_change_takes_effect_when_the_new_address_confirms_it() {
 async fn an_account_is_deleted_only_when_no_obligations_remain() {
     let w = World::new().await;
     let t = &w.t;
-    let email = "ivan.petrov@romashka.ru";
-    let bound = t
-        .provisioned_client(&w.admin, w.company, "ЛД-1", email, "Тихий-Дон-1928")
-        .await;
+    let (email, bound) = (IVAN, w.ivan().await);
     let delete = "mutation { requestAccountDeletion { deactivatedAt destroyPersonalDataBy } }";
     let r = w.gql(&bound, delete, json!({})).await;
     assert_eq!(error(&r).0, "OBLIGATIONS_REMAIN", "{r}");
@@ -516,10 +519,7 @@ async fn an_account_is_deleted_only_when_no_obligations_remain() {
 async fn administrators_block_unblock_reset_and_change_roles() {
     let w = World::new().await;
     let t = &w.t;
-    let email = "ivan.petrov@romashka.ru";
-    let client = t
-        .provisioned_client(&w.admin, w.company, "ЛД-1", email, "Тихий-Дон-1928")
-        .await;
+    let (email, client) = (IVAN, w.ivan().await);
     let id = t.account_id(email).await;
     let list = "query($s: String) { accounts(search: $s) { edges { node { id email roles companyIds } } } }";
     let r = w.gql(&client, list, json!({"s": null})).await;
@@ -618,10 +618,7 @@ async fn administrators_block_unblock_reset_and_change_roles() {
 async fn sessions_end_everywhere_on_request_and_when_idle_and_a_new_client_is_reported() {
     let w = World::new().await;
     let t = &w.t;
-    let email = "ivan.petrov@romashka.ru";
-    let first = t
-        .provisioned_client(&w.admin, w.company, "ЛД-1", email, "Тихий-Дон-1928")
-        .await;
+    let (email, first) = (IVAN, w.ivan().await);
     let second = t.login(email, "Тихий-Дон-1928").await;
     let r = w
         .gql(&second, "mutation { logoutEverywhere }", json!({}))
