@@ -465,6 +465,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_client_address_is_the_peer_unless_a_trusted_proxy_forwards_it() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
+        headers.insert("user-agent", "Firefox/140".parse().unwrap());
+        let mut ext = Extensions::new();
+        ext.insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 5555))));
+        let direct = client_of(&headers, &ext, false);
+        assert_eq!(direct.address.as_deref(), Some("10.0.0.1"));
+        assert_eq!(direct.user_agent.as_deref(), Some("Firefox/140"));
+        assert_eq!(
+            client_of(&headers, &ext, true).address.as_deref(),
+            Some("203.0.113.7")
+        );
+        headers.insert("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(
+            client_of(&headers, &ext, true).address.as_deref(),
+            Some("10.0.0.1")
+        );
+        assert_eq!(client_of(&headers, &Extensions::new(), false).address, None);
+    }
+
+    #[test]
     fn a_business_day_starts_at_midnight_in_the_lessors_time_zone() {
         let moscow = chrono_tz::Europe::Moscow;
         let before = Utc.with_ymd_and_hms(2026, 3, 10, 20, 59, 59).unwrap();
