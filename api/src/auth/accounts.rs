@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{passwords, Role};
 use crate::error::ApiError;
+use crate::mail::templates::Locale;
 
 /// How long a temporary password stays valid.
 pub const TEMPORARY_PASSWORD_DAYS: i64 = 10;
@@ -51,6 +52,22 @@ pub async fn create_account(
         .fetch_optional(pool)
         .await?;
     id.ok_or_else(|| ApiError::validation("email", "an account with this e-mail already exists"))
+}
+
+/// The language of an account's mails (Russian when the account is unknown).
+///
+/// # Errors
+/// A database error.
+pub async fn locale<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    account_id: Uuid,
+) -> Result<Locale, sqlx::Error> {
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT locale FROM accounts WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(Locale::parse(code.as_deref().unwrap_or_default()))
 }
 
 /// The stored names of roles.

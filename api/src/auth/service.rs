@@ -241,26 +241,13 @@ impl AccountService {
         )
         .await?;
         let letter = templates::password_changed(
-            self.locale(&mut tx, actor.account_id).await?,
+            accounts::locale(&mut *tx, actor.account_id).await?,
             &self.outbox.site,
             Utc::now(),
         );
         self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn locale(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        account_id: Uuid,
-    ) -> Result<Locale, sqlx::Error> {
-        let code: Option<String> =
-            sqlx::query_scalar("SELECT locale FROM accounts WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        Ok(Locale::parse(code.as_deref().unwrap_or("ru")))
     }
 
     /// Password recovery, step 1: when an active account with this login is linked to a company with this
@@ -434,7 +421,7 @@ impl AccountService {
         )
         .await?;
         let letter = templates::login_change_confirmation(
-            self.locale(&mut tx, actor.account_id).await?,
+            accounts::locale(&mut *tx, actor.account_id).await?,
             &self.outbox.site,
             new.as_str(),
             &control,
@@ -497,7 +484,7 @@ impl AccountService {
         e.detail = Some(&masked);
         security::record(&mut tx, e).await?;
         let letter = templates::login_changed(
-            self.locale(&mut tx, account_id).await?,
+            accounts::locale(&mut *tx, account_id).await?,
             &self.outbox.site,
             &masked,
         );
@@ -562,8 +549,10 @@ impl AccountService {
             Entry::new(actor.account_id, Kind::Deleted, Some(client)),
         )
         .await?;
-        let letter =
-            templates::account_deleted(self.locale(&mut tx, actor.account_id).await?, destroy_by);
+        let letter = templates::account_deleted(
+            accounts::locale(&mut *tx, actor.account_id).await?,
+            destroy_by,
+        );
         self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
         tx.commit().await?;
         Ok((deleted_at, destroy_by))
@@ -619,9 +608,7 @@ impl AccountService {
         sessions::revoke_all(&mut tx, id, None).await?;
         self.staff_entry(&mut tx, id, Kind::Blocked, admin, client, Some(reason))
             .await?;
-        let row = accounts::load(&mut tx, id).await?;
-        tx.commit().await?;
-        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+        Self::commit_and_read(tx, id).await
     }
 
     /// Unblocks an account and lifts a sign-in lockout.
@@ -645,9 +632,7 @@ impl AccountService {
         security::clear_failures(&mut tx, &security::login_key(&before.email)).await?;
         self.staff_entry(&mut tx, id, Kind::Unblocked, admin, client, None)
             .await?;
-        let row = accounts::load(&mut tx, id).await?;
-        tx.commit().await?;
-        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+        Self::commit_and_read(tx, id).await
     }
 
     /// Issues a new temporary password (mailed; valid 10 days; to be changed at sign-in), ends every
@@ -688,9 +673,7 @@ impl AccountService {
             expires,
         );
         self.outbox.enqueue(&mut tx, &before.email, letter).await?;
-        let row = accounts::load(&mut tx, id).await?;
-        tx.commit().await?;
-        row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+        Self::commit_and_read(tx, id).await
     }
 
     /// Replaces an account's roles.
@@ -733,6 +716,14 @@ impl AccountService {
             Some(&detail),
         )
         .await?;
+        Self::commit_and_read(tx, id).await
+    }
+
+    /// Reads the account as the staff action left it, and commits.
+    async fn commit_and_read(
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        id: Uuid,
+    ) -> Result<AccountRow, ApiError> {
         let row = accounts::load(&mut tx, id).await?;
         tx.commit().await?;
         row.ok_or_else(|| ApiError::NotFound("account not found".into()))

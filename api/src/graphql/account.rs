@@ -7,14 +7,13 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use super::query::{cursor, page, page_size};
-use super::types::{
-    Account, AccountDeletion, LoginPayload, MailLanguage, Me, SecurityEvent, Terms,
-};
+use super::types::{Account, AccountDeletion, LoginPayload, Me, SecurityEvent, Terms};
 use super::{allow, app, request};
 use crate::auth::policy::Operation;
 use crate::auth::security::SecurityEventKind;
 use crate::auth::{accounts, security, sessions, terms, Role};
 use crate::error::ApiError;
+use crate::mail::templates::Locale;
 
 /// Account queries.
 #[derive(Default)]
@@ -235,7 +234,7 @@ impl AccountMutation {
     }
 
     /// Chooses the language of this account's mails (Russian by default).
-    async fn set_mail_language(&self, ctx: &Context<'_>, language: MailLanguage) -> Result<Me> {
+    async fn set_mail_language(&self, ctx: &Context<'_>, language: Locale) -> Result<Me> {
         let (actor, _) = allow(ctx, Operation::SetMailLanguage)?;
         sqlx::query("UPDATE accounts SET locale = $2 WHERE account_id = $1")
             .bind(actor.account_id)

@@ -199,44 +199,18 @@ pub struct Me {
     pub terms_acceptance_required: Option<i32>,
 }
 
-/// The language of the mails an account receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum MailLanguage {
-    /// Русский (the default).
-    Ru,
-    /// English.
-    En,
-}
-
-impl MailLanguage {
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Ru => "ru",
-            Self::En => "en",
-        }
-    }
-}
-
 #[async_graphql::ComplexObject]
 impl Me {
     /// The language of this account's mails.
     async fn mail_language(
         &self,
         ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<MailLanguage> {
-        let code: Option<String> =
-            sqlx::query_scalar("SELECT locale FROM accounts WHERE account_id = $1")
-                .bind(self.id)
-                .fetch_optional(&super::app(ctx).pool)
+    ) -> async_graphql::Result<crate::mail::templates::Locale> {
+        Ok(
+            crate::auth::accounts::locale(&super::app(ctx).pool, self.id)
                 .await
-                .map_err(crate::error::ApiError::from)?;
-        Ok(if code.as_deref() == Some("en") {
-            MailLanguage::En
-        } else {
-            MailLanguage::Ru
-        })
+                .map_err(crate::error::ApiError::from)?,
+        )
     }
 
     /// The companies this person may act for, to switch between (a client's; empty for staff, who see

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-/// The language of a mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The language of the mails an account receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "MailLanguage", rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum Locale {
     /// Русский (the default).
     Ru,
