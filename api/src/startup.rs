@@ -52,8 +52,6 @@ pub struct App {
     pub outbox: Outbox,
     /// How the outbox sender delivers.
     pub transport: Transport,
-    /// The sender address of mails.
-    pub mail_from: Mailbox,
     /// Take the client address from X-Forwarded-For.
     pub trust_forwarded_for: bool,
 }
@@ -77,11 +75,11 @@ impl App {
         let clock =
             projections::clock_executor(pool.clone(), inline.clone(), settings.snapshot_every);
         crate::auth::passwords::configure(settings.argon2);
-        let outbox = Outbox::new(&settings.mail_from, &settings.public_url);
         let mail_from: Mailbox = settings
             .mail_from
             .parse()
             .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
+        let outbox = Outbox::new(mail_from, &settings.public_url);
         let transport =
             Transport::new(settings.smtp_url.as_deref(), settings.data_dir.join("mail"))?;
         let accounts = AccountService::new(
@@ -106,7 +104,6 @@ impl App {
             accounts: Arc::new(accounts),
             outbox,
             transport,
-            mail_from,
             trust_forwarded_for: settings.trust_forwarded_for,
         })
     }
@@ -127,35 +124,34 @@ impl App {
         let provisioning: Arc<dyn Projection> = Arc::new(
             crate::auth::provisioning::Provisioning::new(self.outbox.clone()),
         );
-        let mut tasks = vec![
-            spawn_consumer(self.pool.clone(), days, shutdown.clone()),
-            spawn_consumer(self.pool.clone(), provisioning, shutdown.clone()),
-        ];
+        let poll = Duration::from_secs(5);
+        let mut tasks = Vec::new();
+        for projection in [days, provisioning] {
+            let pool = self.pool.clone();
+            tasks.push(spawn_restarting(
+                projection.name(),
+                shutdown.clone(),
+                move |stop| {
+                    projections::runner::CatchUp::new(projection.clone(), 50).run(
+                        pool.clone(),
+                        poll,
+                        stop,
+                    )
+                },
+            ));
+        }
         let (pool, transport, from) = (
             self.pool.clone(),
             self.transport.clone(),
-            self.mail_from.clone(),
+            self.outbox.from.clone(),
         );
-        let mut stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let run = crate::mail::sender::run(
-                    pool.clone(),
-                    transport.clone(),
-                    from.clone(),
-                    Duration::from_secs(5),
-                    stop.clone(),
-                );
-                match run.await {
-                    Ok(()) => return,
-                    Err(e) => tracing::error!(error = %e, "outbox sender failed; restarting"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }));
+        tasks.push(spawn_restarting(
+            "outbox-sender",
+            shutdown.clone(),
+            move |stop| {
+                crate::mail::sender::run(pool.clone(), transport.clone(), from.clone(), poll, stop)
+            },
+        ));
         if settings.clock == crate::config::ClockMode::Auto {
             let tz = settings.tz()?;
             let clock = self.clock.clone();
@@ -165,23 +161,23 @@ impl App {
     }
 }
 
-/// Runs a catch-up consumer (one node at a time), restarting it after a failure, until `shutdown`.
-fn spawn_consumer(
-    pool: PgPool,
-    projection: Arc<dyn Projection>,
+/// Runs a worker (`run`, given the shutdown signal) until it returns or `stop` turns true, starting it again
+/// 2 s after a failure.
+fn spawn_restarting<F, Fut, E>(
+    name: &'static str,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+    run: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
     tokio::spawn(async move {
         loop {
-            let consumer = projections::runner::CatchUp::new(projection.clone(), 50);
-            match consumer
-                .run(pool.clone(), Duration::from_secs(5), stop.clone())
-                .await
-            {
+            match run(stop.clone()).await {
                 Ok(()) => return,
-                Err(e) => {
-                    tracing::error!(consumer = projection.name(), error = %e, "consumer failed; restarting")
-                }
+                Err(e) => tracing::error!(worker = name, error = %e, "worker failed; restarting"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}

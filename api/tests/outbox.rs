@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn outbox() -> Outbox {
-    Outbox::new("Кабинет <cabinet@leasing.test>", "https://lk.leasing.test")
+    Outbox::new(from(), "https://lk.leasing.test")
 }
 
 fn from() -> Mailbox {

@@ -14,6 +14,7 @@
 pub mod sender;
 pub mod templates;
 
+use lettre::message::Mailbox;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -22,22 +23,17 @@ use templates::{Letter, Site};
 /// What the outbox needs to know to write a mail.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// The domain of Message-IDs (the sender address's domain).
-    pub domain: String,
+    /// The sender; its domain is the domain of Message-IDs.
+    pub from: Mailbox,
     /// The cabinet's address, for links in mails.
     pub site: Site,
 }
 
 impl Outbox {
-    /// An outbox for mails from `from` (an address or `Name <address>`) linking to `public_url`.
-    pub fn new(from: &str, public_url: &str) -> Self {
-        let domain = from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "cabinet.local".to_owned());
+    /// An outbox for mails from `from` linking to `public_url`.
+    pub fn new(from: Mailbox, public_url: &str) -> Self {
         Self {
-            domain,
+            from,
             site: Site {
                 url: public_url.to_owned(),
             },
@@ -55,7 +51,7 @@ impl Outbox {
         recipient: &str,
         letter: Letter,
     ) -> Result<String, sqlx::Error> {
-        let message_id = format!("<{}@{}>", Uuid::now_v7(), self.domain);
+        let message_id = format!("<{}@{}>", Uuid::now_v7(), self.from.email.domain());
         sqlx::query(
             "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html) \
              VALUES ($1, $2, $3, $4, $5, $6)",
