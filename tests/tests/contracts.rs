@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use api::auth::Role;
 use common::{company_input, error, TestApp};
 use serde_json::{json, Value};
@@ -135,8 +133,7 @@ impl World {
             )
             .await;
         assert!(r["errors"].is_null(), "advanceClock failed: {r}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        common::eventually(&format!("day {day} closed"), || async {
             let r = self
                 .t
                 .gql(
@@ -146,14 +143,12 @@ impl World {
                 )
                 .await;
             if r["data"]["businessDate"]["closedThrough"].as_str() == Some(day) {
-                return;
+                Ok(())
+            } else {
+                Err(r.to_string())
             }
-            assert!(
-                Instant::now() < deadline,
-                "day {day} was not closed in time: {r}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 }
 

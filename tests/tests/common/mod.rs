@@ -110,8 +110,7 @@ impl TestApp {
     /// Waits (with a deadline) until the outbox has sent a mail of `template` to `to`, and reads it back
     /// from the file transport. With several, the newest.
     pub async fn mail(&self, to: &str, template: &str) -> Mail {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        eventually(&format!("a {template} mail to {to} sent"), || async {
             let id: Option<String> = sqlx::query_scalar(
                 "SELECT message_id FROM outbox WHERE recipient = $1 AND template = $2 AND sent_at IS NOT NULL \
                  ORDER BY id DESC LIMIT 1",
@@ -121,17 +120,10 @@ impl TestApp {
             .fetch_optional(&self.pool)
             .await
             .unwrap();
-            if let Some(id) = id {
-                if let Some(m) = self.mails().into_iter().find(|m| m.message_id == id) {
-                    return m;
-                }
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {template} mail to {to} was sent in time"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+            id.and_then(|id| self.mails().into_iter().find(|m| m.message_id == id))
+                .ok_or_else(|| "not in the outbox as sent, or not in the mail directory".to_owned())
+        })
+        .await
     }
 
     /// Every mail the file transport wrote.
@@ -367,8 +359,7 @@ pub async fn conclude(
 impl TestApp {
     /// Waits (with a deadline) until the catch-up consumer `name` has passed every event in the log.
     pub async fn wait_for_consumer(&self, name: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        eventually(&format!("consumer {name} caught up"), || async {
             let done: bool = sqlx::query_scalar(
                 "SELECT coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) \
                  >= coalesce((SELECT max(position) FROM events WHERE aggregate_type = 'Contract'), 0)",
@@ -378,14 +369,12 @@ impl TestApp {
             .await
             .unwrap();
             if done {
-                return;
+                Ok(())
+            } else {
+                Err("behind the last contract event".to_owned())
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "consumer {name} did not catch up in time"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// Provisions `email` through a contract of `company`, signs in with the mailed temporary password and
@@ -447,8 +436,7 @@ impl TestApp {
 impl TestApp {
     /// Waits (with a deadline) until `n` mails of `template` to `to` have been sent.
     pub async fn wait_mail_count(&self, to: &str, template: &str, n: i64) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        eventually(&format!("{n} {template} mails to {to} sent"), || async {
             let sent: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM outbox WHERE recipient = $1 AND template = $2 AND sent_at IS NOT NULL",
             )
@@ -458,13 +446,31 @@ impl TestApp {
             .await
             .unwrap();
             if sent >= n {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{sent} sent"))
             }
-            assert!(
+        })
+        .await
+    }
+}
+
+/// Polls `check` every 20 ms until it succeeds and returns its value; fails the test after 30 s, saying
+/// `what` was expected and the last state `check` reported. Tests wait for results this way, never by
+/// sleeping a fixed time.
+pub async fn eventually<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(last) => assert!(
                 std::time::Instant::now() < deadline,
-                "{n} {template} mails to {to} were not sent in time"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                "expected {what} in time; last: {last}"
+            ),
         }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
