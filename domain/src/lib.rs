@@ -13,6 +13,8 @@ pub mod clock;
 pub mod company;
 pub mod contract;
 pub mod penalty;
+pub mod policy;
+pub mod request;
 pub mod schedule;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

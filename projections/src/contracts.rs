@@ -701,6 +701,27 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             f.contract.status = "completed".into();
             f.contract.closed_on = Some(date);
         }
+        ContractEvent::ContractBoughtOut {
+            date,
+            amount,
+            cancelled_lines,
+            redemption_line,
+        } => {
+            f.contract.status = "completed".into();
+            f.contract.closed_on = Some(date);
+            f.debt.credit -= money(amount);
+            for n in cancelled_lines {
+                if let Some(l) = f.lines.get_mut(&(n as i32)) {
+                    l.status = "cancelled".into();
+                }
+            }
+            if let Some((n, paid)) = redemption_line {
+                if let Some(l) = f.lines.get_mut(&(n as i32)) {
+                    l.paid += money(paid);
+                    l.last_paid_on = Some(date);
+                }
+            }
+        }
         ContractEvent::ContractTerminated {
             date,
             reason,

@@ -1,6 +1,7 @@
 //! Commands of the Company aggregate. They carry value objects, so anything that reaches the aggregate is
 //! already well-formed; the aggregate enforces the rules that involve several values or the current state.
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::values::{BankRequisites, Email, Inn, Kpp, Phone, RegistrationNumber};
@@ -30,8 +31,9 @@ pub struct CompanyProfile {
     pub contact_phone: Phone,
 }
 
-/// A change of requisites: every field that is `Some` replaces the current value.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A change of requisites: every field that is `Some` replaces the current value. Serialisable, because a
+/// client's change-of-requisites request records the change it asks for.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RequisitesChange {
     /// New КПП (a company that moved gets a new one).
     pub kpp: Option<Kpp>,

@@ -139,8 +139,8 @@ pub struct Contract {
 }
 
 /// The early-buyout quote: what the lessee pays to buy the asset out on a date. Computed from the state,
-/// never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// never stored by the contract (a client's early-buyout request records the quote it was shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuyoutQuote {
     /// The quote date.
     pub as_of: NaiveDate,
@@ -733,6 +733,47 @@ impl Contract {
         Ok(ContractEvent::ContractCompleted { date })
     }
 
+    fn buy_out(
+        &self,
+        date: NaiveDate,
+        calendar: &ProductionCalendar,
+    ) -> Result<ContractEvent, ContractError> {
+        let s = self.state()?;
+        if date < s.date {
+            return Err(ContractError::BeforeContractDate { field: "date" });
+        }
+        let q = self.early_buyout_quote(date, calendar)?;
+        let due = q.unpaid_due + q.penalties + q.fines;
+        if due > Money::ZERO {
+            return Err(ContractError::OutstandingDebt { amount: due });
+        }
+        let price = q.outstanding_principal + q.redemption;
+        if s.credit < price {
+            return Err(ContractError::BuyoutNotCovered {
+                available: s.credit,
+                price,
+            });
+        }
+        let open = |l: &&LineState| l.open() > Money::ZERO;
+        Ok(ContractEvent::ContractBoughtOut {
+            date,
+            amount: price,
+            cancelled_lines: s
+                .lines
+                .iter()
+                .filter(open)
+                .filter(|l| l.line.kind != LineKind::Redemption && l.line.due_date > date)
+                .map(|l| l.line.number)
+                .collect(),
+            redemption_line: s
+                .lines
+                .iter()
+                .filter(open)
+                .find(|l| l.line.kind == LineKind::Redemption)
+                .map(|l| (l.line.number, l.open())),
+        })
+    }
+
     fn terminate(&self, date: NaiveDate, reason: &str) -> Result<ContractEvent, ContractError> {
         let s = self.state()?;
         s.ensure_open()?;
@@ -849,6 +890,7 @@ impl Aggregate for Contract {
                 vec![self.recalculate(date, amount, mode)?]
             }
             ContractCommand::CompleteContract { date } => vec![self.complete(date)?],
+            ContractCommand::BuyOutEarly { date } => vec![self.buy_out(date, &services.calendar)?],
             ContractCommand::TerminateContract { date, reason } => {
                 vec![self.terminate(date, &reason)?]
             }
@@ -988,6 +1030,25 @@ impl Aggregate for Contract {
                 s.lines.sort_by_key(|l| l.line.number);
             }
             ContractEvent::ContractCompleted { .. } => s.status = ContractStatus::Completed,
+            ContractEvent::ContractBoughtOut {
+                date,
+                amount,
+                cancelled_lines,
+                redemption_line,
+            } => {
+                s.status = ContractStatus::Completed;
+                s.credit = s.credit - amount;
+                for l in s.lines.iter_mut() {
+                    if cancelled_lines.contains(&l.line.number) {
+                        l.cancelled = true;
+                    }
+                }
+                if let Some((n, paid)) = redemption_line {
+                    if let Some(l) = s.line_mut(n) {
+                        l.settle(date, paid);
+                    }
+                }
+            }
             ContractEvent::ContractTerminated {
                 cancelled_lines, ..
             } => {

@@ -849,6 +849,69 @@ async fn termination_cancels_the_unpaid_lines_due_after_it() {
         }]);
 }
 
+fn credited(reference: &str, date: &str, amount: &str) -> ContractEvent {
+    ContractEvent::PaymentRecorded {
+        bank_reference: reference.into(),
+        date: d(date),
+        amount: m(amount),
+        purpose: PaymentPurpose::Unallocated,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Credit,
+            amount: m(amount),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn an_early_buyout_takes_principal_and_redemption_from_the_credit_and_cancels_later_lines() {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-05", "150000", 1),
+            credited("p2", "2026-03-20", "301000"),
+        ])
+        .when_async(ContractCommand::BuyOutEarly {
+            date: d("2026-03-25"),
+        })
+        .await
+        .then_expect_events(vec![ContractEvent::ContractBoughtOut {
+            date: d("2026-03-25"),
+            amount: m("301000"),
+            cancelled_lines: vec![2, 3],
+            redemption_line: Some((4, m("1000"))),
+        }]);
+}
+
+#[tokio::test]
+async fn an_early_buyout_is_refused_while_credit_falls_short_or_a_due_line_is_unpaid() {
+    errors_with(
+        vec![
+            concluded(terms()),
+            paid("p1", "2026-03-05", "150000", 1),
+            credited("p2", "2026-03-20", "300000"),
+        ],
+        ContractCommand::BuyOutEarly {
+            date: d("2026-03-25"),
+        },
+        ContractError::BuyoutNotCovered {
+            available: m("300000"),
+            price: m("301000"),
+        },
+    )
+    .await;
+    errors_with(
+        // Line 1 (150,000) unpaid since 10 March: 15 days of 0.1% → 2,250 penalty on top.
+        vec![concluded(terms()), credited("p2", "2026-03-01", "500000")],
+        ContractCommand::BuyOutEarly {
+            date: d("2026-03-25"),
+        },
+        ContractError::OutstandingDebt {
+            amount: m("152250"),
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_completed_contract_takes_no_payments() {
     errors_with(

@@ -136,6 +136,13 @@ pub enum ContractCommand {
         /// Completion date.
         date: NaiveDate,
     },
+    /// Early buyout: the outstanding principal and the redemption are taken from the credit, the lines due
+    /// after the date are no longer owed, and the asset passes to the lessee. Everything due by the date
+    /// (lines, penalties, fines) must already be paid.
+    BuyOutEarly {
+        /// Buyout date.
+        date: NaiveDate,
+    },
     /// The contract ends early.
     TerminateContract {
         /// Termination date; lines due after it and not paid are cancelled.

@@ -97,6 +97,14 @@ pub enum ContractError {
         /// What is owed (lines, penalties, fines).
         amount: Money,
     },
+    /// Early buyout while the credit does not cover the buyout price.
+    #[error("the credit balance ({available}) is less than the buyout price ({price})")]
+    BuyoutNotCovered {
+        /// The credit balance.
+        available: Money,
+        /// Outstanding principal + redemption.
+        price: Money,
+    },
     /// The company look-up failed (a store error, not a business rule).
     #[error("company look-up failed: {0}")]
     LookupFailed(String),
@@ -124,6 +132,7 @@ impl ContractError {
             Self::NothingToRecalculate => Some("date"),
             Self::ExplicitScheduleNotRecalculated
             | Self::OutstandingDebt { .. }
+            | Self::BuyoutNotCovered { .. }
             | Self::WrongStatus(_) => Some("contractId"),
             Self::AlreadyConcluded | Self::NotConcluded | Self::LookupFailed(_) => None,
         }

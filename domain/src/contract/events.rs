@@ -242,6 +242,18 @@ pub enum ContractEvent {
         /// Completion date.
         date: NaiveDate,
     },
+    /// The lessee bought the asset out early: `amount` (outstanding principal + redemption) was taken from
+    /// the credit; the lines due after the date are cancelled and the redemption line is settled.
+    ContractBoughtOut {
+        /// Buyout date.
+        date: NaiveDate,
+        /// Taken from the credit.
+        amount: Money,
+        /// Lines due after the date, no longer owed.
+        cancelled_lines: Vec<u32>,
+        /// The redemption line and what settled it, when it was open.
+        redemption_line: Option<(u32, Money)>,
+    },
     /// The contract ended early.
     ContractTerminated {
         /// Termination date.
@@ -267,6 +279,7 @@ impl DomainEvent for ContractEvent {
             Self::TrafficFinePaid { .. } => "TrafficFinePaid",
             Self::ScheduleRecalculated { .. } => "ScheduleRecalculated",
             Self::ContractCompleted { .. } => "ContractCompleted",
+            Self::ContractBoughtOut { .. } => "ContractBoughtOut",
             Self::ContractTerminated { .. } => "ContractTerminated",
         }
         .to_owned()

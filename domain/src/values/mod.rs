@@ -5,7 +5,9 @@
 //! tightened later must never make history unreadable.
 
 mod bank;
+mod edo;
 mod email;
+mod file;
 mod identifiers;
 mod money;
 mod phone;
@@ -13,7 +15,9 @@ mod vat;
 mod vin;
 
 pub use bank::{BankAccount, BankField, BankRequisites, Bik};
+pub use edo::{EdoParticipantId, EDO_OPERATORS};
 pub use email::Email;
+pub use file::FileRef;
 pub use identifiers::{Inn, Kpp, Ogrn, Ogrnip, RegistrationNumber};
 pub use money::Money;
 pub use phone::Phone;

@@ -1,0 +1,184 @@
+//! Events of the ClientRequest aggregate. `event_type()` is the variant name and never changes; a field
+//! change bumps `event_version()` and comes with an upcaster. Who did it and when is in each event's
+//! metadata (actor, recorded time), so the history needs no fields of its own for that.
+
+use chrono::NaiveDate;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::RequestDetails;
+use crate::values::{FileRef, Money};
+
+/// Where a request is in its workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Filed, nobody has taken it yet.
+    Submitted,
+    /// The lessor works on it.
+    InReview,
+    /// The lessor asked the client for more information.
+    NeedsInformation,
+    /// Done.
+    Completed,
+    /// Refused, with a reason.
+    Rejected,
+    /// The client withdrew it.
+    Withdrawn,
+}
+
+impl RequestStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::InReview => "in_review",
+            Self::NeedsInformation => "needs_information",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Whether work on it is over.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Withdrawn)
+    }
+}
+
+/// Which side acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The lessee.
+    Client,
+    /// The lessor's staff.
+    Staff,
+}
+
+impl Party {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Staff => "staff",
+        }
+    }
+}
+
+/// The new period and premium a completed insurance prolongation applies to the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProlongationTerms {
+    /// Last day of the new period.
+    pub ends_on: NaiveDate,
+    /// Premium of the new period.
+    pub premium: Money,
+    /// Installments (due date, amount); empty: all on the first day.
+    pub installments: Vec<(NaiveDate, Money)>,
+    /// New policy number, if the insurer issued one.
+    pub number: Option<String>,
+}
+
+/// What happened to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RequestEvent {
+    /// The client filed a request.
+    RequestSubmitted {
+        /// The request's id.
+        request_id: Uuid,
+        /// The company it is filed for.
+        company_id: Uuid,
+        /// The contract it is about, if any.
+        contract_id: Option<Uuid>,
+        /// The account that filed it.
+        submitted_by: Uuid,
+        /// The business day it was filed.
+        submitted_on: NaiveDate,
+        /// When it is due, from the kind's service level.
+        due_on: NaiveDate,
+        /// The kind and its details.
+        details: RequestDetails,
+        /// Files given with it.
+        attachments: Vec<FileRef>,
+    },
+    /// Staff took it into review.
+    RequestTakenIntoReview,
+    /// Staff asked the client for information.
+    InformationRequested {
+        /// The question.
+        question: String,
+    },
+    /// The client answered (a comment or a file while information was requested); back in review.
+    InformationProvided,
+    /// A comment.
+    CommentAdded {
+        /// Its id.
+        comment_id: Uuid,
+        /// Who wrote it.
+        party: Party,
+        /// The text.
+        text: String,
+    },
+    /// A file was attached.
+    AttachmentAdded {
+        /// Who attached it.
+        party: Party,
+        /// The file.
+        file: FileRef,
+    },
+    /// Staff completed it.
+    RequestCompleted {
+        /// The business day.
+        completed_on: NaiveDate,
+        /// A note to the client.
+        note: Option<String>,
+        /// The result document (certificate, ПТС scan, documents).
+        result: Option<FileRef>,
+        /// For an insurance prolongation: the new period and premium.
+        prolongation: Option<ProlongationTerms>,
+    },
+    /// Staff rejected it.
+    RequestRejected {
+        /// Why.
+        reason: String,
+    },
+    /// The client withdrew it.
+    RequestWithdrawn {
+        /// Why, if the client said.
+        reason: Option<String>,
+    },
+    /// The completion's effect on another aggregate was applied (recorded by the process manager).
+    EffectApplied {
+        /// What was done.
+        detail: String,
+    },
+    /// The completion's effect could not be applied; staff must act.
+    EffectFailed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl DomainEvent for RequestEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::RequestSubmitted { .. } => "RequestSubmitted",
+            Self::RequestTakenIntoReview => "RequestTakenIntoReview",
+            Self::InformationRequested { .. } => "InformationRequested",
+            Self::InformationProvided => "InformationProvided",
+            Self::CommentAdded { .. } => "CommentAdded",
+            Self::AttachmentAdded { .. } => "AttachmentAdded",
+            Self::RequestCompleted { .. } => "RequestCompleted",
+            Self::RequestRejected { .. } => "RequestRejected",
+            Self::RequestWithdrawn { .. } => "RequestWithdrawn",
+            Self::EffectApplied { .. } => "EffectApplied",
+            Self::EffectFailed { .. } => "EffectFailed",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
