@@ -73,6 +73,31 @@ pub struct Settings {
     pub time_zone: String,
     /// A production calendar file replacing the shipped one (see domain/data/production-calendar-ru.txt).
     pub calendar_file: Option<PathBuf>,
+    /// Largest uploaded file (attachments, policy forms, result documents), in bytes.
+    pub upload_max_bytes: usize,
+    /// Service levels: working days to handle a request, per kind (`complaint = 10`); kinds not named keep
+    /// the default of [`default_service_level`].
+    pub service_levels: std::collections::BTreeMap<String, u32>,
+}
+
+/// Working days the lessor takes to handle a request of `kind`, unless `service_levels` says otherwise.
+pub fn default_service_level(kind: domain::request::RequestKind) -> u32 {
+    use domain::request::RequestKind as K;
+    match kind {
+        K::TechnicalSupport | K::LoginEmailChange => 1,
+        K::Consultation | K::InsuredEvent => 2,
+        K::TravelAbroad
+        | K::PartialRepayment
+        | K::RequisitesChange
+        | K::Certificate
+        | K::AccountingDocuments => 3,
+        K::VehiclePassport
+        | K::EarlyBuyout
+        | K::InsuranceProlongation
+        | K::InsuranceTermsChange
+        | K::EdoConnection => 5,
+        K::Complaint | K::AccountDeletion => 10,
+    }
 }
 
 impl Default for Settings {
@@ -96,6 +121,8 @@ impl Default for Settings {
             clock: ClockMode::Auto,
             time_zone: "Europe/Moscow".into(),
             calendar_file: None,
+            upload_max_bytes: 10 * 1024 * 1024,
+            service_levels: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -123,11 +150,24 @@ impl Settings {
             None => Settings::default(),
         };
         s.data_dir = data_dir;
+        for kind in s.service_levels.keys() {
+            if domain::request::RequestKind::parse(kind).is_none() {
+                anyhow::bail!("service_levels: «{kind}» is not a request kind");
+            }
+        }
         Ok(s)
     }
 }
 
 impl Settings {
+    /// Working days to handle a request of `kind`.
+    pub fn service_level(&self, kind: domain::request::RequestKind) -> u32 {
+        self.service_levels
+            .get(kind.as_str())
+            .copied()
+            .unwrap_or_else(|| default_service_level(kind))
+    }
+
     /// The time zone business days follow.
     ///
     /// # Errors

@@ -6,6 +6,8 @@ use async_graphql::ErrorExtensions;
 use domain::clock::ClockError;
 use domain::company::CompanyError;
 use domain::contract::ContractError;
+use domain::policy::PolicyError;
+use domain::request::{RequestError, RequestKind};
 use domain::values::ValueError;
 use projections::command::CommandError;
 
@@ -162,6 +164,38 @@ pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
             (ContractError::NotConcluded, _) => ApiError::NotFound("contract not found".into()),
             (ContractError::AlreadyConcluded, _) => ApiError::Conflict(e.to_string()),
             (ContractError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
+            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
+            (_, None) => ApiError::validation("input", e.to_string()),
+        },
+        other => command_error(other),
+    }
+}
+
+/// Maps a Policy command's failure; fields are named under `prefix` (`input`, or the request detail the
+/// command came from).
+pub fn policy_command_error(e: CommandError<PolicyError>, prefix: &str) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => match (&e, e.field()) {
+            (PolicyError::NotIssued, _) => ApiError::NotFound("policy not found".into()),
+            (PolicyError::AlreadyIssued, _) => ApiError::Conflict(e.to_string()),
+            (PolicyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
+            (_, Some(field)) => ApiError::validation(format!("{prefix}.{field}"), e.to_string()),
+            (_, None) => ApiError::validation(prefix, e.to_string()),
+        },
+        other => command_error(other),
+    }
+}
+
+/// Maps a ClientRequest command's failure; a detail's field is named under `input.details.<kind>`.
+pub fn request_command_error(e: CommandError<RequestError>, kind: Option<RequestKind>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => match (&e, e.field()) {
+            (RequestError::NotSubmitted, _) => ApiError::NotFound("request not found".into()),
+            (RequestError::AlreadySubmitted, _) => ApiError::Conflict(e.to_string()),
+            (RequestError::Detail { field, reason }, _) => {
+                let kind = kind.map(|k| k.input_name()).unwrap_or_default();
+                ApiError::validation(format!("input.details.{kind}.{field}"), reason.clone())
+            }
             (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
             (_, None) => ApiError::validation("input", e.to_string()),
         },

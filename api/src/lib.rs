@@ -7,12 +7,16 @@
 //! - [`graphql`]: the schema (queries, mutations);
 //! - [`error`]: the one API error type;
 //! - [`mail`]: the transactional outbox, its sender and the mail templates;
+//! - [`files`]: uploads (checked, hashed, stored outside the log) and downloads;
+//! - [`effects`]: the request-effects process manager (what completing a request changes elsewhere);
 //! - [`demo`]: demo data for `serve --demo`.
 
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod effects;
 pub mod error;
+pub mod files;
 pub mod graphql;
 pub mod mail;
 pub mod startup;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
@@ -26,6 +26,7 @@ use crate::auth::security::Client;
 use crate::auth::service::{AccountService, AccountSettings};
 use crate::auth::sessions::{self, SessionPolicy};
 use crate::config::Settings;
+use crate::error::ApiError;
 use crate::graphql::{build_schema, CabinetSchema, RequestCtx};
 use crate::mail::sender::Transport;
 use crate::mail::Outbox;
@@ -40,6 +41,14 @@ pub struct App {
     pub companies: Arc<CommandExecutor<Company>>,
     /// Contract commands.
     pub contracts: Arc<CommandExecutor<Contract>>,
+    /// Policy commands.
+    pub policies: Arc<CommandExecutor<domain::policy::Policy>>,
+    /// Client request commands.
+    pub requests: Arc<CommandExecutor<domain::request::ClientRequest>>,
+    /// Working days to handle each kind of request.
+    pub service_levels: Arc<std::collections::HashMap<domain::request::RequestKind, u32>>,
+    /// Largest uploaded file, in bytes.
+    pub upload_max_bytes: usize,
     /// The business clock.
     pub clock: Arc<CommandExecutor<BusinessClock>>,
     /// Working days (payment deadlines, buyout quotes).
@@ -74,6 +83,14 @@ impl App {
         );
         let clock =
             projections::clock_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        let policies =
+            projections::policy_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        let requests =
+            projections::request_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        let service_levels = domain::request::RequestKind::ALL
+            .into_iter()
+            .map(|k| (k, settings.service_level(k)))
+            .collect();
         crate::auth::passwords::configure(settings.argon2);
         let mail_from: Mailbox = settings
             .mail_from
@@ -98,6 +115,10 @@ impl App {
             pool,
             companies: Arc::new(companies),
             contracts: Arc::new(contracts),
+            policies: Arc::new(policies),
+            requests: Arc::new(requests),
+            service_levels: Arc::new(service_levels),
+            upload_max_bytes: settings.upload_max_bytes,
             clock: Arc::new(clock),
             calendar,
             inline,
@@ -108,8 +129,8 @@ impl App {
         })
     }
 
-    /// The work that runs beside the API, each piece on one node at a time: the business-day and
-    /// account-provisioning process managers, the outbox sender, and, with `clock = auto`, the midnight
+    /// The work that runs beside the API, each piece on one node at a time: the business-day,
+    /// account-provisioning and request-effects process managers, the outbox sender, and, with `clock = auto`, the midnight
     /// clock. They stop when `shutdown` turns true.
     ///
     /// # Errors
@@ -124,9 +145,11 @@ impl App {
         let provisioning: Arc<dyn Projection> = Arc::new(
             crate::auth::provisioning::Provisioning::new(self.outbox.clone()),
         );
+        let effects: Arc<dyn Projection> =
+            Arc::new(crate::effects::RequestEffects::new(self.clone()));
         let poll = Duration::from_secs(5);
         let mut tasks = Vec::new();
-        for projection in [days, provisioning] {
+        for projection in [days, provisioning, effects] {
             let pool = self.pool.clone();
             tasks.push(spawn_restarting(
                 projection.name(),
@@ -299,6 +322,7 @@ struct HttpState {
     pool: PgPool,
     sessions: SessionPolicy,
     trust_forwarded_for: bool,
+    upload_max_bytes: usize,
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -327,25 +351,62 @@ fn client_of(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: 
     }
 }
 
+/// Reads a GraphQL request: JSON, or multipart with files (the GraphQL multipart request spec), each file at
+/// most `max_file` bytes and at most [`crate::files::MAX_FILES_PER_REQUEST`] of them.
+async fn read_request(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    max_file: usize,
+) -> Result<async_graphql::Request, ApiError> {
+    use futures::TryStreamExt;
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+    let content_type = header(headers, "content-type");
+    let stream = body
+        .into_data_stream()
+        .map_err(|e| std::io::Error::other(e.to_string()));
+    let reader = tokio_util::io::StreamReader::new(stream).compat();
+    let opts = async_graphql::http::MultipartOptions::default()
+        .max_file_size(max_file)
+        .max_num_files(crate::files::MAX_FILES_PER_REQUEST);
+    async_graphql::http::receive_body(content_type, reader, opts)
+        .await
+        .map_err(|e| match e {
+            async_graphql::ParseRequestError::PayloadTooLarge => ApiError::validation(
+                "file",
+                format!(
+                    "a file is larger than {max_file} bytes, or the request carries more than {} files",
+                    crate::files::MAX_FILES_PER_REQUEST
+                ),
+            ),
+            other => ApiError::validation("request", other.to_string()),
+        })
+}
+
+fn error_response(e: ApiError) -> GraphQLResponse {
+    async_graphql::Response::from_errors(vec![
+        async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default())
+    ])
+    .into()
+}
+
 async fn graphql(
     State(s): State<HttpState>,
     headers: HeaderMap,
     extensions: Extensions,
-    req: GraphQLRequest,
+    body: axum::body::Body,
 ) -> GraphQLResponse {
     let token = header(&headers, "authorization")
         .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()));
     let actor = match &token {
         Some(t) => match sessions::resolve(&s.pool, t, s.sessions).await {
             Ok(a) => a,
-            Err(e) => {
-                return async_graphql::Response::from_errors(vec![
-                    async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default())
-                ])
-                .into()
-            }
+            Err(e) => return error_response(e),
         },
         None => None,
+    };
+    let req = match read_request(&headers, body, s.upload_max_bytes).await {
+        Ok(r) => r,
+        Err(e) => return error_response(e),
     };
     let request_id =
         header(&headers, "x-request-id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
@@ -359,7 +420,7 @@ async fn graphql(
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
     let request_id = ctx.request_id.clone();
-    let response = s.schema.execute(req.into_inner().data(ctx)).await;
+    let response = s.schema.execute(req.data(ctx)).await;
     let codes: Vec<String> = response
         .errors
         .iter()
@@ -418,8 +479,8 @@ async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /healthz`, `GET /readyz`,
-/// `GET /metrics` (Prometheus text format).
+/// The HTTP routes: `POST /graphql` (JSON or multipart with files), `GET /graphql` (GraphiQL), `GET /healthz`,
+/// `GET /readyz`, `GET /metrics` (Prometheus text format), `GET /documents/{sha256}` (downloads).
 pub fn router(app: App) -> Router {
     // Install the registry before the first request records anything.
     let _ = crate::telemetry::metrics();
@@ -427,7 +488,12 @@ pub fn router(app: App) -> Router {
         pool: app.pool.clone(),
         sessions: app.accounts.session_policy(),
         trust_forwarded_for: app.trust_forwarded_for,
+        upload_max_bytes: app.upload_max_bytes,
         schema: build_schema(app),
+    };
+    let downloads = crate::files::DownloadState {
+        pool: state.pool.clone(),
+        sessions: state.sessions,
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -435,6 +501,11 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .with_state(state)
+        .merge(
+            Router::new()
+                .route("/documents/{sha256}", get(crate::files::download))
+                .with_state(downloads),
+        )
 }
 
 /// Serves `app` on an already-bound listener until `shutdown` resolves.

@@ -1,6 +1,7 @@
 //! The contract read models, one inline projection: `contracts_view` (the list), `schedule_view` (per
 //! line), `contract_debt_view` and `company_debt_view` (what is owed), `payments_view`, `fines_view`, and
-//! `business_day_view` (the current business day).
+//! `business_day_view` (the current business day); and the insurance policies ([`crate::policies`]), whose
+//! re-billed premiums are the debt's `insurance` column.
 //!
 //! A batch is folded in memory: the rows of the contracts it touches are read once, the events applied in
 //! Rust, the derived columns (line status, debt, next payment) recomputed from the whole contract, and only
@@ -796,6 +797,50 @@ fn derive(f: &mut Folded) {
     f.contract.next_payment_amount = d.next_payment_amount;
 }
 
+/// Recomputes `company_debt_view` for `companies` from their contracts' debt rows.
+async fn recompute_company_debt(
+    conn: &mut PgConnection,
+    mut companies: Vec<Uuid>,
+) -> Result<(), ProjectionError> {
+    companies.sort();
+    companies.dedup();
+    if !companies.is_empty() {
+        // Commands on two contracts of one company run concurrently. The recomputation below reads the
+        // company's contract rows with its statement's snapshot; without this lock, the transaction that
+        // commits second would write totals that miss the first one's contract. With it, the second
+        // waits for the first to commit, and its recomputation (a new statement, a new snapshot) sees
+        // both. Companies are locked in id order, so two batches never deadlock.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('company-debt:' || id::text, 0)) \
+             FROM unnest($1::uuid[]) AS id ORDER BY id",
+        )
+        .bind(&companies)
+        .execute(&mut *conn)
+        .await?;
+        let all = columns(COMPANY_DEBT_COLUMNS);
+        let rest = &COMPANY_DEBT_COLUMNS[1..];
+        sqlx::query(&format!(
+            "WITH d AS (SELECT * FROM contract_debt_view WHERE company_id = ANY($1)), \
+                  n AS (SELECT company_id, min(next_payment_date) AS first_date FROM d GROUP BY company_id) \
+             INSERT INTO company_debt_view ({all}) \
+             SELECT d.company_id, count(*), sum(d.leasing_due), sum(d.overdue), sum(d.penalties), \
+                    sum(d.fines), sum(d.insurance), sum(d.credit), sum(d.total), n.first_date, \
+                    sum(d.next_payment_amount) FILTER (WHERE d.next_payment_date = n.first_date) \
+             FROM d JOIN n USING (company_id) GROUP BY d.company_id, n.first_date \
+             ON CONFLICT (company_id) DO UPDATE SET ({}) = ({})",
+            rest.join(", "),
+            rest.iter()
+                .map(|c| format!("EXCLUDED.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(&companies)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 fn decode_error(position: i64, msg: &str) -> ProjectionError {
     ProjectionError::Decode {
         position,
@@ -943,12 +988,15 @@ impl ContractsProjection {
             &lines_out,
         )
         .await?;
-        write_rows(
-            conn,
-            &upsert_sql("contract_debt_view", DEBT_COLUMNS, &["contract_id"]),
-            &debts_out,
-        )
-        .await?;
+        // `insurance` belongs to the policies (crate::policies): a policy command may have changed it since
+        // this batch read the row, so the upsert keeps the row's current value and rebases the total on it.
+        let debt_upsert = upsert_sql("contract_debt_view", DEBT_COLUMNS, &["contract_id"])
+            .replace("EXCLUDED.insurance", "contract_debt_view.insurance")
+            .replace(
+                "EXCLUDED.total",
+                "EXCLUDED.total - EXCLUDED.insurance + contract_debt_view.insurance",
+            );
+        write_rows(conn, &debt_upsert, &debts_out).await?;
         write_rows(
             conn,
             &upsert_sql(
@@ -970,43 +1018,7 @@ impl ContractsProjection {
             )
             .await?;
         }
-        companies.sort();
-        companies.dedup();
-        if !companies.is_empty() {
-            // Commands on two contracts of one company run concurrently. The recomputation below reads the
-            // company's contract rows with its statement's snapshot; without this lock, the transaction that
-            // commits second would write totals that miss the first one's contract. With it, the second
-            // waits for the first to commit, and its recomputation (a new statement, a new snapshot) sees
-            // both. Companies are locked in id order, so two batches never deadlock.
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(hashtextextended('company-debt:' || id::text, 0)) \
-                 FROM unnest($1::uuid[]) AS id ORDER BY id",
-            )
-            .bind(&companies)
-            .execute(&mut *conn)
-            .await?;
-            let all = columns(COMPANY_DEBT_COLUMNS);
-            let rest = &COMPANY_DEBT_COLUMNS[1..];
-            sqlx::query(&format!(
-                "WITH d AS (SELECT * FROM contract_debt_view WHERE company_id = ANY($1)), \
-                      n AS (SELECT company_id, min(next_payment_date) AS first_date FROM d GROUP BY company_id) \
-                 INSERT INTO company_debt_view ({all}) \
-                 SELECT d.company_id, count(*), sum(d.leasing_due), sum(d.overdue), sum(d.penalties), \
-                        sum(d.fines), sum(d.insurance), sum(d.credit), sum(d.total), n.first_date, \
-                        sum(d.next_payment_amount) FILTER (WHERE d.next_payment_date = n.first_date) \
-                 FROM d JOIN n USING (company_id) GROUP BY d.company_id, n.first_date \
-                 ON CONFLICT (company_id) DO UPDATE SET ({}) = ({})",
-                rest.join(", "),
-                rest.iter()
-                    .map(|c| format!("EXCLUDED.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .bind(&companies)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Ok(())
+        recompute_company_debt(conn, companies).await
     }
 
     async fn apply_day(
@@ -1034,7 +1046,9 @@ impl ContractsProjection {
         .bind(date)
         .execute(&mut *conn)
         .await?;
-        Ok(())
+        let contracts = crate::policies::apply_day(conn, date).await?;
+        let companies = crate::policies::recompute_insurance(conn, &contracts).await?;
+        recompute_company_debt(conn, companies).await
     }
 }
 
@@ -1057,11 +1071,14 @@ impl Projection for ContractsProjection {
             "payments_view",
             "fines_view",
             "business_day_view",
+            "policies_view",
+            "policy_installments_view",
+            "insured_events_view",
         ]
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
-        Some(&["Contract", "BusinessClock"])
+        Some(&["Contract", "BusinessClock", "Policy"])
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
@@ -1091,6 +1108,14 @@ impl Projection for ContractsProjection {
                 "BusinessClock" => {
                     self.flush(conn, &mut segment).await?;
                     self.apply_day(conn, e).await?;
+                }
+                "Policy" => {
+                    self.flush(conn, &mut segment).await?;
+                    if let Some(contract) = crate::policies::apply(conn, e).await? {
+                        let companies =
+                            crate::policies::recompute_insurance(conn, &[contract]).await?;
+                        recompute_company_debt(conn, companies).await?;
+                    }
                 }
                 _ => {}
             }

@@ -7,7 +7,9 @@
 //! - [`projection`]: the one `Projection` abstraction; [`runner`]: catch-up in global order, rebuild,
 //!   verify, status;
 //! - [`companies`]: the companies read model; [`contracts`]: contracts, schedules, debt, payments, fines
-//!   and the business day; [`days`]: the business-day process manager;
+//!   and the business day, with [`policies`] (insurance policies and insurance debt); [`requests`]: client
+//!   requests and their history; [`documents`]: the files each company sees; [`days`]: the business-day
+//!   process manager;
 //! - [`export`]: the log as JSON lines;
 //! - [`cluster`], [`db`], [`testing`]: PostgreSQL provisioning, connections and migrations, test databases.
 
@@ -17,9 +19,12 @@ pub mod companies;
 pub mod contracts;
 pub mod days;
 pub mod db;
+pub mod documents;
 pub mod event;
 pub mod export;
+pub mod policies;
 pub mod projection;
+pub mod requests;
 pub mod runner;
 pub mod store;
 pub mod testing;
@@ -31,6 +36,8 @@ use domain::calendar::ProductionCalendar;
 use domain::clock::BusinessClock;
 use domain::company::{Company, CompanyServices};
 use domain::contract::{Contract, ContractServices};
+use domain::policy::{Policy, PolicyServices};
+use domain::request::ClientRequest;
 use projection::Projection;
 use sqlx::PgPool;
 
@@ -39,6 +46,8 @@ pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
     Arc::from(vec![
         Arc::new(companies::CompaniesProjection) as Arc<dyn Projection>,
         Arc::new(contracts::ContractsProjection),
+        Arc::new(requests::RequestsProjection),
+        Arc::new(documents::DocumentsProjection),
     ])
 }
 
@@ -80,5 +89,27 @@ pub fn clock_executor(
     inline: Arc<[Arc<dyn Projection>]>,
     snapshot_every: i64,
 ) -> command::CommandExecutor<BusinessClock> {
+    command::CommandExecutor::new(store::PgEventStore::new(pool, inline, snapshot_every), ())
+}
+
+/// The Policy command executor, with contract → company over the contracts read model.
+pub fn policy_executor(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+) -> command::CommandExecutor<Policy> {
+    let services = PolicyServices::new(Arc::new(policies::PgContractLookup::new(pool.clone())));
+    command::CommandExecutor::new(
+        store::PgEventStore::new(pool, inline, snapshot_every),
+        services,
+    )
+}
+
+/// The ClientRequest command executor.
+pub fn request_executor(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+) -> command::CommandExecutor<ClientRequest> {
     command::CommandExecutor::new(store::PgEventStore::new(pool, inline, snapshot_every), ())
 }

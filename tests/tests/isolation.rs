@@ -18,6 +18,8 @@ struct Side {
     company: Uuid,
     contract: Uuid,
     account: Uuid,
+    policy: Uuid,
+    request: Uuid,
 }
 
 /// What the operation does with the caller's own ids.
@@ -27,6 +29,8 @@ enum Own {
     Reads,
     /// Forbidden anyway: it is the back office's.
     Forbidden,
+    /// Acts on the caller's own data (and may store): the client's own steps.
+    Acts,
 }
 
 struct Case {
@@ -34,6 +38,8 @@ struct Case {
     query: &'static str,
     vars: fn(&Side) -> Value,
     own: Own,
+    /// The variable an uploaded file fills (sent as a multipart request).
+    file: Option<&'static str>,
 }
 
 const fn case(
@@ -47,10 +53,26 @@ const fn case(
         query,
         vars,
         own,
+        file: None,
     }
 }
 
-use Own::{Forbidden, Reads};
+const fn upload(
+    field: &'static str,
+    query: &'static str,
+    vars: fn(&Side) -> Value,
+    own: Own,
+) -> Case {
+    Case {
+        field,
+        query,
+        vars,
+        own,
+        file: Some("f"),
+    }
+}
+
+use Own::{Acts, Forbidden, Reads};
 
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
@@ -79,6 +101,25 @@ fn cases() -> Vec<Case> {
         case("unblockAccount", "mutation($a: UUID!) { unblockAccount(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
         case("resetAccountPassword", "mutation($a: UUID!) { resetAccountPassword(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
         case("changeAccountRoles", "mutation($a: UUID!) { changeAccountRoles(accountId: $a, roles: [ADMIN]) { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("policies", "query($c: UUID!) { policies(companyId: $c) { edges { node { number insuredEvents { place } } } } }", |s| json!({"c": s.company}), Reads),
+        case("policy", "query($p: UUID!) { policy(id: $p) { number form { url } } }", |s| json!({"p": s.policy}), Reads),
+        case("issuePolicy", "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"x\", kind: OSAGO, number: \"x\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"1\", premium: \"1\", payer: LESSEE}) { id } }", |s| json!({"c": s.contract}), Forbidden),
+        upload("attachPolicyForm", "mutation($p: UUID!, $f: Upload!) { attachPolicyForm(policyId: $p, form: $f) { id } }", |s| json!({"p": s.policy, "f": null}), Forbidden),
+        case("recordPremiumPaid", "mutation($p: UUID!) { recordPremiumPaid(input: {policyId: $p, amount: \"1\", date: \"2026-03-02\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
+        case("prolongPolicy", "mutation($p: UUID!) { prolongPolicy(input: {policyId: $p, endsOn: \"2028-02-29\", premium: \"1\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
+        case("changePolicyTerms", "mutation($p: UUID!) { changePolicyTerms(input: {policyId: $p, description: \"x\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
+        case("cancelPolicy", "mutation($p: UUID!) { cancelPolicy(input: {policyId: $p, date: \"2026-03-02\", reason: \"x\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
+        case("requests", "query($c: UUID!) { requests(companyId: $c) { edges { node { kind history { text } } } } }", |s| json!({"c": s.company}), Reads),
+        case("request", "query($r: UUID!) { request(id: $r) { kind details comments { text } } }", |s| json!({"r": s.request}), Reads),
+        case("takeRequestIntoReview", "mutation($r: UUID!) { takeRequestIntoReview(requestId: $r) { status } }", |s| json!({"r": s.request}), Forbidden),
+        case("askForInformation", "mutation($r: UUID!) { askForInformation(requestId: $r, question: \"x\") { status } }", |s| json!({"r": s.request}), Forbidden),
+        case("completeRequest", "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { status } }", |s| json!({"r": s.request}), Forbidden),
+        case("rejectRequest", "mutation($r: UUID!) { rejectRequest(requestId: $r, reason: \"x\") { status } }", |s| json!({"r": s.request}), Forbidden),
+        case("submitRequest", "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {complaint: {subject: \"x\", text: \"y\"}}}) { status } }", |s| json!({"c": s.company}), Acts),
+        case("reportInsuredEvent", "mutation($p: UUID!) { reportInsuredEvent(input: {policyId: $p, date: \"2026-03-01\", place: \"x\", description: \"y\", contactPhone: \"+79160000000\"}) { status } }", |s| json!({"p": s.policy}), Acts),
+        case("commentRequest", "mutation($r: UUID!) { commentRequest(requestId: $r, text: \"x\") { status } }", |s| json!({"r": s.request}), Acts),
+        upload("attachToRequest", "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { status } }", |s| json!({"r": s.request, "f": null}), Acts),
+        case("withdrawRequest", "mutation($r: UUID!) { withdrawRequest(requestId: $r) { status } }", |s| json!({"r": s.request}), Acts),
     ]
 }
 
@@ -127,6 +168,52 @@ fn contract_input(company: Uuid) -> Value {
     })
 }
 
+async fn run(t: &TestApp, token: Option<&str>, c: &Case, side: &Side) -> Value {
+    match c.file {
+        None => t.gql(token, c.query, (c.vars)(side)).await,
+        Some(var) => {
+            t.gql_upload(
+                token,
+                c.query,
+                (c.vars)(side),
+                &[(var, "a.pdf", "application/pdf", common::PDF)],
+            )
+            .await
+        }
+    }
+}
+
+/// A policy on the contract and a complaint filed for the company, by the back office.
+async fn policy_and_request(
+    t: &TestApp,
+    admin: &str,
+    company: Uuid,
+    contract: Uuid,
+) -> (Uuid, Uuid) {
+    let p = t
+        .gql(
+            Some(admin),
+            "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"САО\", kind: KASKO, number: \"P-1\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"100\", premium: \"10\", payer: LESSOR}) { id } }",
+            json!({"c": contract}),
+        )
+        .await;
+    let r = t
+        .gql(
+            Some(admin),
+            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"тайна\", text: \"секрет\"}}}) { id } }",
+            json!({"c": company}),
+        )
+        .await;
+    let id = |v: &Value, k: &str| -> Uuid {
+        v["data"][k]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .parse()
+            .unwrap()
+    };
+    (id(&p, "issuePolicy"), id(&r, "submitRequest"))
+}
+
 #[tokio::test]
 async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_of_it() {
     let t = TestApp::spawn().await;
@@ -148,29 +235,39 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
             "Ромашка-пароль-1",
         )
         .await;
+    let (a_policy, a_request) = policy_and_request(&t, &admin, a_company, a_contract).await;
+    let (b_policy, b_request) = policy_and_request(&t, &admin, b_company, b_contract).await;
     let a = Side {
         company: a_company,
         contract: a_contract,
         account: t.account_id("a.person@romashka.ru").await,
+        policy: a_policy,
+        request: a_request,
     };
     t.mail("b.person@vasilek.ru", "temporary_password").await;
     let b = Side {
         company: b_company,
         contract: b_contract,
         account: t.account_id("b.person@vasilek.ru").await,
+        policy: b_policy,
+        request: b_request,
     };
     // What would betray B: its ids, ИНН, contract number and person.
     let b_marks = [
         b.company.to_string(),
         b.contract.to_string(),
         b.account.to_string(),
+        b.policy.to_string(),
+        b.request.to_string(),
+        "секрет".to_owned(),
         "7712345671".to_owned(),
         "ЛД-Б-1".to_owned(),
         "b.person@vasilek.ru".to_owned(),
     ];
-    let events = t.event_count().await;
     for c in cases() {
-        let r = t.gql(Some(&a_token), c.query, (c.vars)(&b)).await;
+        let events = t.event_count().await;
+        let r = run(&t, Some(&a_token), &c, &b).await;
+        assert_eq!(t.event_count().await, events, "{}: nothing stored", c.field);
         let code = error(&r).0;
         assert!(
             code == "FORBIDDEN" || code == "NOT_FOUND",
@@ -185,13 +282,12 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
                 c.field
             );
         }
-        let own = t.gql(Some(&a_token), c.query, (c.vars)(&a)).await;
+        let own = run(&t, Some(&a_token), &c, &a).await;
         match c.own {
-            Reads => assert!(own["errors"].is_null(), "{}: own ids: {own}", c.field),
+            Reads | Acts => assert!(own["errors"].is_null(), "{}: own ids: {own}", c.field),
             Forbidden => assert_eq!(error(&own).0, "FORBIDDEN", "{}: own ids: {own}", c.field),
         }
     }
-    assert_eq!(t.event_count().await, events, "nothing was stored");
 
     // The one list: whatever it searches for, only A's companies.
     for search in [json!(null), json!("7712"), json!("Ромашка")] {
@@ -208,7 +304,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
     }
     // Without a session every case is UNAUTHENTICATED.
     for c in cases() {
-        let r = t.gql(None, c.query, (c.vars)(&b)).await;
+        let r = run(&t, None, &c, &b).await;
         assert_eq!(error(&r).0, "UNAUTHENTICATED", "{}: {r}", c.field);
     }
 }

@@ -57,6 +57,25 @@ pub enum Operation {
     ManageAccounts,
     /// `securityLog` of an account: ADMIN for any, everyone for their own.
     ReadSecurityLog(Uuid),
+    /// Read a company's policies, installments and insured events.
+    ReadPolicies(Uuid),
+    /// Back-office changes to a company's policies (issue, form, premium paid, prolongation, terms,
+    /// cancellation).
+    ManagePolicies(Uuid),
+    /// `reportInsuredEvent` on a company's policy.
+    ReportInsuredEvent(Uuid),
+    /// Read a company's requests with their history.
+    ReadRequests(Uuid),
+    /// `submitRequest` for a company.
+    SubmitRequest(Uuid),
+    /// `withdrawRequest` (the client's own step).
+    WithdrawRequest(Uuid),
+    /// `commentRequest`, `attachToRequest` (both sides).
+    CommentRequest(Uuid),
+    /// Staff steps: `takeRequestIntoReview`, `askForInformation`, `completeRequest`, `rejectRequest`.
+    ProcessRequest(Uuid),
+    /// Download a company's document (`GET /documents/{sha256}`).
+    ReadDocuments(Uuid),
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -94,6 +113,17 @@ impl Operation {
             Self::RequestAccountDeletion => &[Role::Client],
             // Everyone may ask; `authorize` lets non-admins read only their own.
             Self::ReadSecurityLog(_) => ALL,
+            Self::ReadPolicies(_) | Self::ReadRequests(_) | Self::ReadDocuments(_) => ALL,
+            Self::ManagePolicies(_) | Self::ProcessRequest(_) => {
+                &[Role::Manager, Role::Accountant, Role::Admin]
+            }
+            Self::ReportInsuredEvent(_) | Self::SubmitRequest(_) => {
+                &[Role::Client, Role::Manager, Role::Admin]
+            }
+            Self::WithdrawRequest(_) => &[Role::Client],
+            Self::CommentRequest(_) => {
+                &[Role::Client, Role::Manager, Role::Accountant, Role::Admin]
+            }
         }
     }
 
@@ -105,7 +135,16 @@ impl Operation {
             | Self::AssignManager(c)
             | Self::ReadContracts(c)
             | Self::ConcludeContract(c)
-            | Self::ChangeContract(c) => Some(c),
+            | Self::ChangeContract(c)
+            | Self::ReadPolicies(c)
+            | Self::ManagePolicies(c)
+            | Self::ReportInsuredEvent(c)
+            | Self::ReadRequests(c)
+            | Self::SubmitRequest(c)
+            | Self::WithdrawRequest(c)
+            | Self::CommentRequest(c)
+            | Self::ProcessRequest(c)
+            | Self::ReadDocuments(c) => Some(c),
             _ => None,
         }
     }
@@ -207,6 +246,21 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
              completeContract, terminateContract",
             Operation::ChangeContract(c),
         ),
+        ("policies, policy", Operation::ReadPolicies(c)),
+        (
+            "issuePolicy, attachPolicyForm, recordPremiumPaid, prolongPolicy, changePolicyTerms, cancelPolicy",
+            Operation::ManagePolicies(c),
+        ),
+        ("reportInsuredEvent", Operation::ReportInsuredEvent(c)),
+        ("requests, request", Operation::ReadRequests(c)),
+        ("submitRequest", Operation::SubmitRequest(c)),
+        ("withdrawRequest", Operation::WithdrawRequest(c)),
+        ("commentRequest, attachToRequest", Operation::CommentRequest(c)),
+        (
+            "takeRequestIntoReview, askForInformation, completeRequest, rejectRequest",
+            Operation::ProcessRequest(c),
+        ),
+        ("GET /documents/{sha256}", Operation::ReadDocuments(c)),
         ("businessDate", Operation::ReadBusinessDate),
         ("advanceClock", Operation::AdvanceClock),
         ("events", Operation::ReadEvents),

@@ -729,7 +729,7 @@ pub struct ClockPayload {
 // ---------------------------------------------------------------------------------------------------------
 // Inputs
 
-fn money(field: &str, d: Decimal) -> Result<Money, ApiError> {
+pub(crate) fn money(field: &str, d: Decimal) -> Result<Money, ApiError> {
     parse_field(field, Money::from_decimal(d))
 }
 

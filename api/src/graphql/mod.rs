@@ -6,8 +6,10 @@
 mod account;
 mod contracts;
 mod inputs;
+mod insurance;
 mod mutation;
 mod query;
+mod requests;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
@@ -15,16 +17,30 @@ use projections::event::CommandMeta;
 
 pub use account::{AccountMutation, AccountQuery};
 pub use contracts::{ContractMutation, ContractQuery};
+pub use insurance::{InsuranceMutation, InsuranceQuery};
 pub use mutation::CoreMutation;
 pub use query::CoreQuery;
+pub use requests::{RequestMutation, RequestQuery};
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(CoreQuery, AccountQuery, ContractQuery);
+pub struct QueryRoot(
+    CoreQuery,
+    AccountQuery,
+    ContractQuery,
+    InsuranceQuery,
+    RequestQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AccountMutation, CoreMutation, ContractMutation);
+pub struct MutationRoot(
+    AccountMutation,
+    CoreMutation,
+    ContractMutation,
+    InsuranceMutation,
+    RequestMutation,
+);
 
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::Actor;

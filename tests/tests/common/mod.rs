@@ -474,3 +474,106 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A small valid PDF for upload tests.
+pub const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+impl TestApp {
+    /// Runs a GraphQL operation with files, as the GraphQL multipart request spec sends them: each file
+    /// `(variable path, name, content type, bytes)` fills a `null` in `variables`.
+    pub async fn gql_upload(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Value {
+        let boundary = "cabinet-test-boundary-7f3a";
+        let mut body: Vec<u8> = Vec::new();
+        let mut part = |headers: String, content: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        };
+        let operations = json!({ "query": query, "variables": variables }).to_string();
+        part(
+            "Content-Disposition: form-data; name=\"operations\"".into(),
+            operations.as_bytes(),
+        );
+        let map: serde_json::Map<String, Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (path, ..))| (i.to_string(), json!([format!("variables.{path}")])))
+            .collect();
+        part(
+            "Content-Disposition: form-data; name=\"map\"".into(),
+            Value::Object(map).to_string().as_bytes(),
+        );
+        for (i, (_, name, content_type, bytes)) in files.iter().enumerate() {
+            part(
+                format!(
+                    "Content-Disposition: form-data; name=\"{i}\"; filename=\"{name}\"\r\nContent-Type: {content_type}"
+                ),
+                bytes,
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = Request::post("/graphql")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("user-agent", "cabinet-tests/1.0");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
+        let peer: std::net::SocketAddr = format!("{ADDRESS}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }))
+    }
+
+    /// `GET /documents/{sha256}` with `token`: the status and the body.
+    pub async fn download(&self, token: Option<&str>, sha256: &str) -> (u16, Vec<u8>) {
+        let mut req = Request::get(format!("/documents/{sha256}"));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes.to_vec())
+    }
+
+    /// Waits (with a deadline) until the catch-up consumer `name` has passed every event of
+    /// `aggregate_type`.
+    pub async fn wait_for_consumer_of(&self, name: &str, aggregate_type: &str) {
+        eventually(&format!("consumer {name} caught up"), || async {
+            let done: bool = sqlx::query_scalar(
+                "SELECT coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) \
+                 >= coalesce((SELECT max(position) FROM events WHERE aggregate_type = $2), 0)",
+            )
+            .bind(name)
+            .bind(aggregate_type)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if done {
+                Ok(())
+            } else {
+                Err(format!("behind the last {aggregate_type} event"))
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,250 @@
+//! The request-effects process manager (`request-effects`): a catch-up consumer of RequestCompleted. What
+//! completing a request changes elsewhere:
+//! - a change of requisites → ChangeCompanyRequisites on the Company;
+//! - a partial early repayment → RecalculateSchedule on the Contract;
+//! - an early buyout → BuyOutEarly on the Contract (on the desired date);
+//! - an insurance prolongation → ProlongPolicy with the terms staff completed it with;
+//! - an account deletion → the accounts rules (refused while obligations remain).
+//!
+//! Then it records the outcome on the request (EffectApplied, or EffectFailed with the refusal, for staff to
+//! act on). Exactly once: every command carries an idempotency key derived from the request id, so a crash
+//! between a command and the checkpoint, a second node, or a replay from an earlier checkpoint repeats
+//! nothing; and a request whose outcome is recorded is skipped. Rebuilding the read models never runs it
+//! (it is not a projection with tables).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::company::CompanyCommand;
+use domain::contract::ContractCommand;
+use domain::policy::{PolicyCommand, Prolongation};
+use domain::request::{ClientRequest, RequestCommand, RequestDetails};
+use projections::command::CommandError;
+use projections::event::{CommandMeta, StoredEvent};
+use projections::projection::{Projection, ProjectionError};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::security::Client;
+use crate::auth::service::AccountService;
+use crate::auth::{Actor, Role};
+use crate::startup::App;
+
+/// The consumer.
+pub struct RequestEffects {
+    app: App,
+    accounts: Arc<AccountService>,
+}
+
+impl RequestEffects {
+    /// Over the application's executors and account service.
+    pub fn new(app: App) -> Self {
+        let accounts = app.accounts.clone();
+        Self { app, accounts }
+    }
+}
+
+fn store_error(what: &str, e: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Database(sqlx::Error::Protocol(format!("{what}: {e}")))
+}
+
+/// A command's result as an outcome: applied, refused (a business rule), or retry (anything else).
+fn outcome<E: std::fmt::Display + std::fmt::Debug>(
+    r: Result<projections::command::CommandOutcome, CommandError<E>>,
+    applied: String,
+) -> Result<Result<String, String>, ProjectionError> {
+    match r {
+        Ok(_) => Ok(Ok(applied)),
+        Err(CommandError::Rejected(e)) => Ok(Err(e.to_string())),
+        Err(CommandError::Unique { constraint }) => Ok(Err(format!(
+            "the change conflicts with existing data ({constraint})"
+        ))),
+        Err(e) => Err(store_error("applying a request's effect", e)),
+    }
+}
+
+impl RequestEffects {
+    /// Applies the effect of the completed request `id` (if it has one and it is not recorded yet).
+    ///
+    /// # Errors
+    /// A store error (the consumer retries).
+    pub async fn apply_effect(&self, id: Uuid, causation: &str) -> Result<(), ProjectionError> {
+        let request: ClientRequest = self
+            .app
+            .requests
+            .load(&id.to_string())
+            .await
+            .map_err(|e| store_error("loading a request", e))?;
+        let Some(details) = request.details().cloned() else {
+            return Ok(());
+        };
+        if !details.kind().has_effect() || request.effect_recorded() {
+            return Ok(());
+        }
+        let mut meta = CommandMeta::system("request-effects");
+        meta.causation_id = causation.to_owned();
+        meta.correlation_id = format!("request:{id}");
+        meta.idempotency_key = Some(format!("effect:{id}"));
+        let company = request.company_id().unwrap_or_default();
+        let contract = request.contract_id();
+        let result = match details {
+            RequestDetails::RequisitesChange { change } => outcome(
+                self.app
+                    .companies
+                    .execute(
+                        &company.to_string(),
+                        CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+                        &meta,
+                    )
+                    .await,
+                "the company's requisites were changed".into(),
+            )?,
+            RequestDetails::PartialRepayment { amount, date, mode } => outcome(
+                self.app
+                    .contracts
+                    .execute(
+                        &contract.unwrap_or_default().to_string(),
+                        ContractCommand::RecalculateSchedule { date, amount, mode },
+                        &meta,
+                    )
+                    .await,
+                format!("the schedule was recalculated after an early repayment of {amount}"),
+            )?,
+            RequestDetails::EarlyBuyout { desired_date, .. } => {
+                let date = desired_date.max(request.completed_on().unwrap_or(desired_date));
+                outcome(
+                    self.app
+                        .contracts
+                        .execute(
+                            &contract.unwrap_or_default().to_string(),
+                            ContractCommand::BuyOutEarly { date },
+                            &meta,
+                        )
+                        .await,
+                    format!("the contract was bought out on {date}"),
+                )?
+            }
+            RequestDetails::InsuranceProlongation { policy_id, .. } => {
+                match request.prolongation().cloned() {
+                    None => Err("the completion carries no prolongation terms".to_owned()),
+                    Some(p) => outcome(
+                        self.app
+                            .policies
+                            .execute(
+                                &policy_id.to_string(),
+                                PolicyCommand::ProlongPolicy(Box::new(Prolongation {
+                                    ends_on: p.ends_on,
+                                    premium: p.premium,
+                                    installments: p.installments,
+                                    number: p.number,
+                                    form: None,
+                                })),
+                                &meta,
+                            )
+                            .await,
+                        format!("the policy was prolonged to {}", p.ends_on),
+                    )?,
+                }
+            }
+            RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
+            _ => return Ok(()),
+        };
+        meta.idempotency_key = Some(format!("effect-outcome:{id}"));
+        match self
+            .app
+            .requests
+            .execute(
+                &id.to_string(),
+                RequestCommand::RecordEffect {
+                    outcome: result.clone(),
+                },
+                &meta,
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Rejected(_)) => {}
+            Err(e) => return Err(store_error("recording a request's effect", e)),
+        }
+        match result {
+            Ok(detail) => tracing::info!(request = %id, detail, "request effect applied"),
+            Err(reason) => tracing::warn!(request = %id, reason, "request effect refused"),
+        }
+        Ok(())
+    }
+
+    async fn delete_account(
+        &self,
+        request: &ClientRequest,
+    ) -> Result<Result<String, String>, ProjectionError> {
+        let Some(account) = request.submitted_by() else {
+            return Ok(Err("the request names no account".into()));
+        };
+        let row: Option<(String, bool)> = sqlx::query_as(
+            "SELECT email, deleted_at IS NOT NULL FROM accounts WHERE account_id = $1",
+        )
+        .bind(account)
+        .fetch_optional(&self.app.pool)
+        .await?;
+        let Some((email, deleted)) = row else {
+            return Ok(Err("the account no longer exists".into()));
+        };
+        if deleted {
+            return Ok(Ok("the account was already deleted".into()));
+        }
+        let actor = Actor {
+            account_id: account,
+            email,
+            roles: vec![Role::Client],
+            companies: Vec::new(),
+            must_change_password: false,
+            terms_required: None,
+        };
+        let client = Client {
+            address: None,
+            user_agent: Some("request-effects".into()),
+        };
+        match self.accounts.request_deletion(&actor, &client).await {
+            Ok((_, destroy_by)) => Ok(Ok(format!(
+                "the account was deleted; its personal data is destroyed by {}",
+                destroy_by.date_naive()
+            ))),
+            Err(crate::error::ApiError::Internal(e)) => Err(store_error("deleting an account", e)),
+            Err(e) => Ok(Err(e.message())),
+        }
+    }
+}
+
+#[async_trait]
+impl Projection for RequestEffects {
+    fn name(&self) -> &'static str {
+        "request-effects"
+    }
+
+    fn version(&self) -> i32 {
+        1
+    }
+
+    /// None: its effects are commands, which a replay must never repeat.
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["ClientRequest"])
+    }
+
+    async fn apply(
+        &self,
+        _conn: &mut PgConnection,
+        e: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        if e.event_type != "RequestCompleted" {
+            return Ok(());
+        }
+        let Ok(id) = e.aggregate_id.parse::<Uuid>() else {
+            return Ok(());
+        };
+        self.apply_effect(id, &format!("event:{}", e.position))
+            .await
+    }
+}

@@ -1,0 +1,702 @@
+//! Insurance: policies with their installments and insured events; the back office issues, prolongs,
+//! changes and cancels them and records premiums paid. The client reads them, downloads the policy form and
+//! reports insured events (through `reportInsuredEvent`, in requests.rs); prolongation and changes of terms
+//! are requested with `submitRequest`.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::{self as dp, PolicyCommand, PolicyTerms, Prolongation, TermsChange};
+use domain::values::{FileRef, Money};
+use projections::policies::{self as views, InstallmentView, InsuredEventView, PolicyView};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::contracts::money;
+use super::query::{page, page_size};
+use super::{allow, app, idempotency_key, request};
+use crate::auth::policy::{authorize, Operation};
+use crate::error::{policy_command_error, ApiError};
+use crate::files;
+
+/// What a policy insures against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyKind {
+    /// ОСАГО.
+    Osago,
+    /// КАСКО.
+    Kasko,
+    /// Property insurance.
+    Property,
+    /// Other.
+    Other,
+}
+
+impl PolicyKind {
+    fn domain(self) -> dp::PolicyKind {
+        match self {
+            Self::Osago => dp::PolicyKind::Osago,
+            Self::Kasko => dp::PolicyKind::Kasko,
+            Self::Property => dp::PolicyKind::Property,
+            Self::Other => dp::PolicyKind::Other,
+        }
+    }
+
+    fn from_view(s: &str) -> Self {
+        match s {
+            "osago" => Self::Osago,
+            "kasko" => Self::Kasko,
+            "property" => Self::Property,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Who pays the insurer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum PremiumPayer {
+    /// The lessee pays the insurer directly.
+    Lessee,
+    /// The lessor pays and re-bills the lessee (installments due are insurance debt).
+    Lessor,
+}
+
+/// Where a policy stands on the current business day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyStatus {
+    /// In force.
+    Active,
+    /// In force, ending within 30 days.
+    Expiring,
+    /// Past its end date.
+    Expired,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl PolicyStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn from_view(s: &str) -> Self {
+        match s {
+            "expiring" => Self::Expiring,
+            "expired" => Self::Expired,
+            "cancelled" => Self::Cancelled,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A stored file: download it from `url` with the same bearer token.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Document {
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Download path (`/documents/{sha256}`).
+    pub url: String,
+}
+
+impl From<FileRef> for Document {
+    fn from(f: FileRef) -> Self {
+        Self {
+            url: format!("/documents/{}", f.sha256),
+            sha256: f.sha256,
+            name: f.name,
+            content_type: f.content_type,
+            size: f.size as i64,
+        }
+    }
+}
+
+impl Document {
+    /// From a stored FileRef (JSON); `None` when it does not decode.
+    pub(crate) fn from_json(v: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value::<FileRef>(v.clone())
+            .ok()
+            .map(Self::from)
+    }
+
+    /// From a stored list of FileRefs (JSON).
+    pub(crate) fn list_from_json(v: &serde_json::Value) -> Vec<Self> {
+        match v {
+            serde_json::Value::Array(items) => items.iter().filter_map(Self::from_json).collect(),
+            other => Self::from_json(other).into_iter().collect(),
+        }
+    }
+}
+
+/// A part of the premium.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PremiumInstallment {
+    /// Number within the policy.
+    pub number: i32,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Amount.
+    pub amount: Decimal,
+    /// Paid.
+    pub paid: Decimal,
+    /// Re-billed by the lessor (owed to the lessor once due).
+    pub rebilled: bool,
+    /// The business day reached its due date.
+    pub fell_due: bool,
+    /// No longer owed (the policy was cancelled).
+    pub cancelled: bool,
+}
+
+impl From<InstallmentView> for PremiumInstallment {
+    fn from(v: InstallmentView) -> Self {
+        Self {
+            number: v.number,
+            due_date: v.due_date,
+            amount: v.amount.round_dp(2),
+            paid: v.paid.round_dp(2),
+            rebilled: v.rebilled,
+            fell_due: v.fell_due,
+            cancelled: v.cancelled,
+        }
+    }
+}
+
+/// An insured event the lessee reported.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct InsuredEvent {
+    /// Id.
+    pub id: Uuid,
+    /// When it happened.
+    pub date: NaiveDate,
+    /// Where.
+    pub place: String,
+    /// What happened.
+    pub description: String,
+    /// Contact phone.
+    pub contact_phone: String,
+    /// Photos and papers.
+    pub attachments: Vec<Document>,
+    /// When it was reported.
+    pub reported_at: DateTime<Utc>,
+}
+
+impl From<InsuredEventView> for InsuredEvent {
+    fn from(v: InsuredEventView) -> Self {
+        Self {
+            id: v.event_id,
+            date: v.occurred_on,
+            place: v.place,
+            description: v.description,
+            contact_phone: v.contact_phone,
+            attachments: Document::list_from_json(&v.attachments),
+            reported_at: v.reported_at,
+        }
+    }
+}
+
+/// An insurance policy on a leased asset.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Policy {
+    /// Id.
+    pub id: Uuid,
+    /// The insured contract.
+    pub contract_id: Uuid,
+    /// The lessee.
+    pub company_id: Uuid,
+    /// Insurance company.
+    pub insurer: String,
+    /// Kind.
+    pub kind: PolicyKind,
+    /// Policy number.
+    pub number: String,
+    /// First day of the first period.
+    pub first_starts_on: NaiveDate,
+    /// First day of the current period.
+    pub starts_on: NaiveDate,
+    /// Last day of the current period.
+    pub ends_on: NaiveDate,
+    /// Sum insured.
+    pub sum_insured: Decimal,
+    /// Premium over all periods.
+    pub premium: Decimal,
+    /// Premium paid.
+    pub premium_paid: Decimal,
+    /// Re-billed premium fallen due and unpaid (this policy's part of the insurance debt).
+    pub insurance_debt: Decimal,
+    /// Who pays the insurer.
+    pub payer: PremiumPayer,
+    /// Status on the current business day.
+    pub status: PolicyStatus,
+    /// Cancellation date.
+    pub cancelled_on: Option<NaiveDate>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// The policy form.
+    pub form: Option<Document>,
+    /// Premium installments.
+    pub installments: Vec<PremiumInstallment>,
+    /// Insured events reported.
+    pub insured_events: Vec<InsuredEvent>,
+}
+
+impl Policy {
+    fn new(
+        v: PolicyView,
+        installments: Vec<InstallmentView>,
+        events: Vec<InsuredEventView>,
+    ) -> Self {
+        let debt = installments
+            .iter()
+            .filter(|i| i.rebilled && i.fell_due && !i.cancelled)
+            .map(|i| i.amount - i.paid)
+            .sum::<Decimal>();
+        Self {
+            id: v.policy_id,
+            contract_id: v.contract_id,
+            company_id: v.company_id,
+            insurer: v.insurer,
+            kind: PolicyKind::from_view(&v.kind),
+            number: v.number,
+            first_starts_on: v.first_starts_on,
+            starts_on: v.starts_on,
+            ends_on: v.ends_on,
+            sum_insured: v.sum_insured.round_dp(2),
+            premium: v.premium.round_dp(2),
+            premium_paid: v.premium_paid.round_dp(2),
+            insurance_debt: debt.round_dp(2),
+            payer: if v.payer == "lessor" {
+                PremiumPayer::Lessor
+            } else {
+                PremiumPayer::Lessee
+            },
+            status: PolicyStatus::from_view(&v.status),
+            cancelled_on: v.cancelled_on,
+            cancel_reason: v.cancel_reason,
+            form: v.form.as_ref().and_then(Document::from_json),
+            installments: installments.into_iter().map(Into::into).collect(),
+            insured_events: events.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Policies with their installments and insured events, two queries for the whole list.
+pub(crate) async fn with_children(
+    ctx: &Context<'_>,
+    views: Vec<PolicyView>,
+) -> Result<Vec<Policy>, ApiError> {
+    let pool = &app(ctx).pool;
+    let ids: Vec<Uuid> = views.iter().map(|v| v.policy_id).collect();
+    let mut inst: HashMap<Uuid, Vec<InstallmentView>> = HashMap::new();
+    for i in views::load_installments(pool, &ids).await? {
+        inst.entry(i.policy_id).or_default().push(i);
+    }
+    let mut events: HashMap<Uuid, Vec<InsuredEventView>> = HashMap::new();
+    for e in views::load_insured_events(pool, &ids).await? {
+        events.entry(e.policy_id).or_default().push(e);
+    }
+    Ok(views
+        .into_iter()
+        .map(|v| {
+            let id = v.policy_id;
+            Policy::new(
+                v,
+                inst.remove(&id).unwrap_or_default(),
+                events.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// Loads a policy and checks the caller may perform `op` on its company. UNAUTHENTICATED comes before
+/// NOT_FOUND, so an anonymous caller learns nothing.
+pub(crate) async fn authorized_policy(
+    ctx: &Context<'_>,
+    id: Uuid,
+    op: fn(Uuid) -> Operation,
+) -> Result<PolicyView, ApiError> {
+    let req = request(ctx)?;
+    if req.actor.is_none() {
+        authorize(None, op(Uuid::nil()))?;
+    }
+    let view = views::load_policy(&app(ctx).pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("policy not found".into()))?;
+    allow(ctx, op(view.company_id))?;
+    Ok(view)
+}
+
+async fn policy_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Policy, ApiError> {
+    let view = views::load_policy(&app(ctx).pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("policy not found".into()))?;
+    with_children(ctx, vec![view])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound("policy not found".into()))
+}
+
+/// Runs a command on an existing policy after ManagePolicies on its company.
+async fn change_policy(
+    ctx: &Context<'_>,
+    policy_id: Uuid,
+    key: Option<String>,
+    command: impl FnOnce(&str) -> Result<PolicyCommand, ApiError>,
+) -> Result<Policy, ApiError> {
+    authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
+    let (actor, req) = allow(ctx, Operation::Me)?;
+    let key = idempotency_key(key)?;
+    let command = command(&actor.event_actor())?;
+    app(ctx)
+        .policies
+        .execute(&policy_id.to_string(), command, &req.meta(actor, key))
+        .await
+        .map_err(|e| policy_command_error(e, "input"))?;
+    policy_by_id(ctx, policy_id).await
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inputs
+
+/// A premium installment.
+#[derive(Debug, Clone, InputObject)]
+pub struct InstallmentInput {
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Amount.
+    pub amount: Decimal,
+}
+
+pub(crate) fn installments(
+    field: &str,
+    list: &[InstallmentInput],
+) -> Result<Vec<(NaiveDate, Money)>, ApiError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            Ok((
+                x.due_date,
+                money(&format!("{field}[{i}].amount"), x.amount)?,
+            ))
+        })
+        .collect()
+}
+
+/// A new policy.
+#[derive(Debug, Clone, InputObject)]
+pub struct IssuePolicyInput {
+    /// The insured contract (its lessee is the policy's company).
+    pub contract_id: Uuid,
+    /// Insurance company.
+    pub insurer: String,
+    /// Kind.
+    pub kind: PolicyKind,
+    /// Policy number.
+    pub number: String,
+    /// First day of cover.
+    pub starts_on: NaiveDate,
+    /// Last day of cover.
+    pub ends_on: NaiveDate,
+    /// Sum insured.
+    pub sum_insured: Decimal,
+    /// Premium.
+    pub premium: Decimal,
+    /// Installments adding up to the premium; none: all of it on the first day of cover.
+    #[graphql(default)]
+    pub installments: Vec<InstallmentInput>,
+    /// Who pays the insurer.
+    pub payer: PremiumPayer,
+}
+
+/// Premium received.
+#[derive(Debug, Clone, InputObject)]
+pub struct RecordPremiumPaidInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// Amount (covers the oldest unpaid installments first).
+    pub amount: Decimal,
+    /// Payment date.
+    pub date: NaiveDate,
+}
+
+/// A new period.
+#[derive(Debug, Clone, InputObject)]
+pub struct ProlongPolicyInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// Last day of the new period (it starts the day after the current end).
+    pub ends_on: NaiveDate,
+    /// Premium of the new period.
+    pub premium: Decimal,
+    /// Its installments; none: all on the first day.
+    #[graphql(default)]
+    pub installments: Vec<InstallmentInput>,
+    /// A new policy number, if the insurer issued one.
+    pub number: Option<String>,
+}
+
+/// A change of terms within the period.
+#[derive(Debug, Clone, InputObject)]
+pub struct ChangePolicyTermsInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// New sum insured.
+    pub sum_insured: Option<Decimal>,
+    /// An additional premium.
+    pub additional_premium: Option<InstallmentInput>,
+    /// What changed.
+    pub description: String,
+}
+
+/// Cancellation.
+#[derive(Debug, Clone, InputObject)]
+pub struct CancelPolicyInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// Cancellation date; unpaid installments due after it are no longer owed.
+    pub date: NaiveDate,
+    /// Why.
+    pub reason: String,
+}
+
+fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
+    after
+        .map(|a| {
+            a.split_once('|')
+                .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
+        })
+        .transpose()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resolvers
+
+/// Insurance queries.
+#[derive(Default)]
+pub struct InsuranceQuery;
+
+#[Object]
+impl InsuranceQuery {
+    /// A company's policies (of one contract, in one status), latest end date first. A CLIENT only of its own
+    /// companies.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn policies(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        contract_id: Option<Uuid>,
+        status: Option<PolicyStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Policy>> {
+        allow(ctx, Operation::ReadPolicies(company_id))?;
+        let limit = page_size(first)?;
+        let cursor = parse_cursor(after)?;
+        let rows = views::list_policies(
+            &app(ctx).pool,
+            company_id,
+            contract_id,
+            status.map(PolicyStatus::as_str),
+            cursor,
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let mut rows = with_children(ctx, rows).await?;
+        rows.truncate(limit as usize + 1);
+        Ok(page(rows, limit, cursor.is_some(), |p| {
+            (format!("{}|{}", p.ends_on, p.id), p)
+        }))
+    }
+
+    /// One policy.
+    async fn policy(&self, ctx: &Context<'_>, id: Uuid) -> Result<Policy> {
+        authorized_policy(ctx, id, Operation::ReadPolicies).await?;
+        Ok(policy_by_id(ctx, id).await?)
+    }
+}
+
+/// Back-office insurance mutations.
+#[derive(Default)]
+pub struct InsuranceMutation;
+
+#[Object]
+impl InsuranceMutation {
+    /// Issues a policy on a contract's asset, with its form (PDF or scan) when given.
+    async fn issue_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: IssuePolicyInput,
+        form: Option<Upload>,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        let req = request(ctx)?;
+        if req.actor.is_none() {
+            authorize(None, Operation::ManagePolicies(Uuid::nil()))?;
+        }
+        let company: Option<Uuid> =
+            sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
+                .bind(input.contract_id)
+                .fetch_optional(&app(ctx).pool)
+                .await
+                .map_err(ApiError::from)?;
+        let company = company
+            .ok_or_else(|| ApiError::validation("input.contractId", "there is no such contract"))?;
+        let (actor, req) = allow(ctx, Operation::ManagePolicies(company))?;
+        let key = super::idempotency_key(idempotency_key)?;
+        let terms = PolicyTerms {
+            policy_id: Uuid::now_v7(),
+            contract_id: input.contract_id,
+            insurer: input.insurer,
+            kind: input.kind.domain(),
+            number: input.number,
+            starts_on: input.starts_on,
+            ends_on: input.ends_on,
+            sum_insured: money("input.sumInsured", input.sum_insured)?,
+            premium: money("input.premium", input.premium)?,
+            installments: installments("input.installments", &input.installments)?,
+            payer: match input.payer {
+                PremiumPayer::Lessee => dp::PremiumPayer::Lessee,
+                PremiumPayer::Lessor => dp::PremiumPayer::Lessor,
+            },
+            form: match &form {
+                Some(f) => Some(files::upload(ctx, "form", f, &actor.event_actor()).await?),
+                None => None,
+            },
+        };
+        let id = terms.policy_id;
+        let out = app(ctx)
+            .policies
+            .execute(
+                &id.to_string(),
+                PolicyCommand::IssuePolicy(Box::new(terms)),
+                &req.meta(actor, key),
+            )
+            .await
+            .map_err(|e| policy_command_error(e, "input"))?;
+        Ok(policy_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await?)
+    }
+
+    /// Stores (or replaces) a policy's form.
+    async fn attach_policy_form(
+        &self,
+        ctx: &Context<'_>,
+        policy_id: Uuid,
+        form: Upload,
+    ) -> Result<Policy> {
+        authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        let file = files::upload(ctx, "form", &form, &actor.event_actor()).await?;
+        Ok(change_policy(ctx, policy_id, None, |_| {
+            Ok(PolicyCommand::AttachPolicyForm { form: file })
+        })
+        .await?)
+    }
+
+    /// Records premium paid (to the lessor for a re-billed premium; to the insurer, as confirmed, otherwise).
+    async fn record_premium_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordPremiumPaidInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        let amount = money("input.amount", input.amount)?;
+        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
+            Ok(PolicyCommand::RecordPremiumPaid {
+                amount,
+                date: input.date,
+            })
+        })
+        .await?)
+    }
+
+    /// Prolongs a policy for a new period (also done by completing an insurance-prolongation request).
+    async fn prolong_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: ProlongPolicyInput,
+        form: Option<Upload>,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        authorized_policy(ctx, input.policy_id, Operation::ManagePolicies).await?;
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        let form = match &form {
+            Some(f) => Some(files::upload(ctx, "form", f, &actor.event_actor()).await?),
+            None => None,
+        };
+        let premium = money("input.premium", input.premium)?;
+        let list = installments("input.installments", &input.installments)?;
+        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
+            Ok(PolicyCommand::ProlongPolicy(Box::new(Prolongation {
+                ends_on: input.ends_on,
+                premium,
+                installments: list,
+                number: input.number,
+                form,
+            })))
+        })
+        .await?)
+    }
+
+    /// Changes a policy's terms within the period.
+    async fn change_policy_terms(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePolicyTermsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        let sum = input
+            .sum_insured
+            .map(|s| money("input.sumInsured", s))
+            .transpose()?;
+        let extra = input
+            .additional_premium
+            .as_ref()
+            .map(|i| {
+                Ok::<_, ApiError>((
+                    i.due_date,
+                    money("input.additionalPremium.amount", i.amount)?,
+                ))
+            })
+            .transpose()?;
+        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
+            Ok(PolicyCommand::ChangePolicyTerms(TermsChange {
+                sum_insured: sum,
+                additional_premium: extra,
+                description: input.description,
+            }))
+        })
+        .await?)
+    }
+
+    /// Cancels a policy.
+    async fn cancel_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelPolicyInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Policy> {
+        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
+            Ok(PolicyCommand::CancelPolicy {
+                date: input.date,
+                reason: input.reason,
+            })
+        })
+        .await?)
+    }
+}

@@ -1,0 +1,1180 @@
+//! Client requests (заявки): `submitRequest` with one typed input per kind (`@oneOf`), the client's
+//! `withdrawRequest`, both sides' `commentRequest` and `attachToRequest`, the back office's workflow steps,
+//! and `requests`/`request` with history, comments and attachments. `reportInsuredEvent` records the event on
+//! the policy and opens an insured-event request to track it.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::Connection;
+use async_graphql::{
+    Context, Enum, InputObject, Json, Object, OneofObject, Result, SimpleObject, Upload,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::company::RequisitesChange;
+use domain::policy::PolicyCommand;
+use domain::request::{
+    self as dr, Completion, Party as DomainParty, ProlongationTerms, RequestCommand,
+    RequestDetails, RequestKind as DomainKind, Submission,
+};
+use domain::schedule::RecalculationMode as DomainMode;
+use domain::values::{EdoParticipantId, Email, FileRef, Kpp, Phone};
+use projections::requests::{self as views, HistoryView, RequestFilter, RequestView};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::contracts::{money, RecalculationMode};
+use super::inputs::BankRequisitesInput;
+use super::insurance::{authorized_policy, installments, Document, InstallmentInput};
+use super::query::{page, page_size};
+use super::{allow, app, idempotency_key, request};
+use crate::auth::policy::{authorize, Operation};
+use crate::auth::Actor;
+use crate::error::{
+    contract_command_error, parse_field, policy_command_error, request_command_error, ApiError,
+};
+use crate::files;
+
+macro_rules! graphql_enum {
+    ($name:ident, $domain:path, $doc:literal, { $($item:ident => $d:ident, $idoc:literal;)* }) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $(#[doc = $idoc] $item,)*
+        }
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self {
+                match v { $($name::$item => <$domain>::$d,)* }
+            }
+        }
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self {
+                match v { $(<$domain>::$d => $name::$item,)* }
+            }
+        }
+    };
+}
+
+graphql_enum!(RequestKind, DomainKind, "The kind of a client request.", {
+    VehiclePassport => VehiclePassport, "Issue of the vehicle passport (ПТС/ЭПТС).";
+    TravelAbroad => TravelAbroad, "Permission to take the vehicle abroad.";
+    EarlyBuyout => EarlyBuyout, "Early buyout (досрочный выкуп).";
+    PartialRepayment => PartialRepayment, "Partial early repayment.";
+    RequisitesChange => RequisitesChange, "Change of the company's requisites.";
+    Certificate => Certificate, "A certificate (no debt, contract in force, book value).";
+    AccountingDocuments => AccountingDocuments, "Accounting documents for a period by e-mail.";
+    InsuranceProlongation => InsuranceProlongation, "Prolongation of a policy.";
+    InsuranceTermsChange => InsuranceTermsChange, "Change of a policy's terms.";
+    InsuredEvent => InsuredEvent, "An insured event.";
+    Complaint => Complaint, "A complaint.";
+    TechnicalSupport => TechnicalSupport, "Technical support.";
+    Consultation => Consultation, "A consultation.";
+    EdoConnection => EdoConnection, "Connection to ЭДО.";
+    LoginEmailChange => LoginEmailChange, "Change of the login e-mail.";
+    AccountDeletion => AccountDeletion, "Deletion of the cabinet account.";
+});
+
+graphql_enum!(RequestStatus, dr::RequestStatus, "Where a request is in its workflow.", {
+    Submitted => Submitted, "Filed; nobody has taken it yet.";
+    InReview => InReview, "The lessor works on it.";
+    NeedsInformation => NeedsInformation, "The lessor asked the client a question (see `question`).";
+    Completed => Completed, "Done.";
+    Rejected => Rejected, "Refused (see `rejectionReason`).";
+    Withdrawn => Withdrawn, "Withdrawn by the client.";
+});
+
+graphql_enum!(VehicleDocument, dr::VehicleDocument, "ПТС on paper or the electronic ЭПТС.", {
+    Paper => Paper, "Paper ПТС.";
+    Electronic => Electronic, "An extract of the ЭПТС.";
+});
+
+graphql_enum!(Delivery, dr::Delivery, "How a document reaches the client.", {
+    Office => Office, "Collected at the lessor's office.";
+    Courier => Courier, "By courier (address required).";
+    Post => Post, "By post (address required).";
+    Electronic => Electronic, "Electronically.";
+});
+
+graphql_enum!(CertificateKind, dr::CertificateKind, "A certificate the lessor issues.", {
+    NoDebt => NoDebt, "Справка об отсутствии задолженности.";
+    ContractInForce => ContractInForce, "Справка о действии договора.";
+    BookValue => BookValue, "Справка о балансовой стоимости предмета лизинга.";
+});
+
+graphql_enum!(AccountingDocument, dr::AccountingDocument, "An accounting document.", {
+    Invoice => Invoice, "Счёт-фактура.";
+    ReconciliationAct => ReconciliationAct, "Акт сверки.";
+    Os1 => Os1, "ОС-1.";
+});
+
+/// Whether completing the request has an effect elsewhere, and where that stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum EffectState {
+    /// The kind has no effect, or the request closed without completion.
+    None,
+    /// Completion will (or did, and it is being applied) change the company, contract, policy or account.
+    Pending,
+    /// The effect was applied (see `effectDetail`).
+    Applied,
+    /// The effect was refused (see `effectDetail`); staff must act.
+    Failed,
+}
+
+/// Which side acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Party {
+    /// The client.
+    Client,
+    /// The lessor's staff.
+    Staff,
+    /// The system (a process manager).
+    System,
+}
+
+impl Party {
+    fn from_view(s: &str) -> Self {
+        match s {
+            "client" => Self::Client,
+            "staff" => Self::Staff,
+            _ => Self::System,
+        }
+    }
+}
+
+/// One change of a request: who, when, what.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct RequestHistoryEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (`account:<id>` or `system:<process>`).
+    pub actor: String,
+    /// Which side.
+    pub party: Party,
+    /// The event (RequestSubmitted, CommentAdded, …).
+    pub change: String,
+    /// The status after it.
+    pub status: RequestStatus,
+    /// The comment, question, reason, note or effect detail it carried.
+    pub text: Option<String>,
+    /// Files it carried.
+    pub files: Vec<Document>,
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct RequestComment {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// Which side.
+    pub party: Party,
+    /// Text.
+    pub text: String,
+}
+
+/// A client request.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Request {
+    /// Id.
+    pub id: Uuid,
+    /// The company.
+    pub company_id: Uuid,
+    /// The contract it is about.
+    pub contract_id: Option<Uuid>,
+    /// The policy, for insurance kinds.
+    pub policy_id: Option<Uuid>,
+    /// Kind.
+    pub kind: RequestKind,
+    /// Status.
+    pub status: RequestStatus,
+    /// The details as recorded: an object with `kind` (snake_case) and the kind's fields (snake_case); an
+    /// early buyout carries the `quote` computed at submission.
+    pub details: Json<serde_json::Value>,
+    /// The filing account.
+    pub submitted_by: Uuid,
+    /// The business day it was filed.
+    pub submitted_on: NaiveDate,
+    /// Due date (the kind's service level in working days).
+    pub due_on: NaiveDate,
+    /// The due date passed before it was closed.
+    pub overdue: bool,
+    /// The lessor's open question.
+    pub question: Option<String>,
+    /// The completion note.
+    pub note: Option<String>,
+    /// The result document.
+    pub result: Option<Document>,
+    /// Why it was rejected.
+    pub rejection_reason: Option<String>,
+    /// Why it was withdrawn.
+    pub withdrawal_reason: Option<String>,
+    /// The completion's effect elsewhere.
+    pub effect: EffectState,
+    /// What the effect did, or why it failed.
+    pub effect_detail: Option<String>,
+    /// Number of comments.
+    pub comment_count: i32,
+    /// Number of attachments.
+    pub attachment_count: i32,
+    /// When it was filed.
+    pub submitted_at: DateTime<Utc>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Every change, oldest first (loaded for the whole list in one query when asked for).
+    pub history: Vec<RequestHistoryEntry>,
+    /// Comments, oldest first.
+    pub comments: Vec<RequestComment>,
+    /// Files from both sides (the result document excluded), oldest first.
+    pub attachments: Vec<Document>,
+}
+
+impl Request {
+    fn new(v: RequestView, history: Vec<HistoryView>) -> Self {
+        let mut comments = Vec::new();
+        let mut attachments = Vec::new();
+        let history = history
+            .into_iter()
+            .map(|h| {
+                let files = h
+                    .file
+                    .as_ref()
+                    .map(Document::list_from_json)
+                    .unwrap_or_default();
+                if h.change == "CommentAdded" {
+                    comments.push(RequestComment {
+                        at: h.recorded_at,
+                        actor: h.actor.clone(),
+                        party: Party::from_view(&h.party),
+                        text: h.text.clone().unwrap_or_default(),
+                    });
+                }
+                if matches!(h.change.as_str(), "RequestSubmitted" | "AttachmentAdded") {
+                    attachments.extend(files.iter().cloned());
+                }
+                RequestHistoryEntry {
+                    at: h.recorded_at,
+                    actor: h.actor,
+                    party: Party::from_view(&h.party),
+                    change: h.change,
+                    status: status_of(&h.status),
+                    text: h.text,
+                    files,
+                }
+            })
+            .collect();
+        Self {
+            id: v.request_id,
+            company_id: v.company_id,
+            contract_id: v.contract_id,
+            policy_id: v.policy_id,
+            kind: DomainKind::parse(&v.kind)
+                .map(Into::into)
+                .unwrap_or(RequestKind::Consultation),
+            status: status_of(&v.status),
+            details: Json(v.details),
+            submitted_by: v.submitted_by,
+            submitted_on: v.submitted_on,
+            due_on: v.due_on,
+            overdue: v.overdue,
+            question: v.question,
+            note: v.note,
+            result: v.result.as_ref().and_then(Document::from_json),
+            rejection_reason: v.rejection_reason,
+            withdrawal_reason: v.withdrawal_reason,
+            effect: match v.effect.as_str() {
+                "pending" => EffectState::Pending,
+                "applied" => EffectState::Applied,
+                "failed" => EffectState::Failed,
+                _ => EffectState::None,
+            },
+            effect_detail: v.effect_detail,
+            comment_count: v.comments,
+            attachment_count: v.attachments,
+            submitted_at: v.submitted_at,
+            closed_at: v.closed_at,
+            history,
+            comments,
+            attachments,
+        }
+    }
+}
+
+fn status_of(s: &str) -> RequestStatus {
+    views::parse_status(s)
+        .map(Into::into)
+        .unwrap_or(RequestStatus::Submitted)
+}
+
+/// Requests with their history, one query for the whole list (only when a child list was asked for).
+async fn with_history(
+    ctx: &Context<'_>,
+    rows: Vec<RequestView>,
+    wanted: bool,
+) -> Result<Vec<Request>, ApiError> {
+    let mut by_id: HashMap<Uuid, Vec<HistoryView>> = HashMap::new();
+    if wanted {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.request_id).collect();
+        for h in views::load_history(&app(ctx).pool, &ids).await? {
+            by_id.entry(h.request_id).or_default().push(h);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let h = by_id.remove(&r.request_id).unwrap_or_default();
+            Request::new(r, h)
+        })
+        .collect())
+}
+
+async fn request_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Request, ApiError> {
+    let view = views::load_request(&app(ctx).pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("request not found".into()))?;
+    with_history(ctx, vec![view], true)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound("request not found".into()))
+}
+
+/// Loads a request and checks the caller may perform `op` on its company.
+async fn authorized_request(
+    ctx: &Context<'_>,
+    id: Uuid,
+    op: fn(Uuid) -> Operation,
+) -> Result<RequestView, ApiError> {
+    let req = request(ctx)?;
+    if req.actor.is_none() {
+        authorize(None, op(Uuid::nil()))?;
+    }
+    let view = views::load_request(&app(ctx).pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("request not found".into()))?;
+    allow(ctx, op(view.company_id))?;
+    Ok(view)
+}
+
+/// The business day: the clock's, or today's date before the clock has run.
+pub(crate) async fn today(ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
+    let (day, _) = projections::contracts::load_business_day(&app(ctx).pool).await?;
+    Ok(day.unwrap_or_else(|| Utc::now().date_naive()))
+}
+
+/// `days` working days after `from` (the production calendar).
+fn add_working_days(
+    calendar: &domain::calendar::ProductionCalendar,
+    from: NaiveDate,
+    days: u32,
+) -> NaiveDate {
+    let mut d = from;
+    let mut left = days;
+    while left > 0 {
+        d = d.succ_opt().unwrap_or(d);
+        if calendar.is_working_day(d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+fn party_of(actor: &Actor) -> DomainParty {
+    if actor.is_staff() {
+        DomainParty::Staff
+    } else {
+        DomainParty::Client
+    }
+}
+
+/// Runs a workflow command on an existing request after `op` on its company.
+async fn step(
+    ctx: &Context<'_>,
+    request_id: Uuid,
+    op: fn(Uuid) -> Operation,
+    key: Option<String>,
+    command: RequestCommand,
+) -> Result<Request, ApiError> {
+    let view = authorized_request(ctx, request_id, op).await?;
+    let (actor, req) = allow(ctx, op(view.company_id))?;
+    let key = idempotency_key(key)?;
+    app(ctx)
+        .requests
+        .execute(&request_id.to_string(), command, &req.meta(actor, key))
+        .await
+        .map_err(|e| request_command_error(e, DomainKind::parse(&view.kind)))?;
+    request_by_id(ctx, request_id).await
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inputs, one per kind
+
+/// ПТС/ЭПТС.
+#[derive(Debug, Clone, InputObject)]
+pub struct VehiclePassportInput {
+    /// Paper or electronic.
+    pub document: VehicleDocument,
+    /// What it is needed for.
+    pub purpose: String,
+    /// How it is delivered.
+    pub delivery: Delivery,
+    /// Address (courier, post).
+    pub address: Option<String>,
+}
+
+/// A driver.
+#[derive(Debug, Clone, InputObject)]
+pub struct DriverInput {
+    /// Full name.
+    pub full_name: String,
+    /// Driving licence number (10 digits and letters).
+    pub licence_number: String,
+}
+
+/// Travel abroad.
+#[derive(Debug, Clone, InputObject)]
+pub struct TravelAbroadInput {
+    /// Countries, ISO 3166-1 alpha-2 (BY, KZ, …).
+    pub countries: Vec<String>,
+    /// First day abroad.
+    pub from: NaiveDate,
+    /// Last day abroad.
+    pub to: NaiveDate,
+    /// Drivers.
+    pub drivers: Vec<DriverInput>,
+}
+
+/// Early buyout.
+#[derive(Debug, Clone, InputObject)]
+pub struct EarlyBuyoutInput {
+    /// The date to buy out on (the quote for it is attached to the request).
+    pub desired_date: NaiveDate,
+}
+
+/// Partial early repayment.
+#[derive(Debug, Clone, InputObject)]
+pub struct PartialRepaymentInput {
+    /// Principal to repay.
+    pub amount: Decimal,
+    /// Date.
+    pub date: NaiveDate,
+    /// Shorter term or smaller payments.
+    pub mode: RecalculationMode,
+}
+
+/// Change of requisites: the fields given change.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequisitesChangeInput {
+    /// New КПП.
+    pub kpp: Option<String>,
+    /// New full name.
+    pub full_name: Option<String>,
+    /// New short name.
+    pub short_name: Option<String>,
+    /// New legal address.
+    pub legal_address: Option<String>,
+    /// New postal address.
+    pub postal_address: Option<String>,
+    /// New bank requisites.
+    pub bank: Option<BankRequisitesInput>,
+    /// New contact e-mail.
+    pub contact_email: Option<String>,
+    /// New contact phone.
+    pub contact_phone: Option<String>,
+}
+
+/// A certificate.
+#[derive(Debug, Clone, InputObject)]
+pub struct CertificateInput {
+    /// Which.
+    pub certificate: CertificateKind,
+    /// As of (not after today).
+    pub as_of: NaiveDate,
+}
+
+/// Accounting documents.
+#[derive(Debug, Clone, InputObject)]
+pub struct AccountingDocumentsInput {
+    /// Which documents.
+    pub documents: Vec<AccountingDocument>,
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period.
+    pub to: NaiveDate,
+    /// Where to send them.
+    pub email: String,
+}
+
+/// Insurance prolongation.
+#[derive(Debug, Clone, InputObject)]
+pub struct InsuranceProlongationInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// Wishes.
+    pub wishes: Option<String>,
+}
+
+/// Change of insurance terms.
+#[derive(Debug, Clone, InputObject)]
+pub struct InsuranceTermsChangeInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// What should change.
+    pub description: String,
+}
+
+/// An insured event.
+#[derive(Debug, Clone, InputObject)]
+pub struct InsuredEventInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// When it happened.
+    pub date: NaiveDate,
+    /// Where.
+    pub place: String,
+    /// What happened.
+    pub description: String,
+    /// A phone to reach the reporting person.
+    pub contact_phone: String,
+}
+
+/// A message (complaint, support, consultation).
+#[derive(Debug, Clone, InputObject)]
+pub struct MessageInput {
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub text: String,
+}
+
+/// ЭДО connection.
+#[derive(Debug, Clone, InputObject)]
+pub struct EdoConnectionInput {
+    /// Your participant id, if you have one (required for roaming).
+    pub participant_id: Option<String>,
+    /// Through your own operator (roaming).
+    #[graphql(default)]
+    pub roaming: bool,
+}
+
+/// Change of login e-mail.
+#[derive(Debug, Clone, InputObject)]
+pub struct LoginEmailChangeInput {
+    /// The new e-mail.
+    pub new_email: String,
+}
+
+/// Account deletion.
+#[derive(Debug, Clone, InputObject)]
+pub struct AccountDeletionInput {
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// The kind and its details: exactly one field.
+#[derive(Debug, Clone, OneofObject)]
+pub enum RequestDetailsInput {
+    /// ПТС/ЭПТС.
+    VehiclePassport(VehiclePassportInput),
+    /// Travel abroad.
+    TravelAbroad(TravelAbroadInput),
+    /// Early buyout.
+    EarlyBuyout(EarlyBuyoutInput),
+    /// Partial early repayment.
+    PartialRepayment(PartialRepaymentInput),
+    /// Change of requisites.
+    RequisitesChange(RequisitesChangeInput),
+    /// Certificate.
+    Certificate(CertificateInput),
+    /// Accounting documents.
+    AccountingDocuments(AccountingDocumentsInput),
+    /// Insurance prolongation.
+    InsuranceProlongation(InsuranceProlongationInput),
+    /// Change of insurance terms.
+    InsuranceTermsChange(InsuranceTermsChangeInput),
+    /// Insured event (recorded on the policy as well).
+    InsuredEvent(InsuredEventInput),
+    /// Complaint.
+    Complaint(MessageInput),
+    /// Technical support.
+    TechnicalSupport(MessageInput),
+    /// Consultation.
+    Consultation(MessageInput),
+    /// ЭДО connection.
+    EdoConnection(EdoConnectionInput),
+    /// Change of login e-mail.
+    LoginEmailChange(LoginEmailChangeInput),
+    /// Account deletion.
+    AccountDeletion(AccountDeletionInput),
+}
+
+/// A new request.
+#[derive(Debug, Clone, InputObject)]
+pub struct SubmitRequestInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// The contract (required for kinds about a contract; insurance kinds take it from the policy).
+    pub contract_id: Option<Uuid>,
+    /// The kind and its details.
+    pub details: RequestDetailsInput,
+}
+
+/// Completion.
+#[derive(Debug, Clone, InputObject)]
+pub struct CompleteRequestInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// A note to the client.
+    pub note: Option<String>,
+    /// For an insurance prolongation: the new period and premium (applied to the policy).
+    pub prolongation: Option<ProlongationInput>,
+}
+
+/// The new period of a prolonged policy.
+#[derive(Debug, Clone, InputObject)]
+pub struct ProlongationInput {
+    /// Last day of the new period.
+    pub ends_on: NaiveDate,
+    /// Premium.
+    pub premium: Decimal,
+    /// Installments; none: all on the first day.
+    #[graphql(default)]
+    pub installments: Vec<InstallmentInput>,
+    /// A new policy number.
+    pub number: Option<String>,
+}
+
+impl RequestDetailsInput {
+    fn kind(&self) -> DomainKind {
+        match self {
+            Self::VehiclePassport(_) => DomainKind::VehiclePassport,
+            Self::TravelAbroad(_) => DomainKind::TravelAbroad,
+            Self::EarlyBuyout(_) => DomainKind::EarlyBuyout,
+            Self::PartialRepayment(_) => DomainKind::PartialRepayment,
+            Self::RequisitesChange(_) => DomainKind::RequisitesChange,
+            Self::Certificate(_) => DomainKind::Certificate,
+            Self::AccountingDocuments(_) => DomainKind::AccountingDocuments,
+            Self::InsuranceProlongation(_) => DomainKind::InsuranceProlongation,
+            Self::InsuranceTermsChange(_) => DomainKind::InsuranceTermsChange,
+            Self::InsuredEvent(_) => DomainKind::InsuredEvent,
+            Self::Complaint(_) => DomainKind::Complaint,
+            Self::TechnicalSupport(_) => DomainKind::TechnicalSupport,
+            Self::Consultation(_) => DomainKind::Consultation,
+            Self::EdoConnection(_) => DomainKind::EdoConnection,
+            Self::LoginEmailChange(_) => DomainKind::LoginEmailChange,
+            Self::AccountDeletion(_) => DomainKind::AccountDeletion,
+        }
+    }
+
+    /// Parses the value objects (e-mail, phone, КПП, bank, ЭДО id, money), naming the field on failure.
+    fn parse(self, event_id: Uuid) -> Result<RequestDetails, ApiError> {
+        let path = format!("input.details.{}", self.kind().input_name());
+        let f = |name: &str| format!("{path}.{name}");
+        Ok(match self {
+            Self::VehiclePassport(x) => RequestDetails::VehiclePassport {
+                document: x.document.into(),
+                purpose: x.purpose,
+                delivery: x.delivery.into(),
+                address: x.address,
+            },
+            Self::TravelAbroad(x) => RequestDetails::TravelAbroad {
+                countries: x.countries,
+                from: x.from,
+                to: x.to,
+                drivers: x
+                    .drivers
+                    .into_iter()
+                    .map(|d| dr::Driver {
+                        full_name: d.full_name,
+                        licence_number: d.licence_number,
+                    })
+                    .collect(),
+            },
+            Self::EarlyBuyout(x) => RequestDetails::EarlyBuyout {
+                desired_date: x.desired_date,
+                quote: None,
+            },
+            Self::PartialRepayment(x) => RequestDetails::PartialRepayment {
+                amount: money(&f("amount"), x.amount)?,
+                date: x.date,
+                mode: match x.mode {
+                    RecalculationMode::ShorterTerm => DomainMode::ShorterTerm,
+                    RecalculationMode::SmallerPayments => DomainMode::SmallerPayments,
+                },
+            },
+            Self::RequisitesChange(x) => RequestDetails::RequisitesChange {
+                change: RequisitesChange {
+                    kpp: x
+                        .kpp
+                        .as_deref()
+                        .map(|k| parse_field(&f("kpp"), Kpp::parse(k)))
+                        .transpose()?,
+                    full_name: x.full_name,
+                    short_name: x.short_name,
+                    legal_address: x.legal_address,
+                    postal_address: x.postal_address,
+                    bank: x.bank.as_ref().map(|b| b.parse(&f("bank"))).transpose()?,
+                    contact_email: x
+                        .contact_email
+                        .as_deref()
+                        .map(|e| parse_field(&f("contactEmail"), Email::parse(e)))
+                        .transpose()?,
+                    contact_phone: x
+                        .contact_phone
+                        .as_deref()
+                        .map(|p| parse_field(&f("contactPhone"), Phone::parse(p)))
+                        .transpose()?,
+                },
+            },
+            Self::Certificate(x) => RequestDetails::Certificate {
+                certificate: x.certificate.into(),
+                as_of: x.as_of,
+            },
+            Self::AccountingDocuments(x) => RequestDetails::AccountingDocuments {
+                documents: x.documents.into_iter().map(Into::into).collect(),
+                from: x.from,
+                to: x.to,
+                email: parse_field(&f("email"), Email::parse(&x.email))?,
+            },
+            Self::InsuranceProlongation(x) => RequestDetails::InsuranceProlongation {
+                policy_id: x.policy_id,
+                wishes: x.wishes,
+            },
+            Self::InsuranceTermsChange(x) => RequestDetails::InsuranceTermsChange {
+                policy_id: x.policy_id,
+                description: x.description,
+            },
+            Self::InsuredEvent(x) => {
+                parse_field(&f("contactPhone"), Phone::parse(&x.contact_phone))?;
+                RequestDetails::InsuredEvent {
+                    policy_id: x.policy_id,
+                    event_id,
+                    date: x.date,
+                    place: x.place,
+                    description: x.description,
+                }
+            }
+            Self::Complaint(x) => RequestDetails::Complaint {
+                subject: x.subject,
+                text: x.text,
+            },
+            Self::TechnicalSupport(x) => RequestDetails::TechnicalSupport {
+                subject: x.subject,
+                text: x.text,
+            },
+            Self::Consultation(x) => RequestDetails::Consultation {
+                subject: x.subject,
+                text: x.text,
+            },
+            Self::EdoConnection(x) => RequestDetails::EdoConnection {
+                participant_id: x
+                    .participant_id
+                    .as_deref()
+                    .map(|p| parse_field(&f("participantId"), EdoParticipantId::parse(p)))
+                    .transpose()?,
+                roaming: x.roaming,
+            },
+            Self::LoginEmailChange(x) => RequestDetails::LoginEmailChange {
+                new_email: parse_field(&f("newEmail"), Email::parse(&x.new_email))?,
+            },
+            Self::AccountDeletion(x) => RequestDetails::AccountDeletion { reason: x.reason },
+        })
+    }
+}
+
+/// Status filter of the request list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum RequestOrder {
+    /// Newest first.
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+fn parse_cursor(after: Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+    after
+        .map(|a| {
+            a.split_once('|')
+                .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
+        })
+        .transpose()
+}
+
+/// Submits a request: checks the contract or policy belongs to the company, attaches the buyout quote,
+/// records an insured event on the policy, stores the files, and files the request.
+async fn submit(
+    ctx: &Context<'_>,
+    input: SubmitRequestInput,
+    attachments: Option<Vec<Upload>>,
+    key: Option<String>,
+) -> Result<Request, ApiError> {
+    let (actor, req) = allow(ctx, Operation::SubmitRequest(input.company_id))?;
+    let key = idempotency_key(key)?;
+    let app = app(ctx);
+    let kind = input.details.kind();
+    let path = format!("input.details.{}", kind.input_name());
+    let event_id = Uuid::now_v7();
+    let phone = match &input.details {
+        RequestDetailsInput::InsuredEvent(x) => Some(x.contact_phone.clone()),
+        _ => None,
+    };
+    let mut details = input.details.parse(event_id)?;
+    let mut contract_id = input.contract_id;
+    if let Some(policy_id) = details.policy_id() {
+        let policy = projections::policies::load_policy(&app.pool, policy_id)
+            .await?
+            .filter(|p| p.company_id == input.company_id)
+            .ok_or_else(|| {
+                ApiError::validation(format!("{path}.policyId"), "no such policy of this company")
+            })?;
+        contract_id = Some(policy.contract_id);
+    } else if let Some(c) = contract_id {
+        let company: Option<Uuid> =
+            sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
+                .bind(c)
+                .fetch_optional(&app.pool)
+                .await?;
+        if company != Some(input.company_id) {
+            return Err(ApiError::validation(
+                "input.contractId",
+                "no such contract of this company",
+            ));
+        }
+    }
+    let today = today(ctx).await?;
+    if let (
+        RequestDetails::EarlyBuyout {
+            desired_date,
+            quote,
+        },
+        Some(c),
+    ) = (&mut details, contract_id)
+    {
+        let contract = app
+            .contracts
+            .load(&c.to_string())
+            .await
+            .map_err(contract_command_error)?;
+        *quote = Some(
+            contract
+                .early_buyout_quote((*desired_date).max(today), &app.calendar)
+                .map_err(|e| ApiError::validation(format!("{path}.desiredDate"), e.to_string()))?,
+        );
+    }
+    let files = match &attachments {
+        Some(list) => files::uploads(ctx, "attachments", list, &actor.event_actor()).await?,
+        None => Vec::new(),
+    };
+    // Checked before anything is recorded: a request that would be refused records no insured event.
+    let submission = Submission {
+        request_id: Uuid::now_v7(),
+        company_id: input.company_id,
+        contract_id,
+        submitted_by: actor.account_id,
+        submitted_on: today,
+        due_on: add_working_days(
+            &app.calendar,
+            today,
+            app.service_levels.get(&kind).copied().unwrap_or(5),
+        ),
+        details,
+        // An insured event's files belong to the event on the policy (shown there and in the documents).
+        attachments: if kind == DomainKind::InsuredEvent {
+            Vec::new()
+        } else {
+            files.clone()
+        },
+    };
+    if let Err(e) = submission.details.clone().validate(today) {
+        return Err(request_command_error(
+            projections::command::CommandError::Rejected(e),
+            Some(kind),
+        ));
+    }
+    if let RequestDetails::InsuredEvent {
+        policy_id,
+        date,
+        place,
+        description,
+        ..
+    } = &submission.details
+    {
+        let event = domain::policy::InsuredEvent {
+            event_id,
+            date: *date,
+            place: place.clone(),
+            description: description.clone(),
+            attachments: files.clone(),
+            contact_phone: parse_field(
+                &format!("{path}.contactPhone"),
+                Phone::parse(phone.as_deref().unwrap_or("")),
+            )?,
+        };
+        app.policies
+            .execute(
+                &policy_id.to_string(),
+                PolicyCommand::ReportInsuredEvent(Box::new(event)),
+                &req.meta(actor, key.as_ref().map(|k| format!("{k}:policy"))),
+            )
+            .await
+            .map_err(|e| policy_command_error(e, &path))?;
+    }
+    let id = submission.request_id;
+    let out = app
+        .requests
+        .execute(
+            &id.to_string(),
+            RequestCommand::SubmitRequest(Box::new(submission)),
+            &req.meta(actor, key),
+        )
+        .await
+        .map_err(|e| request_command_error(e, Some(kind)))?;
+    request_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resolvers
+
+/// Request queries.
+#[derive(Default)]
+pub struct RequestQuery;
+
+#[Object]
+impl RequestQuery {
+    /// A company's requests, filtered by status, kind and contract; newest first unless `order` says
+    /// otherwise. `history`, `comments` and `attachments` of the whole page cost one more query.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn requests(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        status: Option<RequestStatus>,
+        kind: Option<RequestKind>,
+        contract_id: Option<Uuid>,
+        order: Option<RequestOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Request>> {
+        allow(ctx, Operation::ReadRequests(company_id))?;
+        let limit = page_size(first)?;
+        let cursor = parse_cursor(after)?;
+        let filter = RequestFilter {
+            status: status.map(|s| dr::RequestStatus::from(s).as_str().to_owned()),
+            kind: kind.map(|k| DomainKind::from(k).as_str().to_owned()),
+            contract_id,
+            oldest_first: order == Some(RequestOrder::OldestFirst),
+        };
+        let rows = views::list_requests(&app(ctx).pool, company_id, &filter, cursor, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wanted = node.field("history").exists()
+            || node.field("comments").exists()
+            || node.field("attachments").exists();
+        let rows = with_history(ctx, rows, wanted).await?;
+        Ok(page(rows, limit, cursor.is_some(), |r| {
+            (format!("{}|{}", r.submitted_at.to_rfc3339(), r.id), r)
+        }))
+    }
+
+    /// One request with its history, comments and attachments.
+    async fn request(&self, ctx: &Context<'_>, id: Uuid) -> Result<Request> {
+        authorized_request(ctx, id, Operation::ReadRequests).await?;
+        Ok(request_by_id(ctx, id).await?)
+    }
+}
+
+/// Request mutations.
+#[derive(Default)]
+pub struct RequestMutation;
+
+#[Object]
+impl RequestMutation {
+    /// Files a request with files (multipart upload; PDF, JPEG, PNG, DOCX, XLSX, XML, text).
+    async fn submit_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitRequestInput,
+        attachments: Option<Vec<Upload>>,
+        idempotency_key: Option<String>,
+    ) -> Result<Request> {
+        Ok(submit(ctx, input, attachments, idempotency_key).await?)
+    }
+
+    /// Reports an insured event on a policy (recorded on the policy, with the files) and opens an
+    /// insured-event request to track its handling.
+    async fn report_insured_event(
+        &self,
+        ctx: &Context<'_>,
+        input: InsuredEventInput,
+        attachments: Option<Vec<Upload>>,
+        idempotency_key: Option<String>,
+    ) -> Result<Request> {
+        let policy = authorized_policy(ctx, input.policy_id, Operation::ReportInsuredEvent).await?;
+        let input = SubmitRequestInput {
+            company_id: policy.company_id,
+            contract_id: Some(policy.contract_id),
+            details: RequestDetailsInput::InsuredEvent(input),
+        };
+        Ok(submit(ctx, input, attachments, idempotency_key).await?)
+    }
+
+    /// The client withdraws its request (until it is completed).
+    async fn withdraw_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+        reason: Option<String>,
+    ) -> Result<Request> {
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::WithdrawRequest,
+            None,
+            RequestCommand::Withdraw { reason },
+        )
+        .await?)
+    }
+
+    /// A comment from either side; a client's comment answers an open question (back in review).
+    async fn comment_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+        text: String,
+        idempotency_key: Option<String>,
+    ) -> Result<Request> {
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        let party = party_of(actor);
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::CommentRequest,
+            idempotency_key,
+            RequestCommand::Comment {
+                comment_id: Uuid::now_v7(),
+                party,
+                text,
+            },
+        )
+        .await?)
+    }
+
+    /// A file from either side (multipart upload); a client's file answers an open question.
+    async fn attach_to_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+        file: Upload,
+    ) -> Result<Request> {
+        authorized_request(ctx, request_id, Operation::CommentRequest).await?;
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        let f: FileRef = files::upload(ctx, "file", &file, &actor.event_actor()).await?;
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::CommentRequest,
+            None,
+            RequestCommand::Attach {
+                party: party_of(actor),
+                file: f,
+            },
+        )
+        .await?)
+    }
+
+    /// Staff takes a request into review (from submitted, or after the client answered).
+    async fn take_request_into_review(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+    ) -> Result<Request> {
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::ProcessRequest,
+            None,
+            RequestCommand::TakeIntoReview,
+        )
+        .await?)
+    }
+
+    /// Staff asks the client for information.
+    async fn ask_for_information(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+        question: String,
+    ) -> Result<Request> {
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::ProcessRequest,
+            None,
+            RequestCommand::AskForInformation { question },
+        )
+        .await?)
+    }
+
+    /// Staff completes a request in review, with a result document when given. Completing a change of
+    /// requisites, partial repayment, early buyout, insurance prolongation or account deletion then
+    /// changes the company, contract, policy or account (see `effect`).
+    async fn complete_request(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteRequestInput,
+        result: Option<Upload>,
+        idempotency_key: Option<String>,
+    ) -> Result<Request> {
+        authorized_request(ctx, input.request_id, Operation::ProcessRequest).await?;
+        let (actor, _) = allow(ctx, Operation::Me)?;
+        let prolongation = match &input.prolongation {
+            Some(p) => Some(ProlongationTerms {
+                ends_on: p.ends_on,
+                premium: money("input.prolongation.premium", p.premium)?,
+                installments: installments("input.prolongation.installments", &p.installments)?,
+                number: p.number.clone(),
+            }),
+            None => None,
+        };
+        let result = match &result {
+            Some(r) => Some(files::upload(ctx, "result", r, &actor.event_actor()).await?),
+            None => None,
+        };
+        let completed_on = today(ctx).await?;
+        Ok(step(
+            ctx,
+            input.request_id,
+            Operation::ProcessRequest,
+            idempotency_key,
+            RequestCommand::Complete(Box::new(Completion {
+                completed_on,
+                note: input.note,
+                result,
+                prolongation,
+            })),
+        )
+        .await?)
+    }
+
+    /// Staff rejects a request, with the reason.
+    async fn reject_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: Uuid,
+        reason: String,
+    ) -> Result<Request> {
+        Ok(step(
+            ctx,
+            request_id,
+            Operation::ProcessRequest,
+            None,
+            RequestCommand::Reject { reason },
+        )
+        .await?)
+    }
+}

@@ -1,0 +1,242 @@
+//! The documents a company sees (`documents`, an inline projection): one row of `documents_view` per file
+//! referenced by a Policy or ClientRequest event — policy forms, insured-event attachments, request
+//! attachments and result documents — with where it came from. The file itself is in `stored_files`; this
+//! table is also what a download is authorized against (a file is served to a client only when a row links
+//! it to one of the client's companies).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::policy::PolicyEvent;
+use domain::request::{Party, RequestEvent};
+use domain::values::FileRef;
+use serde::Serialize;
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::event::StoredEvent;
+use crate::projection::{Projection, ProjectionError};
+
+/// The projection.
+pub struct DocumentsProjection;
+
+impl DocumentsProjection {
+    async fn insert(
+        conn: &mut PgConnection,
+        e: &StoredEvent,
+        owner: Uuid,
+        source: &str,
+        party: Party,
+        files: &[FileRef],
+        company: Option<Uuid>,
+    ) -> Result<(), ProjectionError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        // The company comes from the event when it carries one (the owner's first event), otherwise from
+        // `documents_owners`, which that first event filled.
+        let hashes: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        let types: Vec<&str> = files.iter().map(|f| f.content_type.as_str()).collect();
+        let sizes: Vec<i64> = files.iter().map(|f| f.size as i64).collect();
+        sqlx::query(
+            "INSERT INTO documents_view (owner_id, source, sha256, company_id, name, content_type, size, party, \
+               added_at, position) \
+             SELECT $1, $2, h, c.company_id, n, t, s, $8, $9, $10 \
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) AS x(h, n, t, s), \
+                  (SELECT coalesce($7::uuid, (SELECT company_id FROM documents_owners WHERE owner_id = $1)) \
+                     AS company_id) c \
+             WHERE c.company_id IS NOT NULL \
+             ON CONFLICT (owner_id, source, sha256) DO UPDATE SET name = EXCLUDED.name, \
+               added_at = EXCLUDED.added_at, position = EXCLUDED.position",
+        )
+        .bind(owner)
+        .bind(source)
+        .bind(&hashes)
+        .bind(&names)
+        .bind(&types)
+        .bind(&sizes)
+        .bind(company)
+        .bind(party.as_str())
+        .bind(e.recorded_at)
+        .bind(e.position)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn own(
+        conn: &mut PgConnection,
+        owner: Uuid,
+        company: Uuid,
+    ) -> Result<(), ProjectionError> {
+        sqlx::query(
+            "INSERT INTO documents_owners (owner_id, company_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(owner)
+        .bind(company)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(e: &StoredEvent) -> Result<T, ProjectionError> {
+    e.decode().map_err(|source| ProjectionError::Decode {
+        position: e.position,
+        source,
+    })
+}
+
+#[async_trait]
+impl Projection for DocumentsProjection {
+    fn name(&self) -> &'static str {
+        "documents"
+    }
+
+    fn version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["documents_view", "documents_owners"]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Policy", "ClientRequest"])
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        let Ok(owner) = e.aggregate_id.parse::<Uuid>() else {
+            return Ok(());
+        };
+        match e.aggregate_type.as_str() {
+            "Policy" => match decode::<PolicyEvent>(e)? {
+                PolicyEvent::PolicyIssued {
+                    company_id, form, ..
+                } => {
+                    Self::own(conn, owner, company_id).await?;
+                    let files: Vec<FileRef> = form.into_iter().collect();
+                    Self::insert(
+                        conn,
+                        e,
+                        owner,
+                        "policy_form",
+                        Party::Staff,
+                        &files,
+                        Some(company_id),
+                    )
+                    .await
+                }
+                PolicyEvent::PolicyFormAttached { form } => {
+                    Self::insert(conn, e, owner, "policy_form", Party::Staff, &[form], None).await
+                }
+                PolicyEvent::PolicyProlonged { form, .. } => {
+                    let files: Vec<FileRef> = form.into_iter().collect();
+                    Self::insert(conn, e, owner, "policy_form", Party::Staff, &files, None).await
+                }
+                PolicyEvent::InsuredEventReported(ev) => {
+                    Self::insert(
+                        conn,
+                        e,
+                        owner,
+                        "insured_event",
+                        Party::Client,
+                        &ev.attachments,
+                        None,
+                    )
+                    .await
+                }
+                _ => Ok(()),
+            },
+            "ClientRequest" => match decode::<RequestEvent>(e)? {
+                RequestEvent::RequestSubmitted {
+                    company_id,
+                    attachments,
+                    ..
+                } => {
+                    Self::own(conn, owner, company_id).await?;
+                    Self::insert(
+                        conn,
+                        e,
+                        owner,
+                        "request_attachment",
+                        Party::Client,
+                        &attachments,
+                        Some(company_id),
+                    )
+                    .await
+                }
+                RequestEvent::AttachmentAdded { party, file } => {
+                    Self::insert(conn, e, owner, "request_attachment", party, &[file], None).await
+                }
+                RequestEvent::RequestCompleted {
+                    result: Some(file), ..
+                } => {
+                    Self::insert(
+                        conn,
+                        e,
+                        owner,
+                        "request_result",
+                        Party::Staff,
+                        &[file],
+                        None,
+                    )
+                    .await
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A row of `documents_view`.
+#[derive(Debug, Clone, PartialEq, FromRow, Serialize)]
+pub struct DocumentView {
+    /// The policy or request it belongs to.
+    pub owner_id: Uuid,
+    /// policy_form, insured_event, request_attachment, request_result.
+    pub source: String,
+    /// Content hash.
+    pub sha256: String,
+    /// Company.
+    pub company_id: Uuid,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// client or staff.
+    pub party: String,
+    /// When it was added.
+    pub added_at: DateTime<Utc>,
+}
+
+/// The companies a stored file is shown to (empty: none — staff only).
+///
+/// # Errors
+/// A database error.
+pub async fn companies_of_file(pool: &PgPool, sha256: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT company_id FROM documents_view WHERE sha256 = $1")
+        .bind(sha256)
+        .fetch_all(pool)
+        .await
+}
+
+/// The documents of the owners (policies, requests), oldest first.
+///
+/// # Errors
+/// A database error.
+pub async fn load_documents(
+    pool: &PgPool,
+    owners: &[Uuid],
+) -> Result<Vec<DocumentView>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT owner_id, source, sha256, company_id, name, content_type, size, party, added_at \
+         FROM documents_view WHERE owner_id = ANY($1) ORDER BY owner_id, position, sha256",
+    )
+    .bind(owners)
+    .fetch_all(pool)
+    .await
+}
