@@ -102,8 +102,117 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     let mut conn = app.pool.acquire().await?;
     accounts::link_company(&mut conn, client, company).await?;
     drop(conn);
-    load_contract(app, company, today).await?;
+    let contract = load_contract(app, company, today).await?;
+    load_insurance_and_requests(app, company, contract, client, today).await?;
     Ok(company)
+}
+
+/// A КАСКО policy re-billed by the lessor (the first half of the premium paid, the second due in 6 months)
+/// and two requests: a certificate in review and a completed consultation.
+async fn load_insurance_and_requests(
+    app: &App,
+    company: Uuid,
+    contract: Uuid,
+    client: Uuid,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    use domain::policy::{PolicyCommand, PolicyKind, PolicyTerms, PremiumPayer};
+    use domain::request::{
+        CertificateKind, Completion, RequestCommand, RequestDetails, Submission,
+    };
+    let starts = today - Days::new(60);
+    let policy = Uuid::now_v7();
+    let out = app
+        .policies
+        .execute(
+            &policy.to_string(),
+            PolicyCommand::IssuePolicy(Box::new(PolicyTerms {
+                policy_id: policy,
+                contract_id: contract,
+                insurer: "САО «Демо-Страхование»".into(),
+                kind: PolicyKind::Kasko,
+                number: "КАСКО-ДЕМО-0001".into(),
+                starts_on: starts,
+                ends_on: starts + Days::new(364),
+                sum_insured: Money::parse("3600000")?,
+                premium: Money::parse("144000")?,
+                installments: vec![
+                    (starts, Money::parse("72000")?),
+                    (starts + Days::new(182), Money::parse("72000")?),
+                ],
+                payer: PremiumPayer::Lessor,
+                form: None,
+            })),
+            &keyed("demo-policy"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("issuing the demo policy: {e}"))?;
+    app.policies
+        .execute(
+            &out.aggregate_id,
+            PolicyCommand::RecordPremiumPaid {
+                amount: Money::parse("72000")?,
+                date: starts,
+            },
+            &keyed("demo-premium"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the demo premium: {e}"))?;
+    let requests = [
+        (
+            "demo-request-certificate",
+            RequestDetails::Certificate {
+                certificate: CertificateKind::NoDebt,
+                as_of: today,
+            },
+            false,
+        ),
+        (
+            "demo-request-consultation",
+            RequestDetails::Consultation {
+                subject: "Досрочный выкуп".into(),
+                text: "Какие документы нужны для досрочного выкупа?".into(),
+            },
+            true,
+        ),
+    ];
+    for (key, details, complete) in requests {
+        let id = Uuid::now_v7();
+        let out = app
+            .requests
+            .execute(
+                &id.to_string(),
+                RequestCommand::SubmitRequest(Box::new(Submission {
+                    request_id: id,
+                    company_id: company,
+                    contract_id: Some(contract),
+                    submitted_by: client,
+                    submitted_on: today,
+                    due_on: today + Days::new(5),
+                    details,
+                    attachments: vec![],
+                })),
+                &keyed(key),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("submitting a demo request: {e}"))?;
+        let mut steps = vec![RequestCommand::TakeIntoReview];
+        if complete {
+            steps.push(RequestCommand::Complete(Box::new(Completion {
+                completed_on: today,
+                note: Some("Нужны заявление и платёжное поручение на сумму выкупа.".into()),
+                result: None,
+                prolongation: None,
+            })));
+        }
+        for (i, step) in steps.into_iter().enumerate() {
+            app.requests
+                .execute(&out.aggregate_id, step, &keyed(&format!("{key}-{i}")))
+                .await
+                .map_err(|e| anyhow::anyhow!("moving a demo request: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn keyed(key: &str) -> CommandMeta {

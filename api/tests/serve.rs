@@ -115,6 +115,24 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
             assert!(positive(&debt["penalties"]), "{d}");
             assert_eq!(debt["fines"], "1500.00", "{d}");
             assert_eq!(debt["contracts"][0]["number"], "ДЛ-ДЕМО-0001", "{d}");
+            // And a policy and two requests to look at.
+            let more = gql(
+                http,
+                url,
+                Some(token),
+                "query($c: UUID!) { policies(companyId: $c) { edges { node { status premiumPaid } } }                    requests(companyId: $c) { edges { node { kind status } } } }",
+                json!({ "c": company }),
+            )
+            .await;
+            assert_eq!(
+                more["data"]["policies"]["edges"][0]["node"]["status"], "ACTIVE",
+                "{more}"
+            );
+            assert_eq!(
+                more["data"]["requests"]["edges"].as_array().map(Vec::len),
+                Some(2),
+                "{more}"
+            );
             return debt;
         }
         assert!(
