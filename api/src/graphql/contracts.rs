@@ -1056,13 +1056,7 @@ const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
 
 fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
-    after
-        .map(|a| {
-            a.split_once('|')
-                .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
-        })
-        .transpose()
+    super::query::pair_cursor(after)
 }
 
 /// Contract queries.

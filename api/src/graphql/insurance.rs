@@ -474,13 +474,7 @@ pub struct CancelPolicyInput {
 }
 
 fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
-    after
-        .map(|a| {
-            a.split_once('|')
-                .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
-        })
-        .transpose()
+    super::query::pair_cursor(after)
 }
 
 // ---------------------------------------------------------------------------------------------------------

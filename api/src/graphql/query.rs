@@ -35,6 +35,19 @@ pub(crate) fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
+/// A `<sort key>|<id>` cursor of a keyset-paged list.
+pub(crate) fn pair_cursor<T: std::str::FromStr>(
+    after: Option<String>,
+) -> Result<Option<(T, Uuid)>, ApiError> {
+    after
+        .map(|a| {
+            a.split_once('|')
+                .and_then(|(k, id)| Some((k.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
+        })
+        .transpose()
+}
+
 /// A page of a connection from `rows` fetched with `limit + 1`: the extra row only says there is a next
 /// page. `edge` gives each kept row's cursor and node.
 pub(crate) fn page<R, N: async_graphql::OutputType>(

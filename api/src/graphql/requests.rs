@@ -794,13 +794,7 @@ pub enum RequestOrder {
 }
 
 fn parse_cursor(after: Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
-    after
-        .map(|a| {
-            a.split_once('|')
-                .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
-        })
-        .transpose()
+    super::query::pair_cursor(after)
 }
 
 /// Submits a request: checks the contract or policy belongs to the company, attaches the buyout quote,
