@@ -48,17 +48,8 @@ impl Projection for CompaniesProjection {
     ) -> Result<(), ProjectionError> {
         let mut decoded = Vec::new();
         for e in events.iter().filter(|e| e.aggregate_type == "Company") {
-            let event: CompanyEvent = e.decode().map_err(|source| ProjectionError::Decode {
-                position: e.position,
-                source,
-            })?;
-            let id: Uuid = e
-                .aggregate_id
-                .parse()
-                .map_err(|_| ProjectionError::Decode {
-                    position: e.position,
-                    source: serde::de::Error::custom("aggregate id is not a UUID"),
-                })?;
+            let event: CompanyEvent = e.decode_event()?;
+            let id = e.aggregate_uuid()?;
             decoded.push((e, id, event));
         }
         if decoded.is_empty() {

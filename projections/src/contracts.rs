@@ -841,13 +841,6 @@ async fn recompute_company_debt(
     Ok(())
 }
 
-fn decode_error(position: i64, msg: &str) -> ProjectionError {
-    ProjectionError::Decode {
-        position,
-        source: serde::de::Error::custom(msg),
-    }
-}
-
 impl ContractsProjection {
     /// Reads the touched contracts, folds `segment` into them and writes back what changed.
     async fn flush(
@@ -1026,11 +1019,7 @@ impl ContractsProjection {
         conn: &mut PgConnection,
         e: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let ClockEvent::BusinessDayStarted { date } =
-            e.decode().map_err(|source| ProjectionError::Decode {
-                position: e.position,
-                source,
-            })?;
+        let ClockEvent::BusinessDayStarted { date } = e.decode_event()?;
         sqlx::query(
             "INSERT INTO business_day_view (id, business_date, position) VALUES (true, $1, $2) \
              ON CONFLICT (id) DO UPDATE SET business_date = EXCLUDED.business_date, position = EXCLUDED.position",
@@ -1094,15 +1083,8 @@ impl Projection for ContractsProjection {
         for e in events {
             match e.aggregate_type.as_str() {
                 "Contract" => {
-                    let event: ContractEvent =
-                        e.decode().map_err(|source| ProjectionError::Decode {
-                            position: e.position,
-                            source,
-                        })?;
-                    let id: Uuid = e
-                        .aggregate_id
-                        .parse()
-                        .map_err(|_| decode_error(e.position, "aggregate id is not a UUID"))?;
+                    let event: ContractEvent = e.decode_event()?;
+                    let id = e.aggregate_uuid()?;
                     segment.push((e, id, event));
                 }
                 "BusinessClock" => {

@@ -122,11 +122,7 @@ impl Projection for BusinessDays {
         if e.aggregate_type != <BusinessClock as cqrs_es::Aggregate>::TYPE {
             return Ok(());
         }
-        let ClockEvent::BusinessDayStarted { date } =
-            e.decode().map_err(|source| ProjectionError::Decode {
-                position: e.position,
-                source,
-            })?;
+        let ClockEvent::BusinessDayStarted { date } = e.decode_event()?;
         let n = self
             .close_day(conn, date, &format!("event:{}", e.position))
             .await?;

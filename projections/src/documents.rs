@@ -80,13 +80,6 @@ impl DocumentsProjection {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(e: &StoredEvent) -> Result<T, ProjectionError> {
-    e.decode().map_err(|source| ProjectionError::Decode {
-        position: e.position,
-        source,
-    })
-}
-
 #[async_trait]
 impl Projection for DocumentsProjection {
     fn name(&self) -> &'static str {
@@ -110,7 +103,7 @@ impl Projection for DocumentsProjection {
             return Ok(());
         };
         match e.aggregate_type.as_str() {
-            "Policy" => match decode::<PolicyEvent>(e)? {
+            "Policy" => match e.decode_event::<PolicyEvent>()? {
                 PolicyEvent::PolicyIssued {
                     company_id, form, ..
                 } => {
@@ -148,7 +141,7 @@ impl Projection for DocumentsProjection {
                 }
                 _ => Ok(()),
             },
-            "ClientRequest" => match decode::<RequestEvent>(e)? {
+            "ClientRequest" => match e.decode_event::<RequestEvent>()? {
                 RequestEvent::RequestSubmitted {
                     company_id,
                     attachments,

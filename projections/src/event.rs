@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
+use crate::projection::ProjectionError;
 use crate::upcast;
 
 /// One stored event, as projections, exports and auditors see it.
@@ -80,6 +81,31 @@ impl StoredEvent {
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
         // Deserialises from the borrowed tree: no copy of the payload.
         E::deserialize(&self.payload)
+    }
+
+    /// The payload as `E`, for a projection or a consumer: a payload that does not decode is a
+    /// [`ProjectionError::Decode`] at this event's position.
+    ///
+    /// # Errors
+    /// The payload does not decode as `E`.
+    pub fn decode_event<E: DeserializeOwned>(&self) -> Result<E, ProjectionError> {
+        self.decode().map_err(|source| ProjectionError::Decode {
+            position: self.position,
+            source,
+        })
+    }
+
+    /// The aggregate id as a UUID (every aggregate but the business clock is keyed by one).
+    ///
+    /// # Errors
+    /// [`ProjectionError::Decode`] when the id is not a UUID.
+    pub fn aggregate_uuid(&self) -> Result<uuid::Uuid, ProjectionError> {
+        self.aggregate_id
+            .parse()
+            .map_err(|_| ProjectionError::Decode {
+                position: self.position,
+                source: serde::de::Error::custom("aggregate id is not a UUID"),
+            })
     }
 
     /// A metadata field as text.

@@ -72,17 +72,8 @@ pub(crate) async fn apply(
     conn: &mut PgConnection,
     e: &StoredEvent,
 ) -> Result<Option<Uuid>, ProjectionError> {
-    let event: PolicyEvent = e.decode().map_err(|source| ProjectionError::Decode {
-        position: e.position,
-        source,
-    })?;
-    let id: Uuid = e
-        .aggregate_id
-        .parse()
-        .map_err(|_| ProjectionError::Decode {
-            position: e.position,
-            source: serde::de::Error::custom("aggregate id is not a UUID"),
-        })?;
+    let event: PolicyEvent = e.decode_event()?;
+    let id = e.aggregate_uuid()?;
     let touch = |sql: &str| {
         format!(
             "UPDATE policies_view SET {sql}, last_position = $2, updated_at = $3 WHERE policy_id = $1 \

@@ -18,13 +18,6 @@ use crate::projection::{Projection, ProjectionError};
 /// The projection.
 pub struct RequestsProjection;
 
-fn decode<T: serde::de::DeserializeOwned>(e: &StoredEvent) -> Result<T, ProjectionError> {
-    e.decode().map_err(|source| ProjectionError::Decode {
-        position: e.position,
-        source,
-    })
-}
-
 fn json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or_default()
 }
@@ -35,14 +28,8 @@ impl RequestsProjection {
         conn: &mut PgConnection,
         e: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let event: RequestEvent = decode(e)?;
-        let id: Uuid = e
-            .aggregate_id
-            .parse()
-            .map_err(|_| ProjectionError::Decode {
-                position: e.position,
-                source: serde::de::Error::custom("aggregate id is not a UUID"),
-            })?;
+        let event: RequestEvent = e.decode_event()?;
+        let id = e.aggregate_uuid()?;
         let mut text: Option<String> = None;
         let mut file: Option<serde_json::Value> = None;
         // (SET clause, party)
@@ -179,7 +166,7 @@ impl RequestsProjection {
         conn: &mut PgConnection,
         e: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let ClockEvent::BusinessDayStarted { date } = decode(e)?;
+        let ClockEvent::BusinessDayStarted { date } = e.decode_event()?;
         sqlx::query(
             "INSERT INTO requests_business_day (id, business_date) VALUES (true, $1) \
              ON CONFLICT (id) DO UPDATE SET business_date = EXCLUDED.business_date",

@@ -185,11 +185,7 @@ impl Projection for Provisioning {
         if e.event_type != "ContractConcluded" {
             return Ok(());
         }
-        let Payload::ContractConcluded(c) =
-            e.decode().map_err(|source| ProjectionError::Decode {
-                position: e.position,
-                source,
-            })?;
+        let Payload::ContractConcluded(c) = e.decode_event()?;
         let outcome = self
             .provision(conn, c.company_id, &c.contact_email, &c.number)
             .await?;
