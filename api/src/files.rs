@@ -243,12 +243,7 @@ async fn serve_download(
     sha256: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let actor = match token {
+    let actor = match crate::startup::bearer_token(headers).as_deref() {
         Some(t) => sessions::resolve(&s.pool, t, s.sessions).await?,
         None => None,
     };

@@ -334,6 +334,12 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The token of `Authorization: Bearer <token>`, when sent (GraphQL and downloads alike).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    header(headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()))
+}
+
 /// Where a request came from: the peer address (or, behind a trusted proxy, the first X-Forwarded-For
 /// entry) and the User-Agent.
 fn client_of(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: bool) -> Client {
@@ -395,8 +401,7 @@ async fn graphql(
     extensions: Extensions,
     body: axum::body::Body,
 ) -> GraphQLResponse {
-    let token = header(&headers, "authorization")
-        .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_owned()));
+    let token = bearer_token(&headers);
     let actor = match &token {
         Some(t) => match sessions::resolve(&s.pool, t, s.sessions).await {
             Ok(a) => a,

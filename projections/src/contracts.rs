@@ -1314,6 +1314,20 @@ pub async fn load_business_day(
     .await
 }
 
+/// The lessee of a contract, `None` when there is no such contract.
+///
+/// # Errors
+/// A database error.
+pub async fn contract_company(
+    pool: &PgPool,
+    contract_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
+        .bind(contract_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Company existence over the companies read model, for the Contract aggregate.
 pub struct PgCompanyDirectory {
     pool: PgPool,

@@ -504,9 +504,7 @@ impl PgContractLookup {
 #[async_trait::async_trait]
 impl domain::policy::ContractLookup for PgContractLookup {
     async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, String> {
-        sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
-            .bind(contract_id)
-            .fetch_optional(&self.pool)
+        crate::contracts::contract_company(&self.pool, contract_id)
             .await
             .map_err(|e| e.to_string())
     }

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::clock::ClockEvent;
-use domain::request::{Party, RequestEvent, RequestStatus};
+use domain::request::{RequestEvent, RequestStatus};
 use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
@@ -383,13 +383,4 @@ pub fn parse_status(s: &str) -> Option<RequestStatus> {
     ]
     .into_iter()
     .find(|x| x.as_str() == s)
-}
-
-/// Which side a stored party name is.
-pub fn parse_party(s: &str) -> Option<Party> {
-    match s {
-        "client" => Some(Party::Client),
-        "staff" => Some(Party::Staff),
-        _ => None,
-    }
 }

@@ -355,12 +355,22 @@ async fn change_policy(
     ctx: &Context<'_>,
     policy_id: Uuid,
     key: Option<String>,
-    command: impl FnOnce(&str) -> Result<PolicyCommand, ApiError>,
+    command: PolicyCommand,
 ) -> Result<Policy, ApiError> {
     authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
+    run_on_policy(ctx, policy_id, key, command).await
+}
+
+/// Runs a command on a policy the caller was already authorized for (ManagePolicies, by
+/// [`authorized_policy`]); answers with the policy as committed.
+async fn run_on_policy(
+    ctx: &Context<'_>,
+    policy_id: Uuid,
+    key: Option<String>,
+    command: PolicyCommand,
+) -> Result<Policy, ApiError> {
     let (actor, req) = allow(ctx, Operation::Me)?;
     let key = idempotency_key(key)?;
-    let command = command(&actor.event_actor())?;
     app(ctx)
         .policies
         .execute(&policy_id.to_string(), command, &req.meta(actor, key))
@@ -543,13 +553,9 @@ impl InsuranceMutation {
         if req.actor.is_none() {
             authorize(None, Operation::ManagePolicies(Uuid::nil()))?;
         }
-        let company: Option<Uuid> =
-            sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
-                .bind(input.contract_id)
-                .fetch_optional(&app(ctx).pool)
-                .await
-                .map_err(ApiError::from)?;
-        let company = company
+        let company = projections::contracts::contract_company(&app(ctx).pool, input.contract_id)
+            .await
+            .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::validation("input.contractId", "there is no such contract"))?;
         let (actor, req) = allow(ctx, Operation::ManagePolicies(company))?;
         let key = super::idempotency_key(idempotency_key)?;
@@ -596,9 +602,12 @@ impl InsuranceMutation {
         authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
         let file = files::upload(ctx, "form", &form, &actor.event_actor()).await?;
-        Ok(change_policy(ctx, policy_id, None, |_| {
-            Ok(PolicyCommand::AttachPolicyForm { form: file })
-        })
+        Ok(run_on_policy(
+            ctx,
+            policy_id,
+            None,
+            PolicyCommand::AttachPolicyForm { form: file },
+        )
         .await?)
     }
 
@@ -610,12 +619,15 @@ impl InsuranceMutation {
         idempotency_key: Option<String>,
     ) -> Result<Policy> {
         let amount = money("input.amount", input.amount)?;
-        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
-            Ok(PolicyCommand::RecordPremiumPaid {
+        Ok(change_policy(
+            ctx,
+            input.policy_id,
+            idempotency_key,
+            PolicyCommand::RecordPremiumPaid {
                 amount,
                 date: input.date,
-            })
-        })
+            },
+        )
         .await?)
     }
 
@@ -635,16 +647,14 @@ impl InsuranceMutation {
         };
         let premium = money("input.premium", input.premium)?;
         let list = installments("input.installments", &input.installments)?;
-        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
-            Ok(PolicyCommand::ProlongPolicy(Box::new(Prolongation {
-                ends_on: input.ends_on,
-                premium,
-                installments: list,
-                number: input.number,
-                form,
-            })))
-        })
-        .await?)
+        let command = PolicyCommand::ProlongPolicy(Box::new(Prolongation {
+            ends_on: input.ends_on,
+            premium,
+            installments: list,
+            number: input.number,
+            form,
+        }));
+        Ok(run_on_policy(ctx, input.policy_id, idempotency_key, command).await?)
     }
 
     /// Changes a policy's terms within the period.
@@ -668,13 +678,16 @@ impl InsuranceMutation {
                 ))
             })
             .transpose()?;
-        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
-            Ok(PolicyCommand::ChangePolicyTerms(TermsChange {
+        Ok(change_policy(
+            ctx,
+            input.policy_id,
+            idempotency_key,
+            PolicyCommand::ChangePolicyTerms(TermsChange {
                 sum_insured: sum,
                 additional_premium: extra,
                 description: input.description,
-            }))
-        })
+            }),
+        )
         .await?)
     }
 
@@ -685,12 +698,15 @@ impl InsuranceMutation {
         input: CancelPolicyInput,
         idempotency_key: Option<String>,
     ) -> Result<Policy> {
-        Ok(change_policy(ctx, input.policy_id, idempotency_key, |_| {
-            Ok(PolicyCommand::CancelPolicy {
+        Ok(change_policy(
+            ctx,
+            input.policy_id,
+            idempotency_key,
+            PolicyCommand::CancelPolicy {
                 date: input.date,
                 reason: input.reason,
-            })
-        })
+            },
+        )
         .await?)
     }
 }

@@ -397,14 +397,26 @@ async fn step(
     command: RequestCommand,
 ) -> Result<Request, ApiError> {
     let view = authorized_request(ctx, request_id, op).await?;
+    step_on(ctx, &view, op, key, command).await
+}
+
+/// Runs a workflow command on a request already loaded by [`authorized_request`]; answers with the request
+/// as committed.
+async fn step_on(
+    ctx: &Context<'_>,
+    view: &RequestView,
+    op: fn(Uuid) -> Operation,
+    key: Option<String>,
+    command: RequestCommand,
+) -> Result<Request, ApiError> {
     let (actor, req) = allow(ctx, op(view.company_id))?;
     let key = idempotency_key(key)?;
     app(ctx)
         .requests
-        .execute(&request_id.to_string(), command, &req.meta(actor, key))
+        .execute(&view.request_id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(|e| request_command_error(e, DomainKind::parse(&view.kind)))?;
-    request_by_id(ctx, request_id).await
+    request_by_id(ctx, view.request_id).await
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -668,10 +680,13 @@ impl RequestDetailsInput {
     }
 
     /// Parses the value objects (e-mail, phone, КПП, bank, ЭДО id, money), naming the field on failure.
-    fn parse(self, event_id: Uuid) -> Result<RequestDetails, ApiError> {
+    /// An insured event's contact phone is returned beside the details: it is recorded on the policy, not
+    /// in the request.
+    fn parse(self, event_id: Uuid) -> Result<(RequestDetails, Option<Phone>), ApiError> {
         let path = format!("input.details.{}", self.kind().input_name());
         let f = |name: &str| format!("{path}.{name}");
-        Ok(match self {
+        let mut phone = None;
+        let details = match self {
             Self::VehiclePassport(x) => RequestDetails::VehiclePassport {
                 document: x.document.into(),
                 purpose: x.purpose,
@@ -746,7 +761,10 @@ impl RequestDetailsInput {
                 description: x.description,
             },
             Self::InsuredEvent(x) => {
-                parse_field(&f("contactPhone"), Phone::parse(&x.contact_phone))?;
+                phone = Some(parse_field(
+                    &f("contactPhone"),
+                    Phone::parse(&x.contact_phone),
+                )?);
                 RequestDetails::InsuredEvent {
                     policy_id: x.policy_id,
                     event_id,
@@ -779,7 +797,8 @@ impl RequestDetailsInput {
                 new_email: parse_field(&f("newEmail"), Email::parse(&x.new_email))?,
             },
             Self::AccountDeletion(x) => RequestDetails::AccountDeletion { reason: x.reason },
-        })
+        };
+        Ok((details, phone))
     }
 }
 
@@ -811,11 +830,7 @@ async fn submit(
     let kind = input.details.kind();
     let path = format!("input.details.{}", kind.input_name());
     let event_id = Uuid::now_v7();
-    let phone = match &input.details {
-        RequestDetailsInput::InsuredEvent(x) => Some(x.contact_phone.clone()),
-        _ => None,
-    };
-    let mut details = input.details.parse(event_id)?;
+    let (mut details, phone) = input.details.parse(event_id)?;
     let mut contract_id = input.contract_id;
     if let Some(policy_id) = details.policy_id() {
         let policy = projections::policies::load_policy(&app.pool, policy_id)
@@ -826,11 +841,7 @@ async fn submit(
             })?;
         contract_id = Some(policy.contract_id);
     } else if let Some(c) = contract_id {
-        let company: Option<Uuid> =
-            sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
-                .bind(c)
-                .fetch_optional(&app.pool)
-                .await?;
+        let company = projections::contracts::contract_company(&app.pool, c).await?;
         if company != Some(input.company_id) {
             return Err(ApiError::validation(
                 "input.contractId",
@@ -888,13 +899,16 @@ async fn submit(
             Some(kind),
         ));
     }
-    if let RequestDetails::InsuredEvent {
-        policy_id,
-        date,
-        place,
-        description,
-        ..
-    } = &submission.details
+    if let (
+        RequestDetails::InsuredEvent {
+            policy_id,
+            date,
+            place,
+            description,
+            ..
+        },
+        Some(contact_phone),
+    ) = (&submission.details, phone)
     {
         let event = domain::policy::InsuredEvent {
             event_id,
@@ -902,10 +916,7 @@ async fn submit(
             place: place.clone(),
             description: description.clone(),
             attachments: files.clone(),
-            contact_phone: parse_field(
-                &format!("{path}.contactPhone"),
-                Phone::parse(phone.as_deref().unwrap_or("")),
-            )?,
+            contact_phone,
         };
         app.policies
             .execute(
@@ -1065,12 +1076,12 @@ impl RequestMutation {
         request_id: Uuid,
         file: Upload,
     ) -> Result<Request> {
-        authorized_request(ctx, request_id, Operation::CommentRequest).await?;
+        let view = authorized_request(ctx, request_id, Operation::CommentRequest).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
         let f: FileRef = files::upload(ctx, "file", &file, &actor.event_actor()).await?;
-        Ok(step(
+        Ok(step_on(
             ctx,
-            request_id,
+            &view,
             Operation::CommentRequest,
             None,
             RequestCommand::Attach {
@@ -1124,7 +1135,7 @@ impl RequestMutation {
         result: Option<Upload>,
         idempotency_key: Option<String>,
     ) -> Result<Request> {
-        authorized_request(ctx, input.request_id, Operation::ProcessRequest).await?;
+        let view = authorized_request(ctx, input.request_id, Operation::ProcessRequest).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
         let prolongation = match &input.prolongation {
             Some(p) => Some(ProlongationTerms {
@@ -1140,9 +1151,9 @@ impl RequestMutation {
             None => None,
         };
         let completed_on = today(ctx).await?;
-        Ok(step(
+        Ok(step_on(
             ctx,
-            input.request_id,
+            &view,
             Operation::ProcessRequest,
             idempotency_key,
             RequestCommand::Complete(Box::new(Completion {

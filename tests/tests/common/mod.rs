@@ -357,24 +357,9 @@ pub async fn conclude(
 }
 
 impl TestApp {
-    /// Waits (with a deadline) until the catch-up consumer `name` has passed every event in the log.
+    /// Waits (with a deadline) until the catch-up consumer `name` has passed every contract event.
     pub async fn wait_for_consumer(&self, name: &str) {
-        eventually(&format!("consumer {name} caught up"), || async {
-            let done: bool = sqlx::query_scalar(
-                "SELECT coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) \
-                 >= coalesce((SELECT max(position) FROM events WHERE aggregate_type = 'Contract'), 0)",
-            )
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .unwrap();
-            if done {
-                Ok(())
-            } else {
-                Err("behind the last contract event".to_owned())
-            }
-        })
-        .await
+        self.wait_for_consumer_of(name, "Contract").await
     }
 
     /// Provisions `email` through a contract of `company`, signs in with the mailed temporary password and
