@@ -4,13 +4,14 @@
 //! # Layout
 //! - [`values`]: validated value objects (ИНН, КПП, ОГРН/ОГРНИП, БИК, bank accounts, e-mail, phone, money,
 //!   VAT rates, VIN);
-//! - [`company`]: the Company aggregate; [`contract`]: the Contract aggregate; [`clock`]: the business clock;
+//! - [`company`]: the Company aggregate; [`content`]: news, FAQ and the terms of use; [`contract`]: the Contract aggregate; [`clock`]: the business clock;
 //! - [`schedule`]: payment schedule arithmetic; [`penalty`]: penalty arithmetic; [`calendar`]: the
 //!   production calendar (working days).
 
 pub mod calendar;
 pub mod clock;
 pub mod company;
+pub mod content;
 pub mod contract;
 pub mod penalty;
 pub mod policy;
