@@ -111,6 +111,11 @@ where
         Ok(std::mem::take(context.aggregate()))
     }
 
+    /// The database the executor writes to.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Overrides how often a conflicting command is retried.
     pub fn with_max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);

@@ -16,12 +16,14 @@
 pub mod cluster;
 pub mod command;
 pub mod companies;
+pub mod content;
 pub mod contracts;
 pub mod days;
 pub mod db;
 pub mod documents;
 pub mod event;
 pub mod export;
+pub mod notifications;
 pub mod policies;
 pub mod projection;
 pub mod requests;
@@ -48,6 +50,9 @@ pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
         Arc::new(contracts::ContractsProjection),
         Arc::new(requests::RequestsProjection),
         Arc::new(documents::DocumentsProjection),
+        Arc::new(notifications::NotificationsProjection),
+        Arc::new(content::ContentProjection),
+        Arc::new(content::TermsProjection),
     ])
 }
 
@@ -111,5 +116,18 @@ pub fn request_executor(
     inline: Arc<[Arc<dyn Projection>]>,
     snapshot_every: i64,
 ) -> command::CommandExecutor<ClientRequest> {
+    command::CommandExecutor::new(store::PgEventStore::new(pool, inline, snapshot_every), ())
+}
+
+/// The executor of a content aggregate (News, FaqEntry, TermsOfUse): no services.
+pub fn content_executor<A>(
+    pool: PgPool,
+    inline: Arc<[Arc<dyn Projection>]>,
+    snapshot_every: i64,
+) -> command::CommandExecutor<A>
+where
+    A: cqrs_es::Aggregate<Services = ()>,
+    A::Command: Clone,
+{
     command::CommandExecutor::new(store::PgEventStore::new(pool, inline, snapshot_every), ())
 }
