@@ -63,7 +63,9 @@ pub struct Settings {
     pub argon2: crate::auth::passwords::HashCost,
     /// Snapshot every N events of an aggregate.
     pub snapshot_every: i64,
-    /// Database connections in the pool.
+    /// Database connections in the pool. Background work holds about ten of them for good (each catch-up
+    /// consumer's leadership connection and its LISTEN connection, the live feed's LISTEN), so keep it well
+    /// above that.
     pub pool_size: u32,
     /// Log format.
     pub log_format: LogFormat,
@@ -116,7 +118,7 @@ impl Default for Settings {
             reset_answer_floor_ms: 400,
             argon2: crate::auth::passwords::HashCost::default(),
             snapshot_every: 100,
-            pool_size: 20,
+            pool_size: 30,
             log_format: LogFormat::Text,
             clock: ClockMode::Auto,
             time_zone: "Europe/Moscow".into(),

@@ -104,7 +104,51 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     drop(conn);
     let contract = load_contract(app, company, today).await?;
     load_insurance_and_requests(app, company, contract, client, today).await?;
+    load_news_and_faq(app, today).await?;
     Ok(company)
+}
+
+/// A news item for every client and a few FAQ entries.
+async fn load_news_and_faq(app: &App, today: NaiveDate) -> anyhow::Result<()> {
+    use domain::content::{FaqCommand, FaqContent, NewsCommand, NewsContent};
+    let news = Uuid::now_v7();
+    app.news
+        .execute(
+            &news.to_string(),
+            NewsCommand::PublishNews {
+                news_id: news,
+                content: NewsContent::new(
+                    "Личный кабинет теперь присылает уведомления",
+                    "Платежи, сроки, решения по заявкам и документы — в разделе уведомлений и по почте. \
+                     Какие события присылать на почту, выберите в настройках.",
+                    today,
+                    vec![],
+                )?,
+            },
+            &keyed("demo-news-1"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("publishing demo news: {e}"))?;
+    let entries = [
+        ("Как оплатить лизинговый платёж?", "Платёжным поручением по реквизитам из счёта; в назначении платежа укажите номер договора.", "Оплата"),
+        ("Где взять акт сверки?", "Подайте заявку «Бухгалтерские документы» — акт сверки придёт на почту и появится в документах.", "Документы"),
+        ("Можно ли выкупить предмет лизинга досрочно?", "Да: посмотрите расчёт досрочного выкупа на странице договора и подайте заявку.", "Выкуп"),
+    ];
+    for (i, (q, a, section)) in entries.into_iter().enumerate() {
+        let id = Uuid::now_v7();
+        app.faq
+            .execute(
+                &id.to_string(),
+                FaqCommand::AddFaqEntry {
+                    entry_id: id,
+                    content: FaqContent::new(q, a, section, 1)?,
+                },
+                &keyed(&format!("demo-faq-{i}")),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("adding a demo FAQ entry: {e}"))?;
+    }
+    Ok(())
 }
 
 /// A КАСКО policy re-billed by the lessor (the first half of the premium paid, the second due in 6 months)

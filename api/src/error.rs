@@ -203,6 +203,26 @@ pub fn request_command_error(e: CommandError<RequestError>, kind: Option<Request
     }
 }
 
+/// Maps a news, FAQ or terms command's failure; fields are named under `prefix` (`input.title`).
+pub fn content_command_error(
+    e: CommandError<domain::content::ContentError>,
+    prefix: &str,
+) -> ApiError {
+    use domain::content::ContentError;
+    match e {
+        CommandError::Rejected(e) => match &e {
+            ContentError::NotFound => ApiError::NotFound(e.to_string()),
+            ContentError::AlreadyExists | ContentError::Unpublished => {
+                ApiError::Conflict(e.to_string())
+            }
+            ContentError::Invalid { field, message } => {
+                ApiError::validation(format!("{prefix}{field}"), message.clone())
+            }
+        },
+        other => command_error(other),
+    }
+}
+
 /// Maps a clock command's failure.
 pub fn clock_command_error(e: CommandError<ClockError>) -> ApiError {
     match e {

@@ -18,6 +18,8 @@ pub mod effects;
 pub mod error;
 pub mod files;
 pub mod graphql;
+pub mod live;
 pub mod mail;
+pub mod notifications;
 pub mod startup;
 pub mod telemetry;

@@ -333,18 +333,27 @@ async fn clock_command(command: ClockCommand, app: &App) -> anyhow::Result<i32> 
             println!("business date {to} ({} days started)", out.events);
             let days =
                 std::sync::Arc::new(projections::days::BusinessDays::new(app.contracts.clone()));
-            match projections::runner::CatchUp::new(days, 50)
-                .run_once(&app.pool)
-                .await?
-            {
-                Some(_) => {
-                    let (_, closed) = projections::contracts::load_business_day(&app.pool).await?;
-                    println!(
-                        "days closed through {}",
-                        closed.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
-                    );
+            let consumer = projections::runner::CatchUp::new(days, 50);
+            // The new days are read once every older transaction on the server has ended (the global
+            // order's horizon): retry for a while rather than report a day as not closed.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                match consumer.run_once(&app.pool).await? {
+                    Some(_) => {
+                        let (_, closed) =
+                            projections::contracts::load_business_day(&app.pool).await?;
+                        if closed < Some(to) && std::time::Instant::now() < deadline {
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            continue;
+                        }
+                        println!(
+                            "days closed through {}",
+                            closed.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                        );
+                    }
+                    None => println!("a running server is closing the days"),
                 }
-                None => println!("a running server is closing the days"),
+                break;
             }
             Ok(0)
         }

@@ -45,6 +45,14 @@ pub struct App {
     pub policies: Arc<CommandExecutor<domain::policy::Policy>>,
     /// Client request commands.
     pub requests: Arc<CommandExecutor<domain::request::ClientRequest>>,
+    /// News commands.
+    pub news: Arc<CommandExecutor<domain::content::News>>,
+    /// FAQ commands.
+    pub faq: Arc<CommandExecutor<domain::content::FaqEntry>>,
+    /// Terms-of-use commands.
+    pub terms: Arc<CommandExecutor<domain::content::TermsOfUse>>,
+    /// This process's fan-out of committed events to its subscriptions.
+    pub live: Arc<crate::live::LiveFeed>,
     /// Working days to handle each kind of request.
     pub service_levels: Arc<std::collections::HashMap<domain::request::RequestKind, u32>>,
     /// Largest uploaded file, in bytes.
@@ -87,6 +95,10 @@ impl App {
             projections::policy_executor(pool.clone(), inline.clone(), settings.snapshot_every);
         let requests =
             projections::request_executor(pool.clone(), inline.clone(), settings.snapshot_every);
+        let snap = settings.snapshot_every;
+        let news = projections::content_executor(pool.clone(), inline.clone(), snap);
+        let faq = projections::content_executor(pool.clone(), inline.clone(), snap);
+        let terms = projections::content_executor(pool.clone(), inline.clone(), snap);
         let service_levels = domain::request::RequestKind::ALL
             .into_iter()
             .map(|k| (k, settings.service_level(k)))
@@ -112,11 +124,15 @@ impl App {
             },
         );
         Ok(Self {
+            live: Arc::new(crate::live::LiveFeed::new(pool.clone())),
             pool,
             companies: Arc::new(companies),
             contracts: Arc::new(contracts),
             policies: Arc::new(policies),
             requests: Arc::new(requests),
+            news: Arc::new(news),
+            faq: Arc::new(faq),
+            terms: Arc::new(terms),
             service_levels: Arc::new(service_levels),
             upload_max_bytes: settings.upload_max_bytes,
             clock: Arc::new(clock),
@@ -147,9 +163,12 @@ impl App {
         );
         let effects: Arc<dyn Projection> =
             Arc::new(crate::effects::RequestEffects::new(self.clone()));
+        let mailer: Arc<dyn Projection> = Arc::new(crate::notifications::NotificationMail::new(
+            self.outbox.clone(),
+        ));
         let poll = Duration::from_secs(5);
         let mut tasks = Vec::new();
-        for projection in [days, provisioning, effects] {
+        for projection in [days, provisioning, effects, mailer] {
             let pool = self.pool.clone();
             tasks.push(spawn_restarting(
                 projection.name(),
@@ -163,6 +182,13 @@ impl App {
                 },
             ));
         }
+        // Every node fans committed events out to its own subscribers.
+        let live = self.live.clone();
+        tasks.push(spawn_restarting(
+            "live-feed",
+            shutdown.clone(),
+            move |stop| live.clone().run(stop),
+        ));
         let (pool, transport, from) = (
             self.pool.clone(),
             self.transport.clone(),
@@ -454,6 +480,70 @@ async fn graphql(
     response.into()
 }
 
+/// The bearer token of a `connection_init` payload: `{"Authorization": "Bearer <token>"}` (any case of the
+/// key) or `{"token": "<token>"}`.
+fn init_token(payload: &serde_json::Value) -> Option<String> {
+    let obj = payload.as_object()?;
+    obj.iter().find_map(|(k, v)| {
+        let v = v.as_str()?;
+        if k.eq_ignore_ascii_case("authorization") {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .map(|t| t.trim().to_owned())
+        } else if k == "token" {
+            Some(v.trim().to_owned())
+        } else {
+            None
+        }
+    })
+}
+
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older `graphql-ws`). The token is
+/// checked in `connection_init`, as a bearer token is on `POST /graphql`; without a valid one the connection
+/// is refused before any subscription starts.
+async fn graphql_ws(
+    State(s): State<HttpState>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> axum::response::Response {
+    let client = client_of(&headers, &extensions, s.trust_forwarded_for);
+    let schema = s.schema.clone();
+    let (pool, policy) = (s.pool.clone(), s.sessions);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = init_token(&payload).ok_or_else(|| {
+                        async_graphql::Error::new(
+                            "UNAUTHENTICATED: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+                        )
+                    })?;
+                    let actor = sessions::resolve(&pool, &token, policy)
+                        .await
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| {
+                            async_graphql::Error::new("UNAUTHENTICATED: the token is not valid")
+                        })?;
+                    metrics::counter!("cabinet_subscription_connections_total").increment(1);
+                    let request_id = uuid::Uuid::now_v7().to_string();
+                    let mut data = async_graphql::Data::default();
+                    data.insert(RequestCtx {
+                        actor: Some(actor),
+                        token_hash: Some(sessions::token_hash(&token)),
+                        correlation_id: request_id.clone(),
+                        request_id,
+                        client,
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 async fn metrics_endpoint() -> (StatusCode, String) {
     match crate::telemetry::metrics() {
         Some(h) => (StatusCode::OK, h.render()),
@@ -465,7 +555,12 @@ async fn metrics_endpoint() -> (StatusCode, String) {
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 async fn healthz() -> &'static str {
@@ -484,7 +579,8 @@ async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// The HTTP routes: `POST /graphql` (JSON or multipart with files), `GET /graphql` (GraphiQL), `GET /healthz`,
+/// The HTTP routes: `POST /graphql` (JSON or multipart with files), `GET /graphql` (GraphiQL), `GET /graphql/ws`
+/// (subscriptions), `GET /healthz`,
 /// `GET /readyz`, `GET /metrics` (Prometheus text format), `GET /documents/{sha256}` (downloads).
 pub fn router(app: App) -> Router {
     // Install the registry before the first request records anything.
@@ -502,6 +598,7 @@ pub fn router(app: App) -> Router {
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))

@@ -120,7 +120,9 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
                 http,
                 url,
                 Some(token),
-                "query($c: UUID!) { policies(companyId: $c) { edges { node { status premiumPaid } } }                    requests(companyId: $c) { edges { node { kind status } } } }",
+                "query($c: UUID!) { policies(companyId: $c) { edges { node { status premiumPaid } } }                    requests(companyId: $c) { edges { node { kind status } } } \
+                   news(first: 5) { edges { node { title } } } faq { question } \
+                   unreadNotificationCount(companyId: $c) }",
                 json!({ "c": company }),
             )
             .await;
@@ -131,6 +133,24 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
             assert_eq!(
                 more["data"]["requests"]["edges"].as_array().map(Vec::len),
                 Some(2),
+                "{more}"
+            );
+            // News and FAQ, and the notifications the history produced.
+            assert_eq!(
+                more["data"]["news"]["edges"].as_array().map(Vec::len),
+                Some(1),
+                "{more}"
+            );
+            assert_eq!(
+                more["data"]["faq"].as_array().map(Vec::len),
+                Some(3),
+                "{more}"
+            );
+            assert!(
+                more["data"]["unreadNotificationCount"]
+                    .as_i64()
+                    .unwrap_or(0)
+                    > 0,
                 "{more}"
             );
             return debt;

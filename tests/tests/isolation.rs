@@ -3,6 +3,8 @@
 //! returns no data of B and stores nothing. The same operation with A's own ids then reads A's data, or is
 //! FORBIDDEN when it is the back office's.
 //!
+//! Subscriptions are tried the same way over a real WebSocket.
+//!
 //! Every field of the schema is either a case below or listed in `NOT_TENANT_SCOPED` with its reason; a
 //! test fails when a new field is neither. Adding an operation is one line in `cases()`.
 
@@ -20,6 +22,7 @@ struct Side {
     account: Uuid,
     policy: Uuid,
     request: Uuid,
+    notification: Uuid,
 }
 
 /// What the operation does with the caller's own ids.
@@ -120,6 +123,22 @@ fn cases() -> Vec<Case> {
         case("commentRequest", "mutation($r: UUID!) { commentRequest(requestId: $r, text: \"x\") { status } }", |s| json!({"r": s.request}), Acts),
         upload("attachToRequest", "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { status } }", |s| json!({"r": s.request, "f": null}), Acts),
         case("withdrawRequest", "mutation($r: UUID!) { withdrawRequest(requestId: $r) { status } }", |s| json!({"r": s.request}), Acts),
+        case("notifications", "query($c: UUID!) { notifications(companyId: $c) { edges { node { id title text } } } }", |s| json!({"c": s.company}), Reads),
+        case("unreadNotificationCount", "query($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
+        case("markNotificationsRead", "mutation($n: UUID!) { markNotificationsRead(ids: [$n]) { marked } }", |s| json!({"n": s.notification}), Acts),
+        case("markAllNotificationsRead", "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked } }", |s| json!({"c": s.company}), Acts),
+    ]
+}
+
+/// Subscriptions, tried over `/graphql/ws` the same way: B's ids give an error and no data; A's own ids
+/// (resumed from the start, so something comes at once) give A's data.
+#[rustfmt::skip]
+fn subscription_cases() -> Vec<Case> {
+    vec![
+        case("notificationAdded", "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"0.0.0\") { id title text } }", |s| json!({"c": s.company}), Reads),
+        case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"0.0\") { requestId request { details } } }", |s| json!({"c": s.company}), Reads),
+        case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"0.0\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
+        case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"0.0\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
     ]
 }
 
@@ -155,6 +174,19 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "creates a company; MANAGER and ADMIN only",
     ),
     ("advanceClock", "ADMIN only; no tenant data"),
+    (
+        "news",
+        "a list filtered to the caller's companies (targeted news of another company: tests/notifications.rs)",
+    ),
+    ("faq", "public to every signed-in person"),
+    ("notificationPreferences", "the caller's own account"),
+    ("setNotificationPreferences", "the caller's own account"),
+    ("publishNews", "ADMIN only; addressees are checked to exist"),
+    ("editNews", "ADMIN only"),
+    ("unpublishNews", "ADMIN only"),
+    ("addFaqEntry", "ADMIN only; no tenant data"),
+    ("editFaqEntry", "ADMIN only; no tenant data"),
+    ("removeFaqEntry", "ADMIN only; no tenant data"),
 ];
 
 fn contract_input(company: Uuid) -> Value {
@@ -243,6 +275,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         account: t.account_id("a.person@romashka.ru").await,
         policy: a_policy,
         request: a_request,
+        notification: first_notification(&t, a_company).await,
     };
     t.mail("b.person@vasilek.ru", "temporary_password").await;
     let b = Side {
@@ -251,6 +284,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         account: t.account_id("b.person@vasilek.ru").await,
         policy: b_policy,
         request: b_request,
+        notification: first_notification(&t, b_company).await,
     };
     // What would betray B: its ids, ИНН, contract number and person.
     let b_marks = [
@@ -259,6 +293,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         b.account.to_string(),
         b.policy.to_string(),
         b.request.to_string(),
+        b.notification.to_string(),
         "секрет".to_owned(),
         "7712345671".to_owned(),
         "ЛД-Б-1".to_owned(),
@@ -307,13 +342,69 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         let r = run(&t, None, &c, &b).await;
         assert_eq!(error(&r).0, "UNAUTHENTICATED", "{}: {r}", c.field);
     }
+
+    // Subscriptions over a real WebSocket.
+    let base = t.serve_http().await;
+    let mut ws = cabinet_tests::Subscriptions::connect(&base, Some(&a_token))
+        .await
+        .unwrap();
+    for (n, c) in subscription_cases().iter().enumerate() {
+        let id = format!("{}-b-{n}", c.field);
+        ws.subscribe(&id, c.query, (c.vars)(&b)).await;
+        let mut m = ws.next().await;
+        while m["id"] != id.as_str() || m["type"] == "complete" {
+            m = ws.next().await;
+        }
+        let errors = if m["type"] == "error" {
+            m["payload"].clone()
+        } else {
+            m["payload"]["errors"].clone()
+        };
+        let code = errors[0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            code == "FORBIDDEN" || code == "NOT_FOUND",
+            "{}: B's ids gave {m}",
+            c.field
+        );
+        let shown = m.to_string();
+        for mark in &b_marks {
+            assert!(
+                !shown.contains(mark.as_str()),
+                "{}: shows {mark}: {m}",
+                c.field
+            );
+        }
+        let id = format!("{}-a-{n}", c.field);
+        ws.subscribe(&id, c.query, (c.vars)(&a)).await;
+        let got = ws.collect_until(&id, |g| !g.is_empty()).await;
+        assert!(!got[0].is_null(), "{}: own ids: {got:?}", c.field);
+        ws.stop(&id).await;
+    }
+}
+
+/// The first client notification of a company (its contract's conclusion).
+async fn first_notification(t: &TestApp, company: Uuid) -> Uuid {
+    sqlx::query_scalar(
+        "SELECT id FROM notifications WHERE company_id = $1 AND audience = 'client' ORDER BY position LIMIT 1",
+    )
+    .bind(company)
+    .fetch_one(&t.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
 async fn every_field_of_the_schema_is_in_the_suite_or_explained() {
     let fields = api::graphql::root_fields().await;
     assert!(fields.len() > 30, "{fields:?}");
-    let covered: Vec<&str> = cases().iter().map(|c| c.field).collect();
+    let covered: Vec<&str> = cases()
+        .iter()
+        .chain(subscription_cases().iter())
+        .map(|c| c.field)
+        .collect();
     let explained: Vec<&str> = NOT_TENANT_SCOPED.iter().map(|(f, _)| *f).collect();
     let missing: Vec<&String> = fields
         .iter()

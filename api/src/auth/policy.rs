@@ -1,4 +1,4 @@
-//! The one authorization layer: every query, mutation and (later) subscription names its operation here,
+//! The one authorization layer: every query, mutation and subscription names its operation here,
 //! and this table decides by role, and for CLIENT by company. Resolvers never check roles themselves.
 
 use uuid::Uuid;
@@ -76,6 +76,15 @@ pub enum Operation {
     ProcessRequest(Uuid),
     /// Download a company's document (`GET /documents/{sha256}`).
     ReadDocuments(Uuid),
+    /// A company's notifications: `notifications(companyId)`, `unreadNotificationCount(companyId)`,
+    /// `markAllNotificationsRead`, `notificationAdded`.
+    ReadNotifications(Uuid),
+    /// The caller's own notifications over all its companies, its read marks and mail preferences.
+    ReadOwnNotifications,
+    /// `news`, `faq`.
+    ReadNews,
+    /// Publishing news and FAQ entries.
+    ManageContent,
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -114,6 +123,8 @@ impl Operation {
             // Everyone may ask; `authorize` lets non-admins read only their own.
             Self::ReadSecurityLog(_) => ALL,
             Self::ReadPolicies(_) | Self::ReadRequests(_) | Self::ReadDocuments(_) => ALL,
+            Self::ReadNotifications(_) | Self::ReadOwnNotifications | Self::ReadNews => ALL,
+            Self::ManageContent => &[Role::Admin],
             Self::ManagePolicies(_) | Self::ProcessRequest(_) => {
                 &[Role::Manager, Role::Accountant, Role::Admin]
             }
@@ -144,7 +155,8 @@ impl Operation {
             | Self::WithdrawRequest(c)
             | Self::CommentRequest(c)
             | Self::ProcessRequest(c)
-            | Self::ReadDocuments(c) => Some(c),
+            | Self::ReadDocuments(c)
+            | Self::ReadNotifications(c) => Some(c),
             _ => None,
         }
     }
@@ -261,6 +273,23 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             Operation::ProcessRequest(c),
         ),
         ("GET /documents/{sha256}", Operation::ReadDocuments(c)),
+        (
+            "notifications(companyId), unreadNotificationCount(companyId), markAllNotificationsRead, \
+             notificationAdded",
+            Operation::ReadNotifications(c),
+        ),
+        (
+            "notifications, unreadNotificationCount (own), markNotificationsRead, notificationPreferences, \
+             setNotificationPreferences",
+            Operation::ReadOwnNotifications,
+        ),
+        ("requestUpdated", Operation::ReadRequests(c)),
+        ("debtChanged", Operation::ReadContracts(c)),
+        ("news, faq", Operation::ReadNews),
+        (
+            "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry",
+            Operation::ManageContent,
+        ),
         ("businessDate", Operation::ReadBusinessDate),
         ("advanceClock", Operation::AdvanceClock),
         ("events", Operation::ReadEvents),

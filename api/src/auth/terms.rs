@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use domain::content::{TermsCommand, TermsOfUse, TERMS_ID};
+use projections::command::CommandExecutor;
+use projections::event::CommandMeta;
+
 use super::security::Client;
 use crate::error::ApiError;
-
-/// The longest text accepted (a generous 200,000 characters).
-pub const MAX_TEXT: usize = 200_000;
 
 /// A published version.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -34,37 +35,30 @@ pub async fn current(pool: &PgPool) -> Result<Option<TermsRow>, sqlx::Error> {
     .await
 }
 
-/// Publishes a new version.
+/// Publishes a new version through the TermsOfUse aggregate: its `TermsPublished` event and the
+/// `terms_versions` row (written by the `terms` inline projection) commit together, and every client hears of
+/// it through the notifications that follow from the event.
 ///
 /// # Errors
-/// VALIDATION on `text` when it is blank or too long; a database error.
-pub async fn publish(pool: &PgPool, text: &str, by: Uuid) -> Result<TermsRow, ApiError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ApiError::validation("text", "must not be empty"));
-    }
-    if text.chars().count() > MAX_TEXT {
-        return Err(ApiError::validation(
-            "text",
-            format!("must be at most {MAX_TEXT} characters"),
-        ));
-    }
-    let mut tx = pool.begin().await?;
-    // Versions are consecutive: one publisher at a time.
-    sqlx::query("LOCK TABLE terms_versions IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let row: TermsRow = sqlx::query_as(
-        "INSERT INTO terms_versions (version, text, published_by) \
-         SELECT coalesce(max(version), 0) + 1, $1, $2 FROM terms_versions \
-         RETURNING version, text, published_at",
-    )
-    .bind(text)
-    .bind(by)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(row)
+/// VALIDATION on `text` when it is blank or too long; a store error.
+pub async fn publish(
+    executor: &CommandExecutor<TermsOfUse>,
+    text: &str,
+    meta: &CommandMeta,
+) -> Result<TermsRow, ApiError> {
+    executor
+        .execute(
+            TERMS_ID,
+            TermsCommand::PublishTerms {
+                text: text.to_owned(),
+            },
+            meta,
+        )
+        .await
+        .map_err(|e| crate::error::content_command_error(e, ""))?;
+    current(executor.pool())
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("published terms not found")))
 }
 
 /// Records that `account_id` accepted `version`, which must be the current one.

@@ -247,10 +247,12 @@ impl AccountMutation {
 
     /// Publishes a new version of the terms of use (ADMIN): every client accepts it before going on.
     async fn publish_terms(&self, ctx: &Context<'_>, text: String) -> Result<Terms> {
-        let (actor, _) = allow(ctx, Operation::PublishTerms)?;
-        Ok(terms::publish(&app(ctx).pool, &text, actor.account_id)
-            .await?
-            .into())
+        let (actor, req) = allow(ctx, Operation::PublishTerms)?;
+        Ok(
+            terms::publish(&app(ctx).terms, &text, &req.meta(actor, None))
+                .await?
+                .into(),
+        )
     }
 
     /// Asks to change the login e-mail: a control string (valid 24 hours) is mailed to the new address;

@@ -1145,46 +1145,7 @@ impl ContractQuery {
     /// What a company owes: totals and the per-contract breakdown, as of the last business day.
     async fn debt(&self, ctx: &Context<'_>, company_id: Uuid) -> Result<CompanyDebt> {
         allow(ctx, Operation::ReadContracts(company_id))?;
-        let d = views::load_company_debt(&app(ctx).pool, company_id)
-            .await
-            .map_err(ApiError::from)?;
-        let zero = m2(Decimal::ZERO);
-        let contracts = d
-            .contracts
-            .into_iter()
-            .map(|r| ContractDebt {
-                number: Some(r.number),
-                ..ContractDebt::from(r.debt)
-            })
-            .collect();
-        Ok(match d.total {
-            Some(t) => CompanyDebt {
-                company_id,
-                as_of: d.business_date,
-                leasing_due: m2(t.leasing_due),
-                overdue: m2(t.overdue),
-                penalties: m2(t.penalties),
-                fines: m2(t.fines),
-                insurance: m2(t.insurance),
-                credit: m2(t.credit),
-                total: m2(t.total),
-                next_payment: next_payment(t.next_payment_date, t.next_payment_amount),
-                contracts,
-            },
-            None => CompanyDebt {
-                company_id,
-                as_of: d.business_date,
-                leasing_due: zero,
-                overdue: zero,
-                penalties: zero,
-                fines: zero,
-                insurance: zero,
-                credit: zero,
-                total: zero,
-                next_payment: None,
-                contracts,
-            },
-        })
+        Ok(company_debt(&app(ctx).pool, company_id).await?)
     }
 
     /// What buying the asset out costs on `asOf` (default: the business date): outstanding principal, unpaid
@@ -1424,4 +1385,54 @@ impl ContractMutation {
             position: out.last_position,
         })
     }
+}
+
+/// A company's debt as `debt` answers it (also what `debtChanged` sends); no authorization here.
+///
+/// # Errors
+/// A database error.
+pub(crate) async fn company_debt(
+    pool: &sqlx::PgPool,
+    company_id: Uuid,
+) -> Result<CompanyDebt, ApiError> {
+    let d = views::load_company_debt(pool, company_id)
+        .await
+        .map_err(ApiError::from)?;
+    let zero = m2(Decimal::ZERO);
+    let contracts = d
+        .contracts
+        .into_iter()
+        .map(|r| ContractDebt {
+            number: Some(r.number),
+            ..ContractDebt::from(r.debt)
+        })
+        .collect();
+    Ok(match d.total {
+        Some(t) => CompanyDebt {
+            company_id,
+            as_of: d.business_date,
+            leasing_due: m2(t.leasing_due),
+            overdue: m2(t.overdue),
+            penalties: m2(t.penalties),
+            fines: m2(t.fines),
+            insurance: m2(t.insurance),
+            credit: m2(t.credit),
+            total: m2(t.total),
+            next_payment: next_payment(t.next_payment_date, t.next_payment_amount),
+            contracts,
+        },
+        None => CompanyDebt {
+            company_id,
+            as_of: d.business_date,
+            leasing_due: zero,
+            overdue: zero,
+            penalties: zero,
+            fines: zero,
+            insurance: zero,
+            credit: zero,
+            total: zero,
+            next_payment: None,
+            contracts,
+        },
+    })
 }

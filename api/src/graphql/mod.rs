@@ -1,26 +1,32 @@
-//! The GraphQL schema: queries, mutations, and the per-request context. Subscriptions arrive with the
-//! notifications issue; the schema has none yet.
+//! The GraphQL schema: queries, mutations, subscriptions (over `graphql-transport-ws` at `/graphql/ws`),
+//! and the per-request context.
 //!
 //! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
 
 mod account;
+mod content;
 mod contracts;
 mod inputs;
 mod insurance;
 mod mutation;
+mod notifications;
 mod query;
 mod requests;
+mod subscription;
 mod types;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use projections::event::CommandMeta;
 
 pub use account::{AccountMutation, AccountQuery};
+pub use content::{ContentMutation, ContentQuery};
 pub use contracts::{ContractMutation, ContractQuery};
 pub use insurance::{InsuranceMutation, InsuranceQuery};
 pub use mutation::CoreMutation;
+pub use notifications::{NotificationMutation, NotificationQuery};
 pub use query::CoreQuery;
 pub use requests::{RequestMutation, RequestQuery};
+pub use subscription::SubscriptionRoot;
 
 /// Every query.
 #[derive(MergedObject, Default)]
@@ -30,6 +36,8 @@ pub struct QueryRoot(
     ContractQuery,
     InsuranceQuery,
     RequestQuery,
+    NotificationQuery,
+    ContentQuery,
 );
 
 /// Every mutation.
@@ -40,6 +48,8 @@ pub struct MutationRoot(
     ContractMutation,
     InsuranceMutation,
     RequestMutation,
+    NotificationMutation,
+    ContentMutation,
 );
 
 use crate::auth::policy::{authorize, Operation};
@@ -48,7 +58,7 @@ use crate::error::ApiError;
 use crate::startup::App;
 
 /// The cabinet's schema.
-pub type CabinetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type CabinetSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Maximum query depth.
 pub const MAX_DEPTH: usize = 12;
@@ -60,7 +70,7 @@ pub fn build_schema(app: App) -> CabinetSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .data(app)
     .limit_depth(MAX_DEPTH)
@@ -73,25 +83,28 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish()
     .sdl()
 }
 
-/// The names of every query and mutation field, by introspection (for suites that must cover them all).
+/// The names of every query, mutation and subscription field, by introspection (for suites that must cover them all).
 pub async fn root_fields() -> Vec<String> {
     let schema = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish();
     let r = schema
-        .execute("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
+        .execute(
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } \
+               subscriptionType { fields { name } } } }",
+        )
         .await;
     let v = r.data.into_json().unwrap_or_default();
-    ["queryType", "mutationType"]
+    ["queryType", "mutationType", "subscriptionType"]
         .iter()
         .flat_map(|t| {
             v["__schema"][t]["fields"]

@@ -55,6 +55,8 @@ macro_rules! graphql_enum {
     };
 }
 
+pub(crate) use graphql_enum;
+
 graphql_enum!(RequestKind, DomainKind, "The kind of a client request.", {
     VehiclePassport => VehiclePassport, "Issue of the vehicle passport (ПТС/ЭПТС).";
     TravelAbroad => TravelAbroad, "Permission to take the vehicle abroad.";
@@ -330,7 +332,7 @@ async fn with_history(
         .collect())
 }
 
-async fn request_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Request, ApiError> {
+pub(crate) async fn request_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Request, ApiError> {
     let view = views::load_request(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("request not found".into()))?;

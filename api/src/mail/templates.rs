@@ -488,6 +488,28 @@ pub fn account_deleted(l: Locale, destroy_by: DateTime<Utc>) -> Letter {
     }
 }
 
+/// A notification the account chose to receive by mail: its title as the subject, its text, and a link
+/// to the cabinet's notifications.
+pub fn notification(l: Locale, site: &Site, title: &str, text: &str) -> Letter {
+    use Block::*;
+    let footer = match l {
+        Locale::Ru => "Письма о событиях настраиваются в личном кабинете, в разделе уведомлений.",
+        Locale::En => {
+            "You choose which notifications are mailed in the cabinet's notification settings."
+        }
+    };
+    render(
+        "notification",
+        l,
+        title.to_owned(),
+        vec![
+            Para(text.to_owned()),
+            Link(format!("{}/notifications", site.url.trim_end_matches('/'))),
+            Para(footer.into()),
+        ],
+    )
+}
+
 /// `ivan.petrov@romashka.ru` → `iv***@romashka.ru`: enough to recognise, not enough to harvest.
 pub fn mask_email(email: &str) -> String {
     match email.split_once('@') {

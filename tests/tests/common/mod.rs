@@ -50,7 +50,7 @@ impl TestApp {
         let db = projections::testing::fresh_database()
             .await
             .expect("test database");
-        let pool = db.pool(10).await.expect("pool");
+        let pool = db.pool(20).await.expect("pool");
         let data_dir =
             std::env::temp_dir().join(format!("cabinet-test-{}", Uuid::new_v4().simple()));
         let mut settings = Settings {
@@ -560,5 +560,21 @@ impl TestApp {
             }
         })
         .await
+    }
+}
+
+impl TestApp {
+    /// Serves the application over real HTTP (and WebSocket) on a free local port until the test ends;
+    /// returns its base URL.
+    pub async fn serve_http(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.app.clone();
+        tokio::spawn(api::startup::serve(
+            listener,
+            app,
+            std::future::pending::<()>(),
+        ));
+        format!("http://{addr}")
     }
 }

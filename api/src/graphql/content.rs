@@ -1,0 +1,333 @@
+//! News and FAQ over GraphQL: clients read, ADMIN publishes.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::content::{FaqCommand, FaqContent, NewsCommand, NewsContent};
+use projections::content as views;
+use uuid::Uuid;
+
+use super::query::{page, page_size, pair_cursor};
+use super::{allow, app};
+use crate::auth::policy::Operation;
+use crate::error::{content_command_error, ApiError};
+
+/// A news item.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct News {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub text: String,
+    /// The date it is shown with.
+    pub date: NaiveDate,
+    /// The companies it is for; empty: every client. Clients see only their own among them.
+    pub companies: Vec<Uuid>,
+    /// Still published.
+    pub published: bool,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl News {
+    fn shown_to(v: views::NewsView, own: Option<&[Uuid]>) -> Self {
+        let companies = match own {
+            Some(own) => v
+                .companies
+                .into_iter()
+                .filter(|c| own.contains(c))
+                .collect(),
+            None => v.companies,
+        };
+        Self {
+            id: v.news_id,
+            title: v.title,
+            text: v.text,
+            date: v.date,
+            companies,
+            published: v.published,
+            published_at: v.published_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+/// An FAQ entry.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct FaqEntry {
+    /// Id.
+    pub id: Uuid,
+    /// The question.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// The section.
+    pub section: String,
+    /// Its place in the section.
+    pub order: i32,
+}
+
+impl From<views::FaqView> for FaqEntry {
+    fn from(v: views::FaqView) -> Self {
+        Self {
+            id: v.entry_id,
+            question: v.question,
+            answer: v.answer,
+            section: v.section,
+            order: v.sort_order,
+        }
+    }
+}
+
+/// A news item to publish or the new content of one.
+#[derive(Debug, Clone, InputObject)]
+pub struct NewsInput {
+    /// Title (up to 300 characters).
+    pub title: String,
+    /// Text (up to 50,000 characters).
+    pub text: String,
+    /// The date shown.
+    pub date: NaiveDate,
+    /// The companies it is for; empty or absent: every client.
+    pub companies: Option<Vec<Uuid>>,
+}
+
+impl NewsInput {
+    fn content(self) -> Result<NewsContent, ApiError> {
+        NewsContent::new(
+            &self.title,
+            &self.text,
+            self.date,
+            self.companies.unwrap_or_default(),
+        )
+        .map_err(|e| match e.field() {
+            Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
+            None => ApiError::validation("input", e.to_string()),
+        })
+    }
+}
+
+/// An FAQ entry to add or its new content.
+#[derive(Debug, Clone, InputObject)]
+pub struct FaqInput {
+    /// The question (up to 300 characters).
+    pub question: String,
+    /// The answer (up to 50,000 characters).
+    pub answer: String,
+    /// The section (up to 300 characters).
+    pub section: String,
+    /// Its place in the section, 0–100000 (smaller first).
+    pub order: i32,
+}
+
+impl FaqInput {
+    fn content(self) -> Result<FaqContent, ApiError> {
+        FaqContent::new(&self.question, &self.answer, &self.section, self.order).map_err(
+            |e| match e.field() {
+                Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
+                None => ApiError::validation("input", e.to_string()),
+            },
+        )
+    }
+}
+
+/// Unknown companies in a news item's addressees: VALIDATION naming `input.companies`.
+async fn check_companies(ctx: &Context<'_>, companies: &[Uuid]) -> Result<(), ApiError> {
+    if companies.is_empty() {
+        return Ok(());
+    }
+    let known: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM companies_view WHERE company_id = ANY($1)")
+            .bind(companies)
+            .fetch_one(&app(ctx).pool)
+            .await?;
+    if known != companies.len() as i64 {
+        return Err(ApiError::validation(
+            "input.companies",
+            "there is no such company",
+        ));
+    }
+    Ok(())
+}
+
+async fn news_by_id(ctx: &Context<'_>, id: Uuid) -> Result<News, ApiError> {
+    views::load_news(&app(ctx).pool, id)
+        .await?
+        .map(|v| News::shown_to(v, None))
+        .ok_or_else(|| ApiError::NotFound("news not found".into()))
+}
+
+/// News and FAQ queries.
+#[derive(Default)]
+pub struct ContentQuery;
+
+#[Object]
+impl ContentQuery {
+    /// Published news, newest first: a client sees the news for everyone and for its companies.
+    async fn news(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, News>> {
+        let (actor, _) = allow(ctx, Operation::ReadNews)?;
+        let limit = page_size(first)?;
+        let cursor = pair_cursor::<NaiveDate>(after)?;
+        let own = (!actor.is_staff()).then_some(actor.companies.as_slice());
+        let rows = views::list_news(&app(ctx).pool, own, cursor, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(page(rows, limit, cursor.is_some(), |v| {
+            (format!("{}|{}", v.date, v.news_id), News::shown_to(v, own))
+        }))
+    }
+
+    /// The FAQ by section and order; with `search`, the entries matching it best first (Russian
+    /// full-text: word forms match, "quoted phrases" and -exclusions work).
+    async fn faq(&self, ctx: &Context<'_>, search: Option<String>) -> Result<Vec<FaqEntry>> {
+        allow(ctx, Operation::ReadNews)?;
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ApiError::validation("search", "must be at most 200 characters").into());
+        }
+        Ok(views::list_faq(&app(ctx).pool, search.as_deref())
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+}
+
+/// News and FAQ mutations (ADMIN).
+#[derive(Default)]
+pub struct ContentMutation;
+
+#[Object]
+impl ContentMutation {
+    /// Publishes news; its addressees (every client when none are named) are notified.
+    async fn publish_news(&self, ctx: &Context<'_>, input: NewsInput) -> Result<News> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let content = input.content()?;
+        check_companies(ctx, &content.companies).await?;
+        let id = Uuid::now_v7();
+        app(ctx)
+            .news
+            .execute(
+                &id.to_string(),
+                NewsCommand::PublishNews {
+                    news_id: id,
+                    content,
+                },
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(news_by_id(ctx, id).await?)
+    }
+
+    /// Changes a published news item (its notifications follow).
+    async fn edit_news(&self, ctx: &Context<'_>, id: Uuid, input: NewsInput) -> Result<News> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let content = input.content()?;
+        check_companies(ctx, &content.companies).await?;
+        app(ctx)
+            .news
+            .execute(
+                &id.to_string(),
+                NewsCommand::EditNews { content },
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(news_by_id(ctx, id).await?)
+    }
+
+    /// Takes a news item down; its notifications go with it.
+    async fn unpublish_news(&self, ctx: &Context<'_>, id: Uuid) -> Result<News> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        app(ctx)
+            .news
+            .execute(
+                &id.to_string(),
+                NewsCommand::UnpublishNews,
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(news_by_id(ctx, id).await?)
+    }
+
+    /// Adds an FAQ entry.
+    async fn add_faq_entry(&self, ctx: &Context<'_>, input: FaqInput) -> Result<FaqEntry> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let content = input.content()?;
+        let id = Uuid::now_v7();
+        app(ctx)
+            .faq
+            .execute(
+                &id.to_string(),
+                FaqCommand::AddFaqEntry {
+                    entry_id: id,
+                    content: content.clone(),
+                },
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(FaqEntry {
+            id,
+            question: content.question,
+            answer: content.answer,
+            section: content.section,
+            order: content.order,
+        })
+    }
+
+    /// Changes an FAQ entry.
+    async fn edit_faq_entry(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: FaqInput,
+    ) -> Result<FaqEntry> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let content = input.content()?;
+        app(ctx)
+            .faq
+            .execute(
+                &id.to_string(),
+                FaqCommand::EditFaqEntry {
+                    content: content.clone(),
+                },
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(FaqEntry {
+            id,
+            question: content.question,
+            answer: content.answer,
+            section: content.section,
+            order: content.order,
+        })
+    }
+
+    /// Removes an FAQ entry.
+    async fn remove_faq_entry(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        app(ctx)
+            .faq
+            .execute(
+                &id.to_string(),
+                FaqCommand::RemoveFaqEntry,
+                &req.meta(actor, None),
+            )
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,300 @@
+//! Notifications over GraphQL: the list, the unread count, read marks and mail preferences.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use projections::notifications::NotificationKind as DomainKind;
+use uuid::Uuid;
+
+use super::query::{page, page_size};
+use super::requests::graphql_enum;
+use super::{allow, app};
+use crate::auth::policy::Operation;
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::notifications::{self as service, NotificationRow, Position, Scope};
+
+graphql_enum!(NotificationKind, DomainKind, "What a notification is about.", {
+    ContractConcluded => ContractConcluded, "A leasing contract was concluded.";
+    ContractActivated => ContractActivated, "The asset was handed over; the contract is in force.";
+    PaymentReceived => PaymentReceived, "A payment was received, with what it paid.";
+    PaymentDueSoon => PaymentDueSoon, "A schedule payment is due in 5 days or less.";
+    PaymentDueToday => PaymentDueToday, "A schedule payment is due today.";
+    PaymentOverdue => PaymentOverdue, "A schedule payment was not received by its deadline (mailed by default).";
+    PenaltyAccrued => PenaltyAccrued, "Penalties started accruing on an overdue payment.";
+    FineRegistered => FineRegistered, "A traffic fine was re-billed.";
+    PolicyExpiring => PolicyExpiring, "An insurance policy ends within 30 days.";
+    PolicyExpired => PolicyExpired, "An insurance policy ended.";
+    RequestStatusChanged => RequestStatusChanged, "A request was taken into review.";
+    RequestDecided => RequestDecided, "A request was completed or rejected (mailed by default).";
+    RequestQuestion => RequestQuestion, "Staff asked a question on a request (mailed by default).";
+    RequestComment => RequestComment, "Staff commented on a request.";
+    DocumentAvailable => DocumentAvailable, "A document is available to download.";
+    EdoStatusChanged => EdoStatusChanged, "The state of the ЭДО connection changed (mailed by default).";
+    TermsChanged => TermsChanged, "A new version of the terms of use was published.";
+    NewsPublished => NewsPublished, "News was published.";
+    RequestSubmitted => RequestSubmitted, "Staff: a client filed a request.";
+    RequestClientReply => RequestClientReply, "Staff: a client commented or sent a file on a request.";
+    RequestWithdrawn => RequestWithdrawn, "Staff: a client withdrew a request.";
+    RequestEffectFailed => RequestEffectFailed, "Staff: a completed request's change was refused.";
+});
+
+/// The language of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Language {
+    /// Русский.
+    #[default]
+    Ru,
+    /// English.
+    En,
+}
+
+/// What a notification links to.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct NotificationLink {
+    /// `contract`, `policy`, `request`, `document` (the id is the file's SHA-256, for
+    /// `GET /documents/{id}`), `news` or `terms` (the id is the version).
+    pub entity_type: String,
+    /// The entity's id.
+    pub id: String,
+}
+
+/// Something the company (or the back office) should know.
+#[derive(Debug, Clone)]
+pub struct Notification(pub(crate) NotificationRow);
+
+#[Object]
+impl Notification {
+    /// Its id (the same after `projections rebuild`).
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// The company it is about; null for a notification to every client.
+    async fn company_id(&self) -> Option<Uuid> {
+        self.0.company_id
+    }
+
+    /// What it is about.
+    async fn kind(&self) -> Result<NotificationKind> {
+        DomainKind::parse(&self.0.kind)
+            .map(Into::into)
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("unknown kind {}", self.0.kind)).into()
+            })
+    }
+
+    /// The title, in Russian unless asked otherwise.
+    async fn title(&self, #[graphql(default)] language: Language) -> &str {
+        match language {
+            Language::Ru => &self.0.title_ru,
+            Language::En => &self.0.title_en,
+        }
+    }
+
+    /// The text, in Russian unless asked otherwise.
+    async fn text(&self, #[graphql(default)] language: Language) -> &str {
+        match language {
+            Language::Ru => &self.0.text_ru,
+            Language::En => &self.0.text_en,
+        }
+    }
+
+    /// The values the text is made of (amounts in rubles as strings, dates, numbers), for a frontend that
+    /// lays them out itself.
+    async fn params(&self) -> Json<serde_json::Value> {
+        Json(self.0.params.clone())
+    }
+
+    /// What it links to.
+    async fn link(&self) -> NotificationLink {
+        NotificationLink {
+            entity_type: self.0.entity_type.clone(),
+            id: self.0.entity_id.clone(),
+        }
+    }
+
+    /// The business day it arose on.
+    async fn business_date(&self) -> Option<NaiveDate> {
+        self.0.business_date
+    }
+
+    /// When the event behind it was recorded.
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+
+    /// Whether the caller marked it read.
+    async fn read(&self) -> bool {
+        self.0.read
+    }
+
+    /// Its place in the global order: give it as `after` to `notificationAdded` to resume from it.
+    async fn position(&self) -> String {
+        self.0.place().to_string()
+    }
+}
+
+/// What marking changed.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct MarkResult {
+    /// Notifications newly marked read.
+    pub marked: i64,
+    /// Unread notifications left in the same scope.
+    pub unread: i64,
+}
+
+/// Whether a kind is also mailed.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct NotificationPreference {
+    /// The kind.
+    pub kind: NotificationKind,
+    /// Mailed to this account.
+    pub email: bool,
+    /// Mailed unless the account chooses otherwise.
+    pub email_by_default: bool,
+}
+
+/// A choice of whether a kind is mailed.
+#[derive(Debug, Clone, InputObject)]
+pub struct NotificationPreferenceInput {
+    /// The kind.
+    pub kind: NotificationKind,
+    /// Mail it.
+    pub email: bool,
+}
+
+/// Authorizes reading `company`'s notifications (or the caller's own when none) and gives the scope.
+pub(crate) fn scope<'a>(
+    ctx: &Context<'a>,
+    company_id: Option<Uuid>,
+) -> Result<(&'a Actor, Scope), ApiError> {
+    let op = match company_id {
+        Some(c) => Operation::ReadNotifications(c),
+        None => Operation::ReadOwnNotifications,
+    };
+    let (actor, _) = allow(ctx, op)?;
+    Ok((actor, Scope::of(actor, company_id)))
+}
+
+/// Notification queries.
+#[derive(Default)]
+pub struct NotificationQuery;
+
+#[Object]
+impl NotificationQuery {
+    /// The caller's notifications, newest first: a client's for `companyId` (or all of its companies, and
+    /// those for every client); staff's back-office notifications (of `companyId`, or all).
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Option<Uuid>,
+        #[graphql(default)] unread_only: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Notification>> {
+        let (_, scope) = scope(ctx, company_id)?;
+        let limit = page_size(first)?;
+        let before = after
+            .as_deref()
+            .map(|a| Position::parse(a, "after"))
+            .transpose()?;
+        let rows = service::list(&app(ctx).pool, &scope, unread_only, before, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(page(rows, limit, before.is_some(), |r| {
+            (r.place().to_string(), Notification(r))
+        }))
+    }
+
+    /// How many of those the caller has not read.
+    async fn unread_notification_count(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Option<Uuid>,
+    ) -> Result<i64> {
+        let (_, scope) = scope(ctx, company_id)?;
+        Ok(service::unread_count(&app(ctx).pool, &scope)
+            .await
+            .map_err(ApiError::from)?)
+    }
+
+    /// Which kinds the caller also receives by mail.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<NotificationPreference>> {
+        let (actor, _) = allow(ctx, Operation::ReadOwnNotifications)?;
+        let prefs = service::preferences(&app(ctx).pool, actor.account_id, actor.is_staff())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(prefs
+            .into_iter()
+            .map(|(kind, email, default)| NotificationPreference {
+                kind: kind.into(),
+                email,
+                email_by_default: default,
+            })
+            .collect())
+    }
+}
+
+/// Notification mutations.
+#[derive(Default)]
+pub struct NotificationMutation;
+
+#[Object]
+impl NotificationMutation {
+    /// Marks notifications read for the caller. Every id must be one the caller sees (else NOT_FOUND and
+    /// nothing is marked).
+    async fn mark_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<Uuid>,
+    ) -> Result<MarkResult> {
+        let (actor, _) = allow(ctx, Operation::ReadOwnNotifications)?;
+        let scope = Scope::of(actor, None);
+        let pool = &app(ctx).pool;
+        let marked = service::mark_read(pool, &scope, &ids).await?;
+        let unread = service::unread_count(pool, &scope)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(MarkResult { marked, unread })
+    }
+
+    /// Marks every notification of `companyId` (and those for every client) read for the caller.
+    async fn mark_all_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+    ) -> Result<MarkResult> {
+        let (_, scope) = scope(ctx, Some(company_id))?;
+        let pool = &app(ctx).pool;
+        let marked = service::mark_all(pool, &scope)
+            .await
+            .map_err(ApiError::from)?;
+        let unread = service::unread_count(pool, &scope)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(MarkResult { marked, unread })
+    }
+
+    /// Chooses which kinds are also mailed to the caller; returns every kind with the choice.
+    async fn set_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        preferences: Vec<NotificationPreferenceInput>,
+    ) -> Result<Vec<NotificationPreference>> {
+        let (actor, _) = allow(ctx, Operation::ReadOwnNotifications)?;
+        let choices: Vec<(DomainKind, bool)> = preferences
+            .into_iter()
+            .map(|p| (p.kind.into(), p.email))
+            .collect();
+        let pool = &app(ctx).pool;
+        service::set_preferences(pool, actor.account_id, &choices)
+            .await
+            .map_err(ApiError::from)?;
+        NotificationQuery.notification_preferences(ctx).await
+    }
+}

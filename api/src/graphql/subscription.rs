@@ -1,0 +1,370 @@
+//! Live updates over `graphql-transport-ws` (`/graphql/ws`): `notificationAdded`, `requestUpdated` and
+//! `debtChanged`. Each subscription is authorized like the query it mirrors when it starts and again every
+//! [`RECHECK`] (a session that ends or a company that is unlinked ends the subscription). It reads what it
+//! sends from the read models after its own position whenever this process's [`LiveFeed`] says a committed
+//! batch concerns its company, so nothing is lost to a missed wake-up, and `after` resumes a dropped
+//! connection from the last position the client saw.
+//!
+//! [`LiveFeed`]: crate::live::LiveFeed
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::{Context, Object, Result, SimpleObject, Subscription};
+use futures::Stream;
+use projections::runner::Checkpoint;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::contracts::{company_debt, CompanyDebt};
+use super::notifications::{scope, Notification};
+use super::requests::{request_by_id, Request};
+use super::{allow, app, request as request_ctx};
+use crate::auth::policy::{authorize, Operation};
+use crate::auth::sessions;
+use crate::error::ApiError;
+use crate::live::Wake;
+use crate::notifications::{self as service, Position, Scope};
+use crate::startup::App;
+
+/// How often a running subscription re-checks its session and authorization.
+pub const RECHECK: Duration = Duration::from_secs(30);
+/// Rows read per catch-up query.
+const BATCH: i64 = 200;
+
+/// A request that changed.
+#[derive(Debug, Clone)]
+pub struct RequestUpdate {
+    position: Checkpoint,
+    request_id: Uuid,
+}
+
+#[Object]
+impl RequestUpdate {
+    /// The position of the event that changed it: give it as `after` to resume.
+    async fn position(&self) -> String {
+        checkpoint_string(self.position)
+    }
+
+    /// The request's id.
+    async fn request_id(&self) -> Uuid {
+        self.request_id
+    }
+
+    /// The request as it is now.
+    async fn request(&self, ctx: &Context<'_>) -> Result<Request> {
+        Ok(request_by_id(ctx, self.request_id).await?)
+    }
+}
+
+/// A company's debt after a change.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct DebtUpdate {
+    /// The position the feed had reached: give it as `after` to resume.
+    pub position: String,
+    /// The debt now.
+    pub debt: CompanyDebt,
+}
+
+fn checkpoint_string(c: Checkpoint) -> String {
+    format!("{}.{}", c.transaction_id, c.position)
+}
+
+fn parse_checkpoint(s: &str) -> Result<Checkpoint, ApiError> {
+    s.split_once('.')
+        .and_then(|(t, p)| {
+            Some(Checkpoint {
+                transaction_id: t.parse().ok()?,
+                position: p.parse().ok()?,
+            })
+        })
+        .ok_or_else(|| ApiError::validation("after", "not a position from this subscription"))
+}
+
+type Fetch<C, T> =
+    Box<dyn FnMut(C) -> Pin<Box<dyn Future<Output = Result<(Vec<T>, C), ApiError>> + Send>> + Send>;
+
+/// Re-checks the caller's session and `op` every [`RECHECK`].
+struct Guard {
+    app: App,
+    token_hash: Option<Vec<u8>>,
+    op: Operation,
+    checked: Instant,
+}
+
+impl Guard {
+    fn new(ctx: &Context<'_>, op: Operation) -> Result<Self, ApiError> {
+        Ok(Self {
+            app: app(ctx).clone(),
+            token_hash: request_ctx(ctx)?.token_hash.clone(),
+            op,
+            checked: Instant::now(),
+        })
+    }
+
+    async fn still_allowed(&mut self) -> bool {
+        if self.checked.elapsed() < RECHECK {
+            return true;
+        }
+        self.checked = Instant::now();
+        let Some(hash) = &self.token_hash else {
+            return false;
+        };
+        match sessions::resolve_hash(&self.app.pool, hash, self.app.accounts.session_policy()).await
+        {
+            Ok(actor) => authorize(actor.as_ref(), self.op).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+struct Follow<C, T> {
+    rx: broadcast::Receiver<Arc<Wake>>,
+    cursor: C,
+    pending: VecDeque<T>,
+    read_now: bool,
+    relevant: fn(&Wake, Uuid) -> bool,
+    company: Uuid,
+    at_wake: fn(Checkpoint) -> C,
+    fetch: Fetch<C, T>,
+    guard: Guard,
+}
+
+/// The stream of a subscription: waits for a relevant wake-up (or a lag), then reads everything after its
+/// cursor; when a read comes back short, everything up to the last wake-up was seen, and the cursor moves
+/// there (a quiet company's subscriber never rescans the busy log behind it).
+fn follow<C, T>(f: Follow<C, T>) -> impl Stream<Item = T>
+where
+    C: Copy + Ord + Send + 'static,
+    T: Send + 'static,
+{
+    futures::stream::unfold(f, |mut s| async move {
+        loop {
+            if let Some(item) = s.pending.pop_front() {
+                return Some((item, s));
+            }
+            let mut last_wake = None;
+            if !s.read_now {
+                loop {
+                    match s.rx.recv().await {
+                        Ok(w) => {
+                            last_wake = Some(w.checkpoint);
+                            if (s.relevant)(&w, s.company) {
+                                break;
+                            }
+                            s.cursor = s.cursor.max((s.at_wake)(w.checkpoint));
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+            s.read_now = false;
+            if !s.guard.still_allowed().await {
+                return None;
+            }
+            match (s.fetch)(s.cursor).await {
+                Ok((items, cursor)) => {
+                    let full = items.len() as i64 >= BATCH;
+                    s.cursor = s.cursor.max(cursor);
+                    if full {
+                        s.read_now = true;
+                    } else if let Some(w) = last_wake {
+                        s.cursor = s.cursor.max((s.at_wake)(w));
+                    }
+                    s.pending.extend(items);
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "subscription read failed; ending it");
+                    return None;
+                }
+            }
+        }
+    })
+}
+
+/// Every subscription.
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// New notifications of `companyId`, as `notifications` shows them to the caller, in the order they
+    /// were committed. With `after` (a notification's `position`), first everything after it.
+    async fn notification_added(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Notification>> {
+        let (_, scope) = scope(ctx, Some(company_id))?;
+        let after = after
+            .as_deref()
+            .map(|a| Position::parse(a, "after"))
+            .transpose()?;
+        let guard = Guard::new(ctx, Operation::ReadNotifications(company_id))?;
+        let (rx, head) = app(ctx).live.subscribe().await;
+        let pool = app(ctx).pool.clone();
+        let scope: Arc<Scope> = Arc::new(scope);
+        let fetch: Fetch<Position, Notification> = Box::new(move |cursor: Position| {
+            let (pool, scope) = (pool.clone(), scope.clone());
+            Box::pin(async move {
+                let rows = service::since(&pool, &scope, cursor, BATCH).await?;
+                let next = rows.last().map_or(cursor, |r| r.place());
+                Ok((rows.into_iter().map(Notification).collect(), next))
+            })
+        });
+        let at_wake = |c: Checkpoint| Position {
+            transaction_id: c.transaction_id,
+            position: c.position,
+            ordinal: i32::MAX,
+        };
+        let staff = guard_staff(ctx);
+        Ok(follow(Follow {
+            rx,
+            cursor: after.unwrap_or(at_wake(head)),
+            pending: VecDeque::new(),
+            read_now: after.is_some(),
+            relevant: if staff {
+                |w: &Wake, c| w.staff_notifications.concerns(c)
+            } else {
+                |w: &Wake, c| w.notifications.concerns(c)
+            },
+            company: company_id,
+            at_wake,
+            fetch,
+            guard,
+        }))
+    }
+
+    /// Changes to the requests of `companyId` (or only `requestId`): each time one changes, the request as
+    /// it is then. With `after` (an update's `position`), first the requests changed since.
+    async fn request_updated(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        request_id: Option<Uuid>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = RequestUpdate>> {
+        allow(ctx, Operation::ReadRequests(company_id))?;
+        let after = after.as_deref().map(parse_checkpoint).transpose()?;
+        let guard = Guard::new(ctx, Operation::ReadRequests(company_id))?;
+        let (rx, head) = app(ctx).live.subscribe().await;
+        let pool = app(ctx).pool.clone();
+        let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let rows: Vec<(i64, i64, Uuid)> = sqlx::query_as(
+                    "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
+                     FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \
+                     WHERE e.aggregate_type = 'ClientRequest' AND r.company_id = $1 \
+                       AND ($2::uuid IS NULL OR r.request_id = $2) \
+                       AND (e.transaction_id, e.position) > ($3::bigint::text::xid8, $4) \
+                       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+                     ORDER BY e.transaction_id, e.position LIMIT $5",
+                )
+                .bind(company_id)
+                .bind(request_id)
+                .bind(cursor.transaction_id)
+                .bind(cursor.position)
+                .bind(BATCH)
+                .fetch_all(&pool)
+                .await?;
+                let next = rows.last().map_or(cursor, |r| Checkpoint {
+                    transaction_id: r.0,
+                    position: r.1,
+                });
+                // One update per request: the last change in this read.
+                let mut updates: Vec<RequestUpdate> = Vec::new();
+                for (t, p, id) in rows {
+                    updates.retain(|u| u.request_id != id);
+                    updates.push(RequestUpdate {
+                        position: Checkpoint {
+                            transaction_id: t,
+                            position: p,
+                        },
+                        request_id: id,
+                    });
+                }
+                Ok((updates, next))
+            })
+        });
+        Ok(follow(Follow {
+            rx,
+            cursor: after.unwrap_or(head),
+            pending: VecDeque::new(),
+            read_now: after.is_some(),
+            relevant: |w: &Wake, c| w.requests.concerns(c),
+            company: company_id,
+            at_wake: |c| c,
+            fetch,
+            guard,
+        }))
+    }
+
+    /// `companyId`'s debt each time it changes. With `after`, the current debt first.
+    async fn debt_changed(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = DebtUpdate>> {
+        allow(ctx, Operation::ReadContracts(company_id))?;
+        let after = after.as_deref().map(parse_checkpoint).transpose()?;
+        let guard = Guard::new(ctx, Operation::ReadContracts(company_id))?;
+        let (rx, head) = app(ctx).live.subscribe().await;
+        let pool = app(ctx).pool.clone();
+        // The last debt sent (as text), so only a change is sent; none yet when resuming.
+        let last = Arc::new(tokio::sync::Mutex::new(if after.is_some() {
+            None
+        } else {
+            Some(format!("{:?}", company_debt(&pool, company_id).await?))
+        }));
+        let position = Arc::new(std::sync::Mutex::new(head));
+        let fetch: Fetch<Checkpoint, DebtUpdate> = Box::new(move |cursor: Checkpoint| {
+            let (pool, last, position) = (pool.clone(), last.clone(), position.clone());
+            Box::pin(async move {
+                let debt = company_debt(&pool, company_id).await?;
+                let text = format!("{debt:?}");
+                let mut last = last.lock().await;
+                let at = {
+                    let mut p = position.lock().unwrap_or_else(|e| e.into_inner());
+                    *p = (*p).max(cursor);
+                    *p
+                };
+                if last.as_deref() == Some(text.as_str()) {
+                    return Ok((vec![], cursor));
+                }
+                *last = Some(text);
+                Ok((
+                    vec![DebtUpdate {
+                        position: checkpoint_string(at),
+                        debt,
+                    }],
+                    cursor,
+                ))
+            })
+        });
+        Ok(follow(Follow {
+            rx,
+            cursor: after.unwrap_or(head),
+            pending: VecDeque::new(),
+            read_now: after.is_some(),
+            relevant: |w: &Wake, c| w.debt.concerns(c),
+            company: company_id,
+            at_wake: |c| c,
+            fetch,
+            guard,
+        }))
+    }
+}
+
+fn guard_staff(ctx: &Context<'_>) -> bool {
+    request_ctx(ctx)
+        .ok()
+        .and_then(|r| r.actor.as_ref())
+        .is_some_and(|a| a.is_staff())
+}
