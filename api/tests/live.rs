@@ -1,60 +1,16 @@
 //! Two real `cabinet serve` processes on one database: a payment recorded through one reaches a subscriber
 //! connected to the other, through PostgreSQL `LISTEN/NOTIFY`, within a bounded wait.
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Instant;
 
 use api::auth::{accounts, Role};
 use cabinet_tests::Subscriptions;
 use domain::values::Email;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const PASSWORD: &str = "a-long-enough-password";
-
-async fn start(url: &str, data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cabinet"))
-        .args([
-            "serve",
-            "--clock",
-            "manual",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("DATABASE_URL", url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cabinet starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("cabinet listening on ") {
-                return rest.to_owned();
-            }
-        }
-        panic!("cabinet exited before listening");
-    })
-    .await
-    .expect("cabinet listens within the deadline");
-    (child, url)
-}
-
-async fn stop(mut child: Child) {
-    let pid = child.id().unwrap() as i32;
-    // SAFETY: sending SIGTERM to our own child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
-        .await
-        .expect("cabinet stops within the deadline")
-        .unwrap();
-    assert!(status.success(), "cabinet exit status {status}");
-}
 
 async fn gql(url: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
     let mut req = reqwest::Client::new()
@@ -84,8 +40,10 @@ async fn a_payment_recorded_through_one_process_reaches_a_subscriber_of_another(
     let db = projections::testing::fresh_database().await.unwrap();
     let pool = db.pool(5).await.unwrap();
     let dir = std::env::temp_dir().join(format!("cabinet-live-{}", uuid::Uuid::new_v4().simple()));
-    let (a, url_a) = start(&db.url, &dir.join("a")).await;
-    let (b, url_b) = start(&db.url, &dir.join("b")).await;
+    let args = ["--clock", "manual"];
+    let a = support::start(&dir.join("a"), &args, Some(&db.url)).await;
+    let b = support::start(&dir.join("b"), &args, Some(&db.url)).await;
+    let (url_a, url_b) = (a.url.clone(), b.url.clone());
 
     accounts::create_account(
         &pool,
@@ -203,7 +161,7 @@ async fn a_payment_recorded_through_one_process_reaches_a_subscriber_of_another(
     assert_eq!(n["kind"], "PAYMENT_RECEIVED", "{n}");
     assert!(n["text"].as_str().unwrap().contains("1 000,00 ₽"), "{n}");
 
-    stop(a).await;
-    stop(b).await;
+    support::stop(a).await;
+    support::stop(b).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

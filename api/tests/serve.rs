@@ -2,51 +2,16 @@
 //! cluster on SIGTERM, and finds its data again on the next start.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-struct Server {
-    child: Child,
-    url: String,
-}
+mod support;
+
+use support::{stop, Server};
 
 async fn start(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cabinet"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cabinet starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("cabinet listening on ") {
-                return rest.to_owned();
-            }
-        }
-        panic!("cabinet exited before listening");
-    })
-    .await
-    .expect("cabinet listens within the deadline");
-    Server { child, url }
-}
-
-async fn stop(mut s: Server) {
-    let pid = s.child.id().unwrap() as i32;
-    // SAFETY: sending SIGTERM to our own child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(60), s.child.wait())
-        .await
-        .expect("cabinet stops within the deadline")
-        .unwrap();
-    assert!(status.success(), "cabinet exit status {status}");
+    support::start(data_dir, &["--demo"], None).await
 }
 
 async fn gql(

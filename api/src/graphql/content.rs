@@ -154,6 +154,40 @@ async fn check_companies(ctx: &Context<'_>, companies: &[Uuid]) -> Result<(), Ap
     Ok(())
 }
 
+/// Runs a news command as the (already authorized) caller.
+async fn on_news(ctx: &Context<'_>, id: Uuid, command: NewsCommand) -> Result<(), ApiError> {
+    let (actor, req) = allow(ctx, Operation::ManageContent)?;
+    app(ctx)
+        .news
+        .execute(&id.to_string(), command, &req.meta(actor, None))
+        .await
+        .map_err(|e| content_command_error(e, "input."))?;
+    Ok(())
+}
+
+/// Runs an FAQ command as the (already authorized) caller.
+async fn on_faq(ctx: &Context<'_>, id: Uuid, command: FaqCommand) -> Result<(), ApiError> {
+    let (actor, req) = allow(ctx, Operation::ManageContent)?;
+    app(ctx)
+        .faq
+        .execute(&id.to_string(), command, &req.meta(actor, None))
+        .await
+        .map_err(|e| content_command_error(e, "input."))?;
+    Ok(())
+}
+
+impl FaqEntry {
+    fn new(id: Uuid, c: FaqContent) -> Self {
+        Self {
+            id,
+            question: c.question,
+            answer: c.answer,
+            section: c.section,
+            order: c.order,
+        }
+    }
+}
+
 async fn news_by_id(ctx: &Context<'_>, id: Uuid) -> Result<News, ApiError> {
     views::load_news(&app(ctx).pool, id)
         .await?
@@ -210,81 +244,44 @@ pub struct ContentMutation;
 impl ContentMutation {
     /// Publishes news; its addressees (every client when none are named) are notified.
     async fn publish_news(&self, ctx: &Context<'_>, input: NewsInput) -> Result<News> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
         check_companies(ctx, &content.companies).await?;
         let id = Uuid::now_v7();
-        app(ctx)
-            .news
-            .execute(
-                &id.to_string(),
-                NewsCommand::PublishNews {
-                    news_id: id,
-                    content,
-                },
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
+        let command = NewsCommand::PublishNews {
+            news_id: id,
+            content,
+        };
+        on_news(ctx, id, command).await?;
         Ok(news_by_id(ctx, id).await?)
     }
 
     /// Changes a published news item (its notifications follow).
     async fn edit_news(&self, ctx: &Context<'_>, id: Uuid, input: NewsInput) -> Result<News> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
         check_companies(ctx, &content.companies).await?;
-        app(ctx)
-            .news
-            .execute(
-                &id.to_string(),
-                NewsCommand::EditNews { content },
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
+        on_news(ctx, id, NewsCommand::EditNews { content }).await?;
         Ok(news_by_id(ctx, id).await?)
     }
 
     /// Takes a news item down; its notifications go with it.
     async fn unpublish_news(&self, ctx: &Context<'_>, id: Uuid) -> Result<News> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
-        app(ctx)
-            .news
-            .execute(
-                &id.to_string(),
-                NewsCommand::UnpublishNews,
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
+        on_news(ctx, id, NewsCommand::UnpublishNews).await?;
         Ok(news_by_id(ctx, id).await?)
     }
 
     /// Adds an FAQ entry.
     async fn add_faq_entry(&self, ctx: &Context<'_>, input: FaqInput) -> Result<FaqEntry> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
         let id = Uuid::now_v7();
-        app(ctx)
-            .faq
-            .execute(
-                &id.to_string(),
-                FaqCommand::AddFaqEntry {
-                    entry_id: id,
-                    content: content.clone(),
-                },
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
-        Ok(FaqEntry {
-            id,
-            question: content.question,
-            answer: content.answer,
-            section: content.section,
-            order: content.order,
-        })
+        let command = FaqCommand::AddFaqEntry {
+            entry_id: id,
+            content: content.clone(),
+        };
+        on_faq(ctx, id, command).await?;
+        Ok(FaqEntry::new(id, content))
     }
 
     /// Changes an FAQ entry.
@@ -294,40 +291,18 @@ impl ContentMutation {
         id: Uuid,
         input: FaqInput,
     ) -> Result<FaqEntry> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
-        app(ctx)
-            .faq
-            .execute(
-                &id.to_string(),
-                FaqCommand::EditFaqEntry {
-                    content: content.clone(),
-                },
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
-        Ok(FaqEntry {
-            id,
-            question: content.question,
-            answer: content.answer,
-            section: content.section,
-            order: content.order,
-        })
+        let command = FaqCommand::EditFaqEntry {
+            content: content.clone(),
+        };
+        on_faq(ctx, id, command).await?;
+        Ok(FaqEntry::new(id, content))
     }
 
     /// Removes an FAQ entry.
     async fn remove_faq_entry(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
-        let (actor, req) = allow(ctx, Operation::ManageContent)?;
-        app(ctx)
-            .faq
-            .execute(
-                &id.to_string(),
-                FaqCommand::RemoveFaqEntry,
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(|e| content_command_error(e, "input."))?;
+        on_faq(ctx, id, FaqCommand::RemoveFaqEntry).await?;
         Ok(true)
     }
 }

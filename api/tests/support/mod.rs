@@ -1,0 +1,60 @@
+//! The real `cabinet` binary as a child process, for the tests that run it.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `cabinet serve`.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// Its GraphQL endpoint (`http://127.0.0.1:<port>/graphql`).
+    pub url: String,
+}
+
+/// Starts `cabinet serve --listen 127.0.0.1:0 --data-dir <data_dir> <args>` with `DATABASE_URL` set to
+/// `database_url` (or removed: the server then provisions its own PostgreSQL) and waits until it listens.
+pub async fn start(data_dir: &Path, args: &[&str], database_url: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cabinet"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    match database_url {
+        Some(url) => command.env("DATABASE_URL", url),
+        None => command.env_remove("DATABASE_URL"),
+    };
+    let mut child = command.spawn().expect("cabinet starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("cabinet listening on ") {
+                return rest.to_owned();
+            }
+        }
+        panic!("cabinet exited before listening");
+    })
+    .await
+    .expect("cabinet listens within the deadline");
+    Server { child, url }
+}
+
+/// Stops it with SIGTERM and checks it exits cleanly.
+pub async fn stop(mut s: Server) {
+    let pid = s.child.id().unwrap() as i32;
+    // SAFETY: sending SIGTERM to our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(60), s.child.wait())
+        .await
+        .expect("cabinet stops within the deadline")
+        .unwrap();
+    assert!(status.success(), "cabinet exit status {status}");
+}
