@@ -9,8 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use projections::event::StoredEvent;
-use projections::runner::{fetch_batch, Checkpoint};
+use projections::runner::Checkpoint;
 use projections::store::EVENTS_CHANNEL;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -114,18 +113,23 @@ impl LiveFeed {
         self.position.send_replace(Some(cp));
         loop {
             let mut conn = self.pool.acquire().await?;
-            let events = fetch_batch(&mut conn, cp, 1000, None).await?;
+            let events = committed_after(&mut conn, cp).await?;
             if let Some(last) = events.last() {
                 let next = Checkpoint {
                     transaction_id: last.transaction_id,
                     position: last.position,
                 };
-                let mut wake = targets(&mut conn, &events, cp, next).await?;
-                wake.checkpoint = next;
+                // The position moves first: a subscription that starts after the check below starts after
+                // this batch, and one that started before it is woken.
+                self.position.send_replace(Some(next));
+                // Nobody subscribed on this process: only move on.
+                if self.wakes.receiver_count() > 0 {
+                    let mut wake = targets(&mut conn, &events, cp, next).await?;
+                    wake.checkpoint = next;
+                    // A receiver that left meanwhile is not an error.
+                    let _ = self.wakes.send(Arc::new(wake));
+                }
                 cp = next;
-                self.position.send_replace(Some(cp));
-                // No receiver is not an error: nobody is subscribed right now.
-                let _ = self.wakes.send(Arc::new(wake));
                 continue;
             }
             drop(conn);
@@ -139,6 +143,42 @@ impl LiveFeed {
             }
         }
     }
+}
+
+/// What the feed needs of an event: its place and its aggregate (never the payload).
+struct Seen {
+    transaction_id: i64,
+    position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+}
+
+/// The next events after `after` from finished transactions, in global order (as the catch-up read).
+async fn committed_after(
+    conn: &mut sqlx::PgConnection,
+    after: Checkpoint,
+) -> Result<Vec<Seen>, sqlx::Error> {
+    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, position LIMIT 1000",
+    )
+    .bind(after.transaction_id)
+    .bind(after.position)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(transaction_id, position, aggregate_type, aggregate_id)| Seen {
+                transaction_id,
+                position,
+                aggregate_type,
+                aggregate_id,
+            },
+        )
+        .collect())
 }
 
 /// The last event of a finished transaction: where a new feed starts.
@@ -158,7 +198,7 @@ async fn head(pool: &PgPool) -> Result<Checkpoint, sqlx::Error> {
         .unwrap_or_default())
 }
 
-fn uuids(events: &[StoredEvent], aggregate_type: &str) -> Vec<Uuid> {
+fn uuids(events: &[Seen], aggregate_type: &str) -> Vec<Uuid> {
     events
         .iter()
         .filter(|e| e.aggregate_type == aggregate_type)
@@ -169,7 +209,7 @@ fn uuids(events: &[StoredEvent], aggregate_type: &str) -> Vec<Uuid> {
 /// Which companies the events after `from` through `to` concern.
 async fn targets(
     conn: &mut sqlx::PgConnection,
-    events: &[StoredEvent],
+    events: &[Seen],
     from: Checkpoint,
     to: Checkpoint,
 ) -> Result<Wake, sqlx::Error> {
