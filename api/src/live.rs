@@ -77,11 +77,6 @@ impl LiveFeed {
         }
     }
 
-    /// The database.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Subscribes to wake-ups, then returns the position the feed has delivered up to: everything after it
     /// is announced to the receiver. Waits until the feed has started.
     pub async fn subscribe(&self) -> (broadcast::Receiver<Arc<Wake>>, Checkpoint) {

@@ -12,14 +12,9 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "a-long-enough-password";
 
+/// A GraphQL request that must succeed; its data.
 async fn gql(url: &str, token: Option<&str>, query: &str, vars: Value) -> Value {
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .json(&json!({"query": query, "variables": vars}));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r: Value = req.send().await.unwrap().json().await.unwrap();
+    let r = support::gql(&reqwest::Client::new(), url, token, query, vars).await;
     assert!(r["errors"].is_null(), "{query}: {r}");
     r["data"].clone()
 }

@@ -8,26 +8,10 @@ use serde_json::{json, Value};
 
 mod support;
 
-use support::{stop, Server};
+use support::{gql, stop, Server};
 
 async fn start(data_dir: &Path) -> Server {
     support::start(data_dir, &["--demo"], None).await
-}
-
-async fn gql(
-    http: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    query: &str,
-    vars: Value,
-) -> Value {
-    let mut req = http
-        .post(url)
-        .json(&json!({"query": query, "variables": vars}));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    req.send().await.unwrap().json().await.unwrap()
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {

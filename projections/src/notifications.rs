@@ -203,6 +203,15 @@ fn excerpt(s: &str, n: usize) -> String {
     }
 }
 
+/// The companies a news item's notifications are for, sorted (`None`: one for every client).
+fn news_targets(content: &NewsContent) -> Vec<Option<Uuid>> {
+    if content.companies.is_empty() {
+        vec![None]
+    } else {
+        content.companies.iter().copied().map(Some).collect()
+    }
+}
+
 /// A notification about to be written.
 struct Draft {
     company: Option<Uuid>,
@@ -1034,12 +1043,7 @@ impl NotificationsProjection {
         let event: NewsEvent = e.decode_event()?;
         let id = e.aggregate_id.clone();
         let drafts = |content: &NewsContent| -> Vec<Draft> {
-            let targets: Vec<Option<Uuid>> = if content.companies.is_empty() {
-                vec![None]
-            } else {
-                content.companies.iter().copied().map(Some).collect()
-            };
-            targets
+            news_targets(content)
                 .into_iter()
                 .map(|c| {
                     Draft::new(
@@ -1065,12 +1069,7 @@ impl NotificationsProjection {
                 .fetch_all(&mut *conn)
                 .await?;
                 before.sort_unstable();
-                let after: Vec<Option<Uuid>> = if content.companies.is_empty() {
-                    vec![None]
-                } else {
-                    content.companies.iter().copied().map(Some).collect()
-                };
-                if before == after {
+                if before == news_targets(&content) {
                     sqlx::query(
                         "UPDATE notifications SET title_ru = $2, title_en = $2, text_ru = $3, text_en = $3, \
                            params = $4 WHERE entity_type = 'news' AND entity_id = $1",

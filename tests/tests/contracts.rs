@@ -124,31 +124,7 @@ impl World {
     /// Advances the business clock and waits (with a deadline, no sleeping for results) until the
     /// business-day process has closed the day.
     async fn advance_to(&self, day: &str) {
-        let r = self
-            .t
-            .gql(
-                Some(&self.admin),
-                "mutation($d: NaiveDate!) { advanceClock(to: $d) { businessDate daysStarted } }",
-                json!({ "d": day }),
-            )
-            .await;
-        assert!(r["errors"].is_null(), "advanceClock failed: {r}");
-        common::eventually(&format!("day {day} closed"), || async {
-            let r = self
-                .t
-                .gql(
-                    Some(&self.admin),
-                    "{ businessDate { date closedThrough } }",
-                    json!({}),
-                )
-                .await;
-            if r["data"]["businessDate"]["closedThrough"].as_str() == Some(day) {
-                Ok(())
-            } else {
-                Err(r.to_string())
-            }
-        })
-        .await
+        self.t.advance_clock(&self.admin, day).await
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use api::auth::Role;
 use cabinet_tests::Subscriptions;
-use common::{company_input, conclude, error, eventually, TestApp, PDF};
+use common::{company_input, conclude, error, TestApp, PDF};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -54,28 +54,7 @@ impl World {
     }
 
     async fn advance_to(&self, day: &str) {
-        self.ok(
-            &self.admin,
-            "mutation($d: NaiveDate!) { advanceClock(to: $d) { businessDate } }",
-            json!({ "d": day }),
-        )
-        .await;
-        eventually(&format!("day {day} closed"), || async {
-            let r = self
-                .t
-                .gql(
-                    Some(&self.admin),
-                    "{ businessDate { closedThrough } }",
-                    json!({}),
-                )
-                .await;
-            if r["data"]["businessDate"]["closedThrough"].as_str() == Some(day) {
-                Ok(())
-            } else {
-                Err(r.to_string())
-            }
-        })
-        .await;
+        self.t.advance_clock(&self.admin, day).await
     }
 
     async fn submit(&self, details: Value) -> Uuid {

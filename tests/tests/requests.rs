@@ -65,25 +65,7 @@ impl World {
     }
 
     async fn advance_to(&self, day: &str) {
-        let r = self
-            .gql(
-                &self.admin,
-                "mutation($d: NaiveDate!) { advanceClock(to: $d) { businessDate } }",
-                json!({ "d": day }),
-            )
-            .await;
-        assert!(r["errors"].is_null(), "{r}");
-        eventually(&format!("day {day} closed"), || async {
-            let r = self
-                .gql(&self.admin, "{ businessDate { closedThrough } }", json!({}))
-                .await;
-            if r["data"]["businessDate"]["closedThrough"].as_str() == Some(day) {
-                Ok(())
-            } else {
-                Err(r.to_string())
-            }
-        })
-        .await;
+        self.t.advance_clock(&self.admin, day).await
     }
 
     async fn issue_policy(&self, payer: &str, ends_on: &str, installments: Value) -> Value {

@@ -253,8 +253,7 @@ impl NotificationMutation {
         ctx: &Context<'_>,
         ids: Vec<Uuid>,
     ) -> Result<MarkResult> {
-        let (actor, _) = allow(ctx, Operation::ReadOwnNotifications)?;
-        let scope = Scope::of(actor, None);
+        let (_, scope) = scope(ctx, None)?;
         let pool = &app(ctx).pool;
         let marked = service::mark_read(pool, &scope, &ids).await?;
         let unread = service::unread_count(pool, &scope)

@@ -20,11 +20,12 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::contracts::{company_debt, CompanyDebt};
-use super::notifications::{scope, Notification};
+use super::notifications::Notification;
 use super::requests::{request_by_id, Request};
-use super::{allow, app, request as request_ctx};
+use super::{allow, app};
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::sessions;
+use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::live::Wake;
 use crate::notifications::{self as service, Position, Scope};
@@ -96,13 +97,17 @@ struct Guard {
 }
 
 impl Guard {
-    fn new(ctx: &Context<'_>, op: Operation) -> Result<Self, ApiError> {
-        Ok(Self {
+    /// Authorizes `op` for the caller, like the query the subscription mirrors, and keeps what re-checking
+    /// it needs; also gives the caller.
+    fn new<'a>(ctx: &Context<'a>, op: Operation) -> Result<(Self, &'a Actor), ApiError> {
+        let (actor, req) = allow(ctx, op)?;
+        let guard = Self {
             app: app(ctx).clone(),
-            token_hash: request_ctx(ctx)?.token_hash.clone(),
+            token_hash: req.token_hash.clone(),
             op,
             checked: Instant::now(),
-        })
+        };
+        Ok((guard, actor))
     }
 
     async fn still_allowed(&mut self) -> bool {
@@ -200,12 +205,13 @@ impl SubscriptionRoot {
         company_id: Uuid,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Notification>> {
-        let (_, scope) = scope(ctx, Some(company_id))?;
+        let (guard, actor) = Guard::new(ctx, Operation::ReadNotifications(company_id))?;
+        let scope = Scope::of(actor, Some(company_id));
+        let staff = scope.staff;
         let after = after
             .as_deref()
             .map(|a| Position::parse(a, "after"))
             .transpose()?;
-        let guard = Guard::new(ctx, Operation::ReadNotifications(company_id))?;
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         let scope: Arc<Scope> = Arc::new(scope);
@@ -222,7 +228,6 @@ impl SubscriptionRoot {
             position: c.position,
             ordinal: i32::MAX,
         };
-        let staff = guard_staff(ctx);
         Ok(follow(Follow {
             rx,
             cursor: after.unwrap_or(at_wake(head)),
@@ -249,9 +254,8 @@ impl SubscriptionRoot {
         request_id: Option<Uuid>,
         after: Option<String>,
     ) -> Result<impl Stream<Item = RequestUpdate>> {
-        allow(ctx, Operation::ReadRequests(company_id))?;
+        let (guard, _) = Guard::new(ctx, Operation::ReadRequests(company_id))?;
         let after = after.as_deref().map(parse_checkpoint).transpose()?;
-        let guard = Guard::new(ctx, Operation::ReadRequests(company_id))?;
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint| {
@@ -312,9 +316,8 @@ impl SubscriptionRoot {
         company_id: Uuid,
         after: Option<String>,
     ) -> Result<impl Stream<Item = DebtUpdate>> {
-        allow(ctx, Operation::ReadContracts(company_id))?;
+        let (guard, _) = Guard::new(ctx, Operation::ReadContracts(company_id))?;
         let after = after.as_deref().map(parse_checkpoint).transpose()?;
-        let guard = Guard::new(ctx, Operation::ReadContracts(company_id))?;
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         // The last debt sent (as text), so only a change is sent; none yet when resuming.
@@ -323,18 +326,14 @@ impl SubscriptionRoot {
         } else {
             Some(format!("{:?}", company_debt(&pool, company_id).await?))
         }));
-        let position = Arc::new(std::sync::Mutex::new(head));
         let fetch: Fetch<Checkpoint, DebtUpdate> = Box::new(move |cursor: Checkpoint| {
-            let (pool, last, position) = (pool.clone(), last.clone(), position.clone());
+            let (pool, last) = (pool.clone(), last.clone());
             Box::pin(async move {
                 let debt = company_debt(&pool, company_id).await?;
                 let text = format!("{debt:?}");
                 let mut last = last.lock().await;
-                let at = {
-                    let mut p = position.lock().unwrap_or_else(|e| e.into_inner());
-                    *p = (*p).max(cursor);
-                    *p
-                };
+                // Where the feed was when this read started (never before the subscription's start).
+                let at = cursor.max(head);
                 if last.as_deref() == Some(text.as_str()) {
                     return Ok((vec![], cursor));
                 }
@@ -360,11 +359,4 @@ impl SubscriptionRoot {
             guard,
         }))
     }
-}
-
-fn guard_staff(ctx: &Context<'_>) -> bool {
-    request_ctx(ctx)
-        .ok()
-        .and_then(|r| r.actor.as_ref())
-        .is_some_and(|a| a.is_staff())
 }

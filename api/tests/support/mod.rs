@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -57,4 +58,21 @@ pub async fn stop(mut s: Server) {
         .expect("cabinet stops within the deadline")
         .unwrap();
     assert!(status.success(), "cabinet exit status {status}");
+}
+
+/// A GraphQL request over real HTTP; the whole response body.
+pub async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    vars: Value,
+) -> Value {
+    let mut req = http
+        .post(url)
+        .json(&json!({"query": query, "variables": vars}));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
 }

@@ -578,3 +578,29 @@ impl TestApp {
         format!("http://{addr}")
     }
 }
+
+impl TestApp {
+    /// Advances the business clock to `day` as `admin` and waits (with a deadline) until the business-day
+    /// process has closed it.
+    pub async fn advance_clock(&self, admin: &str, day: &str) {
+        let r = self
+            .gql(
+                Some(admin),
+                "mutation($d: NaiveDate!) { advanceClock(to: $d) { businessDate daysStarted } }",
+                json!({ "d": day }),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "advanceClock failed: {r}");
+        eventually(&format!("day {day} closed"), || async {
+            let r = self
+                .gql(Some(admin), "{ businessDate { closedThrough } }", json!({}))
+                .await;
+            if r["data"]["businessDate"]["closedThrough"].as_str() == Some(day) {
+                Ok(())
+            } else {
+                Err(r.to_string())
+            }
+        })
+        .await
+    }
+}
