@@ -15,6 +15,7 @@ pub mod content;
 pub mod contract;
 pub mod penalty;
 pub mod policy;
+pub mod reconciliation;
 pub mod request;
 pub mod schedule;
 #[cfg(any(test, feature = "testing"))]
