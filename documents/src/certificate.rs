@@ -109,8 +109,7 @@ impl Os1 {
         let mut d = Doc::new(&title);
         let y = d.y + 8.0;
         d.text_in(
-            MARGIN,
-            CONTENT_WIDTH,
+            (MARGIN, CONTENT_WIDTH),
             y,
             7.0,
             Weight::Regular,

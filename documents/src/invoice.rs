@@ -233,8 +233,7 @@ impl Invoice {
             d.y += 12.0;
             let y = d.y;
             d.text_in(
-                MARGIN,
-                CONTENT_WIDTH - 110.0,
+                (MARGIN, CONTENT_WIDTH - 110.0),
                 y,
                 9.0,
                 Weight::Bold,
@@ -242,8 +241,7 @@ impl Invoice {
                 &k,
             );
             d.text_in(
-                MARGIN + CONTENT_WIDTH - 105.0,
-                105.0,
+                (MARGIN + CONTENT_WIDTH - 105.0, 105.0),
                 y,
                 9.0,
                 Weight::Bold,
@@ -297,8 +295,7 @@ impl Invoice {
         let x = MARGIN + CONTENT_WIDTH - qr_size;
         d.image(x, top, qr_size, side, side, pixels);
         d.text_in(
-            x,
-            qr_size,
+            (x, qr_size),
             top + qr_size + 10.0,
             7.0,
             Weight::Regular,

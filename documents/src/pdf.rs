@@ -162,11 +162,10 @@ impl Doc {
         page.end_text();
     }
 
-    /// Writes one line of text aligned in the box from `x` of `width`.
+    /// Writes one line of text aligned in the box from `x` of `width` (`span`).
     pub fn text_in(
         &mut self,
-        x: f32,
-        width: f32,
+        (x, width): (f32, f32),
         y: f32,
         size: f32,
         weight: Weight,
@@ -239,8 +238,7 @@ impl Doc {
             self.ensure(leading);
             self.y += leading;
             self.text_in(
-                MARGIN,
-                CONTENT_WIDTH,
+                (MARGIN, CONTENT_WIDTH),
                 self.y - size * 0.3,
                 size,
                 Weight::Bold,
@@ -302,8 +300,7 @@ impl Doc {
                 for (n, l) in lines.iter().enumerate() {
                     let baseline = top + pad + (n as f32 + 1.0) * leading - size * 0.3;
                     self.text_in(
-                        x + pad,
-                        w - 2.0 * pad,
+                        (x + pad, w - 2.0 * pad),
                         baseline,
                         size,
                         cell.weight,

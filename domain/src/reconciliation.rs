@@ -318,14 +318,16 @@ fn date_text(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
 }
 
+/// An installment: due date, amount, cancelled, payments (date, amount).
+type Installment = (NaiveDate, Decimal, bool, Vec<(NaiveDate, Decimal)>);
+
 /// Adds a re-billed policy's charges and payments; returns what was paid ahead on installments falling due
 /// after `to`.
 fn insurance(events: &[PolicyEvent], to: NaiveDate, ops: &mut Vec<Operation>) -> Decimal {
     let mut number = String::new();
     let mut rebilled = false;
     // number → (due date, amount, cancelled, payments)
-    let mut installments: BTreeMap<u32, (NaiveDate, Decimal, bool, Vec<(NaiveDate, Decimal)>)> =
-        BTreeMap::new();
+    let mut installments: BTreeMap<u32, Installment> = BTreeMap::new();
     let add = |list: &mut BTreeMap<_, _>, i: &crate::policy::Installment| {
         list.insert(i.number, (i.due_date, i.amount.amount(), false, Vec::new()));
     };
