@@ -13,6 +13,8 @@ pub mod clock;
 pub mod company;
 pub mod content;
 pub mod contract;
+pub mod document;
+pub mod edo;
 pub mod penalty;
 pub mod policy;
 pub mod reconciliation;

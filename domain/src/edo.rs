@@ -1,0 +1,527 @@
+//! A company's connection to electronic document exchange (ЭДО) with the lessor (DOMAIN.md "Documents"):
+//! NotConnected → QuestionnaireSubmitted → OfferAccepted → Connected through the lessor's operator, or
+//! RoamingRequested → RoamingActive through the client's own operator, or Rejected with a reason (from which
+//! the client may start again). One stream per company; its aggregate id is the company's id.
+
+use cqrs_es::{event_sink::EventSink, Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::values::{EdoParticipantId, Email, Phone, EDO_OPERATORS};
+
+/// Where a company's ЭДО connection is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdoStatus {
+    /// Nothing requested yet («Подключение отсутствует»).
+    #[default]
+    NotConnected,
+    /// The client filed the questionnaire for the lessor's operator.
+    QuestionnaireSubmitted,
+    /// The client accepted the offer (the terms of exchange).
+    OfferAccepted,
+    /// Connected through the lessor's operator.
+    Connected,
+    /// The client asked for roaming through its own operator.
+    RoamingRequested,
+    /// Roaming works.
+    RoamingActive,
+    /// The lessor refused the connection (the reason is recorded).
+    Rejected,
+}
+
+impl EdoStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotConnected => "not_connected",
+            Self::QuestionnaireSubmitted => "questionnaire_submitted",
+            Self::OfferAccepted => "offer_accepted",
+            Self::Connected => "connected",
+            Self::RoamingRequested => "roaming_requested",
+            Self::RoamingActive => "roaming_active",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Whether documents can be exchanged.
+    pub fn is_connected(self) -> bool {
+        matches!(self, Self::Connected | Self::RoamingActive)
+    }
+}
+
+/// Why an ЭДО command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EdoError {
+    /// A field is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The input field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The step does not follow from where the connection is.
+    #[error("the ЭДО connection is {}; this step is not possible now", .0.as_str())]
+    WrongStatus(EdoStatus),
+    /// The client accepted an offer other than the current one.
+    #[error("offerVersion: the current offer is version {current}")]
+    OutdatedOffer {
+        /// The current version.
+        current: i32,
+    },
+}
+
+impl EdoError {
+    /// The input field the error is about.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            Self::OutdatedOffer { .. } => Some("offerVersion"),
+            Self::WrongStatus(_) => None,
+        }
+    }
+}
+
+/// Checks a roaming request's operator code and participant id: the code is one of the maintained list
+/// ([`EDO_OPERATORS`]) and the id (4–46 characters of `[A-Za-z0-9@.-]`) starts with it.
+///
+/// # Errors
+/// [`EdoError::Invalid`] on `operatorCode` or `participantId`.
+pub fn roaming_id(operator_code: &str, participant_id: &str) -> Result<EdoParticipantId, EdoError> {
+    let code = operator_code.trim().to_ascii_uppercase();
+    if !EDO_OPERATORS.iter().any(|(c, _)| *c == code) {
+        return Err(EdoError::Invalid {
+            field: "operatorCode",
+            message: format!(
+                "unknown operator code «{}» (known: {})",
+                operator_code.trim(),
+                EDO_OPERATORS
+                    .iter()
+                    .map(|(c, n)| format!("{c} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    let id = EdoParticipantId::parse(participant_id).map_err(|e| EdoError::Invalid {
+        field: "participantId",
+        message: e.reason,
+    })?;
+    if !id.operator_code().eq_ignore_ascii_case(&code) {
+        return Err(EdoError::Invalid {
+            field: "participantId",
+            message: format!("must start with the operator code {code}"),
+        });
+    }
+    Ok(id)
+}
+
+/// A company's ЭДО connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdoConnection {
+    status: EdoStatus,
+    company_id: Option<Uuid>,
+    participant_id: Option<EdoParticipantId>,
+}
+
+impl EdoConnection {
+    /// Where it is.
+    pub fn status(&self) -> EdoStatus {
+        self.status
+    }
+
+    /// The company's participant id, once known.
+    pub fn participant_id(&self) -> Option<&EdoParticipantId> {
+        self.participant_id.as_ref()
+    }
+}
+
+/// A command to a company's ЭДО connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdoCommand {
+    /// The client files the questionnaire for the lessor's operator.
+    SubmitQuestionnaire {
+        /// The company.
+        company_id: Uuid,
+        /// Who handles ЭДО at the company (personal data).
+        contact_email: Email,
+        /// Their phone (personal data).
+        contact_phone: Option<Phone>,
+    },
+    /// The client accepts the offer it was shown.
+    AcceptOffer {
+        /// The version the client accepted.
+        version: i32,
+        /// The current version (configuration).
+        current: i32,
+    },
+    /// The client asks for roaming through its own operator.
+    RequestRoaming {
+        /// The company.
+        company_id: Uuid,
+        /// Its id at its operator (checked with [`roaming_id`]).
+        participant_id: EdoParticipantId,
+    },
+    /// Staff confirm: connected through the lessor's operator (with the id the operator assigned), or
+    /// roaming active.
+    Confirm {
+        /// The id the lessor's operator assigned (required after an accepted offer).
+        participant_id: Option<EdoParticipantId>,
+    },
+    /// Staff refuse the connection.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What happened to a company's ЭДО connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EdoEvent {
+    /// The questionnaire was filed.
+    EdoQuestionnaireSubmitted {
+        /// The company.
+        company_id: Uuid,
+        /// Contact e-mail (personal data).
+        contact_email: Email,
+        /// Contact phone (personal data).
+        contact_phone: Option<Phone>,
+    },
+    /// The offer was accepted.
+    EdoOfferAccepted {
+        /// Its version.
+        version: i32,
+    },
+    /// Connected through the lessor's operator.
+    EdoConnected {
+        /// The company's participant id.
+        participant_id: EdoParticipantId,
+    },
+    /// Roaming through the client's operator was requested.
+    EdoRoamingRequested {
+        /// The company.
+        company_id: Uuid,
+        /// Its id at its operator.
+        participant_id: EdoParticipantId,
+    },
+    /// Roaming works.
+    EdoRoamingActivated,
+    /// The connection was refused.
+    EdoConnectionRejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl EdoEvent {
+    /// The status after the event.
+    pub fn status(&self) -> EdoStatus {
+        match self {
+            Self::EdoQuestionnaireSubmitted { .. } => EdoStatus::QuestionnaireSubmitted,
+            Self::EdoOfferAccepted { .. } => EdoStatus::OfferAccepted,
+            Self::EdoConnected { .. } => EdoStatus::Connected,
+            Self::EdoRoamingRequested { .. } => EdoStatus::RoamingRequested,
+            Self::EdoRoamingActivated => EdoStatus::RoamingActive,
+            Self::EdoConnectionRejected { .. } => EdoStatus::Rejected,
+        }
+    }
+}
+
+impl DomainEvent for EdoEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::EdoQuestionnaireSubmitted { .. } => "EdoQuestionnaireSubmitted",
+            Self::EdoOfferAccepted { .. } => "EdoOfferAccepted",
+            Self::EdoConnected { .. } => "EdoConnected",
+            Self::EdoRoamingRequested { .. } => "EdoRoamingRequested",
+            Self::EdoRoamingActivated => "EdoRoamingActivated",
+            Self::EdoConnectionRejected { .. } => "EdoConnectionRejected",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+impl Aggregate for EdoConnection {
+    const TYPE: &'static str = "EdoConnection";
+    type Command = EdoCommand;
+    type Event = EdoEvent;
+    type Error = EdoError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        use EdoStatus as S;
+        let startable = matches!(self.status, S::NotConnected | S::Rejected);
+        let event = match command {
+            EdoCommand::SubmitQuestionnaire {
+                company_id,
+                contact_email,
+                contact_phone,
+            } if startable => EdoEvent::EdoQuestionnaireSubmitted {
+                company_id,
+                contact_email,
+                contact_phone,
+            },
+            EdoCommand::RequestRoaming {
+                company_id,
+                participant_id,
+            } if startable => EdoEvent::EdoRoamingRequested {
+                company_id,
+                participant_id,
+            },
+            EdoCommand::AcceptOffer { version, current }
+                if self.status == S::QuestionnaireSubmitted =>
+            {
+                if version != current {
+                    return Err(EdoError::OutdatedOffer { current });
+                }
+                EdoEvent::EdoOfferAccepted { version }
+            }
+            EdoCommand::Confirm { participant_id } if self.status == S::OfferAccepted => {
+                let participant_id = participant_id.ok_or_else(|| EdoError::Invalid {
+                    field: "participantId",
+                    message: "the id the operator assigned is required".into(),
+                })?;
+                EdoEvent::EdoConnected { participant_id }
+            }
+            EdoCommand::Confirm { .. } if self.status == S::RoamingRequested => {
+                EdoEvent::EdoRoamingActivated
+            }
+            EdoCommand::Reject { reason }
+                if matches!(
+                    self.status,
+                    S::QuestionnaireSubmitted | S::OfferAccepted | S::RoamingRequested
+                ) =>
+            {
+                let reason = reason.trim();
+                if reason.is_empty() || reason.chars().count() > 2000 {
+                    return Err(EdoError::Invalid {
+                        field: "reason",
+                        message: "must be 1 to 2000 characters".into(),
+                    });
+                }
+                EdoEvent::EdoConnectionRejected {
+                    reason: reason.to_owned(),
+                }
+            }
+            _ => return Err(EdoError::WrongStatus(self.status)),
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.status = event.status();
+        match event {
+            EdoEvent::EdoQuestionnaireSubmitted { company_id, .. } => {
+                self.company_id = Some(company_id);
+                self.participant_id = None;
+            }
+            EdoEvent::EdoRoamingRequested {
+                company_id,
+                participant_id,
+            } => {
+                self.company_id = Some(company_id);
+                self.participant_id = Some(participant_id);
+            }
+            EdoEvent::EdoConnected { participant_id } => self.participant_id = Some(participant_id),
+            EdoEvent::EdoOfferAccepted { .. }
+            | EdoEvent::EdoRoamingActivated
+            | EdoEvent::EdoConnectionRejected { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cqrs_es::test::TestFramework;
+
+    use super::*;
+
+    fn company() -> Uuid {
+        Uuid::from_u128(5)
+    }
+
+    fn submitted() -> EdoEvent {
+        EdoEvent::EdoQuestionnaireSubmitted {
+            company_id: company(),
+            contact_email: Email::parse("edo@romashka.ru").unwrap(),
+            contact_phone: None,
+        }
+    }
+
+    fn submit() -> EdoCommand {
+        EdoCommand::SubmitQuestionnaire {
+            company_id: company(),
+            contact_email: Email::parse("edo@romashka.ru").unwrap(),
+            contact_phone: None,
+        }
+    }
+
+    fn id(s: &str) -> EdoParticipantId {
+        EdoParticipantId::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_questionnaire_then_the_offer_then_the_operators_id_connect_a_company() {
+        TestFramework::<EdoConnection>::with(())
+            .given_no_previous_events()
+            .when_async(submit())
+            .await
+            .then_expect_events(vec![submitted()]);
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted()])
+            .when_async(EdoCommand::AcceptOffer {
+                version: 3,
+                current: 3,
+            })
+            .await
+            .then_expect_events(vec![EdoEvent::EdoOfferAccepted { version: 3 }]);
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted(), EdoEvent::EdoOfferAccepted { version: 3 }])
+            .when_async(EdoCommand::Confirm {
+                participant_id: Some(id("2BM-7707083893-770701001")),
+            })
+            .await
+            .then_expect_events(vec![EdoEvent::EdoConnected {
+                participant_id: id("2BM-7707083893-770701001"),
+            }]);
+    }
+
+    #[tokio::test]
+    async fn an_outdated_offer_or_a_confirmation_without_the_operators_id_is_refused() {
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted()])
+            .when_async(EdoCommand::AcceptOffer {
+                version: 2,
+                current: 3,
+            })
+            .await
+            .then_expect_error(EdoError::OutdatedOffer { current: 3 });
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted(), EdoEvent::EdoOfferAccepted { version: 3 }])
+            .when_async(EdoCommand::Confirm {
+                participant_id: None,
+            })
+            .await
+            .then_expect_error(EdoError::Invalid {
+                field: "participantId",
+                message: "the id the operator assigned is required".into(),
+            });
+    }
+
+    #[tokio::test]
+    async fn roaming_is_requested_then_activated_and_steps_out_of_order_are_refused() {
+        let roaming = EdoEvent::EdoRoamingRequested {
+            company_id: company(),
+            participant_id: id("2BE1234567890abc"),
+        };
+        TestFramework::<EdoConnection>::with(())
+            .given_no_previous_events()
+            .when_async(EdoCommand::RequestRoaming {
+                company_id: company(),
+                participant_id: id("2BE1234567890abc"),
+            })
+            .await
+            .then_expect_events(vec![roaming.clone()]);
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![roaming.clone()])
+            .when_async(EdoCommand::Confirm {
+                participant_id: None,
+            })
+            .await
+            .then_expect_events(vec![EdoEvent::EdoRoamingActivated]);
+        // No offer to accept while roaming; no second questionnaire while active.
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![roaming.clone()])
+            .when_async(EdoCommand::AcceptOffer {
+                version: 1,
+                current: 1,
+            })
+            .await
+            .then_expect_error(EdoError::WrongStatus(EdoStatus::RoamingRequested));
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![roaming, EdoEvent::EdoRoamingActivated])
+            .when_async(submit())
+            .await
+            .then_expect_error(EdoError::WrongStatus(EdoStatus::RoamingActive));
+        TestFramework::<EdoConnection>::with(())
+            .given_no_previous_events()
+            .when_async(EdoCommand::Confirm {
+                participant_id: None,
+            })
+            .await
+            .then_expect_error(EdoError::WrongStatus(EdoStatus::NotConnected));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_connection_records_its_reason_and_can_be_started_again() {
+        let rejected = EdoEvent::EdoConnectionRejected {
+            reason: "Неверные реквизиты".into(),
+        };
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted()])
+            .when_async(EdoCommand::Reject {
+                reason: " Неверные реквизиты ".into(),
+            })
+            .await
+            .then_expect_events(vec![rejected.clone()]);
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted()])
+            .when_async(EdoCommand::Reject { reason: " ".into() })
+            .await
+            .then_expect_error(EdoError::Invalid {
+                field: "reason",
+                message: "must be 1 to 2000 characters".into(),
+            });
+        TestFramework::<EdoConnection>::with(())
+            .given(vec![submitted(), rejected])
+            .when_async(submit())
+            .await
+            .then_expect_events(vec![submitted()]);
+    }
+
+    #[test]
+    fn roaming_ids_need_a_listed_operator_code_they_start_with_and_4_to_46_characters() {
+        assert_eq!(
+            roaming_id("2be", "2BE1234567890abc").unwrap().as_str(),
+            "2BE1234567890abc"
+        );
+        assert_eq!(
+            roaming_id("2ZZ", "2ZZ12345").unwrap_err().field(),
+            Some("operatorCode")
+        );
+        assert_eq!(
+            roaming_id("2BEX", "2BE12345").unwrap_err().field(),
+            Some("operatorCode")
+        );
+        assert_eq!(
+            roaming_id("2BE", "2BE").unwrap_err().field(),
+            Some("participantId")
+        );
+        assert_eq!(
+            roaming_id("2BE", &format!("2BE{}", "1".repeat(44)))
+                .unwrap_err()
+                .field(),
+            Some("participantId")
+        );
+        assert_eq!(
+            roaming_id("2BE", "2BE 1234").unwrap_err().field(),
+            Some("participantId")
+        );
+        assert_eq!(
+            roaming_id("2BE", "2BM12345").unwrap_err().field(),
+            Some("participantId")
+        );
+        assert!(roaming_id("2AK", &format!("2AK{}", "a".repeat(43))).is_ok());
+    }
+}
