@@ -1,11 +1,13 @@
 //! The documents a company sees (`documents`, an inline projection): one row of `documents_view` per file
-//! referenced by a Policy or ClientRequest event — policy forms, insured-event attachments, request
-//! attachments and result documents — with where it came from. The file itself is in `stored_files`; this
+//! referenced by a Policy, ClientRequest or Document event — policy forms, insured-event attachments, request
+//! attachments and result documents, exchanged documents and their detached signatures — with where it came
+//! from; and one row of `exchange_documents_view` per Document with where its signing is. The file itself is in `stored_files`; this
 //! table is also what a download is authorized against (a file is served to a client only when a row links
 //! it to one of the client's companies).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::document::{DocumentEvent, Signature, SigningStatus};
 use domain::policy::PolicyEvent;
 use domain::request::{Party, RequestEvent};
 use domain::values::FileRef;
@@ -87,15 +89,15 @@ impl Projection for DocumentsProjection {
     }
 
     fn version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["documents_view", "documents_owners"]
+        &["documents_view", "documents_owners", "exchange_documents_view"]
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
-        Some(&["Policy", "ClientRequest"])
+        Some(&["Policy", "ClientRequest", "Document"])
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
@@ -178,8 +180,103 @@ impl Projection for DocumentsProjection {
                 }
                 _ => Ok(()),
             },
+            "Document" => Self::document(conn, e, owner).await,
             _ => Ok(()),
         }
+    }
+}
+
+fn signature_json(s: &Signature) -> serde_json::Value {
+    serde_json::json!({
+        "party": s.party.as_str(),
+        "signerName": s.signer_name,
+        "signerPosition": s.signer_position,
+        "thumbprint": s.thumbprint,
+        "signedAt": s.signed_at,
+        "sha256": s.file.sha256,
+        "name": s.file.name,
+        "size": s.file.size,
+        "powerOfAttorney": s.power_of_attorney,
+    })
+}
+
+impl DocumentsProjection {
+    async fn document(
+        conn: &mut PgConnection,
+        e: &StoredEvent,
+        id: Uuid,
+    ) -> Result<(), ProjectionError> {
+        let event: DocumentEvent = e.decode_event()?;
+        let (status, signature, reason) = match event {
+            DocumentEvent::DocumentIssued { party, info, .. } => {
+                Self::own(conn, id, info.company_id).await?;
+                sqlx::query(
+                    "INSERT INTO exchange_documents_view (document_id, company_id, contract_id, request_id, kind, \
+                       number, title, doc_date, sha256, name, content_type, size, issued_by, status, issued_at, \
+                       updated_at, position) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14, $15)",
+                )
+                .bind(id)
+                .bind(info.company_id)
+                .bind(info.contract_id)
+                .bind(info.request_id)
+                .bind(info.kind.as_str())
+                .bind(&info.number)
+                .bind(&info.title)
+                .bind(info.date)
+                .bind(&info.file.sha256)
+                .bind(&info.file.name)
+                .bind(&info.file.content_type)
+                .bind(info.file.size as i64)
+                .bind(party.as_str())
+                .bind(e.recorded_at)
+                .bind(e.position)
+                .execute(&mut *conn)
+                .await?;
+                return Self::insert(
+                    conn,
+                    e,
+                    id,
+                    "document",
+                    party,
+                    &[info.file],
+                    Some(info.company_id),
+                )
+                .await;
+            }
+            DocumentEvent::DocumentSentForSignature { signature } => {
+                (SigningStatus::Sent, Some(signature), None)
+            }
+            DocumentEvent::DocumentDelivered { .. } => (SigningStatus::Delivered, None, None),
+            DocumentEvent::DocumentSigned { signature } => {
+                (SigningStatus::Signed, Some(signature), None)
+            }
+            DocumentEvent::DocumentSignatureRejected { reason, .. } => {
+                (SigningStatus::Rejected, None, Some(reason))
+            }
+            DocumentEvent::DocumentAnnulmentRequested { reason, .. } => {
+                (SigningStatus::AnnulmentRequested, None, Some(reason))
+            }
+            DocumentEvent::DocumentAnnulled { .. } => (SigningStatus::Annulled, None, None),
+        };
+        sqlx::query(
+            "UPDATE exchange_documents_view SET status = $2, \
+               signatures = signatures || coalesce($3::jsonb, '[]'::jsonb), \
+               reason = coalesce($4, reason), updated_at = $5, position = $6 \
+             WHERE document_id = $1",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(signature.as_ref().map(|s| serde_json::json!([signature_json(s)])))
+        .bind(reason)
+        .bind(e.recorded_at)
+        .bind(e.position)
+        .execute(&mut *conn)
+        .await?;
+        if let Some(s) = signature {
+            Self::insert(conn, e, id, "signature", s.party, &[s.file], None).await?;
+        }
+        Ok(())
     }
 }
 
@@ -230,6 +327,109 @@ pub async fn load_documents(
          FROM documents_view WHERE owner_id = ANY($1) ORDER BY owner_id, position, sha256",
     )
     .bind(owners)
+    .fetch_all(pool)
+    .await
+}
+
+/// A row of `exchange_documents_view`.
+#[derive(Debug, Clone, PartialEq, FromRow, Serialize)]
+pub struct ExchangeDocumentView {
+    /// Id.
+    pub document_id: Uuid,
+    /// Company.
+    pub company_id: Uuid,
+    /// Contract.
+    pub contract_id: Option<Uuid>,
+    /// The request it answers.
+    pub request_id: Option<Uuid>,
+    /// What it is.
+    pub kind: String,
+    /// Number (generated documents).
+    pub number: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Date.
+    pub doc_date: chrono::NaiveDate,
+    /// Content hash.
+    pub sha256: String,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// client or staff.
+    pub issued_by: String,
+    /// Signing status.
+    pub status: String,
+    /// Signatures, in order.
+    pub signatures: serde_json::Value,
+    /// Reason of a rejection or annulment request.
+    pub reason: Option<String>,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+const EXCHANGE_COLUMNS: &str = "document_id, company_id, contract_id, request_id, kind, number, title, doc_date, \
+    sha256, name, content_type, size, issued_by, status, signatures, reason, issued_at, updated_at";
+
+/// One document.
+///
+/// # Errors
+/// A database error.
+pub async fn load_exchange_document(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<ExchangeDocumentView>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view WHERE document_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A company's documents (optionally of one contract), newest first, `first` after the keyset cursor
+/// (`issued_at`, `document_id`).
+///
+/// # Errors
+/// A database error.
+pub async fn list_exchange_documents(
+    pool: &PgPool,
+    company: Uuid,
+    contract: Option<Uuid>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    first: i64,
+) -> Result<Vec<ExchangeDocumentView>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view \
+         WHERE company_id = $1 AND ($2::uuid IS NULL OR contract_id = $2) \
+           AND ($3::timestamptz IS NULL OR (issued_at, document_id) < ($3, $4)) \
+         ORDER BY issued_at DESC, document_id DESC LIMIT $5"
+    ))
+    .bind(company)
+    .bind(contract)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(first)
+    .fetch_all(pool)
+    .await
+}
+
+/// The documents generated for a request.
+///
+/// # Errors
+/// A database error.
+pub async fn request_documents(
+    pool: &PgPool,
+    request: Uuid,
+) -> Result<Vec<ExchangeDocumentView>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view WHERE request_id = $1 ORDER BY issued_at, document_id"
+    ))
+    .bind(request)
     .fetch_all(pool)
     .await
 }

@@ -21,6 +21,7 @@ pub mod contracts;
 pub mod days;
 pub mod db;
 pub mod documents;
+pub mod edo;
 pub mod event;
 pub mod export;
 pub mod notifications;
@@ -50,6 +51,7 @@ pub fn inline_projections() -> Arc<[Arc<dyn Projection>]> {
         Arc::new(contracts::ContractsProjection),
         Arc::new(requests::RequestsProjection),
         Arc::new(documents::DocumentsProjection),
+        Arc::new(edo::EdoProjection),
         Arc::new(notifications::NotificationsProjection),
         Arc::new(content::ContentProjection),
         Arc::new(content::TermsProjection),

@@ -115,6 +115,8 @@ kinds! {
     RequestClientReply = "request_client_reply", Staff, false, "A client commented or sent a file on a request (staff).";
     RequestWithdrawn = "request_withdrawn", Staff, false, "A client withdrew a request (staff).";
     RequestEffectFailed = "request_effect_failed", Staff, false, "A completed request's change was refused (staff).";
+    SignatureRequested = "signature_requested", Client, true, "The lessor took a signing step on a document: sent it to sign, received, signed, refused or annulled it.";
+    DocumentFromClient = "document_from_client", Staff, false, "A client uploaded a document or took a signing step (staff).";
 }
 
 impl NotificationKind {
@@ -1185,6 +1187,8 @@ impl Projection for NotificationsProjection {
             "BusinessClock",
             "News",
             "TermsOfUse",
+            "EdoConnection",
+            "Document",
         ])
     }
 
@@ -1196,10 +1200,149 @@ impl Projection for NotificationsProjection {
             "BusinessClock" => self.day(conn, e).await?,
             "News" => self.news(conn, e).await?,
             "TermsOfUse" => self.terms(e)?,
+            "EdoConnection" => edo(e)?,
+            "Document" => exchange_document(conn, e).await?,
             _ => return Ok(()),
         };
         self.write(conn, e, drafts).await
     }
+}
+
+/// ЭДО connection steps: the client hears of each.
+fn edo(e: &StoredEvent) -> Result<Vec<Draft>, ProjectionError> {
+    use domain::edo::EdoEvent as E;
+    let company = e.aggregate_uuid()?;
+    let event: E = e.decode_event()?;
+    let (ru, en) = match &event {
+        E::EdoQuestionnaireSubmitted { .. } => (
+            "анкета на подключение получена и передана оператору".to_owned(),
+            "the questionnaire was received and passed to the operator".to_owned(),
+        ),
+        E::EdoOfferAccepted { version } => (
+            format!("оферта (версия {version}) принята, ожидается подключение оператором"),
+            format!("the offer (version {version}) was accepted; the operator is connecting you"),
+        ),
+        E::EdoConnected { participant_id } => (
+            format!("подключение установлено, ваш идентификатор участника {participant_id}"),
+            format!("connected; your participant id is {participant_id}"),
+        ),
+        E::EdoRoamingRequested { participant_id, .. } => (
+            format!("запрошен роуминг для идентификатора {participant_id}"),
+            format!("roaming was requested for {participant_id}"),
+        ),
+        E::EdoRoamingActivated => (
+            "роуминг настроен, документы будут приходить через вашего оператора".to_owned(),
+            "roaming works; documents come through your operator".to_owned(),
+        ),
+        E::EdoConnectionRejected { reason } => (
+            format!("в подключении отказано: {}", excerpt(reason, 300)),
+            format!("the connection was refused: {}", excerpt(reason, 300)),
+        ),
+    };
+    Ok(vec![Draft::new(
+        Some(company),
+        NotificationKind::EdoStatusChanged,
+        "ЭДО",
+        format!("Электронный документооборот: {ru}."),
+        "Electronic document exchange",
+        format!("Electronic document exchange: {en}."),
+        json!({ "status": event.status().as_str() }),
+        ("edo", company.to_string()),
+    )])
+}
+
+/// Documents: the client hears of documents the lessor issues and of signing steps that need it; staff of
+/// documents and signing steps from clients.
+async fn exchange_document(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+) -> Result<Vec<Draft>, ProjectionError> {
+    use domain::document::DocumentEvent as E;
+    let id = e.aggregate_uuid()?;
+    let event: E = e.decode_event()?;
+    let link = ("exchange_document", id.to_string());
+    if let E::DocumentIssued { party, info, .. } = &event {
+        let params = json!({ "kind": info.kind.as_str(), "title": info.title, "sha256": info.file.sha256 });
+        return Ok(vec![match party {
+            Party::Staff => Draft::new(
+                Some(info.company_id),
+                NotificationKind::DocumentAvailable,
+                "Доступен документ",
+                format!("{}: документ от лизингодателя.", info.title),
+                "Document available",
+                format!("{}: a document from the lessor.", info.title),
+                params,
+                link,
+            ),
+            Party::Client => Draft::new(
+                Some(info.company_id),
+                NotificationKind::DocumentFromClient,
+                "Документ от клиента",
+                format!("Клиент загрузил документ «{}».", info.title),
+                "Document from a client",
+                format!("A client uploaded “{}”.", info.title),
+                params,
+                link,
+            ),
+        }]);
+    }
+    let row: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT company_id, title FROM exchange_documents_view WHERE document_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((company, title)) = row else {
+        return Ok(vec![]);
+    };
+    // The step's side; the other side is told.
+    let (actor, ru, en) = match &event {
+        E::DocumentIssued { .. } => return Ok(vec![]),
+        E::DocumentSentForSignature { signature } => (
+            signature.party,
+            "направлен на подпись".to_owned(),
+            "was sent for signature".to_owned(),
+        ),
+        E::DocumentDelivered { party } => (
+            *party,
+            "получен второй стороной".to_owned(),
+            "was received by the other side".to_owned(),
+        ),
+        E::DocumentSigned { signature } => (
+            signature.party,
+            "подписан обеими сторонами".to_owned(),
+            "was signed by both sides".to_owned(),
+        ),
+        E::DocumentSignatureRejected { party, reason } => (
+            *party,
+            format!("не подписан: {}", excerpt(reason, 300)),
+            format!("was refused: {}", excerpt(reason, 300)),
+        ),
+        E::DocumentAnnulmentRequested { party, reason } => (
+            *party,
+            format!("предложено аннулировать: {}", excerpt(reason, 300)),
+            format!("annulment was proposed: {}", excerpt(reason, 300)),
+        ),
+        E::DocumentAnnulled { party } => (
+            *party,
+            "аннулирован".to_owned(),
+            "was annulled".to_owned(),
+        ),
+    };
+    let kind = match actor {
+        Party::Staff => NotificationKind::SignatureRequested,
+        Party::Client => NotificationKind::DocumentFromClient,
+    };
+    Ok(vec![Draft::new(
+        Some(company),
+        kind,
+        "Подписание документа",
+        format!("Документ «{title}» {ru}."),
+        "Document signing",
+        format!("The document “{title}” {en}."),
+        json!({ "event": e.event_type, "title": title }),
+        link,
+    )])
 }
 
 #[cfg(test)]
