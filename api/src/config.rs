@@ -80,6 +80,94 @@ pub struct Settings {
     /// Service levels: working days to handle a request, per kind (`complaint = 10`); kinds not named keep
     /// the default of [`default_service_level`].
     pub service_levels: std::collections::BTreeMap<String, u32>,
+    /// The lessor as it appears on generated documents (seller of invoices, issuer of certificates).
+    pub lessor: LessorSettings,
+    /// The version of the ЭДО offer clients accept (`acceptEdoOffer(version)` must name it).
+    pub edo_offer_version: i32,
+}
+
+/// The lessor's requisites for generated documents (`[lessor]` in the settings file). The defaults are a
+/// fictional company with valid check digits, for development and the demo.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LessorSettings {
+    /// Full name.
+    pub name: String,
+    /// ИНН.
+    pub inn: String,
+    /// КПП.
+    pub kpp: String,
+    /// Legal address.
+    pub address: String,
+    /// The bank's name.
+    pub bank_name: String,
+    /// БИК.
+    pub bic: String,
+    /// The bank's correspondent account.
+    pub correspondent_account: String,
+    /// The lessor's settlement account.
+    pub settlement_account: String,
+    /// Who signs documents (printed under the signature line).
+    pub signatory: String,
+}
+
+impl Default for LessorSettings {
+    fn default() -> Self {
+        Self {
+            name: "ООО «Лизинг-Демо»".into(),
+            inn: "7701000001".into(),
+            kpp: "770101001".into(),
+            address: "125009, г. Москва, ул. Тверская, д. 1".into(),
+            bank_name: "ПАО Сбербанк".into(),
+            bic: "044525225".into(),
+            correspondent_account: "30101810400000000225".into(),
+            settlement_account: "40702810200000000001".into(),
+            signatory: "Иванов И. И.".into(),
+        }
+    }
+}
+
+impl LessorSettings {
+    /// Checks the requisites (ИНН, КПП, БИК, both accounts' keys) and builds the documents' organisation.
+    ///
+    /// # Errors
+    /// The field that is wrong, as `lessor.<field>`.
+    pub fn organisation(&self) -> anyhow::Result<documents::Organisation> {
+        use domain::values::{BankAccount, Bik, Inn, Kpp};
+        let field = |name: &str, e: domain::values::ValueError| {
+            anyhow::anyhow!("lessor.{name}: {}", e.reason)
+        };
+        Inn::parse(&self.inn).map_err(|e| field("inn", e))?;
+        Kpp::parse(&self.kpp).map_err(|e| field("kpp", e))?;
+        let bik = Bik::parse(&self.bic).map_err(|e| field("bic", e))?;
+        let corr = BankAccount::parse(&self.correspondent_account)
+            .map_err(|e| field("correspondent_account", e))?;
+        let acc = BankAccount::parse(&self.settlement_account)
+            .map_err(|e| field("settlement_account", e))?;
+        if !corr.is_correspondent() || !corr.key_matches(&bik) {
+            anyhow::bail!("lessor.correspondent_account: not the correspondent account of БИК {}", self.bic);
+        }
+        if !acc.key_matches(&bik) {
+            anyhow::bail!("lessor.settlement_account: the key does not match БИК {}", self.bic);
+        }
+        for (name, v) in [("name", &self.name), ("address", &self.address), ("bank_name", &self.bank_name)] {
+            if v.trim().is_empty() {
+                anyhow::bail!("lessor.{name}: must not be empty");
+            }
+        }
+        Ok(documents::Organisation {
+            name: self.name.trim().to_owned(),
+            inn: self.inn.clone(),
+            kpp: Some(self.kpp.clone()),
+            address: self.address.trim().to_owned(),
+            bank: Some(documents::Bank {
+                name: self.bank_name.trim().to_owned(),
+                bic: self.bic.clone(),
+                correspondent_account: self.correspondent_account.clone(),
+                settlement_account: self.settlement_account.clone(),
+            }),
+        })
+    }
 }
 
 /// Working days the lessor takes to handle a request of `kind`, unless `service_levels` says otherwise.
@@ -125,6 +213,8 @@ impl Default for Settings {
             calendar_file: None,
             upload_max_bytes: 10 * 1024 * 1024,
             service_levels: std::collections::BTreeMap::new(),
+            lessor: LessorSettings::default(),
+            edo_offer_version: 1,
         }
     }
 }

@@ -37,6 +37,8 @@ const ALLOWED: &[(&str, Signature)] = &[
     ("application/xml", Signature::Text),
     ("text/xml", Signature::Text),
     ("text/plain", Signature::Text),
+    // A detached electronic signature (CMS, DER-encoded: .sig, .p7s).
+    ("application/pkcs7-signature", Signature::Der),
 ];
 
 #[derive(Clone, Copy)]
@@ -45,6 +47,8 @@ enum Signature {
     Prefix(&'static [u8]),
     /// UTF-8 text without NUL bytes.
     Text,
+    /// A DER (or BER) SEQUENCE with a long-form or indefinite length, as every CMS signature starts.
+    Der,
 }
 
 impl Signature {
@@ -52,6 +56,7 @@ impl Signature {
         match self {
             Self::Prefix(p) => content.starts_with(p),
             Self::Text => std::str::from_utf8(content).is_ok() && !content.contains(&0),
+            Self::Der => content.len() > 2 && content[0] == 0x30 && (0x80..=0x84).contains(&content[1]),
         }
     }
 }
@@ -105,7 +110,7 @@ pub fn check(
             })?,
         None => ALLOWED
             .iter()
-            .find(|(_, s)| matches!(s, Signature::Prefix(_)) && s.matches(content))
+            .find(|(_, s)| matches!(s, Signature::Prefix(_) | Signature::Der) && s.matches(content))
             .map(|(a, s)| (*a, *s))
             .ok_or_else(|| ApiError::validation(field, "the file's type is not recognised"))?,
     };

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod effects;
 pub mod error;
 pub mod files;
+pub mod generate;
 pub mod graphql;
 pub mod live;
 pub mod mail;

@@ -71,6 +71,14 @@ pub struct App {
     pub transport: Transport,
     /// Take the client address from X-Forwarded-For.
     pub trust_forwarded_for: bool,
+    /// Document commands (exchange and signing).
+    pub documents: Arc<CommandExecutor<domain::document::Document>>,
+    /// ЭДО connection commands.
+    pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
+    /// The lessor on generated documents.
+    pub lessor: Arc<crate::generate::Lessor>,
+    /// The current ЭДО offer version.
+    pub edo_offer_version: i32,
 }
 
 impl App {
@@ -99,6 +107,12 @@ impl App {
         let news = projections::content_executor(pool.clone(), inline.clone(), snap);
         let faq = projections::content_executor(pool.clone(), inline.clone(), snap);
         let terms = projections::content_executor(pool.clone(), inline.clone(), snap);
+        let documents = projections::content_executor(pool.clone(), inline.clone(), snap);
+        let edo = projections::content_executor(pool.clone(), inline.clone(), snap);
+        let lessor = crate::generate::Lessor {
+            organisation: settings.lessor.organisation()?,
+            signatory: settings.lessor.signatory.clone(),
+        };
         let service_levels = domain::request::RequestKind::ALL
             .into_iter()
             .map(|k| (k, settings.service_level(k)))
@@ -142,6 +156,10 @@ impl App {
             outbox,
             transport,
             trust_forwarded_for: settings.trust_forwarded_for,
+            documents: Arc::new(documents),
+            edo: Arc::new(edo),
+            lessor: Arc::new(lessor),
+            edo_offer_version: settings.edo_offer_version,
         })
     }
 

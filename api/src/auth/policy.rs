@@ -85,6 +85,18 @@ pub enum Operation {
     ReadNews,
     /// Publishing news and FAQ entries.
     ManageContent,
+    /// A company's exchanged documents, the reconciliation of its contracts, its ЭДО status.
+    ReadExchange(Uuid),
+    /// Generating an invoice for payment or a reconciliation act on a company's contract.
+    GenerateDocuments(Uuid),
+    /// Issuing certificates and the ОС-1 act (back office).
+    IssueCertificates(Uuid),
+    /// Uploading documents and taking signing steps for one's own side.
+    ExchangeDocuments(Uuid),
+    /// The client's ЭДО connection steps (questionnaire, offer, roaming).
+    ConnectEdo(Uuid),
+    /// Staff decisions on a company's ЭДО connection.
+    ProcessEdo(Uuid),
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -135,6 +147,13 @@ impl Operation {
             Self::CommentRequest(_) => {
                 &[Role::Client, Role::Manager, Role::Accountant, Role::Admin]
             }
+            Self::ReadExchange(_) => ALL,
+            Self::GenerateDocuments(_) | Self::ExchangeDocuments(_) => {
+                &[Role::Client, Role::Manager, Role::Accountant, Role::Admin]
+            }
+            Self::IssueCertificates(_) => &[Role::Manager, Role::Accountant, Role::Admin],
+            Self::ConnectEdo(_) => &[Role::Client],
+            Self::ProcessEdo(_) => &[Role::Manager, Role::Admin],
         }
     }
 
@@ -156,7 +175,13 @@ impl Operation {
             | Self::CommentRequest(c)
             | Self::ProcessRequest(c)
             | Self::ReadDocuments(c)
-            | Self::ReadNotifications(c) => Some(c),
+            | Self::ReadNotifications(c)
+            | Self::ReadExchange(c)
+            | Self::GenerateDocuments(c)
+            | Self::IssueCertificates(c)
+            | Self::ExchangeDocuments(c)
+            | Self::ConnectEdo(c)
+            | Self::ProcessEdo(c) => Some(c),
             _ => None,
         }
     }
@@ -290,6 +315,25 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry",
             Operation::ManageContent,
         ),
+        (
+            "documents, document, reconciliation, edoStatus",
+            Operation::ReadExchange(c),
+        ),
+        (
+            "requestInvoice, generateReconciliationAct",
+            Operation::GenerateDocuments(c),
+        ),
+        ("issueCertificate, issueOs1", Operation::IssueCertificates(c)),
+        (
+            "uploadDocument, sendDocumentForSignature, acknowledgeDocument, signDocument, \
+             rejectDocumentSignature, requestDocumentAnnulment, confirmDocumentAnnulment",
+            Operation::ExchangeDocuments(c),
+        ),
+        (
+            "submitEdoQuestionnaire, acceptEdoOffer, requestEdoRoaming",
+            Operation::ConnectEdo(c),
+        ),
+        ("confirmEdoConnection, rejectEdoConnection", Operation::ProcessEdo(c)),
         ("businessDate", Operation::ReadBusinessDate),
         ("advanceClock", Operation::AdvanceClock),
         ("events", Operation::ReadEvents),

@@ -6,6 +6,7 @@
 mod account;
 mod content;
 mod contracts;
+mod documents;
 mod inputs;
 mod insurance;
 mod mutation;
@@ -21,6 +22,7 @@ use projections::event::CommandMeta;
 pub use account::{AccountMutation, AccountQuery};
 pub use content::{ContentMutation, ContentQuery};
 pub use contracts::{ContractMutation, ContractQuery};
+pub use documents::{DocumentMutation, DocumentQuery};
 pub use insurance::{InsuranceMutation, InsuranceQuery};
 pub use mutation::CoreMutation;
 pub use notifications::{NotificationMutation, NotificationQuery};
@@ -38,6 +40,7 @@ pub struct QueryRoot(
     RequestQuery,
     NotificationQuery,
     ContentQuery,
+    DocumentQuery,
 );
 
 /// Every mutation.
@@ -50,6 +53,7 @@ pub struct MutationRoot(
     RequestMutation,
     NotificationMutation,
     ContentMutation,
+    DocumentMutation,
 );
 
 use crate::auth::policy::{authorize, Operation};

@@ -37,6 +37,8 @@ graphql_enum!(NotificationKind, DomainKind, "What a notification is about.", {
     RequestClientReply => RequestClientReply, "Staff: a client commented or sent a file on a request.";
     RequestWithdrawn => RequestWithdrawn, "Staff: a client withdrew a request.";
     RequestEffectFailed => RequestEffectFailed, "Staff: a completed request's change was refused.";
+    SignatureRequested => SignatureRequested, "The lessor took a signing step on a document: sent it to sign, received, signed, refused or annulled it (mailed by default).";
+    DocumentFromClient => DocumentFromClient, "Staff: a client uploaded a document or took a signing step.";
 });
 
 /// The language of a text.

@@ -136,7 +136,7 @@ pub enum Party {
 }
 
 impl Party {
-    fn from_view(s: &str) -> Self {
+    pub(crate) fn from_view(s: &str) -> Self {
         match s {
             "client" => Self::Client,
             "staff" => Self::Staff,
