@@ -4,7 +4,9 @@
 //! - a partial early repayment → RecalculateSchedule on the Contract;
 //! - an early buyout → BuyOutEarly on the Contract (on the desired date);
 //! - an insurance prolongation → ProlongPolicy with the terms staff completed it with;
-//! - an account deletion → the accounts rules (refused while obligations remain).
+//! - an account deletion → the accounts rules (refused while obligations remain);
+//! - a certificate or accounting documents → the documents are generated, stored, recorded as Documents of
+//!   the request, and mailed (attached) to the e-mail the request gave.
 //!
 //! Then it records the outcome on the request (EffectApplied, or EffectFailed with the refusal, for staff to
 //! act on). Exactly once: every command carries an idempotency key derived from the request id, so a crash
@@ -147,6 +149,9 @@ impl RequestEffects {
                 }
             }
             RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
+            RequestDetails::Certificate { .. } | RequestDetails::AccountingDocuments { .. } => {
+                self.documents(id, &request, &details, &meta).await?
+            }
             _ => return Ok(()),
         };
         meta.idempotency_key = Some(format!("effect-outcome:{id}"));
@@ -170,6 +175,142 @@ impl RequestEffects {
             Err(reason) => tracing::warn!(request = %id, reason, "request effect refused"),
         }
         Ok(())
+    }
+
+    /// Generates the documents a certificate or accounting-documents request asks for (each with an id
+    /// derived from the request, so a second run records nothing new), then mails them once.
+    async fn documents(
+        &self,
+        id: Uuid,
+        request: &ClientRequest,
+        details: &RequestDetails,
+        meta: &CommandMeta,
+    ) -> Result<Result<String, String>, ProjectionError> {
+        use domain::document::DocumentKind;
+        use domain::request::{AccountingDocument, CertificateKind};
+        let Some(company) = request.company_id() else {
+            return Ok(Err("the request names no company".into()));
+        };
+        let Some(contract) = request.contract_id() else {
+            return Ok(Err("the request names no contract".into()));
+        };
+        let app = &self.app;
+        let doc_id = |what: &str| Uuid::new_v5(&id, what.as_bytes());
+        let mut notes = Vec::new();
+        let email = match details {
+            RequestDetails::Certificate { certificate, as_of } => {
+                let kind = match certificate {
+                    CertificateKind::NoDebt => DocumentKind::NoDebtCertificate,
+                    CertificateKind::ContractInForce => DocumentKind::ContractInForceCertificate,
+                    CertificateKind::BookValue => DocumentKind::BookValueCertificate,
+                };
+                match crate::generate::issue_certificate(
+                    app,
+                    meta,
+                    doc_id(kind.as_str()),
+                    contract,
+                    company,
+                    Some(id),
+                    kind,
+                    *as_of,
+                )
+                .await
+                {
+                    Ok(_) => {}
+                    Err(crate::error::ApiError::Internal(e)) => return Err(store_error("a certificate", e)),
+                    Err(e) => return Ok(Err(e.message())),
+                }
+                None
+            }
+            RequestDetails::AccountingDocuments {
+                documents,
+                from,
+                to,
+                email,
+            } => {
+                for d in documents {
+                    let r = match d {
+                        AccountingDocument::ReconciliationAct => {
+                            crate::generate::issue_act(
+                                app,
+                                meta,
+                                doc_id("reconciliation_act"),
+                                contract,
+                                company,
+                                Some(id),
+                                *from,
+                                *to,
+                            )
+                            .await
+                        }
+                        AccountingDocument::Os1 => {
+                            crate::generate::issue_os1(app, meta, doc_id("os1"), contract, company, Some(id))
+                                .await
+                        }
+                        AccountingDocument::Invoice => {
+                            notes.push(
+                                "счета-фактуры выставляет учётная система лизингодателя; они не формируются в кабинете"
+                                    .to_owned(),
+                            );
+                            continue;
+                        }
+                    };
+                    match r {
+                        Ok(_) => {}
+                        Err(crate::error::ApiError::Internal(e)) => {
+                            return Err(store_error("an accounting document", e))
+                        }
+                        Err(e) => notes.push(e.message()),
+                    }
+                }
+                Some(email.as_str().to_owned())
+            }
+            _ => return Ok(Err("not a documents request".into())),
+        };
+        // What was recorded (also on a second run, whose generation changed nothing).
+        let recorded = projections::documents::request_documents(&app.pool, id).await?;
+        if recorded.is_empty() {
+            return Ok(Err(if notes.is_empty() {
+                "no document could be generated".into()
+            } else {
+                notes.join("; ")
+            }));
+        }
+        let recipient = match email {
+            Some(e) => Some(e),
+            None => sqlx::query_scalar::<_, String>("SELECT email FROM accounts WHERE account_id = $1")
+                .bind(request.submitted_by())
+                .fetch_optional(&app.pool)
+                .await?,
+        };
+        if let Some(to) = recipient {
+            let titles: Vec<String> = recorded.iter().map(|d| d.title.clone()).collect();
+            let files: Vec<crate::mail::sender::Attachment> = recorded
+                .iter()
+                .map(|d| crate::mail::sender::Attachment {
+                    sha256: d.sha256.clone(),
+                    name: d.name.clone(),
+                    content_type: d.content_type.clone(),
+                })
+                .collect();
+            let letter = crate::mail::templates::request_documents(
+                crate::mail::templates::Locale::Ru,
+                &app.outbox.site,
+                &titles,
+            );
+            let mut conn = app.pool.acquire().await?;
+            app.outbox
+                .enqueue_once_with_files(&mut conn, &format!("request-documents-{id}"), &to, letter, &files)
+                .await?;
+        }
+        let mut detail = format!(
+            "documents issued: {}",
+            recorded.iter().map(|d| d.title.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        if !notes.is_empty() {
+            detail.push_str(&format!(" ({})", notes.join("; ")));
+        }
+        Ok(Ok(detail))
     }
 
     async fn delete_account(

@@ -133,28 +133,56 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Stores the content under its hash (once; a second upload of the same content changes nothing).
-///
-/// # Errors
-/// A database error.
-pub async fn store(
-    pool: &PgPool,
-    file: &FileRef,
-    content: &[u8],
-    stored_by: &str,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO stored_files (sha256, content_type, size, content, stored_by) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&file.sha256)
-    .bind(&file.content_type)
-    .bind(file.size as i64)
-    .bind(content)
-    .bind(stored_by)
-    .execute(pool)
-    .await?;
-    Ok(())
+/// Where file contents live, by SHA-256 (ADR 0010). Every write goes through [`DocumentStore::put`] and every
+/// read through [`DocumentStore::get`]; the metadata that authorizes a download (`documents_view`) stays in
+/// PostgreSQL whatever the store, so another store (S3-compatible object storage) only implements these two.
+#[async_trait::async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Stores the content under its hash (once; storing the same content again changes nothing).
+    async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError>;
+    /// The content type and content of a stored file.
+    async fn get(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, ApiError>;
+}
+
+/// The store in PostgreSQL: `stored_files`, one row per content, in the same database (and backup) as the
+/// events that reference it.
+#[derive(Clone)]
+pub struct PgDocumentStore {
+    pool: PgPool,
+}
+
+impl PgDocumentStore {
+    /// Over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait::async_trait]
+impl DocumentStore for PgDocumentStore {
+    async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO stored_files (sha256, content_type, size, content, stored_by) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&file.sha256)
+        .bind(&file.content_type)
+        .bind(file.size as i64)
+        .bind(content)
+        .bind(stored_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT content_type, content FROM stored_files WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
 }
 
 /// Reads a GraphQL upload, checks it and stores it; returns its reference.
@@ -186,7 +214,7 @@ pub async fn upload(
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an upload: {e}")))?
     .map_err(|e| ApiError::validation(field, format!("the upload cannot be read: {e}")))?;
     let file = check(field, &name, declared.as_deref(), &content, max)?;
-    store(&app.pool, &file, &content, stored_by).await?;
+    app.store.put(&file, &content, stored_by).await?;
     Ok(file)
 }
 
@@ -212,6 +240,8 @@ pub async fn uploads(
 pub struct DownloadState {
     /// The database.
     pub pool: PgPool,
+    /// The file contents.
+    pub store: std::sync::Arc<dyn DocumentStore>,
     /// Session expiry.
     pub sessions: SessionPolicy,
 }
@@ -220,7 +250,7 @@ fn status(code: StatusCode, message: &str) -> Response {
     (code, message.to_owned()).into_response()
 }
 
-/// `GET /documents/{sha256}` with `Authorization: Bearer …`.
+/// `GET /documents/{sha256}` or `GET /documents/{document id}` with `Authorization: Bearer …`.
 pub async fn download(
     State(s): State<DownloadState>,
     Path(sha256): Path<String>,
@@ -253,6 +283,18 @@ async fn serve_download(
         None => None,
     };
     let not_found = || ApiError::NotFound("no such document".into());
+    // A Document's id names its file.
+    let resolved;
+    let sha256 = match sha256.parse::<uuid::Uuid>() {
+        Ok(id) => {
+            resolved = projections::documents::load_exchange_document(&s.pool, id)
+                .await?
+                .map(|d| d.sha256)
+                .unwrap_or_default();
+            resolved.as_str()
+        }
+        Err(_) => sha256,
+    };
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         authorize(actor.as_ref(), Operation::ReadDocuments(uuid::Uuid::nil()))?;
         return Err(not_found());
@@ -273,15 +315,13 @@ async fn serve_download(
         }) => return Err(not_found()),
         Err(e) => return Err(e),
     }
-    let row: Option<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
-        "SELECT f.content_type, f.content, \
-                (SELECT name FROM documents_view d WHERE d.sha256 = f.sha256 ORDER BY position LIMIT 1) \
-         FROM stored_files f WHERE f.sha256 = $1",
+    let name: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM documents_view WHERE sha256 = $1 ORDER BY position LIMIT 1",
     )
     .bind(sha256)
     .fetch_optional(&s.pool)
     .await?;
-    let (content_type, content, name) = row.ok_or_else(not_found)?;
+    let (content_type, content) = s.store.get(sha256).await?.ok_or_else(not_found)?;
     let mut response = (StatusCode::OK, content).into_response();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&content_type) {

@@ -529,7 +529,7 @@ pub async fn issue(
     let name = format!("{}.pdf", number.replace(['/', '\\'], "-"));
     let file = FileRef::new(&hash, &name, "application/pdf", pdf.len() as u64)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a generated file: {}", e.reason)))?;
-    crate::files::store(&app.pool, &file, &pdf, &meta.actor).await?;
+    app.store.put(&file, &pdf, &meta.actor).await?;
     let command = DocumentCommand::Issue {
         document_id: id,
         party: Party::Staff,

@@ -79,6 +79,8 @@ pub struct App {
     pub lessor: Arc<crate::generate::Lessor>,
     /// The current ЭДО offer version.
     pub edo_offer_version: i32,
+    /// Where file contents live.
+    pub store: Arc<dyn crate::files::DocumentStore>,
 }
 
 impl App {
@@ -137,6 +139,7 @@ impl App {
                 reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
             },
         );
+        let store = Arc::new(crate::files::PgDocumentStore::new(pool.clone()));
         Ok(Self {
             live: Arc::new(crate::live::LiveFeed::new(pool.clone())),
             pool,
@@ -160,6 +163,7 @@ impl App {
             edo: Arc::new(edo),
             lessor: Arc::new(lessor),
             edo_offer_version: settings.edo_offer_version,
+            store,
         })
     }
 
@@ -608,9 +612,10 @@ pub fn router(app: App) -> Router {
         sessions: app.accounts.session_policy(),
         trust_forwarded_for: app.trust_forwarded_for,
         upload_max_bytes: app.upload_max_bytes,
-        schema: build_schema(app),
+        schema: build_schema(app.clone()),
     };
     let downloads = crate::files::DownloadState {
+        store: app.store.clone(),
         pool: state.pool.clone(),
         sessions: state.sessions,
     };

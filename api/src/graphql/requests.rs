@@ -179,6 +179,7 @@ pub struct RequestComment {
 
 /// A client request.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Request {
     /// Id.
     pub id: Uuid,
@@ -231,6 +232,21 @@ pub struct Request {
     pub comments: Vec<RequestComment>,
     /// Files from both sides (the result document excluded), oldest first.
     pub attachments: Vec<Document>,
+}
+
+#[async_graphql::ComplexObject]
+impl Request {
+    /// The documents the cabinet generated for it on completion (certificates, acts), also mailed to the
+    /// e-mail it gave.
+    async fn documents(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<super::documents::ExchangeDocument>> {
+        let rows = projections::documents::request_documents(&super::app(ctx).pool, self.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 }
 
 impl Request {

@@ -67,4 +67,39 @@ impl Outbox {
         tracing::info!(template = letter.template, %message_id, "mail queued");
         Ok(message_id)
     }
+
+    /// Writes `letter` with stored files attached, once per `key`: the Message-ID is derived from the key,
+    /// so a process manager that runs again queues nothing new. Returns whether a mail was queued.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn enqueue_once_with_files(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        recipient: &str,
+        letter: Letter,
+        files: &[sender::Attachment],
+    ) -> Result<bool, sqlx::Error> {
+        let message_id = format!("<{key}@{}>", self.from.email.domain());
+        let done = sqlx::query(
+            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, attachments) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(&message_id)
+        .bind(letter.template)
+        .bind(recipient)
+        .bind(&letter.subject)
+        .bind(&letter.text)
+        .bind(&letter.html)
+        .bind(sqlx::types::Json(files))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            tracing::info!(template = letter.template, %message_id, "mail queued");
+        }
+        Ok(done)
+    }
 }

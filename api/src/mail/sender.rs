@@ -101,9 +101,22 @@ struct Row {
     body_text: Option<String>,
     body_html: Option<String>,
     attempts: i32,
+    attachments: sqlx::types::Json<Vec<Attachment>>,
 }
 
-fn build(from: &Mailbox, row: &Row) -> Result<Message, String> {
+/// A file attached to a mail (`outbox.attachments`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// The stored file's hash.
+    pub sha256: String,
+    /// The name it is attached under.
+    pub name: String,
+    /// Its MIME type.
+    pub content_type: String,
+}
+
+fn build(from: &Mailbox, row: &Row, files: &[(Attachment, Vec<u8>)]) -> Result<Message, String> {
     let to: Mailbox = row
         .recipient
         .parse()
@@ -120,11 +133,24 @@ fn build(from: &Mailbox, row: &Row) -> Result<Message, String> {
         .subject(row.subject.clone())
         .message_id(Some(row.message_id.clone()))
         .header(TemplateHeader(row.template.clone()))
-        .multipart(
-            MultiPart::alternative()
+        .multipart({
+            let body = MultiPart::alternative()
                 .singlepart(part(ContentType::TEXT_PLAIN, &row.body_text))
-                .singlepart(part(ContentType::TEXT_HTML, &row.body_html)),
-        )
+                .singlepart(part(ContentType::TEXT_HTML, &row.body_html));
+            if files.is_empty() {
+                body
+            } else {
+                let mut mixed = MultiPart::mixed().multipart(body);
+                for (a, content) in files {
+                    let ct = ContentType::parse(&a.content_type)
+                        .map_err(|e| format!("attachment {}: {e}", a.name))?;
+                    mixed = mixed.singlepart(
+                        lettre::message::Attachment::new(a.name.clone()).body(content.clone(), ct),
+                    );
+                }
+                mixed
+            }
+        })
         .map_err(|e| format!("building the message: {e}"))
 }
 
@@ -145,7 +171,8 @@ pub async fn deliver_due(
     from: &Mailbox,
 ) -> Result<usize, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, message_id, template, recipient, subject, body_text, body_html, attempts FROM outbox \
+        "SELECT id, message_id, template, recipient, subject, body_text, body_html, attempts, attachments \
+         FROM outbox \
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= clock_timestamp() \
          ORDER BY id LIMIT 100",
     )
@@ -153,7 +180,17 @@ pub async fn deliver_due(
     .await?;
     let mut sent = 0;
     for row in rows {
-        let result = match build(from, &row) {
+        let mut files = Vec::new();
+        let store = crate::files::PgDocumentStore::new(pool.clone());
+        for a in row.attachments.iter() {
+            use crate::files::DocumentStore;
+            match store.get(&a.sha256).await {
+                Ok(Some((_, c))) => files.push((a.clone(), c)),
+                Ok(None) => {}
+                Err(e) => return Err(sqlx::Error::Protocol(e.message())),
+            }
+        }
+        let result = match build(from, &row, &files) {
             Ok(m) => transport.send(m).await,
             Err(reason) => Err(Failure {
                 permanent: true,

@@ -327,6 +327,8 @@ impl RequestKind {
                 | Self::RequisitesChange
                 | Self::InsuranceProlongation
                 | Self::AccountDeletion
+                | Self::Certificate
+                | Self::AccountingDocuments
         )
     }
 }
