@@ -145,12 +145,22 @@ impl LessorSettings {
         let acc = BankAccount::parse(&self.settlement_account)
             .map_err(|e| field("settlement_account", e))?;
         if !corr.is_correspondent() || !corr.key_matches(&bik) {
-            anyhow::bail!("lessor.correspondent_account: not the correspondent account of БИК {}", self.bic);
+            anyhow::bail!(
+                "lessor.correspondent_account: not the correspondent account of БИК {}",
+                self.bic
+            );
         }
         if !acc.key_matches(&bik) {
-            anyhow::bail!("lessor.settlement_account: the key does not match БИК {}", self.bic);
+            anyhow::bail!(
+                "lessor.settlement_account: the key does not match БИК {}",
+                self.bic
+            );
         }
-        for (name, v) in [("name", &self.name), ("address", &self.address), ("bank_name", &self.bank_name)] {
+        for (name, v) in [
+            ("name", &self.name),
+            ("address", &self.address),
+            ("bank_name", &self.bank_name),
+        ] {
             if v.trim().is_empty() {
                 anyhow::bail!("lessor.{name}: must not be empty");
             }

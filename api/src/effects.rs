@@ -217,7 +217,9 @@ impl RequestEffects {
                 .await
                 {
                     Ok(_) => {}
-                    Err(crate::error::ApiError::Internal(e)) => return Err(store_error("a certificate", e)),
+                    Err(crate::error::ApiError::Internal(e)) => {
+                        return Err(store_error("a certificate", e))
+                    }
                     Err(e) => return Ok(Err(e.message())),
                 }
                 None
@@ -244,8 +246,15 @@ impl RequestEffects {
                             .await
                         }
                         AccountingDocument::Os1 => {
-                            crate::generate::issue_os1(app, meta, doc_id("os1"), contract, company, Some(id))
-                                .await
+                            crate::generate::issue_os1(
+                                app,
+                                meta,
+                                doc_id("os1"),
+                                contract,
+                                company,
+                                Some(id),
+                            )
+                            .await
                         }
                         AccountingDocument::Invoice => {
                             notes.push(
@@ -278,10 +287,12 @@ impl RequestEffects {
         }
         let recipient = match email {
             Some(e) => Some(e),
-            None => sqlx::query_scalar::<_, String>("SELECT email FROM accounts WHERE account_id = $1")
-                .bind(request.submitted_by())
-                .fetch_optional(&app.pool)
-                .await?,
+            None => {
+                sqlx::query_scalar::<_, String>("SELECT email FROM accounts WHERE account_id = $1")
+                    .bind(request.submitted_by())
+                    .fetch_optional(&app.pool)
+                    .await?
+            }
         };
         if let Some(to) = recipient {
             let titles: Vec<String> = recorded.iter().map(|d| d.title.clone()).collect();
@@ -300,12 +311,22 @@ impl RequestEffects {
             );
             let mut conn = app.pool.acquire().await?;
             app.outbox
-                .enqueue_once_with_files(&mut conn, &format!("request-documents-{id}"), &to, letter, &files)
+                .enqueue_once_with_files(
+                    &mut conn,
+                    &format!("request-documents-{id}"),
+                    &to,
+                    letter,
+                    &files,
+                )
                 .await?;
         }
         let mut detail = format!(
             "documents issued: {}",
-            recorded.iter().map(|d| d.title.as_str()).collect::<Vec<_>>().join(", ")
+            recorded
+                .iter()
+                .map(|d| d.title.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !notes.is_empty() {
             detail.push_str(&format!(" ({})", notes.join("; ")));

@@ -56,7 +56,9 @@ impl Signature {
         match self {
             Self::Prefix(p) => content.starts_with(p),
             Self::Text => std::str::from_utf8(content).is_ok() && !content.contains(&0),
-            Self::Der => content.len() > 2 && content[0] == 0x30 && (0x80..=0x84).contains(&content[1]),
+            Self::Der => {
+                content.len() > 2 && content[0] == 0x30 && (0x80..=0x84).contains(&content[1])
+            }
         }
     }
 }

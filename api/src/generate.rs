@@ -172,7 +172,9 @@ pub async fn invoice(
                 .filter(active)
                 .filter(|l| l.status != "overdue")
                 .min_by_key(|l| l.due_date)
-                .ok_or_else(|| ApiError::validation("what", "there is no next payment to invoice"))?;
+                .ok_or_else(|| {
+                    ApiError::validation("what", "there is no next payment to invoice")
+                })?;
             (vec![leasing(l)], l.due_date.max(date))
         }
         InvoiceSubject::Line(n) => {
@@ -181,7 +183,10 @@ pub async fn invoice(
                 .find(|l| l.line_number == *n as i32)
                 .ok_or_else(|| ApiError::NotFound(format!("schedule line {n}")))?;
             if !active(&l) {
-                return Err(ApiError::validation("what.line", "the line is paid or cancelled"));
+                return Err(ApiError::validation(
+                    "what.line",
+                    "the line is paid or cancelled",
+                ));
             }
             (vec![leasing(l)], l.due_date.max(date))
         }
@@ -201,7 +206,10 @@ pub async fn invoice(
             let debt = views::load_contract_debts(&app.pool, &[contract_id]).await?;
             let penalties = debt.first().map_or(Decimal::ZERO, |d| d.penalties);
             if penalties <= Decimal::ZERO {
-                return Err(ApiError::validation("what", "there are no unpaid penalties"));
+                return Err(ApiError::validation(
+                    "what",
+                    "there are no unpaid penalties",
+                ));
             }
             (
                 vec![Line {
@@ -366,7 +374,10 @@ pub async fn certificate(
     let r = reconciliation(app, contract_id, c.contract_date, as_of).await?;
     let on = documents::date(as_of);
     let mut facts = vec![
-        ("Договор лизинга".to_owned(), format!("№ {} от {}", c.number, documents::date(c.contract_date))),
+        (
+            "Договор лизинга".to_owned(),
+            format!("№ {} от {}", c.number, documents::date(c.contract_date)),
+        ),
         ("Предмет лизинга".to_owned(), subject),
     ];
     let (title, statement) = match kind {
@@ -394,7 +405,10 @@ pub async fn certificate(
             if closed {
                 return Err(ApiError::validation(
                     "kind",
-                    format!("the contract was not in force on {on} (closed on {})", documents::date(c.closed_on.unwrap_or(as_of))),
+                    format!(
+                        "the contract was not in force on {on} (closed on {})",
+                        documents::date(c.closed_on.unwrap_or(as_of))
+                    ),
                 ));
             }
             let lines = views::load_schedules(&app.pool, &[contract_id]).await?;
@@ -403,8 +417,15 @@ pub async fn certificate(
                 .filter(|l| l.status != "cancelled" && l.due_date > as_of)
                 .map(|l| l.amount)
                 .sum();
-            let last = lines.iter().filter(|l| l.status != "cancelled").map(|l| l.due_date).max();
-            facts.push(("Платежи по графику после даты справки".into(), format!("{} руб.", money(remaining))));
+            let last = lines
+                .iter()
+                .filter(|l| l.status != "cancelled")
+                .map(|l| l.due_date)
+                .max();
+            facts.push((
+                "Платежи по графику после даты справки".into(),
+                format!("{} руб.", money(remaining)),
+            ));
             if let Some(last) = last {
                 facts.push(("Последний платеж по графику".into(), documents::date(last)));
             }
@@ -434,9 +455,17 @@ pub async fn certificate(
             let (rate, vat_amount) = vat(principal, as_of);
             facts.push((
                 "Остаточная (невозмещённая) стоимость".into(),
-                format!("{} руб., в т.ч. НДС {} {} руб.", money(principal), documents::rate(rate), money(vat_amount)),
+                format!(
+                    "{} руб., в т.ч. НДС {} {} руб.",
+                    money(principal),
+                    documents::rate(rate),
+                    money(vat_amount)
+                ),
             ));
-            facts.push(("Стоимость предмета лизинга по договору".into(), format!("{} руб.", money(c.price))));
+            facts.push((
+                "Стоимость предмета лизинга по договору".into(),
+                format!("{} руб.", money(c.price)),
+            ));
             (
                 "Справка о балансовой (остаточной) стоимости предмета лизинга",
                 format!(
@@ -465,7 +494,12 @@ pub async fn certificate(
 ///
 /// # Errors
 /// VALIDATION on `contractId` when the contract is not completed.
-pub async fn os1(app: &App, contract_id: Uuid, number: String, date: NaiveDate) -> Result<Os1, ApiError> {
+pub async fn os1(
+    app: &App,
+    contract_id: Uuid,
+    number: String,
+    date: NaiveDate,
+) -> Result<Os1, ApiError> {
     let c = contract(app, contract_id).await?;
     let Some(closed) = c.closed_on.filter(|_| c.status == "completed") else {
         return Err(ApiError::validation(
@@ -480,7 +514,10 @@ pub async fn os1(app: &App, contract_id: Uuid, number: String, date: NaiveDate) 
         .map(|l| l.amount)
         .sum();
     let mut asset = vec![
-        ("Наименование объекта".to_owned(), format!("{} {} {}", c.subject_kind, c.subject_make, c.subject_model)),
+        (
+            "Наименование объекта".to_owned(),
+            format!("{} {} {}", c.subject_kind, c.subject_make, c.subject_model),
+        ),
         ("Год выпуска".to_owned(), c.subject_year.to_string()),
     ];
     if let Some(v) = &c.vin {
@@ -492,14 +529,24 @@ pub async fn os1(app: &App, contract_id: Uuid, number: String, date: NaiveDate) 
     if let Some(p) = &c.registration_plate {
         asset.push(("Государственный регистрационный знак".into(), p.clone()));
     }
-    asset.push(("Стоимость передачи (выкупной платеж), руб.".into(), money(redemption)));
-    asset.push(("Первоначальная стоимость по договору лизинга, руб.".into(), money(c.price)));
+    asset.push((
+        "Стоимость передачи (выкупной платеж), руб.".into(),
+        money(redemption),
+    ));
+    asset.push((
+        "Первоначальная стоимость по договору лизинга, руб.".into(),
+        money(c.price),
+    ));
     Ok(Os1 {
         number,
         date,
         transferor: app.lessor.organisation.clone(),
         recipient: company(app, c.company_id).await?,
-        basis: format!("Договор лизинга № {} от {}", c.number, documents::date(c.contract_date)),
+        basis: format!(
+            "Договор лизинга № {} от {}",
+            c.number,
+            documents::date(c.contract_date)
+        ),
         transfer_date: closed,
         asset,
         signatory: app.lessor.signatory.clone(),
@@ -525,7 +572,10 @@ pub async fn issue(
     date: NaiveDate,
     pdf: Vec<u8>,
 ) -> Result<Generated, ApiError> {
-    let hash: String = Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = Sha256::digest(&pdf)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let name = format!("{}.pdf", number.replace(['/', '\\'], "-"));
     let file = FileRef::new(&hash, &name, "application/pdf", pdf.len() as u64)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a generated file: {}", e.reason)))?;
@@ -545,7 +595,10 @@ pub async fn issue(
         },
     };
     match app.documents.execute(&id.to_string(), command, meta).await {
-        Ok(_) | Err(projections::command::CommandError::Rejected(domain::document::DocumentError::AlreadyExists)) => {}
+        Ok(_)
+        | Err(projections::command::CommandError::Rejected(
+            domain::document::DocumentError::AlreadyExists,
+        )) => {}
         Err(e) => return Err(crate::error::command_error(e)),
     }
     Ok(Generated {

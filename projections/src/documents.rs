@@ -93,7 +93,11 @@ impl Projection for DocumentsProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["documents_view", "documents_owners", "exchange_documents_view"]
+        &[
+            "documents_view",
+            "documents_owners",
+            "exchange_documents_view",
+        ]
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
@@ -267,7 +271,11 @@ impl DocumentsProjection {
         )
         .bind(id)
         .bind(status.as_str())
-        .bind(signature.as_ref().map(|s| serde_json::json!([signature_json(s)])))
+        .bind(
+            signature
+                .as_ref()
+                .map(|s| serde_json::json!([signature_json(s)])),
+        )
         .bind(reason)
         .bind(e.recorded_at)
         .bind(e.position)
@@ -372,7 +380,8 @@ pub struct ExchangeDocumentView {
     pub updated_at: DateTime<Utc>,
 }
 
-const EXCHANGE_COLUMNS: &str = "document_id, company_id, contract_id, request_id, kind, number, title, doc_date, \
+const EXCHANGE_COLUMNS: &str =
+    "document_id, company_id, contract_id, request_id, kind, number, title, doc_date, \
     sha256, name, content_type, size, issued_by, status, signatures, reason, issued_at, updated_at";
 
 /// One document.

@@ -34,6 +34,9 @@ impl Projection for EdoProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        if e.aggregate_type != "EdoConnection" {
+            return Ok(());
+        }
         let company = e.aggregate_uuid()?;
         let event: EdoEvent = e.decode_event()?;
         let status = event.status().as_str();
@@ -102,7 +105,10 @@ pub struct EdoConnectionView {
 ///
 /// # Errors
 /// A database error.
-pub async fn load_edo(pool: &PgPool, company: Uuid) -> Result<Option<EdoConnectionView>, sqlx::Error> {
+pub async fn load_edo(
+    pool: &PgPool,
+    company: Uuid,
+) -> Result<Option<EdoConnectionView>, sqlx::Error> {
     sqlx::query_as(
         "SELECT company_id, status, participant_id, operator_code, offer_version, reason, updated_at \
          FROM edo_connections_view WHERE company_id = $1",

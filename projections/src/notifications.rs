@@ -1262,7 +1262,8 @@ async fn exchange_document(
     let event: E = e.decode_event()?;
     let link = ("exchange_document", id.to_string());
     if let E::DocumentIssued { party, info, .. } = &event {
-        let params = json!({ "kind": info.kind.as_str(), "title": info.title, "sha256": info.file.sha256 });
+        let params =
+            json!({ "kind": info.kind.as_str(), "title": info.title, "sha256": info.file.sha256 });
         return Ok(vec![match party {
             Party::Staff => Draft::new(
                 Some(info.company_id),
@@ -1323,11 +1324,9 @@ async fn exchange_document(
             format!("предложено аннулировать: {}", excerpt(reason, 300)),
             format!("annulment was proposed: {}", excerpt(reason, 300)),
         ),
-        E::DocumentAnnulled { party } => (
-            *party,
-            "аннулирован".to_owned(),
-            "was annulled".to_owned(),
-        ),
+        E::DocumentAnnulled { party } => {
+            (*party, "аннулирован".to_owned(), "was annulled".to_owned())
+        }
     };
     let kind = match actor {
         Party::Staff => NotificationKind::SignatureRequested,

@@ -23,6 +23,7 @@ struct Side {
     policy: Uuid,
     request: Uuid,
     notification: Uuid,
+    document: Uuid,
 }
 
 /// What the operation does with the caller's own ids.
@@ -34,6 +35,9 @@ enum Own {
     Forbidden,
     /// Acts on the caller's own data (and may store): the client's own steps.
     Acts,
+    /// Reaches the caller's own data and is refused for a business reason (CONFLICT or VALIDATION: a
+    /// signing step out of turn), which shows authorization let it through.
+    Refused,
 }
 
 struct Case {
@@ -75,7 +79,7 @@ const fn upload(
     }
 }
 
-use Own::{Acts, Forbidden, Reads};
+use Own::{Acts, Forbidden, Reads, Refused};
 
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
@@ -127,6 +131,27 @@ fn cases() -> Vec<Case> {
         case("unreadNotificationCount", "query($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
         case("markNotificationsRead", "mutation($n: UUID!) { markNotificationsRead(ids: [$n]) { marked } }", |s| json!({"n": s.notification}), Acts),
         case("markAllNotificationsRead", "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked } }", |s| json!({"c": s.company}), Acts),
+        case("documents", "query($c: UUID!) { documents(companyId: $c) { edges { node { title file { url } } } } }", |s| json!({"c": s.company}), Reads),
+        case("documents", "query($c: UUID!, $k: UUID!) { documents(companyId: $c, contractId: $k) { edges { node { title } } } }", |s| json!({"c": s.company, "k": s.contract}), Reads),
+        case("document", "query($d: UUID!) { document(id: $d) { title status } }", |s| json!({"d": s.document}), Reads),
+        case("reconciliation", "query($k: UUID!) { reconciliation(contractId: $k, from: \"2026-01-01\", to: \"2026-03-02\") { closing operations { document } } }", |s| json!({"k": s.contract}), Reads),
+        case("edoStatus", "query($c: UUID!) { edoStatus(companyId: $c) { status statusText participantId } }", |s| json!({"c": s.company}), Reads),
+        case("requestInvoice", "mutation($k: UUID!) { requestInvoice(contractId: $k, what: {nextPayment: true}) { title file { url } } }", |s| json!({"k": s.contract}), Acts),
+        case("generateReconciliationAct", "mutation($k: UUID!) { generateReconciliationAct(contractId: $k, from: \"2026-01-01\", to: \"2026-03-02\") { title } }", |s| json!({"k": s.contract}), Acts),
+        case("issueCertificate", "mutation($k: UUID!) { issueCertificate(contractId: $k, kind: CONTRACT_IN_FORCE, asOf: \"2026-03-02\") { title } }", |s| json!({"k": s.contract}), Forbidden),
+        case("issueOs1", "mutation($k: UUID!) { issueOs1(contractId: $k) { title } }", |s| json!({"k": s.contract}), Forbidden),
+        upload("uploadDocument", "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Скан\", file: $f) { title } }", |s| json!({"c": s.company, "f": null}), Acts),
+        upload("sendDocumentForSignature", "mutation($d: UUID!, $f: Upload!) { sendDocumentForSignature(documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f) { status } }", |s| json!({"d": s.document, "f": null}), Refused),
+        case("acknowledgeDocument", "mutation($d: UUID!) { acknowledgeDocument(documentId: $d) { status } }", |s| json!({"d": s.document}), Refused),
+        upload("signDocument", "mutation($d: UUID!, $f: Upload!) { signDocument(documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f) { status } }", |s| json!({"d": s.document, "f": null}), Refused),
+        case("rejectDocumentSignature", "mutation($d: UUID!) { rejectDocumentSignature(documentId: $d, reason: \"x\") { status } }", |s| json!({"d": s.document}), Refused),
+        case("requestDocumentAnnulment", "mutation($d: UUID!) { requestDocumentAnnulment(documentId: $d, reason: \"x\") { status } }", |s| json!({"d": s.document}), Refused),
+        case("confirmDocumentAnnulment", "mutation($d: UUID!) { confirmDocumentAnnulment(documentId: $d) { status } }", |s| json!({"d": s.document}), Refused),
+        case("submitEdoQuestionnaire", "mutation($c: UUID!) { submitEdoQuestionnaire(companyId: $c, contactEmail: \"edo@romashka.ru\") { status } }", |s| json!({"c": s.company}), Acts),
+        case("acceptEdoOffer", "mutation($c: UUID!) { acceptEdoOffer(companyId: $c, version: 1) { status } }", |s| json!({"c": s.company}), Acts),
+        case("requestEdoRoaming", "mutation($c: UUID!) { requestEdoRoaming(companyId: $c, operatorCode: \"2BE\", participantId: \"2BE12345\") { status } }", |s| json!({"c": s.company}), Refused),
+        case("confirmEdoConnection", "mutation($c: UUID!) { confirmEdoConnection(companyId: $c, participantId: \"2BM12345\") { status } }", |s| json!({"c": s.company}), Forbidden),
+        case("rejectEdoConnection", "mutation($c: UUID!) { rejectEdoConnection(companyId: $c, reason: \"x\") { status } }", |s| json!({"c": s.company}), Forbidden),
     ]
 }
 
@@ -215,6 +240,23 @@ async fn run(t: &TestApp, token: Option<&str>, c: &Case, side: &Side) -> Value {
     }
 }
 
+/// A document the back office uploads for the company (a draft: signing steps on it are out of turn).
+async fn staff_document(t: &TestApp, admin: &str, company: Uuid, content: &[u8]) -> Uuid {
+    let r = t
+        .gql_upload(
+            Some(admin),
+            "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Дополнительное соглашение\", file: $f) { id } }",
+            json!({"c": company, "f": null}),
+            &[("f", "agreement.pdf", "application/pdf", content)],
+        )
+        .await;
+    r["data"]["uploadDocument"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .parse()
+        .unwrap()
+}
+
 /// A policy on the contract and a complaint filed for the company, by the back office.
 async fn policy_and_request(
     t: &TestApp,
@@ -267,6 +309,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
             "Ромашка-пароль-1",
         )
         .await;
+    t.advance_clock(&admin, "2026-03-02").await;
     let (a_policy, a_request) = policy_and_request(&t, &admin, a_company, a_contract).await;
     let (b_policy, b_request) = policy_and_request(&t, &admin, b_company, b_contract).await;
     let a = Side {
@@ -276,6 +319,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         policy: a_policy,
         request: a_request,
         notification: first_notification(&t, a_company).await,
+        document: staff_document(&t, &admin, a_company, b"%PDF-1.4 side A").await,
     };
     t.mail("b.person@vasilek.ru", "temporary_password").await;
     let b = Side {
@@ -285,6 +329,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         policy: b_policy,
         request: b_request,
         notification: first_notification(&t, b_company).await,
+        document: staff_document(&t, &admin, b_company, b"%PDF-1.4 side B").await,
     };
     // What would betray B: its ids, ИНН, contract number and person.
     let b_marks = [
@@ -294,6 +339,7 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         b.policy.to_string(),
         b.request.to_string(),
         b.notification.to_string(),
+        b.document.to_string(),
         "секрет".to_owned(),
         "7712345671".to_owned(),
         "ЛД-Б-1".to_owned(),
@@ -321,6 +367,11 @@ async fn every_operation_with_another_companys_ids_is_refused_and_shows_nothing_
         match c.own {
             Reads | Acts => assert!(own["errors"].is_null(), "{}: own ids: {own}", c.field),
             Forbidden => assert_eq!(error(&own).0, "FORBIDDEN", "{}: own ids: {own}", c.field),
+            Refused => assert!(
+                matches!(error(&own).0.as_str(), "CONFLICT" | "VALIDATION"),
+                "{}: own ids: {own}",
+                c.field
+            ),
         }
     }
 

@@ -2,9 +2,13 @@
 //! certificates, ОС-1), exchanged documents with their signing workflow, and the company's ЭДО connection.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, InputObject, Object, OneofObject, Result, SimpleObject, Upload};
+use async_graphql::{
+    Context, Enum, InputObject, Object, OneofObject, Result, SimpleObject, Upload,
+};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::document::{DocumentCommand, DocumentError, DocumentInfo, DocumentKind as Kind, Signature};
+use domain::document::{
+    DocumentCommand, DocumentError, DocumentInfo, DocumentKind as Kind, Signature,
+};
 use domain::edo::{roaming_id, EdoCommand, EdoError};
 use domain::request::Party as DomainParty;
 use domain::values::{EdoParticipantId, Email, Phone, EDO_OPERATORS};
@@ -56,25 +60,11 @@ impl DocumentKind {
     }
 }
 
-/// The certificates staff issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum CertificateKind {
-    /// No debt as of the date (refused while there is debt).
-    NoDebt,
-    /// The contract is in force on the date.
-    ContractInForce,
-    /// The book (residual) value of the asset on the date.
-    BookValue,
-}
-
-impl CertificateKind {
-    pub(crate) fn document_kind(self) -> Kind {
-        match self {
-            Self::NoDebt => Kind::NoDebtCertificate,
-            Self::ContractInForce => Kind::ContractInForceCertificate,
-            Self::BookValue => Kind::BookValueCertificate,
-        }
+fn certificate_kind(k: super::requests::CertificateKind) -> Kind {
+    match domain::request::CertificateKind::from(k) {
+        domain::request::CertificateKind::NoDebt => Kind::NoDebtCertificate,
+        domain::request::CertificateKind::ContractInForce => Kind::ContractInForceCertificate,
+        domain::request::CertificateKind::BookValue => Kind::BookValueCertificate,
     }
 }
 
@@ -262,7 +252,10 @@ pub struct Reconciliation {
     pub debt: Decimal,
 }
 
-fn reconciliation_out(contract_id: Uuid, r: domain::reconciliation::Reconciliation) -> Reconciliation {
+fn reconciliation_out(
+    contract_id: Uuid,
+    r: domain::reconciliation::Reconciliation,
+) -> Reconciliation {
     Reconciliation {
         contract_id,
         from: r.from,
@@ -310,7 +303,8 @@ impl InvoiceSubjectInput {
             Self::Penalties(_) => InvoiceSubject::Penalties,
             Self::Fine(f) => InvoiceSubject::Fine(f.trim().to_owned()),
             Self::Line(n) => InvoiceSubject::Line(
-                u32::try_from(n).map_err(|_| ApiError::validation("what.line", "must not be negative"))?,
+                u32::try_from(n)
+                    .map_err(|_| ApiError::validation("what.line", "must not be negative"))?,
             ),
         })
     }
@@ -439,7 +433,10 @@ impl EdoStatus {
     }
 }
 
-pub(crate) async fn edo_status(ctx: &Context<'_>, company_id: Uuid) -> Result<EdoConnectionStatus, ApiError> {
+pub(crate) async fn edo_status(
+    ctx: &Context<'_>,
+    company_id: Uuid,
+) -> Result<EdoConnectionStatus, ApiError> {
     let app = app(ctx);
     let row = projections::edo::load_edo(&app.pool, company_id).await?;
     let status = EdoStatus::from_view(row.as_ref().map(|r| r.status.as_str()));
@@ -452,7 +449,10 @@ pub(crate) async fn edo_status(ctx: &Context<'_>, company_id: Uuid) -> Result<Ed
         instructions,
         participant_id: row.as_ref().and_then(|r| r.participant_id.clone()),
         operator_name: operator_code.as_ref().and_then(|c| {
-            EDO_OPERATORS.iter().find(|(k, _)| k == c).map(|(_, n)| (*n).to_owned())
+            EDO_OPERATORS
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, n)| (*n).to_owned())
         }),
         operator_code,
         accepted_offer_version: row.as_ref().and_then(|r| r.offer_version),
@@ -481,10 +481,12 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
     match e {
         CommandError::Rejected(e) => match &e {
             DocumentError::NotFound => ApiError::NotFound(e.to_string()),
-            DocumentError::Invalid { field, message } => ApiError::validation(*field, message.clone()),
-            DocumentError::AlreadyExists | DocumentError::WrongStatus(_) | DocumentError::OtherSide => {
-                ApiError::Conflict(e.to_string())
+            DocumentError::Invalid { field, message } => {
+                ApiError::validation(*field, message.clone())
             }
+            DocumentError::AlreadyExists
+            | DocumentError::WrongStatus(_)
+            | DocumentError::OtherSide => ApiError::Conflict(e.to_string()),
         },
         other => command_error(other),
     }
@@ -587,11 +589,20 @@ impl DocumentQuery {
         }
         let limit = page_size(first)?;
         let cursor = pair_cursor::<DateTime<Utc>>(after)?;
-        let rows = views::list_exchange_documents(&app(ctx).pool, company_id, contract_id, cursor, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = views::list_exchange_documents(
+            &app(ctx).pool,
+            company_id,
+            contract_id,
+            cursor,
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
         Ok(page(rows, limit, cursor.is_some(), |r| {
-            (format!("{}|{}", r.issued_at.to_rfc3339(), r.document_id), r.into())
+            (
+                format!("{}|{}", r.issued_at.to_rfc3339(), r.document_id),
+                r.into(),
+            )
         }))
     }
 
@@ -676,7 +687,17 @@ impl DocumentMutation {
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
-        let g = crate::generate::issue_act(app(ctx), &req.meta(actor, None), Uuid::now_v7(), contract_id, company, None, from, to).await?;
+        let g = crate::generate::issue_act(
+            app(ctx),
+            &req.meta(actor, None),
+            Uuid::now_v7(),
+            contract_id,
+            company,
+            None,
+            from,
+            to,
+        )
+        .await?;
         Ok(load(ctx, g.id).await?)
     }
 
@@ -685,7 +706,7 @@ impl DocumentMutation {
         &self,
         ctx: &Context<'_>,
         contract_id: Uuid,
-        kind: CertificateKind,
+        kind: super::requests::CertificateKind,
         as_of: NaiveDate,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
@@ -697,7 +718,7 @@ impl DocumentMutation {
             contract_id,
             company,
             None,
-            kind.document_kind(),
+            certificate_kind(kind),
             as_of,
         )
         .await?;
@@ -708,7 +729,15 @@ impl DocumentMutation {
     async fn issue_os1(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::IssueCertificates(company))?;
-        let g = crate::generate::issue_os1(app(ctx), &req.meta(actor, None), Uuid::now_v7(), contract_id, company, None).await?;
+        let g = crate::generate::issue_os1(
+            app(ctx),
+            &req.meta(actor, None),
+            Uuid::now_v7(),
+            contract_id,
+            company,
+            None,
+        )
+        .await?;
         Ok(load(ctx, g.id).await?)
     }
 
@@ -785,13 +814,30 @@ impl DocumentMutation {
     ) -> Result<ExchangeDocument> {
         let doc = document_company(ctx, document_id).await?;
         let (actor, _) = allow(ctx, Operation::ExchangeDocuments(doc.company_id))?;
-        let s = self::signature(ctx, party_of(actor), signature, &signature_file, &actor.event_actor()).await?;
-        Ok(step(ctx, document_id, |_| Ok(DocumentCommand::SendForSignature(Box::new(s)))).await?)
+        let s = self::signature(
+            ctx,
+            party_of(actor),
+            signature,
+            &signature_file,
+            &actor.event_actor(),
+        )
+        .await?;
+        Ok(step(ctx, document_id, |_| {
+            Ok(DocumentCommand::SendForSignature(Box::new(s)))
+        })
+        .await?)
     }
 
     /// Acknowledges receipt of a document sent to the caller's side.
-    async fn acknowledge_document(&self, ctx: &Context<'_>, document_id: Uuid) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| Ok(DocumentCommand::AcknowledgeReceipt { party })).await?)
+    async fn acknowledge_document(
+        &self,
+        ctx: &Context<'_>,
+        document_id: Uuid,
+    ) -> Result<ExchangeDocument> {
+        Ok(step(ctx, document_id, |party| {
+            Ok(DocumentCommand::AcknowledgeReceipt { party })
+        })
+        .await?)
     }
 
     /// Signs a document sent to the caller's side.
@@ -804,7 +850,14 @@ impl DocumentMutation {
     ) -> Result<ExchangeDocument> {
         let doc = document_company(ctx, document_id).await?;
         let (actor, _) = allow(ctx, Operation::ExchangeDocuments(doc.company_id))?;
-        let s = self::signature(ctx, party_of(actor), signature, &signature_file, &actor.event_actor()).await?;
+        let s = self::signature(
+            ctx,
+            party_of(actor),
+            signature,
+            &signature_file,
+            &actor.event_actor(),
+        )
+        .await?;
         Ok(step(ctx, document_id, |_| Ok(DocumentCommand::Sign(Box::new(s)))).await?)
     }
 
@@ -815,7 +868,10 @@ impl DocumentMutation {
         document_id: Uuid,
         reason: String,
     ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| Ok(DocumentCommand::RejectSignature { party, reason })).await?)
+        Ok(step(ctx, document_id, |party| {
+            Ok(DocumentCommand::RejectSignature { party, reason })
+        })
+        .await?)
     }
 
     /// Asks to annul a signed document.
@@ -825,12 +881,22 @@ impl DocumentMutation {
         document_id: Uuid,
         reason: String,
     ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| Ok(DocumentCommand::RequestAnnulment { party, reason })).await?)
+        Ok(step(ctx, document_id, |party| {
+            Ok(DocumentCommand::RequestAnnulment { party, reason })
+        })
+        .await?)
     }
 
     /// Agrees to the other side's request to annul a signed document.
-    async fn confirm_document_annulment(&self, ctx: &Context<'_>, document_id: Uuid) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| Ok(DocumentCommand::ConfirmAnnulment { party })).await?)
+    async fn confirm_document_annulment(
+        &self,
+        ctx: &Context<'_>,
+        document_id: Uuid,
+    ) -> Result<ExchangeDocument> {
+        Ok(step(ctx, document_id, |party| {
+            Ok(DocumentCommand::ConfirmAnnulment { party })
+        })
+        .await?)
     }
 
     /// Files the questionnaire for connecting to ЭДО through the lessor's operator.
@@ -859,9 +925,20 @@ impl DocumentMutation {
     }
 
     /// Accepts the ЭДО offer; `version` must be the current one (`edoStatus.currentOfferVersion`).
-    async fn accept_edo_offer(&self, ctx: &Context<'_>, company_id: Uuid, version: i32) -> Result<EdoConnectionStatus> {
+    async fn accept_edo_offer(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        version: i32,
+    ) -> Result<EdoConnectionStatus> {
         let current = app(ctx).edo_offer_version;
-        Ok(edo(ctx, Operation::ConnectEdo(company_id), company_id, EdoCommand::AcceptOffer { version, current }).await?)
+        Ok(edo(
+            ctx,
+            Operation::ConnectEdo(company_id),
+            company_id,
+            EdoCommand::AcceptOffer { version, current },
+        )
+        .await?)
     }
 
     /// Asks for roaming through the company's own operator: a listed 3-character operator code and the
@@ -873,8 +950,9 @@ impl DocumentMutation {
         operator_code: String,
         participant_id: String,
     ) -> Result<EdoConnectionStatus> {
-        let participant_id = roaming_id(&operator_code, &participant_id)
-            .map_err(|e| ApiError::validation(e.field().unwrap_or("participantId"), e.to_string()))?;
+        let participant_id = roaming_id(&operator_code, &participant_id).map_err(|e| {
+            ApiError::validation(e.field().unwrap_or("participantId"), e.to_string())
+        })?;
         Ok(edo(
             ctx,
             Operation::ConnectEdo(company_id),
@@ -901,7 +979,13 @@ impl DocumentMutation {
                     .map_err(|e| ApiError::validation("participantId", e.reason))
             })
             .transpose()?;
-        Ok(edo(ctx, Operation::ProcessEdo(company_id), company_id, EdoCommand::Confirm { participant_id }).await?)
+        Ok(edo(
+            ctx,
+            Operation::ProcessEdo(company_id),
+            company_id,
+            EdoCommand::Confirm { participant_id },
+        )
+        .await?)
     }
 
     /// Refuses a company's ЭДО connection with a reason (staff).
@@ -911,7 +995,13 @@ impl DocumentMutation {
         company_id: Uuid,
         reason: String,
     ) -> Result<EdoConnectionStatus> {
-        Ok(edo(ctx, Operation::ProcessEdo(company_id), company_id, EdoCommand::Reject { reason }).await?)
+        Ok(edo(
+            ctx,
+            Operation::ProcessEdo(company_id),
+            company_id,
+            EdoCommand::Reject { reason },
+        )
+        .await?)
     }
 }
 

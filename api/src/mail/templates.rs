@@ -575,7 +575,10 @@ pub fn request_documents(l: Locale, site: &Site, titles: &[String]) -> Letter {
     };
     let mut blocks = vec![Para(intro.into())];
     blocks.extend(titles.iter().map(|t| Para(format!("— {t}"))));
-    blocks.push(Link(format!("{}/documents", site.url.trim_end_matches('/'))));
+    blocks.push(Link(format!(
+        "{}/documents",
+        site.url.trim_end_matches('/')
+    )));
     blocks.push(Para(outro.into()));
     render("request_documents", l, subject.to_owned(), blocks)
 }
