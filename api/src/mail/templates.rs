@@ -521,6 +521,31 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// The documents a completed request produced, attached: certificates, acts.
+pub fn request_documents(l: Locale, site: &Site, titles: &[String]) -> Letter {
+    use Block::*;
+    let (subject, intro, outro) = match l {
+        Locale::Ru => (
+            "Документы по вашей заявке",
+            "По вашей заявке подготовлены документы (во вложении):",
+            "Они также доступны в личном кабинете, в разделе документов.",
+        ),
+        Locale::En => (
+            "Documents for your request",
+            "The documents for your request are attached:",
+            "They are also in the cabinet, under documents.",
+        ),
+    };
+    let mut blocks = vec![Para(intro.into())];
+    blocks.extend(titles.iter().map(|t| Para(format!("— {t}"))));
+    blocks.push(Link(format!(
+        "{}/documents",
+        site.url.trim_end_matches('/')
+    )));
+    blocks.push(Para(outro.into()));
+    render("request_documents", l, subject.to_owned(), blocks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,29 +581,4 @@ mod tests {
         assert_eq!(mask_email("ivan.petrov@romashka.ru"), "iv***@romashka.ru");
         assert_eq!(mask_email("i@x.ru"), "i***@x.ru");
     }
-}
-
-/// The documents a completed request produced, attached: certificates, acts.
-pub fn request_documents(l: Locale, site: &Site, titles: &[String]) -> Letter {
-    use Block::*;
-    let (subject, intro, outro) = match l {
-        Locale::Ru => (
-            "Документы по вашей заявке",
-            "По вашей заявке подготовлены документы (во вложении):",
-            "Они также доступны в личном кабинете, в разделе документов.",
-        ),
-        Locale::En => (
-            "Documents for your request",
-            "The documents for your request are attached:",
-            "They are also in the cabinet, under documents.",
-        ),
-    };
-    let mut blocks = vec![Para(intro.into())];
-    blocks.extend(titles.iter().map(|t| Para(format!("— {t}"))));
-    blocks.push(Link(format!(
-        "{}/documents",
-        site.url.trim_end_matches('/')
-    )));
-    blocks.push(Para(outro.into()));
-    render("request_documents", l, subject.to_owned(), blocks)
 }
