@@ -71,10 +71,22 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
                 Some(token),
                 "query($c: UUID!) { policies(companyId: $c) { edges { node { status premiumPaid } } }                    requests(companyId: $c) { edges { node { kind status } } } \
                    news(first: 5) { edges { node { title } } } faq { question } \
-                   unreadNotificationCount(companyId: $c) }",
+                   unreadNotificationCount(companyId: $c) \
+                   documents(companyId: $c) { edges { node { kind title file { url } } } } }",
                 json!({ "c": company }),
             )
             .await;
+            // The demo invoice, as a person downloads it: a PDF.
+            let invoice = &more["data"]["documents"]["edges"][0]["node"];
+            assert_eq!(invoice["kind"], "INVOICE", "{more}");
+            let pdf = http
+                .get(url.replace("/graphql", invoice["file"]["url"].as_str().unwrap()))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(pdf.status(), 200);
+            assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
             assert_eq!(
                 more["data"]["policies"]["edges"][0]["node"]["status"], "ACTIVE",
                 "{more}"
