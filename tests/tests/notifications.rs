@@ -500,7 +500,8 @@ async fn overdue_and_decisions_are_mailed_by_default_and_each_account_chooses_it
             "PAYMENT_OVERDUE",
             "REQUEST_DECIDED",
             "REQUEST_QUESTION",
-            "EDO_STATUS_CHANGED"
+            "EDO_STATUS_CHANGED",
+            "SIGNATURE_REQUESTED"
         ])
     );
     // The client also wants payments by mail, and no decisions.
