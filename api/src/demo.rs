@@ -105,41 +105,23 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     let contract = load_contract(app, company, today).await?;
     load_insurance_and_requests(app, company, contract, client, today).await?;
     load_news_and_faq(app, today).await?;
-    load_invoice(app, company, contract, today).await?;
+    load_invoice(app, company, contract).await?;
     Ok(company)
 }
 
 /// An invoice for the demo contract's next payment, to open as a person would: printed with its download
 /// path (`GET /documents/{id}` with a bearer token).
-async fn load_invoice(
-    app: &App,
-    company: Uuid,
-    contract: Uuid,
-    today: NaiveDate,
-) -> anyhow::Result<()> {
-    let subject = crate::generate::InvoiceSubject::NextPayment;
-    let number = crate::generate::next_number(&app.pool, "invoice", "СЧ", today)
-        .await
-        .map_err(|e| anyhow::anyhow!("numbering the demo invoice: {}", e.message()))?;
-    let invoice = crate::generate::invoice(app, contract, &subject, number.clone(), today)
-        .await
-        .map_err(|e| anyhow::anyhow!("the demo invoice: {}", e.message()))?;
-    let title = format!("Счет на оплату № {number} от {}", documents::date(today));
-    let g = crate::generate::issue(
+async fn load_invoice(app: &App, company: Uuid, contract: Uuid) -> anyhow::Result<()> {
+    let g = crate::generate::issue_invoice(
         app,
         &keyed("demo-invoice"),
         Uuid::new_v5(&contract, b"demo-invoice"),
-        domain::document::DocumentKind::Invoice,
+        contract,
         company,
-        Some(contract),
-        None,
-        number,
-        title,
-        today,
-        invoice.render(),
+        &crate::generate::InvoiceSubject::NextPayment,
     )
     .await
-    .map_err(|e| anyhow::anyhow!("storing the demo invoice: {}", e.message()))?;
+    .map_err(|e| anyhow::anyhow!("the demo invoice: {}", e.message()))?;
     println!("demo invoice: /documents/{} ({})", g.id, g.title);
     Ok(())
 }

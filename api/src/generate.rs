@@ -371,7 +371,6 @@ pub async fn certificate(
             .map(|v| format!(", VIN {v}"))
             .unwrap_or_default()
     );
-    let r = reconciliation(app, contract_id, c.contract_date, as_of).await?;
     let on = documents::date(as_of);
     let mut facts = vec![
         (
@@ -382,6 +381,7 @@ pub async fn certificate(
     ];
     let (title, statement) = match kind {
         DocumentKind::NoDebtCertificate => {
+            let r = reconciliation(app, contract_id, c.contract_date, as_of).await?;
             if r.debt() > Decimal::ZERO {
                 return Err(ApiError::validation(
                     "kind",
@@ -609,6 +609,39 @@ pub async fn issue(
     })
 }
 
+/// Generates, stores and records an invoice for payment on a contract, dated the business day.
+///
+/// # Errors
+/// As [`invoice`]; a store error.
+pub async fn issue_invoice(
+    app: &App,
+    meta: &CommandMeta,
+    id: Uuid,
+    contract_id: Uuid,
+    company_id: Uuid,
+    subject: &InvoiceSubject,
+) -> Result<Generated, ApiError> {
+    let date = business_day(app).await?;
+    let mut inv = invoice(app, contract_id, subject, String::new(), date).await?;
+    let number = next_number(&app.pool, "invoice", "СЧ", date).await?;
+    inv.number = number.clone();
+    let title = format!("Счет на оплату № {number} от {}", documents::date(date));
+    issue(
+        app,
+        meta,
+        id,
+        DocumentKind::Invoice,
+        company_id,
+        Some(contract_id),
+        None,
+        number,
+        title,
+        date,
+        inv.render(),
+    )
+    .await
+}
+
 /// Generates, stores and records the reconciliation act of a contract for `from..=to`.
 ///
 /// # Errors
@@ -631,9 +664,10 @@ pub async fn issue_act(
             format!("must not be after the business day {date}"),
         ));
     }
-    act(app, contract_id, from, to, String::new(), date).await?;
+    // Built before it is numbered, so a refusal takes no number.
+    let mut a = act(app, contract_id, from, to, String::new(), date).await?;
     let number = next_number(&app.pool, "act", "АС", date).await?;
-    let a = act(app, contract_id, from, to, number.clone(), date).await?;
+    a.number = number.clone();
     let title = format!(
         "Акт сверки № {number} за период с {} по {}",
         documents::date(from),
@@ -671,9 +705,9 @@ pub async fn issue_certificate(
     as_of: NaiveDate,
 ) -> Result<Generated, ApiError> {
     let date = business_day(app).await?;
-    certificate(app, contract_id, kind, as_of, String::new(), date).await?;
+    let mut c = certificate(app, contract_id, kind, as_of, String::new(), date).await?;
     let number = next_number(&app.pool, "certificate", "СП", date).await?;
-    let c = certificate(app, contract_id, kind, as_of, number.clone(), date).await?;
+    c.number = number.clone();
     let title = format!("{} № {number} на {}", c.title, documents::date(as_of));
     issue(
         app,
@@ -704,9 +738,9 @@ pub async fn issue_os1(
     request_id: Option<Uuid>,
 ) -> Result<Generated, ApiError> {
     let date = business_day(app).await?;
-    os1(app, contract_id, String::new(), date).await?;
+    let mut a = os1(app, contract_id, String::new(), date).await?;
     let number = next_number(&app.pool, "os1", "ОС", date).await?;
-    let a = os1(app, contract_id, number.clone(), date).await?;
+    a.number = number.clone();
     let title = format!("Акт о приеме-передаче ОС-1 № {number}");
     issue(
         app,

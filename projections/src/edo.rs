@@ -34,9 +34,6 @@ impl Projection for EdoProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
-        if e.aggregate_type != "EdoConnection" {
-            return Ok(());
-        }
         let company = e.aggregate_uuid()?;
         let event: EdoEvent = e.decode_event()?;
         let status = event.status().as_str();

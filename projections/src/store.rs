@@ -307,8 +307,15 @@ where
             });
         }
 
-        // 2. Inline projections: the read models commit with the events (read your writes).
+        // 2. Inline projections: the read models commit with the events (read your writes). A commit holds
+        // one aggregate's events, so a projection that reads other aggregate types is not called at all, as
+        // replay and catch-up do not fetch those events for it.
         for p in self.inline.iter() {
+            if p.aggregate_types()
+                .is_some_and(|types| !types.contains(&A::TYPE))
+            {
+                continue;
+            }
             p.apply_batch(&mut tx, &stored)
                 .await
                 .map_err(|err| match err {

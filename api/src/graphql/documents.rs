@@ -520,21 +520,52 @@ async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError>
     Ok(document_company(ctx, id).await?.into())
 }
 
-/// Runs a signing step on a document the caller may exchange.
-async fn step(
+/// The document and the caller, authorized to take its side's steps on it.
+async fn exchanging<'a>(
+    ctx: &Context<'a>,
+    id: Uuid,
+) -> Result<(&'a Actor, &'a super::RequestCtx), ApiError> {
+    let doc = document_company(ctx, id).await?;
+    allow(ctx, Operation::ExchangeDocuments(doc.company_id))
+}
+
+/// Runs a command on a document as `actor` and returns the document as it is now.
+async fn execute(
     ctx: &Context<'_>,
     id: Uuid,
-    command: impl FnOnce(DomainParty) -> Result<DocumentCommand, ApiError>,
+    actor: &Actor,
+    req: &super::RequestCtx,
+    command: DocumentCommand,
 ) -> Result<ExchangeDocument, ApiError> {
-    let doc = document_company(ctx, id).await?;
-    let (actor, req) = allow(ctx, Operation::ExchangeDocuments(doc.company_id))?;
-    let command = command(party_of(actor))?;
     app(ctx)
         .documents
         .execute(&id.to_string(), command, &req.meta(actor, None))
         .await
         .map_err(document_error)?;
     load(ctx, id).await
+}
+
+/// Runs a signing step for the caller's side on a document the caller may exchange.
+async fn step(
+    ctx: &Context<'_>,
+    id: Uuid,
+    command: impl FnOnce(DomainParty) -> DocumentCommand,
+) -> Result<ExchangeDocument, ApiError> {
+    let (actor, req) = exchanging(ctx, id).await?;
+    execute(ctx, id, actor, req, command(party_of(actor))).await
+}
+
+/// Runs a signing step that carries the caller's side's signature (its detached file uploaded beside).
+async fn signed_step(
+    ctx: &Context<'_>,
+    id: Uuid,
+    input: SignatureInput,
+    file: &Upload,
+    command: fn(Box<Signature>) -> DocumentCommand,
+) -> Result<ExchangeDocument, ApiError> {
+    let (actor, req) = exchanging(ctx, id).await?;
+    let s = signature(ctx, party_of(actor), input, file, &actor.event_actor()).await?;
+    execute(ctx, id, actor, req, command(Box::new(s))).await
 }
 
 async fn signature(
@@ -651,26 +682,13 @@ impl DocumentMutation {
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
-        let app = app(ctx);
-        let subject = what.subject()?;
-        let date = generate::business_day(app).await?;
-        // Build first (a refusal takes no number), then number it.
-        generate::invoice(app, contract_id, &subject, String::new(), date).await?;
-        let number = generate::next_number(&app.pool, "invoice", "СЧ", date).await?;
-        let inv = generate::invoice(app, contract_id, &subject, number.clone(), date).await?;
-        let title = format!("Счет на оплату № {number} от {}", documents::date(date));
-        let g = generate::issue(
-            app,
+        let g = generate::issue_invoice(
+            app(ctx),
             &req.meta(actor, None),
             Uuid::now_v7(),
-            Kind::Invoice,
+            contract_id,
             company,
-            Some(contract_id),
-            None,
-            number,
-            title,
-            date,
-            inv.render(),
+            &what.subject()?,
         )
         .await?;
         Ok(load(ctx, g.id).await?)
@@ -780,28 +798,21 @@ impl DocumentMutation {
         }
         let date = generate::business_day(app).await?;
         let id = Uuid::now_v7();
-        app.documents
-            .execute(
-                &id.to_string(),
-                DocumentCommand::Issue {
-                    document_id: id,
-                    party: party_of(actor),
-                    info: DocumentInfo {
-                        company_id,
-                        contract_id,
-                        request_id: None,
-                        kind: Kind::Uploaded,
-                        number: None,
-                        title,
-                        date,
-                        file,
-                    },
-                },
-                &req.meta(actor, None),
-            )
-            .await
-            .map_err(document_error)?;
-        Ok(load(ctx, id).await?)
+        let command = DocumentCommand::Issue {
+            document_id: id,
+            party: party_of(actor),
+            info: DocumentInfo {
+                company_id,
+                contract_id,
+                request_id: None,
+                kind: Kind::Uploaded,
+                number: None,
+                title,
+                date,
+                file,
+            },
+        };
+        Ok(execute(ctx, id, actor, req, command).await?)
     }
 
     /// Sends a document the caller's side issued for signature, with the caller's side's signature.
@@ -812,19 +823,13 @@ impl DocumentMutation {
         signature: SignatureInput,
         signature_file: Upload,
     ) -> Result<ExchangeDocument> {
-        let doc = document_company(ctx, document_id).await?;
-        let (actor, _) = allow(ctx, Operation::ExchangeDocuments(doc.company_id))?;
-        let s = self::signature(
+        Ok(signed_step(
             ctx,
-            party_of(actor),
+            document_id,
             signature,
             &signature_file,
-            &actor.event_actor(),
+            DocumentCommand::SendForSignature,
         )
-        .await?;
-        Ok(step(ctx, document_id, |_| {
-            Ok(DocumentCommand::SendForSignature(Box::new(s)))
-        })
         .await?)
     }
 
@@ -835,7 +840,7 @@ impl DocumentMutation {
         document_id: Uuid,
     ) -> Result<ExchangeDocument> {
         Ok(step(ctx, document_id, |party| {
-            Ok(DocumentCommand::AcknowledgeReceipt { party })
+            DocumentCommand::AcknowledgeReceipt { party }
         })
         .await?)
     }
@@ -848,17 +853,14 @@ impl DocumentMutation {
         signature: SignatureInput,
         signature_file: Upload,
     ) -> Result<ExchangeDocument> {
-        let doc = document_company(ctx, document_id).await?;
-        let (actor, _) = allow(ctx, Operation::ExchangeDocuments(doc.company_id))?;
-        let s = self::signature(
+        Ok(signed_step(
             ctx,
-            party_of(actor),
+            document_id,
             signature,
             &signature_file,
-            &actor.event_actor(),
+            DocumentCommand::Sign,
         )
-        .await?;
-        Ok(step(ctx, document_id, |_| Ok(DocumentCommand::Sign(Box::new(s)))).await?)
+        .await?)
     }
 
     /// Refuses to sign a document sent to the caller's side.
@@ -868,10 +870,13 @@ impl DocumentMutation {
         document_id: Uuid,
         reason: String,
     ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| {
-            Ok(DocumentCommand::RejectSignature { party, reason })
-        })
-        .await?)
+        Ok(
+            step(ctx, document_id, |party| DocumentCommand::RejectSignature {
+                party,
+                reason,
+            })
+            .await?,
+        )
     }
 
     /// Asks to annul a signed document.
@@ -882,7 +887,7 @@ impl DocumentMutation {
         reason: String,
     ) -> Result<ExchangeDocument> {
         Ok(step(ctx, document_id, |party| {
-            Ok(DocumentCommand::RequestAnnulment { party, reason })
+            DocumentCommand::RequestAnnulment { party, reason }
         })
         .await?)
     }
@@ -894,7 +899,7 @@ impl DocumentMutation {
         document_id: Uuid,
     ) -> Result<ExchangeDocument> {
         Ok(step(ctx, document_id, |party| {
-            Ok(DocumentCommand::ConfirmAnnulment { party })
+            DocumentCommand::ConfirmAnnulment { party }
         })
         .await?)
     }
