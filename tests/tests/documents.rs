@@ -554,13 +554,22 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         .expect("the mail file");
     assert!(raw.contains("Content-Disposition: attachment"), "{raw}");
     assert!(raw.contains("application/pdf"));
-    let r = t
-        .gql(
-            Some(&client),
-            "query($r: UUID!) { request(id: $r) { effectDetail documents { kind requestId } } }",
-            json!({"r": request}),
-        )
-        .await;
+    // The mail is queued before the outcome is recorded on the request: wait for the outcome.
+    let r = common::eventually("the request's effect recorded", || async {
+        let r = t
+            .gql(
+                Some(&client),
+                "query($r: UUID!) { request(id: $r) { effectDetail documents { kind requestId } } }",
+                json!({"r": request}),
+            )
+            .await;
+        if r["data"]["request"]["effectDetail"].is_string() {
+            Ok(r)
+        } else {
+            Err(r.to_string())
+        }
+    })
+    .await;
     let docs = r["data"]["request"]["documents"]
         .as_array()
         .unwrap_or_else(|| panic!("{r}"));
