@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::auth::security::Client;
 use crate::auth::service::AccountService;
 use crate::auth::{Actor, Role};
+use crate::mail::Cause;
 use crate::startup::App;
 
 /// The consumer.
@@ -70,7 +71,7 @@ impl RequestEffects {
     ///
     /// # Errors
     /// A store error (the consumer retries).
-    pub async fn apply_effect(&self, id: Uuid, causation: &str) -> Result<(), ProjectionError> {
+    pub async fn apply_effect(&self, id: Uuid, cause: &Cause) -> Result<(), ProjectionError> {
         let request: ClientRequest = self
             .app
             .requests
@@ -84,8 +85,12 @@ impl RequestEffects {
             return Ok(());
         }
         let mut meta = CommandMeta::system("request-effects");
-        meta.causation_id = causation.to_owned();
-        meta.correlation_id = format!("request:{id}");
+        // The effect belongs to the story of the completion that caused it: same correlation id, caused by
+        // the RequestCompleted event.
+        meta.causation_id = cause
+            .event
+            .map_or_else(|| format!("request:{id}"), |p| format!("event:{p}"));
+        meta.correlation_id = cause.correlation_id.clone();
         meta.idempotency_key = Some(format!("effect:{id}"));
         let company = request.company_id().unwrap_or_default();
         let contract = request.contract_id();
@@ -150,7 +155,7 @@ impl RequestEffects {
             }
             RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
             RequestDetails::Certificate { .. } | RequestDetails::AccountingDocuments { .. } => {
-                self.documents(id, &request, &details, &meta).await?
+                self.documents(id, &request, &details, &meta, cause).await?
             }
             _ => return Ok(()),
         };
@@ -185,6 +190,7 @@ impl RequestEffects {
         request: &ClientRequest,
         details: &RequestDetails,
         meta: &CommandMeta,
+        cause: &Cause,
     ) -> Result<Result<String, String>, ProjectionError> {
         use domain::document::DocumentKind;
         use domain::request::{AccountingDocument, CertificateKind};
@@ -317,6 +323,7 @@ impl RequestEffects {
                     &to,
                     letter,
                     &files,
+                    Some(cause),
                 )
                 .await?;
         }
@@ -406,7 +413,6 @@ impl Projection for RequestEffects {
         let Ok(id) = e.aggregate_id.parse::<Uuid>() else {
             return Ok(());
         };
-        self.apply_effect(id, &format!("event:{}", e.position))
-            .await
+        self.apply_effect(id, &Cause::event(e)).await
     }
 }

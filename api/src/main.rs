@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Analysts' read-only access to the read models.
+    Analysts {
+        #[command(subcommand)]
+        command: AnalystsCommand,
+    },
     /// The business clock.
     Clock {
         #[command(subcommand)]
@@ -123,15 +128,62 @@ enum ProjectionsCommand {
 
 #[derive(Subcommand)]
 enum EventsCommand {
-    /// Write events as JSON lines to standard output, in global order.
+    /// Write events as JSON lines to standard output, in global commit order.
     Export {
         /// Only one aggregate, as TYPE:ID.
         #[arg(long)]
         aggregate: Option<String>,
-        /// Only events at or after this position.
+        /// Only these event types (repeatable).
+        #[arg(long = "type", value_name = "EVENT_TYPE")]
+        event_types: Vec<String>,
+        /// Only the aggregates of this company (the company, its contracts, policies, requests, documents).
         #[arg(long)]
+        company: Option<uuid::Uuid>,
+        /// Only events recorded at or after this instant (RFC 3339, e.g. 2026-03-01T00:00:00+03:00).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Only events recorded before this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Only events at or after this position.
+        #[arg(long, alias = "from-position")]
         from: Option<i64>,
+        /// Only events at or before this position.
+        #[arg(long, alias = "to-position")]
+        to: Option<i64>,
+        /// Check the export as it is written: global order, unique positions, gap-free sequences per
+        /// aggregate. The report goes to standard error; exit status 1 on any problem.
+        #[arg(long)]
+        verify: bool,
     },
+    /// Check an export (a file, or standard input): global order, unique positions, and per aggregate
+    /// increasing positions and gap-free sequences. Exit status 1 on any problem.
+    Verify {
+        /// The export; standard input when absent.
+        file: Option<PathBuf>,
+        /// The export holds every event of its aggregates: sequences must start at 1.
+        #[arg(long)]
+        complete: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnalystsCommand {
+    /// Give the existing PostgreSQL login role NAME read access to the `analytics` schema (and nothing else):
+    /// grants `cabinet_analyst` to it, makes its sessions read-only and puts `analytics` on its search path.
+    Grant {
+        /// The login role (create it first: CREATE ROLE name LOGIN PASSWORD '…').
+        #[arg(long)]
+        role: String,
+    },
+    /// Take `cabinet_analyst` away from NAME.
+    Revoke {
+        /// The login role.
+        #[arg(long)]
+        role: String,
+    },
+    /// The login roles that hold `cabinet_analyst`.
+    List,
 }
 
 #[tokio::main]
@@ -291,27 +343,128 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
         } => unreachable!("handled before the database is opened"),
         Command::Projections { command } => projections_command(command, app).await,
         Command::Clock { command } => clock_command(command, app).await,
-        Command::Events {
-            command: EventsCommand::Export { aggregate, from },
+        Command::Events { command } => events_command(command, app).await,
+        Command::Analysts { command } => analysts_command(command, app).await,
+    }
+}
+
+async fn events_command(command: EventsCommand, app: &App) -> anyhow::Result<i32> {
+    use projections::export::{Coverage, ExportCheck};
+    let report = |r: projections::export::CheckReport| {
+        for s in &r.samples {
+            eprintln!("  {s}");
+        }
+        if r.problems == 0 {
+            eprintln!(
+                "verified: {} events of {} aggregates, in global order, positions unique, sequences gap-free",
+                r.events, r.aggregates
+            );
+            0
+        } else {
+            eprintln!(
+                "{} problems in {} events of {} aggregates",
+                r.problems, r.events, r.aggregates
+            );
+            1
+        }
+    };
+    match command {
+        EventsCommand::Export {
+            aggregate,
+            event_types,
+            company,
+            since,
+            until,
+            from,
+            to,
+            verify,
         } => {
-            let aggregate = aggregate
-                .map(|a| match a.split_once(':') {
+            let (aggregate_type, aggregate_id) = match aggregate {
+                None => (None, None),
+                Some(a) => match a.split_once(':') {
                     Some((t, id)) if !t.is_empty() && !id.is_empty() => {
-                        Ok((t.to_owned(), id.to_owned()))
+                        (Some(t.to_owned()), Some(id.to_owned()))
                     }
-                    _ => Err(anyhow::anyhow!(
-                        "--aggregate: expected TYPE:ID, e.g. Company:0190…"
-                    )),
-                })
-                .transpose()?;
-            let filter = projections::export::ExportFilter {
-                aggregate,
-                from_position: from,
+                    _ => bail!("--aggregate: expected TYPE:ID, e.g. Company:0190…"),
+                },
             };
+            if let (Some(a), Some(b)) = (since, until) {
+                if b <= a {
+                    bail!("--until: must be after --since");
+                }
+            }
+            if let (Some(a), Some(b)) = (from, to) {
+                if b < a {
+                    bail!("--to: must not be below --from");
+                }
+            }
+            let filter = projections::audit::EventFilter {
+                aggregate_type,
+                aggregate_id,
+                event_types,
+                company_id: company,
+                recorded_from: since.map(|t| t.with_timezone(&chrono::Utc)),
+                recorded_to: until.map(|t| t.with_timezone(&chrono::Utc)),
+                position_from: from,
+                position_to: to,
+                ..Default::default()
+            };
+            let mut check = verify.then(|| ExportCheck::new(Coverage::of(&filter)));
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let n = projections::export::export(&app.pool, &filter, &mut out).await?;
+            let n =
+                projections::export::export(&app.pool, &filter, &mut out, check.as_mut()).await?;
             tracing::info!(events = n, "exported");
+            Ok(check.map_or(0, |c| report(c.report())))
+        }
+        EventsCommand::Verify { file, complete } => {
+            use std::io::BufRead;
+            let input: Box<dyn BufRead> = match &file {
+                Some(f) => Box::new(std::io::BufReader::new(
+                    std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
+                )),
+                None => Box::new(std::io::stdin().lock()),
+            };
+            let mut check = ExportCheck::new(if complete {
+                Coverage::Complete
+            } else {
+                Coverage::Window
+            });
+            for l in input.lines() {
+                let l = l?;
+                if l.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<serde_json::Value>(&l) {
+                    Ok(v) => check.push(&v),
+                    Err(e) => check.unreadable(&e.to_string()),
+                }
+            }
+            Ok(report(check.report()))
+        }
+    }
+}
+
+async fn analysts_command(command: AnalystsCommand, app: &App) -> anyhow::Result<i32> {
+    use projections::analysts;
+    match command {
+        AnalystsCommand::Grant { role } => {
+            analysts::grant(&app.pool, &role).await?;
+            println!(
+                "{role} now holds {}: it reads the `analytics` schema only, in read-only sessions",
+                analysts::ROLE
+            );
+            Ok(0)
+        }
+        AnalystsCommand::Revoke { role } => {
+            analysts::revoke(&app.pool, &role).await?;
+            println!("{role} no longer holds {}", analysts::ROLE);
+            Ok(0)
+        }
+        AnalystsCommand::List => {
+            for r in analysts::list(&app.pool).await? {
+                println!("{r}");
+            }
             Ok(0)
         }
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::mail::templates::{self, Locale};
-use crate::mail::Outbox;
+use crate::mail::{Cause, Outbox};
 
 /// Most ids one `markNotificationsRead` accepts.
 pub const MAX_MARK: usize = 500;
@@ -377,6 +377,8 @@ struct ToMail {
     text_ru: String,
     title_en: String,
     text_en: String,
+    position: i64,
+    correlation_id: String,
 }
 
 #[async_trait]
@@ -413,10 +415,12 @@ impl Projection for NotificationMail {
         // The batch is every event of these types between first and last in the global order, and only
         // those events have notifications: the range selects exactly the batch's notifications.
         let rows: Vec<ToMail> = sqlx::query_as(
-            "SELECT kind, company_id, audience, title_ru, text_ru, title_en, text_en FROM notifications \
-             WHERE (transaction_id, position) >= ($1::bigint::text::xid8, $2) \
-               AND (transaction_id, position) <= ($3::bigint::text::xid8, $4) \
-             ORDER BY transaction_id, position, ordinal",
+            "SELECT n.kind, n.company_id, n.audience, n.title_ru, n.text_ru, n.title_en, n.text_en, n.position, \
+                    coalesce(e.metadata ->> 'correlation_id', '') AS correlation_id \
+             FROM notifications n JOIN events e ON e.position = n.position \
+             WHERE (n.transaction_id, n.position) >= ($1::bigint::text::xid8, $2) \
+               AND (n.transaction_id, n.position) <= ($3::bigint::text::xid8, $4) \
+             ORDER BY n.transaction_id, n.position, n.ordinal",
         )
         .bind(first.transaction_id)
         .bind(first.position)
@@ -452,7 +456,13 @@ impl Projection for NotificationMail {
                     Locale::En => (&n.title_en, &n.text_en),
                 };
                 let letter = templates::notification(locale, &self.outbox.site, title, text);
-                self.outbox.enqueue(&mut *conn, &email, letter).await?;
+                let cause = Cause {
+                    correlation_id: n.correlation_id.clone(),
+                    event: Some(n.position),
+                };
+                self.outbox
+                    .enqueue_caused(&mut *conn, &email, letter, Some(&cause))
+                    .await?;
             }
         }
         Ok(())

@@ -629,7 +629,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (p, cs) = (p.clone(), cs.clone());
             async move {
                 let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
-                projections::contracts::load_company_debt(&p, c)
+                let mut conn = p.acquire().await.map_err(|e| e.to_string())?;
+                projections::contracts::load_company_debt(&mut conn, c)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(())

@@ -251,7 +251,10 @@ const COLUMNS: &str = "company_id, kind, inn, kpp, ogrn, full_name, short_name, 
 ///
 /// # Errors
 /// A database error.
-pub async fn load_company(pool: &PgPool, id: Uuid) -> Result<Option<CompanyView>, sqlx::Error> {
+pub async fn load_company(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<CompanyView>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM companies_view WHERE company_id = $1"
     ))

@@ -1113,7 +1113,10 @@ impl Projection for ContractsProjection {
 ///
 /// # Errors
 /// A database error.
-pub async fn load_contract(pool: &PgPool, id: Uuid) -> Result<Option<ContractView>, sqlx::Error> {
+pub async fn load_contract(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<ContractView>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {} FROM contracts_view WHERE contract_id = $1",
         columns(CONTRACT_COLUMNS)
@@ -1155,7 +1158,7 @@ pub async fn list_contracts(
 /// # Errors
 /// A database error.
 pub async fn load_schedules(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<ScheduleLineView>, sqlx::Error> {
     load_rows(
@@ -1172,7 +1175,10 @@ pub async fn load_schedules(
 ///
 /// # Errors
 /// A database error.
-pub async fn load_payments(pool: &PgPool, id: Uuid) -> Result<Vec<PaymentView>, sqlx::Error> {
+pub async fn load_payments(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Vec<PaymentView>, sqlx::Error> {
     load_rows(
         pool,
         "payments_view",
@@ -1187,7 +1193,10 @@ pub async fn load_payments(pool: &PgPool, id: Uuid) -> Result<Vec<PaymentView>, 
 ///
 /// # Errors
 /// A database error.
-pub async fn load_fines(pool: &PgPool, id: Uuid) -> Result<Vec<FineView>, sqlx::Error> {
+pub async fn load_fines(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Vec<FineView>, sqlx::Error> {
     load_rows(
         pool,
         "fines_view",
@@ -1203,7 +1212,7 @@ pub async fn load_fines(pool: &PgPool, id: Uuid) -> Result<Vec<FineView>, sqlx::
 /// # Errors
 /// A database error.
 pub async fn load_contract_debts(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<ContractDebtView>, sqlx::Error> {
     load_rows(pool, "contract_debt_view", DEBT_COLUMNS, ids, "").await
@@ -1243,7 +1252,7 @@ struct CompanyDebtWithDay {
 /// # Errors
 /// A database error.
 pub async fn load_company_debt(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     company_id: Uuid,
 ) -> Result<CompanyDebt, sqlx::Error> {
     let total: Option<CompanyDebtWithDay> = sqlx::query_as(&format!(
@@ -1252,11 +1261,11 @@ pub async fn load_company_debt(
         columns(COMPANY_DEBT_COLUMNS)
     ))
     .bind(company_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let business_date = match &total {
         Some(t) => t.business_date,
-        None => load_business_day(pool).await?.0,
+        None => load_business_day(&mut *conn).await?.0,
     };
     let debt_columns: Vec<String> = DEBT_COLUMNS.iter().map(|c| format!("d.{c}")).collect();
     let contracts = sqlx::query_as(&format!(
@@ -1265,7 +1274,7 @@ pub async fn load_company_debt(
         debt_columns.join(", ")
     ))
     .bind(company_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(CompanyDebt {
         total: total.map(|t| t.total),
@@ -1304,7 +1313,7 @@ pub async fn load_contract_and_day(
 /// # Errors
 /// A database error.
 pub async fn load_business_day(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), sqlx::Error> {
     sqlx::query_as(
         "SELECT (SELECT business_date FROM business_day_view), \

@@ -432,7 +432,7 @@ pub async fn list_exchange_documents(
 /// # Errors
 /// A database error.
 pub async fn request_documents(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     request: Uuid,
 ) -> Result<Vec<ExchangeDocumentView>, sqlx::Error> {
     sqlx::query_as(&format!(

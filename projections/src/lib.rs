@@ -13,6 +13,9 @@
 //! - [`export`]: the log as JSON lines;
 //! - [`cluster`], [`db`], [`testing`]: PostgreSQL provisioning, connections and migrations, test databases.
 
+pub mod analysts;
+pub mod asof;
+pub mod audit;
 pub mod cluster;
 pub mod command;
 pub mod companies;
@@ -20,6 +23,7 @@ pub mod content;
 pub mod contracts;
 pub mod days;
 pub mod db;
+pub mod dependents;
 pub mod documents;
 pub mod edo;
 pub mod event;

@@ -417,7 +417,10 @@ pub struct InsuredEventView {
 ///
 /// # Errors
 /// A database error.
-pub async fn load_policy(pool: &PgPool, id: Uuid) -> Result<Option<PolicyView>, sqlx::Error> {
+pub async fn load_policy(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<PolicyView>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {POLICY_COLUMNS} FROM policies_view WHERE policy_id = $1"
     ))
@@ -460,7 +463,7 @@ pub async fn list_policies(
 /// # Errors
 /// A database error.
 pub async fn load_installments(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<InstallmentView>, sqlx::Error> {
     sqlx::query_as(
@@ -477,7 +480,7 @@ pub async fn load_installments(
 /// # Errors
 /// A database error.
 pub async fn load_insured_events(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<InsuredEventView>, sqlx::Error> {
     sqlx::query_as(

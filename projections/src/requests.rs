@@ -314,7 +314,10 @@ pub struct RequestFilter {
 ///
 /// # Errors
 /// A database error.
-pub async fn load_request(pool: &PgPool, id: Uuid) -> Result<Option<RequestView>, sqlx::Error> {
+pub async fn load_request(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<RequestView>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {REQUEST_COLUMNS} FROM requests_view WHERE request_id = $1"
     ))
@@ -361,7 +364,10 @@ pub async fn list_requests(
 ///
 /// # Errors
 /// A database error.
-pub async fn load_history(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<HistoryView>, sqlx::Error> {
+pub async fn load_history(
+    pool: impl sqlx::PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<HistoryView>, sqlx::Error> {
     sqlx::query_as(
         "SELECT request_id, position, recorded_at, actor, party, change, status, text, file \
          FROM request_history_view WHERE request_id = ANY($1) ORDER BY request_id, position",

@@ -532,6 +532,9 @@ pub async fn rebuild(
     // back), in bounded batches.
     let (_, rest) = apply_committed_after(&mut tx, p, cp, batch).await?;
     events += rest;
+    // Views on the live tables (the analysts' schema) and the tables' grants and comments move over.
+    let dependents = crate::dependents::Dependents::read(&mut tx, p.tables()).await?;
+    dependents.drop_views(&mut tx).await?;
     for t in p.tables() {
         sqlx::query(&format!("DROP TABLE public.{}", q(t)))
             .execute(&mut *tx)
@@ -547,6 +550,7 @@ pub async fn rebuild(
     sqlx::query(&format!("DROP SCHEMA {} CASCADE", q(&schema)))
         .execute(&mut *tx)
         .await?;
+    dependents.restore(&mut tx).await?;
     tx.commit().await?;
     Ok(RebuildReport {
         projection: p.name(),

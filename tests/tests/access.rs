@@ -123,7 +123,7 @@ async fn auditors_read_the_event_history_and_change_nothing() {
     )
     .await;
     let auditor = t.sign_in(Role::Auditor, &[]).await;
-    let q = "query($id: String!) { events(aggregateType: \"Company\", aggregateId: $id) { edges { node { sequence eventType eventVersion storedVersion metadata payload } } } }";
+    let q = "query($id: String!) { events(filter: {aggregateType: \"Company\", aggregateId: $id}) { edges { node { sequence eventType eventVersion storedVersion metadata { actor correlationId causationId requestId } payload } } } }";
     let r = t
         .gql(Some(&auditor), q, json!({"id": id.to_string()}))
         .await;
@@ -135,7 +135,7 @@ async fn auditors_read_the_event_history_and_change_nothing() {
         edges[1]["node"]["payload"]["CompanyRequisitesChanged"]["short_name"],
         "ООО «Ромашка-2»"
     );
-    for key in ["actor", "correlation_id", "causation_id", "request_id"] {
+    for key in ["actor", "correlationId", "causationId", "requestId"] {
         assert!(edges[0]["node"]["metadata"][key].is_string(), "{key}");
     }
     // A manager may not read the history; an auditor may not register.
@@ -228,7 +228,7 @@ async fn the_role_matrix_holds_over_http() {
         let me_id: uuid::Uuid = me["data"]["me"]["id"].as_str().unwrap().parse().unwrap();
         let probes: Vec<(&str, serde_json::Value, Operation)> = vec![
             ("query($c: UUID!) { contract(id: $c) { number } }", json!({"c": contract}), Operation::ReadContracts(company)),
-            ("query($c: String!) { events(aggregateType: \"Company\", aggregateId: $c) { edges { cursor } } }", json!({"c": company.to_string()}), Operation::ReadEvents),
+            ("query($c: String!) { events(filter: {aggregateType: \"Company\", aggregateId: $c}) { edges { cursor } } }", json!({"c": company.to_string()}), Operation::ReadEvents),
             ("mutation($c: UUID!, $r: String!) { recordPayment(input: {contractId: $c, amount: \"1\", date: \"2026-02-01\", bankReference: $r, purpose: LEASING_PAYMENT}) { position } }", json!({"c": contract, "r": format!("p-{n}")}), Operation::ChangeContract(company)),
             ("mutation($i: RegisterCompanyInput!) { registerCompany(input: $i) { position } }", json!({"i": company_input("5263179847", &format!("77360100{n}"))}), Operation::RegisterCompany),
             ("{ accounts { edges { cursor } } }", json!({}), Operation::ManageAccounts),

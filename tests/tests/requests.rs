@@ -672,7 +672,11 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         .unwrap();
     let effects_pm = api::effects::RequestEffects::new(w.t.app.clone());
     for id in [req, repayment, buyout, prolong, deletion] {
-        effects_pm.apply_effect(id, "test-replay").await.unwrap();
+        let cause = api::mail::Cause {
+            correlation_id: "test-replay".into(),
+            event: None,
+        };
+        effects_pm.apply_effect(id, &cause).await.unwrap();
     }
     w.t.wait_for_consumer_of("request-effects", "ClientRequest")
         .await;

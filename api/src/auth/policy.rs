@@ -25,8 +25,11 @@ pub enum Operation {
     ChangeCompanyRequisites(Uuid),
     /// `assignManager`.
     AssignManager(Uuid),
-    /// Read the event history.
+    /// Read the event history: `events`, `correlation`.
     ReadEvents,
+    /// Reconstruct entities as of an instant (`asOf` on `company`, `contract`, `policy`, `request`, `debt`):
+    /// the back office and auditors.
+    ReadHistory,
     /// Read a company's contracts, schedules, payments, fines, debt and buyout quotes.
     ReadContracts(Uuid),
     /// `concludeContract` for a company.
@@ -121,6 +124,7 @@ impl Operation {
                 &[Role::Manager, Role::Admin]
             }
             Self::ReadEvents => &[Role::Auditor, Role::Admin],
+            Self::ReadHistory => STAFF,
             Self::ReadContracts(_) | Self::ReadBusinessDate => ALL,
             Self::ConcludeContract(_) | Self::ChangeContract(_) => {
                 &[Role::Manager, Role::Accountant, Role::Admin]

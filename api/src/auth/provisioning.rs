@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::security::{self, Entry, SecurityEventKind as Kind};
 use super::{accounts, passwords, Role};
 use crate::mail::templates::{self, Locale};
-use crate::mail::Outbox;
+use crate::mail::{Cause, Outbox};
 use projections::event::StoredEvent;
 use projections::projection::{Projection, ProjectionError};
 
@@ -67,7 +67,8 @@ pub enum Provisioned {
 }
 
 impl Provisioning {
-    /// Provisions the contact person of `company_id` on `conn` (the caller's transaction).
+    /// Provisions the contact person of `company_id` on `conn` (the caller's transaction); the mail records
+    /// `cause`.
     ///
     /// # Errors
     /// A database error, or hashing failed.
@@ -77,6 +78,7 @@ impl Provisioning {
         company_id: Uuid,
         email: &str,
         contract_number: &str,
+        cause: &Cause,
     ) -> Result<Provisioned, ProjectionError> {
         let email = email.trim().to_lowercase();
         let company: String =
@@ -110,7 +112,9 @@ impl Provisioning {
                     &self.outbox.site,
                     &company,
                 );
-                self.outbox.enqueue(conn, &email, letter).await?;
+                self.outbox
+                    .enqueue_caused(conn, &email, letter, Some(cause))
+                    .await?;
                 Ok(Provisioned::Linked(a.account_id))
             }
             existing => {
@@ -155,7 +159,9 @@ impl Provisioning {
                     &password,
                     expires,
                 );
-                self.outbox.enqueue(conn, &email, letter).await?;
+                self.outbox
+                    .enqueue_caused(conn, &email, letter, Some(cause))
+                    .await?;
                 Ok(Provisioned::Opened(account_id))
             }
         }
@@ -187,7 +193,13 @@ impl Projection for Provisioning {
         }
         let Payload::ContractConcluded(c) = e.decode_event()?;
         let outcome = self
-            .provision(conn, c.company_id, &c.contact_email, &c.number)
+            .provision(
+                conn,
+                c.company_id,
+                &c.contact_email,
+                &c.number,
+                &Cause::event(e),
+            )
             .await?;
         tracing::info!(
             contract = e.aggregate_id,

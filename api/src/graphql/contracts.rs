@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::clock::{ClockCommand, CLOCK_ID};
 use domain::contract::{self as dc, ContractCommand, ContractTerms};
 use domain::penalty::PenaltyTerms as DomainPenaltyTerms;
@@ -573,6 +573,18 @@ pub struct Contract {
     prefetched_schedule: Option<Vec<ScheduleLineView>>,
     #[graphql(skip)]
     prefetched_debt: Option<ContractDebtView>,
+    /// Everything below the contract, as of an instant (its children are never read from the live tables).
+    #[graphql(skip)]
+    pub(crate) as_of: Option<std::sync::Arc<ContractAsOf>>,
+}
+
+/// A contract's rows as reconstructed at an instant.
+#[derive(Debug, Clone)]
+pub(crate) struct ContractAsOf {
+    pub schedule: Vec<ScheduleLineView>,
+    pub payments: Vec<PaymentView>,
+    pub fines: Vec<FineView>,
+    pub debt: Option<ContractDebtView>,
 }
 
 impl From<ContractView> for Contract {
@@ -612,12 +624,16 @@ impl From<ContractView> for Contract {
             position: v.last_position,
             prefetched_schedule: None,
             prefetched_debt: None,
+            as_of: None,
         }
     }
 }
 
 impl Contract {
     async fn schedule_rows(&self, ctx: &Context<'_>) -> Result<Vec<ScheduleLineView>, ApiError> {
+        if let Some(a) = &self.as_of {
+            return Ok(a.schedule.clone());
+        }
         match &self.prefetched_schedule {
             Some(rows) => Ok(rows.clone()),
             None => Ok(views::load_schedules(&app(ctx).pool, &[self.id]).await?),
@@ -656,29 +672,32 @@ impl Contract {
 
     /// Payments received, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
-        Ok(views::load_payments(&app(ctx).pool, self.id)
-            .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .map(Payment::from)
-            .collect())
+        let rows = match &self.as_of {
+            Some(a) => a.payments.clone(),
+            None => views::load_payments(&app(ctx).pool, self.id)
+                .await
+                .map_err(ApiError::from)?,
+        };
+        Ok(rows.into_iter().map(Payment::from).collect())
     }
 
     /// Traffic fines re-billed on this contract.
     async fn fines(&self, ctx: &Context<'_>) -> Result<Vec<TrafficFine>> {
-        Ok(views::load_fines(&app(ctx).pool, self.id)
-            .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .map(TrafficFine::from)
-            .collect())
+        let rows = match &self.as_of {
+            Some(a) => a.fines.clone(),
+            None => views::load_fines(&app(ctx).pool, self.id)
+                .await
+                .map_err(ApiError::from)?,
+        };
+        Ok(rows.into_iter().map(TrafficFine::from).collect())
     }
 
     /// What is owed on the contract.
     async fn debt(&self, ctx: &Context<'_>) -> Result<Option<ContractDebt>> {
-        let row = match &self.prefetched_debt {
-            Some(d) => Some(d.clone()),
-            None => views::load_contract_debts(&app(ctx).pool, &[self.id])
+        let row = match (&self.as_of, &self.prefetched_debt) {
+            (Some(a), _) => a.debt.clone(),
+            (None, Some(d)) => Some(d.clone()),
+            (None, None) => views::load_contract_debts(&app(ctx).pool, &[self.id])
                 .await
                 .map_err(ApiError::from)?
                 .into_iter()
@@ -1065,8 +1084,18 @@ pub struct ContractQuery;
 
 #[Object]
 impl ContractQuery {
-    /// One contract (a CLIENT only of its own companies).
-    async fn contract(&self, ctx: &Context<'_>, id: Uuid) -> Result<Contract> {
+    /// One contract (a CLIENT only of its own companies). With `asOf` (staff): the contract as it was at
+    /// that instant — schedule, payments, fines and debt rebuilt from the events recorded up to it
+    /// (NOT_FOUND when it did not exist yet).
+    async fn contract(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Contract> {
+        if let Some(at) = as_of {
+            return Ok(super::audit::contract_as_of(ctx, id, at).await?);
+        }
         Ok(authorized_contract(ctx, id, Operation::ReadContracts)
             .await?
             .0
@@ -1142,8 +1171,17 @@ impl ContractQuery {
         Ok(conn)
     }
 
-    /// What a company owes: totals and the per-contract breakdown, as of the last business day.
-    async fn debt(&self, ctx: &Context<'_>, company_id: Uuid) -> Result<CompanyDebt> {
+    /// What a company owes: totals and the per-contract breakdown, as of the last business day. With
+    /// `asOf` (staff): as it was at that instant, from the events and business days recorded up to it.
+    async fn debt(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<CompanyDebt> {
+        if let Some(at) = as_of {
+            return Ok(super::audit::debt_as_of(ctx, company_id, at).await?);
+        }
         allow(ctx, Operation::ReadContracts(company_id))?;
         Ok(company_debt(&app(ctx).pool, company_id).await?)
     }
@@ -1395,9 +1433,15 @@ pub(crate) async fn company_debt(
     pool: &sqlx::PgPool,
     company_id: Uuid,
 ) -> Result<CompanyDebt, ApiError> {
-    let d = views::load_company_debt(pool, company_id)
+    let mut conn = pool.acquire().await?;
+    let d = views::load_company_debt(&mut conn, company_id)
         .await
         .map_err(ApiError::from)?;
+    Ok(company_debt_from(company_id, d))
+}
+
+/// The GraphQL form of a company's debt rows.
+pub(crate) fn company_debt_from(company_id: Uuid, d: views::CompanyDebt) -> CompanyDebt {
     let zero = m2(Decimal::ZERO);
     let contracts = d
         .contracts
@@ -1407,7 +1451,7 @@ pub(crate) async fn company_debt(
             ..ContractDebt::from(r.debt)
         })
         .collect();
-    Ok(match d.total {
+    match d.total {
         Some(t) => CompanyDebt {
             company_id,
             as_of: d.business_date,
@@ -1434,5 +1478,5 @@ pub(crate) async fn company_debt(
             next_payment: None,
             contracts,
         },
-    })
+    }
 }

@@ -299,14 +299,22 @@ pub(crate) async fn with_children(
     ctx: &Context<'_>,
     views: Vec<PolicyView>,
 ) -> Result<Vec<Policy>, ApiError> {
-    let pool = &app(ctx).pool;
+    let mut conn = app(ctx).pool.acquire().await?;
+    with_children_on(&mut conn, views).await
+}
+
+/// [`with_children`] on a given connection (an as-of reconstruction's).
+pub(crate) async fn with_children_on(
+    conn: &mut sqlx::PgConnection,
+    views: Vec<PolicyView>,
+) -> Result<Vec<Policy>, ApiError> {
     let ids: Vec<Uuid> = views.iter().map(|v| v.policy_id).collect();
     let mut inst: HashMap<Uuid, Vec<InstallmentView>> = HashMap::new();
-    for i in views::load_installments(pool, &ids).await? {
+    for i in views::load_installments(&mut *conn, &ids).await? {
         inst.entry(i.policy_id).or_default().push(i);
     }
     let mut events: HashMap<Uuid, Vec<InsuredEventView>> = HashMap::new();
-    for e in views::load_insured_events(pool, &ids).await? {
+    for e in views::load_insured_events(&mut *conn, &ids).await? {
         events.entry(e.policy_id).or_default().push(e);
     }
     Ok(views
@@ -529,7 +537,15 @@ impl InsuranceQuery {
     }
 
     /// One policy.
-    async fn policy(&self, ctx: &Context<'_>, id: Uuid) -> Result<Policy> {
+    async fn policy(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Policy> {
+        if let Some(at) = as_of {
+            return Ok(super::audit::policy_as_of(ctx, id, at).await?);
+        }
         authorized_policy(ctx, id, Operation::ReadPolicies).await?;
         Ok(policy_by_id(ctx, id).await?)
     }

@@ -4,6 +4,7 @@
 //! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
 
 mod account;
+mod audit;
 mod content;
 mod contracts;
 mod documents;
@@ -20,6 +21,7 @@ use async_graphql::{Context, MergedObject, Schema};
 use projections::event::CommandMeta;
 
 pub use account::{AccountMutation, AccountQuery};
+pub use audit::AuditQuery;
 pub use content::{ContentMutation, ContentQuery};
 pub use contracts::{ContractMutation, ContractQuery};
 pub use documents::{DocumentMutation, DocumentQuery};
@@ -41,6 +43,7 @@ pub struct QueryRoot(
     NotificationQuery,
     ContentQuery,
     DocumentQuery,
+    AuditQuery,
 );
 
 /// Every mutation.

@@ -3,10 +3,9 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
 use projections::companies::{list_companies, load_company, CompanyFilter};
-use projections::event::load_aggregate_events;
 use uuid::Uuid;
 
-use super::types::{Company, Event, Me};
+use super::types::{Company, Me};
 use super::{allow, app};
 use crate::auth::policy::Operation;
 use crate::error::ApiError;
@@ -79,8 +78,17 @@ impl CoreQuery {
         Ok(Me::from(actor))
     }
 
-    /// One company; `null` when it does not exist. A client may read only its own companies.
-    async fn company(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Company>> {
+    /// One company; `null` when it does not exist. A client may read only its own companies. With `asOf`
+    /// (staff): as it was at that instant, from the events recorded up to it (`null` before registration).
+    async fn company(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<Company>> {
+        if let Some(at) = as_of {
+            return Ok(super::audit::company_as_of(ctx, id, at).await?);
+        }
         allow(ctx, Operation::ReadCompany(id))?;
         Ok(load_company(&app(ctx).pool, id)
             .await
@@ -111,33 +119,6 @@ impl CoreQuery {
             .map_err(ApiError::from)?;
         Ok(page(rows, limit, after.is_some(), |v| {
             (v.registered_position.to_string(), Company::from(v))
-        }))
-    }
-
-    /// The event history of one aggregate, in sequence order (auditors and admins).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
-    async fn events(
-        &self,
-        ctx: &Context<'_>,
-        aggregate_type: String,
-        aggregate_id: String,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<Connection<String, Event>> {
-        allow(ctx, Operation::ReadEvents)?;
-        let limit = page_size(first)?;
-        let after = cursor(after)?;
-        let events = load_aggregate_events(
-            &app(ctx).pool,
-            &aggregate_type,
-            &aggregate_id,
-            after.unwrap_or(0),
-            Some(limit + 1),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        Ok(page(events, limit, after.is_some(), |e| {
-            (e.sequence.to_string(), Event::from(e))
         }))
     }
 }

@@ -232,6 +232,9 @@ pub struct Request {
     pub comments: Vec<RequestComment>,
     /// Files from both sides (the result document excluded), oldest first.
     pub attachments: Vec<Document>,
+    /// The documents as of an instant (an as-of reconstruction; never read from the live tables then).
+    #[graphql(skip)]
+    pub(crate) as_of_documents: Option<Vec<projections::documents::ExchangeDocumentView>>,
 }
 
 #[async_graphql::ComplexObject]
@@ -242,15 +245,19 @@ impl Request {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<super::documents::ExchangeDocument>> {
-        let rows = projections::documents::request_documents(&super::app(ctx).pool, self.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = match &self.as_of_documents {
+            Some(rows) => rows.clone(),
+            None => projections::documents::request_documents(&super::app(ctx).pool, self.id)
+                .await
+                .map_err(ApiError::from)?,
+        };
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }
 
 impl Request {
-    fn new(v: RequestView, history: Vec<HistoryView>) -> Self {
+    /// A request from its row and its history rows.
+    pub(crate) fn with_rows(v: RequestView, history: Vec<HistoryView>) -> Self {
         let mut comments = Vec::new();
         let mut attachments = Vec::new();
         let history = history
@@ -316,6 +323,7 @@ impl Request {
             history,
             comments,
             attachments,
+            as_of_documents: None,
         }
     }
 }
@@ -343,7 +351,7 @@ async fn with_history(
         .into_iter()
         .map(|r| {
             let h = by_id.remove(&r.request_id).unwrap_or_default();
-            Request::new(r, h)
+            Request::with_rows(r, h)
         })
         .collect())
 }
@@ -1005,7 +1013,15 @@ impl RequestQuery {
     }
 
     /// One request with its history, comments and attachments.
-    async fn request(&self, ctx: &Context<'_>, id: Uuid) -> Result<Request> {
+    async fn request(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Request> {
+        if let Some(at) = as_of {
+            return Ok(super::audit::request_as_of(ctx, id, at).await?);
+        }
         authorized_request(ctx, id, Operation::ReadRequests).await?;
         Ok(request_by_id(ctx, id).await?)
     }

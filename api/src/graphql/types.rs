@@ -130,9 +130,12 @@ pub struct CompanyPayload {
 /// One event of the log, as auditors read it.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Event {
-    /// Global position.
+    /// Global position (insertion order; unique). Within an aggregate it follows the sequence.
     pub position: i64,
-    /// Aggregate type (Company, Contract, Policy, ClientRequest).
+    /// The transaction that recorded it: events of one transaction committed together. Readers replay in
+    /// (transactionId, position) order — commit order.
+    pub transaction_id: String,
+    /// Aggregate type (Company, Contract, Policy, ClientRequest, Document, EdoConnection, BusinessClock, …).
     pub aggregate_type: String,
     /// Aggregate id.
     pub aggregate_id: String,
@@ -144,18 +147,45 @@ pub struct Event {
     pub event_version: String,
     /// Version the event was stored with.
     pub stored_version: String,
-    /// The payload.
+    /// The stored payload was upcast to show it (`storedVersion` differs from `eventVersion`).
+    pub upcast: bool,
+    /// The payload (externally tagged: `{"PaymentRecorded": {...}}`), in the current version.
     pub payload: Json<serde_json::Value>,
-    /// Metadata: actor, correlation_id, causation_id, request_id.
-    pub metadata: Json<serde_json::Value>,
+    /// Who and what caused it.
+    pub metadata: EventMetadata,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
 }
 
+/// Who and what caused an event.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct EventMetadata {
+    /// `account:<uuid>` or `system:<process>`.
+    pub actor: Option<String>,
+    /// Groups every event one request or process caused, across aggregates (`correlation(id)`).
+    pub correlation_id: Option<String>,
+    /// The direct cause: the HTTP request id, or `event:<position>` for a process manager's command.
+    pub causation_id: Option<String>,
+    /// The HTTP request id.
+    pub request_id: Option<String>,
+    /// The idempotency key the command was given.
+    pub idempotency_key: Option<String>,
+}
+
 impl From<StoredEvent> for Event {
     fn from(e: StoredEvent) -> Self {
+        let meta = |k: &str| e.meta(k).map(str::to_owned);
+        let metadata = EventMetadata {
+            actor: meta("actor"),
+            correlation_id: meta("correlation_id"),
+            causation_id: meta("causation_id"),
+            request_id: meta("request_id"),
+            idempotency_key: meta("idempotency_key"),
+        };
         Self {
             position: e.position,
+            transaction_id: e.transaction_id.to_string(),
+            upcast: e.event_version != e.stored_version,
             aggregate_type: e.aggregate_type,
             aggregate_id: e.aggregate_id,
             sequence: e.sequence,
@@ -163,7 +193,7 @@ impl From<StoredEvent> for Event {
             event_version: e.event_version,
             stored_version: e.stored_version,
             payload: Json(e.payload),
-            metadata: Json(e.metadata),
+            metadata,
             recorded_at: e.recorded_at,
         }
     }

@@ -20,6 +20,26 @@ use uuid::Uuid;
 
 use templates::{Letter, Site};
 
+/// What caused a mail: the correlation id of the story it belongs to and, when one event caused it, that
+/// event's position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// The causing events' correlation id.
+    pub correlation_id: String,
+    /// The causing event's position.
+    pub event: Option<i64>,
+}
+
+impl Cause {
+    /// Caused by the event `e`.
+    pub fn event(e: &projections::event::StoredEvent) -> Self {
+        Self {
+            correlation_id: e.meta("correlation_id").unwrap_or_default().to_owned(),
+            event: Some(e.position),
+        }
+    }
+}
+
 /// What the outbox needs to know to write a mail.
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -41,7 +61,7 @@ impl Outbox {
     }
 
     /// Writes `letter` to `recipient` into the outbox on `conn` (the caller's transaction); returns its
-    /// Message-ID.
+    /// Message-ID. For mails no event caused (sign-in codes, password resets).
     ///
     /// # Errors
     /// A database error.
@@ -51,10 +71,25 @@ impl Outbox {
         recipient: &str,
         letter: Letter,
     ) -> Result<String, sqlx::Error> {
+        self.enqueue_caused(conn, recipient, letter, None).await
+    }
+
+    /// As [`Outbox::enqueue`], recording what caused the mail: its correlation id and event, so
+    /// `correlation(id)` shows the mail in the story of the events that caused it.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn enqueue_caused(
+        &self,
+        conn: &mut PgConnection,
+        recipient: &str,
+        letter: Letter,
+        cause: Option<&Cause>,
+    ) -> Result<String, sqlx::Error> {
         let message_id = format!("<{}@{}>", Uuid::now_v7(), self.from.email.domain());
         sqlx::query(
-            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, correlation_id, \
+             caused_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&message_id)
         .bind(letter.template)
@@ -62,6 +97,8 @@ impl Outbox {
         .bind(&letter.subject)
         .bind(&letter.text)
         .bind(&letter.html)
+        .bind(cause.map(|c| c.correlation_id.as_str()))
+        .bind(cause.and_then(|c| c.event))
         .execute(&mut *conn)
         .await?;
         tracing::info!(template = letter.template, %message_id, "mail queued");
@@ -80,11 +117,13 @@ impl Outbox {
         recipient: &str,
         letter: Letter,
         files: &[sender::Attachment],
+        cause: Option<&Cause>,
     ) -> Result<bool, sqlx::Error> {
         let message_id = format!("<{key}@{}>", self.from.email.domain());
         let done = sqlx::query(
-            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, attachments) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
+            "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, attachments, \
+             correlation_id, caused_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(&message_id)
         .bind(letter.template)
@@ -93,6 +132,8 @@ impl Outbox {
         .bind(&letter.text)
         .bind(&letter.html)
         .bind(sqlx::types::Json(files))
+        .bind(cause.map(|c| c.correlation_id.as_str()))
+        .bind(cause.and_then(|c| c.event))
         .execute(&mut *conn)
         .await?
         .rows_affected()

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The data directory: mails are written under `mail/`.
     pub data_dir: PathBuf,
+    /// The test database's URL (the end-of-test verification connects on its own).
+    pub database_url: String,
     /// Keeps the background work (process managers, outbox sender) running while the test runs.
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -72,6 +74,7 @@ impl TestApp {
             app,
             pool,
             data_dir,
+            database_url: db.url.clone(),
             _stop: stop,
         }
     }
@@ -263,8 +266,36 @@ pub fn error(r: &Value) -> (String, Option<String>) {
 }
 
 impl Drop for TestApp {
+    /// Every end-to-end scenario ends with `cabinet projections verify` on its database: whatever the test
+    /// did, every read model must equal a replay of its log. (Not after a failed test: its own failure is
+    /// the news.)
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        if std::thread::panicking() {
+            return;
+        }
+        let url = self.database_url.clone();
+        // The test's runtime is in the middle of dropping this value: verify on a runtime of its own.
+        let diffs = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let pool = projections::db::connect(&url, 1).await.expect("connect");
+                let diffs = projections::runner::verify(&pool, &projections::inline_projections())
+                    .await
+                    .expect("projections verify");
+                pool.close().await;
+                diffs
+            })
+        })
+        .join()
+        .expect("verification thread");
+        assert!(
+            diffs.is_empty(),
+            "projections verify after the scenario: read models differ from the log: {diffs:?}"
+        );
     }
 }
 
