@@ -248,3 +248,216 @@ async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
     let o = run(&["projections", "status"]).await.unwrap();
     assert!(text(&o).contains("business-days"), "{}", text(&o));
 }
+
+fn cabinet_owned(url: &str, args: Vec<String>) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cabinet(url, &args, None)
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn exports_filter_and_verify_and_analysts_get_their_role_from_the_command_line() {
+    use domain::clock::{ClockCommand, CLOCK_ID};
+
+    let db = projections::testing::fresh_database().await.unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let url = db.url.clone();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet_owned(&url, args))
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+    let app = App::new(pool.clone(), &Settings::default()).unwrap();
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (id, kpp) in [(a, "773601001"), (b, "773601002")] {
+        app.companies
+            .execute(
+                &id.to_string(),
+                CompanyCommand::RegisterCompany {
+                    company_id: id,
+                    profile: Box::new(sample_profile(kpp)),
+                },
+                &CommandMeta::system("test"),
+            )
+            .await
+            .unwrap();
+    }
+    let between: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // Five business days: one aggregate with sequences 1..=5.
+    app.clock
+        .execute(
+            CLOCK_ID,
+            ClockCommand::AdvanceClock {
+                to: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    app.clock
+        .execute(
+            CLOCK_ID,
+            ClockCommand::AdvanceClock {
+                to: chrono::NaiveDate::from_ymd_opt(2026, 3, 6).unwrap(),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+
+    // The whole log, checked as it is written.
+    let o = run(args(&["events", "export", "--verify"])).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let all = lines(&o);
+    assert_eq!(all.len(), 7);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("verified: 7 events of 3 aggregates"));
+
+    // Filters: company, type, time, position.
+    let o = run(args(&["events", "export", "--company", &a.to_string()]))
+        .await
+        .unwrap();
+    let of_a = lines(&o);
+    assert_eq!(of_a.len(), 1);
+    assert_eq!(of_a[0]["aggregate_id"], a.to_string());
+    let o = run(args(&[
+        "events",
+        "export",
+        "--type",
+        "BusinessDayStarted",
+        "--verify",
+    ]))
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(lines(&o).len(), 5);
+    let o = run(args(&[
+        "events",
+        "export",
+        "--since",
+        &between.to_rfc3339(),
+    ]))
+    .await
+    .unwrap();
+    assert!(lines(&o)
+        .iter()
+        .all(|l| l["aggregate_type"] == "BusinessClock"));
+    let o = run(args(&[
+        "events",
+        "export",
+        "--until",
+        &between.to_rfc3339(),
+        "--verify",
+    ]))
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(lines(&o).iter().all(|l| l["aggregate_type"] == "Company"));
+    let third = all[4]["position"].as_i64().unwrap().to_string();
+    let o = run(args(&["events", "export", "--from", &third, "--verify"]))
+        .await
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "a window may start mid-aggregate: {}",
+        text(&o)
+    );
+    assert_eq!(lines(&o).len(), 3);
+
+    // Bad filters name their flag, and nothing is written.
+    let o = run(args(&["events", "export", "--since", "yesterday"]))
+        .await
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--since"), "{}", text(&o));
+    let o = run(args(&[
+        "events",
+        "export",
+        "--since",
+        &between.to_rfc3339(),
+        "--until",
+        "2020-01-01T00:00:00Z",
+    ]))
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--until"), "{}", text(&o));
+    assert!(o.stdout.is_empty());
+
+    // An export file checked later: complete, then with one event taken out.
+    let dir =
+        std::env::temp_dir().join(format!("cabinet-export-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("log.jsonl");
+    let full: String = all.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, &full).unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let o = run(args(&["events", "verify", &path, "--complete"]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let gap: String = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&file, gap).unwrap();
+    let o = run(args(&["events", "verify", &path])).await.unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("jumps from sequence 2 to 4"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Analysts: a login role gets the read-only role, can be listed and loses it again.
+    let o = run(args(&["analysts", "grant", "--role", "no_such_role_here"]))
+        .await
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--role"), "{}", text(&o));
+    let login = format!("cli_analyst_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!(
+        "CREATE ROLE {login} LOGIN PASSWORD 'analyst-password-1'"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let o = run(args(&["analysts", "grant", "--role", &login]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(args(&["analysts", "list"])).await.unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&login));
+    let settings: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = $1",
+    )
+    .bind(&login)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        settings.contains(&"default_transaction_read_only=on".to_owned()),
+        "{settings:?}"
+    );
+    let o = run(args(&["analysts", "revoke", "--role", &login]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(args(&["analysts", "list"])).await.unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(&login));
+    sqlx::query(&format!("DROP ROLE {login}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
