@@ -134,28 +134,29 @@ impl AsOf {
             q.push(" OR aggregate_type = 'BusinessClock'");
         }
         q.push(") ORDER BY transaction_id, position");
-        let rows = q.build().fetch_all(&mut *self.tx).await?;
-        let all = rows
-            .iter()
-            .map(StoredEvent::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        // Rows become events as they arrive (the payloads are held once, not also as rows).
+        let mut all: Vec<StoredEvent> = Vec::new();
+        {
+            let mut rows = q.build().fetch(&mut *self.tx);
+            while let Some(row) = futures::TryStreamExt::try_next(&mut rows).await? {
+                all.push(StoredEvent::from_row(&row)?);
+            }
+        }
         let is_day = |e: &StoredEvent| e.aggregate_type == "BusinessClock";
         self.found += all.iter().filter(|e| !is_day(e)).count() as u64;
-        // Before the first event of the selected aggregates nothing is to be derived; a run of days is its
-        // last day.
-        let start = all.iter().position(|e| !is_day(e)).map_or(all.len(), |i| {
-            // Keep the day just before the first event: it is the business day the event happened on.
-            if i > 0 {
-                i - 1
-            } else {
-                0
-            }
-        });
-        let events: Vec<StoredEvent> = all[start..]
+        // Before the first event of the selected aggregates only the day it happened on matters; a run of
+        // days with nothing between them is its last day.
+        let start = all
             .iter()
-            .enumerate()
-            .filter(|(i, e)| !(is_day(e) && all.get(start + i + 1).is_some_and(is_day)))
-            .map(|(_, e)| e.clone())
+            .position(|e| !is_day(e))
+            .map_or(all.len(), |i| i.saturating_sub(1));
+        let keep: Vec<bool> = (0..all.len())
+            .map(|i| i >= start && !(is_day(&all[i]) && all.get(i + 1).is_some_and(is_day)))
+            .collect();
+        let events: Vec<StoredEvent> = all
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(e, k)| k.then_some(e))
             .collect();
         for chunk in events.chunks(2_000) {
             projection

@@ -340,7 +340,11 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("confirmEdoConnection, rejectEdoConnection", Operation::ProcessEdo(c)),
         ("businessDate", Operation::ReadBusinessDate),
         ("advanceClock", Operation::AdvanceClock),
-        ("events", Operation::ReadEvents),
+        ("events, correlation", Operation::ReadEvents),
+        (
+            "company, contract, policy, request, debt with asOf",
+            Operation::ReadHistory,
+        ),
         ("publishTerms", Operation::PublishTerms),
         (
             "accounts, account, blockAccount, unblockAccount, resetAccountPassword, changeAccountRoles",
