@@ -59,10 +59,6 @@ impl Selection {
 pub struct AsOf {
     tx: Transaction<'static, Postgres>,
     at: DateTime<Utc>,
-    /// Events replayed so far (the selected ones; collapsed day runs count once).
-    pub events: u64,
-    /// Events of the selected aggregates found (whether or not a day).
-    pub found: u64,
 }
 
 impl AsOf {
@@ -77,17 +73,7 @@ impl AsOf {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE")
             .execute(&mut *tx)
             .await?;
-        Ok(Self {
-            tx,
-            at,
-            events: 0,
-            found: 0,
-        })
-    }
-
-    /// The instant.
-    pub fn at(&self) -> DateTime<Utc> {
-        self.at
+        Ok(Self { tx, at })
     }
 
     /// Replays `selection` into temporary copies of `projection`'s tables.
@@ -100,21 +86,13 @@ impl AsOf {
         selection: &Selection,
     ) -> Result<(), RunnerError> {
         for t in projection.tables() {
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 AND relnamespace = pg_my_temp_schema())",
-            )
-            .bind(t)
-            .fetch_one(&mut *self.tx)
+            let q = crate::db::quote_ident(t);
+            sqlx::query(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {q} (LIKE public.{q} INCLUDING DEFAULTS \
+                 INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING GENERATED INCLUDING IDENTITY) ON COMMIT DROP"
+            ))
+            .execute(&mut *self.tx)
             .await?;
-            if !exists {
-                let q = crate::db::quote_ident(t);
-                sqlx::query(&format!(
-                    "CREATE TEMPORARY TABLE {q} (LIKE public.{q} INCLUDING DEFAULTS INCLUDING CONSTRAINTS \
-                     INCLUDING INDEXES INCLUDING GENERATED INCLUDING IDENTITY) ON COMMIT DROP"
-                ))
-                .execute(&mut *self.tx)
-                .await?;
-            }
         }
         if selection.aggregates.is_empty() {
             return Ok(());
@@ -143,7 +121,6 @@ impl AsOf {
             }
         }
         let is_day = |e: &StoredEvent| e.aggregate_type == "BusinessClock";
-        self.found += all.iter().filter(|e| !is_day(e)).count() as u64;
         // Before the first event of the selected aggregates only the day it happened on matters; a run of
         // days with nothing between them is its last day.
         let start = all
@@ -168,7 +145,6 @@ impl AsOf {
                     source,
                 })?;
         }
-        self.events += events.len() as u64;
         Ok(())
     }
 

@@ -211,9 +211,4 @@ impl Dependents {
         }
         Ok(())
     }
-
-    /// How many views it carries.
-    pub fn views(&self) -> usize {
-        self.views.len()
-    }
 }
