@@ -292,7 +292,22 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
         .unwrap()
         .to_owned();
     let payment_position = payment["position"].as_i64().unwrap();
-    t.mail("payer@romashka.ru", "notification").await;
+    // Earlier notifications (the overdue line) were mailed too: wait for this story's own mail to be sent.
+    common::eventually("the payment's notification mail sent", || async {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE correlation_id = $1 AND sent_at IS NOT NULL",
+        )
+        .bind(&correlation)
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+        if sent > 0 {
+            Ok(())
+        } else {
+            Err("not sent yet".to_owned())
+        }
+    })
+    .await;
 
     let r = t
         .gql(
