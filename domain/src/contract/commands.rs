@@ -3,32 +3,12 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::PaymentPurpose;
+use super::values::{LeasingSubject, PaymentPurpose};
 use crate::penalty::PenaltyTerms;
 use crate::schedule::{RecalculationMode, ScheduleKind};
-use crate::values::{Email, Money, Vin};
-
-/// What is leased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeasingSubject {
-    /// Kind of asset: "легковой автомобиль", "экскаватор", "станок"…
-    pub kind: String,
-    /// Make.
-    pub make: String,
-    /// Model.
-    pub model: String,
-    /// Year of manufacture.
-    pub year: i32,
-    /// VIN (vehicles); optional for equipment and special machinery.
-    pub vin: Option<Vin>,
-    /// Serial or factory number.
-    pub serial_number: Option<String>,
-    /// State registration plate, once registered.
-    pub registration_plate: Option<String>,
-}
+use crate::values::{Email, Money};
 
 /// The advance, as agreed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

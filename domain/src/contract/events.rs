@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::LeasingSubject;
+use super::values::{LeasingSubject, PaymentPurpose};
 use crate::penalty::PenaltyTerms;
 use crate::schedule::{RecalculationMode, ScheduleKind, ScheduleLine};
 use crate::values::{Email, Money};
@@ -34,35 +34,6 @@ impl ContractStatus {
             Self::Active => "active",
             Self::Completed => "completed",
             Self::Terminated => "terminated",
-        }
-    }
-}
-
-/// What a payer said a payment is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentPurpose {
-    /// Leasing payments: the oldest open lines first, the rest becomes credit.
-    LeasingPayment,
-    /// Penalties.
-    Penalty,
-    /// Traffic fines, oldest first.
-    Fine,
-    /// Insurance.
-    Insurance,
-    /// Not stated: credit, used by the next lines as they fall due.
-    Unallocated,
-}
-
-impl PaymentPurpose {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LeasingPayment => "leasing_payment",
-            Self::Penalty => "penalty",
-            Self::Fine => "fine",
-            Self::Insurance => "insurance",
-            Self::Unallocated => "unallocated",
         }
     }
 }

@@ -5,7 +5,8 @@
 //! # Layout
 //! - `aggregate.rs`: state, `handle` (the rules), `apply`, and the early-buyout quote;
 //! - `commands.rs`, `events.rs`, `errors.rs`: what comes in, what is recorded, what is refused;
-//! - `services.rs`: what a command needs from outside (company existence, the production calendar).
+//! - `services.rs`: what a command needs from outside (company existence, the production calendar);
+//! - `values.rs`: the vocabulary commands and events share (the leased subject, a payment's purpose).
 //!
 //! The arithmetic lives beside it, pure: [`crate::schedule`] and [`crate::penalty`].
 
@@ -14,9 +15,11 @@ mod commands;
 mod errors;
 mod events;
 mod services;
+mod values;
 
 pub use aggregate::{BuyoutQuote, Contract};
-pub use commands::{Advance, ContractCommand, ContractTerms, LeasingSubject};
+pub use commands::{Advance, ContractCommand, ContractTerms};
 pub use errors::ContractError;
-pub use events::{Allocation, AllocationTarget, ContractEvent, ContractStatus, PaymentPurpose};
+pub use events::{Allocation, AllocationTarget, ContractEvent, ContractStatus};
 pub use services::{CompanyDirectory, ContractServices};
+pub use values::{LeasingSubject, PaymentPurpose};

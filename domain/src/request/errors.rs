@@ -1,6 +1,6 @@
 //! Why a request command is refused.
 
-use super::RequestStatus;
+use super::status::RequestStatus;
 
 /// A broken business rule of the ClientRequest aggregate.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

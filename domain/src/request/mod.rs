@@ -7,13 +7,15 @@
 //! # Layout
 //! - `details.rs`: the kinds and their details, with their validation;
 //! - `aggregate.rs`: state, `handle` (the workflow), `apply`;
-//! - `commands.rs`, `events.rs`, `errors.rs`: what comes in, what is recorded, what is refused.
+//! - `commands.rs`, `events.rs`, `errors.rs`: what comes in, what is recorded, what is refused;
+//! - `status.rs`: where a request stands and which side acted.
 
 mod aggregate;
 mod commands;
 mod details;
 mod errors;
 mod events;
+mod status;
 
 pub use aggregate::ClientRequest;
 pub use commands::{Completion, RequestCommand, Submission};
@@ -22,4 +24,5 @@ pub use details::{
     VehicleDocument,
 };
 pub use errors::RequestError;
-pub use events::{Party, ProlongationTerms, RequestEvent, RequestStatus};
+pub use events::{ProlongationTerms, RequestEvent};
+pub use status::{Party, RequestStatus};
