@@ -9,7 +9,7 @@ use domain::contract::ContractError;
 use domain::policy::PolicyError;
 use domain::request::{RequestError, RequestKind};
 use domain::values::ValueError;
-use projections::command::CommandError;
+use projections::store::command::CommandError;
 
 /// An error an API caller sees.
 ///

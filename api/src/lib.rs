@@ -1,26 +1,28 @@
-//! The cabinet's HTTP and GraphQL API, its configuration, authentication and the `cabinet` command line.
+//! The cabinet's service: the GraphQL API over HTTP, the application services behind it, the workers that
+//! run beside it, authentication, mail and the `cabinet` command line.
 //!
 //! # Layout
-//! - [`config`]: layered settings; [`telemetry`]: logging;
-//! - [`startup`]: the application, its database (private cluster or DATABASE_URL), router and server;
-//! - [`auth`]: accounts, sessions, the authorization policy;
-//! - [`graphql`]: the schema (queries, mutations);
-//! - [`error`]: the one API error type;
-//! - [`mail`]: the transactional outbox, its sender and the mail templates;
-//! - [`files`]: uploads (checked, hashed, stored outside the log) and downloads;
-//! - [`effects`]: the request-effects process manager (what completing a request changes elsewhere);
-//! - [`demo`]: demo data for `serve --demo`.
+//! Arrows point down, never back up (the `layering` test keeps it so):
+//! `cli`, `startup` → `http` → `graphql` → `app` → `auth`, `mail`; `workers` → `app`.
+//! - [`cli`]: the `cabinet` command line, one module per subcommand group;
+//! - [`startup`]: the database the process uses (a given server or a private cluster);
+//! - [`http`]: the router and server, the GraphQL endpoints, downloads, health and metrics;
+//! - [`graphql`]: the schema, one module per feature, each with its as-of resolvers;
+//! - [`app`]: the shared application state and services (files, generated documents, notification reads,
+//!   the live feed, demo data);
+//! - [`workers`]: the process managers, the outbox sender and the midnight clock;
+//! - [`auth`]: accounts, sessions, passwords, the authorization policy, the security log;
+//! - [`mail`]: the transactional outbox, its templates and transport;
+//! - [`config`], [`telemetry`], [`error`]: settings, logging and metrics, the one API error type.
 
+pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod config;
-pub mod demo;
-pub mod effects;
 pub mod error;
-pub mod files;
-pub mod generate;
 pub mod graphql;
-pub mod live;
+pub mod http;
 pub mod mail;
-pub mod notifications;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

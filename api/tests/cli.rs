@@ -4,11 +4,11 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+use api::app::App;
 use api::config::Settings;
-use api::startup::App;
 use domain::company::CompanyCommand;
 use domain::testing::sample_profile;
-use projections::event::CommandMeta;
+use projections::store::event::CommandMeta;
 
 fn cabinet(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cabinet"))
@@ -37,7 +37,9 @@ fn text(o: &Output) -> String {
 
 #[tokio::test]
 async fn accounts_projections_and_export_work_from_the_command_line() {
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(5).await.unwrap();
     let url = db.url.clone();
     let run = move |args: &'static [&'static str], stdin: Option<&'static str>| {
@@ -160,7 +162,9 @@ async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
     use domain::testing::sample_contract;
     use rust_decimal::Decimal;
 
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(5).await.unwrap();
     let url = db.url.clone();
     let run = move |args: &'static [&'static str]| {
@@ -265,7 +269,9 @@ fn lines(o: &Output) -> Vec<serde_json::Value> {
 async fn exports_filter_and_verify_and_analysts_get_their_role_from_the_command_line() {
     use domain::clock::{ClockCommand, CLOCK_ID};
 
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(5).await.unwrap();
     let url = db.url.clone();
     let run = move |args: Vec<String>| {

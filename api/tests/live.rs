@@ -32,7 +32,9 @@ async fn login(url: &str, email: &str) -> String {
 
 #[tokio::test]
 async fn a_payment_recorded_through_one_process_reaches_a_subscriber_of_another() {
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(5).await.unwrap();
     let dir = std::env::temp_dir().join(format!("cabinet-live-{}", uuid::Uuid::new_v4().simple()));
     let args = ["--clock", "manual"];

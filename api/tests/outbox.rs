@@ -4,9 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use api::mail::sender::{deliver_due, Transport};
+use api::app::files::PgDocumentStore;
 use api::mail::templates::{self, Locale};
+use api::mail::transport::Transport;
 use api::mail::Outbox;
+use api::workers::outbox::deliver_due;
 use lettre::message::Mailbox;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -62,7 +64,9 @@ fn files(dir: &std::path::Path) -> Vec<String> {
 
 #[tokio::test]
 async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_with_its_message_id() {
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(3).await.unwrap();
     let dir = std::env::temp_dir().join(format!("cabinet-outbox-{}", uuid::Uuid::new_v4()));
     let transport = Transport::new(None, dir.clone()).unwrap();
@@ -78,7 +82,17 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
 
     // The transport fails (its directory is gone): the mail stays, with a retry in 10 s.
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(
+            &pool,
+            &PgDocumentStore::new(pool.clone()),
+            &transport,
+            &from()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     let r = row(&pool, &id).await;
     assert_eq!(
         (r.attempts, r.sent, r.failed, r.has_body),
@@ -89,18 +103,48 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
     assert!((8.0..=10.5).contains(&r.due_in_s), "{r:?}");
     // Not due yet: nothing is tried.
     std::fs::create_dir_all(&dir).unwrap();
-    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(
+            &pool,
+            &PgDocumentStore::new(pool.clone()),
+            &transport,
+            &from()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     assert_eq!(row(&pool, &id).await.attempts, 1);
 
     sqlx::query("UPDATE outbox SET next_attempt_at = clock_timestamp()")
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 1);
+    assert_eq!(
+        deliver_due(
+            &pool,
+            &PgDocumentStore::new(pool.clone()),
+            &transport,
+            &from()
+        )
+        .await
+        .unwrap(),
+        1
+    );
     let r = row(&pool, &id).await;
     assert_eq!((r.attempts, r.sent, r.has_body), (2, true, false), "{r:?}");
     // Sent is sent: nothing goes out twice.
-    assert_eq!(deliver_due(&pool, &transport, &from()).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(
+            &pool,
+            &PgDocumentStore::new(pool.clone()),
+            &transport,
+            &from()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     let written = files(&dir);
     assert_eq!(written.len(), 1);
     assert!(
@@ -171,14 +215,21 @@ async fn smtp_server(rcpt_reply: &'static str) -> (u16, Arc<Mutex<Vec<String>>>)
 
 #[tokio::test]
 async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_one() {
-    let db = projections::testing::fresh_database().await.unwrap();
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
     let pool = db.pool(3).await.unwrap();
     let dir = std::env::temp_dir();
 
     let (port, received) = smtp_server("250 OK").await;
     let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
     let id = queue(&pool, "buh@romashka.ru").await;
-    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 1);
+    assert_eq!(
+        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+            .await
+            .unwrap(),
+        1
+    );
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     assert!(got[0].contains(&format!("Message-ID: {id}")), "{}", got[0]);
@@ -187,7 +238,12 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
     let (port, _) = smtp_server("451 try later").await;
     let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
     let id = queue(&pool, "later@romashka.ru").await;
-    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+            .await
+            .unwrap(),
+        0
+    );
     let r = row(&pool, &id).await;
     assert_eq!(
         (r.sent, r.failed, r.has_body, r.attempts),
@@ -202,7 +258,12 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
         .await
         .unwrap();
     let id = queue(&pool, "gone@romashka.ru").await;
-    assert_eq!(deliver_due(&pool, &smtp, &from()).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+            .await
+            .unwrap(),
+        0
+    );
     let r = row(&pool, &id).await;
     assert_eq!(
         (r.sent, r.failed, r.has_body),

@@ -121,9 +121,9 @@ async fn run_server(url: String) -> anyhow::Result<()> {
         ..api::config::Settings::default()
     };
     let db = api::startup::Database::open(&settings).await?;
-    let app = api::startup::App::new(db.pool.clone(), &settings)?;
+    let app = api::app::App::new(db.pool.clone(), &settings)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = app.start_background(&settings, stopped)?;
+    let tasks = api::workers::start(&app, &settings, stopped)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}/graphql", listener.local_addr()?);
     let shutdown = async {
@@ -131,7 +131,7 @@ async fn run_server(url: String) -> anyhow::Result<()> {
         let mut stdin = tokio::io::stdin();
         while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
     };
-    api::startup::serve(listener, app, shutdown).await?;
+    api::http::serve(listener, app, shutdown).await?;
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;
@@ -330,13 +330,18 @@ fn machine() -> Value {
 
 async fn open_database(
     cli: &Cli,
-) -> anyhow::Result<(PgPool, String, Option<projections::cluster::Cluster>)> {
+) -> anyhow::Result<(
+    PgPool,
+    String,
+    Option<projections::postgres::cluster::Cluster>,
+)> {
     let (admin_url, cluster) = match &cli.database_url {
         Some(u) if !u.is_empty() => (u.clone(), None),
         _ => {
-            let dir = projections::cluster::cluster_dir_for(&cli.data_dir)?;
+            let dir = projections::postgres::cluster::cluster_dir_for(&cli.data_dir)?;
             let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let mut c = projections::cluster::Cluster::open(&dir, Default::default())?;
+                let mut c =
+                    projections::postgres::cluster::Cluster::open(&dir, Default::default())?;
                 c.start()?;
                 Ok(c)
             })
@@ -344,7 +349,7 @@ async fn open_database(
             (cluster.url("postgres")?, Some(cluster))
         }
     };
-    let admin = projections::db::connect(&admin_url, 1).await?;
+    let admin = projections::postgres::db::connect(&admin_url, 1).await?;
     sqlx::query("DROP DATABASE IF EXISTS cabinet_bench WITH (FORCE)")
         .execute(&admin)
         .await?;
@@ -352,9 +357,9 @@ async fn open_database(
         .execute(&admin)
         .await?;
     admin.close().await;
-    let url = projections::db::with_database(&admin_url, "cabinet_bench");
-    let pool = projections::db::connect(&url, 80).await?;
-    projections::db::migrate(&pool).await?;
+    let url = projections::postgres::db::with_database(&admin_url, "cabinet_bench");
+    let pool = projections::postgres::db::connect(&url, 80).await?;
+    projections::postgres::db::migrate(&pool).await?;
     Ok((pool, url, cluster))
 }
 
@@ -414,9 +419,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let mut rebuilt = Vec::new();
     let t = Instant::now();
-    let inline = projections::inline_projections();
-    for p in inline.iter() {
-        let r = projections::runner::rebuild(&pool, p.as_ref(), 5_000).await?;
+    let inline = projections::executors::inline_projections();
+    for p in inline.iter().filter(|p| p.replaceable()) {
+        let r = projections::engine::runner::rebuild(&pool, p.as_ref(), 5_000).await?;
         rebuilt
             .push(json!({ "projection": r.projection, "events": r.events, "seconds": r.seconds }));
     }
@@ -659,7 +664,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             async move {
                 let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
                 let mut conn = p.acquire().await.map_err(|e| e.to_string())?;
-                projections::contracts::load_company_debt(&mut conn, c)
+                projections::views::contracts::load_company_debt(&mut conn, c)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(())
@@ -682,10 +687,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (p, cs) = (p.clone(), cs.clone());
             async move {
                 let c = cs[(w * 7919 + i as usize * 31) % cs.len()];
-                projections::contracts::load_contract(&p, c)
+                projections::views::contracts::load_contract(&p, c)
                     .await
                     .map_err(|e| e.to_string())?;
-                projections::contracts::load_schedules(&p, &[c])
+                projections::views::contracts::load_schedules(&p, &[c])
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(())

@@ -3,7 +3,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use projections::cluster::{cluster_dir_for, ClusterError, RunAs};
+use projections::postgres::cluster::{cluster_dir_for, ClusterError, RunAs};
 
 fn scratch(mode: u32) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(

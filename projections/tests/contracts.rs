@@ -10,18 +10,18 @@ use domain::contract::{
     Allocation, AllocationTarget, ContractCommand, ContractEvent, PaymentPurpose,
 };
 use domain::testing::{d, m, sample_contract, sample_profile};
-use projections::contracts::ContractsProjection;
-use projections::event::{CommandMeta, StoredEvent};
-use projections::projection::Projection;
-use projections::testing::fresh_database;
+use projections::engine::read_model::ReadModel;
+use projections::postgres::testing::fresh_database;
+use projections::store::event::{CommandMeta, StoredEvent};
+use projections::views::contracts::ContractsProjection;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn conclude(pool: &PgPool, company: Uuid, number: &str) -> Uuid {
-    let exec = projections::contract_executor(
+    let exec = projections::executors::contract_executor(
         pool.clone(),
-        projections::inline_projections(),
+        projections::executors::inline_projections(),
         100,
         Arc::new(ProductionCalendar::russia()),
     );
@@ -68,17 +68,21 @@ async fn two_transactions_on_two_contracts_of_a_company_leave_its_total_equal_to
     let db = fresh_database().await.unwrap();
     let pool = db.pool(5).await.unwrap();
     let company = Uuid::now_v7();
-    projections::company_executor(pool.clone(), projections::inline_projections(), 100)
-        .execute(
-            &company.to_string(),
-            CompanyCommand::RegisterCompany {
-                company_id: company,
-                profile: Box::new(sample_profile("773601001")),
-            },
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
+    projections::executors::company_executor(
+        pool.clone(),
+        projections::executors::inline_projections(),
+        100,
+    )
+    .execute(
+        &company.to_string(),
+        CompanyCommand::RegisterCompany {
+            company_id: company,
+            profile: Box::new(sample_profile("773601001")),
+        },
+        &CommandMeta::system("test"),
+    )
+    .await
+    .unwrap();
     let a = conclude(&pool, company, "ЛД-A").await;
     let b = conclude(&pool, company, "ЛД-B").await;
 

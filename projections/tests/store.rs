@@ -9,13 +9,14 @@ use cqrs_es::{
 };
 use domain::company::{Company, CompanyCommand, CompanyServices, RequisitesChange};
 use domain::testing::sample_profile;
-use projections::command::{CommandError, CommandExecutor};
-use projections::companies::PgCompanyLookup;
-use projections::event::{CommandMeta, StoredEvent};
-use projections::projection::{Projection, ProjectionError};
-use projections::runner::{self, CatchUp, Checkpoint};
-use projections::store::PgEventStore;
-use projections::testing::fresh_database;
+use projections::engine::error::ProjectionError;
+use projections::engine::read_model::ReadModel;
+use projections::engine::runner::{self, CatchUp, Checkpoint};
+use projections::postgres::testing::fresh_database;
+use projections::store::command::{CommandError, CommandExecutor};
+use projections::store::event::{CommandMeta, StoredEvent};
+use projections::store::event_store::PgEventStore;
+use projections::views::lookups::PgCompanyLookup;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
@@ -64,15 +65,15 @@ impl Aggregate for Counter {
     }
 }
 
-fn no_projections() -> Arc<[Arc<dyn Projection>]> {
-    Arc::from(Vec::<Arc<dyn Projection>>::new())
+fn no_projections() -> Arc<[Arc<dyn ReadModel>]> {
+    Arc::from(Vec::<Arc<dyn ReadModel>>::new())
 }
 
 /// The Company executor the application uses, on `pool`.
 fn company_executor(pool: &PgPool, snapshot_every: i64) -> CommandExecutor<Company> {
-    projections::company_executor(
+    projections::executors::company_executor(
         pool.clone(),
-        projections::inline_projections(),
+        projections::executors::inline_projections(),
         snapshot_every,
     )
 }
@@ -272,7 +273,11 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
     .unwrap();
     // Load: the aggregate sees version 2 and accepts a command that depends on its state.
     let services = CompanyServices::new(Arc::new(PgCompanyLookup::new(pool.clone())));
-    let store = PgEventStore::<Company>::new(pool.clone(), projections::inline_projections(), 0);
+    let store = PgEventStore::<Company>::new(
+        pool.clone(),
+        projections::executors::inline_projections(),
+        0,
+    );
     let envelopes = store.load_events(&id.to_string()).await.unwrap();
     match &envelopes[0].payload {
         domain::company::CompanyEvent::CompanyRegistered {
@@ -286,9 +291,13 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
         other => panic!("unexpected {other:?}"),
     }
     // Replay: the rebuilt read model has both addresses, and verify agrees with it.
-    runner::rebuild(&pool, &projections::companies::CompaniesProjection, 1000)
-        .await
-        .unwrap();
+    runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        1000,
+    )
+    .await
+    .unwrap();
     let (legal, postal): (String, String) = sqlx::query_as(
         "SELECT legal_address, postal_address FROM companies_view WHERE company_id = $1",
     )
@@ -314,17 +323,19 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
         .await
         .unwrap();
     assert_eq!(out.events, 1);
-    assert!(runner::verify(&pool, &projections::inline_projections())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        runner::verify(&pool, &projections::executors::inline_projections())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A catch-up projection that records the order in which it sees events.
 struct Seen;
 
 #[async_trait]
-impl Projection for Seen {
+impl ReadModel for Seen {
     fn name(&self) -> &'static str {
         "seen_test"
     }
@@ -388,7 +399,7 @@ async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
         .execute(&pool)
         .await
         .unwrap();
-    let consumer = CatchUp::new(Arc::new(Seen), 100);
+    let consumer = CatchUp::read_model(Arc::new(Seen), 100);
     let mut cconn = pool.acquire().await.unwrap();
     insert_raw(&mut pool.acquire().await.unwrap(), "before").await;
     // The horizon is cluster-wide: a transaction open in another database (another test) delays delivery
@@ -477,7 +488,7 @@ async fn parallel_commands_on_one_aggregate_each_land_once_and_the_read_model_eq
             .unwrap();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     // The inline read model equals a replay of the log.
-    let diffs = runner::verify(&pool, &projections::inline_projections())
+    let diffs = runner::verify(&pool, &projections::executors::inline_projections())
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
@@ -496,10 +507,12 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
         .execute(&pool)
         .await
         .unwrap();
-    assert!(!runner::verify(&pool, &projections::inline_projections())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        !runner::verify(&pool, &projections::executors::inline_projections())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Writers keep going during the rebuild.
     let writer = {
         let exec = exec.clone();
@@ -520,12 +533,16 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
             }
         })
     };
-    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 2)
-        .await
-        .unwrap();
+    let report = runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        2,
+    )
+    .await
+    .unwrap();
     writer.await.unwrap();
     assert!(report.events >= 3);
-    let diffs = runner::verify(&pool, &projections::inline_projections())
+    let diffs = runner::verify(&pool, &projections::executors::inline_projections())
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
@@ -567,8 +584,8 @@ async fn one_catch_up_consumer_leads_at_a_time_and_another_takes_over_without_du
     let poll = std::time::Duration::from_millis(50);
     let (stop1, rx1) = tokio::sync::watch::channel(false);
     let (stop2, rx2) = tokio::sync::watch::channel(false);
-    let r1 = tokio::spawn(CatchUp::new(Arc::new(Seen), 100).run(pool.clone(), poll, rx1));
-    let r2 = tokio::spawn(CatchUp::new(Arc::new(Seen), 100).run(pool.clone(), poll, rx2));
+    let r1 = tokio::spawn(CatchUp::read_model(Arc::new(Seen), 100).run(pool.clone(), poll, rx1));
+    let r2 = tokio::spawn(CatchUp::read_model(Arc::new(Seen), 100).run(pool.clone(), poll, rx2));
 
     exec.execute("x", 1, &CommandMeta::system("t"))
         .await
@@ -635,11 +652,15 @@ async fn a_batched_replay_equals_the_live_read_model_even_when_a_kpp_moves_betwe
     .await
     .unwrap();
     let b = register(&exec, "773601001").await;
-    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 10_000)
-        .await
-        .unwrap();
+    let report = runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        10_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.events, 3);
-    let diffs = runner::verify(&pool, &projections::inline_projections())
+    let diffs = runner::verify(&pool, &projections::executors::inline_projections())
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
@@ -705,12 +726,16 @@ async fn rebuild_applies_in_its_swap_what_a_long_transaction_kept_below_the_hori
         .await
         .unwrap();
     // Batches of 3: the swap applies all seven in bounded batches.
-    let report = runner::rebuild(&pool, &projections::companies::CompaniesProjection, 3)
-        .await
-        .unwrap();
+    let report = runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        3,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.events, 7);
     long.rollback().await.unwrap();
-    let diffs = runner::verify(&pool, &projections::inline_projections())
+    let diffs = runner::verify(&pool, &projections::executors::inline_projections())
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");

@@ -8,27 +8,23 @@
 //! - `terms.rs`: terms-of-use versions and acceptances;
 //! - `service.rs`: the account flows (sign-in, password change and recovery, login change, deletion, staff
 //!   actions), each one transaction with its mails and log entries;
-//! - `provisioning.rs`: the process manager that opens a cabinet for a contract's contact person;
 //! - `policy.rs`: which role may do which operation, and on which company.
 
 pub mod accounts;
 pub mod control;
 pub mod passwords;
 pub mod policy;
-pub mod provisioning;
 pub mod ratelimit;
 pub mod security;
 pub mod service;
 pub mod sessions;
 pub mod terms;
 
-use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A role. CLIENT is a lessee's person; the others are the lessor's staff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     /// A lessee's person: sees only the companies it is linked to.
     Client,

@@ -1,6 +1,5 @@
 //! The security log, sign-in lockout and the clients an account signs in from.
 
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
@@ -40,8 +39,7 @@ impl Client {
 }
 
 /// What happened to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecurityEventKind {
     /// Created for a contract's contact person, with a temporary password mailed.
     Provisioned,

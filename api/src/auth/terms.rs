@@ -6,8 +6,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use domain::content::{TermsCommand, TermsOfUse, TERMS_ID};
-use projections::command::CommandExecutor;
-use projections::event::CommandMeta;
+use projections::store::command::CommandExecutor;
+use projections::store::event::CommandMeta;
 
 use super::security::Client;
 use crate::error::ApiError;

@@ -6,12 +6,13 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
-use super::query::{cursor, page, page_size};
+use super::context::{allow, app, request};
+use super::enums::{MailLanguage, Role};
+use super::pagination::{cursor, page, page_size};
 use super::types::{Account, AccountDeletion, LoginPayload, Me, SecurityEvent, Terms};
-use super::{allow, app, request};
 use crate::auth::policy::Operation;
 use crate::auth::security::SecurityEventKind;
-use crate::auth::{accounts, security, sessions, terms, Role};
+use crate::auth::{accounts, security, sessions, terms};
 use crate::error::ApiError;
 use crate::mail::templates::Locale;
 
@@ -68,9 +69,15 @@ impl AccountQuery {
                 })
             })
             .transpose()?;
-        let rows = accounts::list(&app(ctx).pool, after_id, search.as_deref(), role, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = accounts::list(
+            &app(ctx).pool,
+            after_id,
+            search.as_deref(),
+            role.map(Into::into),
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
         Ok(page(rows, limit, after.is_some(), |r| {
             (r.account_id.to_string(), Account::from(r))
         }))
@@ -105,7 +112,7 @@ impl AccountQuery {
         let rows = rows
             .into_iter()
             .map(|r| match SecurityEventKind::parse(&r.kind) {
-                Some(kind) => Ok((kind, r)),
+                Some(kind) => Ok((super::enums::SecurityEventKind::from(kind), r)),
                 None => Err(ApiError::Internal(anyhow::anyhow!(
                     "unknown security log kind {}",
                     r.kind
@@ -234,7 +241,8 @@ impl AccountMutation {
     }
 
     /// Chooses the language of this account's mails (Russian by default).
-    async fn set_mail_language(&self, ctx: &Context<'_>, language: Locale) -> Result<Me> {
+    async fn set_mail_language(&self, ctx: &Context<'_>, language: MailLanguage) -> Result<Me> {
+        let language = Locale::from(language);
         let (actor, _) = allow(ctx, Operation::SetMailLanguage)?;
         sqlx::query("UPDATE accounts SET locale = $2 WHERE account_id = $1")
             .bind(actor.account_id)
@@ -337,7 +345,12 @@ impl AccountMutation {
         let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
         Ok(app(ctx)
             .accounts
-            .change_roles(actor, account_id, &roles, &req.client)
+            .change_roles(
+                actor,
+                account_id,
+                &roles.into_iter().map(Into::into).collect::<Vec<_>>(),
+                &req.client,
+            )
             .await?
             .into())
     }

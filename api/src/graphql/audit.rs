@@ -1,21 +1,16 @@
 //! Auditors: the event log by any filter, the story of one correlation id, and the cabinet's entities as of
-//! any instant (rebuilt from the events recorded up to it, `projections::asof`).
-
-use std::sync::Arc;
+//! any instant (rebuilt from the events recorded up to it, `projections::engine::asof`).
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use projections::asof::{AsOf, Selection};
-use projections::audit::{self, EventFilter};
-use projections::runner::RunnerError;
+use projections::log::audit::{self, EventFilter};
 use uuid::Uuid;
 
-use super::contracts::{Contract, ContractAsOf};
-use super::query::{cursor, page, page_size};
-use super::types::{Company, Event};
-use super::{allow, app, request};
-use crate::auth::policy::{authorize, Operation};
+use super::context::{allow, app};
+use super::pagination::{cursor, page, page_size};
+use super::types::Event;
+use crate::auth::policy::Operation;
 use crate::error::ApiError;
 
 /// Which events to read; every field narrows.
@@ -224,189 +219,4 @@ impl AuditQuery {
                 .collect(),
         })
     }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// As of an instant
-
-/// Checks the caller may reconstruct history (staff) and that `at` is not in the future. UNAUTHENTICATED
-/// and FORBIDDEN come before any look-up.
-pub(crate) fn history_allowed(
-    ctx: &Context<'_>,
-    at: DateTime<Utc>,
-) -> Result<DateTime<Utc>, ApiError> {
-    let req = request(ctx)?;
-    authorize(req.actor.as_ref(), Operation::ReadHistory)?;
-    if at > Utc::now() {
-        return Err(ApiError::validation("asOf", "is in the future"));
-    }
-    Ok(at)
-}
-
-fn replay_error(e: RunnerError) -> ApiError {
-    ApiError::Internal(anyhow::Error::new(e).context("as-of reconstruction"))
-}
-
-fn not_at(what: &str, id: Uuid, at: DateTime<Utc>) -> ApiError {
-    ApiError::NotFound(format!("{what} {id} did not exist at {}", at.to_rfc3339()))
-}
-
-async fn ids(pool: &sqlx::PgPool, sql: &str, key: Uuid) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar(sql).bind(key).fetch_all(pool).await?)
-}
-
-/// The contract as of `at`: its rows, schedule, payments, fines and debt from its events (and its policies'
-/// and the business days') recorded up to `at`.
-pub(crate) async fn contract_as_of(
-    ctx: &Context<'_>,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<Contract, ApiError> {
-    let at = history_allowed(ctx, at)?;
-    let pool = &app(ctx).pool;
-    let policies = ids(
-        pool,
-        "SELECT policy_id::text FROM policies_view WHERE contract_id = $1",
-        id,
-    )
-    .await?;
-    let mut a = AsOf::begin(pool, at).await?;
-    a.replay(
-        &projections::contracts::ContractsProjection,
-        &Selection::of("Contract", [id.to_string()])
-            .and("Policy", policies)
-            .with_business_days(),
-    )
-    .await
-    .map_err(replay_error)?;
-    let conn = a.conn();
-    let view = projections::contracts::load_contract(&mut *conn, id)
-        .await?
-        .ok_or_else(|| not_at("contract", id, at))?;
-    let rows = ContractAsOf {
-        schedule: projections::contracts::load_schedules(&mut *conn, &[id]).await?,
-        payments: projections::contracts::load_payments(&mut *conn, id).await?,
-        fines: projections::contracts::load_fines(&mut *conn, id).await?,
-        debt: projections::contracts::load_contract_debts(&mut *conn, &[id])
-            .await?
-            .into_iter()
-            .next(),
-    };
-    let mut c = Contract::from(view);
-    c.as_of = Some(Arc::new(rows));
-    Ok(c)
-}
-
-/// The company as of `at` (`None`: not registered yet).
-pub(crate) async fn company_as_of(
-    ctx: &Context<'_>,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<Option<Company>, ApiError> {
-    let at = history_allowed(ctx, at)?;
-    let mut a = AsOf::begin(&app(ctx).pool, at).await?;
-    a.replay(
-        &projections::companies::CompaniesProjection,
-        &Selection::of("Company", [id.to_string()]),
-    )
-    .await
-    .map_err(replay_error)?;
-    Ok(projections::companies::load_company(a.conn(), id)
-        .await?
-        .map(Company::from))
-}
-
-/// A company's debt as of `at`: every contract and policy of the company replayed up to `at`.
-pub(crate) async fn debt_as_of(
-    ctx: &Context<'_>,
-    company_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<super::contracts::CompanyDebt, ApiError> {
-    let at = history_allowed(ctx, at)?;
-    let pool = &app(ctx).pool;
-    let contracts = ids(
-        pool,
-        "SELECT contract_id::text FROM contracts_view WHERE company_id = $1",
-        company_id,
-    )
-    .await?;
-    let policies = ids(
-        pool,
-        "SELECT policy_id::text FROM policies_view WHERE company_id = $1",
-        company_id,
-    )
-    .await?;
-    let mut a = AsOf::begin(pool, at).await?;
-    a.replay(
-        &projections::contracts::ContractsProjection,
-        &Selection::of("Contract", contracts)
-            .and("Policy", policies)
-            .with_business_days(),
-    )
-    .await
-    .map_err(replay_error)?;
-    let d = projections::contracts::load_company_debt(a.conn(), company_id).await?;
-    Ok(super::contracts::company_debt_from(company_id, d))
-}
-
-/// The policy as of `at`, with its installments and insured events.
-pub(crate) async fn policy_as_of(
-    ctx: &Context<'_>,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<super::insurance::Policy, ApiError> {
-    let at = history_allowed(ctx, at)?;
-    let mut a = AsOf::begin(&app(ctx).pool, at).await?;
-    a.replay(
-        &projections::contracts::ContractsProjection,
-        &Selection::of("Policy", [id.to_string()]).with_business_days(),
-    )
-    .await
-    .map_err(replay_error)?;
-    let conn = a.conn();
-    let view = projections::policies::load_policy(&mut *conn, id)
-        .await?
-        .ok_or_else(|| not_at("policy", id, at))?;
-    super::insurance::with_children_on(conn, vec![view])
-        .await?
-        .pop()
-        .ok_or_else(|| not_at("policy", id, at))
-}
-
-/// The request as of `at`, with its history and the documents issued for it by then.
-pub(crate) async fn request_as_of(
-    ctx: &Context<'_>,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<super::requests::Request, ApiError> {
-    let at = history_allowed(ctx, at)?;
-    let pool = &app(ctx).pool;
-    let documents = ids(
-        pool,
-        "SELECT document_id::text FROM exchange_documents_view WHERE request_id = $1",
-        id,
-    )
-    .await?;
-    let mut a = AsOf::begin(pool, at).await?;
-    a.replay(
-        &projections::requests::RequestsProjection,
-        &Selection::of("ClientRequest", [id.to_string()]).with_business_days(),
-    )
-    .await
-    .map_err(replay_error)?;
-    a.replay(
-        &projections::documents::DocumentsProjection,
-        &Selection::of("ClientRequest", [id.to_string()]).and("Document", documents),
-    )
-    .await
-    .map_err(replay_error)?;
-    let conn = a.conn();
-    let view = projections::requests::load_request(&mut *conn, id)
-        .await?
-        .ok_or_else(|| not_at("request", id, at))?;
-    let history = projections::requests::load_history(&mut *conn, &[id]).await?;
-    let docs = projections::documents::request_documents(&mut *conn, id).await?;
-    let mut r = super::requests::Request::with_rows(view, history);
-    r.as_of_documents = Some(docs);
-    Ok(r)
 }

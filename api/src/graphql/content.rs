@@ -4,11 +4,11 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::content::{FaqCommand, FaqContent, NewsCommand, NewsContent};
-use projections::content as views;
+use projections::views::content as views;
 use uuid::Uuid;
 
-use super::query::{page, page_size, pair_cursor};
-use super::{allow, app};
+use super::context::{allow, app};
+use super::pagination::{page, page_size, pair_cursor};
 use crate::auth::policy::Operation;
 use crate::error::{content_command_error, ApiError};
 

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,15 +15,17 @@ use domain::clock::{ClockCommand, CLOCK_ID};
 use domain::contract::{self as dc, ContractCommand, ContractTerms};
 use domain::penalty::PenaltyTerms as DomainPenaltyTerms;
 use domain::schedule::{RecalculationMode as DomainMode, ScheduleKind as DomainKind};
-use domain::values::{Email, Money, Vin};
-use projections::command::CommandOutcome;
-use projections::contracts::{
+use domain::values::{Email, Vin};
+use projections::engine::asof::{AsOf, Selection};
+use projections::store::command::CommandOutcome;
+use projections::views::contracts::{
     self as views, ContractDebtView, ContractView, FineView, PaymentView, ScheduleLineView,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{allow, app, idempotency_key, request};
+use super::context::{allow, app, idempotency_key, request};
+use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{clock_command_error, contract_command_error, parse_field, ApiError};
 
@@ -748,10 +752,6 @@ pub struct ClockPayload {
 // ---------------------------------------------------------------------------------------------------------
 // Inputs
 
-pub(crate) fn money(field: &str, d: Decimal) -> Result<Money, ApiError> {
-    parse_field(field, Money::from_decimal(d))
-}
-
 /// What is leased.
 #[derive(Debug, Clone, InputObject)]
 pub struct LeasingSubjectInput {
@@ -1071,11 +1071,8 @@ async fn changed(
     contract_payload(ctx, out).await
 }
 
-const DEFAULT_PAGE: i32 = 20;
-const MAX_PAGE: i32 = 100;
-
 fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
-    super::query::pair_cursor(after)
+    super::pagination::pair_cursor(after)
 }
 
 /// Contract queries.
@@ -1094,7 +1091,7 @@ impl ContractQuery {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Contract> {
         if let Some(at) = as_of {
-            return Ok(super::audit::contract_as_of(ctx, id, at).await?);
+            return Ok(contract_as_of(ctx, id, at).await?);
         }
         Ok(authorized_contract(ctx, id, Operation::ReadContracts)
             .await?
@@ -1113,16 +1110,7 @@ impl ContractQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Contract>> {
         allow(ctx, Operation::ReadContracts(company_id))?;
-        let limit = match first.unwrap_or(DEFAULT_PAGE) {
-            n if (1..=MAX_PAGE).contains(&n) => i64::from(n),
-            _ => {
-                return Err(ApiError::validation(
-                    "first",
-                    format!("must be between 1 and {MAX_PAGE}"),
-                )
-                .into())
-            }
-        };
+        let limit = super::pagination::page_size(first)?;
         let cursor = parse_cursor(after)?;
         let pool = &app(ctx).pool;
         let rows = views::list_contracts(
@@ -1180,7 +1168,7 @@ impl ContractQuery {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<CompanyDebt> {
         if let Some(at) = as_of {
-            return Ok(super::audit::debt_as_of(ctx, company_id, at).await?);
+            return Ok(debt_as_of(ctx, company_id, at).await?);
         }
         allow(ctx, Operation::ReadContracts(company_id))?;
         Ok(company_debt(&app(ctx).pool, company_id).await?)
@@ -1479,4 +1467,79 @@ pub(crate) fn company_debt_from(company_id: Uuid, d: views::CompanyDebt) -> Comp
             contracts,
         },
     }
+}
+
+/// The contract as of `at`: its rows, schedule, payments, fines and debt from its events (and its policies'
+/// and the business days') recorded up to `at`.
+pub(crate) async fn contract_as_of(
+    ctx: &Context<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Contract, ApiError> {
+    let at = super::history::history_allowed(ctx, at)?;
+    let pool = &app(ctx).pool;
+    let policies = super::history::ids(
+        pool,
+        "SELECT policy_id::text FROM policies_view WHERE contract_id = $1",
+        id,
+    )
+    .await?;
+    let mut a = AsOf::begin(pool, at).await?;
+    a.replay(
+        &projections::views::contracts::ContractsProjection,
+        &Selection::of("Contract", [id.to_string()])
+            .and("Policy", policies)
+            .with_business_days(),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    let conn = a.conn();
+    let view = projections::views::contracts::load_contract(&mut *conn, id)
+        .await?
+        .ok_or_else(|| super::history::not_at("contract", id, at))?;
+    let rows = ContractAsOf {
+        schedule: projections::views::contracts::load_schedules(&mut *conn, &[id]).await?,
+        payments: projections::views::contracts::load_payments(&mut *conn, id).await?,
+        fines: projections::views::contracts::load_fines(&mut *conn, id).await?,
+        debt: projections::views::contracts::load_contract_debts(&mut *conn, &[id])
+            .await?
+            .into_iter()
+            .next(),
+    };
+    let mut c = Contract::from(view);
+    c.as_of = Some(Arc::new(rows));
+    Ok(c)
+}
+
+/// A company's debt as of `at`: every contract and policy of the company replayed up to `at`.
+pub(crate) async fn debt_as_of(
+    ctx: &Context<'_>,
+    company_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<CompanyDebt, ApiError> {
+    let at = super::history::history_allowed(ctx, at)?;
+    let pool = &app(ctx).pool;
+    let contracts = super::history::ids(
+        pool,
+        "SELECT contract_id::text FROM contracts_view WHERE company_id = $1",
+        company_id,
+    )
+    .await?;
+    let policies = super::history::ids(
+        pool,
+        "SELECT policy_id::text FROM policies_view WHERE company_id = $1",
+        company_id,
+    )
+    .await?;
+    let mut a = AsOf::begin(pool, at).await?;
+    a.replay(
+        &projections::views::contracts::ContractsProjection,
+        &Selection::of("Contract", contracts)
+            .and("Policy", policies)
+            .with_business_days(),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    let d = projections::views::contracts::load_company_debt(a.conn(), company_id).await?;
+    Ok(company_debt_from(company_id, d))
 }

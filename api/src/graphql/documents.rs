@@ -12,19 +12,19 @@ use domain::document::{
 use domain::edo::{roaming_id, EdoCommand, EdoError};
 use domain::request::Party as DomainParty;
 use domain::values::{EdoParticipantId, Email, Phone, EDO_OPERATORS};
-use projections::command::CommandError;
-use projections::documents::{self as views, ExchangeDocumentView};
+use projections::store::command::CommandError;
+use projections::views::documents::{self as views, ExchangeDocumentView};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::context::{allow, app};
+use super::enums::Party;
 use super::insurance::Document as FileInfo;
-use super::query::{page, page_size, pair_cursor};
-use super::requests::Party;
-use super::{allow, app};
+use super::pagination::{page, page_size, pair_cursor};
+use crate::app::documents::{self as generate, InvoiceSubject};
 use crate::auth::policy::Operation;
 use crate::auth::{Actor, Role};
 use crate::error::{command_error, parse_field, ApiError};
-use crate::generate::{self, InvoiceSubject};
 
 /// What a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -60,7 +60,7 @@ impl DocumentKind {
     }
 }
 
-fn certificate_kind(k: super::requests::CertificateKind) -> Kind {
+fn certificate_kind(k: super::enums::CertificateKind) -> Kind {
     match domain::request::CertificateKind::from(k) {
         domain::request::CertificateKind::NoDebt => Kind::NoDebtCertificate,
         domain::request::CertificateKind::ContractInForce => Kind::ContractInForceCertificate,
@@ -438,7 +438,7 @@ pub(crate) async fn edo_status(
     company_id: Uuid,
 ) -> Result<EdoConnectionStatus, ApiError> {
     let app = app(ctx);
-    let row = projections::edo::load_edo(&app.pool, company_id).await?;
+    let row = projections::views::edo::load_edo(&app.pool, company_id).await?;
     let status = EdoStatus::from_view(row.as_ref().map(|r| r.status.as_str()));
     let (text, instructions) = status.words(app.edo_offer_version);
     let operator_code = row.as_ref().and_then(|r| r.operator_code.clone());
@@ -511,7 +511,7 @@ async fn document_company(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocumen
 
 /// A contract's company, for authorization.
 async fn contract_company(ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
-    projections::contracts::contract_company(&app(ctx).pool, id)
+    projections::views::contracts::contract_company(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("contract {id}")))
 }
@@ -524,7 +524,7 @@ async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError>
 async fn exchanging<'a>(
     ctx: &Context<'a>,
     id: Uuid,
-) -> Result<(&'a Actor, &'a super::RequestCtx), ApiError> {
+) -> Result<(&'a Actor, &'a super::context::RequestCtx), ApiError> {
     let doc = document_company(ctx, id).await?;
     allow(ctx, Operation::ExchangeDocuments(doc.company_id))
 }
@@ -534,7 +534,7 @@ async fn execute(
     ctx: &Context<'_>,
     id: Uuid,
     actor: &Actor,
-    req: &super::RequestCtx,
+    req: &super::context::RequestCtx,
     command: DocumentCommand,
 ) -> Result<ExchangeDocument, ApiError> {
     app(ctx)
@@ -575,7 +575,7 @@ async fn signature(
     file: &Upload,
     stored_by: &str,
 ) -> Result<Signature, ApiError> {
-    let file = crate::files::upload(ctx, "signatureFile", file, stored_by).await?;
+    let file = super::uploads::upload(ctx, "signatureFile", file, stored_by).await?;
     if file.content_type != "application/pkcs7-signature" {
         return Err(ApiError::validation(
             "signatureFile",
@@ -655,7 +655,7 @@ impl DocumentQuery {
     ) -> Result<Reconciliation> {
         let company = contract_company(ctx, contract_id).await?;
         allow(ctx, Operation::ReadExchange(company))?;
-        let r = generate::reconciliation(app(ctx), contract_id, from, to).await?;
+        let r = generate::reconciliation(&app(ctx).document_service, contract_id, from, to).await?;
         Ok(reconciliation_out(contract_id, r))
     }
 
@@ -683,7 +683,7 @@ impl DocumentMutation {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
         let g = generate::issue_invoice(
-            app(ctx),
+            &app(ctx).document_service,
             &req.meta(actor, None),
             Uuid::now_v7(),
             contract_id,
@@ -705,8 +705,8 @@ impl DocumentMutation {
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
-        let g = crate::generate::issue_act(
-            app(ctx),
+        let g = crate::app::documents::issue_act(
+            &app(ctx).document_service,
             &req.meta(actor, None),
             Uuid::now_v7(),
             contract_id,
@@ -724,13 +724,13 @@ impl DocumentMutation {
         &self,
         ctx: &Context<'_>,
         contract_id: Uuid,
-        kind: super::requests::CertificateKind,
+        kind: super::enums::CertificateKind,
         as_of: NaiveDate,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::IssueCertificates(company))?;
-        let g = crate::generate::issue_certificate(
-            app(ctx),
+        let g = crate::app::documents::issue_certificate(
+            &app(ctx).document_service,
             &req.meta(actor, None),
             Uuid::now_v7(),
             contract_id,
@@ -747,8 +747,8 @@ impl DocumentMutation {
     async fn issue_os1(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow(ctx, Operation::IssueCertificates(company))?;
-        let g = crate::generate::issue_os1(
-            app(ctx),
+        let g = crate::app::documents::issue_os1(
+            &app(ctx).document_service,
             &req.meta(actor, None),
             Uuid::now_v7(),
             contract_id,
@@ -780,7 +780,7 @@ impl DocumentMutation {
             return Err(ApiError::validation("title", "must be 1 to 300 characters").into());
         }
         let app = app(ctx);
-        let file = crate::files::upload(ctx, "file", &file, &actor.event_actor()).await?;
+        let file = super::uploads::upload(ctx, "file", &file, &actor.event_actor()).await?;
         let duplicate: Option<(Uuid, String)> = sqlx::query_as(
             "SELECT document_id, title FROM exchange_documents_view WHERE company_id = $1 AND sha256 = $2 LIMIT 1",
         )
@@ -796,7 +796,7 @@ impl DocumentMutation {
             )
             .into());
         }
-        let date = generate::business_day(app).await?;
+        let date = generate::business_day(&app.document_service).await?;
         let id = Uuid::now_v7();
         let command = DocumentCommand::Issue {
             document_id: id,
@@ -1017,7 +1017,7 @@ async fn edo(
     command: EdoCommand,
 ) -> Result<EdoConnectionStatus, ApiError> {
     let (actor, req) = allow(ctx, op)?;
-    projections::companies::load_company(&app(ctx).pool, company_id)
+    projections::views::companies::load_company(&app(ctx).pool, company_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("company {company_id}")))?;
     app(ctx)

@@ -10,16 +10,16 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Up
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::{self as dp, PolicyCommand, PolicyTerms, Prolongation, TermsChange};
 use domain::values::{FileRef, Money};
-use projections::policies::{self as views, InstallmentView, InsuredEventView, PolicyView};
+use projections::engine::asof::{AsOf, Selection};
+use projections::views::policies::{self as views, InstallmentView, InsuredEventView, PolicyView};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::contracts::money;
-use super::query::{page, page_size};
-use super::{allow, app, idempotency_key, request};
+use super::context::{allow, app, idempotency_key, request};
+use super::pagination::{page, page_size};
+use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{policy_command_error, ApiError};
-use crate::files;
 
 /// What a policy insures against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -492,7 +492,7 @@ pub struct CancelPolicyInput {
 }
 
 fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
-    super::query::pair_cursor(after)
+    super::pagination::pair_cursor(after)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -544,7 +544,7 @@ impl InsuranceQuery {
         as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Policy> {
         if let Some(at) = as_of {
-            return Ok(super::audit::policy_as_of(ctx, id, at).await?);
+            return Ok(policy_as_of(ctx, id, at).await?);
         }
         authorized_policy(ctx, id, Operation::ReadPolicies).await?;
         Ok(policy_by_id(ctx, id).await?)
@@ -569,12 +569,15 @@ impl InsuranceMutation {
         if req.actor.is_none() {
             authorize(None, Operation::ManagePolicies(Uuid::nil()))?;
         }
-        let company = projections::contracts::contract_company(&app(ctx).pool, input.contract_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::validation("input.contractId", "there is no such contract"))?;
+        let company =
+            projections::views::contracts::contract_company(&app(ctx).pool, input.contract_id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| {
+                    ApiError::validation("input.contractId", "there is no such contract")
+                })?;
         let (actor, req) = allow(ctx, Operation::ManagePolicies(company))?;
-        let key = super::idempotency_key(idempotency_key)?;
+        let key = super::context::idempotency_key(idempotency_key)?;
         let terms = PolicyTerms {
             policy_id: Uuid::now_v7(),
             contract_id: input.contract_id,
@@ -591,7 +594,9 @@ impl InsuranceMutation {
                 PremiumPayer::Lessor => dp::PremiumPayer::Lessor,
             },
             form: match &form {
-                Some(f) => Some(files::upload(ctx, "form", f, &actor.event_actor()).await?),
+                Some(f) => {
+                    Some(super::uploads::upload(ctx, "form", f, &actor.event_actor()).await?)
+                }
                 None => None,
             },
         };
@@ -617,7 +622,7 @@ impl InsuranceMutation {
     ) -> Result<Policy> {
         authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let file = files::upload(ctx, "form", &form, &actor.event_actor()).await?;
+        let file = super::uploads::upload(ctx, "form", &form, &actor.event_actor()).await?;
         Ok(run_on_policy(
             ctx,
             policy_id,
@@ -658,7 +663,7 @@ impl InsuranceMutation {
         authorized_policy(ctx, input.policy_id, Operation::ManagePolicies).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
         let form = match &form {
-            Some(f) => Some(files::upload(ctx, "form", f, &actor.event_actor()).await?),
+            Some(f) => Some(super::uploads::upload(ctx, "form", f, &actor.event_actor()).await?),
             None => None,
         };
         let premium = money("input.premium", input.premium)?;
@@ -725,4 +730,28 @@ impl InsuranceMutation {
         )
         .await?)
     }
+}
+
+/// The policy as of `at`, with its installments and insured events.
+pub(crate) async fn policy_as_of(
+    ctx: &Context<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Policy, ApiError> {
+    let at = super::history::history_allowed(ctx, at)?;
+    let mut a = AsOf::begin(&app(ctx).pool, at).await?;
+    a.replay(
+        &projections::views::contracts::ContractsProjection,
+        &Selection::of("Policy", [id.to_string()]).with_business_days(),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    let conn = a.conn();
+    let view = projections::views::policies::load_policy(&mut *conn, id)
+        .await?
+        .ok_or_else(|| super::history::not_at("policy", id, at))?;
+    with_children_on(conn, vec![view])
+        .await?
+        .pop()
+        .ok_or_else(|| super::history::not_at("policy", id, at))
 }

@@ -6,19 +6,24 @@
 mod account;
 mod audit;
 mod content;
+pub mod context;
 mod contracts;
 mod documents;
+mod enums;
+mod history;
 mod inputs;
 mod insurance;
 mod mutation;
 mod notifications;
+mod pagination;
 mod query;
 mod requests;
+mod scalars;
 mod subscription;
 mod types;
+mod uploads;
 
-use async_graphql::{Context, MergedObject, Schema};
-use projections::event::CommandMeta;
+use async_graphql::{MergedObject, Schema};
 
 pub use account::{AccountMutation, AccountQuery};
 pub use audit::AuditQuery;
@@ -59,10 +64,7 @@ pub struct MutationRoot(
     DocumentMutation,
 );
 
-use crate::auth::policy::{authorize, Operation};
-use crate::auth::Actor;
-use crate::error::ApiError;
-use crate::startup::App;
+use crate::app::App;
 
 /// The cabinet's schema.
 pub type CabinetSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -121,64 +123,4 @@ pub async fn root_fields() -> Vec<String> {
         })
         .filter_map(|f| f["name"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// What the HTTP layer resolved about a request.
-#[derive(Debug, Clone)]
-pub struct RequestCtx {
-    /// The caller, when the bearer token is valid.
-    pub actor: Option<Actor>,
-    /// SHA-256 of the bearer token (for logout).
-    pub token_hash: Option<Vec<u8>>,
-    /// This request's id (X-Request-Id or generated).
-    pub request_id: String,
-    /// The correlation id (X-Correlation-Id or the request id).
-    pub correlation_id: String,
-    /// Where the request came from (address, user agent).
-    pub client: crate::auth::security::Client,
-}
-
-impl RequestCtx {
-    /// Metadata for a command issued by this request.
-    pub fn meta(&self, actor: &Actor, idempotency_key: Option<String>) -> CommandMeta {
-        CommandMeta {
-            actor: actor.event_actor(),
-            correlation_id: self.correlation_id.clone(),
-            causation_id: self.request_id.clone(),
-            request_id: self.request_id.clone(),
-            idempotency_key,
-        }
-    }
-}
-
-pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a App {
-    ctx.data_unchecked::<App>()
-}
-
-pub(crate) fn request<'a>(ctx: &Context<'a>) -> Result<&'a RequestCtx, ApiError> {
-    ctx.data::<RequestCtx>()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("request context missing")))
-}
-
-/// The authorization check every resolver starts with.
-pub(crate) fn allow<'a>(
-    ctx: &Context<'a>,
-    op: Operation,
-) -> Result<(&'a Actor, &'a RequestCtx), ApiError> {
-    let req = request(ctx)?;
-    let actor = authorize(req.actor.as_ref(), op)?;
-    Ok((actor, req))
-}
-
-/// Validates an idempotency key: 1–200 printable characters.
-pub(crate) fn idempotency_key(k: Option<String>) -> Result<Option<String>, ApiError> {
-    match k {
-        Some(k) if k.is_empty() || k.chars().count() > 200 || k.chars().any(char::is_control) => {
-            Err(ApiError::validation(
-                "idempotencyKey",
-                "must be 1 to 200 printable characters",
-            ))
-        }
-        other => Ok(other),
-    }
 }

@@ -2,16 +2,16 @@
 
 use async_graphql::{Context, Object, Result};
 use domain::company::CompanyCommand;
-use projections::command::CommandOutcome;
-use projections::companies::load_company;
+use projections::store::command::CommandOutcome;
+use projections::views::companies::load_company;
 use uuid::Uuid;
 
+use super::context::{allow, app, idempotency_key};
 use super::inputs::{AssignManagerInput, ChangeCompanyRequisitesInput, RegisterCompanyInput};
 use super::types::CompanyPayload;
-use super::{allow, app, idempotency_key};
+use crate::app::App;
 use crate::auth::policy::Operation;
 use crate::error::{company_command_error, ApiError};
-use crate::startup::App;
 
 /// Changes.
 #[derive(Default)]

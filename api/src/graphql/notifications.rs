@@ -3,16 +3,16 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use projections::notifications::NotificationKind as DomainKind;
+use projections::views::notifications::NotificationKind as DomainKind;
 use uuid::Uuid;
 
-use super::query::{page, page_size};
-use super::requests::graphql_enum;
-use super::{allow, app};
+use super::context::{allow, app};
+use super::enums::graphql_enum;
+use super::pagination::{page, page_size};
+use crate::app::notifications::{self as service, NotificationRow, Position, Scope};
 use crate::auth::policy::Operation;
 use crate::auth::Actor;
 use crate::error::ApiError;
-use crate::notifications::{self as service, NotificationRow, Position, Scope};
 
 graphql_enum!(NotificationKind, DomainKind, "What a notification is about.", {
     ContractConcluded => ContractConcluded, "A leasing contract was concluded.";

@@ -1,70 +1,17 @@
 //! Queries.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
-use projections::companies::{list_companies, load_company, CompanyFilter};
+use chrono::{DateTime, Utc};
+use projections::engine::asof::{AsOf, Selection};
+use projections::views::companies::{list_companies, load_company, CompanyFilter};
 use uuid::Uuid;
 
+use super::context::{allow, app};
+use super::pagination::{cursor, page, page_size};
 use super::types::{Company, Me};
-use super::{allow, app};
 use crate::auth::policy::Operation;
 use crate::error::ApiError;
-
-/// Default and maximum page sizes of connections.
-const DEFAULT_PAGE: i32 = 20;
-const MAX_PAGE: i32 = 100;
-
-pub(crate) fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
-    match first.unwrap_or(DEFAULT_PAGE) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
-        _ => Err(ApiError::validation(
-            "first",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )),
-    }
-}
-
-pub(crate) fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
-    after
-        .map(|a| {
-            a.parse::<i64>().map_err(|_| {
-                ApiError::validation("after", "not a cursor returned by this connection")
-            })
-        })
-        .transpose()
-}
-
-/// A `<sort key>|<id>` cursor of a keyset-paged list.
-pub(crate) fn pair_cursor<T: std::str::FromStr>(
-    after: Option<String>,
-) -> Result<Option<(T, Uuid)>, ApiError> {
-    after
-        .map(|a| {
-            a.split_once('|')
-                .and_then(|(k, id)| Some((k.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
-        })
-        .transpose()
-}
-
-/// A page of a connection from `rows` fetched with `limit + 1`: the extra row only says there is a next
-/// page. `edge` gives each kept row's cursor and node.
-pub(crate) fn page<R, N: async_graphql::OutputType>(
-    rows: Vec<R>,
-    limit: i64,
-    has_previous: bool,
-    edge: impl FnMut(R) -> (String, N),
-) -> Connection<String, N> {
-    let has_next = rows.len() as i64 > limit;
-    let mut conn = Connection::new(has_previous, has_next);
-    conn.edges.extend(
-        rows.into_iter()
-            .take(limit as usize)
-            .map(edge)
-            .map(|(cursor, node)| Edge::new(cursor, node)),
-    );
-    conn
-}
 
 /// Read access to the cabinet.
 #[derive(Default)]
@@ -87,7 +34,7 @@ impl CoreQuery {
         as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Option<Company>> {
         if let Some(at) = as_of {
-            return Ok(super::audit::company_as_of(ctx, id, at).await?);
+            return Ok(company_as_of(ctx, id, at).await?);
         }
         allow(ctx, Operation::ReadCompany(id))?;
         Ok(load_company(&app(ctx).pool, id)
@@ -121,4 +68,23 @@ impl CoreQuery {
             (v.registered_position.to_string(), Company::from(v))
         }))
     }
+}
+
+/// The company as of `at` (`None`: not registered yet).
+pub(crate) async fn company_as_of(
+    ctx: &Context<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<Company>, ApiError> {
+    let at = super::history::history_allowed(ctx, at)?;
+    let mut a = AsOf::begin(&app(ctx).pool, at).await?;
+    a.replay(
+        &projections::views::companies::CompaniesProjection,
+        &Selection::of("Company", [id.to_string()]),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    Ok(projections::views::companies::load_company(a.conn(), id)
+        .await?
+        .map(Company::from))
 }

@@ -18,44 +18,23 @@ use domain::request::{
 };
 use domain::schedule::RecalculationMode as DomainMode;
 use domain::values::{EdoParticipantId, Email, FileRef, Kpp, Phone};
-use projections::requests::{self as views, HistoryView, RequestFilter, RequestView};
+use projections::engine::asof::{AsOf, Selection};
+use projections::views::requests::{self as views, HistoryView, RequestFilter, RequestView};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::contracts::{money, RecalculationMode};
+use super::context::{allow, app, idempotency_key, request};
+use super::contracts::RecalculationMode;
+use super::enums::{graphql_enum, CertificateKind, Party};
 use super::inputs::BankRequisitesInput;
 use super::insurance::{authorized_policy, installments, Document, InstallmentInput};
-use super::query::{page, page_size};
-use super::{allow, app, idempotency_key, request};
+use super::pagination::{page, page_size};
+use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::Actor;
 use crate::error::{
     contract_command_error, parse_field, policy_command_error, request_command_error, ApiError,
 };
-use crate::files;
-
-macro_rules! graphql_enum {
-    ($name:ident, $domain:path, $doc:literal, { $($item:ident => $d:ident, $idoc:literal;)* }) => {
-        #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-        pub enum $name {
-            $(#[doc = $idoc] $item,)*
-        }
-        impl From<$name> for $domain {
-            fn from(v: $name) -> Self {
-                match v { $($name::$item => <$domain>::$d,)* }
-            }
-        }
-        impl From<$domain> for $name {
-            fn from(v: $domain) -> Self {
-                match v { $(<$domain>::$d => $name::$item,)* }
-            }
-        }
-    };
-}
-
-pub(crate) use graphql_enum;
 
 graphql_enum!(RequestKind, DomainKind, "The kind of a client request.", {
     VehiclePassport => VehiclePassport, "Issue of the vehicle passport (ПТС/ЭПТС).";
@@ -97,12 +76,6 @@ graphql_enum!(Delivery, dr::Delivery, "How a document reaches the client.", {
     Electronic => Electronic, "Electronically.";
 });
 
-graphql_enum!(CertificateKind, dr::CertificateKind, "A certificate the lessor issues.", {
-    NoDebt => NoDebt, "Справка об отсутствии задолженности.";
-    ContractInForce => ContractInForce, "Справка о действии договора.";
-    BookValue => BookValue, "Справка о балансовой стоимости предмета лизинга.";
-});
-
 graphql_enum!(AccountingDocument, dr::AccountingDocument, "An accounting document.", {
     Invoice => Invoice, "Счёт-фактура.";
     ReconciliationAct => ReconciliationAct, "Акт сверки.";
@@ -121,28 +94,6 @@ pub enum EffectState {
     Applied,
     /// The effect was refused (see `effectDetail`); staff must act.
     Failed,
-}
-
-/// Which side acted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum Party {
-    /// The client.
-    Client,
-    /// The lessor's staff.
-    Staff,
-    /// The system (a process manager).
-    System,
-}
-
-impl Party {
-    pub(crate) fn from_view(s: &str) -> Self {
-        match s {
-            "client" => Self::Client,
-            "staff" => Self::Staff,
-            _ => Self::System,
-        }
-    }
 }
 
 /// One change of a request: who, when, what.
@@ -234,7 +185,7 @@ pub struct Request {
     pub attachments: Vec<Document>,
     /// The documents as of an instant (an as-of reconstruction; never read from the live tables then).
     #[graphql(skip)]
-    pub(crate) as_of_documents: Option<Vec<projections::documents::ExchangeDocumentView>>,
+    pub(crate) as_of_documents: Option<Vec<projections::views::documents::ExchangeDocumentView>>,
 }
 
 #[async_graphql::ComplexObject]
@@ -247,9 +198,12 @@ impl Request {
     ) -> async_graphql::Result<Vec<super::documents::ExchangeDocument>> {
         let rows = match &self.as_of_documents {
             Some(rows) => rows.clone(),
-            None => projections::documents::request_documents(&super::app(ctx).pool, self.id)
-                .await
-                .map_err(ApiError::from)?,
+            None => projections::views::documents::request_documents(
+                &super::context::app(ctx).pool,
+                self.id,
+            )
+            .await
+            .map_err(ApiError::from)?,
         };
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -385,7 +339,7 @@ async fn authorized_request(
 
 /// The business day: the clock's, or today's date before the clock has run.
 pub(crate) async fn today(ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
-    let (day, _) = projections::contracts::load_business_day(&app(ctx).pool).await?;
+    let (day, _) = projections::views::contracts::load_business_day(&app(ctx).pool).await?;
     Ok(day.unwrap_or_else(|| Utc::now().date_naive()))
 }
 
@@ -839,7 +793,7 @@ pub enum RequestOrder {
 }
 
 fn parse_cursor(after: Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
-    super::query::pair_cursor(after)
+    super::pagination::pair_cursor(after)
 }
 
 /// Submits a request: checks the contract or policy belongs to the company, attaches the buyout quote,
@@ -859,7 +813,7 @@ async fn submit(
     let (mut details, phone) = input.details.parse(event_id)?;
     let mut contract_id = input.contract_id;
     if let Some(policy_id) = details.policy_id() {
-        let policy = projections::policies::load_policy(&app.pool, policy_id)
+        let policy = projections::views::policies::load_policy(&app.pool, policy_id)
             .await?
             .filter(|p| p.company_id == input.company_id)
             .ok_or_else(|| {
@@ -867,7 +821,7 @@ async fn submit(
             })?;
         contract_id = Some(policy.contract_id);
     } else if let Some(c) = contract_id {
-        let company = projections::contracts::contract_company(&app.pool, c).await?;
+        let company = projections::views::contracts::contract_company(&app.pool, c).await?;
         if company != Some(input.company_id) {
             return Err(ApiError::validation(
                 "input.contractId",
@@ -896,7 +850,9 @@ async fn submit(
         );
     }
     let files = match &attachments {
-        Some(list) => files::uploads(ctx, "attachments", list, &actor.event_actor()).await?,
+        Some(list) => {
+            super::uploads::uploads(ctx, "attachments", list, &actor.event_actor()).await?
+        }
         None => Vec::new(),
     };
     // Checked before anything is recorded: a request that would be refused records no insured event.
@@ -921,7 +877,7 @@ async fn submit(
     };
     if let Err(e) = submission.details.clone().validate(today) {
         return Err(request_command_error(
-            projections::command::CommandError::Rejected(e),
+            projections::store::command::CommandError::Rejected(e),
             Some(kind),
         ));
     }
@@ -1020,7 +976,7 @@ impl RequestQuery {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Request> {
         if let Some(at) = as_of {
-            return Ok(super::audit::request_as_of(ctx, id, at).await?);
+            return Ok(request_as_of(ctx, id, at).await?);
         }
         authorized_request(ctx, id, Operation::ReadRequests).await?;
         Ok(request_by_id(ctx, id).await?)
@@ -1112,7 +1068,7 @@ impl RequestMutation {
     ) -> Result<Request> {
         let view = authorized_request(ctx, request_id, Operation::CommentRequest).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let f: FileRef = files::upload(ctx, "file", &file, &actor.event_actor()).await?;
+        let f: FileRef = super::uploads::upload(ctx, "file", &file, &actor.event_actor()).await?;
         Ok(step_on(
             ctx,
             &view,
@@ -1181,7 +1137,7 @@ impl RequestMutation {
             None => None,
         };
         let result = match &result {
-            Some(r) => Some(files::upload(ctx, "result", r, &actor.event_actor()).await?),
+            Some(r) => Some(super::uploads::upload(ctx, "result", r, &actor.event_actor()).await?),
             None => None,
         };
         let completed_on = today(ctx).await?;
@@ -1216,4 +1172,42 @@ impl RequestMutation {
         )
         .await?)
     }
+}
+
+/// The request as of `at`, with its history and the documents issued for it by then.
+pub(crate) async fn request_as_of(
+    ctx: &Context<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Request, ApiError> {
+    let at = super::history::history_allowed(ctx, at)?;
+    let pool = &app(ctx).pool;
+    let documents = super::history::ids(
+        pool,
+        "SELECT document_id::text FROM exchange_documents_view WHERE request_id = $1",
+        id,
+    )
+    .await?;
+    let mut a = AsOf::begin(pool, at).await?;
+    a.replay(
+        &projections::views::requests::RequestsProjection,
+        &Selection::of("ClientRequest", [id.to_string()]).with_business_days(),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    a.replay(
+        &projections::views::documents::DocumentsProjection,
+        &Selection::of("ClientRequest", [id.to_string()]).and("Document", documents),
+    )
+    .await
+    .map_err(super::history::replay_error)?;
+    let conn = a.conn();
+    let view = projections::views::requests::load_request(&mut *conn, id)
+        .await?
+        .ok_or_else(|| super::history::not_at("request", id, at))?;
+    let history = projections::views::requests::load_history(&mut *conn, &[id]).await?;
+    let docs = projections::views::documents::request_documents(&mut *conn, id).await?;
+    let mut r = Request::with_rows(view, history);
+    r.as_of_documents = Some(docs);
+    Ok(r)
 }

@@ -5,7 +5,7 @@
 //! batch concerns its company, so nothing is lost to a missed wake-up, and `after` resumes a dropped
 //! connection from the last position the client saw.
 //!
-//! [`LiveFeed`]: crate::live::LiveFeed
+//! [`LiveFeed`]: crate::app::live::LiveFeed
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,21 +15,21 @@ use std::time::{Duration, Instant};
 
 use async_graphql::{Context, Object, Result, SimpleObject, Subscription};
 use futures::Stream;
-use projections::runner::Checkpoint;
+use projections::engine::runner::Checkpoint;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use super::context::{allow, app};
 use super::contracts::{company_debt, CompanyDebt};
 use super::notifications::Notification;
 use super::requests::{request_by_id, Request};
-use super::{allow, app};
+use crate::app::live::Wake;
+use crate::app::notifications::{self as service, Position, Scope};
+use crate::app::App;
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::sessions;
 use crate::auth::Actor;
 use crate::error::ApiError;
-use crate::live::Wake;
-use crate::notifications::{self as service, Position, Scope};
-use crate::startup::App;
 
 /// How often a running subscription re-checks its session and authorization.
 pub const RECHECK: Duration = Duration::from_secs(30);

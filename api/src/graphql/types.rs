@@ -2,11 +2,11 @@
 
 use async_graphql::{Enum, Json, SimpleObject};
 use chrono::{DateTime, Utc};
-use projections::companies::CompanyView;
-use projections::event::StoredEvent;
+use projections::store::event::StoredEvent;
+use projections::views::companies::CompanyView;
 use uuid::Uuid;
 
-use crate::auth::Role;
+use super::enums::{MailLanguage, Role, SecurityEventKind};
 
 /// Legal form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -235,11 +235,12 @@ impl Me {
     async fn mail_language(
         &self,
         ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<crate::mail::templates::Locale> {
+    ) -> async_graphql::Result<MailLanguage> {
         Ok(
-            crate::auth::accounts::locale(&super::app(ctx).pool, self.id)
+            crate::auth::accounts::locale(&super::context::app(ctx).pool, self.id)
                 .await
-                .map_err(crate::error::ApiError::from)?,
+                .map_err(crate::error::ApiError::from)?
+                .into(),
         )
     }
 
@@ -252,13 +253,13 @@ impl Me {
         if self.company_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let filter = projections::companies::CompanyFilter {
+        let filter = projections::views::companies::CompanyFilter {
             only: Some(self.company_ids.clone()),
             search: None,
             after: None,
         };
-        let rows = projections::companies::list_companies(
-            &super::app(ctx).pool,
+        let rows = projections::views::companies::list_companies(
+            &super::context::app(ctx).pool,
             &filter,
             self.company_ids.len() as i64,
         )
@@ -273,7 +274,7 @@ impl From<&crate::auth::Actor> for Me {
         Self {
             id: a.account_id,
             email: a.email.clone(),
-            roles: a.roles.clone(),
+            roles: a.roles.iter().map(|&r| r.into()).collect(),
             company_ids: a.companies.clone(),
             must_change_password: a.must_change_password,
             terms_acceptance_required: a.terms_required,
@@ -319,7 +320,12 @@ impl From<crate::auth::accounts::AccountRow> for Account {
         Self {
             id: r.account_id,
             email: r.email,
-            roles: r.roles.iter().filter_map(|x| Role::parse(x)).collect(),
+            roles: r
+                .roles
+                .iter()
+                .filter_map(|x| crate::auth::Role::parse(x))
+                .map(Role::from)
+                .collect(),
             company_ids: r.companies,
             must_change_password: r.must_change_password,
             temporary_password_expires_at: r.temporary_password_expires_at,
@@ -339,7 +345,7 @@ impl From<crate::auth::accounts::AccountRow> for Account {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SecurityEvent {
     /// What happened.
-    pub kind: crate::auth::security::SecurityEventKind,
+    pub kind: SecurityEventKind,
     /// When.
     pub at: DateTime<Utc>,
     /// The client address of the request that caused it.

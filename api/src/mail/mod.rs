@@ -1,7 +1,7 @@
 //! Outgoing mail through a transactional outbox.
 //!
 //! A change that causes a mail writes an `outbox` row in its own transaction ([`Outbox::enqueue`]); the
-//! sender ([`sender`]), one node at a time, delivers due rows through the transport (lettre's file
+//! `outbox-sender` worker, one node at a time, delivers due rows through the transport (lettre's file
 //! transport into `<data-dir>/mail` by default, SMTP with `smtp_url`), marks them sent and wipes their
 //! bodies. A crash between delivery and the mark re-sends the same mail with the same Message-ID: delivery is
 //! at least once, and receivers can drop the duplicate. Nothing here logs a body, a password or a control
@@ -9,10 +9,11 @@
 //!
 //! # Layout
 //! - [`templates`]: the mails, in Russian and English, text and HTML;
-//! - [`sender`]: the transport and the delivering loop.
+//! - [`transport`]: how a queued mail leaves (files or SMTP), the message built from a row, the retry
+//!   schedule.
 
-pub mod sender;
 pub mod templates;
+pub mod transport;
 
 use lettre::message::Mailbox;
 use sqlx::PgConnection;
@@ -32,7 +33,7 @@ pub struct Cause {
 
 impl Cause {
     /// Caused by the event `e`.
-    pub fn event(e: &projections::event::StoredEvent) -> Self {
+    pub fn event(e: &projections::store::event::StoredEvent) -> Self {
         Self {
             correlation_id: e.meta("correlation_id").unwrap_or_default().to_owned(),
             event: Some(e.position),
@@ -116,7 +117,7 @@ impl Outbox {
         key: &str,
         recipient: &str,
         letter: Letter,
-        files: &[sender::Attachment],
+        files: &[transport::Attachment],
         cause: Option<&Cause>,
     ) -> Result<bool, sqlx::Error> {
         let message_id = format!("<{key}@{}>", self.from.email.domain());

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 
 /// The language of the mails an account receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "MailLanguage", rename_items = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
     /// Русский (the default).
     Ru,

@@ -1,0 +1,265 @@
+//! The live feed: each `cabinet serve` process follows the event log in global commit order (woken by the
+//! store's `NOTIFY` after each commit, and polling besides) and tells its own subscriptions which companies
+//! an event batch concerns. Subscriptions then read what they send from the read models, from their own
+//! last position, so a wake-up that is missed or lagged loses nothing: the next one (or the lag itself)
+//! makes them read everything after their position. A mutation handled by any process on the database
+//! reaches subscribers on every process.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use projections::engine::runner::Checkpoint;
+use projections::store::event_store::EVENTS_CHANNEL;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+/// How often the feed looks at the log without a `NOTIFY` (a transaction that committed while an older one
+/// was still open becomes readable only when that one ends, without a notification of its own).
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// Companies an event batch concerns, per subject.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Every company.
+    pub all: bool,
+    /// These companies.
+    pub companies: HashSet<Uuid>,
+}
+
+impl Targets {
+    /// Whether `company` is concerned.
+    pub fn concerns(&self, company: Uuid) -> bool {
+        self.all || self.companies.contains(&company)
+    }
+
+    fn add(&mut self, company: Option<Uuid>) {
+        match company {
+            Some(c) => {
+                self.companies.insert(c);
+            }
+            None => self.all = true,
+        }
+    }
+}
+
+/// What one batch of committed events concerns.
+#[derive(Debug, Clone, Default)]
+pub struct Wake {
+    /// The last event of the batch.
+    pub checkpoint: Checkpoint,
+    /// Companies with new notifications (`all`: a notification for every client).
+    pub notifications: Targets,
+    /// Companies with staff notifications.
+    pub staff_notifications: Targets,
+    /// Companies whose requests changed.
+    pub requests: Targets,
+    /// Companies whose debt may have changed.
+    pub debt: Targets,
+}
+
+/// The feed of one process.
+pub struct LiveFeed {
+    pool: PgPool,
+    wakes: broadcast::Sender<Arc<Wake>>,
+    position: watch::Sender<Option<Checkpoint>>,
+}
+
+impl LiveFeed {
+    /// A feed over `pool`; it follows the log once [`LiveFeed::run`] runs.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            wakes: broadcast::channel(1024).0,
+            position: watch::channel(None).0,
+        }
+    }
+
+    /// Subscribes to wake-ups, then returns the position the feed has delivered up to: everything after it
+    /// is announced to the receiver. Waits until the feed has started.
+    pub async fn subscribe(&self) -> (broadcast::Receiver<Arc<Wake>>, Checkpoint) {
+        let rx = self.wakes.subscribe();
+        let mut pos = self.position.subscribe();
+        let cp = loop {
+            if let Some(cp) = *pos.borrow_and_update() {
+                break cp;
+            }
+            if pos.changed().await.is_err() {
+                break Checkpoint::default();
+            }
+        };
+        (rx, cp)
+    }
+
+    /// Follows the log until `stop` turns true.
+    ///
+    /// # Errors
+    /// A database error (the caller restarts the feed, which resumes from where it was).
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> Result<(), sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(EVENTS_CHANNEL).await?;
+        let known = *self.position.borrow();
+        let mut cp = match known {
+            Some(cp) => cp,
+            None => head(&self.pool).await?,
+        };
+        self.position.send_replace(Some(cp));
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            let events = committed_after(&mut conn, cp).await?;
+            if let Some(last) = events.last() {
+                let next = Checkpoint {
+                    transaction_id: last.transaction_id,
+                    position: last.position,
+                };
+                // The position moves first: a subscription that starts after the check below starts after
+                // this batch, and one that started before it is woken.
+                self.position.send_replace(Some(next));
+                // Nobody subscribed on this process: only move on.
+                if self.wakes.receiver_count() > 0 {
+                    let mut wake = targets(&mut conn, &events, cp, next).await?;
+                    wake.checkpoint = next;
+                    // A receiver that left meanwhile is not an error.
+                    let _ = self.wakes.send(Arc::new(wake));
+                }
+                cp = next;
+                continue;
+            }
+            drop(conn);
+            tokio::select! {
+                n = listener.try_recv() => { n?; }
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+            if *stop.borrow() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// What the feed needs of an event: its place and its aggregate (never the payload).
+struct Seen {
+    transaction_id: i64,
+    position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+}
+
+/// The next events after `after` from finished transactions, in global order (as the catch-up read).
+async fn committed_after(
+    conn: &mut sqlx::PgConnection,
+    after: Checkpoint,
+) -> Result<Vec<Seen>, sqlx::Error> {
+    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, position LIMIT 1000",
+    )
+    .bind(after.transaction_id)
+    .bind(after.position)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(transaction_id, position, aggregate_type, aggregate_id)| Seen {
+                transaction_id,
+                position,
+                aggregate_type,
+                aggregate_id,
+            },
+        )
+        .collect())
+}
+
+/// The last event of a finished transaction: where a new feed starts.
+async fn head(pool: &PgPool) -> Result<Checkpoint, sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, position FROM events \
+         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id DESC, position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(|(transaction_id, position)| Checkpoint {
+            transaction_id,
+            position,
+        })
+        .unwrap_or_default())
+}
+
+fn uuids(events: &[Seen], aggregate_type: &str) -> Vec<Uuid> {
+    events
+        .iter()
+        .filter(|e| e.aggregate_type == aggregate_type)
+        .filter_map(|e| e.aggregate_id.parse().ok())
+        .collect()
+}
+
+/// Which companies the events after `from` through `to` concern.
+async fn targets(
+    conn: &mut sqlx::PgConnection,
+    events: &[Seen],
+    from: Checkpoint,
+    to: Checkpoint,
+) -> Result<Wake, sqlx::Error> {
+    let mut wake = Wake::default();
+    let rows: Vec<(Option<Uuid>, String)> = sqlx::query_as(
+        "SELECT company_id, audience FROM notifications \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
+           AND (transaction_id, position) <= ($3::bigint::text::xid8, $4)",
+    )
+    .bind(from.transaction_id)
+    .bind(from.position)
+    .bind(to.transaction_id)
+    .bind(to.position)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (company, audience) in rows {
+        if audience == "staff" {
+            wake.staff_notifications.add(company);
+        } else {
+            wake.notifications.add(company);
+        }
+    }
+    let requests = uuids(events, "ClientRequest");
+    if !requests.is_empty() {
+        let companies: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT company_id FROM requests_view WHERE request_id = ANY($1)",
+        )
+        .bind(&requests)
+        .fetch_all(&mut *conn)
+        .await?;
+        wake.requests.companies.extend(companies);
+    }
+    let contracts = uuids(events, "Contract");
+    if !contracts.is_empty() {
+        let companies: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT company_id FROM contracts_view WHERE contract_id = ANY($1)",
+        )
+        .bind(&contracts)
+        .fetch_all(&mut *conn)
+        .await?;
+        wake.debt.companies.extend(companies);
+    }
+    let policies = uuids(events, "Policy");
+    if !policies.is_empty() {
+        let companies: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT company_id FROM policies_view WHERE policy_id = ANY($1)",
+        )
+        .bind(&policies)
+        .fetch_all(&mut *conn)
+        .await?;
+        wake.debt.companies.extend(companies);
+    }
+    // A new business day moves amounts into "due" and "overdue" for any company.
+    if events.iter().any(|e| e.aggregate_type == "BusinessClock") {
+        wake.debt.all = true;
+    }
+    Ok(wake)
+}

@@ -1,0 +1,196 @@
+//! The application services: the shared [`App`] (command executors, the database, the file store, the
+//! account flows, the live feed) and the services GraphQL, the workers and the command line share.
+//!
+//! # Layout
+//! - [`files`]: checking, storing and authorizing files (the [`files::DocumentStore`]);
+//! - [`documents`]: generated documents (invoice, reconciliation act, certificates, ОС-1), numbered and
+//!   recorded as Documents;
+//! - [`notifications`]: reading and marking a person's notifications, and their preferences;
+//! - [`live`]: this process's fan-out of committed events to its subscriptions;
+//! - [`demo`]: the demo data of `serve --demo`.
+
+pub mod demo;
+pub mod documents;
+pub mod files;
+pub mod live;
+pub mod notifications;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::calendar::ProductionCalendar;
+use domain::clock::BusinessClock;
+use domain::company::Company;
+use domain::contract::Contract;
+use lettre::message::Mailbox;
+use projections::engine::read_model::ReadModel;
+use projections::store::command::CommandExecutor;
+use sqlx::PgPool;
+
+use crate::app::documents::{DocumentService, Lessor};
+use crate::app::files::{DocumentStore, PgDocumentStore};
+use crate::auth::service::{AccountService, AccountSettings};
+use crate::auth::sessions::SessionPolicy;
+use crate::config::Settings;
+use crate::mail::transport::Transport;
+use crate::mail::Outbox;
+
+/// The application's shared state.
+#[derive(Clone)]
+pub struct App {
+    /// The database.
+    pub pool: PgPool,
+    /// Company commands.
+    pub companies: Arc<CommandExecutor<Company>>,
+    /// Contract commands.
+    pub contracts: Arc<CommandExecutor<Contract>>,
+    /// Policy commands.
+    pub policies: Arc<CommandExecutor<domain::policy::Policy>>,
+    /// Client request commands.
+    pub requests: Arc<CommandExecutor<domain::request::ClientRequest>>,
+    /// News commands.
+    pub news: Arc<CommandExecutor<domain::content::News>>,
+    /// FAQ commands.
+    pub faq: Arc<CommandExecutor<domain::content::FaqEntry>>,
+    /// Terms-of-use commands.
+    pub terms: Arc<CommandExecutor<domain::content::TermsOfUse>>,
+    /// This process's fan-out of committed events to its subscriptions.
+    pub live: Arc<crate::app::live::LiveFeed>,
+    /// Working days to handle each kind of request.
+    pub service_levels: Arc<std::collections::HashMap<domain::request::RequestKind, u32>>,
+    /// Largest uploaded file, in bytes.
+    pub upload_max_bytes: usize,
+    /// The business clock.
+    pub clock: Arc<CommandExecutor<BusinessClock>>,
+    /// Working days (payment deadlines, buyout quotes).
+    pub calendar: Arc<ProductionCalendar>,
+    /// The inline projections (for rebuild/verify/status).
+    pub inline: Arc<[Arc<dyn ReadModel>]>,
+    /// The account flows (sign-in, recovery, staff actions).
+    pub accounts: Arc<AccountService>,
+    /// Where mails are written (the outbox) and how they leave (the transport).
+    pub outbox: Outbox,
+    /// How the outbox sender delivers.
+    pub transport: Transport,
+    /// Take the client address from X-Forwarded-For.
+    pub trust_forwarded_for: bool,
+    /// Document commands (exchange and signing).
+    pub documents: Arc<CommandExecutor<domain::document::Document>>,
+    /// ЭДО connection commands.
+    pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
+    /// The lessor on generated documents.
+    pub lessor: Arc<Lessor>,
+    /// Generating documents.
+    pub document_service: crate::app::documents::DocumentService,
+    /// The current ЭДО offer version.
+    pub edo_offer_version: i32,
+    /// Where file contents live.
+    pub store: Arc<dyn DocumentStore>,
+}
+
+impl App {
+    /// Wires the executors over `pool`.
+    ///
+    /// # Errors
+    /// The configured production calendar cannot be read.
+    pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
+        let inline = projections::executors::inline_projections();
+        let calendar = Arc::new(settings.production_calendar()?);
+        let companies = projections::executors::company_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+        );
+        let contracts = projections::executors::contract_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+            calendar.clone(),
+        );
+        let clock = projections::executors::clock_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+        );
+        let policies = projections::executors::policy_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+        );
+        let requests = projections::executors::request_executor(
+            pool.clone(),
+            inline.clone(),
+            settings.snapshot_every,
+        );
+        let snap = settings.snapshot_every;
+        let news = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        let faq = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        let terms = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        let documents =
+            projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        let edo = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        let lessor = Lessor {
+            organisation: settings.lessor.organisation()?,
+            signatory: settings.lessor.signatory.clone(),
+        };
+        let service_levels = domain::request::RequestKind::ALL
+            .into_iter()
+            .map(|k| (k, settings.service_level(k)))
+            .collect();
+        crate::auth::passwords::configure(settings.argon2);
+        let mail_from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
+        let outbox = Outbox::new(mail_from, &settings.public_url);
+        let transport =
+            Transport::new(settings.smtp_url.as_deref(), settings.data_dir.join("mail"))?;
+        let accounts = AccountService::new(
+            pool.clone(),
+            outbox.clone(),
+            AccountSettings {
+                sessions: SessionPolicy {
+                    idle: chrono::Duration::hours(settings.session_idle_hours),
+                    absolute: chrono::Duration::days(settings.session_max_days),
+                },
+                rate_per_minute: settings.auth_rate_per_minute,
+                reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
+            },
+        );
+        let store: Arc<dyn DocumentStore> = Arc::new(PgDocumentStore::new(pool.clone()));
+        let documents = Arc::new(documents);
+        let lessor = Arc::new(lessor);
+        let document_service = DocumentService {
+            pool: pool.clone(),
+            lessor: lessor.clone(),
+            documents: documents.clone(),
+            store: store.clone(),
+        };
+        Ok(Self {
+            live: Arc::new(crate::app::live::LiveFeed::new(pool.clone())),
+            pool,
+            companies: Arc::new(companies),
+            contracts: Arc::new(contracts),
+            policies: Arc::new(policies),
+            requests: Arc::new(requests),
+            news: Arc::new(news),
+            faq: Arc::new(faq),
+            terms: Arc::new(terms),
+            service_levels: Arc::new(service_levels),
+            upload_max_bytes: settings.upload_max_bytes,
+            clock: Arc::new(clock),
+            calendar,
+            inline,
+            accounts: Arc::new(accounts),
+            outbox,
+            transport,
+            trust_forwarded_for: settings.trust_forwarded_for,
+            documents,
+            edo: Arc::new(edo),
+            lessor,
+            document_service,
+            edo_offer_version: settings.edo_offer_version,
+            store,
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! Reading and marking notifications, and per-account mail preferences (the `notification-mail` worker
+//! mails the kinds an account chose).
+//!
+//! Who sees what: a CLIENT account sees the `client` notifications of its companies and those for every
+//! client (news for all, new terms of use); staff accounts see the `staff` notifications (new requests,
+//! client replies, withdrawals, failed effects), of one company or of all. Read marks are per account, in
+//! `notification_reads`, apart from what the events derive.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use projections::views::notifications::NotificationKind;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::error::ApiError;
+
+/// Most ids one `markNotificationsRead` accepts.
+pub const MAX_MARK: usize = 500;
+
+/// A notification's place in the global order: its event's transaction and position, and its ordinal among
+/// that event's notifications. Written `txid.position.ordinal`; a subscriber passes it back to resume.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// The event's transaction id.
+    pub transaction_id: i64,
+    /// The event's position.
+    pub position: i64,
+    /// The ordinal among the event's notifications.
+    pub ordinal: i32,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}.{}",
+            self.transaction_id, self.position, self.ordinal
+        )
+    }
+}
+
+impl Position {
+    /// Parses `txid.position.ordinal`.
+    ///
+    /// # Errors
+    /// VALIDATION on `field` when it is not such a position.
+    pub fn parse(s: &str, field: &str) -> Result<Self, ApiError> {
+        let mut it = s.split('.');
+        let (Some(t), Some(p), Some(o), None) = (it.next(), it.next(), it.next(), it.next()) else {
+            return Err(ApiError::validation(field, "not a notification position"));
+        };
+        match (t.parse(), p.parse(), o.parse()) {
+            (Ok(transaction_id), Ok(position), Ok(ordinal)) => Ok(Self {
+                transaction_id,
+                position,
+                ordinal,
+            }),
+            _ => Err(ApiError::validation(field, "not a notification position")),
+        }
+    }
+}
+
+/// Which notifications a caller sees.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Staff audience (else client).
+    pub staff: bool,
+    /// The companies (None: all — staff only).
+    pub companies: Option<Vec<Uuid>>,
+    /// The account whose read marks apply.
+    pub account: Uuid,
+}
+
+impl Scope {
+    /// The scope of `actor`, narrowed to `company` when given (already authorized by the caller).
+    pub fn of(actor: &Actor, company: Option<Uuid>) -> Self {
+        let staff = actor.is_staff();
+        let companies = match (company, staff) {
+            (Some(c), _) => Some(vec![c]),
+            (None, true) => None,
+            (None, false) => Some(actor.companies.clone()),
+        };
+        Self {
+            staff,
+            companies,
+            account: actor.account_id,
+        }
+    }
+}
+
+/// What a scope sees, over `n` (binds: $1 staff, $2 companies).
+const VISIBLE: &str =
+    "((NOT $1 AND n.audience = 'client' AND (n.company_id = ANY($2) OR n.company_id IS NULL)) \
+     OR ($1 AND n.audience = 'staff' AND ($2::uuid[] IS NULL OR n.company_id = ANY($2))))";
+
+/// A notification as an account sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    /// Id.
+    pub id: Uuid,
+    /// The company (None: every client).
+    pub company_id: Option<Uuid>,
+    /// The kind's stored name.
+    pub kind: String,
+    /// Title in Russian.
+    pub title_ru: String,
+    /// Text in Russian.
+    pub text_ru: String,
+    /// Title in English.
+    pub title_en: String,
+    /// Text in English.
+    pub text_en: String,
+    /// The values the texts are made of.
+    pub params: Value,
+    /// What it links to.
+    pub entity_type: String,
+    /// The linked entity's id.
+    pub entity_id: String,
+    /// Business day it arose on.
+    pub business_date: Option<NaiveDate>,
+    /// When its event was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Its event's transaction id.
+    pub txid: i64,
+    /// Its event's position.
+    pub position: i64,
+    /// Its ordinal.
+    pub ordinal: i32,
+    /// Whether this account marked it read.
+    pub read: bool,
+}
+
+impl NotificationRow {
+    /// Its place in the global order.
+    pub fn place(&self) -> Position {
+        Position {
+            transaction_id: self.txid,
+            position: self.position,
+            ordinal: self.ordinal,
+        }
+    }
+}
+
+const COLUMNS: &str = "n.id, n.company_id, n.kind, n.title_ru, n.text_ru, n.title_en, n.text_en, n.params, \
+     n.entity_type, n.entity_id, n.business_date, n.recorded_at, n.transaction_id::text::bigint AS txid, \
+     n.position, n.ordinal, \
+     EXISTS (SELECT 1 FROM notification_reads r WHERE r.account_id = $3 AND r.notification_id = n.id) AS read";
+
+/// A page of the scope's notifications, newest first, before `before`, at most `limit`.
+///
+/// # Errors
+/// A database error.
+pub async fn list(
+    pool: &PgPool,
+    scope: &Scope,
+    unread_only: bool,
+    before: Option<Position>,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
+           AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM notification_reads r \
+                                      WHERE r.account_id = $3 AND r.notification_id = n.id)) \
+           AND ($5::bigint IS NULL OR (n.transaction_id, n.position, n.ordinal) < ($5::bigint::text::xid8, $6, $7)) \
+         ORDER BY n.transaction_id DESC, n.position DESC, n.ordinal DESC LIMIT $8"
+    ))
+    .bind(scope.staff)
+    .bind(scope.companies.as_deref())
+    .bind(scope.account)
+    .bind(unread_only)
+    .bind(before.map(|b| b.transaction_id))
+    .bind(before.map(|b| b.position))
+    .bind(before.map(|b| b.ordinal))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The scope's notifications after `after` in the global order, oldest first, from finished transactions
+/// only (below the snapshot's xmin, so nothing committed later can slip in before them), at most `limit`.
+///
+/// # Errors
+/// A database error.
+pub async fn since(
+    pool: &PgPool,
+    scope: &Scope,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
+           AND (n.transaction_id, n.position, n.ordinal) > ($4::bigint::text::xid8, $5, $6) \
+           AND n.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY n.transaction_id, n.position, n.ordinal LIMIT $7"
+    ))
+    .bind(scope.staff)
+    .bind(scope.companies.as_deref())
+    .bind(scope.account)
+    .bind(after.transaction_id)
+    .bind(after.position)
+    .bind(after.ordinal)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many of the scope's notifications the account has not read.
+///
+/// # Errors
+/// A database error.
+pub async fn unread_count(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM notifications n WHERE {VISIBLE} \
+           AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.account_id = $3 AND r.notification_id = n.id)"
+    ))
+    .bind(scope.staff)
+    .bind(scope.companies.as_deref())
+    .bind(scope.account)
+    .fetch_one(pool)
+    .await
+}
+
+/// Marks `ids` read for the account; returns how many were newly marked.
+///
+/// # Errors
+/// VALIDATION on `ids` when empty or too many; NOT_FOUND naming `ids` when one is not visible to the scope
+/// (nothing is marked then); a database error.
+pub async fn mark_read(pool: &PgPool, scope: &Scope, ids: &[Uuid]) -> Result<i64, ApiError> {
+    if ids.is_empty() || ids.len() > MAX_MARK {
+        return Err(ApiError::validation(
+            "ids",
+            format!("give 1 to {MAX_MARK} notification ids"),
+        ));
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut tx = pool.begin().await?;
+    let visible: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM notifications n WHERE {VISIBLE} AND n.id = ANY($3)"
+    ))
+    .bind(scope.staff)
+    .bind(scope.companies.as_deref())
+    .bind(&unique)
+    .fetch_one(&mut *tx)
+    .await?;
+    if visible != unique.len() as i64 {
+        return Err(ApiError::NotFound(
+            "ids: a notification is not one of yours".into(),
+        ));
+    }
+    let marked = sqlx::query(
+        "INSERT INTO notification_reads (account_id, notification_id) SELECT $1, unnest($2::uuid[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(scope.account)
+    .bind(&unique)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(marked as i64)
+}
+
+/// Marks every notification of the scope read; returns how many were newly marked.
+///
+/// # Errors
+/// A database error.
+pub async fn mark_all(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> {
+    let marked = sqlx::query(&format!(
+        "INSERT INTO notification_reads (account_id, notification_id) \
+         SELECT $3, n.id FROM notifications n WHERE {VISIBLE} ON CONFLICT DO NOTHING"
+    ))
+    .bind(scope.staff)
+    .bind(scope.companies.as_deref())
+    .bind(scope.account)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(marked as i64)
+}
+
+/// The account's mail choice for every kind of its audience: (kind, mailed, the default).
+///
+/// # Errors
+/// A database error.
+pub async fn preferences(
+    pool: &PgPool,
+    account: Uuid,
+    staff: bool,
+) -> Result<Vec<(NotificationKind, bool, bool)>, sqlx::Error> {
+    let chosen: Vec<(String, bool)> =
+        sqlx::query_as("SELECT kind, email FROM notification_preferences WHERE account_id = $1")
+            .bind(account)
+            .fetch_all(pool)
+            .await?;
+    let audience = if staff {
+        projections::views::notifications::Audience::Staff
+    } else {
+        projections::views::notifications::Audience::Client
+    };
+    Ok(NotificationKind::ALL
+        .iter()
+        .filter(|k| k.audience() == audience)
+        .map(|&k| {
+            let default = k.email_by_default();
+            let email = chosen
+                .iter()
+                .find(|(c, _)| c == k.as_str())
+                .map_or(default, |(_, e)| *e);
+            (k, email, default)
+        })
+        .collect())
+}
+
+/// Records the account's choices; a choice equal to the default is stored as no choice.
+///
+/// # Errors
+/// A database error.
+pub async fn set_preferences(
+    pool: &PgPool,
+    account: Uuid,
+    choices: &[(NotificationKind, bool)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for &(kind, email) in choices {
+        if email == kind.email_by_default() {
+            sqlx::query("DELETE FROM notification_preferences WHERE account_id = $1 AND kind = $2")
+                .bind(account)
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO notification_preferences (account_id, kind, email) VALUES ($1, $2, $3) \
+                 ON CONFLICT (account_id, kind) DO UPDATE SET email = EXCLUDED.email",
+            )
+            .bind(account)
+            .bind(kind.as_str())
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_reads_back_as_written_and_anything_else_names_the_field() {
+        let p = Position {
+            transaction_id: 812,
+            position: 4051,
+            ordinal: 2,
+        };
+        assert_eq!(p.to_string(), "812.4051.2");
+        assert_eq!(Position::parse("812.4051.2", "after").unwrap(), p);
+        for bad in ["", "1.2", "1.2.3.4", "a.b.c", "1.2.x"] {
+            let e = Position::parse(bad, "after").unwrap_err();
+            assert!(format!("{e:?}").contains("after"), "{bad}: {e:?}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The `cabinet` command line: parse it, load the settings, open the database, run the subcommand.
+//!
+//! # Layout
+//! - this module: the command line, `serve` and `migrate`;
+//! - [`accounts`], [`projections`], [`events`], [`analysts`], [`clock`]: one module per subcommand group.
+
+pub mod accounts;
+pub mod analysts;
+pub mod clock;
+pub mod events;
+pub mod projections;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::{LogFormat, Settings};
+use crate::startup::Database;
+
+/// The leasing client cabinet backend.
+#[derive(Parser)]
+#[command(name = "cabinet", version)]
+pub struct Cli {
+    /// Data directory: private PostgreSQL cluster, outgoing mail, documents.
+    #[arg(long, global = true, env = "CABINET_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; without it a private cluster is started under the data directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Settings file (TOML); default: <data-dir>/cabinet.toml when present.
+    #[arg(long, global = true, env = "CABINET_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, env = "CABINET_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API.
+    Serve {
+        /// Listen address.
+        #[arg(long, env = "CABINET_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Load a demo company and the accounts admin@demo.local and client@demo.local.
+        #[arg(long)]
+        demo: bool,
+        /// Password of the demo accounts.
+        #[arg(long, default_value = "demo-password-123")]
+        demo_password: String,
+        /// Who starts business days: auto (at local midnight) or manual (`cabinet clock advance`).
+        #[arg(long, env = "CABINET_CLOCK")]
+        clock: Option<crate::config::ClockMode>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Staff accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: accounts::AccountsCommand,
+    },
+    /// Read models.
+    Projections {
+        #[command(subcommand)]
+        command: projections::ProjectionsCommand,
+    },
+    /// The event log.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
+    },
+    /// Analysts' read-only access to the read models.
+    Analysts {
+        #[command(subcommand)]
+        command: analysts::AnalystsCommand,
+    },
+    /// The business clock.
+    Clock {
+        #[command(subcommand)]
+        command: clock::ClockCommand,
+    },
+}
+
+/// Parses the command line, runs it and exits with its status.
+///
+/// # Errors
+/// Settings that do not load, or a subcommand that fails.
+#[tokio::main]
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    if cli.database_url.is_some() {
+        settings.database_url = cli.database_url.clone();
+    }
+    if let Some(f) = cli.log_format {
+        settings.log_format = f;
+    }
+    crate::telemetry::init(settings.log_format);
+    let code = run(cli.command, settings).await?;
+    std::process::exit(code);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
+    if let Command::Accounts {
+        command: accounts::AccountsCommand::HashingTime { samples },
+    } = &command
+    {
+        // Needs no database.
+        return accounts::hashing_time(&settings, *samples);
+    }
+    if let Command::Serve { listen, clock, .. } = &command {
+        if let Some(l) = listen {
+            settings.listen = *l;
+        }
+        if let Some(c) = clock {
+            settings.clock = *c;
+        }
+    }
+    let db = Database::open(&settings).await?;
+    let app = App::new(db.pool.clone(), &settings)?;
+    let result = run_with(command, &settings, &app).await;
+    db.close().await;
+    result
+}
+
+async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve {
+            demo,
+            demo_password,
+            ..
+        } => serve(settings, app, demo.then_some(demo_password)).await,
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::Accounts { command } => accounts::accounts_command(command, settings, app).await,
+        Command::Projections { command } => projections::projections_command(command, app).await,
+        Command::Clock { command } => clock::clock_command(command, app).await,
+        Command::Events { command } => events::events_command(command, app).await,
+        Command::Analysts { command } => analysts::analysts_command(command, app).await,
+    }
+}
+
+/// `cabinet serve`: the demo data when asked, then the workers and the HTTP server until a signal.
+async fn serve(
+    settings: &Settings,
+    app: &App,
+    demo_password: Option<String>,
+) -> anyhow::Result<i32> {
+    if let Some(demo_password) = demo_password {
+        let today = chrono::Utc::now()
+            .with_timezone(&settings.tz()?)
+            .date_naive();
+        let company = crate::app::demo::load(app, &demo_password, today).await?;
+        println!("demo company {company}");
+        println!(
+            "demo accounts: {} (ADMIN) and {} (CLIENT), password: {demo_password}",
+            crate::app::demo::ADMIN_EMAIL,
+            crate::app::demo::CLIENT_EMAIL
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    println!("cabinet listening on http://{addr}/graphql");
+    tracing::info!(%addr, "serving");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = crate::workers::start(app, settings, stopped)?;
+    crate::http::serve(listener, app.clone(), shutdown_signal()).await?;
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    tracing::info!("stopped");
+    Ok(0)
+}

@@ -1,0 +1,90 @@
+//! Enums shared by several features, and the macro that mirrors an enum of a lower layer in the schema
+//! (the domain's, `auth`'s and `mail`'s enums carry no GraphQL derives: the schema is this layer's).
+
+use async_graphql::Enum;
+use domain::request as dr;
+
+macro_rules! graphql_enum {
+    ($name:ident, $domain:path, $doc:literal, { $($item:ident => $d:ident, $idoc:literal;)* }) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $(#[doc = $idoc] $item,)*
+        }
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self {
+                match v { $($name::$item => <$domain>::$d,)* }
+            }
+        }
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self {
+                match v { $(<$domain>::$d => $name::$item,)* }
+            }
+        }
+    };
+}
+
+pub(crate) use graphql_enum;
+
+graphql_enum!(CertificateKind, dr::CertificateKind, "A certificate the lessor issues.", {
+    NoDebt => NoDebt, "Справка об отсутствии задолженности.";
+    ContractInForce => ContractInForce, "Справка о действии договора.";
+    BookValue => BookValue, "Справка о балансовой стоимости предмета лизинга.";
+});
+
+/// Which side acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Party {
+    /// The client.
+    Client,
+    /// The lessor's staff.
+    Staff,
+    /// The system (a process manager).
+    System,
+}
+
+impl Party {
+    pub(crate) fn from_view(s: &str) -> Self {
+        match s {
+            "client" => Self::Client,
+            "staff" => Self::Staff,
+            _ => Self::System,
+        }
+    }
+}
+
+graphql_enum!(Role, crate::auth::Role, "A role. CLIENT is a lessee's person; the others are the lessor's staff.", {
+    Client => Client, "A lessee's person: sees only the companies it is linked to.";
+    Manager => Manager, "Back office: registers companies, concludes contracts, processes requests.";
+    Accountant => Accountant, "Back office: records payments, issues accounting documents.";
+    Auditor => Auditor, "Reads the event history; changes nothing.";
+    Admin => Admin, "Everything.";
+});
+
+graphql_enum!(SecurityEventKind, crate::auth::security::SecurityEventKind, "What happened to an account.", {
+    Provisioned => Provisioned, "Created for a contract's contact person, with a temporary password mailed.";
+    CompanyLinked => CompanyLinked, "Linked to another company (a further contract names this login).";
+    SignedIn => SignedIn, "Signed in.";
+    SignedInFromNewClient => SignedInFromNewClient, "Signed in from a client (address and program) not seen before; the account was mailed.";
+    SignInFailed => SignInFailed, "A wrong password.";
+    Locked => Locked, "Sign-in locked after too many wrong passwords.";
+    PasswordChanged => PasswordChanged, "The password was changed by its owner.";
+    PasswordResetRequested => PasswordResetRequested, "A recovery control string was mailed.";
+    PasswordReset => PasswordReset, "The password was set through a recovery control string.";
+    SignedOutEverywhere => SignedOutEverywhere, "Every session was ended.";
+    TermsAccepted => TermsAccepted, "Terms of use accepted.";
+    LoginChangeRequested => LoginChangeRequested, "A login change was requested (a confirmation string mailed to the new address).";
+    LoginChanged => LoginChanged, "The login e-mail changed.";
+    Deleted => Deleted, "Deactivated on its owner's request; personal data scheduled for destruction.";
+    Blocked => Blocked, "Blocked by staff.";
+    Unblocked => Unblocked, "Unblocked by staff.";
+    TemporaryPasswordIssued => TemporaryPasswordIssued, "A new temporary password issued by staff.";
+    RolesChanged => RolesChanged, "Roles changed by staff.";
+});
+
+graphql_enum!(MailLanguage, crate::mail::templates::Locale, "The language of the mails an account receives.", {
+    Ru => Ru, "Русский (the default).";
+    En => En, "English.";
+});

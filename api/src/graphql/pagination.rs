@@ -1,0 +1,72 @@
+//! The one paging rule of every connection: `first` (20 by default, at most 100) and `after` (a cursor the
+//! same connection gave), and the page built from `limit + 1` rows.
+
+use async_graphql::connection::{Connection, Edge};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Default and maximum page sizes of connections.
+pub(crate) const DEFAULT_PAGE: i32 = 20;
+/// The largest page a connection serves.
+pub(crate) const MAX_PAGE: i32 = 100;
+
+/// The page size `first` asks for: 20 when absent, 1 to 100.
+///
+/// # Errors
+/// VALIDATION on `first` outside 1 to 100.
+pub(crate) fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
+    match first.unwrap_or(DEFAULT_PAGE) {
+        n if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
+        _ => Err(ApiError::validation(
+            "first",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// A position cursor of a connection paged by position.
+///
+/// # Errors
+/// VALIDATION on `after` when it is not such a cursor.
+pub(crate) fn cursor(after: Option<String>) -> Result<Option<i64>, ApiError> {
+    after
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                ApiError::validation("after", "not a cursor returned by this connection")
+            })
+        })
+        .transpose()
+}
+
+/// A `<sort key>|<id>` cursor of a keyset-paged list.
+pub(crate) fn pair_cursor<T: std::str::FromStr>(
+    after: Option<String>,
+) -> Result<Option<(T, Uuid)>, ApiError> {
+    after
+        .map(|a| {
+            a.split_once('|')
+                .and_then(|(k, id)| Some((k.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| ApiError::validation("after", "not a cursor from this list"))
+        })
+        .transpose()
+}
+
+/// A page of a connection from `rows` fetched with `limit + 1`: the extra row only says there is a next
+/// page. `edge` gives each kept row's cursor and node.
+pub(crate) fn page<R, N: async_graphql::OutputType>(
+    rows: Vec<R>,
+    limit: i64,
+    has_previous: bool,
+    edge: impl FnMut(R) -> (String, N),
+) -> Connection<String, N> {
+    let has_next = rows.len() as i64 > limit;
+    let mut conn = Connection::new(has_previous, has_next);
+    conn.edges.extend(
+        rows.into_iter()
+            .take(limit as usize)
+            .map(edge)
+            .map(|(cursor, node)| Edge::new(cursor, node)),
+    );
+    conn
+}

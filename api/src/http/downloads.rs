@@ -1,0 +1,97 @@
+//! `GET /documents/{id}`: a stored file by its SHA-256 or a Document's id, with `Authorization: Bearer …`,
+//! authorized by the application as everything else is.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+
+use super::headers::bearer_token;
+use crate::app::files::{self, DocumentStore};
+use crate::auth::sessions::{self, SessionPolicy};
+use crate::error::ApiError;
+
+/// State of the download route.
+#[derive(Clone)]
+pub struct DownloadState {
+    /// The database.
+    pub pool: PgPool,
+    /// The file contents.
+    pub store: Arc<dyn DocumentStore>,
+    /// Session expiry.
+    pub sessions: SessionPolicy,
+}
+
+/// `GET /documents/{sha256}` or `GET /documents/{document id}` with `Authorization: Bearer …`.
+pub async fn download(
+    State(s): State<DownloadState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match serve_download(&s, &id, &headers).await {
+        Ok(r) => r,
+        Err(e) => {
+            let code = match e.code() {
+                "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+                "NOT_FOUND" => StatusCode::NOT_FOUND,
+                "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::FORBIDDEN,
+            };
+            if let ApiError::Internal(cause) = &e {
+                tracing::error!(error = format!("{cause:#}"), "download failed");
+            }
+            (code, e.message()).into_response()
+        }
+    }
+}
+
+async fn serve_download(
+    s: &DownloadState,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let actor = match bearer_token(headers).as_deref() {
+        Some(t) => sessions::resolve(&s.pool, t, s.sessions).await?,
+        None => None,
+    };
+    let file = files::download(&s.pool, s.store.as_ref(), actor.as_ref(), id).await?;
+    let mut response = (StatusCode::OK, file.content).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let name = file.name;
+    // RFC 6266 / 5987: an ASCII fallback and the UTF-8 name percent-encoded.
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,16 @@
+//! What the HTTP handlers share.
+
+use sqlx::PgPool;
+
+use crate::auth::sessions::SessionPolicy;
+use crate::graphql::CabinetSchema;
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub(crate) struct HttpState {
+    pub(crate) schema: CabinetSchema,
+    pub(crate) pool: PgPool,
+    pub(crate) sessions: SessionPolicy,
+    pub(crate) trust_forwarded_for: bool,
+    pub(crate) upload_max_bytes: usize,
+}

@@ -1,0 +1,128 @@
+//! The business-day process manager (`business-days`): a catch-up consumer of the clock's
+//! BusinessDayStarted events. For each day, in order, it sends AccruePenalties to every contract with an
+//! open line due by that day (credit applied, lines marked due and overdue, penalties accrued), then records
+//! the day as closed in the same transaction as its checkpoint.
+//!
+//! Its effects are commands, each idempotent for a given day (a second run records nothing), so a crash
+//! between the commands and the checkpoint only repeats harmless work. Replaying the log never runs it
+//! again: the events it caused are in the log.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use domain::clock::{BusinessClock, ClockEvent};
+use domain::contract::{Contract, ContractCommand};
+use futures::StreamExt;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use projections::engine::error::ProjectionError;
+use projections::engine::process_manager::ProcessManager;
+use projections::store::command::{CommandError, CommandExecutor};
+use projections::store::event::{CommandMeta, StoredEvent};
+
+/// Contracts closed in parallel for one day.
+const PARALLEL: usize = 4;
+
+/// The consumer.
+pub struct BusinessDays {
+    contracts: Arc<CommandExecutor<Contract>>,
+}
+
+impl BusinessDays {
+    /// A process manager sending its commands through `contracts`.
+    pub fn new(contracts: Arc<CommandExecutor<Contract>>) -> Self {
+        Self { contracts }
+    }
+
+    /// Closes `date` for every contract that needs it; returns how many contracts it sent the command to.
+    ///
+    /// # Errors
+    /// A database error, or a store error from a command (the day is retried).
+    pub async fn close_day(
+        &self,
+        conn: &mut PgConnection,
+        date: NaiveDate,
+        causation: &str,
+    ) -> Result<usize, ProjectionError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT contract_id FROM schedule_view \
+             WHERE due_date <= $1 AND status IN ('upcoming', 'due', 'partially_paid', 'overdue') \
+             ORDER BY contract_id",
+        )
+        .bind(date)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut meta = CommandMeta::system("business-days");
+        meta.causation_id = causation.to_owned();
+        meta.correlation_id = format!("business-day:{date}");
+        let contracts = self.contracts.clone();
+        let results: Vec<Result<(), ProjectionError>> = futures::stream::iter(ids.clone())
+            .map(move |id: Uuid| {
+                let meta = meta.clone();
+                let contracts = contracts.clone();
+                async move {
+                    match contracts
+                        .execute(
+                            &id.to_string(),
+                            ContractCommand::AccruePenalties { as_of: date },
+                            &meta,
+                        )
+                        .await
+                    {
+                        Ok(_) => Ok(()),
+                        // A refusal is a fact about that contract (say, it was just completed), not a
+                        // reason to stop closing the day for the others.
+                        Err(CommandError::Rejected(e)) => {
+                            tracing::warn!(contract = %id, %date, error = %e, "day closing refused");
+                            Ok(())
+                        }
+                        Err(e) => Err(ProjectionError::Effect(format!(
+                            "closing {date} for contract {id}: {e}"
+                        ))),
+                    }
+                }
+            })
+            .buffer_unordered(PARALLEL)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        sqlx::query(
+            "INSERT INTO business_days_closed (business_date, contracts) VALUES ($1, $2) \
+             ON CONFLICT (business_date) DO UPDATE SET contracts = EXCLUDED.contracts, closed_at = now()",
+        )
+        .bind(date)
+        .bind(ids.len() as i32)
+        .execute(&mut *conn)
+        .await?;
+        Ok(ids.len())
+    }
+}
+
+#[async_trait]
+impl ProcessManager for BusinessDays {
+    fn name(&self) -> &'static str {
+        "business-days"
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["BusinessClock"])
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        e: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        if e.aggregate_type != <BusinessClock as cqrs_es::Aggregate>::TYPE {
+            return Ok(());
+        }
+        let ClockEvent::BusinessDayStarted { date } = e.decode_event()?;
+        let n = self
+            .close_day(conn, date, &format!("event:{}", e.position))
+            .await?;
+        tracing::info!(%date, contracts = n, "business day closed");
+        Ok(())
+    }
+}

@@ -1,0 +1,410 @@
+//! The request-effects process manager (`request-effects`): a catch-up consumer of RequestCompleted. What
+//! completing a request changes elsewhere:
+//! - a change of requisites → ChangeCompanyRequisites on the Company;
+//! - a partial early repayment → RecalculateSchedule on the Contract;
+//! - an early buyout → BuyOutEarly on the Contract (on the desired date);
+//! - an insurance prolongation → ProlongPolicy with the terms staff completed it with;
+//! - an account deletion → the accounts rules (refused while obligations remain);
+//! - a certificate or accounting documents → the documents are generated, stored, recorded as Documents of
+//!   the request, and mailed (attached) to the e-mail the request gave.
+//!
+//! Then it records the outcome on the request (EffectApplied, or EffectFailed with the refusal, for staff to
+//! act on). Exactly once: every command carries an idempotency key derived from the request id, so a crash
+//! between a command and the checkpoint, a second node, or a replay from an earlier checkpoint repeats
+//! nothing; and a request whose outcome is recorded is skipped. Rebuilding the read models never runs it
+//! (it is not a projection with tables).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::company::CompanyCommand;
+use domain::contract::ContractCommand;
+use domain::policy::{PolicyCommand, Prolongation};
+use domain::request::{ClientRequest, RequestCommand, RequestDetails};
+use projections::engine::error::ProjectionError;
+use projections::engine::process_manager::ProcessManager;
+use projections::store::command::CommandError;
+use projections::store::event::{CommandMeta, StoredEvent};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::security::Client;
+use crate::auth::service::AccountService;
+use crate::auth::{Actor, Role};
+use crate::mail::Cause;
+
+/// The consumer.
+pub struct RequestEffects {
+    app: App,
+    accounts: Arc<AccountService>,
+}
+
+impl RequestEffects {
+    /// Over the application's executors and account service.
+    pub fn new(app: App) -> Self {
+        let accounts = app.accounts.clone();
+        Self { app, accounts }
+    }
+}
+
+fn store_error(what: &str, e: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Effect(format!("{what}: {e}"))
+}
+
+/// A command's result as an outcome: applied, refused (a business rule), or retry (anything else).
+fn outcome<E: std::fmt::Display + std::fmt::Debug>(
+    r: Result<projections::store::command::CommandOutcome, CommandError<E>>,
+    applied: String,
+) -> Result<Result<String, String>, ProjectionError> {
+    match r {
+        Ok(_) => Ok(Ok(applied)),
+        Err(CommandError::Rejected(e)) => Ok(Err(e.to_string())),
+        Err(CommandError::Unique { constraint }) => Ok(Err(format!(
+            "the change conflicts with existing data ({constraint})"
+        ))),
+        Err(e) => Err(store_error("applying a request's effect", e)),
+    }
+}
+
+impl RequestEffects {
+    /// Applies the effect of the completed request `id` (if it has one and it is not recorded yet).
+    ///
+    /// # Errors
+    /// A store error (the consumer retries).
+    pub async fn apply_effect(&self, id: Uuid, cause: &Cause) -> Result<(), ProjectionError> {
+        let request: ClientRequest = self
+            .app
+            .requests
+            .load(&id.to_string())
+            .await
+            .map_err(|e| store_error("loading a request", e))?;
+        let Some(details) = request.details().cloned() else {
+            return Ok(());
+        };
+        if !details.kind().has_effect() || request.effect_recorded() {
+            return Ok(());
+        }
+        let mut meta = CommandMeta::system("request-effects");
+        // The effect belongs to the story of the completion that caused it: same correlation id, caused by
+        // the RequestCompleted event.
+        meta.causation_id = cause
+            .event
+            .map_or_else(|| format!("request:{id}"), |p| format!("event:{p}"));
+        meta.correlation_id = cause.correlation_id.clone();
+        meta.idempotency_key = Some(format!("effect:{id}"));
+        let company = request.company_id().unwrap_or_default();
+        let contract = request.contract_id();
+        let result = match details {
+            RequestDetails::RequisitesChange { change } => outcome(
+                self.app
+                    .companies
+                    .execute(
+                        &company.to_string(),
+                        CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+                        &meta,
+                    )
+                    .await,
+                "the company's requisites were changed".into(),
+            )?,
+            RequestDetails::PartialRepayment { amount, date, mode } => outcome(
+                self.app
+                    .contracts
+                    .execute(
+                        &contract.unwrap_or_default().to_string(),
+                        ContractCommand::RecalculateSchedule { date, amount, mode },
+                        &meta,
+                    )
+                    .await,
+                format!("the schedule was recalculated after an early repayment of {amount}"),
+            )?,
+            RequestDetails::EarlyBuyout { desired_date, .. } => {
+                let date = desired_date.max(request.completed_on().unwrap_or(desired_date));
+                outcome(
+                    self.app
+                        .contracts
+                        .execute(
+                            &contract.unwrap_or_default().to_string(),
+                            ContractCommand::BuyOutEarly { date },
+                            &meta,
+                        )
+                        .await,
+                    format!("the contract was bought out on {date}"),
+                )?
+            }
+            RequestDetails::InsuranceProlongation { policy_id, .. } => {
+                match request.prolongation().cloned() {
+                    None => Err("the completion carries no prolongation terms".to_owned()),
+                    Some(p) => outcome(
+                        self.app
+                            .policies
+                            .execute(
+                                &policy_id.to_string(),
+                                PolicyCommand::ProlongPolicy(Box::new(Prolongation {
+                                    ends_on: p.ends_on,
+                                    premium: p.premium,
+                                    installments: p.installments,
+                                    number: p.number,
+                                    form: None,
+                                })),
+                                &meta,
+                            )
+                            .await,
+                        format!("the policy was prolonged to {}", p.ends_on),
+                    )?,
+                }
+            }
+            RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
+            RequestDetails::Certificate { .. } | RequestDetails::AccountingDocuments { .. } => {
+                self.documents(id, &request, &details, &meta, cause).await?
+            }
+            _ => return Ok(()),
+        };
+        meta.idempotency_key = Some(format!("effect-outcome:{id}"));
+        match self
+            .app
+            .requests
+            .execute(
+                &id.to_string(),
+                RequestCommand::RecordEffect {
+                    outcome: result.clone(),
+                },
+                &meta,
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Rejected(_)) => {}
+            Err(e) => return Err(store_error("recording a request's effect", e)),
+        }
+        match result {
+            Ok(detail) => tracing::info!(request = %id, detail, "request effect applied"),
+            Err(reason) => tracing::warn!(request = %id, reason, "request effect refused"),
+        }
+        Ok(())
+    }
+
+    /// Generates the documents a certificate or accounting-documents request asks for (each with an id
+    /// derived from the request, so a second run records nothing new), then mails them once.
+    async fn documents(
+        &self,
+        id: Uuid,
+        request: &ClientRequest,
+        details: &RequestDetails,
+        meta: &CommandMeta,
+        cause: &Cause,
+    ) -> Result<Result<String, String>, ProjectionError> {
+        use domain::document::DocumentKind;
+        use domain::request::{AccountingDocument, CertificateKind};
+        let Some(company) = request.company_id() else {
+            return Ok(Err("the request names no company".into()));
+        };
+        let Some(contract) = request.contract_id() else {
+            return Ok(Err("the request names no contract".into()));
+        };
+        let app = &self.app;
+        let doc_id = |what: &str| Uuid::new_v5(&id, what.as_bytes());
+        let mut notes = Vec::new();
+        let email = match details {
+            RequestDetails::Certificate { certificate, as_of } => {
+                let kind = match certificate {
+                    CertificateKind::NoDebt => DocumentKind::NoDebtCertificate,
+                    CertificateKind::ContractInForce => DocumentKind::ContractInForceCertificate,
+                    CertificateKind::BookValue => DocumentKind::BookValueCertificate,
+                };
+                match crate::app::documents::issue_certificate(
+                    &app.document_service,
+                    meta,
+                    doc_id(kind.as_str()),
+                    contract,
+                    company,
+                    Some(id),
+                    kind,
+                    *as_of,
+                )
+                .await
+                {
+                    Ok(_) => {}
+                    Err(crate::error::ApiError::Internal(e)) => {
+                        return Err(store_error("a certificate", e))
+                    }
+                    Err(e) => return Ok(Err(e.message())),
+                }
+                None
+            }
+            RequestDetails::AccountingDocuments {
+                documents,
+                from,
+                to,
+                email,
+            } => {
+                for d in documents {
+                    let r = match d {
+                        AccountingDocument::ReconciliationAct => {
+                            crate::app::documents::issue_act(
+                                &app.document_service,
+                                meta,
+                                doc_id("reconciliation_act"),
+                                contract,
+                                company,
+                                Some(id),
+                                *from,
+                                *to,
+                            )
+                            .await
+                        }
+                        AccountingDocument::Os1 => {
+                            crate::app::documents::issue_os1(
+                                &app.document_service,
+                                meta,
+                                doc_id("os1"),
+                                contract,
+                                company,
+                                Some(id),
+                            )
+                            .await
+                        }
+                        AccountingDocument::Invoice => {
+                            notes.push(
+                                "счета-фактуры выставляет учётная система лизингодателя; они не формируются в кабинете"
+                                    .to_owned(),
+                            );
+                            continue;
+                        }
+                    };
+                    match r {
+                        Ok(_) => {}
+                        Err(crate::error::ApiError::Internal(e)) => {
+                            return Err(store_error("an accounting document", e))
+                        }
+                        Err(e) => notes.push(e.message()),
+                    }
+                }
+                Some(email.as_str().to_owned())
+            }
+            _ => return Ok(Err("not a documents request".into())),
+        };
+        // What was recorded (also on a second run, whose generation changed nothing).
+        let recorded = projections::views::documents::request_documents(&app.pool, id).await?;
+        if recorded.is_empty() {
+            return Ok(Err(if notes.is_empty() {
+                "no document could be generated".into()
+            } else {
+                notes.join("; ")
+            }));
+        }
+        let recipient = match email {
+            Some(e) => Some(e),
+            None => {
+                sqlx::query_scalar::<_, String>("SELECT email FROM accounts WHERE account_id = $1")
+                    .bind(request.submitted_by())
+                    .fetch_optional(&app.pool)
+                    .await?
+            }
+        };
+        if let Some(to) = recipient {
+            let titles: Vec<String> = recorded.iter().map(|d| d.title.clone()).collect();
+            let files: Vec<crate::mail::transport::Attachment> = recorded
+                .iter()
+                .map(|d| crate::mail::transport::Attachment {
+                    sha256: d.sha256.clone(),
+                    name: d.name.clone(),
+                    content_type: d.content_type.clone(),
+                })
+                .collect();
+            let letter = crate::mail::templates::request_documents(
+                crate::mail::templates::Locale::Ru,
+                &app.outbox.site,
+                &titles,
+            );
+            let mut conn = app.pool.acquire().await?;
+            app.outbox
+                .enqueue_once_with_files(
+                    &mut conn,
+                    &format!("request-documents-{id}"),
+                    &to,
+                    letter,
+                    &files,
+                    Some(cause),
+                )
+                .await?;
+        }
+        let mut detail = format!(
+            "documents issued: {}",
+            recorded
+                .iter()
+                .map(|d| d.title.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !notes.is_empty() {
+            detail.push_str(&format!(" ({})", notes.join("; ")));
+        }
+        Ok(Ok(detail))
+    }
+
+    async fn delete_account(
+        &self,
+        request: &ClientRequest,
+    ) -> Result<Result<String, String>, ProjectionError> {
+        let Some(account) = request.submitted_by() else {
+            return Ok(Err("the request names no account".into()));
+        };
+        let row: Option<(String, bool)> = sqlx::query_as(
+            "SELECT email, deleted_at IS NOT NULL FROM accounts WHERE account_id = $1",
+        )
+        .bind(account)
+        .fetch_optional(&self.app.pool)
+        .await?;
+        let Some((email, deleted)) = row else {
+            return Ok(Err("the account no longer exists".into()));
+        };
+        if deleted {
+            return Ok(Ok("the account was already deleted".into()));
+        }
+        let actor = Actor {
+            account_id: account,
+            email,
+            roles: vec![Role::Client],
+            companies: Vec::new(),
+            must_change_password: false,
+            terms_required: None,
+        };
+        let client = Client {
+            address: None,
+            user_agent: Some("request-effects".into()),
+        };
+        match self.accounts.request_deletion(&actor, &client).await {
+            Ok((_, destroy_by)) => Ok(Ok(format!(
+                "the account was deleted; its personal data is destroyed by {}",
+                destroy_by.date_naive()
+            ))),
+            Err(crate::error::ApiError::Internal(e)) => Err(store_error("deleting an account", e)),
+            Err(e) => Ok(Err(e.message())),
+        }
+    }
+}
+
+#[async_trait]
+impl ProcessManager for RequestEffects {
+    fn name(&self) -> &'static str {
+        "request-effects"
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["ClientRequest"])
+    }
+
+    async fn handle(
+        &self,
+        _conn: &mut PgConnection,
+        e: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        if e.event_type != "RequestCompleted" {
+            return Ok(());
+        }
+        let Ok(id) = e.aggregate_id.parse::<Uuid>() else {
+            return Ok(());
+        };
+        self.apply_effect(id, &Cause::event(e)).await
+    }
+}

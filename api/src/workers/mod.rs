@@ -1,0 +1,120 @@
+//! Everything started beside the API, each piece on one node at a time: the process managers (business
+//! days, account provisioning, request effects, notification mail), the outbox sender, this node's live
+//! feed, and the midnight clock.
+//!
+//! # Layout
+//! - [`days`]: closing each business day on every contract with open lines;
+//! - [`provisioning`]: a cabinet account for a concluded contract's contact person;
+//! - [`effects`]: what completing a request changes elsewhere;
+//! - [`notification_mail`]: notifications mailed by the recipients' preferences;
+//! - [`outbox`]: delivering queued mail;
+//! - [`clock`]: the midnight clock.
+
+pub mod clock;
+pub mod days;
+pub mod effects;
+pub mod notification_mail;
+pub mod outbox;
+pub mod provisioning;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use projections::engine::process_manager::ProcessManager;
+use projections::engine::runner::CatchUp;
+
+use crate::app::App;
+use crate::config::{ClockMode, Settings};
+
+/// The process managers, in the order `projections status` lists them.
+pub fn process_managers(app: &App) -> Vec<Arc<dyn ProcessManager>> {
+    vec![
+        Arc::new(days::BusinessDays::new(app.contracts.clone())),
+        Arc::new(provisioning::Provisioning::new(app.outbox.clone())),
+        Arc::new(effects::RequestEffects::new(app.clone())),
+        Arc::new(notification_mail::NotificationMail::new(app.outbox.clone())),
+    ]
+}
+
+/// Starts the work that runs beside the API: the process managers, this node's live feed, the outbox
+/// sender and, with `clock = auto`, the midnight clock. Each (but the live feed and the clock, which every
+/// node runs) leads on one node at a time. They stop when `shutdown` turns true.
+///
+/// # Errors
+/// The configured time zone is unknown.
+pub fn start(
+    app: &App,
+    settings: &Settings,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let poll = Duration::from_secs(5);
+    let mut tasks = Vec::new();
+    for manager in process_managers(app) {
+        let pool = app.pool.clone();
+        tasks.push(spawn_restarting(
+            manager.name(),
+            shutdown.clone(),
+            move |stop| CatchUp::process_manager(manager.clone(), 50).run(pool.clone(), poll, stop),
+        ));
+    }
+    // Every node fans committed events out to its own subscribers.
+    let live = app.live.clone();
+    tasks.push(spawn_restarting(
+        "live-feed",
+        shutdown.clone(),
+        move |stop| live.clone().run(stop),
+    ));
+    let (pool, store, transport, from) = (
+        app.pool.clone(),
+        app.store.clone(),
+        app.transport.clone(),
+        app.outbox.from.clone(),
+    );
+    tasks.push(spawn_restarting(
+        "outbox-sender",
+        shutdown.clone(),
+        move |stop| {
+            outbox::run(
+                pool.clone(),
+                store.clone(),
+                transport.clone(),
+                from.clone(),
+                poll,
+                stop,
+            )
+        },
+    ));
+    if settings.clock == ClockMode::Auto {
+        let tz = settings.tz()?;
+        let clock = app.clock.clone();
+        tasks.push(tokio::spawn(clock::run_midnight_clock(clock, tz, shutdown)));
+    }
+    Ok(tasks)
+}
+
+/// Runs a worker (`run`, given the shutdown signal) until it returns or `stop` turns true, starting it again
+/// 2 s after a failure.
+fn spawn_restarting<F, Fut, E>(
+    name: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    run: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        loop {
+            match run(stop.clone()).await {
+                Ok(()) => return,
+                Err(e) => tracing::error!(worker = name, error = %e, "worker failed; restarting"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}

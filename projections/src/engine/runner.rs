@@ -1,0 +1,763 @@
+//! Catch-up: replaying the log in global order for consumers outside the append transaction, for rebuilds
+//! and for verification.
+//!
+//! Global order is `(transaction_id, position)` restricted to `transaction_id < pg_snapshot_xmin(
+//! pg_current_snapshot())`: every transaction below the horizon has finished, so an event whose transaction
+//! commits late is delivered when it commits, after the events of earlier transactions, and is never skipped.
+//! Because the events INSERT is the first write of every append transaction, this order agrees with each
+//! aggregate's own sequence order. It is the same order on every replay.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use sqlx::{Acquire, PgConnection, PgPool, Row};
+
+use crate::engine::error::ProjectionError;
+use crate::engine::horizon::below_horizon;
+use crate::engine::process_manager::ProcessManager;
+use crate::engine::read_model::ReadModel;
+use crate::store::event::{StoredEvent, EVENT_COLUMNS};
+use crate::store::event_store::EVENTS_CHANNEL;
+
+/// A point in the global order: the last event applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Checkpoint {
+    /// Transaction id of the last event applied.
+    pub transaction_id: i64,
+    /// Its position.
+    pub position: i64,
+}
+
+/// The batch read after (`$1`, `$2`), `$3` at a time, in global order, of the aggregate types `$4` (NULL:
+/// all); `below_horizon` keeps it to finished transactions (below the snapshot's xmin). The type filter is
+/// applied while walking the commit-order index, so a projection never decodes events it ignores.
+fn batch_sql(below_horizon_only: bool) -> String {
+    let horizon = if below_horizon_only {
+        format!("AND {}", below_horizon("transaction_id"))
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) {horizon} \
+           AND ($4::text[] IS NULL OR aggregate_type = ANY($4)) \
+         ORDER BY transaction_id, position LIMIT $3"
+    )
+}
+
+/// The catch-up read: the next `$3` events after (`$1`, `$2`) from finished transactions, in global order.
+pub fn catch_up_sql() -> String {
+    batch_sql(true)
+}
+
+async fn read_batch(
+    conn: &mut PgConnection,
+    below_horizon: bool,
+    after: Checkpoint,
+    limit: i64,
+    types: Option<&[&str]>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query(&batch_sql(below_horizon))
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// Reads the next batch after `after` of the aggregate `types` (None: all), only from finished transactions
+/// (below the snapshot's xmin).
+///
+/// # Errors
+/// A database error.
+pub async fn fetch_batch(
+    conn: &mut PgConnection,
+    after: Checkpoint,
+    limit: i64,
+    types: Option<&[&str]>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    read_batch(conn, true, after, limit, types).await
+}
+
+/// Reads the next `limit` events after `after` that this statement's snapshot sees, without the xmin
+/// horizon. Correct only where nothing earlier can still commit: inside verify's REPEATABLE READ snapshot
+/// (compared with tables of the same snapshot), or while rebuild's swap holds the tables' locks.
+async fn fetch_committed_after(
+    conn: &mut PgConnection,
+    after: Checkpoint,
+    limit: i64,
+    types: Option<&[&str]>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    read_batch(conn, false, after, limit, types).await
+}
+
+/// Applies every event after `cp` that `fetch_committed_after` sees, a batch at a time; returns the new
+/// checkpoint and how many events were applied.
+async fn apply_committed_after(
+    conn: &mut PgConnection,
+    p: &dyn ReadModel,
+    mut cp: Checkpoint,
+    batch: i64,
+) -> Result<(Checkpoint, u64), RunnerError> {
+    let mut applied = 0u64;
+    loop {
+        let events = fetch_committed_after(conn, cp, batch, p.aggregate_types()).await?;
+        let Some(last) = events.last() else {
+            return Ok((cp, applied));
+        };
+        cp = Checkpoint {
+            transaction_id: last.transaction_id,
+            position: last.position,
+        };
+        apply_all(conn, p, &events).await?;
+        applied += events.len() as u64;
+    }
+}
+
+/// Loads a consumer's checkpoint (zero when it never ran).
+///
+/// # Errors
+/// A database error.
+pub async fn load_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Checkpoint, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT transaction_id::text::bigint AS t, position FROM projection_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => Checkpoint {
+            transaction_id: r.try_get("t")?,
+            position: r.try_get("position")?,
+        },
+        None => Checkpoint::default(),
+    })
+}
+
+async fn save_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+    cp: Checkpoint,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, transaction_id, position) VALUES ($1, $2::bigint::text::xid8, $3) \
+         ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, \
+         updated_at = clock_timestamp()",
+    )
+    .bind(name)
+    .bind(cp.transaction_id)
+    .bind(cp.position)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Why a catch-up step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// A database error.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A read model whose tables other tables reference cannot be swapped by a rebuild.
+    #[error(
+        "read model {0} is referenced by other tables and is never rebuilt (verify checks it)"
+    )]
+    NotReplaceable(&'static str),
+    /// The read model or process manager failed on an event.
+    #[error("projection {name} failed at position {position}: {source}")]
+    Projection {
+        /// The projection.
+        name: &'static str,
+        /// The event's position.
+        position: i64,
+        /// The cause.
+        #[source]
+        source: ProjectionError,
+    },
+}
+
+async fn apply_all(
+    conn: &mut PgConnection,
+    p: &dyn ReadModel,
+    events: &[StoredEvent],
+) -> Result<(), RunnerError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    p.apply_batch(conn, events)
+        .await
+        .map_err(|source| RunnerError::Projection {
+            name: p.name(),
+            position: events.first().map(|e| e.position).unwrap_or_default(),
+            source,
+        })
+}
+
+/// What a catch-up consumer feeds: a read model (its tables) or a process manager (its effects).
+#[derive(Clone)]
+pub enum Consumer {
+    /// A read model fed outside the append transaction.
+    ReadModel(Arc<dyn ReadModel>),
+    /// A process manager.
+    ProcessManager(Arc<dyn ProcessManager>),
+}
+
+impl Consumer {
+    /// The consumer's name (its checkpoint and its leadership lock).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ReadModel(m) => m.name(),
+            Self::ProcessManager(p) => p.name(),
+        }
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::ReadModel(m) => m.aggregate_types(),
+            Self::ProcessManager(p) => p.aggregate_types(),
+        }
+    }
+
+    async fn consume(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), RunnerError> {
+        match self {
+            Self::ReadModel(m) => apply_all(conn, m.as_ref(), events).await,
+            Self::ProcessManager(p) => {
+                p.handle_batch(conn, events)
+                    .await
+                    .map_err(|source| RunnerError::Projection {
+                        name: p.name(),
+                        position: events.first().map(|e| e.position).unwrap_or_default(),
+                        source,
+                    })
+            }
+        }
+    }
+}
+
+/// A catch-up consumer: feeds one read model or process manager from the log in global order,
+/// checkpointing in the same transaction as its effects.
+pub struct CatchUp {
+    consumer: Consumer,
+    batch: i64,
+}
+
+impl CatchUp {
+    /// A consumer for `consumer`, reading `batch` events per transaction.
+    pub fn new(consumer: Consumer, batch: i64) -> Self {
+        Self { consumer, batch }
+    }
+
+    /// A read model fed by catch-up, `batch` events per transaction.
+    pub fn read_model(model: Arc<dyn ReadModel>, batch: i64) -> Self {
+        Self::new(Consumer::ReadModel(model), batch)
+    }
+
+    /// A catch-up process manager, `batch` events per transaction.
+    pub fn process_manager(manager: Arc<dyn ProcessManager>, batch: i64) -> Self {
+        Self::new(Consumer::ProcessManager(manager), batch)
+    }
+
+    /// Applies one batch; returns how many events it applied (0: caught up).
+    ///
+    /// # Errors
+    /// A database or projection error; the batch's transaction is rolled back, checkpoint included.
+    pub async fn step(&self, conn: &mut PgConnection) -> Result<usize, RunnerError> {
+        let mut tx = conn.begin().await?;
+        let name = self.consumer.name();
+        let cp = load_checkpoint(&mut tx, name).await?;
+        let events = fetch_batch(&mut tx, cp, self.batch, self.consumer.aggregate_types()).await?;
+        if let Some(last) = events.last() {
+            self.consumer.consume(&mut tx, &events).await?;
+            save_checkpoint(
+                &mut tx,
+                name,
+                Checkpoint {
+                    transaction_id: last.transaction_id,
+                    position: last.position,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    /// Runs until `shutdown` resolves: waits to become the leader (a session advisory lock keyed by the
+    /// consumer's name, so one node at a time runs it and any node takes over when the leader's connection
+    /// dies), then applies batches whenever `NOTIFY` says there is news, and at least every `poll`.
+    ///
+    /// # Errors
+    /// A database error that persists (the caller logs it and may restart the consumer).
+    pub async fn run(
+        self,
+        pool: PgPool,
+        poll: Duration,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), RunnerError> {
+        let mut shutdown = shutdown;
+        let Some(mut leader) = Leadership::acquire(
+            &pool,
+            self.consumer.name(),
+            EVENTS_CHANNEL,
+            poll,
+            &mut shutdown,
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        loop {
+            while self.step(leader.conn()).await? > 0 {}
+            if !leader.wait(&mut shutdown).await {
+                break;
+            }
+        }
+        leader.release().await;
+        Ok(())
+    }
+
+    /// Catches up once, now, if no other node is running this consumer: takes its advisory lock without
+    /// waiting, applies batches until none is left, and releases the lock. Returns the events applied, or
+    /// `None` when another node holds the consumer (it will do the work).
+    ///
+    /// # Errors
+    /// A database or projection error.
+    pub async fn run_once(&self, pool: &PgPool) -> Result<Option<usize>, RunnerError> {
+        let mut conn = pool.acquire().await?;
+        let key = advisory_key(self.consumer.name());
+        if !try_lead(&mut conn, key).await? {
+            return Ok(None);
+        }
+        let mut total = 0;
+        let result = loop {
+            match self.step(&mut conn).await {
+                Ok(0) => break Ok(Some(total)),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        };
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+}
+
+/// The leadership of a named worker across nodes: a session advisory lock keyed by the name, held on its
+/// own connection (any node takes over when the leader's connection dies), with a LISTEN on the worker's
+/// channel to wake it.
+pub struct Leadership {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    listener: PgListener,
+    key: i64,
+    poll: Duration,
+}
+
+impl Leadership {
+    /// Waits until this node leads `name` (trying every `poll`); `None` when `shutdown` turns true first.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn acquire(
+        pool: &PgPool,
+        name: &str,
+        channel: &str,
+        poll: Duration,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let key = advisory_key(name);
+        while !try_lead(&mut conn, key).await? {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => return Ok(None),
+            }
+        }
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(channel).await?;
+        tracing::info!(name, "leading");
+        Ok(Some(Self {
+            conn,
+            listener,
+            key,
+            poll,
+        }))
+    }
+
+    /// The connection holding the lock.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    /// Waits for a notification on the channel or `poll`; false when `shutdown` turned true.
+    pub async fn wait(&mut self, shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+        tokio::select! {
+            _ = self.listener.recv() => true,
+            _ = tokio::time::sleep(self.poll) => true,
+            _ = shutdown.changed() => false,
+        }
+    }
+
+    /// Gives the leadership up.
+    pub async fn release(mut self) {
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(self.key)
+            .execute(&mut *self.conn)
+            .await;
+    }
+}
+
+/// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
+async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// The advisory-lock key of a consumer.
+pub fn advisory_key(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("cabinet-consumer:{name}").as_bytes());
+    i64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rebuild and verify
+
+async fn set_search_path(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "SET search_path = {}, public",
+        crate::postgres::db::quote_ident(schema)
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates `schema.table` shaped like `public.table`: columns, defaults, checks, and every constraint and
+/// index under its original name (so constraint names mapped to errors keep working after a swap).
+async fn create_scratch_table(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<(), sqlx::Error> {
+    let q = crate::postgres::db::quote_ident;
+    sqlx::query(&format!(
+        "CREATE TABLE {}.{} (LIKE public.{} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY)",
+        q(schema),
+        q(table),
+        q(table)
+    ))
+    .execute(&mut *conn)
+    .await?;
+    // Definitions fully qualified: read them with an empty search_path.
+    sqlx::query("SET LOCAL search_path = pg_catalog")
+        .execute(&mut *conn)
+        .await?;
+    let constraints: Vec<(String, String)> = sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c \
+         WHERE conrelid = ('public.' || quote_ident($1))::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i \
+         WHERE i.indrelid = ('public.' || quote_ident($1))::regclass \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("SET LOCAL search_path = public")
+        .execute(&mut *conn)
+        .await?;
+    for (name, def) in constraints {
+        sqlx::query(&format!(
+            "ALTER TABLE {}.{} ADD CONSTRAINT {} {}",
+            q(schema),
+            q(table),
+            q(&name),
+            def
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let from = format!(" ON public.{table} ");
+    let to = format!(" ON {}.{} ", q(schema), q(table));
+    for def in indexes {
+        sqlx::query(&def.replacen(&from, &to, 1))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    /// Projection name.
+    pub projection: &'static str,
+    /// Events replayed in the bulk phase and during the swap.
+    pub events: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+/// Replays the whole log into fresh copies of the projection's tables and swaps them in.
+///
+/// The bulk of the log is replayed without blocking writers. Then, in one transaction, the live tables are
+/// locked (writers that touch them wait), the events committed meanwhile are applied to the copies, the live
+/// tables are dropped and the copies moved into `public`. A writer that was waiting then writes into the new
+/// tables; no event committed during the rebuild is lost.
+///
+/// # Errors
+/// A database or projection error; the live tables are untouched unless the final transaction commits.
+pub async fn rebuild(
+    pool: &PgPool,
+    p: &dyn ReadModel,
+    batch: i64,
+) -> Result<RebuildReport, RunnerError> {
+    let started = std::time::Instant::now();
+    if !p.replaceable() {
+        return Err(RunnerError::NotReplaceable(p.name()));
+    }
+    let schema = format!("rebuild_{}", p.name());
+    let q = crate::postgres::db::quote_ident;
+    // Detached: the connection's search_path points at the scratch schema; on any error it is closed rather
+    // than returned to the pool.
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", q(&schema)))
+        .execute(&mut conn)
+        .await?;
+    {
+        let mut tx = conn.begin().await?;
+        sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
+            .execute(&mut *tx)
+            .await?;
+        for t in p.tables() {
+            create_scratch_table(&mut tx, &schema, t).await?;
+        }
+        tx.commit().await?;
+    }
+    set_search_path(&mut conn, &schema).await?;
+    let mut cp = Checkpoint::default();
+    let mut events = 0u64;
+    loop {
+        let mut tx = conn.begin().await?;
+        let batch_events = fetch_batch(&mut tx, cp, batch, p.aggregate_types()).await?;
+        let Some(last) = batch_events.last() else {
+            tx.commit().await?;
+            break;
+        };
+        cp = Checkpoint {
+            transaction_id: last.transaction_id,
+            position: last.position,
+        };
+        apply_all(&mut tx, p, &batch_events).await?;
+        events += batch_events.len() as u64;
+        tx.commit().await?;
+    }
+    // Swap.
+    let mut tx = conn.begin().await?;
+    let live: Vec<String> = p
+        .tables()
+        .iter()
+        .map(|t| format!("public.{}", q(t)))
+        .collect();
+    sqlx::query(&format!(
+        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+        live.join(", ")
+    ))
+    .execute(&mut *tx)
+    .await?;
+    // Everything committed since the bulk phase (a long transaction elsewhere may have held the horizon
+    // back), in bounded batches.
+    let (_, rest) = apply_committed_after(&mut tx, p, cp, batch).await?;
+    events += rest;
+    // Views on the live tables (the analysts' schema) and the tables' grants and comments move over.
+    let dependents = crate::engine::dependents::Dependents::read(&mut tx, p.tables()).await?;
+    dependents.drop_views(&mut tx).await?;
+    for t in p.tables() {
+        sqlx::query(&format!("DROP TABLE public.{}", q(t)))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "ALTER TABLE {}.{} SET SCHEMA public",
+            q(&schema),
+            q(t)
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(&format!("DROP SCHEMA {} CASCADE", q(&schema)))
+        .execute(&mut *tx)
+        .await?;
+    dependents.restore(&mut tx).await?;
+    tx.commit().await?;
+    Ok(RebuildReport {
+        projection: p.name(),
+        events,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+const VERIFY_BATCH: i64 = 5_000;
+
+/// A difference between a live table and its replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableDiff {
+    /// Projection.
+    pub projection: &'static str,
+    /// Table.
+    pub table: String,
+    /// Rows in the live table that the replay does not produce.
+    pub only_live: i64,
+    /// Rows the replay produces that the live table lacks.
+    pub only_replayed: i64,
+    /// Up to five differing rows of each side, as JSON.
+    pub samples: Vec<serde_json::Value>,
+}
+
+/// Replays the log into a scratch schema inside one REPEATABLE READ transaction and compares every table
+/// with the live one as of the same snapshot (inline projections commit with their events, so the two must
+/// be equal). Rolls back: nothing is left behind.
+///
+/// # Errors
+/// A database or projection error.
+pub async fn verify(
+    pool: &PgPool,
+    projections: &[Arc<dyn ReadModel>],
+) -> Result<Vec<TableDiff>, RunnerError> {
+    let q = crate::postgres::db::quote_ident;
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    let schema = format!("verify_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
+        .execute(&mut *tx)
+        .await?;
+    let mut diffs = Vec::new();
+    for p in projections {
+        for t in p.tables() {
+            create_scratch_table(&mut tx, &schema, t).await?;
+        }
+        sqlx::query(&format!("SET LOCAL search_path = {}, public", q(&schema)))
+            .execute(&mut *tx)
+            .await?;
+        // Every event visible in this snapshot, in global order, a batch at a time.
+        apply_committed_after(&mut tx, p.as_ref(), Checkpoint::default(), VERIFY_BATCH).await?;
+        sqlx::query("SET LOCAL search_path = public")
+            .execute(&mut *tx)
+            .await?;
+        for t in p.tables() {
+            let live = format!("public.{}", q(t));
+            let replay = format!("{}.{}", q(&schema), q(t));
+            let count = |a: &str, b: &str| {
+                format!("SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) d")
+            };
+            let only_live: i64 = sqlx::query_scalar(&count(&live, &replay))
+                .fetch_one(&mut *tx)
+                .await?;
+            let only_replayed: i64 = sqlx::query_scalar(&count(&replay, &live))
+                .fetch_one(&mut *tx)
+                .await?;
+            if only_live + only_replayed > 0 {
+                let sample = |a: &str, b: &str, side: &str| {
+                    format!(
+                        "SELECT jsonb_build_object('side', '{side}', 'row', to_jsonb(d)) FROM \
+                         (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b} LIMIT 5) d"
+                    )
+                };
+                let mut samples: Vec<serde_json::Value> =
+                    sqlx::query_scalar(&sample(&live, &replay, "live"))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                samples.extend(
+                    sqlx::query_scalar::<_, serde_json::Value>(&sample(&replay, &live, "replayed"))
+                        .fetch_all(&mut *tx)
+                        .await?,
+                );
+                diffs.push(TableDiff {
+                    projection: p.name(),
+                    table: (*t).to_owned(),
+                    only_live,
+                    only_replayed,
+                    samples,
+                });
+            }
+        }
+    }
+    tx.rollback().await?;
+    Ok(diffs)
+}
+
+/// One line of `projections status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionStatus {
+    /// Name.
+    pub name: String,
+    /// `inline` or `catch-up`.
+    pub driver: &'static str,
+    /// Position of the last event applied (inline: the log's head, by construction).
+    pub position: i64,
+    /// Events in the log after that position.
+    pub lag: i64,
+}
+
+/// Position and lag of each projection: inline ones are current by construction; catch-up ones by their
+/// checkpoint.
+///
+/// # Errors
+/// A database error.
+pub async fn status(
+    pool: &PgPool,
+    inline: &[Arc<dyn ReadModel>],
+    catch_up: &[&str],
+) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+        .fetch_one(pool)
+        .await?;
+    let mut out: Vec<ProjectionStatus> = inline
+        .iter()
+        .map(|p| ProjectionStatus {
+            name: p.name().to_owned(),
+            driver: "inline",
+            position: head,
+            lag: 0,
+        })
+        .collect();
+    for name in catch_up {
+        let mut conn = pool.acquire().await?;
+        let cp = load_checkpoint(&mut conn, name).await?;
+        let lag: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2)",
+        )
+        .bind(cp.transaction_id)
+        .bind(cp.position)
+        .fetch_one(&mut *conn)
+        .await?;
+        out.push(ProjectionStatus {
+            name: (*name).to_owned(),
+            driver: "catch-up",
+            position: cp.position,
+            lag,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,7 @@
+//! PostgreSQL itself: the private cluster, connections and migrations, the analysts' role, test databases.
+
+pub mod analysts;
+pub mod cluster;
+pub mod db;
+#[cfg(feature = "testing")]
+pub mod testing;

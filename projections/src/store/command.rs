@@ -1,0 +1,287 @@
+//! Executing commands: cqrs-es's framework over our store, with bounded retries on conflicts and idempotency
+//! keys.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use sqlx::PgPool;
+
+use crate::store::event::CommandMeta;
+use crate::store::event_store::{CommitReceipt, PgEventStore, StoreError, RECEIPT};
+
+/// What a successful command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    /// The aggregate the command acted on (for a replayed idempotent command: the first call's).
+    pub aggregate_id: String,
+    /// Global position of the aggregate's last event after the command.
+    pub last_position: Option<i64>,
+    /// Events appended by this call (0 for a no-op or a replay).
+    pub events: usize,
+    /// True when an idempotency key matched an earlier call and nothing was executed.
+    pub replayed: bool,
+}
+
+/// Why a command did not take effect.
+#[derive(Debug)]
+pub enum CommandError<E> {
+    /// The aggregate refused it (a business rule).
+    Rejected(E),
+    /// Concurrent commands kept winning the race; retrying later may succeed.
+    Conflict {
+        /// How many times it was tried.
+        attempts: u32,
+    },
+    /// The idempotency key was used earlier for another kind of aggregate.
+    IdempotencyKeyReused {
+        /// The aggregate type the key was used for.
+        aggregate_type: String,
+    },
+    /// A unique constraint of a read model (e.g. ИНН+КПП) refused the events.
+    Unique {
+        /// The constraint name.
+        constraint: String,
+    },
+    /// The store failed.
+    Store(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<E: fmt::Display> fmt::Display for CommandError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(e) => write!(f, "{e}"),
+            Self::Conflict { attempts } => write!(f, "conflict after {attempts} attempts"),
+            Self::IdempotencyKeyReused { aggregate_type } => {
+                write!(f, "idempotency key was used for a {aggregate_type} command")
+            }
+            Self::Unique { constraint } => write!(f, "unique constraint {constraint} violated"),
+            Self::Store(e) => write!(f, "store error: {e}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for CommandError<E> {}
+
+/// Lock stripes per executor: enough that unrelated aggregates rarely share one.
+const STRIPES: usize = 1024;
+
+/// Runs commands of aggregate `A`.
+pub struct CommandExecutor<A: Aggregate + 'static> {
+    cqrs: CqrsFramework<A, PgEventStore<A>>,
+    store: PgEventStore<A>,
+    /// Commands on one aggregate take turns within this process (striped by the id's hash): they would
+    /// otherwise race to the same sequence number and all but one would reload and retry. Across processes
+    /// the primary key still decides.
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+    pool: PgPool,
+    max_attempts: u32,
+}
+
+impl<A> CommandExecutor<A>
+where
+    A: Aggregate + 'static,
+    A::Command: Clone,
+{
+    /// An executor over `store` with the aggregate's services.
+    pub fn new(store: PgEventStore<A>, services: A::Services) -> Self {
+        let pool = store.pool().clone();
+        Self {
+            cqrs: CqrsFramework::new(store.clone(), vec![], services),
+            store,
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            pool,
+            max_attempts: 16,
+        }
+    }
+
+    /// The aggregate's current state (from its snapshot and the events after it), for answers computed from
+    /// the state rather than stored (an early-buyout quote).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn load(&self, aggregate_id: &str) -> Result<A, CommandError<A::Error>> {
+        use cqrs_es::{AggregateContext, EventStore};
+        let mut context = self
+            .store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(|e| CommandError::Store(format!("loading {aggregate_id}: {e}").into()))?;
+        Ok(std::mem::take(context.aggregate()))
+    }
+
+    /// The database the executor writes to.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Overrides how often a conflicting command is retried.
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    async fn recorded(
+        &self,
+        meta: &CommandMeta,
+    ) -> Result<Option<CommandOutcome>, CommandError<A::Error>> {
+        let Some(key) = &meta.idempotency_key else {
+            return Ok(None);
+        };
+        let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT aggregate_type, aggregate_id, last_position FROM idempotency_keys \
+             WHERE actor = $1 AND idempotency_key = $2",
+        )
+        .bind(&meta.actor)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| CommandError::Store(Box::new(e)))?;
+        match row {
+            None => Ok(None),
+            Some((t, _, _)) if t != A::TYPE => {
+                Err(CommandError::IdempotencyKeyReused { aggregate_type: t })
+            }
+            Some((_, aggregate_id, last_position)) => Ok(Some(CommandOutcome {
+                aggregate_id,
+                last_position,
+                events: 0,
+                replayed: true,
+            })),
+        }
+    }
+
+    async fn current_position(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<i64>, CommandError<A::Error>> {
+        sqlx::query_scalar(
+            "SELECT max(position) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| CommandError::Store(Box::new(e)))
+    }
+
+    /// Executes `command` on `aggregate_id`, retrying on conflicts (reload and re-decide) up to the bound.
+    /// Counts outcomes, conflict retries, appended events and durations in the metrics registry.
+    ///
+    /// # Errors
+    /// [`CommandError`]: the aggregate's refusal, a conflict after every attempt, a reused key, a read-model
+    /// unique constraint, or a store failure.
+    pub async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        let started = std::time::Instant::now();
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            aggregate_id.hash(&mut h);
+            (h.finish() % STRIPES as u64) as usize
+        };
+        let turn = self.stripes[stripe].lock().await;
+        let result = self.execute_with_retries(aggregate_id, command, meta).await;
+        drop(turn);
+        let outcome = match &result {
+            Ok(o) if o.replayed => "replayed",
+            Ok(_) => "ok",
+            Err(CommandError::Rejected(_))
+            | Err(CommandError::Unique { .. })
+            | Err(CommandError::IdempotencyKeyReused { .. }) => "rejected",
+            Err(CommandError::Conflict { .. }) => "conflict",
+            Err(CommandError::Store(_)) => "error",
+        };
+        metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("cabinet_command_duration_seconds", "aggregate" => A::TYPE)
+            .record(started.elapsed().as_secs_f64());
+        if let Ok(o) = &result {
+            metrics::counter!("cabinet_events_appended_total", "aggregate" => A::TYPE)
+                .increment(o.events as u64);
+        }
+        result
+    }
+
+    async fn execute_with_retries(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        if let Some(done) = self.recorded(meta).await? {
+            return Ok(done);
+        }
+        let map = meta.to_map();
+        for attempt in 1..=self.max_attempts {
+            let (result, receipt) = RECEIPT
+                .scope(Mutex::new(None), async {
+                    let r = self
+                        .cqrs
+                        .execute_with_metadata(aggregate_id, command.clone(), map.clone())
+                        .await;
+                    let receipt: Option<CommitReceipt> =
+                        RECEIPT.with(|c| c.lock().ok().and_then(|mut g| g.take()));
+                    (r, receipt)
+                })
+                .await;
+            match result {
+                Ok(()) => {
+                    let receipt = receipt.unwrap_or_default();
+                    let last_position = match receipt.last_position {
+                        Some(p) => Some(p),
+                        None => self.current_position(aggregate_id).await?,
+                    };
+                    return Ok(CommandOutcome {
+                        aggregate_id: aggregate_id.to_owned(),
+                        last_position,
+                        events: receipt.events,
+                        replayed: false,
+                    });
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    metrics::counter!("cabinet_command_conflicts_total", "aggregate" => A::TYPE)
+                        .increment(1);
+                    // Jittered back-off so that racing commands spread out.
+                    let ms = u64::from(rand_below(5 * attempt)) + 1;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                Err(AggregateError::UserError(e)) => return Err(CommandError::Rejected(e)),
+                Err(AggregateError::UnexpectedError(e)) => {
+                    return Err(match e.downcast::<StoreError>() {
+                        Ok(se) => match *se {
+                            StoreError::IdempotencyKeyUsed => match self.recorded(meta).await? {
+                                Some(done) => return Ok(done),
+                                None => {
+                                    CommandError::Store(Box::new(StoreError::IdempotencyKeyUsed))
+                                }
+                            },
+                            StoreError::UniqueViolation { constraint } => {
+                                CommandError::Unique { constraint }
+                            }
+                            other => CommandError::Store(Box::new(other)),
+                        },
+                        Err(e) => CommandError::Store(e),
+                    })
+                }
+                Err(AggregateError::DatabaseConnectionError(e))
+                | Err(AggregateError::DeserializationError(e)) => {
+                    return Err(CommandError::Store(e))
+                }
+            }
+        }
+        Err(CommandError::Conflict {
+            attempts: self.max_attempts,
+        })
+    }
+}
+
+fn rand_below(n: u32) -> u32 {
+    // Jitter only; uuid v4 draws from the OS RNG.
+    (uuid::Uuid::new_v4().as_u128() % u128::from(n.max(1))) as u32
+}

@@ -1,0 +1,384 @@
+//! Our implementation of cqrs-es's `EventStore` trait on postgres-es's table layout.
+//!
+//! One transaction per command: a single multi-row INSERT appends the events (the first write of the
+//! transaction, so its transaction id orders it after every earlier event of the same aggregate), the inline
+//! projections apply them, a snapshot is written every N events, the idempotency key is recorded, a `NOTIFY`
+//! wakes the catch-up consumers, and it commits — or none of it happens. See docs/adr/0001-event-store.md.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
+};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+
+use crate::engine::error::ProjectionError;
+use crate::engine::read_model::ReadModel;
+use crate::store::event::{load_aggregate_events, StoredEvent};
+
+/// The channel the store notifies after every append; the payload is the last position.
+pub const EVENTS_CHANNEL: &str = "cabinet_events";
+
+/// A store failure that is not an optimistic-concurrency conflict.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint other than the events primary key (e.g. a read model's natural key).
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation {
+        /// The constraint or unique index name.
+        constraint: String,
+    },
+    /// The idempotency key was recorded by a concurrent command with the same key.
+    #[error("idempotency key already used")]
+    IdempotencyKeyUsed,
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// An inline projection failed for another reason than the database.
+    #[error("projection {name} failed: {source}")]
+    Projection {
+        /// The projection.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: ProjectionError,
+    },
+    /// An event or snapshot could not be (de)serialised.
+    #[error("serialisation: {0}")]
+    Serde(#[from] serde_json::Error),
+}
+
+/// What kind of failure a database error is.
+enum Failure {
+    Conflict,
+    Other(StoreError),
+}
+
+fn classify(e: sqlx::Error) -> Failure {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            // Only the (aggregate_type, aggregate_id, sequence) key is an optimistic-lock conflict.
+            Some("23505") if db.constraint() == Some("events_pkey") => return Failure::Conflict,
+            Some("23505") if db.constraint() == Some("idempotency_keys_pkey") => {
+                return Failure::Other(StoreError::IdempotencyKeyUsed)
+            }
+            Some("23505") => {
+                return Failure::Other(StoreError::UniqueViolation {
+                    constraint: db.constraint().unwrap_or_default().to_owned(),
+                })
+            }
+            // Serialization failures and deadlocks between concurrent appends are retried like conflicts.
+            Some("40001") | Some("40P01") => return Failure::Conflict,
+            _ => {}
+        }
+    }
+    Failure::Other(StoreError::Database(e))
+}
+
+fn to_aggregate_error<E: std::error::Error>(f: Failure) -> AggregateError<E> {
+    match f {
+        Failure::Conflict => AggregateError::AggregateConflict,
+        Failure::Other(StoreError::Database(e)) => {
+            AggregateError::DatabaseConnectionError(Box::new(e))
+        }
+        Failure::Other(e) => AggregateError::UnexpectedError(Box::new(e)),
+    }
+}
+
+fn db_err<E: std::error::Error>(e: sqlx::Error) -> AggregateError<E> {
+    to_aggregate_error(classify(e))
+}
+
+/// What the last commit in the current task appended (read by the command executor).
+#[derive(Debug, Clone, Default)]
+pub struct CommitReceipt {
+    /// Position of the last appended event.
+    pub last_position: Option<i64>,
+    /// How many events were appended.
+    pub events: usize,
+}
+
+tokio::task_local! {
+    /// Set by the command executor around one command; the store fills it on commit.
+    pub(crate) static RECEIPT: Mutex<Option<CommitReceipt>>;
+}
+
+/// The aggregate as loaded, with the sequence of its last event.
+#[derive(Debug)]
+pub struct PgAggregateContext<A> {
+    /// The aggregate's id.
+    pub aggregate_id: String,
+    /// Its state. cqrs-es's `EventSink::write` applies new events to it during `handle`, so at commit time it
+    /// already includes them: the snapshot is taken from it as it is, never by applying the events again.
+    pub aggregate: A,
+    /// Sequence of the last event loaded (0: new aggregate).
+    pub current_sequence: i64,
+    /// Sequence the loaded snapshot was taken at (0: none).
+    pub snapshot_sequence: i64,
+}
+
+impl<A: Aggregate> AggregateContext<A> for PgAggregateContext<A> {
+    fn aggregate(&mut self) -> &mut A {
+        &mut self.aggregate
+    }
+}
+
+/// The PostgreSQL event store for aggregate `A`.
+pub struct PgEventStore<A> {
+    pool: PgPool,
+    inline: Arc<[Arc<dyn ReadModel>]>,
+    snapshot_every: i64,
+    _aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A> Clone for PgEventStore<A> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            inline: self.inline.clone(),
+            snapshot_every: self.snapshot_every,
+            _aggregate: PhantomData,
+        }
+    }
+}
+
+impl<A: Aggregate> PgEventStore<A> {
+    /// A store whose commits run `inline` projections and snapshot every `snapshot_every` events (0: never).
+    pub fn new(pool: PgPool, inline: Arc<[Arc<dyn ReadModel>]>, snapshot_every: i64) -> Self {
+        Self {
+            pool,
+            inline,
+            snapshot_every,
+            _aggregate: PhantomData,
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn load_stored(
+        &self,
+        aggregate_id: &str,
+        after: i64,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        load_aggregate_events(&self.pool, A::TYPE, aggregate_id, after, None).await
+    }
+}
+
+fn metadata_map(v: &Value) -> HashMap<String, String> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn envelope<A: Aggregate>(e: &StoredEvent) -> Result<EventEnvelope<A>, AggregateError<A::Error>> {
+    Ok(EventEnvelope {
+        aggregate_id: e.aggregate_id.clone(),
+        sequence: e.sequence as usize,
+        payload: e
+            .decode()
+            .map_err(|err| AggregateError::DeserializationError(Box::new(err)))?,
+        metadata: metadata_map(&e.metadata),
+    })
+}
+
+impl<A> EventStore<A> for PgEventStore<A>
+where
+    A: Aggregate + 'static,
+{
+    type AC = PgAggregateContext<A>;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.load_stored(aggregate_id, 0)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(envelope)
+            .collect()
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Self::AC, AggregateError<A::Error>> {
+        let snapshot: Option<(i64, Value)> = sqlx::query_as(
+            "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        // A snapshot that no longer deserialises (the aggregate's shape changed) is ignored: the events are
+        // the truth, and the next snapshot replaces it.
+        let (mut aggregate, mut sequence) = snapshot
+            .and_then(|(seq, payload)| serde_json::from_value::<A>(payload).ok().map(|a| (a, seq)))
+            .unwrap_or_else(|| (A::default(), 0));
+        let snapshot_sequence = sequence;
+        for e in self
+            .load_stored(aggregate_id, sequence)
+            .await
+            .map_err(db_err)?
+        {
+            let event: A::Event = e
+                .decode()
+                .map_err(|err| AggregateError::DeserializationError(Box::new(err)))?;
+            aggregate.apply(event);
+            sequence = e.sequence;
+        }
+        Ok(PgAggregateContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate,
+            current_sequence: sequence,
+            snapshot_sequence,
+        })
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: Self::AC,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let meta_json = serde_json::to_value(&metadata)
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+        let mut rows = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let payload = serde_json::to_value(e)
+                .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+            rows.push((
+                context.current_sequence + 1 + i as i64,
+                e.event_type(),
+                e.event_version(),
+                payload,
+            ));
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+
+        // 1. Append: one multi-row statement, the first write of the transaction. It also queues the NOTIFY
+        // that wakes catch-up consumers and subscription fan-out: PostgreSQL delivers it only if the
+        // transaction commits, and folds the identical notifications of the rows into one.
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+            "WITH ins AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
+        );
+        qb.push_values(&rows, |mut b, (seq, et, ev, payload)| {
+            b.push_bind(A::TYPE)
+                .push_bind(&context.aggregate_id)
+                .push_bind(*seq)
+                .push_bind(et)
+                .push_bind(ev)
+                .push_bind(payload)
+                .push_bind(&meta_json);
+        });
+        qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, sequence) ");
+        qb.push("SELECT ins.*, pg_notify(");
+        qb.push_bind(EVENTS_CHANNEL);
+        qb.push(", (SELECT max(position) FROM ins)::text)::text AS notified FROM ins");
+        let mut returned = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+        returned.sort_by_key(|r| r.try_get::<i64, _>("sequence").unwrap_or_default());
+        let mut stored = Vec::with_capacity(rows.len());
+        for (r, (seq, et, ev, payload)) in returned.iter().zip(rows) {
+            stored.push(StoredEvent {
+                position: r.try_get("position").map_err(db_err)?,
+                transaction_id: r.try_get("transaction_id").map_err(db_err)?,
+                recorded_at: r.try_get("recorded_at").map_err(db_err)?,
+                aggregate_type: A::TYPE.to_owned(),
+                aggregate_id: context.aggregate_id.clone(),
+                sequence: seq,
+                event_type: et,
+                stored_version: ev.clone(),
+                event_version: ev,
+                payload,
+                metadata: meta_json.clone(),
+            });
+        }
+
+        // 2. Inline projections: the read models commit with the events (read your writes). A commit holds
+        // one aggregate's events, so a projection that reads other aggregate types is not called at all, as
+        // replay and catch-up do not fetch those events for it.
+        for p in self.inline.iter() {
+            if p.aggregate_types()
+                .is_some_and(|types| !types.contains(&A::TYPE))
+            {
+                continue;
+            }
+            p.apply_batch(&mut tx, &stored)
+                .await
+                .map_err(|err| match err {
+                    ProjectionError::Database(db) => db_err(db),
+                    other => AggregateError::UnexpectedError(Box::new(StoreError::Projection {
+                        name: p.name(),
+                        source: other,
+                    })),
+                })?;
+        }
+
+        // 3. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
+        // more than N events, whether they came from commands or from an import.
+        let last_sequence = context.current_sequence + stored.len() as i64;
+        if self.snapshot_every > 0
+            && last_sequence - context.snapshot_sequence >= self.snapshot_every
+        {
+            let payload = serde_json::to_value(&context.aggregate)
+                .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+            sqlx::query(
+                "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
+                 VALUES ($1, $2, $3, 1, $4) \
+                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, \
+                 current_snapshot = snapshots.current_snapshot + 1, payload = EXCLUDED.payload, \
+                 recorded_at = clock_timestamp()",
+            )
+            .bind(A::TYPE)
+            .bind(&context.aggregate_id)
+            .bind(last_sequence)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+
+        // 4. Idempotency key, so a retry returns this result.
+        let last_position = stored.last().map(|e| e.position);
+        if let Some(key) = metadata.get("idempotency_key") {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (idempotency_key, actor, aggregate_type, aggregate_id, last_position) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(key)
+            .bind(metadata.get("actor").map(String::as_str).unwrap_or("system"))
+            .bind(A::TYPE)
+            .bind(&context.aggregate_id)
+            .bind(last_position)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+
+        tx.commit().await.map_err(db_err)?;
+
+        let _ = RECEIPT.try_with(|r| {
+            if let Ok(mut r) = r.lock() {
+                *r = Some(CommitReceipt {
+                    last_position,
+                    events: stored.len(),
+                });
+            }
+        });
+        stored.iter().map(envelope).collect()
+    }
+}

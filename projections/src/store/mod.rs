@@ -1,0 +1,7 @@
+//! The write side: appending events with their inline read models in one transaction, executing commands,
+//! the stored event and its metadata, upcasters.
+
+pub mod command;
+pub mod event;
+pub mod event_store;
+pub mod upcast;

@@ -1,0 +1,18 @@
+//! The end-to-end suite: every test drives the real router (or a real server for subscriptions) against a
+//! real PostgreSQL, with a fresh migrated database per test; one test binary, so one PostgreSQL cluster
+//! serves the whole run. Each test ends with `projections verify` on its database (see [`common`]).
+
+mod access;
+mod accounts;
+mod analytics;
+mod audit;
+mod common;
+mod companies;
+mod contracts;
+mod documents;
+mod http;
+mod isolation;
+mod notifications;
+mod requests;
+mod schema;
+mod secrets;

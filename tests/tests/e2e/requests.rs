@@ -1,0 +1,837 @@
+//! Client requests and insurance policies end to end through GraphQL on PostgreSQL: every kind submitted
+//! with valid and invalid details, the whole workflow, the cross-aggregate effects exactly once (also after
+//! a rebuild and a replay of the effects consumer), insurance debt, policy expiry by the clock, uploads and
+//! downloads.
+
+use crate::common::{company_input, conclude, error, eventually, TestApp, PDF};
+use api::auth::Role;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const REQUEST_FIELDS: &str = "id kind status dueOn submittedOn overdue question note effect effectDetail \
+    rejectionReason withdrawalReason details result { sha256 url } \
+    history { party change status text actor files { name } } comments { party text } attachments { name sha256 }";
+
+fn submit_query() -> String {
+    format!(
+        "mutation($i: SubmitRequestInput!, $files: [Upload!]) {{ submitRequest(input: $i, attachments: $files) {{ {REQUEST_FIELDS} }} }}"
+    )
+}
+
+const ISSUE: &str = "mutation($i: IssuePolicyInput!, $form: Upload) { issuePolicy(input: $i, form: $form) { \
+    id status endsOn insuranceDebt form { sha256 name } installments { number dueDate amount paid fellDue } } }";
+
+const POLICY: &str = "query($id: UUID!) { policy(id: $id) { id status number endsOn premium premiumPaid \
+    insuranceDebt installments { number amount paid cancelled } insuredEvents { place attachments { name } } } }";
+
+const DEBT: &str =
+    "query($c: UUID!) { debt(companyId: $c) { insurance total contracts { insurance } } }";
+
+struct World {
+    t: TestApp,
+    admin: String,
+    client: String,
+    company: Uuid,
+    contract: Uuid,
+}
+
+impl World {
+    async fn new() -> Self {
+        Self::with(TestApp::spawn().await).await
+    }
+
+    async fn with(t: TestApp) -> Self {
+        let admin = t.sign_in(Role::Admin, &[]).await;
+        let company = t
+            .company(&admin, company_input("7707083893", "773601001"))
+            .await;
+        let contract = conclude(&t, &admin, company, "ЛД-1", "buh@romashka.ru").await;
+        let client = t.sign_in(Role::Client, &[company]).await;
+        let w = Self {
+            t,
+            admin,
+            client,
+            company,
+            contract,
+        };
+        w.advance_to("2026-03-02").await;
+        w
+    }
+
+    async fn gql(&self, token: &str, query: &str, vars: Value) -> Value {
+        self.t.gql(Some(token), query, vars).await
+    }
+
+    async fn advance_to(&self, day: &str) {
+        self.t.advance_clock(&self.admin, day).await
+    }
+
+    async fn issue_policy(&self, payer: &str, ends_on: &str, installments: Value) -> Value {
+        let r = self
+            .t
+            .gql_upload(
+                Some(&self.admin),
+                ISSUE,
+                json!({"i": {"contractId": self.contract, "insurer": "САО «РЕСО-Гарантия»", "kind": "KASKO",
+                    "number": "SYS-1", "startsOn": "2026-03-01", "endsOn": ends_on, "sumInsured": "2500000",
+                    "premium": "120000", "installments": installments, "payer": payer}, "form": null}),
+                &[("form", "полис.pdf", "application/pdf", PDF)],
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+        r["data"]["issuePolicy"].clone()
+    }
+
+    async fn submit(&self, token: &str, details: Value) -> Value {
+        self.gql(
+            token,
+            &submit_query(),
+            json!({"i": {"companyId": self.company, "contractId": self.contract, "details": details}}),
+        )
+        .await
+    }
+
+    async fn submitted(&self, details: Value) -> Uuid {
+        let r = self.submit(&self.client, details).await;
+        r["data"]["submitRequest"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .parse()
+            .unwrap()
+    }
+
+    async fn step(&self, token: &str, mutation: &str, vars: Value) -> Value {
+        let r = self
+            .gql(
+                token,
+                &format!(
+                    "mutation($r: UUID!{}) {{ {mutation} {{ {REQUEST_FIELDS} }} }}",
+                    if vars.get("x").is_some() {
+                        ", $x: String"
+                    } else {
+                        ""
+                    }
+                ),
+                vars,
+            )
+            .await;
+        r
+    }
+
+    async fn review_and_complete(&self, request: Uuid, prolongation: Value) -> Value {
+        let r = self
+            .step(
+                &self.admin,
+                "takeRequestIntoReview(requestId: $r)",
+                json!({"r": request}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+        let r = self
+            .gql(
+                &self.admin,
+                &format!("mutation($i: CompleteRequestInput!) {{ completeRequest(input: $i) {{ {REQUEST_FIELDS} }} }}"),
+                json!({"i": {"requestId": request, "prolongation": prolongation}}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+        r["data"]["completeRequest"].clone()
+    }
+
+    async fn request(&self, token: &str, id: Uuid) -> Value {
+        let r = self
+            .gql(
+                token,
+                &format!("query($id: UUID!) {{ request(id: $id) {{ {REQUEST_FIELDS} }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        r["data"]["request"].clone()
+    }
+
+    /// Waits until the effects consumer has recorded the outcome of `request`.
+    async fn effect(&self, request: Uuid) -> Value {
+        self.t
+            .wait_for_consumer_of("request-effects", "ClientRequest")
+            .await;
+        eventually("effect recorded", || async {
+            let r = self.request(&self.admin, request).await;
+            match r["effect"].as_str() {
+                Some("APPLIED") | Some("FAILED") => Ok(r),
+                _ => Err(r.to_string()),
+            }
+        })
+        .await
+    }
+
+    async fn count(&self, event_type: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(&self.t.pool)
+            .await
+            .unwrap()
+    }
+}
+
+fn valid_details(policy: &str) -> Vec<Value> {
+    vec![
+        json!({"vehiclePassport": {"document": "PAPER", "purpose": "регистрация", "delivery": "COURIER", "address": "Москва, ул. Вавилова, 19"}}),
+        json!({"travelAbroad": {"countries": ["BY", "kz"], "from": "2026-06-01", "to": "2026-06-15",
+            "drivers": [{"fullName": "Иванов Иван Иванович", "licenceNumber": "77 АВ 123456"}]}}),
+        json!({"earlyBuyout": {"desiredDate": "2026-03-20"}}),
+        json!({"partialRepayment": {"amount": "100000", "date": "2026-03-05", "mode": "SHORTER_TERM"}}),
+        json!({"requisitesChange": {"shortName": "ООО «Ромашка-2»", "bank": {"bankName": "ПАО Сбербанк", "bik": "044525225",
+            "correspondentAccount": "30101810400000000225", "settlementAccount": "40702810938000012345"}}}),
+        json!({"certificate": {"certificate": "NO_DEBT", "asOf": "2026-03-01"}}),
+        json!({"accountingDocuments": {"documents": ["RECONCILIATION_ACT", "INVOICE"], "from": "2026-01-01", "to": "2026-02-28", "email": "buh@romashka.ru"}}),
+        json!({"insuranceProlongation": {"policyId": policy, "wishes": "тот же страховщик"}}),
+        json!({"insuranceTermsChange": {"policyId": policy, "description": "добавить водителя"}}),
+        json!({"insuredEvent": {"policyId": policy, "date": "2026-03-01", "place": "МКАД 41 км", "description": "ДТП", "contactPhone": "+7 916 000-00-00"}}),
+        json!({"complaint": {"subject": "Счёт", "text": "Счёт пришёл с ошибкой"}}),
+        json!({"technicalSupport": {"subject": "Вход", "text": "Не приходит письмо"}}),
+        json!({"consultation": {"subject": "Выкуп", "text": "Как выкупить досрочно?"}}),
+        json!({"edoConnection": {"participantId": "2BM-7707083893-2012052808", "roaming": true}}),
+        json!({"loginEmailChange": {"newEmail": "new@romashka.ru"}}),
+        json!({"accountDeletion": {"reason": "больше не нужен"}}),
+    ]
+}
+
+fn invalid_details() -> Vec<(Value, &'static str)> {
+    let random = Uuid::new_v4();
+    vec![
+        (
+            json!({"vehiclePassport": {"document": "ELECTRONIC", "purpose": "продажа", "delivery": "POST"}}),
+            "vehiclePassport.address",
+        ),
+        (
+            json!({"travelAbroad": {"countries": ["Belarus"], "from": "2026-06-01", "to": "2026-06-15", "drivers": []}}),
+            "travelAbroad.countries",
+        ),
+        (
+            json!({"earlyBuyout": {"desiredDate": "2026-01-01"}}),
+            "earlyBuyout.desiredDate",
+        ),
+        (
+            json!({"partialRepayment": {"amount": "0", "date": "2026-03-05", "mode": "SHORTER_TERM"}}),
+            "partialRepayment.amount",
+        ),
+        (json!({"requisitesChange": {}}), "requisitesChange.change"),
+        (
+            json!({"certificate": {"certificate": "BOOK_VALUE", "asOf": "2026-12-01"}}),
+            "certificate.asOf",
+        ),
+        (
+            json!({"accountingDocuments": {"documents": ["INVOICE"], "from": "2026-01-01", "to": "2026-02-28", "email": "не почта"}}),
+            "accountingDocuments.email",
+        ),
+        (
+            json!({"insuranceProlongation": {"policyId": random}}),
+            "insuranceProlongation.policyId",
+        ),
+        (
+            json!({"insuranceTermsChange": {"policyId": random, "description": "x"}}),
+            "insuranceTermsChange.policyId",
+        ),
+        (
+            json!({"insuredEvent": {"policyId": random, "date": "2026-03-01", "place": "x", "description": "x", "contactPhone": "звоните"}}),
+            "insuredEvent.contactPhone",
+        ),
+        (
+            json!({"complaint": {"subject": " ", "text": "x"}}),
+            "complaint.subject",
+        ),
+        (
+            json!({"technicalSupport": {"subject": "x", "text": ""}}),
+            "technicalSupport.text",
+        ),
+        (
+            json!({"consultation": {"subject": "x".repeat(201), "text": "x"}}),
+            "consultation.subject",
+        ),
+        (
+            json!({"edoConnection": {"roaming": true}}),
+            "edoConnection.participantId",
+        ),
+        (
+            json!({"loginEmailChange": {"newEmail": "x"}}),
+            "loginEmailChange.newEmail",
+        ),
+        (
+            json!({"accountDeletion": {"reason": "x".repeat(1001)}}),
+            "accountDeletion.reason",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field_with_invalid_ones()
+{
+    let w = World::new().await;
+    let policy = w.issue_policy("LESSEE", "2027-02-28", json!([])).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (details, field) in invalid_details() {
+        let events = w.t.event_count().await;
+        let r = w.submit(&w.client, details).await;
+        assert_eq!(
+            error(&r),
+            (
+                "VALIDATION".to_owned(),
+                Some(format!("input.details.{field}"))
+            ),
+            "{r}"
+        );
+        assert_eq!(w.t.event_count().await, events, "{field}: nothing stored");
+    }
+    let mut kinds = Vec::new();
+    for details in valid_details(&policy) {
+        let r = w.submit(&w.client, details.clone()).await;
+        let req = &r["data"]["submitRequest"];
+        assert_eq!(req["status"], "SUBMITTED", "{details}: {r}");
+        assert!(req["dueOn"].as_str().unwrap() > "2026-03-02", "{r}");
+        kinds.push(req["kind"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds.len(), 16);
+    kinds.dedup();
+    assert_eq!(kinds.len(), 16, "every kind once: {kinds:?}");
+    // The buyout request carries the quote for its date; the insured event is on the policy as well.
+    let r = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { requests(companyId: $c, kind: EARLY_BUYOUT) { edges { node { details } } } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    let quote = &r["data"]["requests"]["edges"][0]["node"]["details"]["quote"];
+    // 300,000 due on 10 March, unpaid by the 20th: 10 days of 0.1% on top.
+    assert_eq!(quote["total"], "303000.00", "{r}");
+    let p = w.gql(&w.client, POLICY, json!({"id": policy})).await;
+    assert_eq!(
+        p["data"]["policy"]["insuredEvents"][0]["place"], "МКАД 41 км",
+        "{p}"
+    );
+    // A technical-support request is due the next working day after Monday 2 March: Tuesday.
+    let r = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { requests(companyId: $c, kind: TECHNICAL_SUPPORT) { edges { node { dueOn } } } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["requests"]["edges"][0]["node"]["dueOn"],
+        "2026-03-03"
+    );
+    w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
+async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_its_history() {
+    let w = World::new().await;
+    let id = w
+        .submitted(json!({"complaint": {"subject": "Счёт", "text": "ошибка в сумме"}}))
+        .await;
+    let r = w
+        .step(
+            &w.client,
+            "takeRequestIntoReview(requestId: $r)",
+            json!({"r": id}),
+        )
+        .await;
+    assert_eq!(error(&r).0, "FORBIDDEN", "the client does not review: {r}");
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(requestId: $r)",
+        json!({"r": id}),
+    )
+    .await;
+    let r = w
+        .step(
+            &w.admin,
+            "askForInformation(requestId: $r, question: $x)",
+            json!({"r": id, "x": "Приложите платёжку"}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["askForInformation"]["status"], "NEEDS_INFORMATION",
+        "{r}"
+    );
+    assert_eq!(
+        r["data"]["askForInformation"]["question"],
+        "Приложите платёжку"
+    );
+    let r = w
+        .t
+        .gql_upload(
+            Some(&w.client),
+            "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { status attachments { name sha256 } } }",
+            json!({"r": id, "f": null}),
+            &[("f", "платёжка.pdf", "application/pdf", PDF)],
+        )
+        .await;
+    assert_eq!(
+        r["data"]["attachToRequest"]["status"], "IN_REVIEW",
+        "the answer returns it: {r}"
+    );
+    let sha = r["data"]["attachToRequest"]["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = w
+        .step(
+            &w.admin,
+            "commentRequest(requestId: $r, text: $x)",
+            json!({"r": id, "x": "Спасибо, проверяем"}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["commentRequest"]["comments"][0]["party"], "STAFF",
+        "{r}"
+    );
+    let r = w
+        .t
+        .gql_upload(
+            Some(&w.admin),
+            &format!("mutation($i: CompleteRequestInput!, $f: Upload) {{ completeRequest(input: $i, result: $f) {{ {REQUEST_FIELDS} }} }}"),
+            json!({"i": {"requestId": id, "note": "Счёт исправлен"}, "f": null}),
+            &[("f", "счёт.pdf", "application/pdf", b"%PDF-1.4 corrected")],
+        )
+        .await;
+    let done = &r["data"]["completeRequest"];
+    assert_eq!(done["status"], "COMPLETED", "{r}");
+    assert_eq!(done["note"], "Счёт исправлен");
+    let changes: Vec<(&str, &str)> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["change"].as_str().unwrap(), h["party"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("RequestSubmitted", "CLIENT"),
+            ("RequestTakenIntoReview", "STAFF"),
+            ("InformationRequested", "STAFF"),
+            ("AttachmentAdded", "CLIENT"),
+            ("InformationProvided", "CLIENT"),
+            ("CommentAdded", "STAFF"),
+            ("RequestCompleted", "STAFF"),
+        ]
+    );
+    assert!(done["history"][1]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("account:"));
+    // Both files download for the client; nothing more happens to a completed request.
+    let result = done["result"]["sha256"].as_str().unwrap();
+    assert_eq!(
+        w.t.download(Some(&w.client), result).await,
+        (200, b"%PDF-1.4 corrected".to_vec())
+    );
+    assert_eq!(w.t.download(Some(&w.client), &sha).await.0, 200);
+    assert_eq!(w.t.download(None, &sha).await.0, 401);
+    let r = w
+        .step(
+            &w.client,
+            "withdrawRequest(requestId: $r, reason: $x)",
+            json!({"r": id, "x": "поздно"}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.requestId".to_owned())),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_withdraws_and_staff_rejects_with_a_reason() {
+    let w = World::new().await;
+    let a = w
+        .submitted(json!({"consultation": {"subject": "Выкуп", "text": "Как?"}}))
+        .await;
+    let r = w
+        .step(
+            &w.client,
+            "withdrawRequest(requestId: $r, reason: $x)",
+            json!({"r": a, "x": "разобрались"}),
+        )
+        .await;
+    assert_eq!(r["data"]["withdrawRequest"]["status"], "WITHDRAWN", "{r}");
+    assert_eq!(
+        r["data"]["withdrawRequest"]["withdrawalReason"],
+        "разобрались"
+    );
+    let b = w
+        .submitted(json!({"vehiclePassport": {"document": "PAPER", "purpose": "продажа", "delivery": "OFFICE"}}))
+        .await;
+    let r = w
+        .step(
+            &w.admin,
+            "rejectRequest(requestId: $r, reason: $x)",
+            json!({"r": b, "x": " "}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.reason".to_owned())),
+        "{r}"
+    );
+    let r = w
+        .step(
+            &w.admin,
+            "rejectRequest(requestId: $r, reason: $x)",
+            json!({"r": b, "x": "ПТС выдаётся после выкупа"}),
+        )
+        .await;
+    assert_eq!(r["data"]["rejectRequest"]["status"], "REJECTED", "{r}");
+    assert_eq!(
+        r["data"]["rejectRequest"]["rejectionReason"],
+        "ПТС выдаётся после выкупа"
+    );
+    let r = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { requests(companyId: $c, status: REJECTED) { edges { node { id } } } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["requests"]["edges"].as_array().unwrap().len(),
+        1,
+        "{r}"
+    );
+    // The due date passes for the open… none is open; a new one missed by the clock is overdue.
+    let c = w
+        .submitted(json!({"technicalSupport": {"subject": "x", "text": "y"}}))
+        .await;
+    w.advance_to("2026-03-05").await;
+    assert_eq!(w.request(&w.client, c).await["overdue"], true);
+    assert_eq!(w.request(&w.client, a).await["overdue"], false);
+}
+
+const ANNUITY: fn(Uuid) -> Value = |company| {
+    json!({
+        "companyId": company, "number": "ЛД-А", "date": "2026-02-01", "contactEmail": "buh@romashka.ru",
+        "subject": {"kind": "экскаватор", "make": "JCB", "model": "3CX", "year": 2024, "serialNumber": "S-1"},
+        "price": "1200000", "advance": {"percent": "0"}, "termMonths": 12, "annualRate": "12",
+        "firstDueDate": "2026-03-10", "scheduleKind": "ANNUITY", "redemption": "0",
+        "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true}
+    })
+};
+
+async fn pay(w: &World, contract: Uuid, amount: &str, reference: &str) {
+    let r = w
+        .gql(
+            &w.admin,
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { position } }",
+            json!({"i": {"contractId": contract, "amount": amount, "date": "2026-03-02",
+                         "bankReference": reference, "purpose": "UNALLOCATED"}}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+}
+
+#[tokio::test]
+async fn completing_requests_changes_the_company_contracts_policy_and_account_exactly_once() {
+    let w = World::new().await;
+    // Change of requisites → the company.
+    let req = w
+        .submitted(json!({"requisitesChange": {"shortName": "ООО «Ромашка-2»"}}))
+        .await;
+    w.review_and_complete(req, json!(null)).await;
+    assert_eq!(w.effect(req).await["effect"], "APPLIED");
+    let c = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { company(id: $c) { shortName } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    assert_eq!(c["data"]["company"]["shortName"], "ООО «Ромашка-2»", "{c}");
+
+    // Partial early repayment → the annuity contract's schedule.
+    let r = w
+        .gql(&w.admin, "mutation($i: ConcludeContractInput!) { concludeContract(input: $i) { contract { id } } }", json!({"i": ANNUITY(w.company)}))
+        .await;
+    let annuity: Uuid = r["data"]["concludeContract"]["contract"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    pay(&w, annuity, "200000", "pp-1").await;
+    let r = w
+        .gql(
+            &w.client,
+            &submit_query(),
+            json!({"i": {"companyId": w.company, "contractId": annuity,
+                "details": {"partialRepayment": {"amount": "100000", "date": "2026-03-05", "mode": "SMALLER_PAYMENTS"}}}}),
+        )
+        .await;
+    let repayment: Uuid = r["data"]["submitRequest"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .parse()
+        .unwrap();
+    w.review_and_complete(repayment, json!(null)).await;
+    assert_eq!(w.effect(repayment).await["effect"], "APPLIED");
+
+    // Early buyout → the explicit contract completes.
+    pay(&w, w.contract, "300000", "pp-2").await;
+    let buyout = w
+        .submitted(json!({"earlyBuyout": {"desiredDate": "2026-03-05"}}))
+        .await;
+    w.review_and_complete(buyout, json!(null)).await;
+    assert_eq!(w.effect(buyout).await["effect"], "APPLIED");
+    let c = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { contract(id: $c) { status } }",
+            json!({"c": w.contract}),
+        )
+        .await;
+    assert_eq!(c["data"]["contract"]["status"], "COMPLETED", "{c}");
+
+    // Insurance prolongation → the policy; completing without the terms is refused.
+    let policy = w.issue_policy("LESSEE", "2027-02-28", json!([])).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let prolong = w
+        .submitted(json!({"insuranceProlongation": {"policyId": policy}}))
+        .await;
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(requestId: $r)",
+        json!({"r": prolong}),
+    )
+    .await;
+    let r = w
+        .gql(
+            &w.admin,
+            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { status } }",
+            json!({"i": {"requestId": prolong}}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        (
+            "VALIDATION".to_owned(),
+            Some("input.prolongation".to_owned())
+        ),
+        "{r}"
+    );
+    let r = w
+        .gql(&w.admin, "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { status } }",
+            json!({"i": {"requestId": prolong, "prolongation": {"endsOn": "2028-02-29", "premium": "110000"}}}))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(w.effect(prolong).await["effect"], "APPLIED");
+    let p = w.gql(&w.client, POLICY, json!({"id": policy})).await;
+    assert_eq!(p["data"]["policy"]["endsOn"], "2028-02-29", "{p}");
+
+    // Account deletion while the annuity contract is open → refused, recorded for staff.
+    let deletion = w.submitted(json!({"accountDeletion": {}})).await;
+    w.review_and_complete(deletion, json!(null)).await;
+    let d = w.effect(deletion).await;
+    assert_eq!(d["effect"], "FAILED", "{d}");
+    assert!(
+        d["effectDetail"]
+            .as_str()
+            .unwrap()
+            .contains("obligations remain"),
+        "{d}"
+    );
+
+    let effects = [
+        "CompanyRequisitesChanged",
+        "ScheduleRecalculated",
+        "ContractBoughtOut",
+        "PolicyProlonged",
+        "EffectApplied",
+        "EffectFailed",
+    ];
+    let mut before = Vec::new();
+    for e in effects {
+        before.push(w.count(e).await);
+    }
+    assert_eq!(before, [1, 1, 1, 1, 4, 1]);
+    // A rebuild of every read model, then the effects consumer replaying the whole log from scratch:
+    // nothing is applied again.
+    for p in w.t.app.inline.iter().filter(|p| p.replaceable()) {
+        projections::engine::runner::rebuild(&w.t.pool, p.as_ref(), 1000)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM projection_checkpoints WHERE name = 'request-effects'")
+        .execute(&w.t.pool)
+        .await
+        .unwrap();
+    let effects_pm = api::workers::effects::RequestEffects::new(w.t.app.clone());
+    for id in [req, repayment, buyout, prolong, deletion] {
+        let cause = api::mail::Cause {
+            correlation_id: "test-replay".into(),
+            event: None,
+        };
+        effects_pm.apply_effect(id, &cause).await.unwrap();
+    }
+    w.t.wait_for_consumer_of("request-effects", "ClientRequest")
+        .await;
+    let mut after = Vec::new();
+    for e in effects {
+        after.push(w.count(e).await);
+    }
+    assert_eq!(after, before, "effects applied once");
+    w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
+async fn re_billed_premiums_are_insurance_debt_as_they_fall_due_and_policies_expire_by_the_clock() {
+    let w = World::new().await;
+    let p = w
+        .issue_policy(
+            "LESSOR",
+            "2026-04-30",
+            json!([{"dueDate": "2026-03-01", "amount": "60000"}, {"dueDate": "2026-04-01", "amount": "60000"}]),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        p["insuranceDebt"], "60000.00",
+        "the first installment fell due: {p}"
+    );
+    assert_eq!(
+        p["status"], "ACTIVE",
+        "30 April is more than 30 days after 2 March: {p}"
+    );
+    let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
+    assert_eq!(debt["data"]["debt"]["insurance"], "60000.00", "{debt}");
+    assert_eq!(
+        debt["data"]["debt"]["contracts"][0]["insurance"],
+        "60000.00"
+    );
+    // A lessee-paid policy owes the lessor nothing.
+    w.issue_policy("LESSEE", "2027-02-28", json!([])).await;
+    let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
+    assert_eq!(debt["data"]["debt"]["insurance"], "60000.00", "{debt}");
+    let r = w
+        .gql(&w.admin, "mutation($i: RecordPremiumPaidInput!) { recordPremiumPaid(input: $i) { insuranceDebt premiumPaid } }",
+            json!({"i": {"policyId": id, "amount": "60000", "date": "2026-03-03"}}))
+        .await;
+    assert_eq!(
+        r["data"]["recordPremiumPaid"]["insuranceDebt"], "0.00",
+        "{r}"
+    );
+    let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
+    assert_eq!(debt["data"]["debt"]["insurance"], "0.00", "{debt}");
+    w.advance_to("2026-04-01").await;
+    let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
+    assert_eq!(
+        debt["data"]["debt"]["insurance"], "60000.00",
+        "the second fell due: {debt}"
+    );
+    let s = w.gql(&w.client, POLICY, json!({"id": id})).await;
+    assert_eq!(s["data"]["policy"]["status"], "EXPIRING", "{s}");
+    w.advance_to("2026-05-01").await;
+    let s = w.gql(&w.client, POLICY, json!({"id": id})).await;
+    assert_eq!(s["data"]["policy"]["status"], "EXPIRED", "{s}");
+    let r = w
+        .gql(&w.client, "query($c: UUID!) { policies(companyId: $c, status: EXPIRED) { edges { node { id } } } }", json!({"c": w.company}))
+        .await;
+    assert_eq!(
+        r["data"]["policies"]["edges"][0]["node"]["id"],
+        json!(id),
+        "{r}"
+    );
+    w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_policy_drops_its_later_installments_and_its_form_downloads_only_for_its_company(
+) {
+    let w = World::new().await;
+    let p = w
+        .issue_policy(
+            "LESSOR",
+            "2027-02-28",
+            json!([{"dueDate": "2026-03-01", "amount": "60000"}, {"dueDate": "2026-09-01", "amount": "60000"}]),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    let form = p["form"]["sha256"].as_str().unwrap().to_owned();
+    let r = w
+        .gql(&w.admin, "mutation($i: CancelPolicyInput!) { cancelPolicy(input: $i) { status cancelReason installments { number cancelled } insuranceDebt } }",
+            json!({"i": {"policyId": id, "date": "2026-03-02", "reason": "продажа предмета лизинга"}}))
+        .await;
+    let c = &r["data"]["cancelPolicy"];
+    assert_eq!(c["status"], "CANCELLED", "{r}");
+    assert_eq!(c["installments"][1]["cancelled"], true);
+    assert_eq!(
+        c["insuranceDebt"], "60000.00",
+        "the installment due before stays owed"
+    );
+    assert_eq!(
+        w.t.download(Some(&w.client), &form).await,
+        (200, PDF.to_vec())
+    );
+    let other_company =
+        w.t.company(&w.admin, company_input("7712345671", "773601001"))
+            .await;
+    let stranger = w.t.sign_in(Role::Client, &[other_company]).await;
+    assert_eq!(w.t.download(Some(&stranger), &form).await.0, 404);
+    assert_eq!(w.t.download(Some(&w.admin), &form).await.0, 200);
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_of_a_refused_type_or_unlike_their_type_are_refused_and_nothing_is_stored(
+) {
+    let t = TestApp::spawn_with(|s| s.upload_max_bytes = 1_000).await;
+    let w = World::with(t).await;
+    let id = w
+        .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
+        .await;
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachmentCount } }";
+    let big = vec![b'%'; 2_000];
+    let cases: [(&str, &str, &[u8]); 4] = [
+        ("big.pdf", "application/pdf", &big),
+        ("virus.exe", "application/x-msdownload", b"MZ\x90\x00"),
+        ("fake.pdf", "application/pdf", b"MZ\x90\x00"),
+        ("empty.txt", "text/plain", b""),
+    ];
+    let events = w.t.event_count().await;
+    let files: i64 = sqlx::query_scalar("SELECT count(*) FROM stored_files")
+        .fetch_one(&w.t.pool)
+        .await
+        .unwrap();
+    for (name, content_type, bytes) in cases {
+        let r =
+            w.t.gql_upload(
+                Some(&w.client),
+                attach,
+                json!({"r": id, "f": null}),
+                &[("f", name, content_type, bytes)],
+            )
+            .await;
+        assert_eq!(
+            error(&r),
+            ("VALIDATION".to_owned(), Some("file".to_owned())),
+            "{name}: {r}"
+        );
+    }
+    assert_eq!(w.t.event_count().await, events);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM stored_files")
+        .fetch_one(&w.t.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, files);
+    let r =
+        w.t.gql_upload(
+            Some(&w.client),
+            attach,
+            json!({"r": id, "f": null}),
+            &[("f", "ok.pdf", "application/pdf", PDF)],
+        )
+        .await;
+    assert_eq!(r["data"]["attachToRequest"]["attachmentCount"], 1, "{r}");
+}
