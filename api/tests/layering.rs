@@ -748,3 +748,29 @@ fn the_checker_sees_a_circle_and_a_reach_up_where_there_is_one() {
         "{stripped}"
     );
 }
+
+#[test]
+fn the_commit_order_horizon_is_written_once() {
+    // ADR 0003: every reader of the log in commit order calls `engine::horizon::below_horizon`.
+    let home = Path::new("projections/src/engine/horizon.rs");
+    let mut found = Vec::new();
+    for (krate, src) in [("projections", "src"), ("api", "src"), ("bench", "src")] {
+        for m in modules_of(&workspace().join(krate), src) {
+            if m.file == home {
+                continue;
+            }
+            let text = std::fs::read_to_string(workspace().join(&m.file)).expect("readable");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                if code.contains("pg_snapshot_xmin") {
+                    found.push(format!("{}:{}", m.file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the horizon written outside engine/horizon.rs: {}",
+        found.join(", ")
+    );
+}

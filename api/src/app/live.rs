@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use projections::engine::horizon::below_horizon;
 use projections::engine::runner::Checkpoint;
 use projections::store::event_store::EVENTS_CHANNEL;
 use sqlx::postgres::PgListener;
@@ -153,12 +154,13 @@ async fn committed_after(
     conn: &mut sqlx::PgConnection,
     after: Checkpoint,
 ) -> Result<Vec<Seen>, sqlx::Error> {
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
         "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND {} \
          ORDER BY transaction_id, position LIMIT 1000",
-    )
+        below_horizon("transaction_id")
+    ))
     .bind(after.transaction_id)
     .bind(after.position)
     .fetch_all(&mut *conn)
@@ -178,11 +180,11 @@ async fn committed_after(
 
 /// The last event of a finished transaction: where a new feed starts.
 async fn head(pool: &PgPool) -> Result<Checkpoint, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, position FROM events \
-         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+    let row: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT transaction_id::text::bigint, position FROM events WHERE {} \
          ORDER BY transaction_id DESC, position DESC LIMIT 1",
-    )
+        below_horizon("transaction_id")
+    ))
     .fetch_optional(pool)
     .await?;
     Ok(row
@@ -262,4 +264,35 @@ async fn targets(
         wake.debt.all = true;
     }
     Ok(wake)
+}
+
+/// The changes to `company`'s requests (or only `request`) after `after` in the global order, from finished
+/// transactions: (transaction, position, request) of each change, at most `limit`.
+///
+/// # Errors
+/// A database error.
+pub async fn request_changes_after(
+    pool: &PgPool,
+    company: Uuid,
+    request: Option<Uuid>,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<(i64, i64, Uuid)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
+         FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \
+         WHERE e.aggregate_type = 'ClientRequest' AND r.company_id = $1 \
+           AND ($2::uuid IS NULL OR r.request_id = $2) \
+           AND (e.transaction_id, e.position) > ($3::bigint::text::xid8, $4) \
+           AND {} \
+         ORDER BY e.transaction_id, e.position LIMIT $5",
+        below_horizon("e.transaction_id")
+    ))
+    .bind(company)
+    .bind(request)
+    .bind(after.transaction_id)
+    .bind(after.position)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use projections::engine::horizon::below_horizon;
 use projections::views::notifications::NotificationKind;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -193,8 +194,9 @@ pub async fn since(
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
            AND (n.transaction_id, n.position, n.ordinal) > ($4::bigint::text::xid8, $5, $6) \
-           AND n.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY n.transaction_id, n.position, n.ordinal LIMIT $7"
+           AND {} \
+         ORDER BY n.transaction_id, n.position, n.ordinal LIMIT $7",
+        below_horizon("n.transaction_id")
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())

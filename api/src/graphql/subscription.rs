@@ -261,21 +261,9 @@ impl SubscriptionRoot {
         let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint| {
             let pool = pool.clone();
             Box::pin(async move {
-                let rows: Vec<(i64, i64, Uuid)> = sqlx::query_as(
-                    "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
-                     FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \
-                     WHERE e.aggregate_type = 'ClientRequest' AND r.company_id = $1 \
-                       AND ($2::uuid IS NULL OR r.request_id = $2) \
-                       AND (e.transaction_id, e.position) > ($3::bigint::text::xid8, $4) \
-                       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                     ORDER BY e.transaction_id, e.position LIMIT $5",
+                let rows = crate::app::live::request_changes_after(
+                    &pool, company_id, request_id, cursor, BATCH,
                 )
-                .bind(company_id)
-                .bind(request_id)
-                .bind(cursor.transaction_id)
-                .bind(cursor.position)
-                .bind(BATCH)
-                .fetch_all(&pool)
                 .await?;
                 let next = rows.last().map_or(cursor, |r| Checkpoint {
                     transaction_id: r.0,
