@@ -1,5 +1,5 @@
 //! The business-day process manager (`business-days`): a catch-up consumer of the clock's
-//! BusinessDayStarted events. For each day, in order, it sends AccruePenalties to every contract with an
+//! BusinessDayStarted events. For each day, in order, it sends CloseBusinessDay to every contract with an
 //! open line due by that day (credit applied, lines marked due and overdue, penalties accrued), then records
 //! the day as closed in the same transaction as its checkpoint.
 //!
@@ -66,7 +66,7 @@ impl BusinessDays {
                     match contracts
                         .execute(
                             &id.to_string(),
-                            ContractCommand::AccruePenalties { as_of: date },
+                            ContractCommand::CloseBusinessDay { as_of: date },
                             &meta,
                         )
                         .await

@@ -99,6 +99,34 @@ struct State {
 }
 
 impl State {
+    /// The penalty of line `l` through `through` (its settlements as given), as the event that brings the
+    /// accrued total to it; `None` when the total does not change. The one place a line's penalty is
+    /// accrued (DOMAIN: penalties; docs/domain.md).
+    fn penalty_accrued(
+        &self,
+        l: &LineState,
+        deadline: NaiveDate,
+        settlements: &[Settlement],
+        through: NaiveDate,
+    ) -> Option<ContractEvent> {
+        let p = line_penalty(
+            l.line.amount,
+            l.line.vat_rate,
+            deadline,
+            settlements,
+            through,
+            &self.penalty_terms,
+        );
+        (p.amount != l.penalty).then(|| ContractEvent::PenaltyAccrued {
+            line: l.line.number,
+            deadline,
+            through,
+            days: p.days,
+            amount: p.amount - l.penalty,
+            total: p.amount,
+        })
+    }
+
     fn penalties_accrued(&self) -> Money {
         self.lines.iter().fold(Money::ZERO, |a, l| a + l.penalty)
     }
@@ -557,24 +585,7 @@ impl Contract {
             // Never computed through an earlier day than before: closing an old day again (or after a late
             // payment settled the line through its date) must not take back penalty already accrued.
             let through = l.penalty_through.map_or(as_of, |t| t.max(as_of));
-            let p = line_penalty(
-                l.line.amount,
-                l.line.vat_rate,
-                deadline,
-                &settlements,
-                through,
-                &s.penalty_terms,
-            );
-            if p.amount != l.penalty {
-                events.push(ContractEvent::PenaltyAccrued {
-                    line: l.line.number,
-                    deadline,
-                    through,
-                    days: p.days,
-                    amount: p.amount - l.penalty,
-                    total: p.amount,
-                });
-            }
+            events.extend(s.penalty_accrued(l, deadline, &settlements, through));
         }
         events
     }
@@ -595,24 +606,7 @@ impl Contract {
             if through <= deadline {
                 continue;
             }
-            let p = line_penalty(
-                l.line.amount,
-                l.line.vat_rate,
-                deadline,
-                &l.settlements,
-                through,
-                &s.penalty_terms,
-            );
-            if p.amount != l.penalty {
-                events.push(ContractEvent::PenaltyAccrued {
-                    line: l.line.number,
-                    deadline,
-                    through,
-                    days: p.days,
-                    amount: p.amount - l.penalty,
-                    total: p.amount,
-                });
-            }
+            events.extend(s.penalty_accrued(l, deadline, &l.settlements, through));
         }
         events
     }
@@ -845,7 +839,7 @@ impl Aggregate for Contract {
                 // business day processed late never misses it.
                 self.late_payment_penalties(&lines, date, &services.calendar)
             }
-            ContractCommand::AccruePenalties { as_of } => {
+            ContractCommand::CloseBusinessDay { as_of } => {
                 self.state()?;
                 self.close_day(as_of, &services.calendar)
             }

@@ -134,7 +134,7 @@ fn pay(reference: &str, date: &str, amount: &str, purpose: PaymentPurpose) -> Co
 }
 
 fn accrue(day: &str) -> ContractCommand {
-    ContractCommand::AccruePenalties { as_of: d(day) }
+    ContractCommand::CloseBusinessDay { as_of: d(day) }
 }
 
 fn fell_due(line: u32, due: &str, amount: &str) -> ContractEvent {

@@ -77,7 +77,7 @@ pub enum ContractCommand {
     },
     /// Close the books for a business day: apply credit to lines that fell due, mark lines due and overdue,
     /// and accrue penalties through `as_of`. Running it twice for the same day records nothing new.
-    AccruePenalties {
+    CloseBusinessDay {
         /// The business day.
         as_of: NaiveDate,
     },
