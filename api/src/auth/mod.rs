@@ -97,8 +97,50 @@ impl Actor {
         self.roles.iter().any(|r| r.is_staff())
     }
 
+    /// Which side the actor acts for in a request or a document's workflow. Staff roles decide: an account
+    /// that holds one acts as the lessor even where it is also linked to a client company, as the
+    /// authorization policy lets it act on any company (the one rule; GraphQL maps it, never decides it).
+    pub fn party(&self) -> domain::request::Party {
+        if self.is_staff() {
+            domain::request::Party::Staff
+        } else {
+            domain::request::Party::Client
+        }
+    }
+
     /// The actor as recorded in event metadata.
     pub fn event_actor(&self) -> String {
         format!("account:{}", self.account_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(roles: &[Role]) -> Actor {
+        Actor {
+            account_id: Uuid::nil(),
+            email: "a@example.com".into(),
+            roles: roles.to_vec(),
+            companies: vec![Uuid::nil()],
+            must_change_password: false,
+            terms_required: None,
+        }
+    }
+
+    #[test]
+    fn an_account_with_a_staff_role_acts_as_staff_even_when_it_is_also_a_client() {
+        use domain::request::Party;
+        assert_eq!(actor(&[Role::Client]).party(), Party::Client);
+        assert_eq!(actor(&[Role::Manager]).party(), Party::Staff);
+        assert_eq!(
+            actor(&[Role::Client, Role::Accountant]).party(),
+            Party::Staff
+        );
+        assert_eq!(
+            actor(&[Role::Accountant, Role::Client]).party(),
+            Party::Staff
+        );
     }
 }

@@ -23,7 +23,7 @@ use super::insurance::Document as FileInfo;
 use super::pagination::{page, page_size, pair_cursor};
 use crate::app::documents::{self as generate, InvoiceSubject};
 use crate::auth::policy::Operation;
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
 use crate::error::{command_error, parse_field, ApiError};
 
 /// What a document is.
@@ -469,14 +469,6 @@ pub(crate) async fn edo_status(
     })
 }
 
-fn party_of(actor: &Actor) -> DomainParty {
-    if actor.roles.contains(&Role::Client) {
-        DomainParty::Client
-    } else {
-        DomainParty::Staff
-    }
-}
-
 fn document_error(e: CommandError<DocumentError>) -> ApiError {
     match e {
         CommandError::Rejected(e) => match &e {
@@ -552,7 +544,7 @@ async fn step(
     command: impl FnOnce(DomainParty) -> DocumentCommand,
 ) -> Result<ExchangeDocument, ApiError> {
     let (actor, req) = exchanging(ctx, id).await?;
-    execute(ctx, id, actor, req, command(party_of(actor))).await
+    execute(ctx, id, actor, req, command(actor.party())).await
 }
 
 /// Runs a signing step that carries the caller's side's signature (its detached file uploaded beside).
@@ -564,7 +556,7 @@ async fn signed_step(
     command: fn(Box<Signature>) -> DocumentCommand,
 ) -> Result<ExchangeDocument, ApiError> {
     let (actor, req) = exchanging(ctx, id).await?;
-    let s = signature(ctx, party_of(actor), input, file, &actor.event_actor()).await?;
+    let s = signature(ctx, actor.party(), input, file, &actor.event_actor()).await?;
     execute(ctx, id, actor, req, command(Box::new(s))).await
 }
 
@@ -800,7 +792,7 @@ impl DocumentMutation {
         let id = Uuid::now_v7();
         let command = DocumentCommand::Issue {
             document_id: id,
-            party: party_of(actor),
+            party: actor.party(),
             info: DocumentInfo {
                 company_id,
                 contract_id,

@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::company::RequisitesChange;
 use domain::policy::PolicyCommand;
 use domain::request::{
-    self as dr, Completion, Party as DomainParty, ProlongationTerms, RequestCommand,
-    RequestDetails, RequestKind as DomainKind, Submission,
+    self as dr, Completion, ProlongationTerms, RequestCommand, RequestDetails,
+    RequestKind as DomainKind, Submission,
 };
 use domain::schedule::RecalculationMode as DomainMode;
 use domain::values::{EdoParticipantId, Email, FileRef, Kpp, Phone};
@@ -31,7 +31,6 @@ use super::insurance::{authorized_policy, installments, Document, InstallmentInp
 use super::pagination::{page, page_size};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
-use crate::auth::Actor;
 use crate::error::{
     contract_command_error, parse_field, policy_command_error, request_command_error, ApiError,
 };
@@ -358,14 +357,6 @@ fn add_working_days(
         }
     }
     d
-}
-
-fn party_of(actor: &Actor) -> DomainParty {
-    if actor.is_staff() {
-        DomainParty::Staff
-    } else {
-        DomainParty::Client
-    }
 }
 
 /// Runs a workflow command on an existing request after `op` on its company.
@@ -1044,7 +1035,7 @@ impl RequestMutation {
         idempotency_key: Option<String>,
     ) -> Result<Request> {
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let party = party_of(actor);
+        let party = actor.party();
         Ok(step(
             ctx,
             request_id,
@@ -1075,7 +1066,7 @@ impl RequestMutation {
             Operation::CommentRequest,
             None,
             RequestCommand::Attach {
-                party: party_of(actor),
+                party: actor.party(),
                 file: f,
             },
         )
