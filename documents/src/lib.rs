@@ -15,7 +15,7 @@ pub mod qr;
 pub mod words;
 
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 /// A bank account of an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,20 +59,10 @@ impl Organisation {
     }
 }
 
-/// An amount as printed: «106 618,55» (thin groups of three, comma before the kopecks).
+/// An amount as printed: «106 618,55» (groups of three, comma before the kopecks; rounding as
+/// [`domain::values::Money::written`] states it).
 pub fn money(amount: Decimal) -> String {
-    let a = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    let negative = a.is_sign_negative() && !a.is_zero();
-    let s = format!("{:.2}", a.abs());
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(' ');
-        }
-        grouped.push(c);
-    }
-    format!("{}{grouped},{frac}", if negative { "-" } else { "" })
+    domain::values::Money::written(amount, ' ', ',')
 }
 
 /// A date as printed: «10.03.2026».

@@ -512,16 +512,17 @@ impl AccountService {
             .await?;
         let open = accounts::obligations(&mut tx, actor.account_id).await?;
         if !open.is_empty() {
+            let rub = |d| domain::values::Money::written(d, ',', '.');
             let reasons: Vec<String> = open
                 .iter()
                 .map(|o| {
                     let name = o.name.clone().unwrap_or_else(|| o.company_id.to_string());
                     match (o.active_contracts, o.debt.is_zero()) {
-                        (0, _) => format!("{name}: unpaid debt {} RUB", o.debt.round_dp(2)),
+                        (0, _) => format!("{name}: unpaid debt RUB {}", rub(o.debt)),
                         (n, true) => format!("{name}: {n} active contract(s)"),
                         (n, false) => format!(
-                            "{name}: {n} active contract(s), unpaid debt {} RUB",
-                            o.debt.round_dp(2)
+                            "{name}: {n} active contract(s), unpaid debt RUB {}",
+                            rub(o.debt)
                         ),
                     }
                 })

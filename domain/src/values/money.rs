@@ -27,6 +27,27 @@ impl Money {
         Self(d)
     }
 
+    /// An amount as people read it: rounded to kopecks (half away from zero, as every step), the rubles
+    /// grouped by three with `group`, `decimal` before the kopecks — «106 618,55» with (' ', ','),
+    /// «106,618.55» with (',', '.'). Documents and notifications write money only through this.
+    pub fn written(amount: Decimal, group: char, decimal: char) -> String {
+        let a = Self::round(amount).0;
+        let negative = a.is_sign_negative() && !a.is_zero();
+        let s = format!("{:.2}", a.abs());
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, "00"));
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(group);
+            }
+            grouped.push(c);
+        }
+        format!(
+            "{}{grouped}{decimal}{frac}",
+            if negative { "-" } else { "" }
+        )
+    }
+
     /// Parses an amount given by a person or another system: at most two decimals (a third decimal is an
     /// error, not something to round silently).
     ///
@@ -126,6 +147,17 @@ mod tests {
         assert_eq!(Money::round(dec!(-2.675)).to_string(), "-2.68");
         assert_eq!(Money::round(dec!(2.665)).to_string(), "2.67");
         assert_eq!(Money::parse("1234.56").unwrap().kopecks(), 123_456);
+    }
+
+    #[test]
+    fn amounts_are_written_grouped_and_rounded_half_away_from_zero() {
+        assert_eq!(Money::written(dec!(106618.55), ' ', ','), "106 618,55");
+        assert_eq!(Money::written(dec!(1234567.5), ',', '.'), "1,234,567.50");
+        assert_eq!(Money::written(dec!(999), ' ', ','), "999,00");
+        assert_eq!(Money::written(dec!(2.675), ' ', ','), "2,68");
+        assert_eq!(Money::written(dec!(2.665), ' ', ','), "2,67");
+        assert_eq!(Money::written(dec!(-1000.005), ' ', ','), "-1 000,01");
+        assert_eq!(Money::written(dec!(-0.001), ' ', ','), "0,00");
     }
 
     #[test]

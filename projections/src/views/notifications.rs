@@ -16,7 +16,7 @@ use domain::content::{NewsContent, NewsEvent, TermsEvent};
 use domain::contract::{AllocationTarget, ContractEvent};
 use domain::policy::PolicyEvent;
 use domain::request::{Party, RequestEvent, RequestKind};
-use domain::values::FileRef;
+use domain::values::{FileRef, Money};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
@@ -129,32 +129,12 @@ impl NotificationKind {
 
 /// Rubles the Russian way: `45 000,00 ₽`.
 pub fn rub_ru(d: Decimal) -> String {
-    let (int, frac) = split(d);
-    format!("{},{frac} ₽", group(&int, ' '))
+    format!("{} ₽", Money::written(d, ' ', ','))
 }
 
 /// Rubles the English way: `RUB 45,000.00`.
 pub fn rub_en(d: Decimal) -> String {
-    let (int, frac) = split(d);
-    format!("RUB {}.{frac}", group(&int, ','))
-}
-
-fn split(d: Decimal) -> (String, String) {
-    let s = format!("{:.2}", d.round_dp(2));
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    (int.to_owned(), frac.to_owned())
-}
-
-fn group(int: &str, sep: char) -> String {
-    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
+    format!("RUB {}", Money::written(d, ',', '.'))
 }
 
 fn date_ru(d: NaiveDate) -> String {
