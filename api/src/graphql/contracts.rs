@@ -25,6 +25,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::context::{allow, app, idempotency_key, request};
+use super::enums::unknown_stored;
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{clock_command_error, contract_command_error, parse_field, ApiError};
@@ -56,13 +57,14 @@ impl ContractStatus {
         }
     }
 
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "concluded" => Self::Concluded,
             "active" => Self::Active,
             "completed" => Self::Completed,
             "terminated" => Self::Terminated,
-            _ => Self::Concluded,
-        }
+            other => return Err(unknown_stored("contracts_view.status", other)),
+        })
     }
 }
 
@@ -79,12 +81,13 @@ pub enum ScheduleKind {
 }
 
 impl ScheduleKind {
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "annuity" => Self::Annuity,
             "decreasing" => Self::Decreasing,
             "explicit" => Self::Explicit,
-            _ => Self::Annuity,
-        }
+            other => return Err(unknown_stored("contracts_view.schedule_kind", other)),
+        })
     }
 }
 
@@ -157,14 +160,15 @@ impl From<PaymentPurpose> for dc::PaymentPurpose {
 }
 
 impl PaymentPurpose {
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "leasing_payment" => Self::LeasingPayment,
             "penalty" => Self::Penalty,
             "fine" => Self::Fine,
             "insurance" => Self::Insurance,
             "unallocated" => Self::Unallocated,
-            _ => Self::LeasingPayment,
-        }
+            other => return Err(unknown_stored("payments_view.purpose", other)),
+        })
     }
 }
 
@@ -281,14 +285,17 @@ pub struct ScheduleLine {
     pub penalty: Decimal,
 }
 
-impl From<ScheduleLineView> for ScheduleLine {
-    fn from(v: ScheduleLineView) -> Self {
-        Self {
+impl TryFrom<ScheduleLineView> for ScheduleLine {
+    type Error = ApiError;
+
+    fn try_from(v: ScheduleLineView) -> Result<Self, ApiError> {
+        Ok(Self {
             number: v.line_number,
             kind: match v.kind.as_str() {
+                "regular" => LineKind::Regular,
                 "advance" => LineKind::Advance,
                 "redemption" => LineKind::Redemption,
-                _ => LineKind::Regular,
+                other => return Err(unknown_stored("schedule_view.kind", other)),
             },
             due_date: v.due_date,
             deadline: v.deadline,
@@ -299,16 +306,17 @@ impl From<ScheduleLineView> for ScheduleLine {
             interest: v.interest.map(m2),
             paid: m2(v.paid),
             status: match v.status.as_str() {
+                "upcoming" => LineStatus::Upcoming,
                 "due" => LineStatus::Due,
                 "partially_paid" => LineStatus::PartiallyPaid,
                 "paid" => LineStatus::Paid,
                 "overdue" => LineStatus::Overdue,
                 "cancelled" => LineStatus::Cancelled,
-                _ => LineStatus::Upcoming,
+                other => return Err(unknown_stored("schedule_view.status", other)),
             },
             days_overdue: v.days_overdue,
             penalty: m2(v.penalty),
-        }
+        })
     }
 }
 
@@ -357,14 +365,20 @@ pub struct Payment {
     pub position: i64,
 }
 
-impl From<PaymentView> for Payment {
-    fn from(v: PaymentView) -> Self {
-        let parts: Vec<dc::Allocation> = serde_json::from_value(v.allocations).unwrap_or_default();
-        Self {
+impl TryFrom<PaymentView> for Payment {
+    type Error = ApiError;
+
+    fn try_from(v: PaymentView) -> Result<Self, ApiError> {
+        let parts: Vec<dc::Allocation> = serde_json::from_value(v.allocations).map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!(
+                "payments_view.allocations does not decode: {e}"
+            ))
+        })?;
+        Ok(Self {
             bank_reference: v.bank_reference,
             date: v.paid_on,
             amount: m2(v.amount),
-            purpose: PaymentPurpose::from_view(&v.purpose),
+            purpose: PaymentPurpose::from_view(&v.purpose)?,
             allocations: parts
                 .into_iter()
                 .map(|a| {
@@ -388,7 +402,7 @@ impl From<PaymentView> for Payment {
                 })
                 .collect(),
             position: v.position,
-        }
+        })
     }
 }
 
@@ -591,14 +605,16 @@ pub(crate) struct ContractAsOf {
     pub debt: Option<ContractDebtView>,
 }
 
-impl From<ContractView> for Contract {
-    fn from(v: ContractView) -> Self {
-        Self {
+impl TryFrom<ContractView> for Contract {
+    type Error = ApiError;
+
+    fn try_from(v: ContractView) -> Result<Self, ApiError> {
+        Ok(Self {
             id: v.contract_id,
             company_id: v.company_id,
             number: v.number,
             date: v.contract_date,
-            status: ContractStatus::from_view(&v.status),
+            status: ContractStatus::from_view(&v.status)?,
             subject: LeasingSubject {
                 kind: v.subject_kind,
                 make: v.subject_make,
@@ -614,7 +630,7 @@ impl From<ContractView> for Contract {
             term_months: v.term_months,
             annual_rate: v.annual_rate,
             first_due_date: v.first_due_date,
-            schedule_kind: ScheduleKind::from_view(&v.schedule_kind),
+            schedule_kind: ScheduleKind::from_view(&v.schedule_kind)?,
             redemption: m2(v.redemption),
             penalty_terms: PenaltyTerms {
                 rate_per_day: v.penalty_rate,
@@ -629,7 +645,7 @@ impl From<ContractView> for Contract {
             prefetched_schedule: None,
             prefetched_debt: None,
             as_of: None,
-        }
+        })
     }
 }
 
@@ -653,8 +669,8 @@ impl Contract {
             .schedule_rows(ctx)
             .await?
             .into_iter()
-            .map(ScheduleLine::from)
-            .collect())
+            .map(ScheduleLine::try_from)
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Penalties accrued, per line.
@@ -682,7 +698,10 @@ impl Contract {
                 .await
                 .map_err(ApiError::from)?,
         };
-        Ok(rows.into_iter().map(Payment::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(Payment::try_from)
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Traffic fines re-billed on this contract.
@@ -1019,7 +1038,7 @@ async fn contract_payload(
         .await?
         .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
     Ok(ContractPayload {
-        contract: view.into(),
+        contract: view.try_into()?,
         position: out.last_position,
         replayed: out.replayed,
     })
@@ -1093,10 +1112,11 @@ impl ContractQuery {
         if let Some(at) = as_of {
             return Ok(contract_as_of(ctx, id, at).await?);
         }
-        Ok(authorized_contract(ctx, id, Operation::ReadContracts)
-            .await?
-            .0
-            .into())
+        Ok(Contract::try_from(
+            authorized_contract(ctx, id, Operation::ReadContracts)
+                .await?
+                .0,
+        )?)
     }
 
     /// A company's contracts, newest first, optionally by status.
@@ -1149,7 +1169,7 @@ impl ContractQuery {
         for r in rows {
             let cursor = format!("{}|{}", r.contract_date, r.contract_id);
             let id = r.contract_id;
-            let mut c = Contract::from(r);
+            let mut c = Contract::try_from(r)?;
             if node.field("schedule").exists() || node.field("penalties").exists() {
                 c.prefetched_schedule = Some(schedules.remove(&id).unwrap_or_default());
             }
@@ -1506,7 +1526,7 @@ pub(crate) async fn contract_as_of(
             .into_iter()
             .next(),
     };
-    let mut c = Contract::from(view);
+    let mut c = Contract::try_from(view)?;
     c.as_of = Some(Arc::new(rows));
     Ok(c)
 }

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::context::{allow, app};
-use super::enums::Party;
+use super::enums::{unknown_stored, Party};
 use super::insurance::Document as FileInfo;
 use super::pagination::{page, page_size, pair_cursor};
 use crate::app::documents::{self as generate, InvoiceSubject};
@@ -47,16 +47,17 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
             "invoice" => Self::Invoice,
             "reconciliation_act" => Self::ReconciliationAct,
             "no_debt_certificate" => Self::NoDebtCertificate,
             "contract_in_force_certificate" => Self::ContractInForceCertificate,
             "book_value_certificate" => Self::BookValueCertificate,
             "os1" => Self::Os1,
-            _ => Self::Uploaded,
-        }
+            "uploaded" => Self::Uploaded,
+            other => return Err(unknown_stored("exchange_documents_view.kind", other)),
+        })
     }
 }
 
@@ -89,16 +90,17 @@ pub enum SigningStatus {
 }
 
 impl SigningStatus {
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "draft" => Self::Draft,
             "sent" => Self::Sent,
             "delivered" => Self::Delivered,
             "signed" => Self::Signed,
             "rejected" => Self::Rejected,
             "annulment_requested" => Self::AnnulmentRequested,
             "annulled" => Self::Annulled,
-            _ => Self::Draft,
-        }
+            other => return Err(unknown_stored("exchange_documents_view.status", other)),
+        })
     }
 }
 
@@ -156,8 +158,10 @@ pub struct ExchangeDocument {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<ExchangeDocumentView> for ExchangeDocument {
-    fn from(v: ExchangeDocumentView) -> Self {
+impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
+    type Error = ApiError;
+
+    fn try_from(v: ExchangeDocumentView) -> Result<Self, ApiError> {
         let signatures = v
             .signatures
             .as_array()
@@ -165,8 +169,8 @@ impl From<ExchangeDocumentView> for ExchangeDocument {
                 a.iter()
                     .map(|s| {
                         let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
-                        DocumentSignature {
-                            party: Party::from_view(&text("party")),
+                        Ok(DocumentSignature {
+                            party: Party::from_view(&text("party"))?,
                             signer_name: text("signerName"),
                             signer_position: text("signerPosition"),
                             thumbprint: text("thumbprint"),
@@ -181,17 +185,18 @@ impl From<ExchangeDocumentView> for ExchangeDocument {
                             power_of_attorney: s["powerOfAttorney"]
                                 .as_str()
                                 .and_then(|p| p.parse().ok()),
-                        }
+                        })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, ApiError>>()
             })
+            .transpose()?
             .unwrap_or_default();
-        Self {
+        Ok(Self {
             id: v.document_id,
             company_id: v.company_id,
             contract_id: v.contract_id,
             request_id: v.request_id,
-            kind: DocumentKind::from_view(&v.kind),
+            kind: DocumentKind::from_view(&v.kind)?,
             number: v.number,
             title: v.title,
             date: v.doc_date,
@@ -202,13 +207,13 @@ impl From<ExchangeDocumentView> for ExchangeDocument {
                 content_type: v.content_type,
                 size: v.size,
             },
-            issued_by: Party::from_view(&v.issued_by),
-            status: SigningStatus::from_view(&v.status),
+            issued_by: Party::from_view(&v.issued_by)?,
+            status: SigningStatus::from_view(&v.status)?,
             signatures,
             reason: v.reason,
             issued_at: v.issued_at,
             updated_at: v.updated_at,
-        }
+        })
     }
 }
 
@@ -384,16 +389,18 @@ pub enum EdoStatus {
 }
 
 impl EdoStatus {
-    fn from_view(s: Option<&str>) -> Self {
-        match s {
+    /// From the stored status; no row is a company that never started connecting.
+    fn from_view(s: Option<&str>) -> Result<Self, ApiError> {
+        Ok(match s {
+            None | Some("not_connected") => Self::NotConnected,
             Some("questionnaire_submitted") => Self::QuestionnaireSubmitted,
             Some("offer_accepted") => Self::OfferAccepted,
             Some("connected") => Self::Connected,
             Some("roaming_requested") => Self::RoamingRequested,
             Some("roaming_active") => Self::RoamingActive,
             Some("rejected") => Self::Rejected,
-            _ => Self::NotConnected,
-        }
+            Some(other) => return Err(unknown_stored("edo_connections_view.status", other)),
+        })
     }
 
     fn words(self, offer: i32) -> (&'static str, String) {
@@ -439,7 +446,7 @@ pub(crate) async fn edo_status(
 ) -> Result<EdoConnectionStatus, ApiError> {
     let app = app(ctx);
     let row = projections::views::edo::load_edo(&app.pool, company_id).await?;
-    let status = EdoStatus::from_view(row.as_ref().map(|r| r.status.as_str()));
+    let status = EdoStatus::from_view(row.as_ref().map(|r| r.status.as_str()))?;
     let (text, instructions) = status.words(app.edo_offer_version);
     let operator_code = row.as_ref().and_then(|r| r.operator_code.clone());
     Ok(EdoConnectionStatus {
@@ -509,7 +516,7 @@ async fn contract_company(ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError>
 }
 
 async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError> {
-    Ok(document_company(ctx, id).await?.into())
+    document_company(ctx, id).await?.try_into()
 }
 
 /// The document and the caller, authorized to take its side's steps on it.
@@ -621,19 +628,21 @@ impl DocumentQuery {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(page(rows, limit, cursor.is_some(), |r| {
-            (
-                format!("{}|{}", r.issued_at.to_rfc3339(), r.document_id),
-                r.into(),
-            )
-        }))
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let cursor = format!("{}|{}", r.issued_at.to_rfc3339(), r.document_id);
+                Ok((cursor, ExchangeDocument::try_from(r)?))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(page(rows, limit, cursor.is_some(), |edge| edge))
     }
 
     /// One document.
     async fn document(&self, ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument> {
         let doc = document_company(ctx, id).await?;
         allow(ctx, Operation::ReadExchange(doc.company_id))?;
-        Ok(doc.into())
+        Ok(doc.try_into()?)
     }
 
     /// The reconciliation of a contract's settlements for a period, computed from the events (what the акт

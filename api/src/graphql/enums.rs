@@ -2,7 +2,18 @@
 //! (the domain's, `auth`'s and `mail`'s enums carry no GraphQL derives: the schema is this layer's).
 
 use async_graphql::Enum;
+
+use crate::error::ApiError;
 use domain::request as dr;
+
+/// A value read back from a read model that no variant has: the read model and this code disagree, and the
+/// answer is an error (INTERNAL, logged with the column and value), never a default that would be a wrong
+/// answer.
+pub(crate) fn unknown_stored(column: &str, value: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "unknown stored value {value:?} in {column}"
+    ))
+}
 
 macro_rules! graphql_enum {
     ($name:ident, $domain:path, $doc:literal, { $($item:ident => $d:ident, $idoc:literal;)* }) => {
@@ -46,12 +57,13 @@ pub enum Party {
 }
 
 impl Party {
-    pub(crate) fn from_view(s: &str) -> Self {
-        match s {
+    pub(crate) fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
             "client" => Self::Client,
             "staff" => Self::Staff,
-            _ => Self::System,
-        }
+            "system" => Self::System,
+            other => return Err(unknown_stored("party", other)),
+        })
     }
 }
 

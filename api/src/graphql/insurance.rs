@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::context::{allow, app, idempotency_key, request};
+use super::enums::unknown_stored;
 use super::pagination::{page, page_size};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
@@ -45,13 +46,14 @@ impl PolicyKind {
         }
     }
 
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
             "osago" => Self::Osago,
             "kasko" => Self::Kasko,
             "property" => Self::Property,
-            _ => Self::Other,
-        }
+            "other" => Self::Other,
+            other => return Err(unknown_stored("policies_view.kind", other)),
+        })
     }
 }
 
@@ -89,13 +91,14 @@ impl PolicyStatus {
         }
     }
 
-    fn from_view(s: &str) -> Self {
-        match s {
+    fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "active" => Self::Active,
             "expiring" => Self::Expiring,
             "expired" => Self::Expired,
             "cancelled" => Self::Cancelled,
-            _ => Self::Active,
-        }
+            other => return Err(unknown_stored("policies_view.status", other)),
+        })
     }
 }
 
@@ -259,18 +262,18 @@ impl Policy {
         v: PolicyView,
         installments: Vec<InstallmentView>,
         events: Vec<InsuredEventView>,
-    ) -> Self {
+    ) -> Result<Self, ApiError> {
         let debt = installments
             .iter()
             .filter(|i| i.rebilled && i.fell_due && !i.cancelled)
             .map(|i| i.amount - i.paid)
             .sum::<Decimal>();
-        Self {
+        Ok(Self {
             id: v.policy_id,
             contract_id: v.contract_id,
             company_id: v.company_id,
             insurer: v.insurer,
-            kind: PolicyKind::from_view(&v.kind),
+            kind: PolicyKind::from_view(&v.kind)?,
             number: v.number,
             first_starts_on: v.first_starts_on,
             starts_on: v.starts_on,
@@ -279,18 +282,18 @@ impl Policy {
             premium: v.premium.round_dp(2),
             premium_paid: v.premium_paid.round_dp(2),
             insurance_debt: debt.round_dp(2),
-            payer: if v.payer == "lessor" {
-                PremiumPayer::Lessor
-            } else {
-                PremiumPayer::Lessee
+            payer: match v.payer.as_str() {
+                "lessee" => PremiumPayer::Lessee,
+                "lessor" => PremiumPayer::Lessor,
+                other => return Err(unknown_stored("policies_view.payer", other)),
             },
-            status: PolicyStatus::from_view(&v.status),
+            status: PolicyStatus::from_view(&v.status)?,
             cancelled_on: v.cancelled_on,
             cancel_reason: v.cancel_reason,
             form: v.form.as_ref().and_then(Document::from_json),
             installments: installments.into_iter().map(Into::into).collect(),
             insured_events: events.into_iter().map(Into::into).collect(),
-        }
+        })
     }
 }
 
@@ -317,7 +320,7 @@ pub(crate) async fn with_children_on(
     for e in views::load_insured_events(&mut *conn, &ids).await? {
         events.entry(e.policy_id).or_default().push(e);
     }
-    Ok(views
+    views
         .into_iter()
         .map(|v| {
             let id = v.policy_id;
@@ -327,7 +330,7 @@ pub(crate) async fn with_children_on(
                 events.remove(&id).unwrap_or_default(),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Loads a policy and checks the caller may perform `op` on its company. UNAUTHENTICATED comes before

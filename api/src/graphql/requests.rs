@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app, idempotency_key, request};
 use super::contracts::RecalculationMode;
-use super::enums::{graphql_enum, CertificateKind, Party};
+use super::enums::{graphql_enum, unknown_stored, CertificateKind, Party};
 use super::inputs::BankRequisitesInput;
 use super::insurance::{authorized_policy, installments, Document, InstallmentInput};
 use super::pagination::{page, page_size};
@@ -204,13 +204,19 @@ impl Request {
             .await
             .map_err(ApiError::from)?,
         };
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok(rows
+            .into_iter()
+            .map(super::documents::ExchangeDocument::try_from)
+            .collect::<Result<Vec<_>, _>>()?)
     }
 }
 
 impl Request {
     /// A request from its row and its history rows.
-    pub(crate) fn with_rows(v: RequestView, history: Vec<HistoryView>) -> Self {
+    ///
+    /// # Errors
+    /// INTERNAL when a stored kind, status, side or effect is one no variant has.
+    pub(crate) fn with_rows(v: RequestView, history: Vec<HistoryView>) -> Result<Self, ApiError> {
         let mut comments = Vec::new();
         let mut attachments = Vec::new();
         let history = history
@@ -221,37 +227,38 @@ impl Request {
                     .as_ref()
                     .map(Document::list_from_json)
                     .unwrap_or_default();
+                let party = Party::from_view(&h.party)?;
                 if h.change == "CommentAdded" {
                     comments.push(RequestComment {
                         at: h.recorded_at,
                         actor: h.actor.clone(),
-                        party: Party::from_view(&h.party),
+                        party,
                         text: h.text.clone().unwrap_or_default(),
                     });
                 }
                 if matches!(h.change.as_str(), "RequestSubmitted" | "AttachmentAdded") {
                     attachments.extend(files.iter().cloned());
                 }
-                RequestHistoryEntry {
+                Ok(RequestHistoryEntry {
                     at: h.recorded_at,
                     actor: h.actor,
-                    party: Party::from_view(&h.party),
+                    party,
                     change: h.change,
-                    status: status_of(&h.status),
+                    status: status_of(&h.status)?,
                     text: h.text,
                     files,
-                }
+                })
             })
-            .collect();
-        Self {
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Self {
             id: v.request_id,
             company_id: v.company_id,
             contract_id: v.contract_id,
             policy_id: v.policy_id,
             kind: DomainKind::parse(&v.kind)
                 .map(Into::into)
-                .unwrap_or(RequestKind::Consultation),
-            status: status_of(&v.status),
+                .ok_or_else(|| unknown_stored("requests_view.kind", &v.kind))?,
+            status: status_of(&v.status)?,
             details: Json(v.details),
             submitted_by: v.submitted_by,
             submitted_on: v.submitted_on,
@@ -263,10 +270,11 @@ impl Request {
             rejection_reason: v.rejection_reason,
             withdrawal_reason: v.withdrawal_reason,
             effect: match v.effect.as_str() {
+                "none" => EffectState::None,
                 "pending" => EffectState::Pending,
                 "applied" => EffectState::Applied,
                 "failed" => EffectState::Failed,
-                _ => EffectState::None,
+                other => return Err(unknown_stored("requests_view.effect", other)),
             },
             effect_detail: v.effect_detail,
             comment_count: v.comments,
@@ -277,14 +285,14 @@ impl Request {
             comments,
             attachments,
             as_of_documents: None,
-        }
+        })
     }
 }
 
-fn status_of(s: &str) -> RequestStatus {
-    views::parse_status(s)
+fn status_of(s: &str) -> Result<RequestStatus, ApiError> {
+    dr::RequestStatus::parse(s)
         .map(Into::into)
-        .unwrap_or(RequestStatus::Submitted)
+        .ok_or_else(|| unknown_stored("requests_view.status", s))
 }
 
 /// Requests with their history, one query for the whole list (only when a child list was asked for).
@@ -300,13 +308,12 @@ async fn with_history(
             by_id.entry(h.request_id).or_default().push(h);
         }
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             let h = by_id.remove(&r.request_id).unwrap_or_default();
             Request::with_rows(r, h)
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) async fn request_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Request, ApiError> {
@@ -1198,7 +1205,7 @@ pub(crate) async fn request_as_of(
         .ok_or_else(|| super::history::not_at("request", id, at))?;
     let history = projections::views::requests::load_history(&mut *conn, &[id]).await?;
     let docs = projections::views::documents::request_documents(&mut *conn, id).await?;
-    let mut r = Request::with_rows(view, history);
+    let mut r = Request::with_rows(view, history)?;
     r.as_of_documents = Some(docs);
     Ok(r)
 }

@@ -84,9 +84,14 @@ impl ProcessManager for NotificationMail {
         .fetch_all(&mut *conn)
         .await?;
         for n in rows {
-            let Some(kind) = NotificationKind::parse(&n.kind) else {
-                continue;
-            };
+            // A kind this code does not know is a disagreement between the read model and the code: the
+            // batch fails (and is retried after a fix) rather than silently mailing nothing.
+            let kind = NotificationKind::parse(&n.kind).ok_or_else(|| {
+                ProjectionError::Effect(format!(
+                    "notification at position {} has the unknown kind {:?}",
+                    n.position, n.kind
+                ))
+            })?;
             let recipients: Vec<(String, String)> = sqlx::query_as(
                 "SELECT a.email, a.locale FROM accounts a \
                  WHERE a.blocked_at IS NULL AND a.deleted_at IS NULL \

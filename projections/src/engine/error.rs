@@ -11,6 +11,14 @@ pub enum ProjectionError {
     /// The payload does not decode as the aggregate's event type.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A value read back from the model's own table that no variant has (the table and the code disagree).
+    #[error("unknown stored value {value:?} in {column}")]
+    UnknownStored {
+        /// Table and column.
+        column: &'static str,
+        /// The value.
+        value: String,
+    },
     /// Rows a read model batches into one statement do not encode as JSON.
     #[error("rows do not encode: {0}")]
     Encode(#[source] serde_json::Error),

@@ -167,13 +167,19 @@ pub fn request_kind_names(kind: RequestKind) -> (&'static str, &'static str) {
     }
 }
 
-fn policy_kind_names(kind: &str) -> (&'static str, &'static str) {
-    match kind {
+fn policy_kind_names(kind: &str) -> Result<(&'static str, &'static str), ProjectionError> {
+    Ok(match kind {
         "osago" => ("ОСАГО", "OSAGO"),
         "kasko" => ("КАСКО", "KASKO"),
         "property" => ("страхования имущества", "property insurance"),
-        _ => ("страхования", "insurance"),
-    }
+        "other" => ("страхования", "insurance"),
+        other => {
+            return Err(ProjectionError::UnknownStored {
+                column: "policy kind",
+                value: other.to_owned(),
+            })
+        }
+    })
 }
 
 /// The first `n` characters of `s`, with an ellipsis when cut.
@@ -619,7 +625,7 @@ impl NotificationsProjection {
             .bind(ends_on)
             .execute(&mut *conn)
             .await?;
-            let (ru, en) = policy_kind_names(kind.as_str());
+            let (ru, en) = policy_kind_names(kind.as_str())?;
             return Ok(form
                 .iter()
                 .map(|f| {
@@ -641,7 +647,7 @@ impl NotificationsProjection {
         let Some((company, number, kind)) = row else {
             return Ok(vec![]);
         };
-        let (ru, en) = policy_kind_names(&kind);
+        let (ru, en) = policy_kind_names(&kind)?;
         let form_doc = |f: &FileRef, number: &str| {
             document(
                 company,
@@ -986,7 +992,7 @@ impl NotificationsProjection {
                 .await?;
             rows.sort_by(|a, b| (a.4, &a.2, a.0).cmp(&(b.4, &b.2, b.0)));
             for (policy, company, number, kind, ends_on) in rows {
-                let (ru, en) = policy_kind_names(&kind);
+                let (ru, en) = policy_kind_names(&kind)?;
                 let params = json!({ "number": number, "kind": kind, "ends_on": ends_on });
                 let link = ("policy", policy.to_string());
                 out.push(if expired {

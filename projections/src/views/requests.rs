@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::clock::ClockEvent;
-use domain::request::{RequestEvent, RequestStatus};
+use domain::request::RequestEvent;
 use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
@@ -376,18 +376,4 @@ pub async fn load_history(
     .bind(ids)
     .fetch_all(pool)
     .await
-}
-
-/// The status a stored name stands for.
-pub fn parse_status(s: &str) -> Option<RequestStatus> {
-    [
-        RequestStatus::Submitted,
-        RequestStatus::InReview,
-        RequestStatus::NeedsInformation,
-        RequestStatus::Completed,
-        RequestStatus::Rejected,
-        RequestStatus::Withdrawn,
-    ]
-    .into_iter()
-    .find(|x| x.as_str() == s)
 }

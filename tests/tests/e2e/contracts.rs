@@ -684,3 +684,50 @@ async fn the_clock_never_goes_backwards_and_money_never_arrives_in_the_future() 
         .await;
     assert_eq!(error(&r), ("VALIDATION".into(), Some("to".into())), "{r}");
 }
+
+#[tokio::test]
+async fn a_status_the_code_does_not_know_is_an_error_not_a_default() {
+    // Read models store statuses as text; a value no variant has (a manual fix, a newer writer, a
+    // migration that widened a CHECK) must answer INTERNAL, never a plausible wrong status. The CHECK
+    // constraints are dropped here to let such a value in.
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let contract = crate::common::conclude(&t, &admin, company, "ЛД-1", "a@romashka.ru").await;
+    let query = "query($id: UUID!) { contract(id: $id) { status schedule { status } } }";
+    let ok = t.gql(Some(&admin), query, json!({ "id": contract })).await;
+    assert_eq!(ok["data"]["contract"]["status"], "CONCLUDED", "{ok}");
+    for (table, column, good) in [
+        ("contracts_view", "status", "concluded"),
+        ("schedule_view", "status", "upcoming"),
+    ] {
+        sqlx::query(&format!(
+            "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_check"
+        ))
+        .execute(&t.pool)
+        .await
+        .unwrap();
+        sqlx::query(&format!(
+            "UPDATE {table} SET {column} = 'bogus' WHERE contract_id = $1"
+        ))
+        .bind(contract)
+        .execute(&t.pool)
+        .await
+        .unwrap();
+        let r = t.gql(Some(&admin), query, json!({ "id": contract })).await;
+        assert_eq!(error(&r).0, "INTERNAL", "{table}.{column}: {r}");
+        // Put it back, so the end-of-test verification compares the real rows.
+        sqlx::query(&format!(
+            "UPDATE {table} SET {column} = $2 WHERE contract_id = $1"
+        ))
+        .bind(contract)
+        .bind(good)
+        .execute(&t.pool)
+        .await
+        .unwrap();
+    }
+    let again = t.gql(Some(&admin), query, json!({ "id": contract })).await;
+    assert_eq!(again, ok);
+}
