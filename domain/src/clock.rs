@@ -70,13 +70,6 @@ pub enum ClockError {
     TooFar,
 }
 
-impl ClockError {
-    /// The input field the error is about.
-    pub fn field(&self) -> Option<&'static str> {
-        Some("to")
-    }
-}
-
 impl Aggregate for BusinessClock {
     // Never renamed: it links every stored clock event.
     const TYPE: &'static str = "BusinessClock";

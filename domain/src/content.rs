@@ -41,16 +41,6 @@ pub enum ContentError {
     Unpublished,
 }
 
-impl ContentError {
-    /// The input field the error is about.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::Invalid { field, .. } => Some(field),
-            _ => None,
-        }
-    }
-}
-
 /// Trims `value` and checks it is 1 to `max` characters.
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, ContentError> {
     let v = value.trim();
@@ -447,14 +437,32 @@ mod tests {
         assert_eq!((c.title.as_str(), c.text.as_str()), ("Заголовок", "Текст"));
         assert_eq!(c.companies, vec![b, a]);
         let e = NewsContent::new(" ", "x", d("2026-03-02"), vec![]).unwrap_err();
-        assert_eq!(e.field(), Some("title"));
+        assert!(
+            matches!(e, ContentError::Invalid { field: "title", .. }),
+            "{e:?}"
+        );
         let e =
             NewsContent::new("x", &"я".repeat(MAX_TEXT + 1), d("2026-03-02"), vec![]).unwrap_err();
-        assert_eq!(e.field(), Some("text"));
+        assert!(
+            matches!(e, ContentError::Invalid { field: "text", .. }),
+            "{e:?}"
+        );
         let e = FaqContent::new("Вопрос?", "Ответ", "Раздел", -1).unwrap_err();
-        assert_eq!(e.field(), Some("order"));
+        assert!(
+            matches!(e, ContentError::Invalid { field: "order", .. }),
+            "{e:?}"
+        );
         let e = FaqContent::new("Вопрос?", "", "Раздел", 1).unwrap_err();
-        assert_eq!(e.field(), Some("answer"));
+        assert!(
+            matches!(
+                e,
+                ContentError::Invalid {
+                    field: "answer",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[tokio::test]

@@ -104,7 +104,7 @@ impl NewsInput {
             self.date,
             self.companies.unwrap_or_default(),
         )
-        .map_err(|e| match e.field() {
+        .map_err(|e| match crate::error::fields::content(&e) {
             Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
             None => ApiError::validation("input", e.to_string()),
         })
@@ -126,12 +126,12 @@ pub struct FaqInput {
 
 impl FaqInput {
     fn content(self) -> Result<FaqContent, ApiError> {
-        FaqContent::new(&self.question, &self.answer, &self.section, self.order).map_err(
-            |e| match e.field() {
+        FaqContent::new(&self.question, &self.answer, &self.section, self.order).map_err(|e| {
+            match crate::error::fields::content(&e) {
                 Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
                 None => ApiError::validation("input", e.to_string()),
-            },
-        )
+            }
+        })
     }
 }
 

@@ -493,7 +493,7 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
 
 fn edo_error(e: CommandError<EdoError>) -> ApiError {
     match e {
-        CommandError::Rejected(e) => match e.field() {
+        CommandError::Rejected(e) => match crate::error::fields::edo(&e) {
             Some(f) => ApiError::validation(f, e.to_string()),
             None => ApiError::Conflict(e.to_string()),
         },
@@ -957,7 +957,10 @@ impl DocumentMutation {
         participant_id: String,
     ) -> Result<EdoConnectionStatus> {
         let participant_id = roaming_id(&operator_code, &participant_id).map_err(|e| {
-            ApiError::validation(e.field().unwrap_or("participantId"), e.to_string())
+            ApiError::validation(
+                crate::error::fields::edo(&e).unwrap_or("participantId"),
+                e.to_string(),
+            )
         })?;
         Ok(edo(
             ctx,

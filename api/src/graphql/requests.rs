@@ -661,7 +661,10 @@ impl RequestDetailsInput {
     /// An insured event's contact phone is returned beside the details: it is recorded on the policy, not
     /// in the request.
     fn parse(self, event_id: Uuid) -> Result<(RequestDetails, Option<Phone>), ApiError> {
-        let path = format!("input.details.{}", self.kind().input_name());
+        let path = format!(
+            "input.details.{}",
+            crate::error::fields::request_details(self.kind())
+        );
         let f = |name: &str| format!("{path}.{name}");
         let mut phone = None;
         let details = match self {
@@ -806,7 +809,10 @@ async fn submit(
     let key = idempotency_key(key)?;
     let app = app(ctx);
     let kind = input.details.kind();
-    let path = format!("input.details.{}", kind.input_name());
+    let path = format!(
+        "input.details.{}",
+        crate::error::fields::request_details(kind)
+    );
     let event_id = Uuid::now_v7();
     let (mut details, phone) = input.details.parse(event_id)?;
     let mut contract_id = input.contract_id;

@@ -29,23 +29,10 @@ pub enum CompanyError {
     /// A required text field is empty.
     #[error("{field} must not be empty")]
     Empty {
-        /// The command field (camelCase, as the API names it).
+        /// The command field (camelCase, as the command names it).
         field: &'static str,
     },
     /// The uniqueness look-up failed (a store error, not a business rule).
     #[error("company look-up failed: {0}")]
     LookupFailed(String),
-}
-
-impl CompanyError {
-    /// The input field the error is about, as the API names it, when it is about one.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::DuplicateInnKpp { .. } => Some("inn"),
-            Self::KppRequired | Self::KppNotAllowed => Some("kpp"),
-            Self::OgrnDoesNotMatchKind => Some("ogrn"),
-            Self::Empty { field } => Some(field),
-            Self::AlreadyRegistered | Self::NotRegistered | Self::LookupFailed(_) => None,
-        }
-    }
 }

@@ -21,19 +21,19 @@ pub enum ContractError {
     /// A required text is empty.
     #[error("{field} must not be empty")]
     Empty {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// An amount that must be above zero is not.
     #[error("{field} must be greater than zero")]
     NotPositive {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// A number outside what the contract allows.
     #[error("{field}: {reason}")]
     OutOfRange {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
         /// What the range is.
         reason: &'static str,
@@ -58,7 +58,7 @@ pub enum ContractError {
     /// A date before the contract date.
     #[error("{field} is before the contract date")]
     BeforeContractDate {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// A fine with this resolution number is already registered on the contract.
@@ -108,35 +108,6 @@ pub enum ContractError {
     /// The company look-up failed (a store error, not a business rule).
     #[error("company look-up failed: {0}")]
     LookupFailed(String),
-}
-
-impl ContractError {
-    /// The input field the error is about, as the API names it, when it is about one.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::CompanyNotFound => Some("companyId"),
-            Self::Empty { field }
-            | Self::NotPositive { field }
-            | Self::OutOfRange { field, .. }
-            | Self::BeforeContractDate { field } => Some(field),
-            Self::AdvanceNotBelowPrice { .. } => Some("advance"),
-            Self::TermZero => Some("termMonths"),
-            Self::SubjectNotIdentified => Some("subject.serialNumber"),
-            Self::Schedule(_) => Some("lines"),
-            Self::DuplicateFine(_) | Self::FineNotFound(_) | Self::FineAlreadyPaid(_) => {
-                Some("resolutionNumber")
-            }
-            Self::InsufficientCredit { .. } | Self::RepaymentExceedsPrincipal { .. } => {
-                Some("amount")
-            }
-            Self::NothingToRecalculate => Some("date"),
-            Self::ExplicitScheduleNotRecalculated
-            | Self::OutstandingDebt { .. }
-            | Self::BuyoutNotCovered { .. }
-            | Self::WrongStatus(_) => Some("contractId"),
-            Self::AlreadyConcluded | Self::NotConcluded | Self::LookupFailed(_) => None,
-        }
-    }
 }
 
 /// Checks `0 ≤ value ≤ max`.

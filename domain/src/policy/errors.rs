@@ -17,7 +17,7 @@ pub enum PolicyError {
     /// A required text is empty (or too long).
     #[error("{field} must be 1 to {max} characters")]
     BadText {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
         /// The longest allowed.
         max: usize,
@@ -25,13 +25,13 @@ pub enum PolicyError {
     /// An amount that must be above zero is not.
     #[error("{field} must be greater than zero")]
     NotPositive {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// The period ends before it starts.
     #[error("{field} must be after the first day of cover")]
     PeriodNotAfterStart {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// The installments do not add up to the premium.
@@ -63,30 +63,10 @@ pub enum PolicyError {
     /// A date before the policy's first day of cover.
     #[error("{field} is before the first day of cover")]
     BeforeCover {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
     /// The contract look-up failed (a store error, not a business rule).
     #[error("contract look-up failed: {0}")]
     LookupFailed(String),
-}
-
-impl PolicyError {
-    /// The input field the error is about, as the API names it, when it is about one.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::ContractNotFound => Some("contractId"),
-            Self::BadText { field, .. }
-            | Self::NotPositive { field }
-            | Self::PeriodNotAfterStart { field }
-            | Self::BeforeCover { field } => Some(field),
-            Self::InstallmentsDoNotAddUp { .. } | Self::InstallmentAfterCover(_) => {
-                Some("installments")
-            }
-            Self::PaymentExceedsPremium { .. } => Some("amount"),
-            Self::OutsideCover => Some("date"),
-            Self::Cancelled | Self::EventAlreadyReported => Some("policyId"),
-            Self::AlreadyIssued | Self::NotIssued | Self::LookupFailed(_) => None,
-        }
-    }
 }

@@ -1,5 +1,5 @@
 //! The kinds of client request and their details. Each kind's details are validated on submission; an
-//! error names the field within the kind (the API prefixes `input.details.<kind>.`).
+//! error names the attribute within the kind (the API maps it to its input field).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -284,23 +284,6 @@ impl RequestKind {
     /// The kind by its stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The name of the kind's input in the API (`input.details.<this>`).
-    pub fn input_name(self) -> String {
-        let mut out = String::new();
-        let mut upper = false;
-        for c in self.as_str().chars() {
-            if c == '_' {
-                upper = true;
-            } else if upper {
-                out.push(c.to_ascii_uppercase());
-                upper = false;
-            } else {
-                out.push(c);
-            }
-        }
-        out
     }
 
     /// Whether the request is about one contract (and must name it).

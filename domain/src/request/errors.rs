@@ -14,7 +14,7 @@ pub enum RequestError {
     /// A detail of the request's kind is wrong.
     #[error("{field}: {reason}")]
     Detail {
-        /// The field within the kind's details, as the API names it.
+        /// The field within the kind's details, as the command names it.
         field: &'static str,
         /// What is wrong.
         reason: String,
@@ -28,7 +28,7 @@ pub enum RequestError {
     /// A text (comment, question, reason) is empty or too long.
     #[error("{field} must be 1 to {max} characters")]
     BadText {
-        /// The field, as the API names it.
+        /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
         /// The longest allowed.
         max: usize,
@@ -49,21 +49,6 @@ impl RequestError {
         Self::Detail {
             field,
             reason: reason.into(),
-        }
-    }
-
-    /// The input field the error is about, relative to the command's input: `details.<field>` for a detail
-    /// (the API inserts the kind), otherwise the field itself.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::Detail { field, .. } => Some(field),
-            Self::ContractRequired => Some("contractId"),
-            Self::DueBeforeSubmission => Some("dueOn"),
-            Self::BadText { field, .. } => Some(field),
-            Self::WrongStatus(_) => Some("requestId"),
-            Self::ProlongationTermsRequired => Some("prolongation"),
-            Self::TooManyAttachments(_) => Some("file"),
-            Self::AlreadySubmitted | Self::NotSubmitted => None,
         }
     }
 }

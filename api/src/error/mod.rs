@@ -2,6 +2,8 @@
 //! UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION (with `extensions.field`), CONFLICT or INTERNAL.
 //! Internal errors are logged once, with their cause chain, and returned opaque.
 
+pub mod fields;
+
 use async_graphql::ErrorExtensions;
 use domain::clock::ClockError;
 use domain::company::CompanyError;
@@ -146,7 +148,7 @@ fn unique_violation(constraint: &str) -> ApiError {
 /// Maps a Company command's failure.
 pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
     match e {
-        CommandError::Rejected(e) => match (&e, e.field()) {
+        CommandError::Rejected(e) => match (&e, fields::company(&e)) {
             (CompanyError::NotRegistered, _) => ApiError::NotFound("company not found".into()),
             (CompanyError::AlreadyRegistered, _) => ApiError::Conflict(e.to_string()),
             (CompanyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
@@ -160,7 +162,7 @@ pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
 /// Maps a Contract command's failure.
 pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
     match e {
-        CommandError::Rejected(e) => match (&e, e.field()) {
+        CommandError::Rejected(e) => match (&e, fields::contract(&e)) {
             (ContractError::NotConcluded, _) => ApiError::NotFound("contract not found".into()),
             (ContractError::AlreadyConcluded, _) => ApiError::Conflict(e.to_string()),
             (ContractError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
@@ -175,7 +177,7 @@ pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
 /// command came from).
 pub fn policy_command_error(e: CommandError<PolicyError>, prefix: &str) -> ApiError {
     match e {
-        CommandError::Rejected(e) => match (&e, e.field()) {
+        CommandError::Rejected(e) => match (&e, fields::policy(&e)) {
             (PolicyError::NotIssued, _) => ApiError::NotFound("policy not found".into()),
             (PolicyError::AlreadyIssued, _) => ApiError::Conflict(e.to_string()),
             (PolicyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
@@ -189,11 +191,11 @@ pub fn policy_command_error(e: CommandError<PolicyError>, prefix: &str) -> ApiEr
 /// Maps a ClientRequest command's failure; a detail's field is named under `input.details.<kind>`.
 pub fn request_command_error(e: CommandError<RequestError>, kind: Option<RequestKind>) -> ApiError {
     match e {
-        CommandError::Rejected(e) => match (&e, e.field()) {
+        CommandError::Rejected(e) => match (&e, fields::request(&e)) {
             (RequestError::NotSubmitted, _) => ApiError::NotFound("request not found".into()),
             (RequestError::AlreadySubmitted, _) => ApiError::Conflict(e.to_string()),
             (RequestError::Detail { field, reason }, _) => {
-                let kind = kind.map(|k| k.input_name()).unwrap_or_default();
+                let kind = kind.map(fields::request_details).unwrap_or_default();
                 ApiError::validation(format!("input.details.{kind}.{field}"), reason.clone())
             }
             (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
@@ -226,7 +228,8 @@ pub fn content_command_error(
 /// Maps a clock command's failure.
 pub fn clock_command_error(e: CommandError<ClockError>) -> ApiError {
     match e {
-        CommandError::Rejected(e) => ApiError::validation(e.field().unwrap_or("to"), e.to_string()),
+        // Every clock rule is about the day asked for.
+        CommandError::Rejected(e) => ApiError::validation("to", e.to_string()),
         other => command_error(other),
     }
 }
