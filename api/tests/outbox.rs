@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use api::app::files::PgDocumentStore;
+use api::app::files::PgFileStore;
 use api::mail::templates::{self, Locale};
 use api::mail::transport::Transport;
 use api::mail::Outbox;
@@ -83,14 +83,9 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
     // The transport fails (its directory is gone): the mail stays, with a retry in 10 s.
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
-        deliver_due(
-            &pool,
-            &PgDocumentStore::new(pool.clone()),
-            &transport,
-            &from()
-        )
-        .await
-        .unwrap(),
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &transport, &from())
+            .await
+            .unwrap(),
         0
     );
     let r = row(&pool, &id).await;
@@ -104,14 +99,9 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
     // Not due yet: nothing is tried.
     std::fs::create_dir_all(&dir).unwrap();
     assert_eq!(
-        deliver_due(
-            &pool,
-            &PgDocumentStore::new(pool.clone()),
-            &transport,
-            &from()
-        )
-        .await
-        .unwrap(),
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &transport, &from())
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(row(&pool, &id).await.attempts, 1);
@@ -121,28 +111,18 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
         .await
         .unwrap();
     assert_eq!(
-        deliver_due(
-            &pool,
-            &PgDocumentStore::new(pool.clone()),
-            &transport,
-            &from()
-        )
-        .await
-        .unwrap(),
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &transport, &from())
+            .await
+            .unwrap(),
         1
     );
     let r = row(&pool, &id).await;
     assert_eq!((r.attempts, r.sent, r.has_body), (2, true, false), "{r:?}");
     // Sent is sent: nothing goes out twice.
     assert_eq!(
-        deliver_due(
-            &pool,
-            &PgDocumentStore::new(pool.clone()),
-            &transport,
-            &from()
-        )
-        .await
-        .unwrap(),
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &transport, &from())
+            .await
+            .unwrap(),
         0
     );
     let written = files(&dir);
@@ -225,7 +205,7 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
     let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
     let id = queue(&pool, "buh@romashka.ru").await;
     assert_eq!(
-        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &smtp, &from())
             .await
             .unwrap(),
         1
@@ -239,7 +219,7 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
     let smtp = Transport::new(Some(&format!("smtp://127.0.0.1:{port}")), dir.clone()).unwrap();
     let id = queue(&pool, "later@romashka.ru").await;
     assert_eq!(
-        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &smtp, &from())
             .await
             .unwrap(),
         0
@@ -259,7 +239,7 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
         .unwrap();
     let id = queue(&pool, "gone@romashka.ru").await;
     assert_eq!(
-        deliver_due(&pool, &PgDocumentStore::new(pool.clone()), &smtp, &from())
+        deliver_due(&pool, &PgFileStore::new(pool.clone()), &smtp, &from())
             .await
             .unwrap(),
         0

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::app::files::DocumentStore;
+use crate::app::files::FileStore;
 use crate::error::ApiError;
 
 /// The lessor as it appears on documents.
@@ -46,7 +46,7 @@ pub struct DocumentService {
     /// Document commands (a generated document is recorded as issued).
     pub documents: Arc<CommandExecutor<Document>>,
     /// Where the rendered files are stored.
-    pub store: Arc<dyn DocumentStore>,
+    pub store: Arc<dyn FileStore>,
 }
 
 /// What an invoice is for.

@@ -1,5 +1,5 @@
 //! Files: checked (size, declared type against the content's signature), hashed (SHA-256) and stored once
-//! per content behind [`DocumentStore`], outside the event log; events reference them by hash
+//! per content behind [`FileStore`], outside the event log; events reference them by hash
 //! ([`domain::values::FileRef`]). A download goes through the same authorization as everything else: staff
 //! may fetch any stored file, a client only a file that `documents_view` links to one of its companies.
 
@@ -128,11 +128,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where file contents live, by SHA-256 (ADR 0010). Every write goes through [`DocumentStore::put`] and every
-/// read through [`DocumentStore::get`]; the metadata that authorizes a download (`documents_view`) stays in
+/// Where file contents live, by SHA-256 (ADR 0010). Every write goes through [`FileStore::put`] and every
+/// read through [`FileStore::get`]; the metadata that authorizes a download (`documents_view`) stays in
 /// PostgreSQL whatever the store, so another store (S3-compatible object storage) only implements these two.
 #[async_trait::async_trait]
-pub trait DocumentStore: Send + Sync {
+pub trait FileStore: Send + Sync {
     /// Stores the content under its hash (once; storing the same content again changes nothing).
     async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError>;
     /// The content type and content of a stored file.
@@ -142,11 +142,11 @@ pub trait DocumentStore: Send + Sync {
 /// The store in PostgreSQL: `stored_files`, one row per content, in the same database (and backup) as the
 /// events that reference it.
 #[derive(Clone)]
-pub struct PgDocumentStore {
+pub struct PgFileStore {
     pool: PgPool,
 }
 
-impl PgDocumentStore {
+impl PgFileStore {
     /// Over `pool`.
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
@@ -154,7 +154,7 @@ impl PgDocumentStore {
 }
 
 #[async_trait::async_trait]
-impl DocumentStore for PgDocumentStore {
+impl FileStore for PgFileStore {
     async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError> {
         sqlx::query(
             "INSERT INTO stored_files (sha256, content_type, size, content, stored_by) VALUES ($1, $2, $3, $4, $5) \
@@ -198,7 +198,7 @@ pub struct Download {
 /// (the two answer alike); a database error.
 pub async fn download(
     pool: &PgPool,
-    store: &dyn DocumentStore,
+    store: &dyn FileStore,
     actor: Option<&Actor>,
     id: &str,
 ) -> Result<Download, ApiError> {

@@ -2,7 +2,7 @@
 //! account flows, the live feed) and the services GraphQL, the workers and the command line share.
 //!
 //! # Layout
-//! - [`files`]: checking, storing and authorizing files (the [`files::DocumentStore`]);
+//! - [`files`]: checking, storing and authorizing files (the [`files::FileStore`]);
 //! - [`documents`]: generated documents (invoice, reconciliation act, certificates, ОС-1), numbered and
 //!   recorded as Documents;
 //! - [`notifications`]: reading and marking a person's notifications, and their preferences;
@@ -28,7 +28,7 @@ use projections::store::command::CommandExecutor;
 use sqlx::PgPool;
 
 use crate::app::documents::{DocumentService, Lessor};
-use crate::app::files::{DocumentStore, PgDocumentStore};
+use crate::app::files::{FileStore, PgFileStore};
 use crate::auth::service::{AccountService, AccountSettings};
 use crate::auth::sessions::SessionPolicy;
 use crate::config::Settings;
@@ -85,7 +85,7 @@ pub struct App {
     /// The current ЭДО offer version.
     pub edo_offer_version: i32,
     /// Where file contents live.
-    pub store: Arc<dyn DocumentStore>,
+    pub store: Arc<dyn FileStore>,
 }
 
 impl App {
@@ -157,7 +157,7 @@ impl App {
                 reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
             },
         );
-        let store: Arc<dyn DocumentStore> = Arc::new(PgDocumentStore::new(pool.clone()));
+        let store: Arc<dyn FileStore> = Arc::new(PgFileStore::new(pool.clone()));
         let documents = Arc::new(documents);
         let lessor = Arc::new(lessor);
         let document_service = DocumentService {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app};
 use super::enums::{unknown_stored, Party};
-use super::insurance::Document as FileInfo;
+use super::files::FileInfo;
 use super::pagination::{page, page_size, pair_cursor};
 use crate::app::documents::{self as generate, InvoiceSubject};
 use crate::auth::policy::Operation;

@@ -9,7 +9,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::{self as dp, PolicyCommand, PolicyTerms, Prolongation, TermsChange};
-use domain::values::{FileRef, Money};
+use domain::values::Money;
 use projections::engine::asof::{AsOf, Selection};
 use projections::views::policies::{self as views, InstallmentView, InsuredEventView, PolicyView};
 use rust_decimal::Decimal;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app, idempotency_key, request};
 use super::enums::unknown_stored;
+use super::files::FileInfo;
 use super::pagination::{page, page_size};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
@@ -102,50 +103,6 @@ impl PolicyStatus {
     }
 }
 
-/// A stored file: download it from `url` with the same bearer token.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct Document {
-    /// SHA-256 of the content.
-    pub sha256: String,
-    /// File name.
-    pub name: String,
-    /// MIME type.
-    pub content_type: String,
-    /// Size in bytes.
-    pub size: i64,
-    /// Download path (`/documents/{sha256}`).
-    pub url: String,
-}
-
-impl From<FileRef> for Document {
-    fn from(f: FileRef) -> Self {
-        Self {
-            url: format!("/documents/{}", f.sha256),
-            sha256: f.sha256,
-            name: f.name,
-            content_type: f.content_type,
-            size: f.size as i64,
-        }
-    }
-}
-
-impl Document {
-    /// From a stored FileRef (JSON); `None` when it does not decode.
-    pub(crate) fn from_json(v: &serde_json::Value) -> Option<Self> {
-        serde_json::from_value::<FileRef>(v.clone())
-            .ok()
-            .map(Self::from)
-    }
-
-    /// From a stored list of FileRefs (JSON).
-    pub(crate) fn list_from_json(v: &serde_json::Value) -> Vec<Self> {
-        match v {
-            serde_json::Value::Array(items) => items.iter().filter_map(Self::from_json).collect(),
-            other => Self::from_json(other).into_iter().collect(),
-        }
-    }
-}
-
 /// A part of the premium.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct PremiumInstallment {
@@ -193,7 +150,7 @@ pub struct InsuredEvent {
     /// Contact phone.
     pub contact_phone: String,
     /// Photos and papers.
-    pub attachments: Vec<Document>,
+    pub attachments: Vec<FileInfo>,
     /// When it was reported.
     pub reported_at: DateTime<Utc>,
 }
@@ -206,7 +163,7 @@ impl From<InsuredEventView> for InsuredEvent {
             place: v.place,
             description: v.description,
             contact_phone: v.contact_phone,
-            attachments: Document::list_from_json(&v.attachments),
+            attachments: FileInfo::list_from_json(&v.attachments),
             reported_at: v.reported_at,
         }
     }
@@ -250,7 +207,7 @@ pub struct Policy {
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
     /// The policy form.
-    pub form: Option<Document>,
+    pub form: Option<FileInfo>,
     /// Premium installments.
     pub installments: Vec<PremiumInstallment>,
     /// Insured events reported.
@@ -290,7 +247,7 @@ impl Policy {
             status: PolicyStatus::from_view(&v.status)?,
             cancelled_on: v.cancelled_on,
             cancel_reason: v.cancel_reason,
-            form: v.form.as_ref().and_then(Document::from_json),
+            form: v.form.as_ref().and_then(FileInfo::from_json),
             installments: installments.into_iter().map(Into::into).collect(),
             insured_events: events.into_iter().map(Into::into).collect(),
         })

@@ -10,6 +10,7 @@ pub mod context;
 mod contracts;
 mod documents;
 mod enums;
+mod files;
 mod history;
 mod inputs;
 mod insurance;

@@ -26,8 +26,9 @@ use uuid::Uuid;
 use super::context::{allow, app, idempotency_key, request};
 use super::contracts::RecalculationMode;
 use super::enums::{graphql_enum, unknown_stored, CertificateKind, Party};
+use super::files::FileInfo;
 use super::inputs::BankRequisitesInput;
-use super::insurance::{authorized_policy, installments, Document, InstallmentInput};
+use super::insurance::{authorized_policy, installments, InstallmentInput};
 use super::pagination::{page, page_size};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
@@ -111,7 +112,7 @@ pub struct RequestHistoryEntry {
     /// The comment, question, reason, note or effect detail it carried.
     pub text: Option<String>,
     /// Files it carried.
-    pub files: Vec<Document>,
+    pub files: Vec<FileInfo>,
 }
 
 /// A comment on a request.
@@ -159,7 +160,7 @@ pub struct Request {
     /// The completion note.
     pub note: Option<String>,
     /// The result document.
-    pub result: Option<Document>,
+    pub result: Option<FileInfo>,
     /// Why it was rejected.
     pub rejection_reason: Option<String>,
     /// Why it was withdrawn.
@@ -181,7 +182,7 @@ pub struct Request {
     /// Comments, oldest first.
     pub comments: Vec<RequestComment>,
     /// Files from both sides (the result document excluded), oldest first.
-    pub attachments: Vec<Document>,
+    pub attachments: Vec<FileInfo>,
     /// The documents as of an instant (an as-of reconstruction; never read from the live tables then).
     #[graphql(skip)]
     pub(crate) as_of_documents: Option<Vec<projections::views::documents::ExchangeDocumentView>>,
@@ -225,7 +226,7 @@ impl Request {
                 let files = h
                     .file
                     .as_ref()
-                    .map(Document::list_from_json)
+                    .map(FileInfo::list_from_json)
                     .unwrap_or_default();
                 let party = Party::from_view(&h.party)?;
                 if h.change == "CommentAdded" {
@@ -266,7 +267,7 @@ impl Request {
             overdue: v.overdue,
             question: v.question,
             note: v.note,
-            result: v.result.as_ref().and_then(Document::from_json),
+            result: v.result.as_ref().and_then(FileInfo::from_json),
             rejection_reason: v.rejection_reason,
             withdrawal_reason: v.withdrawal_reason,
             effect: match v.effect.as_str() {

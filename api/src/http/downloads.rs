@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
 use super::headers::bearer_token;
-use crate::app::files::{self, DocumentStore};
+use crate::app::files::{self, FileStore};
 use crate::auth::sessions::{self, SessionPolicy};
 use crate::error::ApiError;
 
@@ -19,7 +19,7 @@ pub struct DownloadState {
     /// The database.
     pub pool: PgPool,
     /// The file contents.
-    pub store: Arc<dyn DocumentStore>,
+    pub store: Arc<dyn FileStore>,
     /// Session expiry.
     pub sessions: SessionPolicy,
 }

@@ -10,7 +10,7 @@ use lettre::message::Mailbox;
 use projections::engine::runner::Leadership;
 use sqlx::PgPool;
 
-use crate::app::files::DocumentStore;
+use crate::app::files::FileStore;
 use crate::mail::transport::{backoff, build, Failure, Queued, Transport};
 
 /// Why the sender stopped (it is restarted).
@@ -31,7 +31,7 @@ pub enum SenderError {
 /// A database error (the mails stay due).
 pub async fn deliver_due(
     pool: &PgPool,
-    store: &dyn DocumentStore,
+    store: &dyn FileStore,
     transport: &Transport,
     from: &Mailbox,
 ) -> Result<usize, SenderError> {
@@ -128,7 +128,7 @@ pub async fn deliver_due(
 /// A database error; the caller restarts it.
 pub async fn run(
     pool: PgPool,
-    store: Arc<dyn DocumentStore>,
+    store: Arc<dyn FileStore>,
     transport: Transport,
     from: Mailbox,
     poll: Duration,

@@ -1,0 +1,50 @@
+//! A stored file as the schema shows it (the GraphQL type `Document`, kept for compatibility; in this code a
+//! "document" is the exchanged, signed Document aggregate, and bytes with a name are a file).
+
+use async_graphql::SimpleObject;
+use domain::values::FileRef;
+
+/// A stored file: download it from `url` with the same bearer token.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Document")]
+pub struct FileInfo {
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Download path (`/documents/{sha256}`).
+    pub url: String,
+}
+
+impl From<FileRef> for FileInfo {
+    fn from(f: FileRef) -> Self {
+        Self {
+            url: format!("/documents/{}", f.sha256),
+            sha256: f.sha256,
+            name: f.name,
+            content_type: f.content_type,
+            size: f.size as i64,
+        }
+    }
+}
+
+impl FileInfo {
+    /// From a stored FileRef (JSON); `None` when it does not decode.
+    pub(crate) fn from_json(v: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value::<FileRef>(v.clone())
+            .ok()
+            .map(Self::from)
+    }
+
+    /// From a stored list of FileRefs (JSON).
+    pub(crate) fn list_from_json(v: &serde_json::Value) -> Vec<Self> {
+        match v {
+            serde_json::Value::Array(items) => items.iter().filter_map(Self::from_json).collect(),
+            other => Self::from_json(other).into_iter().collect(),
+        }
+    }
+}
