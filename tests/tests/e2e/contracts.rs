@@ -731,3 +731,29 @@ async fn a_status_the_code_does_not_know_is_an_error_not_a_default() {
     let again = t.gql(Some(&admin), query, json!({ "id": contract })).await;
     assert_eq!(again, ok);
 }
+
+#[tokio::test]
+async fn the_leased_subject_reads_back_as_concluded_vin_serial_number_and_plate() {
+    let w = World::new().await;
+    let mut input = explicit_contract(w.company, "ЛД-VIN");
+    // A European VIN that fails the North-American check digit is valid (docs/domain.md).
+    input["subject"] = json!({ "kind": "легковой автомобиль", "make": "Volkswagen", "model": "Golf",
+        "year": 2003, "vin": "WVWZZZ1JZ3W386752", "serialNumber": "SN-0042",
+        "registrationPlate": "А123ВС77" });
+    let car = w.contract_id(input).await;
+    let machine = w.contract_id(annuity_contract(w.company, "ЛД-SN")).await;
+    let q = "query($id: UUID!) { contract(id: $id) { subject { kind make model year vin serialNumber registrationPlate } } }";
+    let r = w.t.gql(Some(&w.admin), q, json!({ "id": car })).await;
+    assert_eq!(
+        r["data"]["contract"]["subject"],
+        json!({ "kind": "легковой автомобиль", "make": "Volkswagen", "model": "Golf", "year": 2003,
+                "vin": "WVWZZZ1JZ3W386752", "serialNumber": "SN-0042", "registrationPlate": "А123ВС77" }),
+        "{r}"
+    );
+    let r = w.t.gql(Some(&w.admin), q, json!({ "id": machine })).await;
+    assert_eq!(r["data"]["contract"]["subject"]["vin"], Value::Null, "{r}");
+    assert_eq!(
+        r["data"]["contract"]["subject"]["serialNumber"], "JCB3CX-000123",
+        "{r}"
+    );
+}

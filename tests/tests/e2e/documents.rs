@@ -142,7 +142,7 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
             json!({"k": contract}),
         )
         .await;
-    let (_, pdf) = t
+    let (status, pdf) = t
         .download(
             Some(&admin),
             r["data"]["generateReconciliationAct"]["file"]["sha256"]
@@ -150,6 +150,7 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
                 .unwrap(),
         )
         .await;
+    assert_eq!(status, 200);
     let text = squash(&inspect::text(&pdf));
     assert!(text.contains("Акт сверки взаимных расчетов"), "{text}");
     assert!(
@@ -480,8 +481,8 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         signed["signatures"][0]["thumbprint"],
         "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
     );
-    // The client downloads the staff's detached signature.
-    let (code, _) = t
+    // The client downloads the staff's detached signature: the very bytes staff uploaded.
+    let (code, bytes) = t
         .download(
             Some(&client),
             signed["signatures"][1]["file"]["sha256"]
@@ -489,7 +490,8 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
                 .unwrap_or_default(),
         )
         .await;
-    let _ = code;
+    assert_eq!(code, 200);
+    assert_eq!(bytes, [&sig[..], b"b"].concat());
     let r = t.gql(Some(&client), "mutation($d: UUID!) { requestDocumentAnnulment(documentId: $d, reason: \"Ошибка в дате\") { status reason } }", json!({"d": doc})).await;
     assert_eq!(
         r["data"]["requestDocumentAnnulment"]["status"], "ANNULMENT_REQUESTED",
