@@ -1,8 +1,12 @@
-//! The documents the cabinet generates, rendered as PDF (DOMAIN.md "Documents"):
+//! The documents the cabinet generates, rendered as PDF (docs/domain.md "Documents").
+//!
+//! # Layout
+//! - [`pdf`]: the small PDF writer (embedded DejaVu subsets, ruled tables, images);
 //! - [`invoice`]: счёт на оплату with the ГОСТ Р 56042-2014 payment QR code ([`qr`]) and the amount in
 //!   words ([`words`]);
 //! - [`act`]: акт сверки взаиморасчётов (the numbers come from `domain::reconciliation`);
-//! - [`certificate`]: справки (no debt, contract in force, book value) and the ОС-1 act.
+//! - [`certificate`]: справки (no debt, contract in force, book value) and the ОС-1 act;
+//! - `inspect` (feature `inspect`): reading a PDF back (text, QR codes) for tests.
 //!
 //! Rendering is pure and deterministic: the same data gives the same bytes. Where the data comes from (the
 //! event log, the read models, the configured lessor) is the caller's business.

@@ -1,4 +1,4 @@
-//! A company's connection to electronic document exchange (ЭДО) with the lessor (DOMAIN.md "Documents"):
+//! A company's connection to electronic document exchange (ЭДО) with the lessor (docs/domain.md "Documents"):
 //! NotConnected → QuestionnaireSubmitted → OfferAccepted → Connected through the lessor's operator, or
 //! RoamingRequested → RoamingActive through the client's own operator, or Rejected with a reason (from which
 //! the client may start again). One stream per company; its aggregate id is the company's id.

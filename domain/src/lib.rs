@@ -1,12 +1,16 @@
 //! The pure leasing model: value objects, aggregates, commands, events and errors, and the schedule and
-//! penalty arithmetic. Nothing here touches a database, HTTP or GraphQL; the rules come from DOMAIN.md.
+//! penalty arithmetic. Nothing here touches a database, HTTP or GraphQL; the rules come from docs/domain.md.
 //!
 //! # Layout
-//! - [`values`]: validated value objects (ИНН, КПП, ОГРН/ОГРНИП, БИК, bank accounts, e-mail, phone, money,
-//!   VAT rates, VIN);
-//! - [`company`]: the Company aggregate; [`content`]: news, FAQ and the terms of use; [`contract`]: the Contract aggregate; [`clock`]: the business clock;
-//! - [`schedule`]: payment schedule arithmetic; [`penalty`]: penalty arithmetic; [`calendar`]: the
-//!   production calendar (working days).
+//! - [`values`]: validated value objects (ИНН, КПП, ОГРН/ОГРНИП, БИК, bank accounts, e-mail, phone, money
+//!   with its one formatter, VAT rates, VIN, ЭДО participant ids, file references);
+//! - aggregates, each with its commands, events, errors (and services where a command needs the outside):
+//!   [`company`], [`contract`], [`policy`], [`request`] (client requests), [`document`] (exchanged and
+//!   signed documents), [`edo`] (the ЭДО connection), [`content`] (news, FAQ, terms of use), [`clock`] (the
+//!   business clock);
+//! - arithmetic, pure: [`schedule`] (payment schedules), [`penalty`] (penalties), [`reconciliation`] (the
+//!   act of reconciliation from a contract's events), [`calendar`] (the production calendar);
+//! - `testing` (tests and the `testing` feature): sample profiles, terms and dates.
 
 pub mod calendar;
 pub mod clock;

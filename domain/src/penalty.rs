@@ -1,4 +1,4 @@
-//! Penalty arithmetic (DOMAIN.md "Penalties"): penalty = rate × overdue base × days.
+//! Penalty arithmetic (docs/domain.md "Penalties"): penalty = rate × overdue base × days.
 //!
 //! Days start the day after the line's payment deadline (its due date moved to a working day); whether the
 //! payment day itself counts and whether the base includes VAT are contract terms. A payment reduces the base

@@ -1,4 +1,4 @@
-//! Payment schedule arithmetic (DOMAIN.md "Payment schedules"): pure functions from a contract's terms to
+//! Payment schedule arithmetic (docs/domain.md "Payment schedules"): pure functions from a contract's terms to
 //! its lines, and the recalculation of the remaining lines after a partial early repayment.
 //!
 //! Every line is rounded to kopecks (half away from zero) and the last regular line takes the rounding
@@ -410,7 +410,7 @@ mod tests {
 
     #[test]
     fn the_annuity_payment_matches_domain_md() {
-        // DOMAIN.md: P = 1,200,000, 12 months, 12% a year → 106,618.55.
+        // docs/domain.md: P = 1,200,000, 12 months, 12% a year → 106,618.55.
         assert_eq!(
             annuity_payment(m("1200000"), monthly_rate(dec!(12)), 12, Money::ZERO),
             m("106618.55")

@@ -1,4 +1,4 @@
-//! End-to-end tests live in tests/. This library holds what both they and the `api` crate's tests of the
+//! The end-to-end suite lives in tests/tests/e2e/ (one test binary). This library holds what both they and the `api` crate's tests of the
 //! real binary need: a `graphql-transport-ws` client over a real WebSocket.
 
 use std::time::Duration;

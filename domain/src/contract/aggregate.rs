@@ -101,7 +101,7 @@ struct State {
 impl State {
     /// The penalty of line `l` through `through` (its settlements as given), as the event that brings the
     /// accrued total to it; `None` when the total does not change. The one place a line's penalty is
-    /// accrued (DOMAIN: penalties; docs/domain.md).
+    /// accrued (docs/domain.md "Penalties").
     fn penalty_accrued(
         &self,
         l: &LineState,
@@ -229,7 +229,7 @@ impl Contract {
     }
 
     /// What buying the asset out on `as_of` costs: outstanding principal + unpaid due amounts + penalties
-    /// through the date + unpaid fines + redemption − credit (DOMAIN.md "Payment schedules").
+    /// through the date + unpaid fines + redemption − credit (docs/domain.md "Payment schedules").
     ///
     /// # Errors
     /// [`ContractError::NotConcluded`], or [`ContractError::WrongStatus`] for a completed or terminated

@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn account_key_cases() {
-        // DOMAIN.md's example, and settlement accounts whose key was computed independently.
+        // docs/domain.md's example, and settlement accounts whose key was computed independently.
         for (acc, ok) in [
             ("30101810400000000225", true),
             ("30101810500000000225", false),

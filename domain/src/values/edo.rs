@@ -1,4 +1,4 @@
-//! ЭДО (electronic document exchange) participant identifiers (DOMAIN.md "Identifiers and their checks").
+//! ЭДО (electronic document exchange) participant identifiers (docs/domain.md "Identifiers and their checks").
 
 use serde::{Deserialize, Serialize};
 

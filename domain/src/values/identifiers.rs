@@ -1,4 +1,4 @@
-//! ИНН, КПП, ОГРН and ОГРНИП with their check digits (DOMAIN.md).
+//! ИНН, КПП, ОГРН and ОГРНИП with their check digits (docs/domain.md).
 
 use serde::{Deserialize, Serialize};
 

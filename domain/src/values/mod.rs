@@ -1,5 +1,5 @@
 //! Validated value objects. Each type can only be built through its `parse` (or a checked constructor), so a
-//! value that exists is valid; the rules are DOMAIN.md's "Identifiers and their checks" and "Money".
+//! value that exists is valid; the rules are docs/domain.md's "Identifiers and their checks" and "Money and VAT".
 //!
 //! Deserialisation trusts stored data (events already passed validation when they were recorded); a rule
 //! tightened later must never make history unreadable.

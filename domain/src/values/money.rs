@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ValueError;
 
 /// An amount in rubles with exactly two decimals (kopecks). Arithmetic never uses floats; every rounding
-/// step rounds half away from zero (DOMAIN.md "Money").
+/// step rounds half away from zero (docs/domain.md "Money and VAT").
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn vat_inside_a_gross_amount_follows_the_rate() {
-        // 22% from 2026-01-01, 20% before (DOMAIN.md).
+        // 22% from 2026-01-01, 20% before (docs/domain.md).
         assert_eq!(
             Money::parse("122.00").unwrap().vat_inside(dec!(22)),
             Money::parse("22.00").unwrap()

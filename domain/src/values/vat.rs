@@ -1,4 +1,4 @@
-//! VAT rates by the date of the supply (DOMAIN.md "Money").
+//! VAT rates by the date of the supply (docs/domain.md "Money and VAT").
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

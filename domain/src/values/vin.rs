@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{string_value, ValueError};
 
 /// A VIN: 17 characters of `[A-HJ-NPR-Z0-9]` (no I, O, Q). The North-American check digit is deliberately
-/// not enforced: European VINs such as WVWZZZ1JZ3W386752 fail it and are valid (DOMAIN.md).
+/// not enforced: European VINs such as WVWZZZ1JZ3W386752 fail it and are valid (docs/domain.md).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Vin(String);

@@ -149,7 +149,7 @@ async fn an_annuity_contract_gets_the_domain_md_payment_and_the_vat_change_insid
     let c = &r["data"]["concludeContract"]["contract"];
     let lines = c["schedule"].as_array().unwrap_or_else(|| panic!("{r}"));
     assert_eq!(lines.len(), 12);
-    // DOMAIN.md: P = 1,200,000, 12 months, 12% → 106,618.55.
+    // docs/domain.md: P = 1,200,000, 12 months, 12% → 106,618.55.
     assert_eq!(dec(&line(c, 1)["amount"]).to_string(), "106618.55");
     let principal: rust_decimal::Decimal = lines.iter().map(|l| dec(&l["principal"])).sum();
     assert_eq!(principal.to_string(), "1200000.00");
