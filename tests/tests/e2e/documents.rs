@@ -17,7 +17,7 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-const DOC: &str = "id kind number title status file { sha256 url } signatures { party thumbprint powerOfAttorney }";
+const DOC: &str = "id kind number title status file { sha256 url } signatures { party thumbprint powerOfAttorney file { sha256 } }";
 
 #[tokio::test]
 async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_debt() {
