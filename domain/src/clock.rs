@@ -70,6 +70,8 @@ pub enum ClockError {
     TooFar,
 }
 
+impl crate::failure::Rejection for ClockError {}
+
 impl Aggregate for BusinessClock {
     // Never renamed: it links every stored clock event.
     const TYPE: &'static str = "BusinessClock";

@@ -41,6 +41,8 @@ pub enum ContentError {
     Unpublished,
 }
 
+impl crate::failure::Rejection for ContentError {}
+
 /// Trims `value` and checks it is 1 to `max` characters.
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, ContentError> {
     let v = value.trim();

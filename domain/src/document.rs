@@ -130,6 +130,8 @@ pub enum DocumentError {
     OtherSide,
 }
 
+impl crate::failure::Rejection for DocumentError {}
+
 impl Signature {
     /// Validates and normalises a signature's fields.
     ///

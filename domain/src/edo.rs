@@ -72,6 +72,8 @@ pub enum EdoError {
     },
 }
 
+impl crate::failure::Rejection for EdoError {}
+
 /// Checks a roaming request's operator code and participant id: the code is one of the maintained list
 /// ([`EDO_OPERATORS`]) and the id (4–46 characters of `[A-Za-z0-9@.-]`) starts with it.
 ///

@@ -10,6 +10,7 @@
 //!   business clock);
 //! - arithmetic, pure: [`schedule`] (payment schedules), [`penalty`] (penalties), [`reconciliation`] (the
 //!   act of reconciliation from a contract's events), [`calendar`] (the production calendar);
+//! - [`failure`]: a broken rule or a failed look-up, as the command executor tells them apart;
 //! - `testing` (tests and the `testing` feature): sample profiles, terms and dates.
 
 pub mod calendar;
@@ -19,6 +20,7 @@ pub mod content;
 pub mod contract;
 pub mod document;
 pub mod edo;
+pub mod failure;
 pub mod penalty;
 pub mod policy;
 pub mod reconciliation;

@@ -95,6 +95,7 @@ pub fn content_executor<A>(
 where
     A: cqrs_es::Aggregate<Services = ()>,
     A::Command: Clone,
+    A::Error: domain::failure::Rejection,
 {
     CommandExecutor::new(PgEventStore::new(pool, inline, snapshot_every), ())
 }

@@ -44,6 +44,8 @@ impl DomainEvent for CounterEvent {
 #[error("refused")]
 struct Refused;
 
+impl domain::failure::Rejection for Refused {}
+
 impl Aggregate for Counter {
     const TYPE: &'static str = "Counter";
     type Command = i64;
@@ -739,4 +741,55 @@ async fn rebuild_applies_in_its_swap_what_a_long_transaction_kept_below_the_hori
         .await
         .unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
+}
+
+/// A look-up that always fails, as a database that refuses would.
+struct FailingLookup;
+
+#[async_trait]
+impl domain::company::CompanyLookup for FailingLookup {
+    async fn find_by_inn_kpp(
+        &self,
+        _: &domain::values::Inn,
+        _: Option<&domain::values::Kpp>,
+    ) -> Result<Option<uuid::Uuid>, domain::failure::LookupFailed> {
+        Err(domain::failure::LookupFailed {
+            what: "company by ИНН and КПП",
+            cause: "connection refused".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_look_up_is_reported_as_infrastructure_not_as_a_broken_rule_and_stores_nothing() {
+    let pool = pool().await;
+    let exec = CommandExecutor::new(
+        PgEventStore::<Company>::new(
+            pool.clone(),
+            projections::executors::inline_projections(),
+            0,
+        ),
+        CompanyServices::new(Arc::new(FailingLookup)),
+    );
+    let id = uuid::Uuid::now_v7();
+    let r = exec
+        .execute(
+            &id.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: id,
+                profile: Box::new(sample_profile("773601001")),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await;
+    match r {
+        Err(CommandError::LookupFailed(f)) => assert_eq!(f.cause, "connection refused"),
+        Err(other) => panic!("expected a failed look-up, got {other}"),
+        Ok(_) => panic!("a command whose look-up failed was accepted"),
+    }
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
 }

@@ -151,7 +151,6 @@ pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
         CommandError::Rejected(e) => match (&e, fields::company(&e)) {
             (CompanyError::NotRegistered, _) => ApiError::NotFound("company not found".into()),
             (CompanyError::AlreadyRegistered, _) => ApiError::Conflict(e.to_string()),
-            (CompanyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
             (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
             (_, None) => ApiError::validation("input", e.to_string()),
         },
@@ -165,7 +164,6 @@ pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
         CommandError::Rejected(e) => match (&e, fields::contract(&e)) {
             (ContractError::NotConcluded, _) => ApiError::NotFound("contract not found".into()),
             (ContractError::AlreadyConcluded, _) => ApiError::Conflict(e.to_string()),
-            (ContractError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
             (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
             (_, None) => ApiError::validation("input", e.to_string()),
         },
@@ -180,7 +178,6 @@ pub fn policy_command_error(e: CommandError<PolicyError>, prefix: &str) -> ApiEr
         CommandError::Rejected(e) => match (&e, fields::policy(&e)) {
             (PolicyError::NotIssued, _) => ApiError::NotFound("policy not found".into()),
             (PolicyError::AlreadyIssued, _) => ApiError::Conflict(e.to_string()),
-            (PolicyError::LookupFailed(_), _) => ApiError::Internal(anyhow::anyhow!("{e}")),
             (_, Some(field)) => ApiError::validation(format!("{prefix}.{field}"), e.to_string()),
             (_, None) => ApiError::validation(prefix, e.to_string()),
         },
@@ -248,6 +245,7 @@ pub fn command_error<E: std::fmt::Display + std::fmt::Debug + Send + Sync + 'sta
             format!("this key was already used for a {aggregate_type} operation"),
         ),
         CommandError::Unique { constraint } => unique_violation(&constraint),
+        CommandError::LookupFailed(e) => ApiError::Internal(anyhow::Error::new(e)),
         CommandError::Store(e) => ApiError::Internal(anyhow::anyhow!("{e}")),
     }
 }

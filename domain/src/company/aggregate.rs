@@ -306,8 +306,11 @@ mod tests {
             &self,
             inn: &Inn,
             kpp: Option<&Kpp>,
-        ) -> Result<Option<Uuid>, String> {
-            let known = self.0.lock().map_err(|e| e.to_string())?;
+        ) -> Result<Option<Uuid>, crate::failure::LookupFailed> {
+            let known = self.0.lock().map_err(|e| crate::failure::LookupFailed {
+                what: "company by ИНН and КПП",
+                cause: e.to_string(),
+            })?;
             Ok(known
                 .iter()
                 .find(|(i, k, _)| i == inn.as_str() && k.as_deref() == kpp.map(Kpp::as_str))

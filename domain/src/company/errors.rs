@@ -32,7 +32,17 @@ pub enum CompanyError {
         /// The command field (camelCase, as the command names it).
         field: &'static str,
     },
-    /// The uniqueness look-up failed (a store error, not a business rule).
-    #[error("company look-up failed: {0}")]
-    LookupFailed(String),
+    /// A look-up the command needed failed (a store error, not a business rule); the executor reports it
+    /// as such.
+    #[error(transparent)]
+    LookupFailed(crate::failure::LookupFailed),
+}
+
+impl crate::failure::Rejection for CompanyError {
+    fn lookup_failed(&self) -> Option<&crate::failure::LookupFailed> {
+        match self {
+            Self::LookupFailed(f) => Some(f),
+            _ => None,
+        }
+    }
 }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::failure::LookupFailed;
 use uuid::Uuid;
 
 use crate::values::{Inn, Kpp};
@@ -13,8 +15,12 @@ pub trait CompanyLookup: Send + Sync {
     /// The company registered with this ИНН and КПП (`None` КПП: an ИП), if any.
     ///
     /// # Errors
-    /// A description of the store failure.
-    async fn find_by_inn_kpp(&self, inn: &Inn, kpp: Option<&Kpp>) -> Result<Option<Uuid>, String>;
+    /// The store failed.
+    async fn find_by_inn_kpp(
+        &self,
+        inn: &Inn,
+        kpp: Option<&Kpp>,
+    ) -> Result<Option<Uuid>, LookupFailed>;
 }
 
 /// The services handed to every Company command.

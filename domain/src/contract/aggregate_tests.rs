@@ -18,7 +18,7 @@ struct OneCompany;
 
 #[async_trait]
 impl CompanyDirectory for OneCompany {
-    async fn company_exists(&self, company_id: Uuid) -> Result<bool, String> {
+    async fn company_exists(&self, company_id: Uuid) -> Result<bool, crate::failure::LookupFailed> {
         Ok(company_id == COMPANY)
     }
 }

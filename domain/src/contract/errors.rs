@@ -105,9 +105,10 @@ pub enum ContractError {
         /// Outstanding principal + redemption.
         price: Money,
     },
-    /// The company look-up failed (a store error, not a business rule).
-    #[error("company look-up failed: {0}")]
-    LookupFailed(String),
+    /// A look-up the command needed failed (a store error, not a business rule); the executor reports it
+    /// as such.
+    #[error(transparent)]
+    LookupFailed(crate::failure::LookupFailed),
 }
 
 /// Checks `0 ≤ value ≤ max`.
@@ -121,4 +122,13 @@ pub(crate) fn in_range(
         return Err(ContractError::OutOfRange { field, reason });
     }
     Ok(())
+}
+
+impl crate::failure::Rejection for ContractError {
+    fn lookup_failed(&self) -> Option<&crate::failure::LookupFailed> {
+        match self {
+            Self::LookupFailed(f) => Some(f),
+            _ => None,
+        }
+    }
 }

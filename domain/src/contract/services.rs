@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::failure::LookupFailed;
 use uuid::Uuid;
 
 use crate::calendar::ProductionCalendar;
@@ -13,8 +15,8 @@ pub trait CompanyDirectory: Send + Sync {
     /// Whether `company_id` is a registered company.
     ///
     /// # Errors
-    /// A description of the store failure.
-    async fn company_exists(&self, company_id: Uuid) -> Result<bool, String>;
+    /// The store failed.
+    async fn company_exists(&self, company_id: Uuid) -> Result<bool, LookupFailed>;
 }
 
 /// The services handed to every Contract command.

@@ -18,7 +18,10 @@ struct OneContract;
 
 #[async_trait]
 impl ContractLookup for OneContract {
-    async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, String> {
+    async fn contract_company(
+        &self,
+        contract_id: Uuid,
+    ) -> Result<Option<Uuid>, crate::failure::LookupFailed> {
         Ok((contract_id == CONTRACT).then_some(COMPANY))
     }
 }

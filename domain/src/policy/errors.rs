@@ -66,7 +66,17 @@ pub enum PolicyError {
         /// The attribute of the command the rule is about (the API maps it to its input field).
         field: &'static str,
     },
-    /// The contract look-up failed (a store error, not a business rule).
-    #[error("contract look-up failed: {0}")]
-    LookupFailed(String),
+    /// A look-up the command needed failed (a store error, not a business rule); the executor reports it
+    /// as such.
+    #[error(transparent)]
+    LookupFailed(crate::failure::LookupFailed),
+}
+
+impl crate::failure::Rejection for PolicyError {
+    fn lookup_failed(&self) -> Option<&crate::failure::LookupFailed> {
+        match self {
+            Self::LookupFailed(f) => Some(f),
+            _ => None,
+        }
+    }
 }

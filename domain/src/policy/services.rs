@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::failure::LookupFailed;
 use uuid::Uuid;
 
 /// Finds the lessee of a contract (implemented over the contracts read model).
@@ -11,8 +13,8 @@ pub trait ContractLookup: Send + Sync {
     /// The company of `contract_id`, or `None` when there is no such contract.
     ///
     /// # Errors
-    /// A description of the store failure.
-    async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, String>;
+    /// The store failed.
+    async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, LookupFailed>;
 }
 
 /// The services handed to every Policy command.

@@ -44,6 +44,8 @@ pub enum RequestError {
     TooManyAttachments(usize),
 }
 
+impl crate::failure::Rejection for RequestError {}
+
 impl RequestError {
     pub(crate) fn detail(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Detail {

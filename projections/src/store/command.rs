@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use domain::failure::Rejection;
 use sqlx::PgPool;
 
 use crate::store::event::CommandMeta;
@@ -44,6 +45,8 @@ pub enum CommandError<E> {
         /// The constraint name.
         constraint: String,
     },
+    /// A look-up the command needed failed (the database, not a business rule): nothing was stored.
+    LookupFailed(domain::failure::LookupFailed),
     /// The store failed.
     Store(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -57,6 +60,7 @@ impl<E: fmt::Display> fmt::Display for CommandError<E> {
                 write!(f, "idempotency key was used for a {aggregate_type} command")
             }
             Self::Unique { constraint } => write!(f, "unique constraint {constraint} violated"),
+            Self::LookupFailed(e) => write!(f, "{e}"),
             Self::Store(e) => write!(f, "store error: {e}"),
         }
     }
@@ -83,6 +87,7 @@ impl<A> CommandExecutor<A>
 where
     A: Aggregate + 'static,
     A::Command: Clone,
+    A::Error: Rejection,
 {
     /// An executor over `store` with the aggregate's services.
     pub fn new(store: PgEventStore<A>, services: A::Services) -> Self {
@@ -195,7 +200,7 @@ where
             | Err(CommandError::Unique { .. })
             | Err(CommandError::IdempotencyKeyReused { .. }) => "rejected",
             Err(CommandError::Conflict { .. }) => "conflict",
-            Err(CommandError::Store(_)) => "error",
+            Err(CommandError::LookupFailed(_)) | Err(CommandError::Store(_)) => "error",
         };
         metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => outcome)
             .increment(1);
@@ -251,7 +256,13 @@ where
                     let ms = u64::from(rand_below(5 * attempt)) + 1;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
-                Err(AggregateError::UserError(e)) => return Err(CommandError::Rejected(e)),
+                Err(AggregateError::UserError(e)) => {
+                    // A failed look-up is infrastructure, not a rule: reported as such.
+                    return Err(match e.lookup_failed() {
+                        Some(f) => CommandError::LookupFailed(f.clone()),
+                        None => CommandError::Rejected(e),
+                    });
+                }
                 Err(AggregateError::UnexpectedError(e)) => {
                     return Err(match e.downcast::<StoreError>() {
                         Ok(se) => match *se {

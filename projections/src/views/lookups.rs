@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use domain::company::CompanyLookup;
 use domain::contract::CompanyDirectory;
+use domain::failure::LookupFailed;
 use domain::values::{Inn, Kpp};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -23,7 +24,11 @@ impl PgCompanyLookup {
 
 #[async_trait]
 impl CompanyLookup for PgCompanyLookup {
-    async fn find_by_inn_kpp(&self, inn: &Inn, kpp: Option<&Kpp>) -> Result<Option<Uuid>, String> {
+    async fn find_by_inn_kpp(
+        &self,
+        inn: &Inn,
+        kpp: Option<&Kpp>,
+    ) -> Result<Option<Uuid>, LookupFailed> {
         sqlx::query_scalar(
             "SELECT company_id FROM companies_view WHERE inn = $1 AND kpp IS NOT DISTINCT FROM $2",
         )
@@ -31,7 +36,10 @@ impl CompanyLookup for PgCompanyLookup {
         .bind(kpp.map(Kpp::as_str))
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| LookupFailed {
+            what: "company by ИНН and КПП",
+            cause: e.to_string(),
+        })
     }
 }
 
@@ -49,12 +57,15 @@ impl PgCompanyDirectory {
 
 #[async_trait]
 impl CompanyDirectory for PgCompanyDirectory {
-    async fn company_exists(&self, company_id: Uuid) -> Result<bool, String> {
+    async fn company_exists(&self, company_id: Uuid) -> Result<bool, LookupFailed> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM companies_view WHERE company_id = $1)")
             .bind(company_id)
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| LookupFailed {
+                what: "company",
+                cause: e.to_string(),
+            })
     }
 }
 
@@ -72,9 +83,12 @@ impl PgContractLookup {
 
 #[async_trait]
 impl domain::policy::ContractLookup for PgContractLookup {
-    async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, String> {
+    async fn contract_company(&self, contract_id: Uuid) -> Result<Option<Uuid>, LookupFailed> {
         crate::views::contracts::contract_company(&self.pool, contract_id)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| LookupFailed {
+                what: "contract's lessee",
+                cause: e.to_string(),
+            })
     }
 }
