@@ -14,6 +14,7 @@ mod files;
 mod history;
 mod inputs;
 mod insurance;
+pub mod limits;
 mod mutation;
 mod notifications;
 mod pagination;
@@ -83,6 +84,7 @@ pub fn build_schema(app: App) -> CabinetSchema {
         SubscriptionRoot,
     )
     .data(app)
+    .extension(limits::RequestLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .finish()

@@ -52,3 +52,41 @@ async fn readiness_fails_when_the_database_is_gone() {
     t.pool.close().await;
     assert_eq!(get(&t, "/readyz").await.0, 503);
 }
+
+#[tokio::test]
+async fn a_deeply_nested_anonymous_request_is_refused_before_parsing_and_the_server_keeps_answering(
+) {
+    // A few kilobytes of nesting used to overflow the parser's stack and abort the process (issue 19, item
+    // 1). Each shape of nesting the parser recurses on: lists, input objects, selections, and a mix.
+    let t = TestApp::spawn().await;
+    let deep_list = format!(
+        "{{ companies(search: {}) {{ totalCount }} }}",
+        "[".repeat(3000)
+    );
+    let deep_object = format!(
+        "{{ companies(search: {}) {{ totalCount }} }}",
+        "{a:".repeat(2000)
+    );
+    let deep_selection = format!("{}{}", "{ a ".repeat(3000), "}".repeat(3000));
+    let mixed = format!("query {{ f(x: {}) }}", "[{a: ".repeat(1500));
+    for (name, query) in [
+        ("lists", deep_list),
+        ("input objects", deep_object),
+        ("selections", deep_selection),
+        ("mixed", mixed),
+    ] {
+        let r = t.gql(None, &query, serde_json::json!({})).await;
+        assert_eq!(
+            crate::common::error(&r),
+            ("VALIDATION".to_owned(), Some("query".to_owned())),
+            "{name}: {r}"
+        );
+    }
+    assert_eq!(get(&t, "/healthz").await, (200, "ok".to_owned()));
+    // An ordinary request is unaffected.
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let r = t
+        .gql(Some(&admin), "{ me { email } }", serde_json::json!({}))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+}
