@@ -1,19 +1,96 @@
-//! Bounds on a request's text, checked before the parser sees it. The GraphQL parser recurses once per
-//! level of nesting (`[`, `{`, `(` in selections, lists and input objects), so an unbounded nesting is an
-//! unbounded stack: a few kilobytes of `[` abort the whole process. The bound is checked for every
-//! transport (POST and WebSocket alike) by a schema extension that runs before parsing.
+//! Bounds on a request, checked before async-graphql parses and validates it, for every transport (POST and
+//! WebSocket alike), by a schema extension:
+//! - before the parser sees the text: the nesting of `[`, `{`, `(` — the parser recurses once per level, so
+//!   unbounded nesting is an unbounded stack (a few kilobytes of `[` aborted the whole process);
+//! - once parsed (by this extension, and the document handed on), before any check walks it: the size of
+//!   each operation with its fragments expanded — fragments
+//!   that each spread the previous one twice make a kilobyte expand to billions of fields, and validation
+//!   walks the expansion (13.5 s and 3.4 GiB for one such request). The size is computed once per fragment,
+//!   so checking it is linear in the document.
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerResult, Variables};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Request, ServerResult};
 
 use crate::error::ApiError;
 
 /// The deepest nesting of brackets, braces and parentheses a request may have. The cabinet's deepest
 /// legitimate request (a screen's selection under the depth limit, with input objects) stays far below.
 pub const MAX_NESTING: usize = 64;
+
+/// The most fields one operation may have once its fragments are expanded.
+pub const MAX_EXPANDED_FIELDS: u64 = 5_000;
+
+/// The most fragment definitions one document may hold (which also bounds how deep a chain of fragments
+/// spreading each other can make the size computation recurse).
+pub const MAX_FRAGMENTS: usize = 200;
+
+/// The size of the largest operation in `doc` with every fragment spread expanded (fields counted, at
+/// most `cap` + 1: counting stops there). A fragment that spreads itself, directly or not, counts nothing
+/// more (validation refuses it anyway).
+pub fn expanded_size(doc: &ExecutableDocument, cap: u64) -> u64 {
+    let mut memo: HashMap<&str, u64> = HashMap::new();
+    doc.operations
+        .iter()
+        .map(|(_, op)| {
+            set_size(
+                doc,
+                &op.node.selection_set.node,
+                &mut memo,
+                &mut Vec::new(),
+                cap,
+            )
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn set_size<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    memo: &mut HashMap<&'a str, u64>,
+    visiting: &mut Vec<&'a str>,
+    cap: u64,
+) -> u64 {
+    let mut total = 0u64;
+    for item in &set.items {
+        let n = match &item.node {
+            Selection::Field(f) => {
+                1 + set_size(doc, &f.node.selection_set.node, memo, visiting, cap)
+            }
+            Selection::InlineFragment(i) => {
+                set_size(doc, &i.node.selection_set.node, memo, visiting, cap)
+            }
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                if let Some(n) = memo.get(name) {
+                    *n
+                } else if visiting.contains(&name) {
+                    0
+                } else if let Some(def) = doc.fragments.get(&s.node.fragment_name.node) {
+                    visiting.push(name);
+                    let n = set_size(doc, &def.node.selection_set.node, memo, visiting, cap);
+                    visiting.pop();
+                    memo.insert(name, n);
+                    n
+                } else {
+                    0
+                }
+            }
+        };
+        total = total.saturating_add(n);
+        if total > cap {
+            return cap + 1;
+        }
+    }
+    total
+}
 
 /// The deepest nesting of `{`, `[` and `(` in `query`, outside strings, block strings and comments.
 pub fn nesting_depth(query: &str) -> usize {
@@ -55,7 +132,9 @@ pub fn nesting_depth(query: &str) -> usize {
     max
 }
 
-/// The schema extension that refuses a request nested deeper than [`MAX_NESTING`] before parsing it.
+/// The schema extension that refuses a request nested deeper than [`MAX_NESTING`] before parsing it, and
+/// one with more than [`MAX_FRAGMENTS`] fragments or [`MAX_EXPANDED_FIELDS`] expanded fields before
+/// validating it.
 pub struct RequestLimits;
 
 impl ExtensionFactory for RequestLimits {
@@ -68,21 +147,36 @@ struct RequestLimitsExtension;
 
 #[async_trait::async_trait]
 impl Extension for RequestLimitsExtension {
-    async fn parse_query(
+    // The checks run when the request is prepared, before async-graphql parses it, and the document they
+    // parse is the one the schema then uses: async-graphql's own checks right after parsing walk the
+    // fragments expanded, so the expansion must be bounded before them.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if nesting_depth(query) > MAX_NESTING {
-            return Err(async_graphql::Error::from(ApiError::validation(
-                "query",
-                format!("is nested more than {MAX_NESTING} levels deep"),
-            ))
-            .into_server_error(async_graphql::Pos::default()));
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let refuse = |reason: String| {
+            async_graphql::Error::from(ApiError::validation("query", reason))
+                .into_server_error(async_graphql::Pos::default())
+        };
+        if nesting_depth(&request.query) > MAX_NESTING {
+            return Err(refuse(format!(
+                "is nested more than {MAX_NESTING} levels deep"
+            )));
         }
-        next.run(ctx, query, variables).await
+        let doc = request.parsed_query()?;
+        if doc.fragments.len() > MAX_FRAGMENTS {
+            return Err(refuse(format!(
+                "has more than {MAX_FRAGMENTS} fragment definitions"
+            )));
+        }
+        if expanded_size(doc, MAX_EXPANDED_FIELDS) > MAX_EXPANDED_FIELDS {
+            return Err(refuse(format!(
+                "has more than {MAX_EXPANDED_FIELDS} fields once its fragments are expanded"
+            )));
+        }
+        next.run(ctx, request).await
     }
 }
 
@@ -103,5 +197,40 @@ mod tests {
         assert_eq!(nesting_depth("{ f(s: \"\"\"[[[[\\\"\"\"[[\"\"\") }"), 2);
         assert_eq!(nesting_depth("# [[[[[\n{ x }"), 1);
         assert_eq!(nesting_depth("]]]]{ x }"), 1);
+    }
+
+    fn parse(q: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(q).expect("a valid document")
+    }
+
+    #[test]
+    fn the_expanded_size_counts_fields_through_fragments_once_each() {
+        assert_eq!(expanded_size(&parse("{ a b { c d } }"), 100), 4);
+        assert_eq!(
+            expanded_size(
+                &parse("{ ...F ...F } fragment F on Q { a b ... on Q { c } }"),
+                100
+            ),
+            6
+        );
+        // Thirty fragments each spreading the previous twice: 2^30 fields, counted in a moment and capped.
+        let mut q = String::from("query { ...F29 } fragment F0 on Q { a b }");
+        for i in 1..30 {
+            q.push_str(&format!(
+                " fragment F{i} on Q {{ ...F{j} ...F{j} }}",
+                j = i - 1
+            ));
+        }
+        assert_eq!(expanded_size(&parse(&q), 5_000), 5_001);
+        // A fragment that spreads itself counts once, and nothing loops.
+        assert_eq!(
+            expanded_size(&parse("{ ...F } fragment F on Q { a ...F }"), 100),
+            1
+        );
+        // The largest operation counts.
+        assert_eq!(
+            expanded_size(&parse("query A { a } query B { a b c }"), 100),
+            3
+        );
     }
 }

@@ -90,3 +90,38 @@ async fn a_deeply_nested_anonymous_request_is_refused_before_parsing_and_the_ser
         .await;
     assert!(r["errors"].is_null(), "{r}");
 }
+
+#[tokio::test]
+async fn fragments_that_double_each_other_are_refused_before_validation_walks_them() {
+    // Thirty fragments each spreading the previous one twice: under a kilobyte that expands to 2^30 fields.
+    // Validating the expansion took 13.5 s and 3.4 GiB (issue 19, item 2); it is refused by its size now.
+    let t = TestApp::spawn().await;
+    let mut query = String::from("query { ...F29 } fragment F0 on QueryRoot { me { email } }");
+    for i in 1..30 {
+        query.push_str(&format!(
+            " fragment F{i} on QueryRoot {{ ...F{j} ...F{j} }}",
+            j = i - 1
+        ));
+    }
+    assert!(query.len() < 2_000);
+    let started = std::time::Instant::now();
+    let r = t.gql(None, &query, serde_json::json!({})).await;
+    assert_eq!(
+        crate::common::error(&r),
+        ("VALIDATION".to_owned(), Some("query".to_owned())),
+        "{r}"
+    );
+    // A generous bound: the refusal costs the parse, not the expansion.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(get(&t, "/healthz").await, (200, "ok".to_owned()));
+    // Fragments within the bound still work.
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let r = t
+        .gql(
+            Some(&admin),
+            "query { ...A ...A } fragment A on QueryRoot { me { email } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+}
