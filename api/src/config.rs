@@ -54,8 +54,12 @@ pub struct Settings {
     /// Calls of `login`, `requestPasswordReset` and `resetPassword` allowed per client address per minute
     /// (each separately).
     pub auth_rate_per_minute: u32,
-    /// Take the client address from the first X-Forwarded-For entry (only behind a proxy that sets it).
+    /// The TCP peer is a proxy of ours that appends the client's address to X-Forwarded-For: take the client
+    /// address from that header, from the right, skipping `trusted_proxies` (only behind such a proxy).
     pub trust_forwarded_for: bool,
+    /// Further proxies of ours in a chain (their addresses, as they appear in X-Forwarded-For): skipped when
+    /// the client address is read from the right of the header.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `requestPasswordReset` answers no sooner than this many milliseconds, whether or not the account
     /// exists.
     pub reset_answer_floor_ms: u64,
@@ -213,6 +217,7 @@ impl Default for Settings {
             smtp_url: None,
             auth_rate_per_minute: 20,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             reset_answer_floor_ms: 400,
             argon2: crate::auth::passwords::HashCost::default(),
             snapshot_every: 100,

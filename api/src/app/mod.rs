@@ -74,6 +74,8 @@ pub struct App {
     pub transport: Transport,
     /// Take the client address from X-Forwarded-For.
     pub trust_forwarded_for: bool,
+    /// Further proxies of ours, skipped in X-Forwarded-For.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Document commands (exchange and signing).
     pub documents: Arc<CommandExecutor<domain::document::Document>>,
     /// ЭДО connection commands.
@@ -185,6 +187,7 @@ impl App {
             outbox,
             transport,
             trust_forwarded_for: settings.trust_forwarded_for,
+            trusted_proxies: Arc::from(settings.trusted_proxies.clone()),
             documents,
             edo: Arc::new(edo),
             lessor,

@@ -77,7 +77,7 @@ pub(crate) async fn graphql(
         token_hash: token.as_deref().map(sessions::token_hash),
         correlation_id: header(&headers, "x-correlation-id").unwrap_or_else(|| request_id.clone()),
         request_id,
-        client: client_of(&headers, &extensions, s.trust_forwarded_for),
+        client: client_of(&headers, &extensions, &s.forwarding),
     };
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
@@ -139,7 +139,7 @@ pub(crate) async fn graphql_ws(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> axum::response::Response {
-    let client = client_of(&headers, &extensions, s.trust_forwarded_for);
+    let client = client_of(&headers, &extensions, &s.forwarding);
     let schema = s.schema.clone();
     let (pool, policy) = (s.pool.clone(), s.sessions);
     upgrade

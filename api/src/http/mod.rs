@@ -32,7 +32,10 @@ pub fn router(app: App) -> Router {
     let state = HttpState {
         pool: app.pool.clone(),
         sessions: app.accounts.session_policy(),
-        trust_forwarded_for: app.trust_forwarded_for,
+        forwarding: headers::Forwarding {
+            trust_peer: app.trust_forwarded_for,
+            proxies: app.trusted_proxies.clone(),
+        },
         upload_max_bytes: app.upload_max_bytes,
         schema: build_schema(app.clone()),
     };

@@ -11,6 +11,6 @@ pub(crate) struct HttpState {
     pub(crate) schema: CabinetSchema,
     pub(crate) pool: PgPool,
     pub(crate) sessions: SessionPolicy,
-    pub(crate) trust_forwarded_for: bool,
+    pub(crate) forwarding: super::headers::Forwarding,
     pub(crate) upload_max_bytes: usize,
 }
