@@ -80,10 +80,8 @@ pub struct App {
     pub documents: Arc<CommandExecutor<domain::document::Document>>,
     /// ЭДО connection commands.
     pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
-    /// The lessor on generated documents.
-    pub lessor: Arc<Lessor>,
     /// Generating documents.
-    pub document_service: crate::app::documents::DocumentService,
+    pub document_service: DocumentService,
     /// The current ЭДО offer version.
     pub edo_offer_version: i32,
     /// Where file contents live.
@@ -161,10 +159,9 @@ impl App {
         );
         let store: Arc<dyn FileStore> = Arc::new(PgFileStore::new(pool.clone()));
         let documents = Arc::new(documents);
-        let lessor = Arc::new(lessor);
         let document_service = DocumentService {
             pool: pool.clone(),
-            lessor: lessor.clone(),
+            lessor: Arc::new(lessor),
             documents: documents.clone(),
             store: store.clone(),
         };
@@ -190,7 +187,6 @@ impl App {
             trusted_proxies: Arc::from(settings.trusted_proxies.clone()),
             documents,
             edo: Arc::new(edo),
-            lessor,
             document_service,
             edo_offer_version: settings.edo_offer_version,
             store,
