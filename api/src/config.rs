@@ -88,6 +88,93 @@ pub struct Settings {
     pub lessor: LessorSettings,
     /// The version of the ЭДО offer clients accept (`acceptEdoOffer(version)` must name it).
     pub edo_offer_version: i32,
+    /// Limits of the HTTP and WebSocket transport (`[http]` in the settings file).
+    pub http: HttpSettings,
+    /// Who may ask the schema about itself (`__schema`, `__type`).
+    pub introspection: Introspection,
+    /// Serve GraphiQL at `GET /graphql` (its scripts and styles come from this server).
+    pub graphiql: bool,
+    /// When set, `GET /metrics` asks for `Authorization: Bearer <metrics_token>`; when not, it answers only
+    /// callers on the loopback interface (or only on `metrics_listen`).
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on this address of its own instead of the public listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Caps on mail a caller can make the cabinet send (`[mail_caps]`).
+    pub mail_caps: MailCaps,
+}
+
+/// Who may use introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Introspection {
+    /// Nobody: frontends take the committed docs/schema.graphql.
+    Off,
+    /// Signed-in callers only (the default): the schema is not shown to anyone who finds the address.
+    #[default]
+    Authenticated,
+    /// Anyone.
+    Public,
+}
+
+/// Limits of the transport: every one bounds what a single client can hold of the server.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest body of a JSON request, bytes. A multipart request may carry its files on top
+    /// (`upload_max_bytes` each, at most 10).
+    pub request_max_bytes: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle kept-alive connection stays
+    /// open).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds from a request's first byte to its answer, body upload included (WebSockets excepted).
+    pub request_timeout_seconds: u64,
+    /// Open connections in all.
+    pub max_connections: usize,
+    /// Open connections from one client address (the TCP peer; not applied to `trusted_proxies` and a
+    /// trusted forwarding peer, whose clients are told apart by the forwarded address).
+    pub max_connections_per_address: usize,
+    /// Seconds between the server's pings on a WebSocket; a socket that answers nothing for two of them is
+    /// closed.
+    pub ws_keepalive_seconds: u64,
+    /// Seconds a WebSocket may take to send `connection_init`.
+    pub ws_init_timeout_seconds: u64,
+    /// Operations (subscriptions, queries, mutations) one WebSocket may run at once.
+    pub ws_max_operations: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            request_max_bytes: 1024 * 1024,
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            max_connections: 4096,
+            max_connections_per_address: 64,
+            ws_keepalive_seconds: 30,
+            ws_init_timeout_seconds: 10,
+            ws_max_operations: 32,
+        }
+    }
+}
+
+/// Caps on mail callers trigger.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailCaps {
+    /// Mails one recipient address may be sent on a caller's request (sign-in notices, recovery, login
+    /// change) per hour.
+    pub per_recipient_per_hour: u32,
+    /// Login changes one account may start per day.
+    pub login_changes_per_account_per_day: u32,
+}
+
+impl Default for MailCaps {
+    fn default() -> Self {
+        Self {
+            per_recipient_per_hour: 10,
+            login_changes_per_account_per_day: 5,
+        }
+    }
 }
 
 /// The lessor's requisites for generated documents (`[lessor]` in the settings file). The defaults are a
@@ -230,6 +317,12 @@ impl Default for Settings {
             service_levels: std::collections::BTreeMap::new(),
             lessor: LessorSettings::default(),
             edo_offer_version: 1,
+            http: HttpSettings::default(),
+            introspection: Introspection::default(),
+            graphiql: true,
+            metrics_token: None,
+            metrics_listen: None,
+            mail_caps: MailCaps::default(),
         }
     }
 }

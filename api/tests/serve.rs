@@ -11,7 +11,12 @@ mod support;
 use support::{gql, stop, Server};
 
 async fn start(data_dir: &Path) -> Server {
-    support::start(data_dir, &["--demo"], None).await
+    support::start(
+        data_dir,
+        &["--demo", "--demo-password", "demo-password-123"],
+        None,
+    )
+    .await
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {

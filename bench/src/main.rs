@@ -131,7 +131,13 @@ async fn run_server(url: String) -> anyhow::Result<()> {
         let mut stdin = tokio::io::stdin();
         while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
     };
-    api::http::serve(listener, app, shutdown).await?;
+    api::http::serve(
+        listener,
+        app,
+        &api::http::HttpConfig::from(&settings),
+        shutdown,
+    )
+    .await?;
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;

@@ -133,11 +133,23 @@ fn hex(bytes: &[u8]) -> String {
 /// PostgreSQL whatever the store, so another store (S3-compatible object storage) only implements these two.
 #[async_trait::async_trait]
 pub trait FileStore: Send + Sync {
-    /// Stores the content under its hash (once; storing the same content again changes nothing).
-    async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError>;
+    /// Stores the content under its hash (once; storing the same content again keeps the first bytes) and
+    /// returns this upload's mark, for [`FileStore::discard`].
+    async fn put(
+        &self,
+        file: &FileRef,
+        content: &[u8],
+        stored_by: &str,
+    ) -> Result<UploadMark, ApiError>;
     /// The content type and content of a stored file.
     async fn get(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, ApiError>;
+    /// Forgets an upload whose command was refused: the content goes unless it was uploaded again since
+    /// `mark` or a document refers to it. Returns whether it went.
+    async fn discard(&self, sha256: &str, mark: UploadMark) -> Result<bool, ApiError>;
 }
+
+/// When an upload last stored (or touched) a content: a later upload of the same bytes moves it.
+pub type UploadMark = chrono::DateTime<chrono::Utc>;
 
 /// The store in PostgreSQL: `stored_files`, one row per content, in the same database (and backup) as the
 /// events that reference it.
@@ -155,19 +167,39 @@ impl PgFileStore {
 
 #[async_trait::async_trait]
 impl FileStore for PgFileStore {
-    async fn put(&self, file: &FileRef, content: &[u8], stored_by: &str) -> Result<(), ApiError> {
-        sqlx::query(
+    async fn put(
+        &self,
+        file: &FileRef,
+        content: &[u8],
+        stored_by: &str,
+    ) -> Result<UploadMark, ApiError> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO stored_files (sha256, content_type, size, content, stored_by) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (sha256) DO NOTHING",
+             ON CONFLICT (sha256) DO UPDATE SET touched_at = clock_timestamp() \
+             RETURNING touched_at",
         )
         .bind(&file.sha256)
         .bind(&file.content_type)
         .bind(file.size as i64)
         .bind(content)
         .bind(stored_by)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn discard(&self, sha256: &str, mark: UploadMark) -> Result<bool, ApiError> {
+        let r = sqlx::query(
+            "DELETE FROM stored_files f WHERE f.sha256 = $1 AND f.touched_at = $2 \
+               AND NOT EXISTS (SELECT 1 FROM documents_view d WHERE d.sha256 = f.sha256) \
+               AND NOT EXISTS (SELECT 1 FROM exchange_documents_view x WHERE x.sha256 = f.sha256 \
+                               OR x.signatures @> jsonb_build_array(jsonb_build_object('sha256', f.sha256))) \
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.attachments @> jsonb_build_array(jsonb_build_object('sha256', f.sha256)))",
+        )
+        .bind(sha256)
+        .bind(mark)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() > 0)
     }
 
     async fn get(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
@@ -234,12 +266,9 @@ pub async fn download(
         }) => return Err(not_found()),
         Err(e) => return Err(e),
     }
-    let name: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM documents_view WHERE sha256 = $1 ORDER BY position LIMIT 1",
-    )
-    .bind(sha256)
-    .fetch_optional(pool)
-    .await?;
+    // The name under the company the caller was authorized for: the same content under another company's
+    // name would tell the caller what that company calls it.
+    let name = projections::views::documents::name_of_file(pool, sha256, linked).await?;
     let (content_type, content) = store.get(sha256).await?.ok_or_else(not_found)?;
     Ok(Download {
         name: name.unwrap_or_else(|| sha256.to_owned()),

@@ -86,6 +86,8 @@ pub struct App {
     pub edo_offer_version: i32,
     /// Where file contents live.
     pub store: Arc<dyn FileStore>,
+    /// Sessions revoked on any node (the workers follow them; open WebSockets close on them).
+    pub revocations: Arc<crate::auth::sessions::Revocations>,
 }
 
 impl App {
@@ -155,6 +157,8 @@ impl App {
                 },
                 rate_per_minute: settings.auth_rate_per_minute,
                 reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
+                mails_per_recipient_per_hour: settings.mail_caps.per_recipient_per_hour,
+                login_changes_per_day: settings.mail_caps.login_changes_per_account_per_day,
             },
         );
         let store: Arc<dyn FileStore> = Arc::new(PgFileStore::new(pool.clone()));
@@ -190,6 +194,7 @@ impl App {
             document_service,
             edo_offer_version: settings.edo_offer_version,
             store,
+            revocations: Arc::default(),
         })
     }
 }

@@ -31,7 +31,7 @@ pub async fn create_account(
     replace_password: bool,
 ) -> Result<Uuid, ApiError> {
     passwords::check_field("password", password, email.as_str())?;
-    let hash = passwords::hash_async(password.to_owned()).await?;
+    let hash = passwords::hash_async(passwords::SYSTEM, password.to_owned()).await?;
     let roles = role_names(roles);
     let sql = if replace_password {
         "INSERT INTO accounts (account_id, email, password_hash, roles, password_changed_at) \

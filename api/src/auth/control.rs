@@ -22,7 +22,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PasswordReset => "password_reset",
             Self::LoginChange => "login_change",

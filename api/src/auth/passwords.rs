@@ -84,9 +84,59 @@ fn hashing_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// Hashes one caller has running or waiting: one at a time. A caller (an address, an account) that sends
+/// hundreds of password checks at once gets them done one after another, holding at most one of the
+/// [`hashing_slots`], while everyone else's take the others.
+fn callers() -> &'static std::sync::Mutex<
+    std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>,
+> {
+    static CALLERS: OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+    > = OnceLock::new();
+    CALLERS.get_or_init(Default::default)
+}
+
+/// A caller's turn, given back (and its entry dropped when nobody else of it waits) on drop.
+struct Turn {
+    caller: String,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self._permit = None;
+        let mut map = callers().lock().unwrap_or_else(|p| p.into_inner());
+        if map
+            .get(&self.caller)
+            .is_some_and(|g| std::sync::Arc::strong_count(g) == 1)
+        {
+            map.remove(&self.caller);
+        }
+    }
+}
+
+async fn turn_of(caller: &str) -> Result<Turn, ApiError> {
+    let gate = callers()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(caller.to_owned())
+        .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)))
+        .clone();
+    let permit = gate
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Turn {
+        caller: caller.to_owned(),
+        _permit: Some(permit),
+    })
+}
+
 async fn blocking<T: Send + 'static>(
+    caller: &str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    let _turn = turn_of(caller).await?;
     let _slot = hashing_slots()
         .acquire()
         .await
@@ -96,12 +146,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// Hashes off the async workers, one per core at a time.
+/// Who asks for a hash, for the fair queue: an account, or for the anonymous flows the client's address.
+pub fn caller_account(id: uuid::Uuid) -> String {
+    format!("account:{id}")
+}
+
+/// See [`caller_account`].
+pub fn caller_address(address: &str) -> String {
+    format!("address:{address}")
+}
+
+/// The caller of work no client asked for (provisioning, the command line).
+pub const SYSTEM: &str = "system";
+
+/// Hashes off the async workers, one per core at a time and one per `caller` at a time.
 ///
 /// # Errors
 /// As [`hash`].
-pub async fn hash_async(password: String) -> Result<String, ApiError> {
-    blocking(move || hash(&password))
+pub async fn hash_async(caller: &str, password: String) -> Result<String, ApiError> {
+    blocking(caller, move || hash(&password))
         .await?
         .map_err(ApiError::Internal)
 }
@@ -138,12 +201,16 @@ pub fn verify(password: &str, stored: &str) -> Verified {
     Verified { ok, needs_rehash }
 }
 
-/// Verifies off the async workers.
+/// Verifies off the async workers, one per core at a time and one per `caller` at a time.
 ///
 /// # Errors
 /// Only if the blocking task panics.
-pub async fn verify_async(password: String, stored: String) -> Result<Verified, ApiError> {
-    blocking(move || verify(&password, &stored)).await
+pub async fn verify_async(
+    caller: &str,
+    password: String,
+    stored: String,
+) -> Result<Verified, ApiError> {
+    blocking(caller, move || verify(&password, &stored)).await
 }
 
 /// A hash of a password nobody has, to verify against when the login does not exist, so that both answers

@@ -162,7 +162,7 @@ impl Operation {
     }
 
     /// The company it is about, if any.
-    fn company(self) -> Option<Uuid> {
+    pub fn company(self) -> Option<Uuid> {
         match self {
             Self::ReadCompany(c)
             | Self::ChangeCompanyRequisites(c)
@@ -207,6 +207,13 @@ impl Operation {
                 | Self::AcceptTerms
         )
     }
+}
+
+/// Whether `actor` may know that things of `company` exist: staff see every company, a client only its
+/// own. Where a caller names a thing by id, a thing of a company it does not see answers as an unknown id
+/// would (NOT_FOUND), whatever else it may not do.
+pub fn sees_company(actor: &Actor, company: Uuid) -> bool {
+    actor.is_staff() || actor.companies.contains(&company)
 }
 
 /// Decides whether `actor` may perform `op`.

@@ -31,7 +31,22 @@ pub struct AccountSettings {
     pub rate_per_minute: u32,
     /// `requestPasswordReset` never answers sooner than this, found or not.
     pub reset_answer_floor: Duration,
+    /// Mails of one kind one address may be sent per hour on callers' requests.
+    pub mails_per_recipient_per_hour: u32,
+    /// Login changes one account may start per day.
+    pub login_changes_per_day: u32,
 }
+
+/// The mails a caller's request makes the cabinet send, each capped per recipient and hour
+/// ([`AccountSettings::mails_per_recipient_per_hour`]): nobody can turn the cabinet into a mail cannon
+/// against an address, its own or another's.
+const CAPPED_TEMPLATES: &[&str] = &[
+    "password_reset",
+    "login_change_confirmation",
+    "login_change_requested",
+    "new_sign_in",
+    "account_locked",
+];
 
 /// The account flows.
 pub struct AccountService {
@@ -50,6 +65,16 @@ pub struct SignedIn {
     pub expires_at: DateTime<Utc>,
     /// The account, as the authorization layer sees it.
     pub actor: Actor,
+}
+
+fn locked(until: DateTime<Utc>) -> ApiError {
+    refused(
+        "ACCOUNT_LOCKED",
+        format!(
+            "too many failed sign-ins; try again after {} UTC",
+            until.format("%H:%M")
+        ),
+    )
 }
 
 fn invalid_login() -> ApiError {
@@ -95,13 +120,7 @@ impl AccountService {
         let login = email.trim().to_lowercase();
         let key = security::login_key(&login);
         if let Some(until) = security::locked_until(&self.pool, &key).await? {
-            return Err(refused(
-                "ACCOUNT_LOCKED",
-                format!(
-                    "too many failed sign-ins; try again after {} UTC",
-                    until.format("%H:%M")
-                ),
-            ));
+            return Err(locked(until));
         }
         let found = match Email::parse(&login) {
             Ok(e) => accounts::find_login(&self.pool, e.as_str()).await?,
@@ -111,32 +130,16 @@ impl AccountService {
             .as_ref()
             .map(|f| f.password_hash.clone())
             .unwrap_or_else(|| passwords::decoy_hash().to_owned());
-        let verified = passwords::verify_async(password.clone(), stored).await?;
+        let caller = passwords::caller_address(client.address_or_unknown());
+        let verified = passwords::verify_async(&caller, password.clone(), stored).await?;
         let mut tx = self.pool.begin().await?;
         let account = match found {
             Some(f) if verified.ok => f,
             found => {
-                let locked = security::record_failure(&mut tx, &key).await?;
-                if let Some(f) = &found {
-                    security::record(
-                        &mut tx,
-                        Entry::new(f.account_id, Kind::SignInFailed, Some(client)),
-                    )
-                    .await?;
-                    if let Some(until) = locked {
-                        security::record(
-                            &mut tx,
-                            Entry::new(f.account_id, Kind::Locked, Some(client)),
-                        )
-                        .await?;
-                        let letter = templates::account_locked(
-                            Locale::parse(&f.locale),
-                            &self.outbox.site,
-                            until,
-                        );
-                        self.outbox.enqueue(&mut tx, &login, letter).await?;
-                    }
-                }
+                let known = found
+                    .as_ref()
+                    .map(|f| (f.account_id, login.as_str(), Locale::parse(&f.locale)));
+                self.failed_password(&mut tx, &key, known, client).await?;
                 tx.commit().await?;
                 return Err(invalid_login());
             }
@@ -155,7 +158,7 @@ impl AccountService {
         }
         security::clear_failures(&mut tx, &key).await?;
         if verified.needs_rehash {
-            let hash = passwords::hash_async(password).await?;
+            let hash = passwords::hash_async(&caller, password).await?;
             sqlx::query("UPDATE accounts SET password_hash = $2 WHERE account_id = $1")
                 .bind(account.account_id)
                 .bind(hash)
@@ -179,7 +182,7 @@ impl AccountService {
                 client.address_or_unknown(),
                 client.user_agent.as_deref().unwrap_or("unknown"),
             );
-            self.outbox.enqueue(&mut tx, &login, letter).await?;
+            self.enqueue_capped(&mut tx, &login, letter).await?;
         }
         tx.commit().await?;
         let actor = sessions::resolve(&self.pool, &token, self.settings.sessions)
@@ -195,8 +198,8 @@ impl AccountService {
     /// Changes the signed-in account's password. Every other session ends; the account is mailed.
     ///
     /// # Errors
-    /// VALIDATION on `currentPassword` (wrong; counted like a failed sign-in) or `newPassword` (the policy,
-    /// or unchanged).
+    /// RATE_LIMITED, ACCOUNT_LOCKED, VALIDATION on `currentPassword` (wrong; counted like a failed sign-in)
+    /// or `newPassword` (the policy, or unchanged).
     pub async fn change_password(
         &self,
         actor: &Actor,
@@ -212,26 +215,9 @@ impl AccountService {
                 "must differ from the current password",
             ));
         }
-        let stored: String =
-            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE account_id = $1")
-                .bind(actor.account_id)
-                .fetch_one(&self.pool)
-                .await?;
-        if !passwords::verify_async(current, stored).await?.ok {
-            let mut tx = self.pool.begin().await?;
-            security::record_failure(&mut tx, &security::login_key(&actor.email)).await?;
-            security::record(
-                &mut tx,
-                Entry::new(actor.account_id, Kind::SignInFailed, Some(client)),
-            )
+        self.check_current_password(actor, current, "currentPassword", client)
             .await?;
-            tx.commit().await?;
-            return Err(ApiError::validation(
-                "currentPassword",
-                "is not your current password",
-            ));
-        }
-        let hash = passwords::hash_async(new).await?;
+        let hash = passwords::hash_async(&passwords::caller_account(actor.account_id), new).await?;
         let mut tx = self.pool.begin().await?;
         accounts::set_password(&mut tx, actor.account_id, &hash).await?;
         sessions::revoke_all(&mut tx, actor.account_id, current_session).await?;
@@ -308,7 +294,10 @@ impl AccountService {
             &control,
             Purpose::PasswordReset.ttl().num_minutes(),
         );
-        self.outbox.enqueue(&mut tx, email.as_str(), letter).await?;
+        if !self.enqueue_capped(&mut tx, email.as_str(), letter).await? {
+            // Over the cap: nothing is sent, and the answer is the same as ever.
+            return Ok(());
+        }
         security::record(
             &mut tx,
             Entry::new(account_id, Kind::PasswordResetRequested, Some(client)),
@@ -345,7 +334,9 @@ impl AccountService {
                 .fetch_one(&mut *tx)
                 .await?;
         passwords::check_field("newPassword", &new, &email)?;
-        let hash = passwords::hash_async(new).await?;
+        let hash =
+            passwords::hash_async(&passwords::caller_address(client.address_or_unknown()), new)
+                .await?;
         accounts::set_password(&mut tx, account_id, &hash).await?;
         sessions::revoke_all(&mut tx, account_id, None).await?;
         security::clear_failures(&mut tx, &security::login_key(&email)).await?;
@@ -397,14 +388,19 @@ impl AccountService {
         Ok(())
     }
 
-    /// Starts a login change: mails a control string (valid 24 hours) to the new address.
+    /// Starts a login change: with the current password, mails a control string (valid 24 hours) to the new
+    /// address, and tells the current one (with what to do when it was not the owner). Whoever holds only a
+    /// session cannot hand the account to an address of theirs.
     ///
     /// # Errors
-    /// VALIDATION on `newEmail` (not an e-mail, or the current login).
+    /// VALIDATION on `newEmail` (not an e-mail, or the current login) or `currentPassword` (wrong; counted
+    /// like a failed sign-in); ACCOUNT_LOCKED; RATE_LIMITED (too many login changes today, too many mails
+    /// to the address this hour, or too many password checks).
     pub async fn request_login_change(
         &self,
         actor: &Actor,
         new_email: &str,
+        current_password: String,
         client: &Client,
     ) -> Result<(), ApiError> {
         let new =
@@ -412,7 +408,27 @@ impl AccountService {
         if new.as_str() == actor.email {
             return Err(ApiError::validation("newEmail", "is already your login"));
         }
+        self.check_current_password(actor, current_password, "currentPassword", client)
+            .await?;
         let mut tx = self.pool.begin().await?;
+        let started_today: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM control_strings WHERE account_id = $1 AND purpose = $2 \
+               AND created_at > clock_timestamp() - interval '1 day'",
+        )
+        .bind(actor.account_id)
+        .bind(Purpose::LoginChange.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if started_today >= i64::from(self.settings.login_changes_per_day) {
+            metrics::counter!("cabinet_mail_capped_total", "cap" => "login_changes").increment(1);
+            return Err(refused(
+                "RATE_LIMITED",
+                format!(
+                    "at most {} login changes a day; try again tomorrow",
+                    self.settings.login_changes_per_day
+                ),
+            ));
+        }
         let control = control::issue(
             &mut tx,
             actor.account_id,
@@ -420,14 +436,27 @@ impl AccountService {
             Some(new.as_str()),
         )
         .await?;
+        let locale = accounts::locale(&mut *tx, actor.account_id).await?;
         let letter = templates::login_change_confirmation(
-            accounts::locale(&mut *tx, actor.account_id).await?,
+            locale,
             &self.outbox.site,
             new.as_str(),
             &control,
             Purpose::LoginChange.ttl().num_hours(),
         );
-        self.outbox.enqueue(&mut tx, new.as_str(), letter).await?;
+        if !self.enqueue_capped(&mut tx, new.as_str(), letter).await? {
+            return Err(refused(
+                "RATE_LIMITED",
+                "too many mails to this address in the last hour; try again later",
+            ));
+        }
+        let notice = templates::login_change_requested(
+            locale,
+            &self.outbox.site,
+            &templates::mask_email(new.as_str()),
+            client.address_or_unknown(),
+        );
+        self.enqueue_capped(&mut tx, &actor.email, notice).await?;
         security::record(
             &mut tx,
             Entry::new(actor.account_id, Kind::LoginChangeRequested, Some(client)),
@@ -648,7 +677,11 @@ impl AccountService {
         client: &Client,
     ) -> Result<AccountRow, ApiError> {
         let password = passwords::generate_temporary();
-        let hash = passwords::hash_async(password.clone()).await?;
+        let hash = passwords::hash_async(
+            &passwords::caller_account(admin.account_id),
+            password.clone(),
+        )
+        .await?;
         let mut tx = self.pool.begin().await?;
         let before = Self::lock_account(&mut tx, id).await?;
         if before.deleted_at.is_some() {
@@ -728,6 +761,102 @@ impl AccountService {
         let row = accounts::load(&mut tx, id).await?;
         tx.commit().await?;
         row.ok_or_else(|| ApiError::NotFound("account not found".into()))
+    }
+
+    /// Checks the signed-in account's password for a change that needs it, held to the same rules as a
+    /// sign-in: a per-account rate limit, the lockout (a locked login cannot be guessed from a session
+    /// either), a failure counted toward it, and the caller's own place in the hashing queue.
+    ///
+    /// # Errors
+    /// RATE_LIMITED, ACCOUNT_LOCKED, VALIDATION on `field`.
+    async fn check_current_password(
+        &self,
+        actor: &Actor,
+        password: String,
+        field: &'static str,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        let caller = passwords::caller_account(actor.account_id);
+        self.limiter.check("passwordCheck", &caller)?;
+        let key = security::login_key(&actor.email);
+        if let Some(until) = security::locked_until(&self.pool, &key).await? {
+            return Err(locked(until));
+        }
+        let stored: String =
+            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE account_id = $1")
+                .bind(actor.account_id)
+                .fetch_one(&self.pool)
+                .await?;
+        if passwords::verify_async(&caller, password, stored).await?.ok {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let locale = accounts::locale(&mut *tx, actor.account_id).await?;
+        self.failed_password(
+            &mut tx,
+            &key,
+            Some((actor.account_id, &actor.email, locale)),
+            client,
+        )
+        .await?;
+        tx.commit().await?;
+        Err(ApiError::validation(field, "is not your current password"))
+    }
+
+    /// Records a wrong password for `key` (and, for a known account, in its security log); at the limit
+    /// the login locks and the account is told.
+    async fn failed_password(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        key: &[u8],
+        account: Option<(Uuid, &str, Locale)>,
+        client: &Client,
+    ) -> Result<(), ApiError> {
+        let locked = security::record_failure(&mut *tx, key).await?;
+        let Some((account_id, login, locale)) = account else {
+            return Ok(());
+        };
+        security::record(
+            &mut *tx,
+            Entry::new(account_id, Kind::SignInFailed, Some(client)),
+        )
+        .await?;
+        if let Some(until) = locked {
+            security::record(&mut *tx, Entry::new(account_id, Kind::Locked, Some(client))).await?;
+            let letter = templates::account_locked(locale, &self.outbox.site, until);
+            self.enqueue_capped(&mut *tx, login, letter).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a mail a caller's request asked for, unless its recipient has had
+    /// [`AccountSettings::mails_per_recipient_per_hour`] of its kind in the last hour; returns whether it
+    /// was queued.
+    async fn enqueue_capped(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        recipient: &str,
+        letter: templates::Letter,
+    ) -> Result<bool, sqlx::Error> {
+        debug_assert!(CAPPED_TEMPLATES.contains(&letter.template));
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE recipient = $1 AND template = $2 \
+               AND created_at > clock_timestamp() - interval '1 hour'",
+        )
+        .bind(recipient)
+        .bind(letter.template)
+        .fetch_one(&mut *tx)
+        .await?;
+        if sent >= i64::from(self.settings.mails_per_recipient_per_hour) {
+            metrics::counter!("cabinet_mail_capped_total", "cap" => letter.template).increment(1);
+            tracing::warn!(
+                template = letter.template,
+                "mail not queued: the recipient's hourly cap is reached"
+            );
+            return Ok(false);
+        }
+        self.outbox.enqueue(tx, recipient, letter).await?;
+        Ok(true)
     }
 
     async fn staff_entry(

@@ -58,16 +58,83 @@ pub async fn issue(
     Ok((token, expires_at))
 }
 
+/// The channel a revocation is announced on (payload: the account id), to every node, in the revoking
+/// transaction: open WebSockets of the account check their session again at once.
+pub const REVOKED_CHANNEL: &str = "cabinet_sessions_revoked";
+
 /// Revokes a session.
 ///
 /// # Errors
 /// A database error.
 pub async fn revoke(pool: &PgPool, hash: &[u8]) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET revoked_at = clock_timestamp() WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(hash)
-        .execute(pool)
+    let mut tx = pool.begin().await?;
+    let account: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = clock_timestamp() WHERE token_hash = $1 AND revoked_at IS NULL \
+         RETURNING account_id",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(account) = account {
+        announce(&mut tx, account).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tells every node that sessions of `account` ended (delivered when the transaction commits).
+async fn announce(conn: &mut PgConnection, account: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOKED_CHANNEL)
+        .bind(account.to_string())
+        .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// This node's feed of revocations: the accounts whose sessions some node just ended.
+pub struct Revocations {
+    accounts: tokio::sync::broadcast::Sender<Uuid>,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self {
+            accounts: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+impl Revocations {
+    /// The accounts announced from now on. A receiver that falls behind gets `Lagged`: it must then check
+    /// its session as if its account had been announced.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Uuid> {
+        self.accounts.subscribe()
+    }
+
+    /// Listens for announcements until `stop` turns true.
+    ///
+    /// # Errors
+    /// A database error (the caller restarts the feed; sockets re-check their sessions on a timer too, so
+    /// an announcement lost meanwhile is late, not lost).
+    pub async fn run(
+        self: std::sync::Arc<Self>,
+        pool: PgPool,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+        listener.listen(REVOKED_CHANNEL).await?;
+        loop {
+            tokio::select! {
+                n = listener.recv() => {
+                    if let Ok(account) = n?.payload().parse::<Uuid>() {
+                        let _ = self.accounts.send(account);
+                    }
+                }
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            }
+        }
+    }
 }
 
 /// Revokes every session of an account but `keep` (the caller's own, when it stays signed in); returns
@@ -88,6 +155,9 @@ pub async fn revoke_all(
     .bind(keep)
     .execute(&mut *conn)
     .await?;
+    if r.rows_affected() > 0 {
+        announce(conn, account_id).await?;
+    }
     Ok(r.rows_affected())
 }
 

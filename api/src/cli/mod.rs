@@ -49,9 +49,10 @@ pub enum Command {
         /// Load a demo company and the accounts admin@demo.local and client@demo.local.
         #[arg(long)]
         demo: bool,
-        /// Password of the demo accounts.
-        #[arg(long, default_value = "demo-password-123")]
-        demo_password: String,
+        /// Password of the demo accounts; when not given, a random one is written to
+        /// `<data_dir>/demo-password` (readable by its owner only). Never printed.
+        #[arg(long, env = "CABINET_DEMO_PASSWORD", hide_env_values = true)]
+        demo_password: Option<String>,
         /// Who starts business days: auto (at local midnight) or manual (`cabinet clock advance`).
         #[arg(long, env = "CABINET_CLOCK")]
         clock: Option<crate::config::ClockMode>,
@@ -102,6 +103,24 @@ pub async fn main() -> anyhow::Result<()> {
     crate::telemetry::init(settings.log_format);
     let code = run(cli.command, settings).await?;
     std::process::exit(code);
+}
+
+/// Writes `content` to a new file only its owner may read.
+fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(f, "{content}")?;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -165,16 +184,32 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
 async fn serve(
     settings: &Settings,
     app: &App,
-    demo_password: Option<String>,
+    demo_password: Option<Option<String>>,
 ) -> anyhow::Result<i32> {
-    if let Some(demo_password) = demo_password {
+    if let Some(given) = demo_password {
         let today = chrono::Utc::now()
             .with_timezone(&settings.tz()?)
             .date_naive();
+        let (demo_password, told) = match given {
+            Some(p) => (p, "the password given".to_owned()),
+            None => {
+                let file = settings.data_dir.join("demo-password");
+                let p = match std::fs::read_to_string(&file) {
+                    Ok(p) if !p.trim().is_empty() => p.trim().to_owned(),
+                    _ => {
+                        let p = crate::auth::passwords::generate_temporary();
+                        write_private(&file, &p)?;
+                        p
+                    }
+                };
+                (p, format!("the password in {}", file.display()))
+            }
+        };
         let company = crate::app::demo::load(app, &demo_password, today).await?;
         println!("demo company {company}");
+        // The password itself never goes to the output or the log.
         println!(
-            "demo accounts: {} (ADMIN) and {} (CLIENT), password: {demo_password}",
+            "demo accounts: {} (ADMIN) and {} (CLIENT), with {told}",
             crate::app::demo::ADMIN_EMAIL,
             crate::app::demo::CLIENT_EMAIL
         );
@@ -187,7 +222,13 @@ async fn serve(
     tracing::info!(%addr, "serving");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tasks = crate::workers::start(app, settings, stopped)?;
-    crate::http::serve(listener, app.clone(), shutdown_signal()).await?;
+    crate::http::serve(
+        listener,
+        app.clone(),
+        &crate::http::HttpConfig::from(settings),
+        shutdown_signal(),
+    )
+    .await?;
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;

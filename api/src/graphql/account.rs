@@ -263,13 +263,19 @@ impl AccountMutation {
         )
     }
 
-    /// Asks to change the login e-mail: a control string (valid 24 hours) is mailed to the new address;
-    /// nothing changes until `confirmLoginChange`.
-    async fn request_login_change(&self, ctx: &Context<'_>, new_email: String) -> Result<bool> {
+    /// Asks to change the login e-mail, with the current password: a control string (valid 24 hours) is
+    /// mailed to the new address and the current one is told; nothing changes until `confirmLoginChange`.
+    /// At most 5 a day (a setting).
+    async fn request_login_change(
+        &self,
+        ctx: &Context<'_>,
+        new_email: String,
+        current_password: String,
+    ) -> Result<bool> {
         let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
         app(ctx)
             .accounts
-            .request_login_change(actor, &new_email, &req.client)
+            .request_login_change(actor, &new_email, current_password, &req.client)
             .await?;
         Ok(true)
     }

@@ -22,6 +22,38 @@ pub struct RequestCtx {
     pub correlation_id: String,
     /// Where the request came from (address, user agent).
     pub client: crate::auth::security::Client,
+    /// The files this request stored.
+    pub uploads: RequestUploads,
+}
+
+/// The files a request stored, so that a request that ends in an error can discard what it left behind
+/// (`http::graphql` does, through [`crate::app::files::FileStore::discard`], which keeps anything a document
+/// refers to or someone uploaded again since).
+#[derive(Debug, Clone, Default)]
+pub struct RequestUploads(
+    std::sync::Arc<std::sync::Mutex<Vec<(String, crate::app::files::UploadMark)>>>,
+);
+
+impl RequestUploads {
+    pub(crate) fn note(&self, sha256: String, mark: crate::app::files::UploadMark) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((sha256, mark));
+    }
+
+    /// The files stored so far, taken out.
+    pub fn take(&self) -> Vec<(String, crate::app::files::UploadMark)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Marks a WebSocket's connection data: every operation on it resolves its session again (see
+/// [`super::session`]), as a POST resolves its bearer token each time.
+#[derive(Debug, Clone)]
+pub struct SocketSession {
+    /// SHA-256 of the token `connection_init` sent.
+    pub token_hash: Vec<u8>,
 }
 
 impl RequestCtx {
@@ -54,6 +86,28 @@ pub(crate) fn allow<'a>(
     let req = request(ctx)?;
     let actor = authorize(req.actor.as_ref(), op)?;
     Ok((actor, req))
+}
+
+/// [`allow`] for an operation on a thing the caller named by id and `op` names the company of: when the
+/// caller may not, and the company is not one it sees, the answer is `not_found()` — the same as for an id
+/// that does not exist, so ids of other companies' things cannot be probed.
+pub(crate) fn allow_seen<'a>(
+    ctx: &Context<'a>,
+    op: Operation,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<(&'a Actor, &'a RequestCtx), ApiError> {
+    allow(ctx, op).map_err(|e| {
+        let req = request(ctx).ok();
+        let hidden = match (req.and_then(|r| r.actor.as_ref()), op.company()) {
+            (Some(actor), Some(company)) => !crate::auth::policy::sees_company(actor, company),
+            _ => false,
+        };
+        if hidden && e.code() == "FORBIDDEN" {
+            not_found()
+        } else {
+            e
+        }
+    })
 }
 
 /// Validates an idempotency key: 1–200 printable characters.

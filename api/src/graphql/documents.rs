@@ -17,7 +17,7 @@ use projections::views::documents::{self as views, ExchangeDocumentView};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::context::{allow, app};
+use super::context::{allow, allow_seen, app};
 use super::enums::{unknown_stored, Party};
 use super::files::FileInfo;
 use super::pagination::{page, page_size, pair_cursor};
@@ -505,14 +505,14 @@ fn edo_error(e: CommandError<EdoError>) -> ApiError {
 async fn document_company(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocumentView, ApiError> {
     views::load_exchange_document(&app(ctx).pool, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("document {id}")))
+        .ok_or_else(|| ApiError::NotFound("document not found".into()))
 }
 
 /// A contract's company, for authorization.
 async fn contract_company(ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
     projections::views::contracts::contract_company(&app(ctx).pool, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("contract {id}")))
+        .ok_or_else(|| ApiError::NotFound("contract not found".into()))
 }
 
 async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError> {
@@ -525,7 +525,9 @@ async fn exchanging<'a>(
     id: Uuid,
 ) -> Result<(&'a Actor, &'a super::context::RequestCtx), ApiError> {
     let doc = document_company(ctx, id).await?;
-    allow(ctx, Operation::ExchangeDocuments(doc.company_id))
+    allow_seen(ctx, Operation::ExchangeDocuments(doc.company_id), || {
+        ApiError::NotFound("document not found".into())
+    })
 }
 
 /// Runs a command on a document as `actor` and returns the document as it is now.
@@ -641,7 +643,9 @@ impl DocumentQuery {
     /// One document.
     async fn document(&self, ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument> {
         let doc = document_company(ctx, id).await?;
-        allow(ctx, Operation::ReadExchange(doc.company_id))?;
+        allow_seen(ctx, Operation::ReadExchange(doc.company_id), || {
+            ApiError::NotFound("document not found".into())
+        })?;
         Ok(doc.try_into()?)
     }
 
@@ -655,7 +659,9 @@ impl DocumentQuery {
         to: NaiveDate,
     ) -> Result<Reconciliation> {
         let company = contract_company(ctx, contract_id).await?;
-        allow(ctx, Operation::ReadExchange(company))?;
+        allow_seen(ctx, Operation::ReadExchange(company), || {
+            ApiError::NotFound("contract not found".into())
+        })?;
         let r = generate::reconciliation(&app(ctx).document_service, contract_id, from, to).await?;
         Ok(reconciliation_out(contract_id, r))
     }
@@ -682,7 +688,9 @@ impl DocumentMutation {
         what: InvoiceSubjectInput,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
+        let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
+            ApiError::NotFound("contract not found".into())
+        })?;
         let g = generate::issue_invoice(
             &app(ctx).document_service,
             &req.meta(actor, None),
@@ -705,7 +713,9 @@ impl DocumentMutation {
         to: NaiveDate,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow(ctx, Operation::GenerateDocuments(company))?;
+        let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
+            ApiError::NotFound("contract not found".into())
+        })?;
         let g = crate::app::documents::issue_act(
             &app(ctx).document_service,
             &req.meta(actor, None),
@@ -729,7 +739,9 @@ impl DocumentMutation {
         as_of: NaiveDate,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow(ctx, Operation::IssueCertificates(company))?;
+        let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
+            ApiError::NotFound("contract not found".into())
+        })?;
         let g = crate::app::documents::issue_certificate(
             &app(ctx).document_service,
             &req.meta(actor, None),
@@ -747,7 +759,9 @@ impl DocumentMutation {
     /// Draws up the ОС-1 act for a completed contract (staff).
     async fn issue_os1(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow(ctx, Operation::IssueCertificates(company))?;
+        let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
+            ApiError::NotFound("contract not found".into())
+        })?;
         let g = crate::app::documents::issue_os1(
             &app(ctx).document_service,
             &req.meta(actor, None),

@@ -15,7 +15,7 @@ use projections::views::policies::{self as views, InstallmentView, InsuredEventV
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::context::{allow, app, idempotency_key, request};
+use super::context::{allow, allow_seen, app, idempotency_key, request};
 use super::enums::unknown_stored;
 use super::files::FileInfo;
 use super::pagination::{page, page_size};
@@ -304,7 +304,9 @@ pub(crate) async fn authorized_policy(
     let view = views::load_policy(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("policy not found".into()))?;
-    allow(ctx, op(view.company_id))?;
+    allow_seen(ctx, op(view.company_id), || {
+        ApiError::NotFound("policy not found".into())
+    })?;
     Ok(view)
 }
 

@@ -27,9 +27,66 @@ pub const MAX_NESTING: usize = 64;
 /// The most fields one operation may have once its fragments are expanded.
 pub const MAX_EXPANDED_FIELDS: u64 = 5_000;
 
+/// Requests longer than this (bytes) are parsed on the blocking pool rather than on an async worker.
+pub const PARSE_ASIDE_BYTES: usize = 8 * 1024;
+
 /// The most fragment definitions one document may hold (which also bounds how deep a chain of fragments
 /// spreading each other can make the size computation recurse).
 pub const MAX_FRAGMENTS: usize = 200;
+
+/// Root fields that check a password (argon2, deliberately slow) or send mail: one request may hold at
+/// most [`MAX_COSTLY_FIELDS`] of them, aliases and fragments counted, so that no single request queues
+/// hundreds of hashes or mails.
+pub const COSTLY_FIELDS: &[&str] = &[
+    "login",
+    "changePassword",
+    "requestPasswordReset",
+    "resetPassword",
+    "requestLoginChange",
+    "confirmLoginChange",
+    "resetAccountPassword",
+    "requestAccountDeletion",
+];
+
+/// See [`COSTLY_FIELDS`].
+pub const MAX_COSTLY_FIELDS: usize = 1;
+
+/// The most [`COSTLY_FIELDS`] at the root of any operation in `doc` (each alias and each spread counts).
+pub fn costly_fields(doc: &ExecutableDocument) -> usize {
+    fn count<'a>(
+        doc: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        visiting: &mut Vec<&'a str>,
+    ) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(COSTLY_FIELDS.contains(&f.node.name.node.as_str()))
+                }
+                Selection::InlineFragment(i) => count(doc, &i.node.selection_set.node, visiting),
+                Selection::FragmentSpread(sp) => {
+                    let name = sp.node.fragment_name.node.as_str();
+                    if visiting.contains(&name) {
+                        return 0;
+                    }
+                    let Some(def) = doc.fragments.get(&sp.node.fragment_name.node) else {
+                        return 0;
+                    };
+                    visiting.push(name);
+                    let n = count(doc, &def.node.selection_set.node, visiting);
+                    visiting.pop();
+                    n
+                }
+            })
+            .fold(0usize, usize::saturating_add)
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| count(doc, &op.node.selection_set.node, &mut Vec::new()))
+        .max()
+        .unwrap_or(0)
+}
 
 /// The size of the largest operation in `doc` with every fragment spread expanded (fields counted, at
 /// most `cap` + 1: counting stops there). A fragment that spreads itself, directly or not, counts nothing
@@ -165,6 +222,18 @@ impl Extension for RequestLimitsExtension {
                 "is nested more than {MAX_NESTING} levels deep"
             )));
         }
+        if request.query.len() > PARSE_ASIDE_BYTES {
+            // A long text takes a while to parse: not on the async workers every other request shares.
+            let text = request.query.clone();
+            let parsed =
+                tokio::task::spawn_blocking(move || async_graphql::parser::parse_query(text))
+                    .await
+                    .map_err(|e| {
+                        async_graphql::Error::from(ApiError::Internal(e.into()))
+                            .into_server_error(async_graphql::Pos::default())
+                    })?;
+            request.set_parsed_query(parsed?);
+        }
         let doc = request.parsed_query()?;
         if doc.fragments.len() > MAX_FRAGMENTS {
             return Err(refuse(format!(
@@ -174,6 +243,12 @@ impl Extension for RequestLimitsExtension {
         if expanded_size(doc, MAX_EXPANDED_FIELDS) > MAX_EXPANDED_FIELDS {
             return Err(refuse(format!(
                 "has more than {MAX_EXPANDED_FIELDS} fields once its fragments are expanded"
+            )));
+        }
+        if costly_fields(doc) > MAX_COSTLY_FIELDS {
+            return Err(refuse(format!(
+                "may hold at most {MAX_COSTLY_FIELDS} of the fields that check passwords or send mail ({})",
+                COSTLY_FIELDS.join(", ")
             )));
         }
         next.run(ctx, request).await
@@ -201,6 +276,24 @@ mod tests {
 
     fn parse(q: &str) -> ExecutableDocument {
         async_graphql::parser::parse_query(q).expect("a valid document")
+    }
+
+    #[test]
+    fn costly_fields_are_counted_through_aliases_and_fragments() {
+        assert_eq!(costly_fields(&parse("mutation { login(a: 1) { t } }")), 1);
+        assert_eq!(
+            costly_fields(&parse(
+                "mutation { a: login { t } b: login { t } c: acceptTerms }"
+            )),
+            2
+        );
+        assert_eq!(
+            costly_fields(&parse(
+                "mutation { ...F ... on M { requestLoginChange } } fragment F on M { changePassword ...F }"
+            )),
+            2
+        );
+        assert_eq!(costly_fields(&parse("{ me { login } }")), 0);
     }
 
     #[test]

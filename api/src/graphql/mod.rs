@@ -21,6 +21,7 @@ mod pagination;
 mod query;
 mod requests;
 mod scalars;
+pub mod session;
 mod subscription;
 mod types;
 mod uploads;
@@ -85,8 +86,11 @@ pub fn build_schema(app: App) -> CabinetSchema {
     )
     .data(app)
     .extension(limits::RequestLimits)
+    .extension(session::SessionPerOperation)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    // Suggestions ("did you mean …") would spell out the schema to a caller introspection refuses.
+    .disable_suggestions()
     .finish()
 }
 

@@ -23,7 +23,7 @@ use projections::views::requests::{self as views, HistoryView, RequestFilter, Re
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::context::{allow, app, idempotency_key, request};
+use super::context::{allow, allow_seen, app, idempotency_key, request};
 use super::contracts::RecalculationMode;
 use super::enums::{graphql_enum, unknown_stored, CertificateKind, Party};
 use super::files::FileInfo;
@@ -340,7 +340,9 @@ async fn authorized_request(
     let view = views::load_request(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("request not found".into()))?;
-    allow(ctx, op(view.company_id))?;
+    allow_seen(ctx, op(view.company_id), || {
+        ApiError::NotFound("request not found".into())
+    })?;
     Ok(view)
 }
 

@@ -38,7 +38,10 @@ pub async fn upload(
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an upload: {e}")))?
     .map_err(|e| ApiError::validation(field, format!("the upload cannot be read: {e}")))?;
     let file = check(field, &name, declared.as_deref(), &content, max)?;
-    app.store.put(&file, &content, stored_by).await?;
+    let mark = app.store.put(&file, &content, stored_by).await?;
+    super::context::request(ctx)?
+        .uploads
+        .note(file.sha256.clone(), mark);
     Ok(file)
 }
 

@@ -3,53 +3,148 @@
 
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap};
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use super::headers::{bearer_token, client_of, header};
 use super::state::HttpState;
 use crate::auth::sessions;
+use crate::config::{HttpSettings, Introspection};
 use crate::error::ApiError;
 use crate::graphql::context::RequestCtx;
 
 /// Files one GraphQL request may carry.
 pub const MAX_FILES_PER_REQUEST: usize = 10;
 
-/// Reads a GraphQL request: JSON, or multipart with files (the GraphQL multipart request spec), each file at
-/// most `max_file` bytes and at most [`MAX_FILES_PER_REQUEST`] of them.
+/// The kind of body a `POST /graphql` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Multipart,
+}
+
+/// What a body's `Content-Type` allows. A browser sends `text/plain`, form and multipart bodies across
+/// sites without asking the server first (a CSRF-simple request), so: JSON, or multipart with one of the
+/// headers a cross-site form cannot set (`Apollo-Require-Preflight`, `X-Apollo-Operation-Name`, the
+/// preflight headers Apollo's and other clients' upload links send).
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
+    let content_type = header(headers, "content-type").unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" | "application/graphql-response+json" => Ok(BodyKind::Json),
+        "multipart/form-data" => {
+            if header(headers, "apollo-require-preflight").is_some()
+                || header(headers, "x-apollo-operation-name").is_some()
+            {
+                Ok(BodyKind::Multipart)
+            } else {
+                Err(ApiError::validation(
+                    "content-type",
+                    "a multipart request must carry an Apollo-Require-Preflight header (any value)",
+                ))
+            }
+        }
+        "" => Err(ApiError::validation(
+            "content-type",
+            "send application/json (or multipart/form-data with files)",
+        )),
+        other => Err(ApiError::validation(
+            "content-type",
+            format!("{other} is not accepted; send application/json (or multipart/form-data with files)"),
+        )),
+    }
+}
+
+/// Reads a GraphQL request: JSON of at most `limits.request_max_bytes`, or multipart with files (the
+/// GraphQL multipart request spec), each file at most `max_file` bytes and at most
+/// [`MAX_FILES_PER_REQUEST`] of them.
 async fn read_request(
     headers: &HeaderMap,
     body: axum::body::Body,
+    kind: BodyKind,
+    limits: &HttpSettings,
     max_file: usize,
-) -> Result<async_graphql::Request, ApiError> {
+) -> Result<async_graphql::Request, (StatusCode, ApiError)> {
     use futures::TryStreamExt;
     use tokio_util::compat::TokioAsyncReadCompatExt;
+    let max_body = match kind {
+        BodyKind::Json => limits.request_max_bytes,
+        BodyKind::Multipart => limits
+            .request_max_bytes
+            .saturating_add(max_file.saturating_mul(MAX_FILES_PER_REQUEST)),
+    };
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::validation(
+                "request",
+                match kind {
+                    BodyKind::Json => format!("the body is larger than {max_body} bytes"),
+                    BodyKind::Multipart => format!(
+                        "the body is larger than {max_body} bytes ({MAX_FILES_PER_REQUEST} files of {max_file} bytes at most)"
+                    ),
+                },
+            ),
+        )
+    };
+    let declared = header(headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return Err(too_large());
+    }
     let content_type = header(headers, "content-type");
-    let stream = body
-        .into_data_stream()
-        .map_err(|e| std::io::Error::other(e.to_string()));
+    let body = http_body_util::Limited::new(body, max_body);
+    let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let stream = http_body_util::BodyDataStream::new(body).map_err(move |e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        std::io::Error::other(e.to_string())
+    });
     let reader = tokio_util::io::StreamReader::new(stream).compat();
     let opts = async_graphql::http::MultipartOptions::default()
         .max_file_size(max_file)
         .max_num_files(MAX_FILES_PER_REQUEST);
-    async_graphql::http::receive_body(content_type, reader, opts)
-        .await
-        .map_err(|e| match e {
-            async_graphql::ParseRequestError::PayloadTooLarge => ApiError::validation(
+    let read = async_graphql::http::receive_body(content_type, reader, opts).await;
+    if exceeded.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(too_large());
+    }
+    read.map_err(|e| match e {
+        async_graphql::ParseRequestError::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::validation(
                 "file",
                 format!(
-                    "a file is larger than {max_file} bytes, or the request carries more than {} files",
-                    MAX_FILES_PER_REQUEST
+                    "a file is larger than {max_file} bytes, or the request carries more than {MAX_FILES_PER_REQUEST} files"
                 ),
             ),
-            other => ApiError::validation("request", other.to_string()),
-        })
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            ApiError::validation("request", other.to_string()),
+        ),
+    })
 }
 
-fn error_response(e: ApiError) -> GraphQLResponse {
-    async_graphql::Response::from_errors(vec![
+/// A request refused before GraphQL ran: the status and a GraphQL error body naming the field.
+fn refused(status: StatusCode, e: ApiError) -> Response {
+    let body = async_graphql::Response::from_errors(vec![
         async_graphql::Error::from(e).into_server_error(async_graphql::Pos::default())
-    ])
-    .into()
+    ]);
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_string(&body).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 pub(crate) async fn graphql(
@@ -57,32 +152,59 @@ pub(crate) async fn graphql(
     headers: HeaderMap,
     extensions: Extensions,
     body: axum::body::Body,
-) -> GraphQLResponse {
+) -> Response {
+    let kind = match body_kind(&headers) {
+        Ok(k) => k,
+        Err(e) => return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, e),
+    };
     let token = bearer_token(&headers);
     let actor = match &token {
         Some(t) => match sessions::resolve(&s.pool, t, s.sessions).await {
             Ok(a) => a,
-            Err(e) => return error_response(e),
+            Err(e) => return refused(StatusCode::OK, e),
         },
         None => None,
     };
-    let req = match read_request(&headers, body, s.upload_max_bytes).await {
+    let mut req = match read_request(&headers, body, kind, &s.limits, s.upload_max_bytes).await {
         Ok(r) => r,
-        Err(e) => return error_response(e),
+        Err((status, e)) => return refused(status, e),
     };
-    let request_id =
-        header(&headers, "x-request-id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let introspection = match s.introspection {
+        Introspection::Public => true,
+        Introspection::Authenticated => actor.is_some(),
+        Introspection::Off => false,
+    };
+    if !introspection {
+        req = req.disable_introspection();
+    }
+    // Only the lessor's staff (and its back office, which signs in as staff) may tie a request to a story of
+    // their own; a client's ids would join its events to anyone's (a business day, say).
+    let staff = actor.as_ref().is_some_and(|a| a.is_staff());
+    let given = |name| staff.then(|| header(&headers, name)).flatten();
+    let request_id = given("x-request-id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let ctx = RequestCtx {
         actor,
         token_hash: token.as_deref().map(sessions::token_hash),
-        correlation_id: header(&headers, "x-correlation-id").unwrap_or_else(|| request_id.clone()),
+        correlation_id: given("x-correlation-id").unwrap_or_else(|| request_id.clone()),
         request_id,
         client: client_of(&headers, &extensions, &s.forwarding),
+        uploads: Default::default(),
     };
+    let uploads = ctx.uploads.clone();
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
     let request_id = ctx.request_id.clone();
     let response = s.schema.execute(req.data(ctx)).await;
+    if !response.errors.is_empty() {
+        // A refused command leaves no file behind (one another field or request still uses stays).
+        for (sha256, mark) in uploads.take() {
+            match s.store.discard(&sha256, mark).await {
+                Ok(true) => metrics::counter!("cabinet_uploads_discarded_total").increment(1),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e.message(), "discarding an upload failed"),
+            }
+        }
+    }
     let codes: Vec<String> = response
         .errors
         .iter()
@@ -108,12 +230,16 @@ pub(crate) async fn graphql(
         errors = ?codes,
         "graphql"
     );
-    response.into()
+    let mut r = GraphQLResponse::from(response).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&request_id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
 }
 
 /// The bearer token of a `connection_init` payload: `{"Authorization": "Bearer <token>"}` (any case of the
 /// key) or `{"token": "<token>"}`.
-fn init_token(payload: &serde_json::Value) -> Option<String> {
+pub(super) fn init_token(payload: &serde_json::Value) -> Option<String> {
     let obj = payload.as_object()?;
     obj.iter().find_map(|(k, v)| {
         let v = v.as_str()?;
@@ -127,50 +253,4 @@ fn init_token(payload: &serde_json::Value) -> Option<String> {
             None
         }
     })
-}
-
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the older `graphql-ws`). The token is
-/// checked in `connection_init`, as a bearer token is on `POST /graphql`; without a valid one the connection
-/// is refused before any subscription starts.
-pub(crate) async fn graphql_ws(
-    State(s): State<HttpState>,
-    protocol: async_graphql_axum::GraphQLProtocol,
-    upgrade: axum::extract::WebSocketUpgrade,
-    headers: HeaderMap,
-    extensions: Extensions,
-) -> axum::response::Response {
-    let client = client_of(&headers, &extensions, &s.forwarding);
-    let schema = s.schema.clone();
-    let (pool, policy) = (s.pool.clone(), s.sessions);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = init_token(&payload).ok_or_else(|| {
-                        async_graphql::Error::new(
-                            "UNAUTHENTICATED: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
-                        )
-                    })?;
-                    let actor = sessions::resolve(&pool, &token, policy)
-                        .await
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| {
-                            async_graphql::Error::new("UNAUTHENTICATED: the token is not valid")
-                        })?;
-                    metrics::counter!("cabinet_subscription_connections_total").increment(1);
-                    let request_id = uuid::Uuid::now_v7().to_string();
-                    let mut data = async_graphql::Data::default();
-                    data.insert(RequestCtx {
-                        actor: Some(actor),
-                        token_hash: Some(sessions::token_hash(&token)),
-                        correlation_id: request_id.clone(),
-                        request_id,
-                        client,
-                    });
-                    Ok(data)
-                })
-                .serve()
-        })
 }

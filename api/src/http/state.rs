@@ -1,8 +1,11 @@
 //! What the HTTP handlers share.
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
-use crate::auth::sessions::SessionPolicy;
+use crate::auth::sessions::{Revocations, SessionPolicy};
+use crate::config::{HttpSettings, Introspection};
 use crate::graphql::CabinetSchema;
 
 /// What the HTTP handlers share.
@@ -13,4 +16,9 @@ pub(crate) struct HttpState {
     pub(crate) sessions: SessionPolicy,
     pub(crate) forwarding: super::headers::Forwarding,
     pub(crate) upload_max_bytes: usize,
+    pub(crate) limits: HttpSettings,
+    pub(crate) introspection: Introspection,
+    pub(crate) metrics_token: Option<Arc<str>>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) store: Arc<dyn crate::app::files::FileStore>,
 }

@@ -353,6 +353,43 @@ pub fn login_change_confirmation(
     }
 }
 
+/// A login change was started (sent to the current address, at once): the owner learns of it before it
+/// completes, and what to do when it was not them.
+pub fn login_change_requested(
+    l: Locale,
+    site: &Site,
+    new_email_masked: &str,
+    address: &str,
+) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "login_change_requested",
+            l,
+            "Запрошена смена логина личного кабинета".into(),
+            vec![
+                Para(format!(
+                    "С адреса {address} запрошена смена логина вашего личного кабинета на {new_email_masked}. Логин сменится, когда запрос подтвердят с нового адреса."
+                )),
+                Para("Если это были не вы: войдите в кабинет и смените пароль — это завершит все чужие сеансы, — и сообщите своему менеджеру.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+        Locale::En => render(
+            "login_change_requested",
+            l,
+            "A change of your cabinet login was requested".into(),
+            vec![
+                Para(format!(
+                    "A change of your cabinet login to {new_email_masked} was requested from {address}. It takes effect once confirmed from the new address."
+                )),
+                Para("If it was not you: sign in and change your password (this ends every other session), and tell your manager.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+    }
+}
+
 /// The login moved to `new_email` (sent to the old address).
 pub fn login_changed(l: Locale, site: &Site, new_email_masked: &str) -> Letter {
     use Block::*;

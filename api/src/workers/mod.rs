@@ -65,6 +65,13 @@ pub fn start(
         shutdown.clone(),
         move |stop| live.clone().run(stop),
     ));
+    // Every node hears of revoked sessions, to close their WebSockets.
+    let (revocations, pool) = (app.revocations.clone(), app.pool.clone());
+    tasks.push(spawn_restarting(
+        "session-revocations",
+        shutdown.clone(),
+        move |stop| revocations.clone().run(pool.clone(), stop),
+    ));
     let (pool, store, transport, from) = (
         app.pool.clone(),
         app.store.clone(),

@@ -120,7 +120,7 @@ impl Provisioning {
             }
             existing => {
                 let password = passwords::generate_temporary();
-                let hash = passwords::hash_async(password.clone())
+                let hash = passwords::hash_async(passwords::SYSTEM, password.clone())
                     .await
                     .map_err(|e| ProjectionError::Effect(e.message()))?;
                 let (account_id, locale) = match existing {

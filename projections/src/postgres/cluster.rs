@@ -199,6 +199,8 @@ fn run(cmd: &mut Command, tool: &str) -> Result<Output, ClusterError> {
 pub struct Tuning {
     /// Turn off fsync and full-page writes: for throwaway test clusters only, never for `serve`.
     pub throwaway: bool,
+    /// Serve TLS (`ssl = on`) with the certificate and key [`Cluster::install_tls`] put in place.
+    pub tls: bool,
 }
 
 /// A private cluster in a directory: `data/` (PGDATA), `socket/`, `password`, `postgres.log`.
@@ -338,6 +340,14 @@ impl Cluster {
             if self.tuning.throwaway {
                 opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
             }
+            if self.tuning.tls {
+                let tls = self.base.join("tls");
+                opts.push_str(&format!(
+                    " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                    tls.join("server.crt").display(),
+                    tls.join("server.key").display()
+                ));
+            }
             let result = run(
                 self.run_as
                     .command(self.bins.tool("pg_ctl"), &self.base)
@@ -393,6 +403,40 @@ impl Cluster {
             self.port.unwrap_or(0),
             database
         ))
+    }
+
+    /// Puts a server certificate (PEM, the chain) and its key (PEM) where a cluster with `tls` tuning
+    /// serves them from, readable by the server's user only (PostgreSQL refuses a key others can read).
+    ///
+    /// # Errors
+    /// The files cannot be written.
+    pub fn install_tls(&self, cert_pem: &str, key_pem: &str) -> Result<(), ClusterError> {
+        let dir = self.base.join("tls");
+        fs::create_dir_all(&dir).map_err(io_err("creating the tls directory"))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+            .map_err(io_err("protecting the tls directory"))?;
+        self.run_as.give(&dir)?;
+        for (name, content) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = dir.join(name);
+            fs::write(&path, content).map_err(io_err(format!("writing {name}")))?;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(io_err(format!("protecting {name}")))?;
+            self.run_as.give(&path)?;
+        }
+        Ok(())
+    }
+
+    /// The port the server listens on, once started.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The password of the `postgres` user.
+    ///
+    /// # Errors
+    /// The password file cannot be read.
+    pub fn superuser_password(&self) -> Result<String, ClusterError> {
+        self.password()
     }
 
     /// The `pg_ctl` path and the user it must run as (for helpers such as the test-cluster reaper).

@@ -101,7 +101,13 @@ fn shared_cluster() -> anyhow::Result<String> {
     std::mem::forget(users);
     let setup = lock_file(&base.join("setup.lock"))?;
     flock(&setup, libc::LOCK_EX).context("locking setup.lock")?;
-    let mut cluster = Cluster::open(&base, Tuning { throwaway: true })?;
+    let mut cluster = Cluster::open(
+        &base,
+        Tuning {
+            throwaway: true,
+            tls: false,
+        },
+    )?;
     // Starts the server, or adopts the one another test process started.
     cluster.start()?;
     if !reaper_alive(&base) {

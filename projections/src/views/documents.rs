@@ -323,6 +323,26 @@ pub async fn companies_of_file(pool: &PgPool, sha256: &str) -> Result<Vec<Uuid>,
         .await
 }
 
+/// The name a stored file has where `company` sees it (its first document there): the name another company
+/// gave the same content is never shown.
+///
+/// # Errors
+/// A database error.
+pub async fn name_of_file(
+    pool: &PgPool,
+    sha256: &str,
+    company: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT name FROM documents_view WHERE sha256 = $1 AND company_id = $2 \
+         ORDER BY position LIMIT 1",
+    )
+    .bind(sha256)
+    .bind(company)
+    .fetch_optional(pool)
+    .await
+}
+
 /// The documents of the owners (policies, requests), oldest first.
 ///
 /// # Errors

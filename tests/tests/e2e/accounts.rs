@@ -394,7 +394,7 @@ async fn a_login_change_takes_effect_when_the_new_address_confirms_it() {
     let token = t
         .provisioned_client(&w.admin, w.company, "ЛД-1", old, "Тихий-Дон-1928")
         .await;
-    let request = "mutation($e: String!) { requestLoginChange(newEmail: $e) }";
+    let request = "mutation($e: String!, $p: String = \"Тихий-Дон-1928\") { requestLoginChange(newEmail: $e, currentPassword: $p) }";
     let confirm = "mutation($t: String!) { confirmLoginChange(token: $t) { email } }";
     let r = w.gql(&token, request, json!({"e": "not-an-email"})).await;
     assert_eq!(

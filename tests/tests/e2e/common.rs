@@ -26,6 +26,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The test database's URL (the end-of-test verification connects on its own).
     pub database_url: String,
+    /// The HTTP settings the router was built with (and `serve_http` serves with).
+    pub http: api::http::HttpConfig,
     /// Keeps the background work (process managers, outbox sender) running while the test runs.
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -67,8 +69,10 @@ impl TestApp {
         let app = App::new(pool.clone(), &settings).expect("app");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         api::workers::start(&app, &settings, stopped).expect("background tasks");
+        let http = api::http::HttpConfig::from(&settings);
         Self {
-            router: router(app.clone()),
+            router: router(app.clone(), &http),
+            http,
             app,
             pool,
             data_dir,
@@ -548,6 +552,8 @@ impl TestApp {
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
+            // What upload links send so that a cross-site form cannot pass for them.
+            .header("apollo-require-preflight", "true")
             .header("user-agent", "cabinet-tests/1.0");
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -577,6 +583,22 @@ impl TestApp {
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         (status, bytes.to_vec())
+    }
+
+    /// `GET /documents/{sha256}` with `token`: the status and the Content-Disposition offered.
+    pub async fn download_disposition(&self, token: &str, sha256: &str) -> (u16, String) {
+        let req = Request::get(format!("/documents/{sha256}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let disposition = resp
+            .headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (resp.status().as_u16(), disposition)
     }
 
     /// Waits (with a deadline) until the catch-up consumer `name` has passed every event of
@@ -609,11 +631,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = self.app.clone();
-        tokio::spawn(api::http::serve(
-            listener,
-            app,
-            std::future::pending::<()>(),
-        ));
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            api::http::serve(listener, app, &http, std::future::pending::<()>()).await
+        });
         format!("http://{addr}")
     }
 }

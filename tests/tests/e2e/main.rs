@@ -16,3 +16,4 @@ mod notifications;
 mod requests;
 mod schema;
 mod secrets;
+mod security;

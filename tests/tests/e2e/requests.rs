@@ -835,3 +835,152 @@ async fn uploads_over_the_limit_of_a_refused_type_or_unlike_their_type_are_refus
         .await;
     assert_eq!(r["data"]["attachToRequest"]["attachmentCount"], 1, "{r}");
 }
+
+#[tokio::test]
+async fn an_upload_whose_command_is_refused_leaves_no_file_behind_and_a_shared_one_stays() {
+    // The file is stored before the command runs; when the command is refused, nothing may be left behind
+    // (issue 19, item 9) — unless a document of someone else's holds the same bytes.
+    let w = World::new().await;
+    let id = w
+        .submitted(json!({"consultation": {"subject": "Выкуп", "text": "Как?"}}))
+        .await;
+    let r = w
+        .step(
+            &w.client,
+            "withdrawRequest(requestId: $r, reason: $x)",
+            json!({"r": id, "x": "разобрались"}),
+        )
+        .await;
+    assert_eq!(r["data"]["withdrawRequest"]["status"], "WITHDRAWN", "{r}");
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachmentCount } }";
+    let stored = |bytes: &'static [u8]| {
+        let pool = w.t.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM stored_files WHERE content = $1")
+                .bind(bytes)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    const LONE: &[u8] = b"%PDF-1.4 only for a withdrawn request";
+    let r =
+        w.t.gql_upload(
+            Some(&w.client),
+            attach,
+            json!({"r": id, "f": null}),
+            &[("f", "поздно.pdf", "application/pdf", LONE)],
+        )
+        .await;
+    assert!(
+        !r["errors"].is_null(),
+        "a withdrawn request took a file: {r}"
+    );
+    assert_eq!(stored(LONE).await, 0, "the refused upload stayed stored");
+
+    // The same bytes, attached to an open request first: a refused upload of them keeps the stored file.
+    const SHARED: &[u8] = b"%PDF-1.4 shared between two requests";
+    let open = w
+        .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
+        .await;
+    let r =
+        w.t.gql_upload(
+            Some(&w.client),
+            attach,
+            json!({"r": open, "f": null}),
+            &[("f", "платёжка.pdf", "application/pdf", SHARED)],
+        )
+        .await;
+    assert_eq!(r["data"]["attachToRequest"]["attachmentCount"], 1, "{r}");
+    let r =
+        w.t.gql_upload(
+            Some(&w.client),
+            attach,
+            json!({"r": id, "f": null}),
+            &[("f", "копия.pdf", "application/pdf", SHARED)],
+        )
+        .await;
+    assert!(!r["errors"].is_null(), "{r}");
+    assert_eq!(
+        stored(SHARED).await,
+        1,
+        "a file a document refers to was discarded"
+    );
+}
+
+#[tokio::test]
+async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
+    // Files are stored by content: two companies may upload the same bytes. Each sees its own name for
+    // them, never the other's.
+    let w = World::new().await;
+    let other =
+        w.t.company(&w.admin, company_input("7712345671", "773601001"))
+            .await;
+    let other_contract = conclude(&w.t, &w.admin, other, "ЛД-Б-1", "b@vasilek.ru").await;
+    let other_client = w.t.sign_in(Role::Client, &[other]).await;
+    const SAME: &[u8] = b"%PDF-1.4 the same bytes in two companies";
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachments { sha256 } } }";
+    let mine = w
+        .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
+        .await;
+    let r =
+        w.t.gql_upload(
+            Some(&w.client),
+            attach,
+            json!({"r": mine, "f": null}),
+            &[("f", "секретный-план-слияния.pdf", "application/pdf", SAME)],
+        )
+        .await;
+    let sha = r["data"]["attachToRequest"]["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let r =
+        w.t.gql(
+            Some(&other_client),
+            &submit_query(),
+            json!({"i": {"companyId": other, "contractId": other_contract,
+                          "details": {"complaint": {"subject": "x", "text": "y"}}}}),
+        )
+        .await;
+    let theirs = r["data"]["submitRequest"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let r =
+        w.t.gql_upload(
+            Some(&other_client),
+            attach,
+            json!({"r": theirs, "f": null}),
+            &[("f", "акт.pdf", "application/pdf", SAME)],
+        )
+        .await;
+    assert_eq!(
+        r["data"]["attachToRequest"]["attachments"][0]["sha256"],
+        sha.as_str()
+    );
+    let name = |token: String| {
+        let t = &w.t;
+        let sha = sha.clone();
+        async move {
+            let (status, disposition) = t.download_disposition(&token, &sha).await;
+            assert_eq!(status, 200);
+            disposition
+        }
+    };
+    let theirs_name = name(other_client.clone()).await;
+    assert!(
+        theirs_name.contains("filename=\"___.pdf\"")
+            || theirs_name.contains("%D0%B0%D0%BA%D1%82.pdf"),
+        "{theirs_name}"
+    );
+    assert!(
+        !theirs_name.contains("%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82"),
+        "another company's name shown: {theirs_name}"
+    );
+    let mine_name = name(w.client.clone()).await;
+    assert!(
+        mine_name.contains("%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82"),
+        "{mine_name}"
+    );
+}

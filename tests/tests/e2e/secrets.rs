@@ -77,7 +77,7 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
 
     t.gql(
         Some(&token),
-        "mutation { requestLoginChange(newEmail: \"i.petrov@romashka-group.ru\") }",
+        "mutation { requestLoginChange(newEmail: \"i.petrov@romashka-group.ru\", currentPassword: \"Новый-пароль-2026\") }",
         json!({}),
     )
     .await;

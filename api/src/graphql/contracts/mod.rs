@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{clock_command_error, contract_command_error, ApiError};
-use crate::graphql::context::{allow, app, idempotency_key, request};
+use crate::graphql::context::{allow, allow_seen, app, idempotency_key, request};
 use crate::graphql::scalars::money;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -56,7 +56,9 @@ async fn authorized_contract(
     let (view, today) = views::load_contract_and_day(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
-    allow(ctx, op(view.company_id))?;
+    allow_seen(ctx, op(view.company_id), || {
+        ApiError::NotFound("contract not found".into())
+    })?;
     Ok((view, today))
 }
 
