@@ -46,6 +46,34 @@ async fn raw(
     )
 }
 
+/// A CLIENT of no company, signed in: its token and login.
+async fn signed_in_client(t: &TestApp) -> (String, String) {
+    let token = t.sign_in(Role::Client, &[]).await;
+    let r = t.gql(Some(&token), "{ me { email } }", json!({})).await;
+    let email = r["data"]["me"]["email"].as_str().unwrap().to_owned();
+    (token, email)
+}
+
+/// A CLIENT account with `email` and the test password, linked to `company` when given.
+async fn client_account(t: &TestApp, email: &str, company: Option<Uuid>) -> Uuid {
+    let id = api::auth::accounts::create_account(
+        &t.pool,
+        &domain::values::Email::parse(email).unwrap(),
+        PASSWORD,
+        &[Role::Client],
+        false,
+    )
+    .await
+    .unwrap();
+    if let Some(c) = company {
+        let mut conn = t.pool.acquire().await.unwrap();
+        api::auth::accounts::link_company(&mut conn, id, c)
+            .await
+            .unwrap();
+    }
+    id
+}
+
 async fn healthy(t: &TestApp) {
     assert_eq!(get(t, "/healthz").await, (200, "ok".to_owned()));
 }
@@ -506,20 +534,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
         .company(&admin, company_input("7707083893", "773601001"))
         .await;
     let (email, password) = ("victim@test.local", PASSWORD);
-    let id = api::auth::accounts::create_account(
-        &t.pool,
-        &domain::values::Email::parse(email).unwrap(),
-        password,
-        &[Role::Client],
-        false,
-    )
-    .await
-    .unwrap();
-    let mut conn = t.pool.acquire().await.unwrap();
-    api::auth::accounts::link_company(&mut conn, id, company)
-        .await
-        .unwrap();
-    drop(conn);
+    let id = client_account(&t, email, Some(company)).await;
     let base = t.serve_http().await;
 
     // New terms: the next operation on an open socket is gated, as a POST would be.
@@ -597,12 +612,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
 #[tokio::test]
 async fn a_password_checked_from_a_session_is_locked_and_limited_like_a_sign_in() {
     let t = TestApp::spawn().await;
-    let token = t.sign_in(Role::Client, &[]).await;
-    let email: String = t.gql(Some(&token), "{ me { email } }", json!({})).await["data"]["me"]
-        ["email"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (token, email) = signed_in_client(&t).await;
     let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { email } }";
     let hash_before: String =
         sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = $1")
@@ -681,15 +691,7 @@ async fn one_caller_cannot_starve_everyone_else_s_password_hashing() {
     // after one hash, not after the attacker's queue.
     let t = TestApp::spawn().await;
     let victim = format!("victim-{}@test.local", Uuid::new_v4().simple());
-    api::auth::accounts::create_account(
-        &t.pool,
-        &domain::values::Email::parse(&victim).unwrap(),
-        PASSWORD,
-        &[Role::Client],
-        false,
-    )
-    .await
-    .unwrap();
+    client_account(&t, &victim, None).await;
     let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
     let started = Instant::now();
     let flood: Vec<_> = (0..24)
@@ -733,12 +735,7 @@ async fn one_caller_cannot_starve_everyone_else_s_password_hashing() {
 #[tokio::test]
 async fn a_login_change_needs_the_password_tells_the_old_address_and_is_capped() {
     let t = TestApp::spawn().await;
-    let token = t.sign_in(Role::Client, &[]).await;
-    let email: String = t.gql(Some(&token), "{ me { email } }", json!({})).await["data"]["me"]
-        ["email"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (token, email) = signed_in_client(&t).await;
     let ask = "mutation($e: String!, $p: String!) { requestLoginChange(newEmail: $e, currentPassword: $p) }";
     let outbox = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
@@ -846,20 +843,7 @@ async fn one_address_receives_a_bounded_number_of_mails_whoever_asks() {
         .company(&admin, company_input("7707083893", "773601001"))
         .await;
     let email = format!("buh-{}@test.local", Uuid::new_v4().simple());
-    let id = api::auth::accounts::create_account(
-        &t.pool,
-        &domain::values::Email::parse(&email).unwrap(),
-        PASSWORD,
-        &[Role::Client],
-        false,
-    )
-    .await
-    .unwrap();
-    let mut conn = t.pool.acquire().await.unwrap();
-    api::auth::accounts::link_company(&mut conn, id, company)
-        .await
-        .unwrap();
-    drop(conn);
+    client_account(&t, &email, Some(company)).await;
     for i in 0..10 {
         let r = t
             .gql_from(
