@@ -101,6 +101,34 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// Caps on mail a caller can make the cabinet send (`[mail_caps]`).
     pub mail_caps: MailCaps,
+    /// How long the database may keep the cabinet waiting (`[database]`).
+    pub database: projections::postgres::db::DbLimits,
+    /// The background workers' recovery and watch (`[workers]`).
+    pub workers: WorkerSettings,
+}
+
+/// How the background workers recover and are watched.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Longest pause between restarts of a failing worker, seconds (the pause doubles from half a second).
+    pub restart_max_seconds: u64,
+    /// A consumer whose oldest unhandled event is older than this many seconds is reported stalled (log and
+    /// `cabinet_worker_stalled`).
+    pub stall_seconds: u64,
+    /// How long a sender's claim on a mail lasts, seconds: a mail claimed by a sender that died goes out
+    /// again after this long at most. Keep it well above the SMTP timeout (30 s per step).
+    pub mail_lease_seconds: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            restart_max_seconds: 30,
+            stall_seconds: 60,
+            mail_lease_seconds: 300,
+        }
+    }
 }
 
 /// Who may use introspection.
@@ -323,6 +351,8 @@ impl Default for Settings {
             metrics_token: None,
             metrics_listen: None,
             mail_caps: MailCaps::default(),
+            database: projections::postgres::db::DbLimits::default(),
+            workers: WorkerSettings::default(),
         }
     }
 }

@@ -43,12 +43,25 @@ impl Database {
                 (cluster.url("cabinet")?, Some(cluster))
             }
         };
-        let pool = projections::postgres::db::connect(&url, settings.pool_size)
-            .await
-            .context("connecting to PostgreSQL")?;
-        projections::postgres::db::migrate(&pool)
+        // Migrations may run long: on a connection of their own without the statement timeout.
+        let migrating = projections::postgres::db::connect_limited(
+            &url,
+            1,
+            &settings.database.without_statement_timeout(),
+        )
+        .await
+        .context("connecting to PostgreSQL")?;
+        projections::postgres::db::migrate(&migrating)
             .await
             .context("applying migrations")?;
+        migrating.close().await;
+        let pool = projections::postgres::db::connect_limited(
+            &url,
+            settings.pool_size,
+            &settings.database,
+        )
+        .await
+        .context("connecting to PostgreSQL")?;
         Ok(Self { pool, cluster })
     }
 

@@ -750,10 +750,12 @@ fn the_checker_sees_a_circle_and_a_reach_up_where_there_is_one() {
 }
 
 #[test]
-fn the_commit_order_horizon_is_written_once() {
-    // ADR 0003: every reader of the log in commit order calls `engine::horizon::below_horizon`.
+fn the_commit_order_horizon_is_written_once_and_every_appender_registers() {
+    // ADR 0003 and 0014: every reader of the log in commit order goes through `engine::horizon` (nobody
+    // writes the old xmin rule), and every transaction that inserts events registers as an appender.
     let home = Path::new("projections/src/engine/horizon.rs");
     let mut found = Vec::new();
+    let mut unregistered = Vec::new();
     for (krate, src) in [("projections", "src"), ("api", "src"), ("bench", "src")] {
         for m in modules_of(&workspace().join(krate), src) {
             if m.file == home {
@@ -766,11 +768,19 @@ fn the_commit_order_horizon_is_written_once() {
                     found.push(format!("{}:{}", m.file.display(), n + 1));
                 }
             }
+            if text.contains("INSERT INTO events") && !text.contains("register_appender") {
+                unregistered.push(m.file.display().to_string());
+            }
         }
     }
     assert!(
         found.is_empty(),
         "the horizon written outside engine/horizon.rs: {}",
         found.join(", ")
+    );
+    assert!(
+        unregistered.is_empty(),
+        "events inserted without registering as an appender: {}",
+        unregistered.join(", ")
     );
 }

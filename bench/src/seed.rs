@@ -89,6 +89,9 @@ impl Rows {
         if self.t.is_empty() {
             return Ok(());
         }
+        // An appender like the store's (ADR 0014), so consumers running meanwhile wait for it.
+        let mut tx = self.pool.begin().await?;
+        projections::engine::horizon::register_appender(&mut tx).await?;
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
              SELECT t, i, s, et, ev, p::jsonb, m::jsonb \
@@ -102,8 +105,9 @@ impl Rows {
         .bind(&self.ev)
         .bind(&self.payload)
         .bind(&self.meta)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.written += self.t.len() as u64;
         self.t.clear();
         self.id.clear();

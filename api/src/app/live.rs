@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use projections::engine::horizon::below_horizon;
+use projections::engine::horizon;
 use projections::engine::runner::Checkpoint;
 use projections::store::event_store::EVENTS_CHANNEL;
 use sqlx::postgres::PgListener;
@@ -154,15 +154,17 @@ async fn committed_after(
     conn: &mut sqlx::PgConnection,
     after: Checkpoint,
 ) -> Result<Vec<Seen>, sqlx::Error> {
+    let bound = horizon::read(&mut *conn).await?;
     let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
         "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
            AND {} \
          ORDER BY transaction_id, position LIMIT 1000",
-        below_horizon("transaction_id")
+        horizon::below("transaction_id", 3)
     ))
     .bind(after.transaction_id)
     .bind(after.position)
+    .bind(bound)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -180,11 +182,13 @@ async fn committed_after(
 
 /// The last event of a finished transaction: where a new feed starts.
 async fn head(pool: &PgPool) -> Result<Checkpoint, sqlx::Error> {
+    let bound = horizon::read(pool).await?;
     let row: Option<(i64, i64)> = sqlx::query_as(&format!(
         "SELECT transaction_id::text::bigint, position FROM events WHERE {} \
          ORDER BY transaction_id DESC, position DESC LIMIT 1",
-        below_horizon("transaction_id")
+        horizon::below("transaction_id", 1)
     ))
+    .bind(bound)
     .fetch_optional(pool)
     .await?;
     Ok(row
@@ -278,6 +282,7 @@ pub async fn request_changes_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<(i64, i64, Uuid)>, sqlx::Error> {
+    let bound = horizon::read(pool).await?;
     sqlx::query_as(&format!(
         "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
          FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \
@@ -286,13 +291,14 @@ pub async fn request_changes_after(
            AND (e.transaction_id, e.position) > ($3::bigint::text::xid8, $4) \
            AND {} \
          ORDER BY e.transaction_id, e.position LIMIT $5",
-        below_horizon("e.transaction_id")
+        horizon::below("e.transaction_id", 6)
     ))
     .bind(company)
     .bind(request)
     .bind(after.transaction_id)
     .bind(after.position)
     .bind(limit)
+    .bind(bound)
     .fetch_all(pool)
     .await
 }

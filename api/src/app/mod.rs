@@ -98,39 +98,51 @@ impl App {
     pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
         let inline = projections::executors::inline_projections();
         let calendar = Arc::new(settings.production_calendar()?);
+        // Commands on one aggregate take turns across nodes, on a small pool of their own.
+        let turns = projections::store::turns::Turns::new(projections::postgres::db::side_pool(
+            &pool,
+            settings.database.command_connections,
+            &settings.database,
+        ));
         let companies = projections::executors::company_executor(
             pool.clone(),
             inline.clone(),
             settings.snapshot_every,
-        );
+        )
+        .with_turns(turns.clone());
         let contracts = projections::executors::contract_executor(
             pool.clone(),
             inline.clone(),
             settings.snapshot_every,
             calendar.clone(),
-        );
+        )
+        .with_turns(turns.clone());
         let clock = projections::executors::clock_executor(
             pool.clone(),
             inline.clone(),
             settings.snapshot_every,
-        );
+        )
+        .with_turns(turns.clone());
         let policies = projections::executors::policy_executor(
             pool.clone(),
             inline.clone(),
             settings.snapshot_every,
-        );
+        )
+        .with_turns(turns.clone());
         let requests = projections::executors::request_executor(
             pool.clone(),
             inline.clone(),
             settings.snapshot_every,
-        );
+        )
+        .with_turns(turns.clone());
         let snap = settings.snapshot_every;
-        let news = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
-        let faq = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
-        let terms = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+        use projections::executors::content_executor;
+        let news = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let faq = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let terms = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let documents =
-            projections::executors::content_executor(pool.clone(), inline.clone(), snap);
-        let edo = projections::executors::content_executor(pool.clone(), inline.clone(), snap);
+            content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let edo = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let lessor = Lessor {
             organisation: settings.lessor.organisation()?,
             signatory: settings.lessor.signatory.clone(),

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use projections::engine::horizon::below_horizon;
+use projections::engine::horizon;
 use projections::views::notifications::NotificationKind;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -181,7 +181,7 @@ pub async fn list(
 }
 
 /// The scope's notifications after `after` in the global order, oldest first, from finished transactions
-/// only (below the snapshot's xmin, so nothing committed later can slip in before them), at most `limit`.
+/// only (below the commit horizon, so nothing committed later can slip in before them), at most `limit`.
 ///
 /// # Errors
 /// A database error.
@@ -191,12 +191,13 @@ pub async fn since(
     after: Position,
     limit: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let bound = horizon::read(pool).await?;
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
            AND (n.transaction_id, n.position, n.ordinal) > ($4::bigint::text::xid8, $5, $6) \
            AND {} \
          ORDER BY n.transaction_id, n.position, n.ordinal LIMIT $7",
-        below_horizon("n.transaction_id")
+        horizon::below("n.transaction_id", 8)
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
@@ -205,6 +206,7 @@ pub async fn since(
     .bind(after.position)
     .bind(after.ordinal)
     .bind(limit)
+    .bind(bound)
     .fetch_all(pool)
     .await
 }

@@ -154,6 +154,11 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
             settings.clock = *c;
         }
     }
+    if !matches!(command, Command::Serve { .. }) {
+        // Maintenance commands (rebuild, verify, export, analysts' views) may read the whole log in one
+        // statement: no statement timeout for them.
+        settings.database = settings.database.without_statement_timeout();
+    }
     let db = Database::open(&settings).await?;
     let app = App::new(db.pool.clone(), &settings)?;
     let result = run_with(command, &settings, &app).await;

@@ -1,6 +1,8 @@
 //! The one API error type. Every resolver returns it; it becomes a GraphQL error whose `extensions.code` is
-//! UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION (with `extensions.field`), CONFLICT or INTERNAL.
-//! Internal errors are logged once, with their cause chain, and returned opaque.
+//! UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION (with `extensions.field`), CONFLICT, UNAVAILABLE (the
+//! database is out of reach; nothing took effect; retry), IN_DOUBT (the connection was lost during a
+//! commit; retry with the same idempotency key to learn the outcome) or INTERNAL. Internal errors and
+//! outages are logged once, with their cause chain, and returned without it.
 
 pub mod fields;
 
@@ -40,6 +42,14 @@ pub enum ApiError {
     },
     /// A concurrent change won; retry.
     Conflict(String),
+    /// The database could not be reached or stopped answering (UNAVAILABLE, or IN_DOUBT when a commit's
+    /// outcome is unknown). Logged; the caller sees what to do, not the cause.
+    Unavailable {
+        /// The commit's outcome is unknown.
+        in_doubt: bool,
+        /// The cause, for the log.
+        cause: anyhow::Error,
+    },
     /// Anything unexpected. Logged, never shown.
     Internal(anyhow::Error),
 }
@@ -67,6 +77,13 @@ impl ApiError {
             Self::Unauthenticated(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
             Self::Forbidden { message, .. } => message.clone(),
             Self::Validation { field, message } => format!("{field}: {message}"),
+            Self::Unavailable { in_doubt: false, .. } => {
+                "the database is unavailable; nothing was changed; retry shortly".to_owned()
+            }
+            Self::Unavailable { in_doubt: true, .. } => "the connection to the database was lost while \
+                 the change was being committed, so it may or may not have been made; retry with the same \
+                 idempotencyKey to learn which"
+                .to_owned(),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -79,27 +96,66 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Validation { .. } => "VALIDATION",
             Self::Conflict(_) => "CONFLICT",
+            Self::Unavailable {
+                in_doubt: false, ..
+            } => "UNAVAILABLE",
+            Self::Unavailable { in_doubt: true, .. } => "IN_DOUBT",
             Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl ApiError {
+    /// UNAVAILABLE (nothing took effect) for `cause`.
+    pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Unavailable {
+            in_doubt: false,
+            cause: cause.into(),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+        if projections::postgres::db::is_outage(&e) {
+            Self::unavailable(e)
+        } else {
+            Self::Internal(e.into())
+        }
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        Self::Internal(e)
+        // A database outage anywhere in the chain is an outage, however it was wrapped.
+        let outage = e.chain().any(|c| {
+            c.downcast_ref::<sqlx::Error>()
+                .is_some_and(projections::postgres::db::is_outage)
+        });
+        if outage {
+            Self::unavailable(e)
+        } else {
+            Self::Internal(e)
+        }
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
-        if let ApiError::Internal(cause) = &e {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
+        match &e {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+            }
+            ApiError::Unavailable { in_doubt, cause } => {
+                metrics::counter!("cabinet_database_unavailable_total", "in_doubt" => in_doubt.to_string())
+                    .increment(1);
+                tracing::warn!(
+                    error = format!("{cause:#}"),
+                    in_doubt,
+                    "database unavailable"
+                );
+            }
+            _ => {}
         }
         let code = e.code();
         let field = match &e {
@@ -245,7 +301,12 @@ pub fn command_error<E: std::fmt::Display + std::fmt::Debug + Send + Sync + 'sta
             format!("this key was already used for a {aggregate_type} operation"),
         ),
         CommandError::Unique { constraint } => unique_violation(&constraint),
-        CommandError::LookupFailed(e) => ApiError::Internal(anyhow::Error::new(e)),
+        // A look-up reads the database: failing, it is an outage of it, and nothing was stored.
+        CommandError::LookupFailed(e) => ApiError::unavailable(anyhow::Error::new(e)),
+        CommandError::Unavailable { in_doubt, cause } => ApiError::Unavailable {
+            in_doubt,
+            cause: anyhow::anyhow!("{cause}"),
+        },
         CommandError::Store(e) => ApiError::Internal(anyhow::anyhow!("{e}")),
     }
 }

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// How mail leaves the system.
 #[derive(Clone)]
 pub enum Transport {
-    /// Each message as an `.eml` file in a directory (the local default: `<data-dir>/mail`).
-    File(PathBuf, AsyncFileTransport<Tokio1Executor>),
+    /// Each message as an `.eml` file in a directory (the local default: `<data-dir>/mail`), written
+    /// atomically: a reader never sees a partial file, and a crash mid-write leaves only a hidden temporary.
+    File(PathBuf),
     /// An SMTP relay (`smtp_url`: `smtp://user:pass@host:587?tls=required`, `smtps://…`, `smtp://host:25`).
     Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
 }
@@ -20,7 +21,7 @@ pub enum Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::File(dir, _) => write!(f, "file transport into {}", dir.display()),
+            Self::File(dir) => write!(f, "file transport into {}", dir.display()),
             // Never print the URL: it may carry the relay's password.
             Self::Smtp(_) => write!(f, "SMTP transport"),
         }
@@ -44,8 +45,7 @@ impl Transport {
                 std::fs::create_dir_all(&mail_dir).map_err(|e| {
                     anyhow::anyhow!("creating the mail directory {}: {e}", mail_dir.display())
                 })?;
-                let t = AsyncFileTransport::<Tokio1Executor>::new(&mail_dir);
-                Ok(Self::File(mail_dir, t))
+                Ok(Self::File(mail_dir))
             }
         }
     }
@@ -56,16 +56,38 @@ impl Transport {
     /// The transport refused it, for good ([`Failure::permanent`]) or for now.
     pub async fn send(&self, message: Message) -> Result<(), Failure> {
         match self {
-            Self::File(_, t) => t.send(message).await.map(|_| ()).map_err(|e| Failure {
-                permanent: false,
-                reason: e.to_string(),
-            }),
+            Self::File(dir) => write_atomically(dir, &message.formatted())
+                .await
+                .map_err(|e| Failure {
+                    permanent: false,
+                    reason: format!("writing into {}: {e}", dir.display()),
+                }),
             Self::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| Failure {
                 permanent: e.is_permanent(),
                 reason: e.to_string(),
             }),
         }
     }
+}
+
+/// Writes `bytes` as `<dir>/<uuid>.eml`: into a hidden temporary file first, synced, then renamed, so the
+/// `.eml` appears whole or not at all.
+async fn write_atomically(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let tmp = dir.join(format!(".{name}.eml.tmp"));
+    let result = async {
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        f.write_all(bytes).await?;
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(&tmp, dir.join(format!("{name}.eml"))).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result
 }
 
 /// Why a mail did not leave.

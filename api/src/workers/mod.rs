@@ -8,7 +8,12 @@
 //! - [`effects`]: what completing a request changes elsewhere;
 //! - [`notification_mail`]: notifications mailed by the recipients' preferences;
 //! - [`outbox`]: delivering queued mail;
-//! - [`clock`]: the midnight clock.
+//! - [`clock`]: the midnight clock;
+//! - [`watch`]: how far each worker is behind, in `/metrics` and the log.
+//!
+//! Every worker recovers by itself: any error ends its run (closing the connection that held its
+//! leadership, so the lock goes with it) and it starts again after a pause that doubles from half a second
+//! up to `workers.restart_max_seconds`, and starts over once a run has lasted a minute.
 
 pub mod clock;
 pub mod days;
@@ -16,6 +21,7 @@ pub mod effects;
 pub mod notification_mail;
 pub mod outbox;
 pub mod provisioning;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,19 +55,39 @@ pub fn start(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let poll = Duration::from_secs(5);
+    let restart_max = Duration::from_secs(settings.workers.restart_max_seconds.max(1));
     let mut tasks = Vec::new();
     for manager in process_managers(app) {
         let pool = app.pool.clone();
         tasks.push(spawn_restarting(
             manager.name(),
+            restart_max,
             shutdown.clone(),
             move |stop| CatchUp::process_manager(manager.clone(), 50).run(pool.clone(), poll, stop),
         ));
     }
+    // Every node watches how far the workers are behind.
+    let (pool, managers) = (app.pool.clone(), process_managers(app));
+    let stall = Duration::from_secs(settings.workers.stall_seconds.max(1));
+    tasks.push(spawn_restarting(
+        "worker-watch",
+        restart_max,
+        shutdown.clone(),
+        move |stop| {
+            watch::run(
+                pool.clone(),
+                managers.clone(),
+                stall,
+                Duration::from_secs(5),
+                stop,
+            )
+        },
+    ));
     // Every node fans committed events out to its own subscribers.
     let live = app.live.clone();
     tasks.push(spawn_restarting(
         "live-feed",
+        restart_max,
         shutdown.clone(),
         move |stop| live.clone().run(stop),
     ));
@@ -69,6 +95,7 @@ pub fn start(
     let (revocations, pool) = (app.revocations.clone(), app.pool.clone());
     tasks.push(spawn_restarting(
         "session-revocations",
+        restart_max,
         shutdown.clone(),
         move |stop| revocations.clone().run(pool.clone(), stop),
     ));
@@ -78,8 +105,13 @@ pub fn start(
         app.transport.clone(),
         app.outbox.from.clone(),
     );
+    // One sender for the life of the process: what it could not write survives its restarts.
+    let sender = Arc::new(outbox::Sender::new(Duration::from_secs(
+        settings.workers.mail_lease_seconds,
+    )));
     tasks.push(spawn_restarting(
         "outbox-sender",
+        restart_max,
         shutdown.clone(),
         move |stop| {
             outbox::run(
@@ -87,6 +119,7 @@ pub fn start(
                 store.clone(),
                 transport.clone(),
                 from.clone(),
+                sender.clone(),
                 poll,
                 stop,
             )
@@ -101,9 +134,12 @@ pub fn start(
 }
 
 /// Runs a worker (`run`, given the shutdown signal) until it returns or `stop` turns true, starting it again
-/// 2 s after a failure.
+/// after a failure: the pause doubles from half a second up to `max`, and starts over once a run has
+/// lasted a minute. Counts restarts and shows whether it is running (`cabinet_worker_restarts_total`,
+/// `cabinet_worker_up`).
 fn spawn_restarting<F, Fut, E>(
     name: &'static str,
+    max: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
     run: F,
 ) -> tokio::task::JoinHandle<()>
@@ -112,16 +148,39 @@ where
     Fut: Future<Output = Result<(), E>> + Send,
     E: std::fmt::Display,
 {
+    const FIRST: Duration = Duration::from_millis(500);
+    const HEALTHY: Duration = Duration::from_secs(60);
     tokio::spawn(async move {
+        let mut pause = FIRST;
         loop {
-            match run(stop.clone()).await {
-                Ok(()) => return,
-                Err(e) => tracing::error!(worker = name, error = %e, "worker failed; restarting"),
+            let started = std::time::Instant::now();
+            metrics::gauge!("cabinet_worker_up", "worker" => name).set(1.0);
+            let error = match run(stop.clone()).await {
+                Ok(()) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            metrics::gauge!("cabinet_worker_up", "worker" => name).set(0.0);
+            match error {
+                None => return,
+                Some(e) => {
+                    if started.elapsed() >= HEALTHY {
+                        pause = FIRST;
+                    }
+                    metrics::counter!("cabinet_worker_restarts_total", "worker" => name)
+                        .increment(1);
+                    tracing::error!(
+                        worker = name,
+                        error = %e,
+                        restart_in_ms = pause.as_millis() as u64,
+                        "worker failed; restarting"
+                    );
+                }
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }
+            pause = (pause * 2).min(max.max(FIRST));
         }
     })
 }

@@ -1,13 +1,55 @@
-//! The horizon of the global commit order (ADR 0003).
+//! The horizon of the global commit order (ADR 0003, ADR 0014).
 //!
-//! Events are read in `(transaction_id, position)` order, and only from transactions below the current
-//! snapshot's xmin: every transaction below it has finished, so an event whose transaction commits late is
-//! delivered when it commits, after the events of earlier transactions, and is never skipped. Every reader
-//! of the log (or of a table stamped with the appending transaction's id) in commit order builds its
-//! condition with [`below_horizon`], so the rule lives in one place.
+//! Events are read in `(transaction_id, position)` order, and only below the commit horizon: every
+//! transaction below it that appended events has finished, so an event whose transaction commits late is
+//! delivered when it commits, after the events of earlier transactions, and is never skipped.
+//!
+//! The horizon is not the snapshot's xmin (which waits for every transaction of the cluster, a long report
+//! or another database's work included) but the smallest transaction id of a running *appender*: every
+//! transaction that appends events first calls [`register_appender`] in the statement that also takes its
+//! transaction id, and `cabinet_commit_horizon()` (migration 0011) reads the appenders from the lock table.
+//!
+//! A reader reads the horizon with [`read`] in one statement and uses it, with [`below`], in a later one:
+//! the later statement's snapshot is taken after the lock table was read, which is what makes it correct.
+//! Every reader of the log (or of a table stamped with the appending transaction's id) in commit order goes
+//! through this module, so the rule lives in one place.
 
-/// The SQL condition that keeps rows whose `column` (a `xid8` transaction id) belongs to a transaction
-/// that has finished for every snapshot to come.
-pub fn below_horizon(column: &str) -> String {
-    format!("{column} < pg_snapshot_xmin(pg_current_snapshot())")
+use sqlx::PgConnection;
+
+/// The advisory lock every append transaction holds (shared): `pg_advisory_xact_lock_shared(3243, 1)`.
+/// `cabinet_commit_horizon()` names the same pair.
+pub const APPENDER_LOCK: (i32, i32) = (3243, 1);
+
+/// Registers the current transaction as an appender of events: takes the shared appender lock and the
+/// transaction's id in one statement, before the transaction writes anything. Must be the first statement
+/// of every transaction that inserts into `events`.
+///
+/// # Errors
+/// A database error.
+pub async fn register_appender(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1, $2), pg_current_xact_id()")
+        .bind(APPENDER_LOCK.0)
+        .bind(APPENDER_LOCK.1)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The current commit horizon, as a bigint (the `xid8` of `cabinet_commit_horizon()`).
+///
+/// # Errors
+/// A database error.
+pub async fn read<'e, E>(executor: E) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query_scalar("SELECT cabinet_commit_horizon()::text::bigint")
+        .fetch_one(executor)
+        .await
+}
+
+/// The SQL condition that keeps rows whose `column` (a `xid8` transaction id) lies below the horizon bound
+/// as parameter `$param` (a bigint read by [`read`] in an earlier statement).
+pub fn below(column: &str, param: usize) -> String {
+    format!("{column} < ${param}::bigint::text::xid8")
 }

@@ -1,9 +1,10 @@
 //! Catch-up: replaying the log in global order for consumers outside the append transaction, for rebuilds
 //! and for verification.
 //!
-//! Global order is `(transaction_id, position)` restricted to `transaction_id < pg_snapshot_xmin(
-//! pg_current_snapshot())`: every transaction below the horizon has finished, so an event whose transaction
-//! commits late is delivered when it commits, after the events of earlier transactions, and is never skipped.
+//! Global order is `(transaction_id, position)` restricted to transaction ids below the commit horizon
+//! ([`crate::engine::horizon`]): every appending transaction below it has finished, so an event whose
+//! transaction commits late is delivered when it commits, after the events of earlier transactions, and is
+//! never skipped.
 //! Because the events INSERT is the first write of every append transaction, this order agrees with each
 //! aggregate's own sequence order. It is the same order on every replay.
 
@@ -15,7 +16,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Acquire, PgConnection, PgPool, Row};
 
 use crate::engine::error::ProjectionError;
-use crate::engine::horizon::below_horizon;
+use crate::engine::horizon;
 use crate::engine::process_manager::ProcessManager;
 use crate::engine::read_model::ReadModel;
 use crate::store::event::{StoredEvent, EVENT_COLUMNS};
@@ -31,11 +32,12 @@ pub struct Checkpoint {
 }
 
 /// The batch read after (`$1`, `$2`), `$3` at a time, in global order, of the aggregate types `$4` (NULL:
-/// all); `below_horizon` keeps it to finished transactions (below the snapshot's xmin). The type filter is
-/// applied while walking the commit-order index, so a projection never decodes events it ignores.
+/// all); with `below_horizon_only`, `$5` is the commit horizon read just before and keeps it to finished
+/// transactions. The type filter is applied while walking the commit-order index, so a projection never
+/// decodes events it ignores.
 fn batch_sql(below_horizon_only: bool) -> String {
     let horizon = if below_horizon_only {
-        format!("AND {}", below_horizon("transaction_id"))
+        format!("AND {}", horizon::below("transaction_id", 5))
     } else {
         String::new()
     };
@@ -47,7 +49,8 @@ fn batch_sql(below_horizon_only: bool) -> String {
     )
 }
 
-/// The catch-up read: the next `$3` events after (`$1`, `$2`) from finished transactions, in global order.
+/// The catch-up read: the next `$3` events after (`$1`, `$2`) of the types `$4` below the horizon `$5`, in
+/// global order.
 pub fn catch_up_sql() -> String {
     batch_sql(true)
 }
@@ -59,18 +62,27 @@ async fn read_batch(
     limit: i64,
     types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(&batch_sql(below_horizon))
+    // The horizon is read in a statement of its own, before the batch's (ADR 0014).
+    let bound = if below_horizon {
+        Some(horizon::read(&mut *conn).await?)
+    } else {
+        None
+    };
+    let sql = batch_sql(below_horizon);
+    let mut query = sqlx::query(&sql)
         .bind(after.transaction_id)
         .bind(after.position)
         .bind(limit)
-        .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
-        .fetch_all(&mut *conn)
-        .await?;
+        .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()));
+    if let Some(bound) = bound {
+        query = query.bind(bound);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter().map(StoredEvent::from_row).collect()
 }
 
 /// Reads the next batch after `after` of the aggregate `types` (None: all), only from finished transactions
-/// (below the snapshot's xmin).
+/// (below the commit horizon).
 ///
 /// # Errors
 /// A database error.
@@ -294,8 +306,10 @@ impl CatchUp {
     }
 
     /// Runs until `shutdown` resolves: waits to become the leader (a session advisory lock keyed by the
-    /// consumer's name, so one node at a time runs it and any node takes over when the leader's connection
-    /// dies), then applies batches whenever `NOTIFY` says there is news, and at least every `poll`.
+    /// consumer's name on a connection of its own, so one node at a time runs it and any node takes over
+    /// when the leader's connection dies), then applies batches on that connection whenever `NOTIFY` says
+    /// there is news, and at least every `poll`. Any error ends the run and closes the connection (the lock
+    /// goes with it); the caller restarts it.
     ///
     /// # Errors
     /// A database error that persists (the caller logs it and may restart the consumer).
@@ -319,7 +333,7 @@ impl CatchUp {
         };
         loop {
             while self.step(leader.conn()).await? > 0 {}
-            if !leader.wait(&mut shutdown).await {
+            if !leader.wait(&mut shutdown).await? {
                 break;
             }
         }
@@ -334,7 +348,8 @@ impl CatchUp {
     /// # Errors
     /// A database or projection error.
     pub async fn run_once(&self, pool: &PgPool) -> Result<Option<usize>, RunnerError> {
-        let mut conn = pool.acquire().await?;
+        // A connection of its own: closed however this ends, it takes the lock with it.
+        let mut conn = pool.acquire().await?.detach();
         let key = advisory_key(self.consumer.name());
         if !try_lead(&mut conn, key).await? {
             return Ok(None);
@@ -349,17 +364,22 @@ impl CatchUp {
         };
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(key)
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         result
     }
 }
 
-/// The leadership of a named worker across nodes: a session advisory lock keyed by the name, held on its
-/// own connection (any node takes over when the leader's connection dies), with a LISTEN on the worker's
-/// channel to wake it.
+/// The leadership of a named worker across nodes: a session advisory lock keyed by the name, held on a
+/// connection of its own (never a pooled one), with a LISTEN on the worker's channel to wake it.
+///
+/// The connection is the fence: the leader does its work through [`Leadership::conn`], so once its session
+/// is gone (terminated, the server restarted) none of its writes can land, and the worker fails and is
+/// restarted. Dropping a `Leadership` — on any error, or when its task is cancelled — closes the connection,
+/// and the server releases the lock with the session, so another node (or this one, restarted) takes over;
+/// a lock is never left behind on a connection that lives on in a pool.
 pub struct Leadership {
-    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    conn: PgConnection,
     listener: PgListener,
     key: i64,
     poll: Duration,
@@ -377,7 +397,8 @@ impl Leadership {
         poll: Duration,
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
+        use sqlx::Connection;
+        let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
         let key = advisory_key(name);
         while !try_lead(&mut conn, key).await? {
             tokio::select! {
@@ -396,26 +417,49 @@ impl Leadership {
         }))
     }
 
-    /// The connection holding the lock.
+    /// The connection holding the lock: the leader's effects go through it.
     pub fn conn(&mut self) -> &mut PgConnection {
         &mut self.conn
     }
 
+    /// Whether this node still holds the lock (false, or an error, once its session is gone).
+    ///
+    /// # Errors
+    /// The connection failed.
+    pub async fn still_leading(&mut self) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
+             AND objsubid = 1 AND granted \
+             AND classid::bigint = (($1::bigint >> 32) & 4294967295) AND objid::bigint = ($1::bigint & 4294967295))",
+        )
+        .bind(self.key)
+        .fetch_one(&mut self.conn)
+        .await
+    }
+
     /// Waits for a notification on the channel or `poll`; false when `shutdown` turned true.
-    pub async fn wait(&mut self, shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    ///
+    /// # Errors
+    /// The LISTEN connection failed (the worker restarts and listens again).
+    pub async fn wait(
+        &mut self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<bool, sqlx::Error> {
         tokio::select! {
-            _ = self.listener.recv() => true,
-            _ = tokio::time::sleep(self.poll) => true,
-            _ = shutdown.changed() => false,
+            r = self.listener.recv() => r.map(|_| true),
+            _ = tokio::time::sleep(self.poll) => Ok(true),
+            _ = shutdown.changed() => Ok(false),
         }
     }
 
-    /// Gives the leadership up.
+    /// Gives the leadership up (closing the connection releases the lock even if the unlock fails).
     pub async fn release(mut self) {
+        use sqlx::Connection;
         let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(self.key)
-            .execute(&mut *self.conn)
+            .execute(&mut self.conn)
             .await;
+        let _ = self.conn.close().await;
     }
 }
 
@@ -517,6 +561,10 @@ pub struct RebuildReport {
     pub seconds: f64,
 }
 
+/// How long the swap waits for the live tables' lock at a time, and how often it asks.
+const SWAP_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+const SWAP_ATTEMPTS: u32 = 15;
+
 /// Replays the whole log into fresh copies of the projection's tables and swaps them in.
 ///
 /// The bulk of the log is replayed without blocking writers. Then, in one transaction, the live tables are
@@ -540,6 +588,10 @@ pub async fn rebuild(
     // Detached: the connection's search_path points at the scratch schema; on any error it is closed rather
     // than returned to the pool.
     let mut conn = pool.acquire().await?.detach();
+    // A rebuild reads the whole log: no statement timeout on its own connection.
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", q(&schema)))
         .execute(&mut conn)
         .await?;
@@ -571,19 +623,46 @@ pub async fn rebuild(
         events += batch_events.len() as u64;
         tx.commit().await?;
     }
-    // Swap.
-    let mut tx = conn.begin().await?;
-    let live: Vec<String> = p
-        .tables()
-        .iter()
-        .map(|t| format!("public.{}", q(t)))
-        .collect();
-    sqlx::query(&format!(
-        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-        live.join(", ")
-    ))
-    .execute(&mut *tx)
-    .await?;
+    // Swap. The live tables' lock is asked for with a short lock timeout, and asked again after a pause
+    // when it times out: a long reader of the live tables delays the swap, while writers never queue for
+    // long behind a waiting ACCESS EXCLUSIVE request.
+    let mut attempt = 0;
+    let mut tx = loop {
+        attempt += 1;
+        let mut tx = conn.begin().await?;
+        sqlx::query(&format!(
+            "SET LOCAL lock_timeout = '{}ms'",
+            SWAP_LOCK_TIMEOUT.as_millis()
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let live: Vec<String> = p
+            .tables()
+            .iter()
+            .map(|t| format!("public.{}", q(t)))
+            .collect();
+        match sqlx::query(&format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            live.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await
+        {
+            Ok(_) => break tx,
+            Err(sqlx::Error::Database(db))
+                if db.code().as_deref() == Some("55P03") && attempt < SWAP_ATTEMPTS =>
+            {
+                tx.rollback().await?;
+                tracing::warn!(
+                    projection = p.name(),
+                    attempt,
+                    "the live tables are busy; the swap waits"
+                );
+                tokio::time::sleep(SWAP_LOCK_TIMEOUT * attempt).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     // Everything committed since the bulk phase (a long transaction elsewhere may have held the horizon
     // back), in bounded batches.
     let (_, rest) = apply_committed_after(&mut tx, p, cp, batch).await?;
@@ -648,6 +727,9 @@ pub async fn verify(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *tx)
         .await?;
+    // It replays the whole log: no statement timeout. It holds no appender lock, so the commit horizon
+    // (and with it every consumer) does not wait for it (ADR 0014).
+    crate::postgres::db::no_statement_timeout(&mut tx).await?;
     let schema = format!("verify_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE SCHEMA {}", q(&schema)))
         .execute(&mut *tx)

@@ -333,6 +333,26 @@ impl Cluster {
         // A port found free can be taken by someone else before the server binds it: try a few.
         for _ in 0..3 {
             let port = free_port()?;
+            match self.start_at(port) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(ClusterError::BinariesNotFound))
+    }
+
+    /// Starts the server again on the port it last ran on (after [`Cluster::stop`]), so clients that know
+    /// its address reconnect: a restart, as an operator's would be.
+    ///
+    /// # Errors
+    /// It never ran, or a failing `pg_ctl start`.
+    pub fn restart_stopped(&mut self) -> Result<(), ClusterError> {
+        let port = self.port.ok_or(ClusterError::BinariesNotFound)?;
+        self.start_at(port)
+    }
+
+    fn start_at(&mut self, port: u16) -> Result<(), ClusterError> {
+        {
             let mut opts = format!(
                 "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
                 self.socket_dir().display()
@@ -359,16 +379,11 @@ impl Cluster {
                     .args(["-w", "-t", "120", "-o", &opts]),
                 "pg_ctl start",
             );
-            match result {
-                Ok(_) => {
-                    self.port = Some(port);
-                    self.started_here = true;
-                    return Ok(());
-                }
-                Err(e) => last = Some(e),
-            }
+            result?;
+            self.port = Some(port);
+            self.started_here = true;
+            Ok(())
         }
-        Err(last.unwrap_or(ClusterError::BinariesNotFound))
     }
 
     /// Stops the server if this process started it (fast shutdown: sessions are ended, data is safe).

@@ -9,18 +9,141 @@ use sqlx::{ConnectOptions, PgPool};
 /// The project's migrations (`migrations/` at the workspace root), embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
-/// Opens a pool on `url` with at most `max` connections.
+/// How long the project's own database connections may wait and hold (`[database]` in the settings file).
+/// Every pooled connection carries them as session defaults; the long maintenance work (migrations, rebuild,
+/// verify, export) lifts `statement_timeout` on its own connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbLimits {
+    /// Seconds a caller waits for a pooled connection (connecting included) before the database counts as
+    /// unavailable.
+    pub acquire_timeout_seconds: u64,
+    /// Seconds one statement may run (0: no limit).
+    pub statement_timeout_seconds: u64,
+    /// Seconds a statement waits for a lock (0: no limit).
+    pub lock_timeout_seconds: u64,
+    /// Seconds a session may sit idle inside an open transaction before the server ends it (0: no limit).
+    pub idle_in_transaction_timeout_seconds: u64,
+    /// Connections of the pool that holds aggregates' turns across nodes (one per command on a distinct
+    /// aggregate in flight on this node).
+    pub command_connections: u32,
+}
+
+impl Default for DbLimits {
+    fn default() -> Self {
+        Self {
+            acquire_timeout_seconds: 5,
+            statement_timeout_seconds: 30,
+            lock_timeout_seconds: 10,
+            idle_in_transaction_timeout_seconds: 60,
+            command_connections: 8,
+        }
+    }
+}
+
+impl DbLimits {
+    /// The same limits without a statement timeout (maintenance commands).
+    pub fn without_statement_timeout(self) -> Self {
+        Self {
+            statement_timeout_seconds: 0,
+            ..self
+        }
+    }
+
+    /// `opts` carrying the limits as session defaults.
+    pub fn apply(&self, opts: PgConnectOptions) -> PgConnectOptions {
+        let ms = |s: u64| format!("{}", s * 1000);
+        opts.options([
+            ("statement_timeout", ms(self.statement_timeout_seconds)),
+            ("lock_timeout", ms(self.lock_timeout_seconds)),
+            (
+                "idle_in_transaction_session_timeout",
+                ms(self.idle_in_transaction_timeout_seconds),
+            ),
+        ])
+    }
+}
+
+/// Opens a pool on `url` with at most `max` connections and the default [`DbLimits`].
 ///
 /// # Errors
 /// The URL is malformed or the server cannot be reached.
 pub async fn connect(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
+    connect_limited(url, max, &DbLimits::default()).await
+}
+
+/// Opens a pool on `url` with at most `max` connections, each carrying `limits`.
+///
+/// # Errors
+/// The URL is malformed or the server cannot be reached.
+pub async fn connect_limited(
+    url: &str,
+    max: u32,
+    limits: &DbLimits,
+) -> Result<PgPool, sqlx::Error> {
     let opts: PgConnectOptions = url.parse()?;
-    let opts = opts.log_statements(tracing::log::LevelFilter::Trace);
+    let opts = limits
+        .apply(opts)
+        .log_statements(tracing::log::LevelFilter::Trace);
     PgPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(Duration::from_secs(limits.acquire_timeout_seconds.max(1)))
         .connect_with(opts)
         .await
+}
+
+/// A small pool of its own on the same server as `pool`, connecting lazily: for the work that must not
+/// wait behind the main pool (aggregates' turns).
+pub fn side_pool(pool: &PgPool, max: u32, limits: &DbLimits) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max.max(1))
+        .acquire_timeout(Duration::from_secs(limits.acquire_timeout_seconds.max(1)))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// Lifts the statement timeout for the rest of the current transaction (long maintenance work).
+///
+/// # Errors
+/// A database error.
+pub async fn no_statement_timeout(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `e` means the database could not be reached or stopped answering (an outage: the caller may
+/// retry), rather than a refusal of the statement itself.
+pub fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            // Class 08: connection exception; 57P01-03: the server shutting down or starting; 53300: too
+            // many connections; 57014: a statement cancelled (statement_timeout); 55P03: lock_timeout;
+            // 25P03: idle-in-transaction timeout; 40001/40P01: serialization failure and deadlock.
+            code.starts_with("08")
+                || matches!(
+                    code,
+                    "57P01"
+                        | "57P02"
+                        | "57P03"
+                        | "53300"
+                        | "57014"
+                        | "55P03"
+                        | "25P03"
+                        | "40001"
+                        | "40P01"
+                )
+        }
+        _ => false,
+    }
 }
 
 /// Applies every pending migration.

@@ -9,8 +9,22 @@ use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use domain::failure::Rejection;
 use sqlx::PgPool;
 
+use crate::postgres::db::is_outage;
 use crate::store::event::CommandMeta;
 use crate::store::event_store::{CommitReceipt, PgEventStore, StoreError, RECEIPT};
+use crate::store::turns::Turns;
+
+/// A database failure seen by the executor: an outage (nothing took effect) or another store error.
+fn database<E>(e: sqlx::Error) -> CommandError<E> {
+    if is_outage(&e) {
+        CommandError::Unavailable {
+            in_doubt: false,
+            cause: Box::new(e),
+        }
+    } else {
+        CommandError::Store(Box::new(e))
+    }
+}
 
 /// What a successful command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +61,15 @@ pub enum CommandError<E> {
     },
     /// A look-up the command needed failed (the database, not a business rule): nothing was stored.
     LookupFailed(domain::failure::LookupFailed),
+    /// The database could not be reached or stopped answering. With `in_doubt` false the command did not
+    /// take effect (retry it); with `in_doubt` true the connection was lost while the commit was under way,
+    /// so it may or may not have taken effect: retrying with the same idempotency key tells which.
+    Unavailable {
+        /// The commit's outcome is unknown.
+        in_doubt: bool,
+        /// What failed.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The store failed.
     Store(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -61,6 +84,10 @@ impl<E: fmt::Display> fmt::Display for CommandError<E> {
             }
             Self::Unique { constraint } => write!(f, "unique constraint {constraint} violated"),
             Self::LookupFailed(e) => write!(f, "{e}"),
+            Self::Unavailable { in_doubt, cause } => {
+                let state = if *in_doubt { " (outcome unknown)" } else { "" };
+                write!(f, "database unavailable{state}: {cause}")
+            }
             Self::Store(e) => write!(f, "store error: {e}"),
         }
     }
@@ -77,8 +104,9 @@ pub struct CommandExecutor<A: Aggregate + 'static> {
     store: PgEventStore<A>,
     /// Commands on one aggregate take turns within this process (striped by the id's hash): they would
     /// otherwise race to the same sequence number and all but one would reload and retry. Across processes
-    /// the primary key still decides.
+    /// they take turns with [`Turns`] when the executor has them (the primary key decides in any case).
     stripes: Box<[tokio::sync::Mutex<()>]>,
+    turns: Option<Turns>,
     pool: PgPool,
     max_attempts: u32,
 }
@@ -96,6 +124,7 @@ where
             cqrs: CqrsFramework::new(store.clone(), vec![], services),
             store,
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            turns: None,
             pool,
             max_attempts: 16,
         }
@@ -121,6 +150,13 @@ where
         &self.pool
     }
 
+    /// Commands take turns on each aggregate across processes too (a session advisory lock per aggregate
+    /// on a connection of `turns`' pool, taken before loading).
+    pub fn with_turns(mut self, turns: Turns) -> Self {
+        self.turns = Some(turns);
+        self
+    }
+
     /// Overrides how often a conflicting command is retried.
     pub fn with_max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
@@ -142,7 +178,7 @@ where
         .bind(key)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| CommandError::Store(Box::new(e)))?;
+        .map_err(database)?;
         match row {
             None => Ok(None),
             Some((t, _, _)) if t != A::TYPE => {
@@ -168,7 +204,7 @@ where
         .bind(aggregate_id)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| CommandError::Store(Box::new(e)))
+        .map_err(database)
     }
 
     /// Executes `command` on `aggregate_id`, retrying on conflicts (reload and re-decide) up to the bound.
@@ -191,7 +227,22 @@ where
             (h.finish() % STRIPES as u64) as usize
         };
         let turn = self.stripes[stripe].lock().await;
-        let result = self.execute_with_retries(aggregate_id, command, meta).await;
+        let result = match &self.turns {
+            None => self.execute_with_retries(aggregate_id, command, meta).await,
+            Some(turns) => match turns.take(A::TYPE, aggregate_id).await {
+                Ok(across) => {
+                    let r = self.execute_with_retries(aggregate_id, command, meta).await;
+                    across.give_back().await;
+                    r
+                }
+                // The aggregate stayed busy on another node for the whole lock timeout: a conflict, which
+                // the caller may retry.
+                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
+                    Err(CommandError::Conflict { attempts: 0 })
+                }
+                Err(e) => Err(database(e)),
+            },
+        };
         drop(turn);
         let outcome = match &result {
             Ok(o) if o.replayed => "replayed",
@@ -200,6 +251,7 @@ where
             | Err(CommandError::Unique { .. })
             | Err(CommandError::IdempotencyKeyReused { .. }) => "rejected",
             Err(CommandError::Conflict { .. }) => "conflict",
+            Err(CommandError::Unavailable { .. }) => "unavailable",
             Err(CommandError::LookupFailed(_)) | Err(CommandError::Store(_)) => "error",
         };
         metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => outcome)
@@ -213,7 +265,33 @@ where
         result
     }
 
+    /// Executes with retries; a refusal of a command with an idempotency key is checked against the key
+    /// once more: a command with the same key that finished meanwhile (on this node or another) is what made
+    /// the state refuse it (the company it registers now exists, the payment is recorded), and its answer
+    /// is ours. Same key, same answer, in any interleaving.
     async fn execute_with_retries(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        let result = self.attempts(aggregate_id, command, meta).await;
+        match result {
+            Err(CommandError::Rejected(_))
+            | Err(CommandError::Unique { .. })
+            | Err(CommandError::Conflict { .. })
+                if meta.idempotency_key.is_some() =>
+            {
+                match self.recorded(meta).await? {
+                    Some(done) => Ok(done),
+                    None => result,
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn attempts(
         &self,
         aggregate_id: &str,
         command: A::Command,
@@ -224,6 +302,13 @@ where
         }
         let map = meta.to_map();
         for attempt in 1..=self.max_attempts {
+            // A command with the same key may have finished meanwhile, on this node or another: its answer
+            // is ours.
+            if attempt > 1 {
+                if let Some(done) = self.recorded(meta).await? {
+                    return Ok(done);
+                }
+            }
             let (result, receipt) = RECEIPT
                 .scope(Mutex::new(None), async {
                     let r = self
@@ -275,15 +360,23 @@ where
                             StoreError::UniqueViolation { constraint } => {
                                 CommandError::Unique { constraint }
                             }
+                            StoreError::CommitInDoubt(cause) => CommandError::Unavailable {
+                                in_doubt: true,
+                                cause: Box::new(cause),
+                            },
+                            StoreError::Database(e) => database(e),
                             other => CommandError::Store(Box::new(other)),
                         },
                         Err(e) => CommandError::Store(e),
                     })
                 }
-                Err(AggregateError::DatabaseConnectionError(e))
-                | Err(AggregateError::DeserializationError(e)) => {
-                    return Err(CommandError::Store(e))
+                Err(AggregateError::DatabaseConnectionError(e)) => {
+                    return Err(match e.downcast::<sqlx::Error>() {
+                        Ok(e) => database(*e),
+                        Err(e) => CommandError::Store(e),
+                    })
                 }
+                Err(AggregateError::DeserializationError(e)) => return Err(CommandError::Store(e)),
             }
         }
         Err(CommandError::Conflict {

@@ -1,9 +1,10 @@
 //! Our implementation of cqrs-es's `EventStore` trait on postgres-es's table layout.
 //!
-//! One transaction per command: a single multi-row INSERT appends the events (the first write of the
-//! transaction, so its transaction id orders it after every earlier event of the same aggregate), the inline
-//! projections apply them, a snapshot is written every N events, the idempotency key is recorded, a `NOTIFY`
-//! wakes the catch-up consumers, and it commits — or none of it happens. See docs/adr/0001-event-store.md.
+//! One transaction per command: it registers as an appender (ADR 0014), a single multi-row INSERT appends
+//! the events (the transaction id is taken after the aggregate was loaded, so it orders the events after
+//! every earlier event of the same aggregate), the idempotency key is recorded, the inline projections apply
+//! the events, a snapshot is written every N events, a `NOTIFY` wakes the catch-up consumers, and it commits
+//! — or none of it happens. See docs/adr/0001-event-store.md.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -37,6 +38,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The connection failed while COMMIT was under way: the transaction may or may not have committed.
+    #[error("the commit's outcome is unknown: {0}")]
+    CommitInDoubt(#[source] sqlx::Error),
     /// An inline projection failed for another reason than the database.
     #[error("projection {name} failed: {source}")]
     Projection {
@@ -269,6 +273,11 @@ where
             ));
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // 0. Registered as an appender (and given its transaction id) before any write: the commit horizon
+        // waits for this transaction and for no transaction that does not append (ADR 0014).
+        crate::engine::horizon::register_appender(&mut tx)
+            .await
+            .map_err(db_err)?;
 
         // 1. Append: one multi-row statement, the first write of the transaction. It also queues the NOTIFY
         // that wakes catch-up consumers and subscription fan-out: PostgreSQL delivers it only if the
@@ -308,7 +317,26 @@ where
             });
         }
 
-        // 2. Inline projections: the read models commit with the events (read your writes). A commit holds
+        // 2. The idempotency key, before any read model: a concurrent command with the same key (on this node
+        // or another) waits here for this transaction and then fails on the key's primary key, and replays
+        // this result, rather than tripping over a read model's unique key first.
+        let last_position = stored.last().map(|e| e.position);
+        if let Some(key) = metadata.get("idempotency_key") {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (idempotency_key, actor, aggregate_type, aggregate_id, last_position) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(key)
+            .bind(metadata.get("actor").map(String::as_str).unwrap_or("system"))
+            .bind(A::TYPE)
+            .bind(&context.aggregate_id)
+            .bind(last_position)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+
+        // 3. Inline projections: the read models commit with the events (read your writes). A commit holds
         // one aggregate's events, so a projection that reads other aggregate types is not called at all, as
         // replay and catch-up do not fetch those events for it.
         for p in self.inline.iter() {
@@ -328,7 +356,7 @@ where
                 })?;
         }
 
-        // 3. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
+        // 4. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
         // more than N events, whether they came from commands or from an import.
         let last_sequence = context.current_sequence + stored.len() as i64;
         if self.snapshot_every > 0
@@ -352,24 +380,12 @@ where
             .map_err(db_err)?;
         }
 
-        // 4. Idempotency key, so a retry returns this result.
-        let last_position = stored.last().map(|e| e.position);
-        if let Some(key) = metadata.get("idempotency_key") {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (idempotency_key, actor, aggregate_type, aggregate_id, last_position) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(key)
-            .bind(metadata.get("actor").map(String::as_str).unwrap_or("system"))
-            .bind(A::TYPE)
-            .bind(&context.aggregate_id)
-            .bind(last_position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await.map_err(|e| match e {
+            // The server answered: it refused the commit (a deferred constraint); nothing was stored.
+            e @ sqlx::Error::Database(_) => db_err(e),
+            // No answer: the commit may have happened.
+            e => AggregateError::UnexpectedError(Box::new(StoreError::CommitInDoubt(e))),
+        })?;
 
         let _ = RECEIPT.try_with(|r| {
             if let Ok(mut r) = r.lock() {

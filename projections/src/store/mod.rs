@@ -1,7 +1,8 @@
 //! The write side: appending events with their inline read models in one transaction, executing commands,
-//! the stored event and its metadata, upcasters.
+//! aggregates' turns across nodes, the stored event and its metadata, upcasters.
 
 pub mod command;
 pub mod event;
 pub mod event_store;
+pub mod turns;
 pub mod upcast;

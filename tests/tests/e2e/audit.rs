@@ -530,15 +530,20 @@ async fn auditors_filter_the_log_by_every_field_and_see_upcast_payloads_with_the
         "bank": {"bank_name": "ПАО Сбербанк", "bik": "044525225",
                  "correspondent_account": "30101810400000000225", "settlement_account": "40702810938000012345"},
         "contact_email": "old@example.ru", "contact_phone": "+74951234567"}});
+    let mut tx = t.pool.begin().await.unwrap();
+    projections::engine::horizon::register_appender(&mut tx)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
          VALUES ('Company', $1, 1, 'CompanyRegistered', '1', $2, '{\"actor\": \"system:migration\"}')",
     )
     .bind(old.to_string())
     .bind(&v1)
-    .execute(&t.pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     // (Its read model row comes from a rebuild, as after any import of old events.)
     projections::engine::runner::rebuild(
         &t.pool,

@@ -1,0 +1,101 @@
+//! The watch over the workers, on every node: how far each catch-up consumer is behind the log (events and
+//! seconds) and how much mail is due, as gauges in `/metrics`, and a warning in the log when one has not
+//! advanced while work waits for longer than `stall_seconds`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use projections::engine::process_manager::ProcessManager;
+use sqlx::PgPool;
+
+/// One consumer's distance behind the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    /// Events it has still to handle (counted up to 100,000).
+    pub events: i64,
+    /// Age of the oldest of them, seconds (0 when none).
+    pub seconds: f64,
+}
+
+/// How far the consumer `name` (reading the aggregate `types`, None: all) is behind.
+///
+/// # Errors
+/// A database error.
+pub async fn lag(pool: &PgPool, name: &str, types: Option<&[&str]>) -> Result<Lag, sqlx::Error> {
+    let (events, seconds): (i64, Option<f64>) = sqlx::query_as(
+        "WITH cp AS (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = $1), '0'::xid8) AS t, \
+                            coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) AS p), \
+              behind AS (SELECT e.recorded_at FROM events e, cp \
+                         WHERE (e.transaction_id, e.position) > (cp.t, cp.p) \
+                           AND ($2::text[] IS NULL OR e.aggregate_type = ANY($2)) \
+                         ORDER BY e.transaction_id, e.position LIMIT 100000) \
+         SELECT count(*), extract(epoch FROM clock_timestamp() - min(recorded_at))::float8 FROM behind",
+    )
+    .bind(name)
+    .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
+    .fetch_one(pool)
+    .await?;
+    Ok(Lag {
+        events,
+        seconds: seconds.unwrap_or(0.0).max(0.0),
+    })
+}
+
+/// The mail due and not yet sent: (how many, age of the oldest in seconds).
+///
+/// # Errors
+/// A database error.
+pub async fn mail_due(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    let (n, age): (i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), extract(epoch FROM clock_timestamp() - min(next_attempt_at))::float8 FROM outbox \
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= clock_timestamp()",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((n, age.unwrap_or(0.0).max(0.0)))
+}
+
+/// Samples every `every` until `stop` turns true.
+pub async fn run(
+    pool: PgPool,
+    consumers: Vec<std::sync::Arc<dyn ProcessManager>>,
+    stall: Duration,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), sqlx::Error> {
+    let mut stalled: HashMap<&'static str, bool> = HashMap::new();
+    loop {
+        let mut report = |name: &'static str, events: i64, seconds: f64| {
+            metrics::gauge!("cabinet_consumer_lag_events", "consumer" => name).set(events as f64);
+            metrics::gauge!("cabinet_consumer_lag_seconds", "consumer" => name).set(seconds);
+            let now = events > 0 && seconds > stall.as_secs_f64();
+            metrics::gauge!("cabinet_worker_stalled", "worker" => name).set(if now {
+                1.0
+            } else {
+                0.0
+            });
+            let before = stalled.insert(name, now).unwrap_or(false);
+            if now && !before {
+                tracing::warn!(
+                    worker = name,
+                    behind_events = events,
+                    behind_seconds = seconds as u64,
+                    "worker stalled: work waits and it has not advanced"
+                );
+            } else if before && !now {
+                tracing::info!(worker = name, "worker advancing again");
+            }
+        };
+        for c in &consumers {
+            let l = lag(&pool, c.name(), c.aggregate_types()).await?;
+            report(c.name(), l.events, l.seconds);
+        }
+        let (due, age) = mail_due(&pool).await?;
+        metrics::gauge!("cabinet_outbox_due").set(due as f64);
+        report("outbox-sender", due, age);
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,931 @@
+//! The fault suite (issue 20): real `cabinet serve` processes on a private PostgreSQL cluster of this test's
+//! own, driven over real HTTP while the operator's worst day happens to them — a node killed with SIGKILL
+//! under load, PostgreSQL stopped and started again under load, each worker's lock session terminated and
+//! its statement cancelled, the leader killed, a long transaction held, the same idempotency key and the
+//! same bank reference sent through two nodes at once.
+//!
+//! Each case asserts outcomes, never speed: every acknowledged payment stored exactly once and no refused
+//! one stored; every queued mail delivered, no duplicate and no torn file; every worker advancing again
+//! within a generous bound; outage answers with the documented codes; `projections verify` and
+//! `events export --verify` clean at the end. It prints what it measured (a `FAULT` line per case): run
+//! `cargo test -p api --test faults -- --nocapture` to read the figures.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use projections::postgres::cluster::{Cluster, Tuning};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+mod support;
+
+use support::Server;
+
+const PASSWORD: &str = "fault-password-123";
+/// Generous bound on anything that must happen again by itself.
+const RECOVER: Duration = Duration::from_secs(60);
+
+/// What a client got for one request.
+#[derive(Debug, Clone)]
+enum Answer {
+    /// Acknowledged: the payment's position.
+    Ok(Value),
+    /// A GraphQL error with this code (and field).
+    Error { code: String, field: Option<String> },
+    /// No answer (the connection failed or timed out).
+    Silence(#[allow(dead_code)] String),
+}
+
+struct Node {
+    server: Option<Server>,
+    dir: PathBuf,
+}
+
+struct World {
+    cluster: tokio::sync::Mutex<Cluster>,
+    url: String,
+    pool: PgPool,
+    http: reqwest::Client,
+    nodes: std::sync::Mutex<Vec<Node>>,
+    token: String,
+    contract: String,
+    date: String,
+    base: PathBuf,
+    consumers: Vec<(&'static str, Option<&'static [&'static str]>)>,
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cabinet-faults-{name}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SETTINGS: &str = r#"
+clock = "manual"
+[workers]
+mail_lease_seconds = 8
+restart_max_seconds = 2
+stall_seconds = 5
+[database]
+acquire_timeout_seconds = 3
+"#;
+
+async fn start_node(dir: &Path, url: &str, demo: bool) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("cabinet.toml"), SETTINGS).unwrap();
+    let args: &[&str] = if demo {
+        &["--demo", "--demo-password", PASSWORD]
+    } else {
+        &[]
+    };
+    support::start(dir, args, Some(url)).await
+}
+
+/// The database URL node `i` uses: its connections carry `application_name = node<i>`, so the test can
+/// tell which node a backend belongs to.
+fn node_url(url: &str, i: usize) -> String {
+    format!("{url}?application_name=node{i}")
+}
+
+async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    q: &str,
+    v: Value,
+) -> Result<Value, String> {
+    let mut req = http.post(url).json(&json!({"query": q, "variables": v}));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| e.to_string())?;
+    resp.json::<Value>().await.map_err(|e| e.to_string())
+}
+
+fn answer(r: Result<Value, String>, field: &str) -> Answer {
+    match r {
+        Err(e) => Answer::Silence(e),
+        Ok(v) => match v["errors"].get(0) {
+            Some(e) => Answer::Error {
+                code: e["extensions"]["code"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("? {}", e["message"])),
+                field: e["extensions"]["field"].as_str().map(str::to_owned),
+            },
+            None => Answer::Ok(v["data"][field].clone()),
+        },
+    }
+}
+
+impl World {
+    async fn new() -> Self {
+        let base = temp_dir("world");
+        let mut cluster = Cluster::open(&base.join("pg"), Tuning::default()).unwrap();
+        cluster.start().unwrap();
+        let admin = projections::postgres::db::connect(&cluster.url("postgres").unwrap(), 1)
+            .await
+            .unwrap();
+        projections::postgres::db::ensure_database(&admin, "cabinet")
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = cluster.url("cabinet").unwrap();
+        let first = start_node(&base.join("node0"), &node_url(&url, 0), true).await;
+        let second = start_node(&base.join("node1"), &node_url(&url, 1), false).await;
+        let pool = projections::postgres::db::connect(&url, 4).await.unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(40))
+            .build()
+            .unwrap();
+        let r = gql(
+            &http,
+            &first.url,
+            None,
+            "mutation($p: String!) { login(email: \"admin@demo.local\", password: $p) { token } }",
+            json!({"p": PASSWORD}),
+        )
+        .await
+        .unwrap();
+        let token = r["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_owned();
+        let contract: String =
+            sqlx::query_scalar("SELECT contract_id::text FROM contracts_view LIMIT 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let r = gql(
+            &http,
+            &first.url,
+            Some(&token),
+            "{ businessDate { date } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+        let date = r["data"]["businessDate"]["date"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_owned();
+        // The catch-up consumers and the aggregate types each reads, as the workers define them.
+        let probe = api::config::Settings {
+            data_dir: base.join("probe"),
+            ..Default::default()
+        };
+        let app = api::app::App::new(pool.clone(), &probe).unwrap();
+        let consumers = api::workers::process_managers(&app)
+            .iter()
+            .map(|m| (m.name(), m.aggregate_types()))
+            .collect();
+        Self {
+            cluster: tokio::sync::Mutex::new(cluster),
+            url,
+            pool,
+            http,
+            nodes: std::sync::Mutex::new(vec![
+                Node {
+                    server: Some(first),
+                    dir: base.join("node0"),
+                },
+                Node {
+                    server: Some(second),
+                    dir: base.join("node1"),
+                },
+            ]),
+            token,
+            contract,
+            date,
+            base,
+            consumers,
+        }
+    }
+
+    /// The running nodes' GraphQL URLs.
+    fn urls(&self) -> Vec<String> {
+        self.nodes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.server.as_ref().map(|s| s.url.clone()))
+            .collect()
+    }
+
+    fn url_of(&self, i: usize) -> String {
+        self.nodes.lock().unwrap()[i]
+            .server
+            .as_ref()
+            .expect("running")
+            .url
+            .clone()
+    }
+
+    /// SIGKILL to node `i`; returns its pid.
+    fn kill9(&self, i: usize) -> u32 {
+        let mut nodes = self.nodes.lock().unwrap();
+        let server = nodes[i].server.take().expect("running");
+        let pid = server.child.id().expect("alive");
+        // SAFETY: our own child.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        // Dropping the handle reaps nothing more: the process is gone.
+        drop(server);
+        pid
+    }
+
+    async fn restart_node(&self, i: usize) {
+        let dir = self.nodes.lock().unwrap()[i].dir.clone();
+        let server = start_node(&dir, &node_url(&self.url, i), false).await;
+        self.nodes.lock().unwrap()[i].server = Some(server);
+    }
+
+    /// Records a payment of `reference` through `url` with idempotency key `key`.
+    async fn pay(&self, url: &str, reference: &str, key: Option<&str>) -> Answer {
+        answer(
+            gql(
+                &self.http,
+                url,
+                Some(&self.token),
+                "mutation($c: UUID!, $d: NaiveDate!, $r: String!, $k: String) { recordPayment(input: \
+                 {contractId: $c, amount: \"10\", date: $d, bankReference: $r, purpose: LEASING_PAYMENT}, \
+                 idempotencyKey: $k) { position } }",
+                json!({"c": self.contract, "d": self.date, "r": reference, "k": key}),
+            )
+            .await,
+            "recordPayment",
+        )
+    }
+
+    /// Queues `n` mails as a change would (rows of the transactional outbox); returns their Message-IDs.
+    async fn queue_mail(&self, tag: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let id = format!("<{tag}-{i}-{}@cabinet.test>", uuid::Uuid::new_v4().simple());
+            sqlx::query(
+                "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, attachments) \
+                 VALUES ($1, 'fault_test', 'buh@romashka.ru', 'Проверка', 'Текст письма.', '<p>Текст</p>', '[]')",
+            )
+            .bind(&id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// How many times each Message-ID was delivered, over every node's mail directory; panics on a torn
+    /// file (an `.eml` that does not end as a whole message does).
+    fn delivered(&self) -> BTreeMap<String, usize> {
+        let dirs: Vec<PathBuf> = self
+            .nodes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.dir.join("mail"))
+            .collect();
+        let mut seen = BTreeMap::new();
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for f in entries.flatten() {
+                let path = f.path();
+                if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let Some(id) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Message-ID: "))
+                    .map(str::to_owned)
+                else {
+                    panic!("torn mail file (no Message-ID): {}", path.display());
+                };
+                assert!(
+                    text.trim_end().ends_with("--"),
+                    "torn mail file (no closing boundary): {}",
+                    path.display()
+                );
+                *seen.entry(id).or_insert(0) += 1;
+            }
+        }
+        seen
+    }
+
+    /// Waits until every one of `ids` was delivered; returns the time it took.
+    async fn wait_delivered(&self, ids: &[String]) -> Duration {
+        let started = Instant::now();
+        loop {
+            let got = self.delivered();
+            if ids.iter().all(|i| got.contains_key(i)) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < RECOVER,
+                "mail not delivered within {RECOVER:?}: {} of {}",
+                ids.iter().filter(|i| got.contains_key(*i)).count(),
+                ids.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until every catch-up consumer has handled every event of the types it reads; returns the time
+    /// it took and the largest lag seen (events).
+    async fn wait_caught_up(&self) -> (Duration, i64) {
+        let started = Instant::now();
+        let mut worst = 0;
+        loop {
+            let mut behind = Vec::new();
+            for (name, types) in &self.consumers {
+                if let Ok(l) = api::workers::watch::lag(&self.pool, name, *types).await {
+                    worst = worst.max(l.events);
+                    if l.events > 0 {
+                        behind.push((*name, l.events));
+                    }
+                } else {
+                    behind.push((*name, -1));
+                }
+            }
+            if behind.is_empty() {
+                return (started.elapsed(), worst);
+            }
+            assert!(
+                started.elapsed() < RECOVER,
+                "consumers still behind after {RECOVER:?}: {behind:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stored payment events per bank reference.
+    async fn stored(&self) -> BTreeMap<String, i64> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT payload->'PaymentRecorded'->>'bank_reference', count(*) FROM events \
+             WHERE event_type = 'PaymentRecorded' GROUP BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        rows.into_iter().collect()
+    }
+
+    /// The backends holding the workers' leadership locks.
+    async fn leader_pids(&self) -> Vec<i32> {
+        sqlx::query_scalar(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap_or_default()
+    }
+
+    /// The node leading `worker`.
+    async fn leading(&self, worker: &str) -> usize {
+        let name: String = sqlx::query_scalar(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted \
+               AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)",
+        )
+        .bind(projections::engine::runner::advisory_key(worker))
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        name.trim_start_matches("node").parse().unwrap()
+    }
+
+    /// Waits until the five workers that lead (four consumers and the outbox sender) have leaders.
+    async fn wait_leaders(&self) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.leader_pids().await.len() > self.consumers.len() {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < RECOVER, "workers without a leader");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `cabinet <args>` against the cluster: (exit code, stdout, stderr).
+    fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.base.join("cli"))
+            .env("DATABASE_URL", &self.url)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `projections verify` and `events export --verify` are clean.
+    fn check_log(&self, case: &str) {
+        let (code, out, err) = self.cli(&["projections", "verify"]);
+        assert_eq!(code, 0, "{case}: projections verify: {out} {err}");
+        let (code, _, err) = self.cli(&["events", "export", "--verify"]);
+        assert_eq!(code, 0, "{case}: events export --verify: {err}");
+    }
+}
+
+/// Sends payments from `clients` concurrent clients for `run`, over the running nodes; a client whose
+/// request got no answer (or UNAVAILABLE / IN_DOUBT) retries it with the same idempotency key on another
+/// node until it is acknowledged, as a client of the API is told to. Returns (acknowledged references,
+/// answers seen by code).
+async fn load(
+    world: Arc<World>,
+    clients: usize,
+    run: Duration,
+    tag: &'static str,
+) -> (BTreeSet<String>, BTreeMap<String, usize>) {
+    let deadline = Instant::now() + run;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let world = world.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = BTreeSet::new();
+            let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let reference = format!("{tag}-{c}-{n}");
+                let key = format!("key-{reference}");
+                let mut attempt = 0usize;
+                loop {
+                    attempt += 1;
+                    let urls = world.urls();
+                    let url = urls[(c + attempt) % urls.len()].clone();
+                    let started = Instant::now();
+                    let a = world.pay(&url, &reference, Some(&key)).await;
+                    let code = match &a {
+                        Answer::Ok(_) => "OK".to_owned(),
+                        Answer::Error { code, .. } => code.clone(),
+                        Answer::Silence(_) => "NO_ANSWER".to_owned(),
+                    };
+                    *codes.entry(code).or_insert(0) += 1;
+                    match a {
+                        Answer::Ok(_) => {
+                            acked.insert(reference.clone());
+                            break;
+                        }
+                        Answer::Error { code, .. }
+                            if code == "UNAVAILABLE" || code == "IN_DOUBT" =>
+                        {
+                            // The outage is answered, in bounded time.
+                            assert!(
+                                started.elapsed() < Duration::from_secs(20),
+                                "{code} took {:?}",
+                                started.elapsed()
+                            );
+                        }
+                        Answer::Silence(_) => {}
+                        Answer::Error { code, field } => {
+                            panic!("payment {reference}: unexpected {code} {field:?}")
+                        }
+                    }
+                    assert!(attempt < 600, "payment {reference} never acknowledged");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            (acked, codes)
+        }));
+    }
+    let mut acked = BTreeSet::new();
+    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tasks {
+        let (a, c) = t.await.unwrap();
+        acked.extend(a);
+        for (k, v) in c {
+            *codes.entry(k).or_insert(0) += v;
+        }
+    }
+    (acked, codes)
+}
+
+/// The sum of a counter over its labels, as node `url`'s `/metrics` shows it (0 when absent).
+async fn metric(world: &World, url: &str, name: &str) -> f64 {
+    let base = url.trim_end_matches("/graphql");
+    let text = world
+        .http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Every acknowledged payment of `tag` stored exactly once, and nothing of `tag` that was not
+/// acknowledged; returns (acknowledged, lost, doubled).
+async fn assert_exactly_once(
+    world: &World,
+    tag: &str,
+    acked: &BTreeSet<String>,
+) -> (usize, usize, usize) {
+    let stored = world.stored().await;
+    let prefix = format!("{tag}-");
+    let mine: BTreeMap<&String, i64> = stored
+        .iter()
+        .filter(|(r, _)| r.starts_with(&prefix))
+        .map(|(r, n)| (r, *n))
+        .collect();
+    let lost = acked.iter().filter(|r| !mine.contains_key(r)).count();
+    let doubled = mine.values().filter(|n| **n > 1).count();
+    let unacked = mine.keys().filter(|r| !acked.contains(**r)).count();
+    assert_eq!(
+        (lost, doubled, unacked),
+        (0, 0, 0),
+        "{tag}: lost, doubled, stored without acknowledgement"
+    );
+    assert!(!acked.is_empty(), "{tag}: nothing acknowledged");
+    (acked.len(), lost, doubled)
+}
+
+/// Mails of `ids` delivered more than once.
+fn twice(world: &World, ids: &[String]) -> Vec<String> {
+    let got = world.delivered();
+    ids.iter()
+        .filter(|i| got.get(*i).copied().unwrap_or(0) > 1)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operators_worst_day() {
+    let world = Arc::new(World::new().await);
+    world.wait_leaders().await;
+    let mut all_mail: Vec<String> = Vec::new();
+    let mut may_repeat: BTreeSet<String> = BTreeSet::new();
+
+    // 1. The same idempotency key, and the same bank reference, through two nodes at once.
+    {
+        let (a, b) = (world.url_of(0), world.url_of(1));
+        for t in 0..5 {
+            let reference = format!("samekey-{t}");
+            let key = format!("k-{reference}");
+            let (x, y) = tokio::join!(
+                world.pay(&a, &reference, Some(&key)),
+                world.pay(&b, &reference, Some(&key))
+            );
+            match (&x, &y) {
+                (Answer::Ok(p), Answer::Ok(q)) => assert_eq!(p, q, "same key, same answer"),
+                other => panic!("same key through two nodes: {other:?}"),
+            }
+        }
+        for t in 0..5 {
+            let reference = format!("sameref-{t}");
+            let (k1, k2) = (format!("k1-{reference}"), format!("k2-{reference}"));
+            let (x, y) = tokio::join!(
+                world.pay(&a, &reference, Some(&k1)),
+                world.pay(&b, &reference, Some(&k2))
+            );
+            let oks = [&x, &y]
+                .iter()
+                .filter(|r| matches!(r, Answer::Ok(_)))
+                .count();
+            let refused = [&x, &y]
+                .iter()
+                .filter(|r| {
+                    matches!(r, Answer::Error { code, field }
+                        if code == "VALIDATION" && field.as_deref() == Some("input.bankReference"))
+                })
+                .count();
+            assert_eq!(
+                (oks, refused),
+                (1, 1),
+                "same reference through two nodes: {x:?} {y:?}"
+            );
+        }
+        let stored = world.stored().await;
+        for t in 0..5 {
+            assert_eq!(stored.get(&format!("samekey-{t}")), Some(&1));
+            assert_eq!(stored.get(&format!("sameref-{t}")), Some(&1));
+        }
+        println!(
+            "FAULT same-key-two-nodes: 5/5 trials both callers got the first answer, stored once; \
+             same-reference-two-nodes: 5/5 one acknowledged, one VALIDATION input.bankReference, stored once"
+        );
+    }
+
+    // 2. Contention: every client pays on one contract, through both nodes.
+    {
+        let urls = world.urls();
+        let mut before = 0.0;
+        for u in &urls {
+            before += metric(&world, u, "cabinet_command_conflicts_total").await;
+        }
+        let (acked, codes) = load(world.clone(), 8, Duration::from_secs(5), "contention").await;
+        let (n, lost, doubled) = assert_exactly_once(&world, "contention", &acked).await;
+        assert_eq!(codes.keys().collect::<Vec<_>>(), vec!["OK"], "{codes:?}");
+        let mut after = 0.0;
+        for u in &urls {
+            after += metric(&world, u, "cabinet_command_conflicts_total").await;
+        }
+        println!(
+            "FAULT contention-one-contract-two-nodes: acknowledged {n}, lost {lost}, duplicated {doubled}, CONFLICT answers 0, conflicts retried {}",
+            after - before
+        );
+    }
+
+    // 3. kill -9 of a node under load; clients retry on the other node with their keys.
+    {
+        let mail = world.queue_mail("kill", 20).await;
+        all_mail.extend(mail.clone());
+        let loader = tokio::spawn(load(world.clone(), 6, Duration::from_secs(8), "kill"));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let pid = world.kill9(0);
+        let killed_at = Instant::now();
+        // Mail queued after the kill goes out through the survivor.
+        let survivors = world.queue_mail("killed", 10).await;
+        all_mail.extend(survivors.clone());
+        let survivor_mail = world.wait_delivered(&survivors).await;
+        // What the killed node had claimed may go out again when the claim ends (at-least-once).
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "SELECT message_id FROM outbox WHERE claimed_by LIKE $1 AND sent_at IS NULL",
+        )
+        .bind(format!("%:{pid}:%"))
+        .fetch_all(&world.pool)
+        .await
+        .unwrap();
+        may_repeat.extend(claimed.iter().cloned());
+        let (acked, codes) = loader.await.unwrap();
+        let (n, lost, doubled) = assert_exactly_once(&world, "kill", &acked).await;
+        world.wait_delivered(&mail).await;
+        let (caught_up, _) = world.wait_caught_up().await;
+        let caught_up = killed_at.elapsed().min(caught_up + Duration::from_secs(8));
+        let repeated = twice(&world, &mail);
+        assert!(
+            repeated.iter().all(|m| claimed.contains(m)),
+            "delivered twice without having been claimed by the killed node: {repeated:?}"
+        );
+        world.restart_node(0).await;
+        world.check_log("kill -9");
+        println!(
+            "FAULT kill-9-under-load: acknowledged {n}, lost {lost}, duplicated {doubled}; answers {codes:?}; \
+             mails 30 delivered (twice: {}, claimed by the killed node: {}); mail queued after the kill out in \
+             {:.1} s; consumers caught up within {:.1} s of the kill",
+            repeated.len(),
+            claimed.len(),
+            survivor_mail.as_secs_f64(),
+            caught_up.as_secs_f64()
+        );
+    }
+
+    // 4. PostgreSQL stopped for 10 s under load, then started again.
+    {
+        world.wait_leaders().await;
+        let mail = world.queue_mail("restart", 20).await;
+        all_mail.extend(mail.clone());
+        let loader = tokio::spawn(load(world.clone(), 6, Duration::from_secs(20), "restart"));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        {
+            let mut c = world.cluster.lock().await;
+            tokio::task::block_in_place(|| c.stop().unwrap());
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        {
+            let mut c = world.cluster.lock().await;
+            tokio::task::block_in_place(|| c.restart_stopped().unwrap());
+        }
+        let restarted = Instant::now();
+        // While the load goes on: mail flows again, every worker leads again, consumers catch up.
+        world.wait_delivered(&mail).await;
+        let after = world.queue_mail("restart-after", 5).await;
+        all_mail.extend(after.clone());
+        world.wait_delivered(&after).await;
+        let mail_back = restarted.elapsed();
+        world.wait_leaders().await;
+        let leaders = restarted.elapsed();
+        world.wait_caught_up().await;
+        let caught_up = restarted.elapsed();
+        let (acked, codes) = loader.await.unwrap();
+        let (n, lost, doubled) = assert_exactly_once(&world, "restart", &acked).await;
+        assert!(
+            codes.get("UNAVAILABLE").copied().unwrap_or(0)
+                + codes.get("IN_DOUBT").copied().unwrap_or(0)
+                > 0,
+            "the outage was answered with its codes: {codes:?}"
+        );
+        assert!(!codes.contains_key("INTERNAL"), "{codes:?}");
+        let repeated = twice(&world, &[mail.clone(), after.clone()].concat());
+        assert!(
+            repeated.is_empty(),
+            "delivered twice across a database restart: {repeated:?}"
+        );
+        world.check_log("database restart");
+        println!(
+            "FAULT postgres-stopped-10s-under-load: acknowledged {n}, lost {lost}, duplicated {doubled}; \
+             answers {codes:?}; mails 25 delivered, 0 twice; after the restart, under load: all mail out \
+             by {:.1} s, every worker led again by {:.1} s, consumers caught up by {:.1} s",
+            mail_back.as_secs_f64(),
+            leaders.as_secs_f64(),
+            caught_up.as_secs_f64()
+        );
+    }
+
+    // 5. Every worker's lock session terminated while mail is being delivered.
+    {
+        world.wait_leaders().await;
+        let pids = world.leader_pids().await;
+        assert!(pids.len() >= 5, "{pids:?}");
+        let mail = world.queue_mail("terminate", 30).await;
+        all_mail.extend(mail.clone());
+        for pid in &pids {
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .execute(&world.pool)
+                .await
+                .unwrap();
+        }
+        let at = Instant::now();
+        let delivered = world.wait_delivered(&mail).await;
+        world.wait_leaders().await;
+        let leaders = at.elapsed();
+        let after = world.queue_mail("terminate-after", 5).await;
+        all_mail.extend(after.clone());
+        world.wait_delivered(&after).await;
+        let (caught_up, _) = world.wait_caught_up().await;
+        let repeated = twice(&world, &[mail.clone(), after.clone()].concat());
+        assert!(
+            repeated.is_empty(),
+            "delivered twice after the lock sessions ended: {repeated:?}"
+        );
+        println!(
+            "FAULT lock-sessions-terminated ({} workers): mails 35 delivered, 0 twice; 30 out in {:.1} s; \
+             every worker leading again in {:.1} s; consumers caught up {:.1} s",
+            pids.len(),
+            delivered.as_secs_f64(),
+            leaders.as_secs_f64(),
+            caught_up.as_secs_f64()
+        );
+    }
+
+    // 6. A worker's statement cancelled, the database up: the outbox sender's claim is held up by a lock
+    // and cancelled.
+    {
+        world.wait_leaders().await;
+        let mut blocker = world.pool.begin().await.unwrap();
+        sqlx::query("LOCK TABLE outbox IN EXCLUSIVE MODE")
+            .execute(&mut *blocker)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let waiting: i32 = loop {
+            let pids = world.leader_pids().await;
+            let w: Option<i32> = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = ANY($1) LIMIT 1",
+            )
+            .bind(&pids)
+            .fetch_optional(&world.pool)
+            .await
+            .unwrap();
+            if let Some(w) = w {
+                break w;
+            }
+            assert!(
+                started.elapsed() < RECOVER,
+                "no worker statement waited on the lock"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let cancelled: bool = sqlx::query_scalar("SELECT pg_cancel_backend($1)")
+            .bind(waiting)
+            .fetch_one(&world.pool)
+            .await
+            .unwrap();
+        assert!(cancelled);
+        let at = Instant::now();
+        blocker.rollback().await.unwrap();
+        let mail = world.queue_mail("cancel", 5).await;
+        all_mail.extend(mail.clone());
+        let back = world.wait_delivered(&mail).await;
+        world.wait_leaders().await;
+        let (caught_up, _) = world.wait_caught_up().await;
+        assert!(twice(&world, &mail).is_empty());
+        println!(
+            "FAULT statement-cancelled: the worker resumed; mail out {:.1} s after the cancel (before: never); \
+             consumers caught up {:.1} s",
+            back.as_secs_f64().min(at.elapsed().as_secs_f64()),
+            caught_up.as_secs_f64()
+        );
+    }
+
+    // 7. Two nodes, the leader killed: the other takes over.
+    {
+        world.wait_leaders().await;
+        let leader = world.leading("outbox-sender").await;
+        let other = 1 - leader;
+        let pid = world.kill9(leader);
+        let at = Instant::now();
+        let mail = world.queue_mail("takeover", 5).await;
+        all_mail.extend(mail.clone());
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "SELECT message_id FROM outbox WHERE claimed_by LIKE $1 AND sent_at IS NULL",
+        )
+        .bind(format!("%:{pid}:%"))
+        .fetch_all(&world.pool)
+        .await
+        .unwrap();
+        may_repeat.extend(claimed);
+        let url = world.url_of(other);
+        let a = world.pay(&url, "takeover-1", Some("key-takeover-1")).await;
+        assert!(matches!(a, Answer::Ok(_)), "{a:?}");
+        world.wait_delivered(&mail).await;
+        let mail_at = at.elapsed();
+        world.wait_leaders().await;
+        let leaders_at = at.elapsed();
+        world.wait_caught_up().await;
+        assert_eq!(world.leading("outbox-sender").await, other);
+        world.restart_node(leader).await;
+        println!(
+            "FAULT leader-killed (the outbox sender's leader): mail out through the other node {:.1} s after \
+             the kill; every worker led again at {:.1} s",
+            mail_at.as_secs_f64(),
+            leaders_at.as_secs_f64()
+        );
+    }
+
+    // 8. A long transaction held, in this database and in another one of the cluster.
+    {
+        let mut here = world.pool.begin().await.unwrap();
+        sqlx::query("SELECT pg_current_xact_id()")
+            .execute(&mut *here)
+            .await
+            .unwrap();
+        let admin_url = projections::postgres::db::with_database(&world.url, "postgres");
+        let admin = projections::postgres::db::connect(&admin_url, 1)
+            .await
+            .unwrap();
+        let mut elsewhere = admin.begin().await.unwrap();
+        sqlx::query("SELECT pg_current_xact_id()")
+            .execute(&mut *elsewhere)
+            .await
+            .unwrap();
+        let at = Instant::now();
+        let url = world.url_of(0);
+        for i in 0..5 {
+            let a = world
+                .pay(&url, &format!("long-{i}"), Some(&format!("key-long-{i}")))
+                .await;
+            assert!(matches!(a, Answer::Ok(_)), "{a:?}");
+        }
+        let mail = world.queue_mail("long", 5).await;
+        all_mail.extend(mail.clone());
+        let mail_lag = world.wait_delivered(&mail).await;
+        let (caught_up, worst) = world.wait_caught_up().await;
+        let held = at.elapsed();
+        // Both transactions are still open: nothing waited for them.
+        assert!(held < Duration::from_secs(20), "waited {held:?}");
+        sqlx::query("SELECT 1").execute(&mut *here).await.unwrap();
+        sqlx::query("SELECT 1")
+            .execute(&mut *elsewhere)
+            .await
+            .unwrap();
+        here.rollback().await.unwrap();
+        elsewhere.rollback().await.unwrap();
+        println!(
+            "FAULT long-transactions-open (this database and `postgres`): mail lag {:.2} s, consumers caught \
+             up {:.2} s after the payments (largest lag {worst} events), both transactions still open",
+            mail_lag.as_secs_f64(),
+            caught_up.as_secs_f64()
+        );
+    }
+
+    // At the end: every mail queued went out, and only what a killed node had claimed went out twice.
+    world.wait_delivered(&all_mail).await;
+    let got = world.delivered();
+    let repeated: Vec<&String> = all_mail
+        .iter()
+        .filter(|m| got.get(*m).copied().unwrap_or(0) > 1)
+        .collect();
+    assert!(
+        repeated.iter().all(|m| may_repeat.contains(*m)),
+        "delivered twice: {repeated:?}"
+    );
+    world.check_log("the end");
+    println!(
+        "FAULT total: {} mails queued, all delivered, {} twice (each claimed by a killed node)",
+        all_mail.len(),
+        repeated.len()
+    );
+    for i in 0..2 {
+        let server = world.nodes.lock().unwrap()[i].server.take();
+        if let Some(s) = server {
+            support::stop(s).await;
+        }
+    }
+    let mut c = world.cluster.lock().await;
+    tokio::task::block_in_place(|| c.stop().unwrap());
+}
