@@ -4,6 +4,9 @@
 --   time psql "$DATABASE_URL" -c "COPY (SELECT * FROM events ORDER BY transaction_id, position) TO STDOUT" >/dev/null
 --   time cabinet --database-url "$DATABASE_URL" projections rebuild
 -- The read model is left stale on purpose: run `projections rebuild` (then `verify`) after seeding.
+-- Like every append, the transaction registers as an appender first (ADR 0014).
+BEGIN;
+SELECT pg_advisory_xact_lock_shared(3243, 1), pg_current_xact_id();
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 SELECT 'Company', md5('bench-' || c)::uuid::text, s,
        CASE WHEN s = 1 THEN 'CompanyRegistered' ELSE 'CompanyRequisitesChanged' END,
@@ -25,3 +28,4 @@ SELECT 'Company', md5('bench-' || c)::uuid::text, s,
        '{"actor": "system:bench"}'::jsonb
 FROM generate_series(1, :companies) c, generate_series(1, :events) s
 ORDER BY c, s;
+COMMIT;

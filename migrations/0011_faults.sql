@@ -13,6 +13,18 @@
 --
 -- In the rare moment an appender holds the lock but its transaction-id lock is not yet visible, the
 -- function falls back to the snapshot's xmin for that call (still correct, only less lively).
+-- A 32-bit transaction id from the lock table, widened to 64 bits next to `reference` (an xid8 of the same
+-- moment): running ids lie within 2^31 of it, before or after (an appender may take its id after the
+-- reference snapshot was taken).
+CREATE FUNCTION cabinet_widen_xid(x xid, reference xid8) RETURNS bigint
+    LANGUAGE sql
+    IMMUTABLE
+AS
+$$
+SELECT r + ((((x::text::bigint - (r % 4294967296)) % 4294967296 + 4294967296 + 2147483648) % 4294967296) - 2147483648)
+FROM (SELECT reference::text::bigint AS r) ref
+$$;
+
 CREATE FUNCTION cabinet_commit_horizon() RETURNS xid8
     LANGUAGE sql
     VOLATILE
@@ -27,25 +39,19 @@ WITH snap AS (SELECT pg_current_snapshot() AS s),
                    WHERE locktype = 'advisory'
                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                      AND classid = 3243 AND objid = 1 AND objsubid = 2 AND granted),
-     xids AS (SELECT a.virtualtransaction,
-                     (SELECT min(l.transactionid::text::bigint)
-                      FROM locks l
-                      WHERE l.virtualtransaction = a.virtualtransaction
-                        AND l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted) AS xid32
-              FROM appenders a),
-     bounds AS (SELECT pg_snapshot_xmax((SELECT s FROM snap))::text::bigint                    AS xmax,
-                       pg_snapshot_xmin((SELECT s FROM snap))::text::bigint                    AS xmin,
-                       (SELECT bool_or(xid32 IS NULL) FROM xids)                               AS unknown,
-                       (SELECT array_agg(xid32) FROM xids WHERE xid32 IS NOT NULL)            AS running)
-SELECT (least(
-        xmax,
-        CASE WHEN coalesce(unknown, false) THEN xmin END,
-        -- A 32-bit id from the lock table, widened with the epoch of the snapshot's xmax (running ids are
-        -- always within 2^31 of it).
-        (SELECT min(xmax - (((xmax % 4294967296) - x) % 4294967296 + 4294967296) % 4294967296)
-         FROM unnest(running) AS x)
-    ))::text::xid8
-FROM bounds
+     ids AS (SELECT a.virtualtransaction,
+                    (SELECT min(cabinet_widen_xid(l.transactionid, pg_snapshot_xmax((SELECT s FROM snap))))
+                     FROM locks l
+                     WHERE l.virtualtransaction = a.virtualtransaction
+                       AND l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted) AS id
+             FROM appenders a)
+SELECT least(
+           pg_snapshot_xmax((SELECT s FROM snap))::text::bigint,
+           -- An appender whose transaction-id lock is not visible yet: fall back to xmin for this call.
+           CASE WHEN EXISTS (SELECT 1 FROM ids WHERE id IS NULL)
+                THEN pg_snapshot_xmin((SELECT s FROM snap))::text::bigint END,
+           (SELECT min(id) FROM ids)
+       )::text::xid8
 $$;
 
 COMMENT ON FUNCTION cabinet_commit_horizon() IS

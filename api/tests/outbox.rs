@@ -252,3 +252,79 @@ async fn smtp_delivers_retries_a_temporary_refusal_and_gives_up_on_a_permanent_o
     );
     assert!(r.last_error.unwrap().contains("550"));
 }
+
+#[tokio::test]
+async fn two_senders_at_once_deliver_each_mail_once_and_a_dead_senders_claim_waits_for_its_lease() {
+    use api::workers::outbox::Sender;
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(6).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-outbox-{}", uuid::Uuid::new_v4()));
+    let transport = Transport::new(None, dir.clone()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(queue(&pool, &format!("buh{i}@romashka.ru")).await);
+    }
+    // Two senders (as after a change of leadership), each claiming through its own connection.
+    let (a, b) = (
+        Sender::new(std::time::Duration::from_secs(60)),
+        Sender::new(std::time::Duration::from_secs(60)),
+    );
+    let (mut ca, mut cb) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    let store = PgFileStore::new(pool.clone());
+    let sender = from();
+    let (sa, sb) = tokio::join!(
+        a.deliver_due(&mut ca, &pool, &store, &transport, &sender),
+        b.deliver_due(&mut cb, &pool, &store, &transport, &sender)
+    );
+    assert_eq!(sa.unwrap() + sb.unwrap(), 40);
+    let written = files(&dir);
+    assert_eq!(written.len(), 40, "each mail written once");
+    for id in &ids {
+        let n = written
+            .iter()
+            .filter(|f| f.contains(&format!("Message-ID: {id}")))
+            .count();
+        assert_eq!(n, 1, "{id}");
+    }
+    // No temporary file is left beside them.
+    let hidden = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(hidden, 0);
+    let claimed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE claimed_by IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(claimed, 0);
+
+    // A mail claimed by a sender that died: nobody else sends it until the claim's lease ends.
+    let late = queue(&pool, "late@romashka.ru").await;
+    sqlx::query(
+        "UPDATE outbox SET claimed_by = 'dead:1:0', lease_until = clock_timestamp() + interval '2 seconds' \
+         WHERE message_id = $1",
+    )
+    .bind(&late)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        a.deliver_due(&mut ca, &pool, &store, &transport, &from())
+            .await
+            .unwrap(),
+        0
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        a.deliver_due(&mut ca, &pool, &store, &transport, &from())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(row(&pool, &late).await.sent);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -51,6 +51,8 @@ impl Targets {
 pub struct Wake {
     /// The last event of the batch.
     pub checkpoint: Checkpoint,
+    /// The commit horizon the batch was read below: a reader woken by it reads below at least this.
+    pub horizon: i64,
     /// Companies with new notifications (`all`: a notification for every client).
     pub notifications: Targets,
     /// Companies with staff notifications.
@@ -109,7 +111,7 @@ impl LiveFeed {
         self.position.send_replace(Some(cp));
         loop {
             let mut conn = self.pool.acquire().await?;
-            let events = committed_after(&mut conn, cp).await?;
+            let (events, horizon) = committed_after(&mut conn, cp).await?;
             if let Some(last) = events.last() {
                 let next = Checkpoint {
                     transaction_id: last.transaction_id,
@@ -122,6 +124,7 @@ impl LiveFeed {
                 if self.wakes.receiver_count() > 0 {
                     let mut wake = targets(&mut conn, &events, cp, next).await?;
                     wake.checkpoint = next;
+                    wake.horizon = horizon;
                     // A receiver that left meanwhile is not an error.
                     let _ = self.wakes.send(Arc::new(wake));
                 }
@@ -153,7 +156,7 @@ struct Seen {
 async fn committed_after(
     conn: &mut sqlx::PgConnection,
     after: Checkpoint,
-) -> Result<Vec<Seen>, sqlx::Error> {
+) -> Result<(Vec<Seen>, i64), sqlx::Error> {
     let bound = horizon::read(&mut *conn).await?;
     let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
         "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
@@ -167,17 +170,19 @@ async fn committed_after(
     .bind(bound)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(transaction_id, position, aggregate_type, aggregate_id)| Seen {
-                transaction_id,
-                position,
-                aggregate_type,
-                aggregate_id,
-            },
-        )
-        .collect())
+    Ok((
+        rows.into_iter()
+            .map(
+                |(transaction_id, position, aggregate_type, aggregate_id)| Seen {
+                    transaction_id,
+                    position,
+                    aggregate_type,
+                    aggregate_id,
+                },
+            )
+            .collect(),
+        bound,
+    ))
 }
 
 /// The last event of a finished transaction: where a new feed starts.
@@ -271,7 +276,8 @@ async fn targets(
 }
 
 /// The changes to `company`'s requests (or only `request`) after `after` in the global order, from finished
-/// transactions: (transaction, position, request) of each change, at most `limit`.
+/// transactions (below the commit horizon, and at least `floor`): (transaction, position, request) of each
+/// change, at most `limit`.
 ///
 /// # Errors
 /// A database error.
@@ -281,8 +287,9 @@ pub async fn request_changes_after(
     request: Option<Uuid>,
     after: Checkpoint,
     limit: i64,
+    floor: i64,
 ) -> Result<Vec<(i64, i64, Uuid)>, sqlx::Error> {
-    let bound = horizon::read(pool).await?;
+    let bound = horizon::read_at_least(pool, floor).await?;
     sqlx::query_as(&format!(
         "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
          FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \

@@ -181,7 +181,8 @@ pub async fn list(
 }
 
 /// The scope's notifications after `after` in the global order, oldest first, from finished transactions
-/// only (below the commit horizon, so nothing committed later can slip in before them), at most `limit`.
+/// only (below the commit horizon, and at least `floor`, so nothing committed later can slip in before
+/// them), at most `limit`.
 ///
 /// # Errors
 /// A database error.
@@ -190,8 +191,9 @@ pub async fn since(
     scope: &Scope,
     after: Position,
     limit: i64,
+    floor: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
-    let bound = horizon::read(pool).await?;
+    let bound = horizon::read_at_least(pool, floor).await?;
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
            AND (n.transaction_id, n.position, n.ordinal) > ($4::bigint::text::xid8, $5, $6) \

@@ -310,3 +310,38 @@ pub fn command_error<E: std::fmt::Display + std::fmt::Debug + Send + Sync + 'sta
         CommandError::Store(e) => ApiError::Internal(anyhow::anyhow!("{e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_unavailable_a_lost_commit_is_in_doubt_and_neither_is_internal() {
+        let down = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(down.code(), "UNAVAILABLE");
+        let io = ApiError::from(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert_eq!(io.code(), "UNAVAILABLE");
+        // Wrapped in context, still an outage.
+        let wrapped =
+            ApiError::from(anyhow::Error::new(sqlx::Error::PoolClosed).context("loading"));
+        assert_eq!(wrapped.code(), "UNAVAILABLE");
+        let lost: CommandError<ValueError> = CommandError::Unavailable {
+            in_doubt: true,
+            cause: "connection reset during COMMIT".into(),
+        };
+        let e = command_error(lost);
+        assert_eq!(e.code(), "IN_DOUBT");
+        assert!(e.message().contains("idempotencyKey"), "{}", e.message());
+        let failed: CommandError<ValueError> =
+            CommandError::LookupFailed(domain::failure::LookupFailed {
+                what: "company",
+                cause: "connection refused".into(),
+            });
+        assert_eq!(command_error(failed).code(), "UNAVAILABLE");
+        // A statement the database refused for its own reasons stays internal.
+        let other = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(other.code(), "INTERNAL");
+    }
+}

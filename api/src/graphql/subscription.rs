@@ -85,8 +85,10 @@ fn parse_checkpoint(s: &str) -> Result<Checkpoint, ApiError> {
         .ok_or_else(|| ApiError::validation("after", "not a position from this subscription"))
 }
 
-type Fetch<C, T> =
-    Box<dyn FnMut(C) -> Pin<Box<dyn Future<Output = Result<(Vec<T>, C), ApiError>> + Send>> + Send>;
+/// A subscription's read after its cursor, below at least the given commit horizon.
+type Fetch<C, T> = Box<
+    dyn FnMut(C, i64) -> Pin<Box<dyn Future<Output = Result<(Vec<T>, C), ApiError>> + Send>> + Send,
+>;
 
 /// Re-checks the caller's session and `op` every [`RECHECK`].
 struct Guard {
@@ -136,6 +138,8 @@ struct Follow<C, T> {
     at_wake: fn(Checkpoint) -> C,
     fetch: Fetch<C, T>,
     guard: Guard,
+    /// The highest commit horizon a wake-up was read below (0: none yet).
+    floor: i64,
 }
 
 /// The stream of a subscription: waits for a relevant wake-up (or a lag), then reads everything after its
@@ -157,6 +161,9 @@ where
                     match s.rx.recv().await {
                         Ok(w) => {
                             last_wake = Some(w.checkpoint);
+                            // Read at least below the horizon the wake's batch was read below, so a short
+                            // read really means everything up to the wake was seen.
+                            s.floor = s.floor.max(w.horizon);
                             if (s.relevant)(&w, s.company) {
                                 break;
                             }
@@ -171,7 +178,7 @@ where
             if !s.guard.still_allowed().await {
                 return None;
             }
-            match (s.fetch)(s.cursor).await {
+            match (s.fetch)(s.cursor, s.floor).await {
                 Ok((items, cursor)) => {
                     let full = items.len() as i64 >= BATCH;
                     s.cursor = s.cursor.max(cursor);
@@ -215,10 +222,10 @@ impl SubscriptionRoot {
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         let scope: Arc<Scope> = Arc::new(scope);
-        let fetch: Fetch<Position, Notification> = Box::new(move |cursor: Position| {
+        let fetch: Fetch<Position, Notification> = Box::new(move |cursor: Position, floor| {
             let (pool, scope) = (pool.clone(), scope.clone());
             Box::pin(async move {
-                let rows = service::since(&pool, &scope, cursor, BATCH).await?;
+                let rows = service::since(&pool, &scope, cursor, BATCH, floor).await?;
                 let next = rows.last().map_or(cursor, |r| r.place());
                 Ok((rows.into_iter().map(Notification).collect(), next))
             })
@@ -242,6 +249,7 @@ impl SubscriptionRoot {
             at_wake,
             fetch,
             guard,
+            floor: 0,
         }))
     }
 
@@ -258,11 +266,11 @@ impl SubscriptionRoot {
         let after = after.as_deref().map(parse_checkpoint).transpose()?;
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
-        let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint| {
+        let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint, floor| {
             let pool = pool.clone();
             Box::pin(async move {
                 let rows = crate::app::live::request_changes_after(
-                    &pool, company_id, request_id, cursor, BATCH,
+                    &pool, company_id, request_id, cursor, BATCH, floor,
                 )
                 .await?;
                 let next = rows.last().map_or(cursor, |r| Checkpoint {
@@ -294,6 +302,7 @@ impl SubscriptionRoot {
             at_wake: |c| c,
             fetch,
             guard,
+            floor: 0,
         }))
     }
 
@@ -314,7 +323,7 @@ impl SubscriptionRoot {
         } else {
             Some(format!("{:?}", company_debt(&pool, company_id).await?))
         }));
-        let fetch: Fetch<Checkpoint, DebtUpdate> = Box::new(move |cursor: Checkpoint| {
+        let fetch: Fetch<Checkpoint, DebtUpdate> = Box::new(move |cursor: Checkpoint, _floor| {
             let (pool, last) = (pool.clone(), last.clone());
             Box::pin(async move {
                 let debt = company_debt(&pool, company_id).await?;
@@ -345,6 +354,7 @@ impl SubscriptionRoot {
             at_wake: |c| c,
             fetch,
             guard,
+            floor: 0,
         }))
     }
 }

@@ -48,6 +48,20 @@ where
         .await
 }
 
+/// The commit horizon, at least `floor`: a horizon read earlier stays valid forever (every appender below it
+/// had finished, and later ids are larger), so a reader that was told of one (a subscription woken by the
+/// live feed) never reads below it — the horizon it reads is then never lower than the one the wake came
+/// from, even in the rare call where the function falls back to xmin.
+///
+/// # Errors
+/// A database error.
+pub async fn read_at_least<'e, E>(executor: E, floor: i64) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    Ok(read(executor).await?.max(floor))
+}
+
 /// The SQL condition that keeps rows whose `column` (a `xid8` transaction id) lies below the horizon bound
 /// as parameter `$param` (a bigint read by [`read`] in an earlier statement).
 pub fn below(column: &str, param: usize) -> String {
