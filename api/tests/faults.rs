@@ -28,7 +28,8 @@ const PASSWORD: &str = "fault-password-123";
 const RECOVER: Duration = Duration::from_secs(60);
 
 /// The slowest UNAVAILABLE / IN_DOUBT answer seen, milliseconds.
-static SLOWEST_OUTAGE_ANSWER_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static SLOWEST_OUTAGE_ANSWER_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
 
 /// What a client got for one request.
 #[derive(Debug, Clone)]
@@ -387,6 +388,17 @@ impl World {
         .unwrap_or_default()
     }
 
+    /// The mails the sender of process `pid` holds a claim on and has not sent.
+    async fn claimed_by(&self, pid: u32) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT message_id FROM outbox WHERE claimed_by LIKE $1 AND sent_at IS NULL",
+        )
+        .bind(format!("%:{pid}:%"))
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
+    }
+
     /// The node leading `worker`.
     async fn leading(&self, worker: &str) -> usize {
         let name: String = sqlx::query_scalar(
@@ -654,19 +666,13 @@ async fn the_operators_worst_day() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let pid = world.kill9(0);
         let killed_at = Instant::now();
+        // What the killed node had claimed may go out again when the claim ends (at-least-once).
+        let claimed = world.claimed_by(pid).await;
+        may_repeat.extend(claimed.iter().cloned());
         // Mail queued after the kill goes out through the survivor.
         let survivors = world.queue_mail("killed", 10).await;
         all_mail.extend(survivors.clone());
         let survivor_mail = world.wait_delivered(&survivors).await;
-        // What the killed node had claimed may go out again when the claim ends (at-least-once).
-        let claimed: Vec<String> = sqlx::query_scalar(
-            "SELECT message_id FROM outbox WHERE claimed_by LIKE $1 AND sent_at IS NULL",
-        )
-        .bind(format!("%:{pid}:%"))
-        .fetch_all(&world.pool)
-        .await
-        .unwrap();
-        may_repeat.extend(claimed.iter().cloned());
         let (acked, codes) = loader.await.unwrap();
         let (n, lost, doubled) = assert_exactly_once(&world, "kill", &acked).await;
         world.wait_delivered(&mail).await;
@@ -840,14 +846,7 @@ async fn the_operators_worst_day() {
         let at = Instant::now();
         let mail = world.queue_mail("takeover", 5).await;
         all_mail.extend(mail.clone());
-        let claimed: Vec<String> = sqlx::query_scalar(
-            "SELECT message_id FROM outbox WHERE claimed_by LIKE $1 AND sent_at IS NULL",
-        )
-        .bind(format!("%:{pid}:%"))
-        .fetch_all(&world.pool)
-        .await
-        .unwrap();
-        may_repeat.extend(claimed);
+        may_repeat.extend(world.claimed_by(pid).await);
         let url = world.url_of(other);
         let a = world.pay(&url, "takeover-1", Some("key-takeover-1")).await;
         assert!(matches!(a, Answer::Ok(_)), "{a:?}");

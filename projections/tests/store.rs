@@ -333,8 +333,12 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
     );
 }
 
-/// A catch-up projection that records the order in which it sees events.
-struct Seen;
+/// A catch-up projection that records the order in which it sees events; with `slow`, it takes a second
+/// over events of aggregates named `slow…`.
+#[derive(Default)]
+struct Seen {
+    slow: bool,
+}
 
 #[async_trait]
 impl ReadModel for Seen {
@@ -348,6 +352,11 @@ impl ReadModel for Seen {
         &["seen_test"]
     }
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        if self.slow && e.aggregate_id.starts_with("slow") {
+            sqlx::query("SELECT pg_sleep(1)")
+                .execute(&mut *conn)
+                .await?;
+        }
         sqlx::query("INSERT INTO seen_test (aggregate_id) VALUES ($1)")
             .bind(&e.aggregate_id)
             .execute(conn)
@@ -405,7 +414,7 @@ async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
         .execute(&pool)
         .await
         .unwrap();
-    let consumer = CatchUp::read_model(Arc::new(Seen), 100);
+    let consumer = CatchUp::read_model(Arc::new(Seen::default()), 100);
     let mut cconn = pool.acquire().await.unwrap();
     {
         let mut tx = pool.begin().await.unwrap();
@@ -593,8 +602,16 @@ async fn one_catch_up_consumer_leads_at_a_time_and_another_takes_over_without_du
     let poll = std::time::Duration::from_millis(50);
     let (stop1, rx1) = tokio::sync::watch::channel(false);
     let (stop2, rx2) = tokio::sync::watch::channel(false);
-    let r1 = tokio::spawn(CatchUp::read_model(Arc::new(Seen), 100).run(pool.clone(), poll, rx1));
-    let r2 = tokio::spawn(CatchUp::read_model(Arc::new(Seen), 100).run(pool.clone(), poll, rx2));
+    let r1 = tokio::spawn(CatchUp::read_model(Arc::new(Seen::default()), 100).run(
+        pool.clone(),
+        poll,
+        rx1,
+    ));
+    let r2 = tokio::spawn(CatchUp::read_model(Arc::new(Seen::default()), 100).run(
+        pool.clone(),
+        poll,
+        rx2,
+    ));
 
     exec.execute("x", 1, &CommandMeta::system("t"))
         .await
@@ -840,7 +857,7 @@ async fn a_long_transaction_that_appends_nothing_holds_no_consumer_back_in_this_
         .await
         .unwrap();
     // Delivered at once: the horizon waits only for appenders (ADR 0014), not for xmin.
-    let consumer = CatchUp::read_model(Arc::new(Seen), 100);
+    let consumer = CatchUp::read_model(Arc::new(Seen::default()), 100);
     let mut conn = pool.acquire().await.unwrap();
     assert_eq!(consumer.step(&mut conn).await.unwrap(), 1);
     assert_eq!(seen(&pool).await, vec!["after"]);
@@ -983,30 +1000,6 @@ async fn a_turn_dropped_while_held_or_while_waiting_leaves_no_lock_behind() {
     assert_eq!(left, 0);
 }
 
-/// A catch-up projection that takes a while on events of aggregates named `slow…`.
-struct SlowSeen;
-
-#[async_trait]
-impl ReadModel for SlowSeen {
-    fn name(&self) -> &'static str {
-        "seen_test"
-    }
-    fn version(&self) -> i32 {
-        1
-    }
-    fn tables(&self) -> &'static [&'static str] {
-        &["seen_test"]
-    }
-    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
-        if e.aggregate_id.starts_with("slow") {
-            sqlx::query("SELECT pg_sleep(1)")
-                .execute(&mut *conn)
-                .await?;
-        }
-        Seen.apply(conn, e).await
-    }
-}
-
 /// The backend holding `name`'s leadership lock, once one does.
 async fn leader_pid(pool: &PgPool, name: &str) -> i32 {
     let key = runner::advisory_key(name);
@@ -1046,8 +1039,11 @@ async fn a_consumer_whose_statement_is_cancelled_or_whose_session_ends_lets_go_a
         .enumerate()
     {
         let (stop, rx) = tokio::sync::watch::channel(false);
-        let first =
-            tokio::spawn(CatchUp::read_model(Arc::new(SlowSeen), 100).run(pool.clone(), poll, rx));
+        let first = tokio::spawn(CatchUp::read_model(Arc::new(Seen { slow: true }), 100).run(
+            pool.clone(),
+            poll,
+            rx,
+        ));
         let pid = leader_pid(&pool, "seen_test").await;
         exec.execute(&format!("slow{round}"), 1, &CommandMeta::system("t"))
             .await
@@ -1066,8 +1062,11 @@ async fn a_consumer_whose_statement_is_cancelled_or_whose_session_ends_lets_go_a
         assert!(ended.unwrap().is_err(), "{how}: the run should fail");
         // Another node takes over and delivers, once.
         let (stop2, rx2) = tokio::sync::watch::channel(false);
-        let second =
-            tokio::spawn(CatchUp::read_model(Arc::new(SlowSeen), 100).run(pool.clone(), poll, rx2));
+        let second = tokio::spawn(CatchUp::read_model(Arc::new(Seen { slow: true }), 100).run(
+            pool.clone(),
+            poll,
+            rx2,
+        ));
         let want: Vec<String> = (0..=round).map(|r| format!("slow{r}")).collect();
         let want: Vec<&str> = want.iter().map(String::as_str).collect();
         wait_for_seen(&pool, &want).await;
