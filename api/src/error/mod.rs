@@ -106,6 +106,20 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// Whether the failure is the system's (INTERNAL, UNAVAILABLE, IN_DOUBT) rather than the caller's or a
+    /// business rule's: a process manager retries these and records the others as the outcome.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(self, Self::Internal(_) | Self::Unavailable { .. })
+    }
+
+    /// The cause to log or pass on: the underlying error for the system's failures, the message otherwise.
+    pub fn into_cause(self) -> anyhow::Error {
+        match self {
+            Self::Internal(cause) | Self::Unavailable { cause, .. } => cause,
+            other => anyhow::anyhow!(other.message()),
+        }
+    }
+
     /// UNAVAILABLE (nothing took effect) for `cause`.
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
         Self::Unavailable {
@@ -343,5 +357,10 @@ mod tests {
         // A statement the database refused for its own reasons stays internal.
         let other = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(other.code(), "INTERNAL");
+        // Process managers retry the system's failures and record the others as outcomes: an outage must
+        // never be recorded as a request's refusal.
+        assert!(down.is_infrastructure() && other.is_infrastructure());
+        assert!(!ApiError::validation("input", "bad").is_infrastructure());
+        assert!(!ApiError::Conflict("x".into()).is_infrastructure());
     }
 }

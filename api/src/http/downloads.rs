@@ -37,10 +37,20 @@ pub async fn download(
                 "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
                 "NOT_FOUND" => StatusCode::NOT_FOUND,
                 "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+                "UNAVAILABLE" | "IN_DOUBT" => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::FORBIDDEN,
             };
-            if let ApiError::Internal(cause) = &e {
-                tracing::error!(error = format!("{cause:#}"), "download failed");
+            match &e {
+                ApiError::Internal(cause) => {
+                    tracing::error!(error = format!("{cause:#}"), "download failed")
+                }
+                ApiError::Unavailable { cause, .. } => {
+                    tracing::warn!(
+                        error = format!("{cause:#}"),
+                        "download: database unavailable"
+                    )
+                }
+                _ => {}
             }
             (code, e.message()).into_response()
         }

@@ -224,8 +224,8 @@ impl RequestEffects {
                 .await
                 {
                     Ok(_) => {}
-                    Err(crate::error::ApiError::Internal(e)) => {
-                        return Err(store_error("a certificate", e))
+                    Err(e) if e.is_infrastructure() => {
+                        return Err(store_error("a certificate", e.into_cause()))
                     }
                     Err(e) => return Ok(Err(e.message())),
                 }
@@ -273,8 +273,8 @@ impl RequestEffects {
                     };
                     match r {
                         Ok(_) => {}
-                        Err(crate::error::ApiError::Internal(e)) => {
-                            return Err(store_error("an accounting document", e))
+                        Err(e) if e.is_infrastructure() => {
+                            return Err(store_error("an accounting document", e.into_cause()))
                         }
                         Err(e) => notes.push(e.message()),
                     }
@@ -378,7 +378,9 @@ impl RequestEffects {
                 "the account was deleted; its personal data is destroyed by {}",
                 destroy_by.date_naive()
             ))),
-            Err(crate::error::ApiError::Internal(e)) => Err(store_error("deleting an account", e)),
+            Err(e) if e.is_infrastructure() => {
+                Err(store_error("deleting an account", e.into_cause()))
+            }
             Err(e) => Ok(Err(e.message())),
         }
     }
