@@ -450,6 +450,15 @@ impl World {
     }
 }
 
+impl Drop for World {
+    /// A failing case still stops its PostgreSQL (the nodes are killed with their handles).
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.cluster.try_lock() {
+            let _ = c.stop();
+        }
+    }
+}
+
 /// Sends payments from `clients` concurrent clients for `run`, over the running nodes; a client whose
 /// request got no answer (or UNAVAILABLE / IN_DOUBT) retries it with the same idempotency key on another
 /// node until it is acknowledged, as a client of the API is told to. Returns (acknowledged references,
@@ -934,6 +943,9 @@ async fn the_operators_worst_day() {
             support::stop(s).await;
         }
     }
-    let mut c = world.cluster.lock().await;
-    tokio::task::block_in_place(|| c.stop().unwrap());
+    {
+        let mut c = world.cluster.lock().await;
+        tokio::task::block_in_place(|| c.stop().unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&world.base);
 }
