@@ -9,6 +9,11 @@
 //! within a generous bound; outage answers with the documented codes; `projections verify` and
 //! `events export --verify` clean at the end. It prints what it measured (a `FAULT` line per case): run
 //! `cargo test -p api --test faults -- --nocapture` to read the figures.
+//!
+//! The same cases measure another build: `CABINET_BIN=/path/to/an/older/cabinet CABINET_FAULTS_OBSERVE=1
+//! cargo test -p api --test faults -- --nocapture` drives that binary (with only the settings it knows) and
+//! prints each broken guarantee as a `FINDING` line instead of failing: how the figures before a fix are
+//! taken.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,12 +29,47 @@ mod support;
 use support::Server;
 
 const PASSWORD: &str = "fault-password-123";
+
+/// Broken guarantees are reported, not failed (see the module's documentation).
+fn observing() -> bool {
+    std::env::var_os("CABINET_FAULTS_OBSERVE").is_some()
+}
+
+/// Another build than this one is driven.
+fn other_build() -> bool {
+    std::env::var_os("CABINET_BIN").is_some()
+}
+
+/// Whether case `n` runs: all of them, or those `CABINET_FAULTS_CASES` lists (`1,6`) — a build whose workers
+/// never recover from one case measures the next ones in a run of their own.
+fn case(n: u32) -> bool {
+    match std::env::var("CABINET_FAULTS_CASES") {
+        Ok(list) => list.split(',').any(|c| c.trim() == n.to_string()),
+        Err(_) => true,
+    }
+}
+
+/// `assert!` that, when observing, prints a `FINDING` line instead.
+macro_rules! check {
+    ($cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            if observing() {
+                println!("FINDING {}", format!($($arg)+));
+            } else {
+                panic!($($arg)+);
+            }
+        }
+    };
+}
 /// Generous bound on anything that must happen again by itself.
 const RECOVER: Duration = Duration::from_secs(60);
 
 /// The slowest UNAVAILABLE / IN_DOUBT answer seen, milliseconds.
 static SLOWEST_OUTAGE_ANSWER_MS: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(0);
+
+/// The slowest answer of any kind seen by the load, milliseconds.
+static SLOWEST_ANSWER_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// What a client got for one request.
 #[derive(Debug, Clone)]
@@ -78,7 +118,13 @@ acquire_timeout_seconds = 3
 
 async fn start_node(dir: &Path, url: &str, demo: bool) -> Server {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("cabinet.toml"), SETTINGS).unwrap();
+    // Another build may not know the newer settings.
+    let settings = if other_build() {
+        "clock = \"manual\"\n"
+    } else {
+        SETTINGS
+    };
+    std::fs::write(dir.join("cabinet.toml"), settings).unwrap();
     let args: &[&str] = if demo {
         &["--demo", "--demo-password", PASSWORD]
     } else {
@@ -306,9 +352,10 @@ impl World {
                     .find_map(|l| l.strip_prefix("Message-ID: "))
                     .map(str::to_owned)
                 else {
-                    panic!("torn mail file (no Message-ID): {}", path.display());
+                    check!(false, "torn mail file (no Message-ID): {}", path.display());
+                    continue;
                 };
-                assert!(
+                check!(
                     text.trim_end().ends_with("--"),
                     "torn mail file (no closing boundary): {}",
                     path.display()
@@ -327,12 +374,15 @@ impl World {
             if ids.iter().all(|i| got.contains_key(i)) {
                 return started.elapsed();
             }
-            assert!(
-                started.elapsed() < RECOVER,
-                "mail not delivered within {RECOVER:?}: {} of {}",
-                ids.iter().filter(|i| got.contains_key(*i)).count(),
-                ids.len()
-            );
+            if started.elapsed() >= RECOVER {
+                check!(
+                    false,
+                    "mail not delivered within {RECOVER:?}: {} of {}",
+                    ids.iter().filter(|i| got.contains_key(*i)).count(),
+                    ids.len()
+                );
+                return started.elapsed();
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -357,10 +407,13 @@ impl World {
             if behind.is_empty() {
                 return (started.elapsed(), worst);
             }
-            assert!(
-                started.elapsed() < RECOVER,
-                "consumers still behind after {RECOVER:?}: {behind:?}"
-            );
+            if started.elapsed() >= RECOVER {
+                check!(
+                    false,
+                    "consumers still behind after {RECOVER:?}: {behind:?}"
+                );
+                return (started.elapsed(), worst);
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -396,21 +449,22 @@ impl World {
         .bind(format!("%:{pid}:%"))
         .fetch_all(&self.pool)
         .await
-        .unwrap()
+        // (A build without claims has none.)
+        .unwrap_or_default()
     }
 
     /// The node leading `worker`.
-    async fn leading(&self, worker: &str) -> usize {
-        let name: String = sqlx::query_scalar(
+    async fn leading(&self, worker: &str) -> Option<usize> {
+        let name: Option<String> = sqlx::query_scalar(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted \
                AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)",
         )
         .bind(projections::engine::runner::advisory_key(worker))
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .unwrap();
-        name.trim_start_matches("node").parse().unwrap()
+        name.and_then(|n| n.trim_start_matches("node").parse().ok())
     }
 
     /// Waits until the five workers that lead (four consumers and the outbox sender) have leaders.
@@ -420,14 +474,17 @@ impl World {
             if self.leader_pids().await.len() > self.consumers.len() {
                 return started.elapsed();
             }
-            assert!(started.elapsed() < RECOVER, "workers without a leader");
+            if started.elapsed() >= RECOVER {
+                check!(false, "workers without a leader after {RECOVER:?}");
+                return started.elapsed();
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// `cabinet <args>` against the cluster: (exit code, stdout, stderr).
     fn cli(&self, args: &[&str]) -> (i32, String, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"))
+        let out = std::process::Command::new(support::binary())
             .args(args)
             .arg("--data-dir")
             .arg(self.base.join("cli"))
@@ -444,9 +501,9 @@ impl World {
     /// `projections verify` and `events export --verify` are clean.
     fn check_log(&self, case: &str) {
         let (code, out, err) = self.cli(&["projections", "verify"]);
-        assert_eq!(code, 0, "{case}: projections verify: {out} {err}");
+        check!(code == 0, "{case}: projections verify: {out} {err}");
         let (code, _, err) = self.cli(&["events", "export", "--verify"]);
-        assert_eq!(code, 0, "{case}: events export --verify: {err}");
+        check!(code == 0, "{case}: events export --verify: {err}");
     }
 }
 
@@ -488,6 +545,10 @@ async fn load(
                     let url = urls[(c + attempt) % urls.len()].clone();
                     let started = Instant::now();
                     let a = world.pay(&url, &reference, Some(&key)).await;
+                    SLOWEST_ANSWER_MS.fetch_max(
+                        started.elapsed().as_millis() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     let code = match &a {
                         Answer::Ok(_) => "OK".to_owned(),
                         Answer::Error { code, .. } => code.clone(),
@@ -500,14 +561,16 @@ async fn load(
                             break;
                         }
                         Answer::Error { code, .. }
-                            if code == "UNAVAILABLE" || code == "IN_DOUBT" =>
+                            if code == "UNAVAILABLE"
+                                || code == "IN_DOUBT"
+                                || (observing() && code == "INTERNAL") =>
                         {
                             // The outage is answered, in bounded time.
                             SLOWEST_OUTAGE_ANSWER_MS.fetch_max(
                                 started.elapsed().as_millis() as u64,
                                 std::sync::atomic::Ordering::Relaxed,
                             );
-                            assert!(
+                            check!(
                                 started.elapsed() < Duration::from_secs(20),
                                 "{code} took {:?}",
                                 started.elapsed()
@@ -515,10 +578,15 @@ async fn load(
                         }
                         Answer::Silence(_) => {}
                         Answer::Error { code, field } => {
-                            panic!("payment {reference}: unexpected {code} {field:?}")
+                            // Refused: not acknowledged, and must not be stored.
+                            check!(false, "payment {reference}: unexpected {code} {field:?}");
+                            break;
                         }
                     }
-                    assert!(attempt < 600, "payment {reference} never acknowledged");
+                    if attempt >= 600 {
+                        check!(false, "payment {reference} never acknowledged");
+                        break;
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -572,12 +640,11 @@ async fn assert_exactly_once(
     let lost = acked.iter().filter(|r| !mine.contains_key(r)).count();
     let doubled = mine.values().filter(|n| **n > 1).count();
     let unacked = mine.keys().filter(|r| !acked.contains(**r)).count();
-    assert_eq!(
-        (lost, doubled, unacked),
-        (0, 0, 0),
-        "{tag}: lost, doubled, stored without acknowledgement"
+    check!(
+        (lost, doubled, unacked) == (0, 0, 0),
+        "{tag}: lost {lost}, doubled {doubled}, stored without acknowledgement {unacked}"
     );
-    assert!(!acked.is_empty(), "{tag}: nothing acknowledged");
+    check!(!acked.is_empty(), "{tag}: nothing acknowledged");
     (acked.len(), lost, doubled)
 }
 
@@ -598,8 +665,9 @@ async fn the_operators_worst_day() {
     let mut may_repeat: BTreeSet<String> = BTreeSet::new();
 
     // 1. The same idempotency key, and the same bank reference, through two nodes at once.
-    {
+    if case(1) {
         let (a, b) = (world.url_of(0), world.url_of(1));
+        let (mut one_answer, mut one_each) = (0, 0);
         for t in 0..5 {
             let reference = format!("samekey-{t}");
             let key = format!("k-{reference}");
@@ -608,8 +676,11 @@ async fn the_operators_worst_day() {
                 world.pay(&b, &reference, Some(&key))
             );
             match (&x, &y) {
-                (Answer::Ok(p), Answer::Ok(q)) => assert_eq!(p, q, "same key, same answer"),
-                other => panic!("same key through two nodes: {other:?}"),
+                (Answer::Ok(p), Answer::Ok(q)) => {
+                    check!(p == q, "same key, different answers");
+                    one_answer += usize::from(p == q);
+                }
+                other => check!(false, "same key through two nodes, trial {t}: {other:?}"),
             }
         }
         for t in 0..5 {
@@ -630,25 +701,41 @@ async fn the_operators_worst_day() {
                         if code == "VALIDATION" && field.as_deref() == Some("input.bankReference"))
                 })
                 .count();
-            assert_eq!(
-                (oks, refused),
-                (1, 1),
+            check!(
+                (oks, refused) == (1, 1),
                 "same reference through two nodes: {x:?} {y:?}"
             );
+            one_each += usize::from((oks, refused) == (1, 1));
         }
         let stored = world.stored().await;
+        let stored_once = (0..5)
+            .filter(|t| {
+                stored.get(&format!("samekey-{t}")) == Some(&1)
+                    && stored.get(&format!("sameref-{t}")) == Some(&1)
+            })
+            .count();
         for t in 0..5 {
-            assert_eq!(stored.get(&format!("samekey-{t}")), Some(&1));
-            assert_eq!(stored.get(&format!("sameref-{t}")), Some(&1));
+            let (k, r) = (format!("samekey-{t}"), format!("sameref-{t}"));
+            check!(
+                stored.get(&k) == Some(&1),
+                "{k} stored {:?} times",
+                stored.get(&k)
+            );
+            check!(
+                stored.get(&r) == Some(&1),
+                "{r} stored {:?} times",
+                stored.get(&r)
+            );
         }
         println!(
-            "FAULT same-key-two-nodes: 5/5 trials both callers got the first answer, stored once; \
-             same-reference-two-nodes: 5/5 one acknowledged, one VALIDATION input.bankReference, stored once"
+            "FAULT same-key-two-nodes: {one_answer}/5 trials both callers got the first answer; \
+             same-reference-two-nodes: {one_each}/5 one acknowledged and one VALIDATION input.bankReference; \
+             {stored_once}/5 pairs stored once each"
         );
     }
 
     // 2. Contention: every client pays on one contract, through both nodes.
-    {
+    if case(2) {
         let urls = world.urls();
         let mut before = 0.0;
         for u in &urls {
@@ -656,7 +743,10 @@ async fn the_operators_worst_day() {
         }
         let (acked, codes) = load(world.clone(), 8, Duration::from_secs(5), "contention").await;
         let (n, lost, doubled) = assert_exactly_once(&world, "contention", &acked).await;
-        assert_eq!(codes.keys().collect::<Vec<_>>(), vec!["OK"], "{codes:?}");
+        check!(
+            codes.keys().all(|k| k == "OK"),
+            "contention answers {codes:?}"
+        );
         let mut after = 0.0;
         for u in &urls {
             after += metric(&world, u, "cabinet_command_conflicts_total").await;
@@ -668,7 +758,7 @@ async fn the_operators_worst_day() {
     }
 
     // 3. kill -9 of a node under load; clients retry on the other node with their keys.
-    {
+    if case(3) {
         let mail = world.queue_mail("kill", 20).await;
         all_mail.extend(mail.clone());
         let loader = tokio::spawn(load(world.clone(), 6, Duration::from_secs(8), "kill"));
@@ -688,9 +778,10 @@ async fn the_operators_worst_day() {
         let (caught_up, _) = world.wait_caught_up().await;
         let caught_up = killed_at.elapsed().min(caught_up + Duration::from_secs(8));
         let repeated = twice(&world, &mail);
-        assert!(
+        check!(
             repeated.iter().all(|m| claimed.contains(m)),
-            "delivered twice without having been claimed by the killed node: {repeated:?}"
+            "{} mails delivered twice without having been claimed by the killed node",
+            repeated.len()
         );
         world.restart_node(0).await;
         world.check_log("kill -9");
@@ -706,7 +797,7 @@ async fn the_operators_worst_day() {
     }
 
     // 4. PostgreSQL stopped for 10 s under load, then started again.
-    {
+    if case(4) {
         world.wait_leaders().await;
         let mail = world.queue_mail("restart", 20).await;
         all_mail.extend(mail.clone());
@@ -734,25 +825,31 @@ async fn the_operators_worst_day() {
         let caught_up = restarted.elapsed();
         let (acked, codes) = loader.await.unwrap();
         let (n, lost, doubled) = assert_exactly_once(&world, "restart", &acked).await;
-        assert!(
+        check!(
             codes.get("UNAVAILABLE").copied().unwrap_or(0)
                 + codes.get("IN_DOUBT").copied().unwrap_or(0)
                 > 0,
-            "the outage was answered with its codes: {codes:?}"
+            "the outage was not answered with its codes: {codes:?}"
         );
-        assert!(!codes.contains_key("INTERNAL"), "{codes:?}");
+        check!(
+            !codes.contains_key("INTERNAL"),
+            "INTERNAL answers: {codes:?}"
+        );
         let repeated = twice(&world, &[mail.clone(), after.clone()].concat());
-        assert!(
+        check!(
             repeated.is_empty(),
-            "delivered twice across a database restart: {repeated:?}"
+            "{} mails delivered twice across a database restart",
+            repeated.len()
         );
         world.check_log("database restart");
         println!(
             "FAULT postgres-stopped-10s-under-load: acknowledged {n}, lost {lost}, duplicated {doubled}; \
-             answers {codes:?} (the slowest outage answer {} ms); mails 25 delivered, 0 twice; after the \
-             restart, under load: all mail out by {:.1} s, every worker led again by {:.1} s, consumers \
-             caught up by {:.1} s",
+             answers {codes:?} (the slowest outage answer {} ms, the slowest answer {} ms); mails 25 \
+             delivered, {} twice; after the restart, under load: all mail out by {:.1} s, every worker led \
+             again by {:.1} s, consumers caught up by {:.1} s",
             SLOWEST_OUTAGE_ANSWER_MS.load(std::sync::atomic::Ordering::Relaxed),
+            SLOWEST_ANSWER_MS.load(std::sync::atomic::Ordering::Relaxed),
+            repeated.len(),
             mail_back.as_secs_f64(),
             leaders.as_secs_f64(),
             caught_up.as_secs_f64()
@@ -760,10 +857,10 @@ async fn the_operators_worst_day() {
     }
 
     // 5. Every worker's lock session terminated while mail is being delivered.
-    {
+    if case(5) {
         world.wait_leaders().await;
         let pids = world.leader_pids().await;
-        assert!(pids.len() >= 5, "{pids:?}");
+        check!(pids.len() >= 5, "leaders {pids:?}");
         let mail = world.queue_mail("terminate", 30).await;
         all_mail.extend(mail.clone());
         for pid in &pids {
@@ -782,31 +879,42 @@ async fn the_operators_worst_day() {
         world.wait_delivered(&after).await;
         let (caught_up, _) = world.wait_caught_up().await;
         let repeated = twice(&world, &[mail.clone(), after.clone()].concat());
-        assert!(
+        check!(
             repeated.is_empty(),
-            "delivered twice after the lock sessions ended: {repeated:?}"
+            "{} of 35 mails delivered twice after the lock sessions ended",
+            repeated.len()
         );
         println!(
-            "FAULT lock-sessions-terminated ({} workers): mails 35 delivered, 0 twice; 30 out in {:.1} s; \
+            "FAULT lock-sessions-terminated ({} workers): mails 35 delivered, {} twice; 30 out in {:.1} s; \
              every worker leading again in {:.1} s; consumers caught up {:.1} s",
             pids.len(),
+            repeated.len(),
             delivered.as_secs_f64(),
             leaders.as_secs_f64(),
             caught_up.as_secs_f64()
         );
     }
 
-    // 6. A worker's statement cancelled, the database up: the outbox sender's claim is held up by a lock
-    // and cancelled.
-    {
+    // 6. A worker's statement cancelled, the database up: a mail comes due while the outbox is locked, the
+    // sender's statement waits on the lock and is cancelled.
+    if case(6) {
         world.wait_leaders().await;
+        let pre = world.queue_mail("cancel-pre", 1).await;
+        all_mail.extend(pre.clone());
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = clock_timestamp() + interval '2 seconds' WHERE message_id = $1",
+        )
+        .bind(&pre[0])
+        .execute(&world.pool)
+        .await
+        .unwrap();
         let mut blocker = world.pool.begin().await.unwrap();
         sqlx::query("LOCK TABLE outbox IN EXCLUSIVE MODE")
             .execute(&mut *blocker)
             .await
             .unwrap();
         let started = Instant::now();
-        let waiting: i32 = loop {
+        let waiting: Option<i32> = loop {
             let pids = world.leader_pids().await;
             let w: Option<i32> = sqlx::query_scalar(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = ANY($1) LIMIT 1",
@@ -815,41 +923,51 @@ async fn the_operators_worst_day() {
             .fetch_optional(&world.pool)
             .await
             .unwrap();
-            if let Some(w) = w {
+            if w.is_some() {
                 break w;
             }
-            assert!(
-                started.elapsed() < RECOVER,
-                "no worker statement waited on the lock"
-            );
+            if started.elapsed() >= RECOVER {
+                check!(false, "no worker statement waited on the lock");
+                break None;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let cancelled: bool = sqlx::query_scalar("SELECT pg_cancel_backend($1)")
-            .bind(waiting)
+            .bind(waiting.unwrap_or(0))
             .fetch_one(&world.pool)
             .await
-            .unwrap();
-        assert!(cancelled);
+            .unwrap_or(false);
+        check!(cancelled, "no statement cancelled");
         let at = Instant::now();
-        blocker.rollback().await.unwrap();
+        // (An old build's case may have outlasted the idle-in-transaction timeout: the session is gone.)
+        let _ = blocker.rollback().await;
         let mail = world.queue_mail("cancel", 5).await;
         all_mail.extend(mail.clone());
         let back = world.wait_delivered(&mail).await;
         world.wait_leaders().await;
         let (caught_up, _) = world.wait_caught_up().await;
-        assert!(twice(&world, &mail).is_empty());
+        world.wait_delivered(&pre).await;
+        let twice_here = twice(&world, &[pre.clone(), mail.clone()].concat());
+        check!(
+            twice_here.is_empty(),
+            "{} mails twice after the cancel",
+            twice_here.len()
+        );
         println!(
-            "FAULT statement-cancelled: the worker resumed; mail out {:.1} s after the cancel (before: never); \
-             consumers caught up {:.1} s",
+            "FAULT statement-cancelled: mail queued after the cancel out {:.1} s after it; the mail whose \
+             statement was cancelled delivered {} time(s); consumers caught up {:.1} s",
             back.as_secs_f64().min(at.elapsed().as_secs_f64()),
+            world.delivered().get(&pre[0]).copied().unwrap_or(0),
             caught_up.as_secs_f64()
         );
     }
 
     // 7. Two nodes, the leader killed: the other takes over.
-    {
+    if case(7) {
         world.wait_leaders().await;
         let leader = world.leading("outbox-sender").await;
+        check!(leader.is_some(), "nobody leads the outbox sender");
+        let leader = leader.unwrap_or(1);
         let other = 1 - leader;
         let pid = world.kill9(leader);
         let at = Instant::now();
@@ -858,13 +976,16 @@ async fn the_operators_worst_day() {
         may_repeat.extend(world.claimed_by(pid).await);
         let url = world.url_of(other);
         let a = world.pay(&url, "takeover-1", Some("key-takeover-1")).await;
-        assert!(matches!(a, Answer::Ok(_)), "{a:?}");
+        check!(matches!(a, Answer::Ok(_)), "{a:?}");
         world.wait_delivered(&mail).await;
         let mail_at = at.elapsed();
         world.wait_leaders().await;
         let leaders_at = at.elapsed();
         world.wait_caught_up().await;
-        assert_eq!(world.leading("outbox-sender").await, other);
+        check!(
+            world.leading("outbox-sender").await == Some(other),
+            "the sender is not led by the surviving node"
+        );
         world.restart_node(leader).await;
         println!(
             "FAULT leader-killed (the outbox sender's leader): mail out through the other node {:.1} s after \
@@ -875,7 +996,7 @@ async fn the_operators_worst_day() {
     }
 
     // 8. A long transaction held, in this database and in another one of the cluster.
-    {
+    if case(8) {
         let mut here = world.pool.begin().await.unwrap();
         sqlx::query("SELECT pg_current_xact_id()")
             .execute(&mut *here)
@@ -896,7 +1017,7 @@ async fn the_operators_worst_day() {
             let a = world
                 .pay(&url, &format!("long-{i}"), Some(&format!("key-long-{i}")))
                 .await;
-            assert!(matches!(a, Answer::Ok(_)), "{a:?}");
+            check!(matches!(a, Answer::Ok(_)), "{a:?}");
         }
         let mail = world.queue_mail("long", 5).await;
         all_mail.extend(mail.clone());
@@ -904,7 +1025,7 @@ async fn the_operators_worst_day() {
         let (caught_up, worst) = world.wait_caught_up().await;
         let held = at.elapsed();
         // Both transactions are still open: nothing waited for them.
-        assert!(held < Duration::from_secs(20), "waited {held:?}");
+        check!(held < Duration::from_secs(20), "waited {held:?}");
         sqlx::query("SELECT 1").execute(&mut *here).await.unwrap();
         sqlx::query("SELECT 1")
             .execute(&mut *elsewhere)
@@ -927,15 +1048,18 @@ async fn the_operators_worst_day() {
         .iter()
         .filter(|m| got.get(*m).copied().unwrap_or(0) > 1)
         .collect();
-    assert!(
+    check!(
         repeated.iter().all(|m| may_repeat.contains(*m)),
-        "delivered twice: {repeated:?}"
+        "{} mails delivered twice in all",
+        repeated.len()
     );
     world.check_log("the end");
     println!(
-        "FAULT total: {} mails queued, all delivered, {} twice (each claimed by a killed node)",
+        "FAULT total: {} mails queued, {} delivered, {} twice ({} of them claimed by a killed node)",
         all_mail.len(),
-        repeated.len()
+        all_mail.iter().filter(|m| got.contains_key(*m)).count(),
+        repeated.len(),
+        repeated.iter().filter(|m| may_repeat.contains(**m)).count()
     );
     for i in 0..2 {
         let server = world.nodes.lock().unwrap()[i].server.take();

@@ -18,10 +18,16 @@ pub struct Server {
     pub url: String,
 }
 
+/// The `cabinet` binary the tests run: this build's, or `CABINET_BIN` (the fault suite measuring another
+/// build).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("CABINET_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_cabinet").into())
+}
+
 /// Starts `cabinet serve --listen 127.0.0.1:0 --data-dir <data_dir> <args>` with `DATABASE_URL` set to
 /// `database_url` (or removed: the server then provisions its own PostgreSQL) and waits until it listens.
 pub async fn start(data_dir: &Path, args: &[&str], database_url: Option<&str>) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cabinet"));
+    let mut command = Command::new(binary());
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
