@@ -752,7 +752,8 @@ async fn the_operators_worst_day() {
             after += metric(&world, u, "cabinet_command_conflicts_total").await;
         }
         println!(
-            "FAULT contention-one-contract-two-nodes: acknowledged {n}, lost {lost}, duplicated {doubled}, CONFLICT answers 0, conflicts retried {}",
+            "FAULT contention-one-contract-two-nodes: acknowledged {n}, lost {lost}, duplicated {doubled}, CONFLICT answers {}, conflicts retried {}",
+            codes.get("CONFLICT").copied().unwrap_or(0),
             after - before
         );
     }
@@ -915,11 +916,11 @@ async fn the_operators_worst_day() {
             .unwrap();
         let started = Instant::now();
         let waiting: Option<i32> = loop {
-            let pids = world.leader_pids().await;
+            // A statement of a node (any of its connections) waiting on the lock.
             let w: Option<i32> = sqlx::query_scalar(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = ANY($1) LIMIT 1",
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND application_name LIKE 'node%' LIMIT 1",
             )
-            .bind(&pids)
             .fetch_optional(&world.pool)
             .await
             .unwrap();
@@ -1026,16 +1027,18 @@ async fn the_operators_worst_day() {
         let held = at.elapsed();
         // Both transactions are still open: nothing waited for them.
         check!(held < Duration::from_secs(20), "waited {held:?}");
-        sqlx::query("SELECT 1").execute(&mut *here).await.unwrap();
-        sqlx::query("SELECT 1")
-            .execute(&mut *elsewhere)
-            .await
-            .unwrap();
-        here.rollback().await.unwrap();
-        elsewhere.rollback().await.unwrap();
+        // Both still open (unless a case outlasted the idle-in-transaction timeout, as an older build's does).
+        let open = sqlx::query("SELECT 1").execute(&mut *here).await.is_ok()
+            && sqlx::query("SELECT 1")
+                .execute(&mut *elsewhere)
+                .await
+                .is_ok();
+        check!(open, "the long transactions ended before the case did");
+        let _ = here.rollback().await;
+        let _ = elsewhere.rollback().await;
         println!(
             "FAULT long-transactions-open (this database and `postgres`): mail lag {:.2} s, consumers caught \
-             up {:.2} s after the payments (largest lag {worst} events), both transactions still open",
+             up {:.2} s after the payments (largest lag {worst} events), the transactions open throughout: {open}",
             mail_lag.as_secs_f64(),
             caught_up.as_secs_f64()
         );

@@ -112,6 +112,10 @@ impl LiveFeed {
         loop {
             let mut conn = self.pool.acquire().await?;
             let (events, horizon) = committed_after(&mut conn, cp).await?;
+            // How far behind the log this node's live updates run: the age of the oldest event it has
+            // only now read (0 when it is caught up).
+            metrics::gauge!("cabinet_live_feed_lag_seconds")
+                .set(events.first().map_or(0.0, |e| e.age.max(0.0)));
             if let Some(last) = events.last() {
                 let next = Checkpoint {
                     transaction_id: last.transaction_id,
@@ -150,6 +154,8 @@ struct Seen {
     position: i64,
     aggregate_type: String,
     aggregate_id: String,
+    /// Seconds since it was recorded, when read.
+    age: f64,
 }
 
 /// The next events after `after` from finished transactions, in global order (as the catch-up read).
@@ -158,8 +164,9 @@ async fn committed_after(
     after: Checkpoint,
 ) -> Result<(Vec<Seen>, i64), sqlx::Error> {
     let bound = horizon::read(&mut *conn).await?;
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
-        "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id FROM events \
+    let rows: Vec<(i64, i64, String, String, f64)> = sqlx::query_as(&format!(
+        "SELECT transaction_id::text::bigint AS txid, position, aggregate_type, aggregate_id, \
+                extract(epoch FROM clock_timestamp() - recorded_at)::float8 AS age FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) \
            AND {} \
          ORDER BY transaction_id, position LIMIT 1000",
@@ -173,11 +180,12 @@ async fn committed_after(
     Ok((
         rows.into_iter()
             .map(
-                |(transaction_id, position, aggregate_type, aggregate_id)| Seen {
+                |(transaction_id, position, aggregate_type, aggregate_id, age)| Seen {
                     transaction_id,
                     position,
                     aggregate_type,
                     aggregate_id,
+                    age,
                 },
             )
             .collect(),
