@@ -13,11 +13,14 @@
 //! - [`log`]: reading the log for auditors ([`log::audit`]) and exporting it ([`log::export`]);
 //! - [`postgres`]: PostgreSQL itself — the private cluster, connections and migrations, the analysts' role,
 //!   and (with the `testing` feature) throwaway test databases;
-//! - [`executors`]: the inline read models in order, and one command executor per aggregate.
+//! - [`executors`]: the inline read models in order, and one command executor per aggregate;
+//! - [`personal`]: keys per data subject and the sealing of personal values in payloads (issue 21, first
+//!   part; not yet wired into the store).
 
 pub mod engine;
 pub mod executors;
 pub mod log;
+pub mod personal;
 pub mod postgres;
 pub mod store;
 pub mod views;
