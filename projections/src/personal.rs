@@ -21,6 +21,9 @@ use uuid::Uuid;
 /// The marker of a personal value in a payload.
 pub const MARK: &str = "$pd";
 
+/// How sealed text begins.
+pub const SEALED_TEXT: &str = "pd1:";
+
 /// Why sealing or opening failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PersonalError {
@@ -129,7 +132,12 @@ impl MasterKeys {
                     aad: subject.as_bytes(),
                 },
             )
-            .map_err(|_| PersonalError::Corrupt(format!("the key of subject {subject}")))?;
+            .map_err(|_| {
+                PersonalError::Corrupt(format!(
+                    "master key {id} does not unwrap the key of subject {subject} (is the same \
+                     [personal_data] master key configured on every node?)"
+                ))
+            })?;
         let key: [u8; 32] = plain
             .try_into()
             .map_err(|_| PersonalError::Corrupt("data key is not 32 bytes".into()))?;
@@ -294,6 +302,69 @@ impl Keyring {
             *node = opened;
         }
         Ok(())
+    }
+
+    /// Seals `plain` under the subject's key (created when new), bound to `aad` (say, a mail's Message-ID):
+    /// `pd1:<nonce>:<ciphertext>`, base64. For secrets kept outside events, such as a mail's body until it
+    /// is sent.
+    ///
+    /// # Errors
+    /// A database error, a key that does not unwrap, or a destroyed subject.
+    pub async fn seal_text(
+        &mut self,
+        conn: &mut PgConnection,
+        subject: Uuid,
+        plain: &str,
+        aad: &[u8],
+    ) -> Result<String, PersonalError> {
+        let key = self
+            .key(conn, subject, true)
+            .await?
+            .ok_or_else(|| PersonalError::Corrupt(format!("subject {subject} was destroyed")))?;
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = cipher(&key)
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad,
+                },
+            )
+            .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
+        Ok(format!("{SEALED_TEXT}{}:{}", b64(&nonce), b64(&ct)))
+    }
+
+    /// Opens what [`Keyring::seal_text`] sealed (text that is not sealed is returned as it is: rows written
+    /// before sealing existed); None when the subject's key was destroyed.
+    ///
+    /// # Errors
+    /// A database error, or a value that does not authenticate.
+    pub async fn open_text(
+        &mut self,
+        conn: &mut PgConnection,
+        subject: Uuid,
+        text: &str,
+        aad: &[u8],
+    ) -> Result<Option<String>, PersonalError> {
+        let Some(rest) = text.strip_prefix(SEALED_TEXT) else {
+            return Ok(Some(text.to_owned()));
+        };
+        let (n, c) = rest
+            .split_once(':')
+            .ok_or_else(|| PersonalError::Corrupt("sealed text without a nonce".into()))?;
+        let (nonce, ct) = (unb64(n)?, unb64(c)?);
+        if nonce.len() != 24 {
+            return Err(PersonalError::Corrupt("nonce length".into()));
+        }
+        let Some(key) = self.key(conn, subject, false).await? else {
+            return Ok(None);
+        };
+        let plain = cipher(&key)
+            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad })
+            .map_err(|_| PersonalError::Corrupt("a sealed text".into()))?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|e| PersonalError::Corrupt(e.to_string()))
     }
 
     /// Destroys the subject's key: every value sealed under it reads as destroyed from now on, wherever

@@ -121,3 +121,57 @@ async fn a_new_master_key_rewraps_the_data_keys_and_the_old_sealed_values_still_
         Err(PersonalError::UnknownMasterKey(_))
     ));
 }
+
+#[tokio::test]
+async fn sealed_text_is_bound_to_its_context_and_unsealed_text_passes_through() {
+    let pool = fresh_database().await.unwrap().pool(2).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let k = MasterKeys::generate();
+    let mut ring = Keyring::new(masters("m", &[("m", &k)]));
+    let subject = Uuid::now_v7();
+    let sealed = ring
+        .seal_text(
+            &mut conn,
+            subject,
+            "Временный пароль: Тихий-Дон-1928",
+            b"<m1@x>",
+        )
+        .await
+        .unwrap();
+    assert!(sealed.starts_with(projections::personal::SEALED_TEXT));
+    assert!(!sealed.contains("Тихий"));
+    let mut other = Keyring::new(masters("m", &[("m", &k)]));
+    assert_eq!(
+        other
+            .open_text(&mut conn, subject, &sealed, b"<m1@x>")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Временный пароль: Тихий-Дон-1928")
+    );
+    // Bound to its Message-ID: under another it does not open.
+    assert!(matches!(
+        other
+            .open_text(&mut conn, subject, &sealed, b"<m2@x>")
+            .await,
+        Err(PersonalError::Corrupt(_))
+    ));
+    // Text written before sealing existed is returned as it is.
+    assert_eq!(
+        other
+            .open_text(&mut conn, subject, "plain", b"<m1@x>")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("plain")
+    );
+    // A destroyed key: nothing to open.
+    other.destroy(&mut conn, subject).await.unwrap();
+    assert_eq!(
+        Keyring::new(masters("m", &[("m", &k)]))
+            .open_text(&mut conn, subject, &sealed, b"<m1@x>")
+            .await
+            .unwrap(),
+        None
+    );
+}
