@@ -219,13 +219,7 @@ impl Keyring {
             let Some(inner) = node.get(MARK) else {
                 continue;
             };
-            let (Some(subject), Some(value)) = (
-                inner
-                    .get("s")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<Uuid>().ok()),
-                inner.get("v"),
-            ) else {
+            let (Some(subject), Some(value)) = (subject_of(inner), inner.get("v")) else {
                 continue;
             };
             let plain =
@@ -267,10 +261,7 @@ impl Keyring {
                 continue;
             };
             let (Some(subject), Some(n), Some(c)) = (
-                inner
-                    .get("s")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<Uuid>().ok()),
+                subject_of(inner),
                 inner.get("n").and_then(Value::as_str),
                 inner.get("c").and_then(Value::as_str),
             ) else {
@@ -417,6 +408,11 @@ impl Keyring {
         }
         Ok(n)
     }
+}
+
+/// The subject a marked value names.
+fn subject_of(inner: &Value) -> Option<Uuid> {
+    inner.get("s")?.as_str()?.parse().ok()
 }
 
 /// Paths (object keys and array indexes) of every object holding the marker.

@@ -400,6 +400,23 @@ async fn catch_up_until(consumer: &CatchUp, conn: &mut PgConnection, pool: &PgPo
     }
 }
 
+/// The table [`Seen`] writes.
+async fn seen_table(pool: &PgPool) {
+    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// The table [`Seen`] writes, and an executor of counters on `pool` without read models.
+async fn seen_table_and_counters(pool: &PgPool) -> CommandExecutor<Counter> {
+    seen_table(pool).await;
+    CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    )
+}
+
 async fn seen(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar("SELECT aggregate_id FROM seen_test ORDER BY n")
         .fetch_all(pool)
@@ -410,10 +427,7 @@ async fn seen(pool: &PgPool) -> Vec<String> {
 #[tokio::test]
 async fn a_transaction_that_inserts_first_and_commits_last_is_never_skipped() {
     let pool = pool().await;
-    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    seen_table(&pool).await;
     let consumer = CatchUp::read_model(Arc::new(Seen::default()), 100);
     let mut cconn = pool.acquire().await.unwrap();
     {
@@ -591,14 +605,7 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
 #[tokio::test]
 async fn one_catch_up_consumer_leads_at_a_time_and_another_takes_over_without_duplicates() {
     let pool = pool().await;
-    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let exec = CommandExecutor::new(
-        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
-        (),
-    );
+    let exec = seen_table_and_counters(&pool).await;
     let poll = std::time::Duration::from_millis(50);
     let (stop1, rx1) = tokio::sync::watch::channel(false);
     let (stop2, rx2) = tokio::sync::watch::channel(false);
@@ -826,10 +833,7 @@ async fn a_long_transaction_that_appends_nothing_holds_no_consumer_back_in_this_
 ) {
     let db = fresh_database().await.unwrap();
     let pool = db.pool(10).await.unwrap();
-    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    seen_table(&pool).await;
     // A writing transaction left open here, and one in another database of the cluster.
     let mut here = pool.begin().await.unwrap();
     sqlx::query("CREATE TEMPORARY TABLE report_scratch (n int)")
@@ -1024,14 +1028,7 @@ async fn leader_pid(pool: &PgPool, name: &str) -> i32 {
 #[tokio::test]
 async fn a_consumer_whose_statement_is_cancelled_or_whose_session_ends_lets_go_and_is_taken_over() {
     let pool = pool().await;
-    sqlx::query("CREATE TABLE seen_test (n bigint GENERATED ALWAYS AS IDENTITY, aggregate_id text NOT NULL)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let exec = CommandExecutor::new(
-        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
-        (),
-    );
+    let exec = seen_table_and_counters(&pool).await;
     let poll = std::time::Duration::from_millis(50);
     let bound = std::time::Duration::from_secs(20);
     for (round, how) in ["pg_cancel_backend", "pg_terminate_backend"]
