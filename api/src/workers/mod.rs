@@ -57,7 +57,8 @@ pub fn start(
     let poll = Duration::from_secs(5);
     let restart_max = Duration::from_secs(settings.workers.restart_max_seconds.max(1));
     let mut tasks = Vec::new();
-    for manager in process_managers(app) {
+    let managers = process_managers(app);
+    for manager in managers.clone() {
         let pool = app.pool.clone();
         tasks.push(spawn_restarting(
             manager.name(),
@@ -67,7 +68,7 @@ pub fn start(
         ));
     }
     // Every node watches how far the workers are behind.
-    let (pool, managers) = (app.pool.clone(), process_managers(app));
+    let pool = app.pool.clone();
     let stall = Duration::from_secs(settings.workers.stall_seconds.max(1));
     tasks.push(spawn_restarting(
         "worker-watch",

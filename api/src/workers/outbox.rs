@@ -138,14 +138,12 @@ impl Sender {
         .fetch_all(&mut *claims)
         .await?;
         rows.sort_by_key(|r| r.id);
-        let claimed = rows.len();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut sent = 0;
-        let mut rows = rows.into_iter();
-        while let Some(row) = rows.next() {
+        for (i, row) in rows.into_iter().enumerate() {
             if claimed_at.elapsed() + LEASE_MARGIN.min(self.lease / 3) > self.lease {
                 // Too little of the lease left to start another delivery: give the rest back.
-                let ids: Vec<i64> = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
-                self.give_back(pool, &ids).await?;
+                self.give_back(pool, &ids[i..]).await?;
                 break;
             }
             let mut files = Vec::new();
@@ -154,9 +152,7 @@ impl Sender {
                     Ok(Some((_, c))) => files.push((a.clone(), c)),
                     Ok(None) => {}
                     Err(e) => {
-                        let ids: Vec<i64> =
-                            std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
-                        let _ = self.give_back(pool, &ids).await;
+                        let _ = self.give_back(pool, &ids[i..]).await;
                         return Err(SenderError::Store(e.message()));
                     }
                 }
@@ -189,12 +185,11 @@ impl Sender {
             if let Err(e) = self.write(pool, &mark).await {
                 // Kept, and written before anything else is claimed.
                 self.unmarked.lock().await.push(mark);
-                let ids: Vec<i64> = rows.map(|r| r.id).collect();
-                let _ = self.give_back(pool, &ids).await;
+                let _ = self.give_back(pool, &ids[i + 1..]).await;
                 return Err(e.into());
             }
         }
-        Ok((claimed, sent))
+        Ok((ids.len(), sent))
     }
 
     async fn write_unmarked(&self, pool: &PgPool) -> Result<(), sqlx::Error> {

@@ -422,21 +422,6 @@ impl Leadership {
         &mut self.conn
     }
 
-    /// Whether this node still holds the lock (false, or an error, once its session is gone).
-    ///
-    /// # Errors
-    /// The connection failed.
-    pub async fn still_leading(&mut self) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
-             AND objsubid = 1 AND granted \
-             AND classid::bigint = (($1::bigint >> 32) & 4294967295) AND objid::bigint = ($1::bigint & 4294967295))",
-        )
-        .bind(self.key)
-        .fetch_one(&mut self.conn)
-        .await
-    }
-
     /// Waits for a notification on the channel or `poll`; false when `shutdown` turned true.
     ///
     /// # Errors
@@ -473,9 +458,7 @@ async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error
 
 /// The advisory-lock key of a consumer.
 pub fn advisory_key(name: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("cabinet-consumer:{name}").as_bytes());
-    i64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+    crate::postgres::db::lock_key(&format!("cabinet-consumer:{name}"))
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -112,6 +112,14 @@ pub async fn no_statement_timeout(conn: &mut sqlx::PgConnection) -> Result<(), s
     Ok(())
 }
 
+/// A session advisory-lock key for `name`: the first 8 bytes of its SHA-256 (a collision only makes two
+/// holders wait for each other).
+pub fn lock_key(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(name.as_bytes());
+    i64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
 /// Whether `e` means the database could not be reached or stopped answering (an outage: the caller may
 /// retry), rather than a refusal of the statement itself.
 pub fn is_outage(e: &sqlx::Error) -> bool {

@@ -86,7 +86,7 @@ impl Drop for Turn {
 
 /// The advisory-lock key of an aggregate (a collision only makes two aggregates take turns together).
 pub fn key(aggregate_type: &str, aggregate_id: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("cabinet-aggregate:{aggregate_type}:{aggregate_id}").as_bytes());
-    i64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+    crate::postgres::db::lock_key(&format!(
+        "cabinet-aggregate:{aggregate_type}:{aggregate_id}"
+    ))
 }
