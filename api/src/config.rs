@@ -105,6 +105,8 @@ pub struct Settings {
     pub database: projections::postgres::db::DbLimits,
     /// The background workers' recovery and watch (`[workers]`).
     pub workers: WorkerSettings,
+    /// Personal data: master keys, destruction deadlines, retention (`[personal_data]`, issue 21).
+    pub personal_data: PersonalDataSettings,
 }
 
 /// How the background workers recover and are watched.
@@ -119,6 +121,89 @@ pub struct WorkerSettings {
     /// How long a sender's claim on a mail lasts, seconds: a mail claimed by a sender that died goes out
     /// again after this long at most. Keep it well above the SMTP timeout (30 s per step).
     pub mail_lease_seconds: u64,
+}
+
+/// `[personal_data]`: how personal data is sealed, and when it is destroyed (docs/personal-data.md).
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersonalDataSettings {
+    /// Master keys by id (32 bytes, base64; `cabinet personal-data new-key` makes one). Every node needs
+    /// the same set. Empty: a key generated into the database on first use (destruction stays final, but
+    /// a dump of the database opens live values — configure keys in production).
+    pub master_keys: std::collections::BTreeMap<String, String>,
+    /// The key that wraps new data keys (required with `master_keys`); the others still unwrap.
+    pub current_key: Option<String>,
+    /// Days between an account's deletion and the destruction of its personal data (at most 30 by law).
+    pub account_destroy_days: u32,
+    /// Years a client company's personal data is kept after its last contract ended.
+    pub client_retention_years: u32,
+    /// Years a closed request's personal data is kept.
+    pub request_retention_years: u32,
+    /// The destruction ledger (one JSON line per destruction, no personal value): keep it outside the
+    /// database's backups, and re-apply it after a restore. Default `<data_dir>/personal-data-ledger.jsonl`.
+    pub ledger: Option<PathBuf>,
+}
+
+impl Default for PersonalDataSettings {
+    fn default() -> Self {
+        Self {
+            master_keys: std::collections::BTreeMap::new(),
+            current_key: None,
+            account_destroy_days: 14,
+            client_retention_years: 5,
+            request_retention_years: 5,
+            ledger: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for PersonalDataSettings {
+    // Never the keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonalDataSettings")
+            .field("master_keys", &self.master_keys.keys().collect::<Vec<_>>())
+            .field("current_key", &self.current_key)
+            .field("account_destroy_days", &self.account_destroy_days)
+            .field("client_retention_years", &self.client_retention_years)
+            .field("request_retention_years", &self.request_retention_years)
+            .field("ledger", &self.ledger)
+            .finish()
+    }
+}
+
+impl PersonalDataSettings {
+    /// Installs the configured master keys for this process (nothing when none are configured).
+    ///
+    /// # Errors
+    /// Malformed keys, a missing or unknown `current_key`, or a deadline beyond 30 days.
+    pub fn install(&self) -> anyhow::Result<()> {
+        if !(1..=30).contains(&self.account_destroy_days) {
+            anyhow::bail!("personal_data.account_destroy_days: must be 1 to 30 (152-ФЗ art. 21)");
+        }
+        if self.master_keys.is_empty() {
+            if self.current_key.is_some() {
+                anyhow::bail!("personal_data.current_key: no master_keys are configured");
+            }
+            return Ok(());
+        }
+        let current = self.current_key.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("personal_data.current_key: required with master_keys")
+        })?;
+        let keys: Vec<(&str, &str)> = self
+            .master_keys
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        projections::personal::configure(projections::personal::MasterKeys::new(current, &keys)?)?;
+        Ok(())
+    }
+
+    /// The ledger file.
+    pub fn ledger_path(&self, data_dir: &Path) -> PathBuf {
+        self.ledger
+            .clone()
+            .unwrap_or_else(|| data_dir.join("personal-data-ledger.jsonl"))
+    }
 }
 
 impl Default for WorkerSettings {
@@ -353,6 +438,7 @@ impl Default for Settings {
             mail_caps: MailCaps::default(),
             database: projections::postgres::db::DbLimits::default(),
             workers: WorkerSettings::default(),
+            personal_data: PersonalDataSettings::default(),
         }
     }
 }

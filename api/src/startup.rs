@@ -22,6 +22,7 @@ impl Database {
     /// No PostgreSQL binaries (the message names the `postgresql` package and DATABASE_URL), a failing
     /// cluster, connection or migration.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        settings.personal_data.install()?;
         let (url, cluster) = match &settings.database_url {
             Some(url) if !url.is_empty() => (url.clone(), None),
             _ => {
@@ -54,6 +55,23 @@ impl Database {
         projections::postgres::db::migrate(&migrating)
             .await
             .context("applying migrations")?;
+        // The one rewrite that seals personal data recorded in clear before issue 21 (ADR 0016).
+        let rewritten = projections::store::sealing::seal_clear_log(&migrating)
+            .await
+            .context("sealing personal data recorded in clear")?;
+        if rewritten.ran {
+            tracing::info!(
+                events = rewritten.events,
+                sealed = rewritten.sealed,
+                "personal data recorded in clear sealed (once)"
+            );
+        }
+        if !projections::personal::configured() {
+            tracing::warn!(
+                "personal_data.master_keys is not configured: personal data is sealed under a key kept in \
+                 the database, so destruction is final but a copy of the database opens live values"
+            );
+        }
         migrating.close().await;
         let pool = projections::postgres::db::connect_limited(
             &url,

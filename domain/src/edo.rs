@@ -7,7 +7,8 @@ use cqrs_es::{event_sink::EventSink, Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::values::{EdoParticipantId, Email, Phone, EDO_OPERATORS};
+use crate::values::personal::Contact;
+use crate::values::{EdoParticipantId, Email, Personal, Phone, EDO_OPERATORS};
 
 /// Where a company's ЭДО connection is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,9 +176,9 @@ pub enum EdoEvent {
         /// The company.
         company_id: Uuid,
         /// Contact e-mail (personal data).
-        contact_email: Email,
+        contact_email: Personal<Email, Contact>,
         /// Contact phone (personal data).
-        contact_phone: Option<Phone>,
+        contact_phone: Option<Personal<Phone, Contact>>,
     },
     /// The offer was accepted.
     EdoOfferAccepted {
@@ -259,8 +260,8 @@ impl Aggregate for EdoConnection {
                 contact_phone,
             } if startable => EdoEvent::EdoQuestionnaireSubmitted {
                 company_id,
-                contact_email,
-                contact_phone,
+                contact_email: Personal::new(contact_email),
+                contact_phone: contact_phone.map(Personal::new),
             },
             EdoCommand::RequestRoaming {
                 company_id,
@@ -345,7 +346,7 @@ mod tests {
     fn submitted() -> EdoEvent {
         EdoEvent::EdoQuestionnaireSubmitted {
             company_id: company(),
-            contact_email: Email::parse("edo@romashka.ru").unwrap(),
+            contact_email: Personal::new(Email::parse("edo@romashka.ru").unwrap()),
             contact_phone: None,
         }
     }

@@ -1,28 +1,33 @@
-//! Crypto-shredding, the first part of issue 21 (ADR 0016, proposed): a key per data subject, kept outside
-//! the event log and wrapped by a master key, and the sealing and opening of personal values inside event
-//! payloads. Not yet wired into the store: nothing calls it outside its tests.
+//! Crypto-shredding (issue 21, ADR 0016): personal values are stored only encrypted, under a key per data
+//! subject kept outside the event log and the snapshots; destroying the key destroys the values wherever the
+//! ciphertext went — the log, snapshots, exports and backups.
 //!
-//! A personal value in a payload is `{"$pd": {"s": <subject>, "v": <value>}}`. Sealed, it becomes
-//! `{"$pd": {"s": <subject>, "n": <nonce>, "c": <ciphertext>}}` (XChaCha20-Poly1305 under the subject's data
-//! key; the subject is associated data, so a ciphertext moved to another subject does not open). The data
-//! key lives in `subject_keys`, wrapped by a master key from the settings (its id beside it), so rotating the
-//! master key re-wraps keys and never touches events. Opened with a
-//! destroyed key, it becomes `{"$pd": {"s": <subject>, "x": true}}`.
+//! A subject is a role within an aggregate (`Company` 0193…, `contact`): the domain marks a personal value
+//! as `{"$pd": {"r": <role>, "v": <value>}}` ([`domain::values::Personal`]). Before a row is written the
+//! store seals it into `{"$pd": {"r", "s": <subject>, "n": <nonce>, "c": <ciphertext>}}`
+//! (XChaCha20-Poly1305 under the subject's data key, the subject as associated data, so a ciphertext moved to
+//! another subject does not open). Every reader opens it back before decoding; a value whose key was
+//! destroyed opens to `{"$pd": {"r", "x": true}}`, which the domain reads as destroyed.
+//!
+//! Data keys live in `subject_keys`, wrapped by a master key (envelope encryption): the keys configured in
+//! `[personal_data]` ([`configure`]), or, when none are, one generated into `personal_data_master_keys` on
+//! first use — which still makes destruction final, but lets a dump of the database open live values (see
+//! docs/operations.md). Rotating the master key re-wraps data keys ([`rewrap_all`]) and never touches events.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// The marker of a personal value in a payload.
-pub const MARK: &str = "$pd";
+pub use domain::values::personal::MARK;
 
-/// How sealed text begins.
-pub const SEALED_TEXT: &str = "pd1:";
+/// The id of the master key generated into the database when none is configured.
+pub const DATABASE_KEY_ID: &str = "database-1";
 
 /// Why sealing or opening failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,11 +36,27 @@ pub enum PersonalError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     /// A key is wrapped by a master key the settings do not hold.
-    #[error("master key {0} is not configured")]
+    #[error(
+        "personal_data: master key {0} is not configured (every node needs the same master keys)"
+    )]
     UnknownMasterKey(String),
     /// A ciphertext or wrapped key did not authenticate (tampered, or the wrong key).
-    #[error("a sealed value does not open: {0}")]
+    #[error("a sealed personal value does not open: {0}")]
     Corrupt(String),
+    /// The settings' master keys are malformed.
+    #[error("personal_data.master_keys: {0}")]
+    Settings(String),
+}
+
+impl From<PersonalError> for sqlx::Error {
+    /// For readers whose callers speak `sqlx::Error`: a database failure stays one, anything else is a
+    /// value that does not decode.
+    fn from(e: PersonalError) -> Self {
+        match e {
+            PersonalError::Database(db) => db,
+            other => sqlx::Error::Decode(Box::new(other)),
+        }
+    }
 }
 
 /// A 256-bit key.
@@ -48,8 +69,34 @@ impl std::fmt::Debug for Key {
     }
 }
 
-fn cipher(key: &Key) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new((&key.0).into())
+impl Key {
+    fn random() -> Self {
+        Self(XChaCha20Poly1305::generate_key(&mut OsRng).into())
+    }
+
+    fn from_slice(bytes: &[u8], what: &str) -> Result<Self, PersonalError> {
+        bytes
+            .try_into()
+            .map(Key)
+            .map_err(|_| PersonalError::Corrupt(format!("{what} is not 32 bytes")))
+    }
+
+    fn seal(&self, plain: &[u8], aad: &[u8]) -> Result<(Vec<u8>, Vec<u8>), PersonalError> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = XChaCha20Poly1305::new((&self.0).into())
+            .encrypt(&nonce, Payload { msg: plain, aad })
+            .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
+        Ok((nonce.to_vec(), ct))
+    }
+
+    fn open(&self, nonce: &[u8], ct: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+        if nonce.len() != 24 {
+            return None;
+        }
+        XChaCha20Poly1305::new((&self.0).into())
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .ok()
+    }
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -58,11 +105,11 @@ fn b64(bytes: &[u8]) -> String {
 
 fn unb64(s: &str) -> Result<Vec<u8>, PersonalError> {
     base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(s)
+        .decode(s.trim_end_matches('='))
         .map_err(|e| PersonalError::Corrupt(e.to_string()))
 }
 
-/// The master keys: the current one wraps new data keys, the others still unwrap old ones (rotation).
+/// The configured master keys: the current one wraps new data keys, the others still unwrap old ones.
 #[derive(Clone, Debug)]
 pub struct MasterKeys {
     current: String,
@@ -70,21 +117,28 @@ pub struct MasterKeys {
 }
 
 impl MasterKeys {
-    /// `keys` by id (32 bytes each, base64 without padding); `current` names the one that wraps.
+    /// `keys` by id (32 bytes each, base64); `current` names the one that wraps.
     ///
     /// # Errors
     /// A key is not 32 bytes of base64, or `current` is not among them.
     pub fn new(current: &str, keys: &[(&str, &str)]) -> Result<Self, PersonalError> {
         let mut map = HashMap::new();
         for (id, text) in keys {
-            let bytes = unb64(text)?;
-            let key: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| PersonalError::Corrupt(format!("master key {id} is not 32 bytes")))?;
-            map.insert((*id).to_owned(), Key(key));
+            if *id == DATABASE_KEY_ID {
+                return Err(PersonalError::Settings(format!(
+                    "the id {id} is reserved for the generated key"
+                )));
+            }
+            let bytes = unb64(text.trim())
+                .map_err(|_| PersonalError::Settings(format!("key {id} is not base64")))?;
+            let key = Key::from_slice(&bytes, "a master key")
+                .map_err(|_| PersonalError::Settings(format!("key {id} is not 32 bytes")))?;
+            map.insert((*id).to_owned(), key);
         }
         if !map.contains_key(current) {
-            return Err(PersonalError::UnknownMasterKey(current.to_owned()));
+            return Err(PersonalError::Settings(format!(
+                "current key {current:?} is not among the keys"
+            )));
         }
         Ok(Self {
             current: current.to_owned(),
@@ -92,332 +146,145 @@ impl MasterKeys {
         })
     }
 
-    /// A fresh random master key, base64 (for `cabinet` to offer when none is configured).
+    /// A fresh random master key, base64 (`cabinet personal-data new-key`).
     pub fn generate() -> String {
-        b64(&XChaCha20Poly1305::generate_key(&mut OsRng))
-    }
-
-    fn wrap(&self, subject: Uuid, data: &Key) -> Result<(String, Vec<u8>), PersonalError> {
-        let master = &self.keys[&self.current];
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let mut out = nonce.to_vec();
-        out.extend(
-            cipher(master)
-                .encrypt(
-                    &nonce,
-                    Payload {
-                        msg: &data.0,
-                        aad: subject.as_bytes(),
-                    },
-                )
-                .map_err(|e| PersonalError::Corrupt(e.to_string()))?,
-        );
-        Ok((self.current.clone(), out))
-    }
-
-    fn unwrap(&self, subject: Uuid, id: &str, wrapped: &[u8]) -> Result<Key, PersonalError> {
-        let master = self
-            .keys
-            .get(id)
-            .ok_or_else(|| PersonalError::UnknownMasterKey(id.to_owned()))?;
-        if wrapped.len() < 24 {
-            return Err(PersonalError::Corrupt("wrapped key too short".into()));
-        }
-        let (nonce, ct) = wrapped.split_at(24);
-        let plain = cipher(master)
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: subject.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                PersonalError::Corrupt(format!(
-                    "master key {id} does not unwrap the key of subject {subject} (is the same \
-                     [personal_data] master key configured on every node?)"
-                ))
-            })?;
-        let key: [u8; 32] = plain
-            .try_into()
-            .map_err(|_| PersonalError::Corrupt("data key is not 32 bytes".into()))?;
-        Ok(Key(key))
+        b64(&Key::random().0)
     }
 }
 
-/// The data subjects' keys (`subject_keys`), unwrapped as they are needed.
-#[derive(Debug)]
-pub struct Keyring {
-    master: MasterKeys,
-    /// Unwrapped keys of this batch (None: destroyed).
-    cache: HashMap<Uuid, Option<Key>>,
+static CONFIGURED: OnceLock<MasterKeys> = OnceLock::new();
+
+/// Installs the configured master keys for this process (once, at start-up, before any command).
+///
+/// # Errors
+/// Other keys were installed already.
+pub fn configure(keys: MasterKeys) -> Result<(), PersonalError> {
+    let current = keys.current.clone();
+    let installed = CONFIGURED.get_or_init(|| keys);
+    if installed.current != current {
+        return Err(PersonalError::Settings(
+            "master keys were already configured in this process".into(),
+        ));
+    }
+    Ok(())
 }
 
-impl Keyring {
-    /// A keyring over `master` with nothing unwrapped yet.
-    pub fn new(master: MasterKeys) -> Self {
-        Self {
-            master,
-            cache: HashMap::new(),
+/// Whether master keys come from the settings (false: the generated database key).
+pub fn configured() -> bool {
+    CONFIGURED.get().is_some()
+}
+
+fn wrap(master: &(String, Key), subject: Uuid, data: &Key) -> Result<Vec<u8>, PersonalError> {
+    let (nonce, ct) = master.1.seal(&data.0, subject.as_bytes())?;
+    Ok([nonce, ct].concat())
+}
+
+fn unwrap(
+    subject: Uuid,
+    master_id: &str,
+    database_key: Option<&[u8]>,
+    wrapped: &[u8],
+) -> Result<Key, PersonalError> {
+    let master = match CONFIGURED.get().and_then(|m| m.keys.get(master_id)) {
+        Some(k) => k.clone(),
+        None => match database_key {
+            Some(bytes) => Key::from_slice(bytes, "the database master key")?,
+            None => return Err(PersonalError::UnknownMasterKey(master_id.to_owned())),
+        },
+    };
+    if wrapped.len() < 24 {
+        return Err(PersonalError::Corrupt("wrapped key too short".into()));
+    }
+    let plain = master
+        .open(&wrapped[..24], &wrapped[24..], subject.as_bytes())
+        .ok_or_else(|| {
+            PersonalError::Corrupt(format!(
+                "master key {master_id} does not unwrap the key of subject {subject}"
+            ))
+        })?;
+    Key::from_slice(&plain, "a data key")
+}
+
+/// The master key that wraps new data keys: the configured current one, else the database's (made on
+/// first use).
+async fn current_master(conn: &mut PgConnection) -> Result<(String, Key), PersonalError> {
+    if let Some(m) = CONFIGURED.get() {
+        return Ok((m.current.clone(), m.keys[&m.current].clone()));
+    }
+    sqlx::query(
+        "INSERT INTO personal_data_master_keys (id, key) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(DATABASE_KEY_ID)
+    .bind(Key::random().0.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    let key: Vec<u8> =
+        sqlx::query_scalar("SELECT key FROM personal_data_master_keys WHERE id = $1")
+            .bind(DATABASE_KEY_ID)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((
+        DATABASE_KEY_ID.to_owned(),
+        Key::from_slice(&key, "the database master key")?,
+    ))
+}
+
+type KeyRow = (Uuid, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+const KEY_COLUMNS: &str = "s.subject_id, s.master_key_id, s.wrapped_key, m.key \
+     FROM subject_keys s LEFT JOIN personal_data_master_keys m ON m.id = s.master_key_id";
+
+fn unwrap_row((subject, id, wrapped, db): &KeyRow) -> Result<Option<Key>, PersonalError> {
+    match (id, wrapped) {
+        (Some(id), Some(w)) => unwrap(*subject, id, db.as_deref(), w).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The subject of (`scope_type`, `scope_id`, `role`) and its key (None: destroyed), made when new.
+async fn subject_for(
+    conn: &mut PgConnection,
+    scope_type: &str,
+    scope_id: &str,
+    role: &str,
+) -> Result<(Uuid, Option<Key>), PersonalError> {
+    let select =
+        format!("SELECT {KEY_COLUMNS} WHERE s.scope_type = $1 AND s.scope_id = $2 AND s.role = $3");
+    for _ in 0..2 {
+        let row: Option<KeyRow> = sqlx::query_as(&select)
+            .bind(scope_type)
+            .bind(scope_id)
+            .bind(role)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            return Ok((row.0, unwrap_row(&row)?));
         }
-    }
-
-    /// The subject's key, created when it has none; None once destroyed.
-    async fn key(
-        &mut self,
-        conn: &mut PgConnection,
-        subject: Uuid,
-        create: bool,
-    ) -> Result<Option<Key>, PersonalError> {
-        if let Some(k) = self.cache.get(&subject) {
-            return Ok(k.clone());
-        }
-        let row: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT master_key_id, wrapped_key FROM subject_keys WHERE subject_id = $1",
-        )
-        .bind(subject)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let key = match row {
-            Some((Some(id), Some(wrapped))) => Some(self.master.unwrap(subject, &id, &wrapped)?),
-            Some(_) => None,
-            None if create => {
-                let fresh = Key(XChaCha20Poly1305::generate_key(&mut OsRng).into());
-                let (id, wrapped) = self.master.wrap(subject, &fresh)?;
-                sqlx::query(
-                    "INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key) VALUES ($1, $2, $3) \
-                     ON CONFLICT (subject_id) DO NOTHING",
-                )
-                .bind(subject)
-                .bind(&id)
-                .bind(&wrapped)
-                .execute(&mut *conn)
-                .await?;
-                // Another transaction may have created it first: read what is stored.
-                self.cache.remove(&subject);
-                return Box::pin(self.key(conn, subject, false)).await;
-            }
-            None => None,
-        };
-        self.cache.insert(subject, key.clone());
-        Ok(key)
-    }
-
-    /// Encrypts every personal value in `payload` under its subject's key (created when new).
-    ///
-    /// # Errors
-    /// A database error, or a key that does not unwrap.
-    pub async fn seal(
-        &mut self,
-        conn: &mut PgConnection,
-        payload: &mut Value,
-    ) -> Result<(), PersonalError> {
-        let mut found = Vec::new();
-        collect(payload, &mut found);
-        for path in found {
-            let node = at(payload, &path);
-            let Some(inner) = node.get(MARK) else {
-                continue;
-            };
-            let (Some(subject), Some(value)) = (subject_of(inner), inner.get("v")) else {
-                continue;
-            };
-            let plain =
-                serde_json::to_vec(value).map_err(|e| PersonalError::Corrupt(e.to_string()))?;
-            let Some(key) = self.key(conn, subject, true).await? else {
-                // Destroyed already: nothing personal may be written for this subject again.
-                *node = json!({ MARK: { "s": subject, "x": true } });
-                continue;
-            };
-            let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-            let ct = cipher(&key)
-                .encrypt(
-                    &nonce,
-                    Payload {
-                        msg: &plain,
-                        aad: subject.as_bytes(),
-                    },
-                )
-                .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
-            *node = json!({ MARK: { "s": subject, "n": b64(&nonce), "c": b64(&ct) } });
-        }
-        Ok(())
-    }
-
-    /// Decrypts every sealed value in `payload`; a value whose key was destroyed becomes `"x": true`.
-    ///
-    /// # Errors
-    /// A database error, or a value that does not authenticate.
-    pub async fn open(
-        &mut self,
-        conn: &mut PgConnection,
-        payload: &mut Value,
-    ) -> Result<(), PersonalError> {
-        let mut found = Vec::new();
-        collect(payload, &mut found);
-        for path in found {
-            let node = at(payload, &path);
-            let Some(inner) = node.get(MARK) else {
-                continue;
-            };
-            let (Some(subject), Some(n), Some(c)) = (
-                subject_of(inner),
-                inner.get("n").and_then(Value::as_str),
-                inner.get("c").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            let (nonce, ct) = (unb64(n)?, unb64(c)?);
-            if nonce.len() != 24 {
-                return Err(PersonalError::Corrupt("nonce length".into()));
-            }
-            let opened = match self.key(conn, subject, false).await? {
-                None => json!({ MARK: { "s": subject, "x": true } }),
-                Some(key) => {
-                    let plain = cipher(&key)
-                        .decrypt(
-                            XNonce::from_slice(&nonce),
-                            Payload {
-                                msg: &ct,
-                                aad: subject.as_bytes(),
-                            },
-                        )
-                        .map_err(|_| {
-                            PersonalError::Corrupt(format!("a value of subject {subject}"))
-                        })?;
-                    let value: Value = serde_json::from_slice(&plain)
-                        .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
-                    json!({ MARK: { "s": subject, "v": value } })
-                }
-            };
-            *node = opened;
-        }
-        Ok(())
-    }
-
-    /// Seals `plain` under the subject's key (created when new), bound to `aad` (say, a mail's Message-ID):
-    /// `pd1:<nonce>:<ciphertext>`, base64. For secrets kept outside events, such as a mail's body until it
-    /// is sent.
-    ///
-    /// # Errors
-    /// A database error, a key that does not unwrap, or a destroyed subject.
-    pub async fn seal_text(
-        &mut self,
-        conn: &mut PgConnection,
-        subject: Uuid,
-        plain: &str,
-        aad: &[u8],
-    ) -> Result<String, PersonalError> {
-        let key = self
-            .key(conn, subject, true)
-            .await?
-            .ok_or_else(|| PersonalError::Corrupt(format!("subject {subject} was destroyed")))?;
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = cipher(&key)
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain.as_bytes(),
-                    aad,
-                },
-            )
-            .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
-        Ok(format!("{SEALED_TEXT}{}:{}", b64(&nonce), b64(&ct)))
-    }
-
-    /// Opens what [`Keyring::seal_text`] sealed (text that is not sealed is returned as it is: rows written
-    /// before sealing existed); None when the subject's key was destroyed.
-    ///
-    /// # Errors
-    /// A database error, or a value that does not authenticate.
-    pub async fn open_text(
-        &mut self,
-        conn: &mut PgConnection,
-        subject: Uuid,
-        text: &str,
-        aad: &[u8],
-    ) -> Result<Option<String>, PersonalError> {
-        let Some(rest) = text.strip_prefix(SEALED_TEXT) else {
-            return Ok(Some(text.to_owned()));
-        };
-        let (n, c) = rest
-            .split_once(':')
-            .ok_or_else(|| PersonalError::Corrupt("sealed text without a nonce".into()))?;
-        let (nonce, ct) = (unb64(n)?, unb64(c)?);
-        if nonce.len() != 24 {
-            return Err(PersonalError::Corrupt("nonce length".into()));
-        }
-        let Some(key) = self.key(conn, subject, false).await? else {
-            return Ok(None);
-        };
-        let plain = cipher(&key)
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad })
-            .map_err(|_| PersonalError::Corrupt("a sealed text".into()))?;
-        String::from_utf8(plain)
-            .map(Some)
-            .map_err(|e| PersonalError::Corrupt(e.to_string()))
-    }
-
-    /// Destroys the subject's key: every value sealed under it reads as destroyed from now on, wherever
-    /// the ciphertext went.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn destroy(
-        &mut self,
-        conn: &mut PgConnection,
-        subject: Uuid,
-    ) -> Result<(), PersonalError> {
+        let master = current_master(conn).await?;
+        let subject = Uuid::now_v7();
+        let wrapped = wrap(&master, subject, &Key::random())?;
+        // A concurrent transaction may make the same subject: its row wins, and is read back.
         sqlx::query(
-            "INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key, destroyed_at) \
-             VALUES ($1, NULL, NULL, clock_timestamp()) \
-             ON CONFLICT (subject_id) DO UPDATE SET master_key_id = NULL, wrapped_key = NULL, \
-             destroyed_at = coalesce(subject_keys.destroyed_at, clock_timestamp())",
+            "INSERT INTO subject_keys (subject_id, scope_type, scope_id, role, master_key_id, wrapped_key) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope_type, scope_id, role) DO NOTHING",
         )
         .bind(subject)
+        .bind(scope_type)
+        .bind(scope_id)
+        .bind(role)
+        .bind(&master.0)
+        .bind(&wrapped)
         .execute(&mut *conn)
         .await?;
-        self.cache.insert(subject, None);
-        Ok(())
     }
-
-    /// Re-wraps every live data key with the current master key (after a new one is made current);
-    /// returns how many were re-wrapped. Events are not touched.
-    ///
-    /// # Errors
-    /// A database error, or a key wrapped by a master key no longer configured.
-    pub async fn rewrap_all(&mut self, conn: &mut PgConnection) -> Result<u64, PersonalError> {
-        let rows: Vec<(Uuid, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT subject_id, master_key_id, wrapped_key FROM subject_keys \
-             WHERE wrapped_key IS NOT NULL AND master_key_id <> $1",
-        )
-        .bind(&self.master.current)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut n = 0;
-        for (subject, id, wrapped) in rows {
-            let key = self.master.unwrap(subject, &id, &wrapped)?;
-            let (id, wrapped) = self.master.wrap(subject, &key)?;
-            sqlx::query("UPDATE subject_keys SET master_key_id = $2, wrapped_key = $3 WHERE subject_id = $1")
-                .bind(subject)
-                .bind(&id)
-                .bind(&wrapped)
-                .execute(&mut *conn)
-                .await?;
-            n += 1;
-        }
-        Ok(n)
-    }
+    Err(PersonalError::Corrupt(format!(
+        "no key could be made for {scope_type} {scope_id} {role}"
+    )))
 }
 
-/// The subject a marked value names.
-fn subject_of(inner: &Value) -> Option<Uuid> {
-    inner.get("s")?.as_str()?.parse().ok()
-}
-
-/// Paths (object keys and array indexes) of every object holding the marker.
-fn collect(v: &Value, out: &mut Vec<Vec<PathStep>>) {
-    fn walk(v: &Value, here: &mut Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+/// Paths (object keys and array indexes) to every marked node.
+fn marked(v: &Value) -> Vec<Vec<Step>> {
+    fn walk(v: &Value, here: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
         match v {
             Value::Object(map) => {
                 if map.len() == 1 && map.contains_key(MARK) {
@@ -425,14 +292,14 @@ fn collect(v: &Value, out: &mut Vec<Vec<PathStep>>) {
                     return;
                 }
                 for (k, child) in map {
-                    here.push(PathStep::Key(k.clone()));
+                    here.push(Step::Key(k.clone()));
                     walk(child, here, out);
                     here.pop();
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter().enumerate() {
-                    here.push(PathStep::Index(i));
+                    here.push(Step::Index(i));
                     walk(child, here, out);
                     here.pop();
                 }
@@ -440,22 +307,250 @@ fn collect(v: &Value, out: &mut Vec<Vec<PathStep>>) {
             _ => {}
         }
     }
-    walk(v, &mut Vec::new(), out);
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
 }
 
 #[derive(Clone, Debug)]
-enum PathStep {
+enum Step {
     Key(String),
     Index(usize),
 }
 
-fn at<'a>(v: &'a mut Value, path: &[PathStep]) -> &'a mut Value {
+fn at<'a>(v: &'a mut Value, path: &[Step]) -> &'a mut Map<String, Value> {
     let mut node = v;
     for step in path {
         node = match step {
-            PathStep::Key(k) => &mut node[k.as_str()],
-            PathStep::Index(i) => &mut node[*i],
+            Step::Key(k) => &mut node[k.as_str()],
+            Step::Index(i) => &mut node[*i],
         };
     }
-    node
+    node[MARK]
+        .as_object_mut()
+        .expect("a marked node holds an object")
+}
+
+fn destroyed(role: &Value) -> Value {
+    json!({ "r": role, "x": true })
+}
+
+/// Seals every clear personal value in `payloads` (events or a snapshot of the aggregate `scope_type`
+/// `scope_id`) in place, under the key of its role's subject (made when new). Values already sealed or
+/// destroyed are left as they are; a value for a destroyed subject is written as destroyed.
+///
+/// # Errors
+/// A database error, or a key that does not unwrap.
+pub async fn seal(
+    conn: &mut PgConnection,
+    scope_type: &str,
+    scope_id: &str,
+    payloads: &mut [&mut Value],
+) -> Result<(), PersonalError> {
+    let mut subjects: HashMap<String, (Uuid, Option<Key>)> = HashMap::new();
+    for payload in payloads.iter_mut() {
+        for path in marked(payload) {
+            let node = at(payload, &path);
+            let (Some(role), Some(value)) = (
+                node.get("r").and_then(Value::as_str).map(str::to_owned),
+                node.get("v"),
+            ) else {
+                continue;
+            };
+            if !subjects.contains_key(&role) {
+                let s = subject_for(conn, scope_type, scope_id, &role).await?;
+                subjects.insert(role.clone(), s);
+            }
+            let (subject, key) = &subjects[&role];
+            let sealed = match key {
+                None => json!({ "r": role, "s": subject, "x": true }),
+                Some(key) => {
+                    let plain = serde_json::to_vec(value)
+                        .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
+                    let (n, c) = key.seal(&plain, subject.as_bytes())?;
+                    json!({ "r": role, "s": subject, "n": b64(&n), "c": b64(&c) })
+                }
+            };
+            *node = match sealed {
+                Value::Object(m) => m,
+                _ => unreachable!("json! object"),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Opens every sealed value in `values` in place: clear (`"v"`), or `"x": true` when its subject's key
+/// was destroyed. One query for all the subjects named.
+///
+/// # Errors
+/// A database error, a master key that is not configured, or a value that does not authenticate.
+pub async fn open(conn: &mut PgConnection, values: &mut [&mut Value]) -> Result<(), PersonalError> {
+    let paths: Vec<Vec<Vec<Step>>> = values.iter().map(|v| marked(v)).collect();
+    if paths.iter().all(Vec::is_empty) {
+        return Ok(());
+    }
+    let mut wanted: Vec<Uuid> = Vec::new();
+    for (v, ps) in values.iter_mut().zip(&paths) {
+        for p in ps {
+            if let Some(s) = at(v, p).get("s").and_then(Value::as_str) {
+                if let Ok(s) = s.parse() {
+                    wanted.push(s);
+                }
+            }
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let rows: Vec<KeyRow> = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} WHERE s.subject_id = ANY($1)"
+        ))
+        .bind(&wanted)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let mut keys: HashMap<Uuid, Option<Key>> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        keys.insert(row.0, unwrap_row(row)?);
+    }
+    for (v, ps) in values.iter_mut().zip(&paths) {
+        for p in ps {
+            let node = at(v, p);
+            if node.contains_key("v") {
+                continue;
+            }
+            let role = node.get("r").cloned().unwrap_or(Value::Null);
+            let subject: Option<Uuid> = node
+                .get("s")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            let key = subject.and_then(|s| keys.get(&s).cloned().flatten());
+            let opened = match (
+                key,
+                subject,
+                node.get("n").and_then(Value::as_str),
+                node.get("c").and_then(Value::as_str),
+            ) {
+                (Some(key), Some(subject), Some(n), Some(c)) => {
+                    let plain = key
+                        .open(&unb64(n)?, &unb64(c)?, subject.as_bytes())
+                        .ok_or_else(|| {
+                            PersonalError::Corrupt(format!("a value of subject {subject}"))
+                        })?;
+                    let value: Value = serde_json::from_slice(&plain)
+                        .map_err(|e| PersonalError::Corrupt(e.to_string()))?;
+                    json!({ "r": role, "v": value })
+                }
+                // Destroyed (or marked destroyed when written).
+                _ => destroyed(&role),
+            };
+            *node = match opened {
+                Value::Object(m) => m,
+                _ => unreachable!("json! object"),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Replaces every personal value in `value` by its destroyed form, sealed or not: what a read model's
+/// JSON column becomes when its subjects are destroyed (equal to what a replay writes).
+pub fn blank(value: &mut Value) {
+    for path in marked(value) {
+        let node = at(value, &path);
+        let role = node.get("r").cloned().unwrap_or(Value::Null);
+        *node = match destroyed(&role) {
+            Value::Object(m) => m,
+            _ => unreachable!("json! object"),
+        };
+    }
+}
+
+/// The value as a client reads it: every personal value in place of its marker, `null` where destroyed
+/// (request details shown as JSON).
+pub fn flatten(mut value: Value) -> Value {
+    for path in marked(&value) {
+        let node = at(&mut value, &path)
+            .get("v")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut slot = &mut value;
+        for step in &path {
+            slot = match step {
+                Step::Key(k) => &mut slot[k.as_str()],
+                Step::Index(i) => &mut slot[*i],
+            };
+        }
+        *slot = node;
+    }
+    value
+}
+
+/// A destroyed subject.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DestroyedSubject {
+    /// Its id (reveals nothing).
+    pub subject_id: Uuid,
+    /// The aggregate type it belonged to.
+    pub scope_type: String,
+    /// The aggregate.
+    pub scope_id: String,
+    /// Its role there.
+    pub role: String,
+}
+
+/// Destroys the keys of every subject of the aggregates `scope_ids` of `scope_type`: every value sealed
+/// under them reads as destroyed from now on, wherever the ciphertext went. Returns the subjects destroyed
+/// now (not those destroyed before).
+///
+/// # Errors
+/// A database error.
+pub async fn destroy(
+    conn: &mut PgConnection,
+    scope_type: &str,
+    scope_ids: &[String],
+) -> Result<Vec<DestroyedSubject>, PersonalError> {
+    Ok(sqlx::query_as(
+        "UPDATE subject_keys SET master_key_id = NULL, wrapped_key = NULL, destroyed_at = clock_timestamp() \
+         WHERE scope_type = $1 AND scope_id = ANY($2) AND destroyed_at IS NULL \
+         RETURNING subject_id, scope_type, scope_id, role",
+    )
+    .bind(scope_type)
+    .bind(scope_ids)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Re-wraps every live data key with the current master key (after a new one was made current); returns
+/// how many were re-wrapped. Events are not touched.
+///
+/// # Errors
+/// A database error, or a key wrapped by a master key no longer configured.
+pub async fn rewrap_all(conn: &mut PgConnection) -> Result<u64, PersonalError> {
+    let master = current_master(conn).await?;
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} WHERE s.wrapped_key IS NOT NULL AND s.master_key_id <> $1"
+    ))
+    .bind(&master.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut n = 0;
+    for row in &rows {
+        let Some(key) = unwrap_row(row)? else {
+            continue;
+        };
+        sqlx::query(
+            "UPDATE subject_keys SET master_key_id = $2, wrapped_key = $3 WHERE subject_id = $1",
+        )
+        .bind(row.0)
+        .bind(&master.0)
+        .bind(wrap(&master, row.0, &key)?)
+        .execute(&mut *conn)
+        .await?;
+        n += 1;
+    }
+    Ok(n)
 }

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod files;
 pub mod live;
 pub mod notifications;
+pub mod personal_data;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +89,29 @@ pub struct App {
     pub store: Arc<dyn FileStore>,
     /// Sessions revoked on any node (the workers follow them; open WebSockets close on them).
     pub revocations: Arc<crate::auth::sessions::Revocations>,
+    /// Destruction deadlines and retention (`[personal_data]`).
+    pub personal_data: Arc<crate::config::PersonalDataSettings>,
+    /// Where the file transport writes mails (their files are removed with the data they hold).
+    pub mail_dir: std::path::PathBuf,
+    /// The destruction ledger.
+    pub ledger: std::path::PathBuf,
+}
+
+impl App {
+    /// Destroys the personal data due on the current business date (the scheduled job and `cabinet
+    /// personal-data destroy-due`); returns the acts made.
+    ///
+    /// # Errors
+    /// A database or file error.
+    pub async fn destroy_due_personal_data(&self) -> anyhow::Result<Vec<personal_data::Act>> {
+        personal_data::destroy_due(
+            &self.pool,
+            &self.personal_data,
+            Some(&self.mail_dir),
+            &self.ledger,
+        )
+        .await
+    }
 }
 
 impl App {
@@ -96,6 +120,7 @@ impl App {
     /// # Errors
     /// The configured production calendar cannot be read.
     pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
+        settings.personal_data.install()?;
         let inline = projections::executors::inline_projections();
         let calendar = Arc::new(settings.production_calendar()?);
         // Commands on one aggregate take turns across nodes, on a small pool of their own.
@@ -171,6 +196,7 @@ impl App {
                 reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),
                 mails_per_recipient_per_hour: settings.mail_caps.per_recipient_per_hour,
                 login_changes_per_day: settings.mail_caps.login_changes_per_account_per_day,
+                destroy_within_days: settings.personal_data.account_destroy_days,
             },
         );
         let store: Arc<dyn FileStore> = Arc::new(PgFileStore::new(pool.clone()));
@@ -207,6 +233,9 @@ impl App {
             edo_offer_version: settings.edo_offer_version,
             store,
             revocations: Arc::default(),
+            personal_data: Arc::new(settings.personal_data.clone()),
+            mail_dir: settings.data_dir.join("mail"),
+            ledger: settings.personal_data.ledger_path(&settings.data_dir),
         })
     }
 }

@@ -13,8 +13,6 @@ use crate::mail::templates::Locale;
 
 /// How long a temporary password stays valid.
 pub const TEMPORARY_PASSWORD_DAYS: i64 = 10;
-/// How long after deletion personal data is destroyed at the latest.
-pub const DESTROY_WITHIN_DAYS: i64 = 30;
 
 /// Creates an account with a password the caller chose (staff accounts from `cabinet accounts create`,
 /// demo and test accounts), or — when `replace_password` and it exists — sets its password and roles.

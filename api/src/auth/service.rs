@@ -35,6 +35,8 @@ pub struct AccountSettings {
     pub mails_per_recipient_per_hour: u32,
     /// Login changes one account may start per day.
     pub login_changes_per_day: u32,
+    /// Days from an account's deletion to the destruction of its personal data (`[personal_data]`).
+    pub destroy_within_days: u32,
 }
 
 /// The mails a caller's request makes the cabinet send, each capped per recipient and hour
@@ -566,11 +568,12 @@ impl AccountService {
         }
         let (deleted_at, destroy_by): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
             "UPDATE accounts SET deleted_at = clock_timestamp(), \
-               destroy_personal_data_by = clock_timestamp() + make_interval(days => $2::int) \
+               destroy_personal_data_by = ((coalesce((SELECT business_date FROM business_day_view), \
+                 current_date) + $2::int)::timestamp AT TIME ZONE 'UTC') \
              WHERE account_id = $1 RETURNING deleted_at, destroy_personal_data_by",
         )
         .bind(actor.account_id)
-        .bind(accounts::DESTROY_WITHIN_DAYS as i32)
+        .bind(self.settings.destroy_within_days as i32)
         .fetch_one(&mut *tx)
         .await?;
         sessions::revoke_all(&mut tx, actor.account_id, None).await?;

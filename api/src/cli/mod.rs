@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod analysts;
 pub mod clock;
 pub mod events;
+pub mod personal_data;
 pub mod projections;
 
 use std::path::PathBuf;
@@ -79,6 +80,11 @@ pub enum Command {
         #[command(subcommand)]
         command: analysts::AnalystsCommand,
     },
+    /// Personal data: destruction, acts, the ledger after a restore, master keys.
+    PersonalData {
+        #[command(subcommand)]
+        command: personal_data::PersonalDataCommand,
+    },
     /// The business clock.
     Clock {
         #[command(subcommand)]
@@ -146,6 +152,14 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
         // Needs no database.
         return accounts::hashing_time(&settings, *samples);
     }
+    if let Command::PersonalData {
+        command: personal_data::PersonalDataCommand::NewKey,
+    } = &command
+    {
+        // Needs no database either.
+        println!("{}", ::projections::personal::MasterKeys::generate());
+        return Ok(0);
+    }
     if let Command::Serve { listen, clock, .. } = &command {
         if let Some(l) = listen {
             settings.listen = *l;
@@ -180,6 +194,9 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
         Command::Accounts { command } => accounts::accounts_command(command, settings, app).await,
         Command::Projections { command } => projections::projections_command(command, app).await,
         Command::Clock { command } => clock::clock_command(command, app).await,
+        Command::PersonalData { command } => {
+            personal_data::personal_data_command(command, app).await
+        }
         Command::Events { command } => events::events_command(command, app).await,
         Command::Analysts { command } => analysts::analysts_command(command, app).await,
     }

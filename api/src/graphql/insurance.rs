@@ -143,12 +143,12 @@ pub struct InsuredEvent {
     pub id: Uuid,
     /// When it happened.
     pub date: NaiveDate,
-    /// Where.
-    pub place: String,
-    /// What happened.
-    pub description: String,
-    /// Contact phone.
-    pub contact_phone: String,
+    /// Where; null once the reporter's personal data was destroyed.
+    pub place: Option<String>,
+    /// What happened; null once the reporter's personal data was destroyed.
+    pub description: Option<String>,
+    /// Contact phone; null once the reporter's personal data was destroyed.
+    pub contact_phone: Option<String>,
     /// Photos and papers.
     pub attachments: Vec<FileInfo>,
     /// When it was reported.

@@ -260,7 +260,7 @@ impl Request {
                 .map(Into::into)
                 .ok_or_else(|| unknown_stored("requests_view.kind", &v.kind))?,
             status: status_of(&v.status)?,
-            details: Json(v.details),
+            details: Json(projections::personal::flatten(v.details)),
             submitted_by: v.submitted_by,
             submitted_on: v.submitted_on,
             due_on: v.due_on,
@@ -685,8 +685,8 @@ impl RequestDetailsInput {
                     .drivers
                     .into_iter()
                     .map(|d| dr::Driver {
-                        full_name: d.full_name,
-                        licence_number: d.licence_number,
+                        full_name: d.full_name.into(),
+                        licence_number: d.licence_number.into(),
                     })
                     .collect(),
             },
@@ -734,7 +734,7 @@ impl RequestDetailsInput {
                 documents: x.documents.into_iter().map(Into::into).collect(),
                 from: x.from,
                 to: x.to,
-                email: parse_field(&f("email"), Email::parse(&x.email))?,
+                email: parse_field(&f("email"), Email::parse(&x.email))?.into(),
             },
             Self::InsuranceProlongation(x) => RequestDetails::InsuranceProlongation {
                 policy_id: x.policy_id,
@@ -753,8 +753,8 @@ impl RequestDetailsInput {
                     policy_id: x.policy_id,
                     event_id,
                     date: x.date,
-                    place: x.place,
-                    description: x.description,
+                    place: x.place.into(),
+                    description: x.description.into(),
                 }
             }
             Self::Complaint(x) => RequestDetails::Complaint {
@@ -778,7 +778,7 @@ impl RequestDetailsInput {
                 roaming: x.roaming,
             },
             Self::LoginEmailChange(x) => RequestDetails::LoginEmailChange {
-                new_email: parse_field(&f("newEmail"), Email::parse(&x.new_email))?,
+                new_email: parse_field(&f("newEmail"), Email::parse(&x.new_email))?.into(),
             },
             Self::AccountDeletion(x) => RequestDetails::AccountDeletion { reason: x.reason },
         };
@@ -905,7 +905,7 @@ async fn submit(
             place: place.clone(),
             description: description.clone(),
             attachments: files.clone(),
-            contact_phone,
+            contact_phone: contact_phone.into(),
         };
         app.policies
             .execute(

@@ -65,10 +65,10 @@ pub struct Company {
     pub postal_address: String,
     /// Bank requisites.
     pub bank: BankRequisites,
-    /// Contact e-mail.
-    pub contact_email: String,
-    /// Contact phone (E.164).
-    pub contact_phone: String,
+    /// Contact e-mail; null once the contact's personal data was destroyed.
+    pub contact_email: Option<String>,
+    /// Contact phone (E.164); null once the contact's personal data was destroyed.
+    pub contact_phone: Option<String>,
     /// The responsible manager, once assigned.
     pub manager: Option<Manager>,
     /// When the company was registered.

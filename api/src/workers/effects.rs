@@ -279,7 +279,7 @@ impl RequestEffects {
                         Err(e) => notes.push(e.message()),
                     }
                 }
-                Some(email.as_str().to_owned())
+                email.get().map(|e| e.as_str().to_owned())
             }
             _ => return Ok(Err("not a documents request".into())),
         };

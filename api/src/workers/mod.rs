@@ -126,6 +126,26 @@ pub fn start(
             )
         },
     ));
+    // Personal data due for destruction (one node at a time: the run takes a lock), checked every minute so
+    // that a business day started by hand is acted on at once.
+    let app_for_destruction = app.clone();
+    tasks.push(spawn_restarting(
+        "personal-data-destruction",
+        restart_max,
+        shutdown.clone(),
+        move |mut stop| {
+            let app = app_for_destruction.clone();
+            async move {
+                loop {
+                    app.destroy_due_personal_data().await?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                        _ = stop.changed() => return Ok::<(), anyhow::Error>(()),
+                    }
+                }
+            }
+        },
+    ));
     if settings.clock == ClockMode::Auto {
         let tz = settings.tz()?;
         let clock = app.clock.clone();

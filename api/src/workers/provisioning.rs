@@ -38,7 +38,8 @@ impl Provisioning {
 struct Concluded {
     company_id: Uuid,
     number: String,
-    contact_email: String,
+    contact_email:
+        domain::values::Personal<domain::values::Email, domain::values::personal::Contact>,
 }
 
 #[derive(Deserialize)]
@@ -188,11 +189,15 @@ impl ProcessManager for Provisioning {
             return Ok(());
         }
         let Payload::ContractConcluded(c) = e.decode_event()?;
+        // The contact's data destroyed since (a replay after destruction): nobody to provision.
+        let Some(email) = c.contact_email.get() else {
+            return Ok(());
+        };
         let outcome = self
             .provision(
                 conn,
                 c.company_id,
-                &c.contact_email,
+                email.as_str(),
                 &c.number,
                 &Cause::event(e),
             )

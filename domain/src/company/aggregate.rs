@@ -8,7 +8,8 @@ use super::{
     CompanyCommand, CompanyError, CompanyEvent, CompanyKind, CompanyProfile, CompanyServices,
     ManagerDetails, RequisitesChange,
 };
-use crate::values::{BankRequisites, Email, Inn, Kpp, Phone, RegistrationNumber};
+use crate::values::personal::{Contact, Manager};
+use crate::values::{BankRequisites, Email, Inn, Kpp, Personal, Phone, RegistrationNumber};
 
 /// The registered company's current state (what the rules need, and what a snapshot holds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,9 +24,14 @@ pub struct Registered {
     legal_address: String,
     postal_address: String,
     bank: BankRequisites,
-    contact_email: Email,
-    contact_phone: Phone,
-    manager: Option<(String, Phone, Email)>,
+    contact_email: Personal<Email, Contact>,
+    contact_phone: Personal<Phone, Contact>,
+    #[allow(clippy::type_complexity)]
+    manager: Option<(
+        Personal<String, Manager>,
+        Personal<Phone, Manager>,
+        Personal<Email, Manager>,
+    )>,
 }
 
 /// A lessee company. `Default` is "not yet registered".
@@ -121,8 +127,8 @@ impl Company {
             kpp: p.kpp,
             ogrn: p.ogrn,
             bank: p.bank,
-            contact_email: p.contact_email,
-            contact_phone: p.contact_phone,
+            contact_email: Personal::new(p.contact_email),
+            contact_phone: Personal::new(p.contact_phone),
         };
         if let CompanyEvent::CompanyRegistered { inn, kpp, .. } = &event {
             check_unique(services, company_id, inn, kpp.as_ref()).await?;
@@ -150,8 +156,14 @@ impl Company {
         let legal_address = text("legalAddress", c.legal_address, &s.legal_address)?;
         let postal_address = text("postalAddress", c.postal_address, &s.postal_address)?;
         let bank = c.bank.unwrap_or_else(|| s.bank.clone());
-        let contact_email = c.contact_email.unwrap_or_else(|| s.contact_email.clone());
-        let contact_phone = c.contact_phone.unwrap_or_else(|| s.contact_phone.clone());
+        let contact_email = c
+            .contact_email
+            .map(Personal::new)
+            .unwrap_or_else(|| s.contact_email.clone());
+        let contact_phone = c
+            .contact_phone
+            .map(Personal::new)
+            .unwrap_or_else(|| s.contact_phone.clone());
         let unchanged = kpp == s.kpp
             && full_name == s.full_name
             && short_name == s.short_name
@@ -182,14 +194,15 @@ impl Company {
     fn assign_manager(&self, m: ManagerDetails) -> Result<Option<CompanyEvent>, CompanyError> {
         let s = self.state.as_ref().ok_or(CompanyError::NotRegistered)?;
         let name = non_empty("name", &m.name)?;
-        if s.manager.as_ref() == Some(&(name.clone(), m.phone.clone(), m.email.clone())) {
+        let (name, phone, email) = (
+            Personal::new(name),
+            Personal::new(m.phone),
+            Personal::new(m.email),
+        );
+        if s.manager.as_ref() == Some(&(name.clone(), phone.clone(), email.clone())) {
             return Ok(None);
         }
-        Ok(Some(CompanyEvent::ManagerAssigned {
-            name,
-            phone: m.phone,
-            email: m.email,
-        }))
+        Ok(Some(CompanyEvent::ManagerAssigned { name, phone, email }))
     }
 }
 
@@ -348,8 +361,8 @@ mod tests {
             legal_address: p.legal_address.clone(),
             postal_address: p.postal_address.clone(),
             bank: p.bank.clone(),
-            contact_email: p.contact_email.clone(),
-            contact_phone: p.contact_phone.clone(),
+            contact_email: Personal::new(p.contact_email.clone()),
+            contact_phone: Personal::new(p.contact_phone.clone()),
         }
     }
 
@@ -487,8 +500,8 @@ mod tests {
                 legal_address: p.legal_address.clone(),
                 postal_address: "119021, Москва, ул. Тимура Фрунзе, 11".into(),
                 bank: p.bank.clone(),
-                contact_email: p.contact_email.clone(),
-                contact_phone: p.contact_phone.clone(),
+                contact_email: Personal::new(p.contact_email.clone()),
+                contact_phone: Personal::new(p.contact_phone.clone()),
             }]);
     }
 
@@ -537,9 +550,9 @@ mod tests {
             email: Email::parse("petrov@lessor.ru").unwrap(),
         };
         let assigned = CompanyEvent::ManagerAssigned {
-            name: m.name.clone(),
-            phone: m.phone.clone(),
-            email: m.email.clone(),
+            name: Personal::new(m.name.clone()),
+            phone: Personal::new(m.phone.clone()),
+            email: Personal::new(m.email.clone()),
         };
         TestFramework::<Company>::with(services(vec![]))
             .given(vec![registered(&profile())])

@@ -5,7 +5,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::values::{BankRequisites, Email, Inn, Kpp, Phone, RegistrationNumber};
+use crate::values::personal::{Contact, Manager};
+use crate::values::{BankRequisites, Email, Inn, Kpp, Personal, Phone, RegistrationNumber};
 
 /// Legal form, derived from the ИНН's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +54,10 @@ pub enum CompanyEvent {
         postal_address: String,
         /// Bank requisites.
         bank: BankRequisites,
-        /// Contact e-mail.
-        contact_email: Email,
-        /// Contact phone.
-        contact_phone: Phone,
+        /// Contact e-mail (personal: the contact's).
+        contact_email: Personal<Email, Contact>,
+        /// Contact phone (personal: the contact's).
+        contact_phone: Personal<Phone, Contact>,
     },
     /// Requisites changed; the event holds the complete new set of changeable requisites.
     CompanyRequisitesChanged {
@@ -72,19 +73,19 @@ pub enum CompanyEvent {
         postal_address: String,
         /// Bank requisites after the change.
         bank: BankRequisites,
-        /// Contact e-mail after the change.
-        contact_email: Email,
-        /// Contact phone after the change.
-        contact_phone: Phone,
+        /// Contact e-mail after the change (personal).
+        contact_email: Personal<Email, Contact>,
+        /// Contact phone after the change (personal).
+        contact_phone: Personal<Phone, Contact>,
     },
     /// The responsible manager was assigned or replaced.
     ManagerAssigned {
-        /// Full name.
-        name: String,
-        /// Phone.
-        phone: Phone,
-        /// E-mail.
-        email: Email,
+        /// Full name (personal: the manager's).
+        name: Personal<String, Manager>,
+        /// Phone (personal).
+        phone: Personal<Phone, Manager>,
+        /// E-mail (personal).
+        email: Personal<Email, Manager>,
     },
 }
 

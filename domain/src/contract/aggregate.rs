@@ -419,7 +419,7 @@ impl Contract {
             company_id: t.company_id,
             number,
             date: t.date,
-            contact_email: t.contact_email,
+            contact_email: crate::values::Personal::new(t.contact_email),
             subject,
             price: t.price,
             advance,

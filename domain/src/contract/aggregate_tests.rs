@@ -93,7 +93,7 @@ fn concluded(t: ContractTerms) -> ContractEvent {
         company_id: t.company_id,
         number: t.number,
         date: t.date,
-        contact_email: t.contact_email,
+        contact_email: crate::values::Personal::new(t.contact_email),
         subject: t.subject,
         price: t.price,
         advance,

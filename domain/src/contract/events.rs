@@ -86,7 +86,7 @@ pub enum ContractEvent {
         /// Contract date.
         date: NaiveDate,
         /// The lessee's contact person's e-mail (personal data).
-        contact_email: Email,
+        contact_email: crate::values::Personal<Email, crate::values::personal::Contact>,
         /// What is leased.
         subject: LeasingSubject,
         /// Price with VAT.

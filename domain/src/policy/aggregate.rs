@@ -10,6 +10,7 @@ use super::{
     PolicyTerms, PremiumPayer, Prolongation, TermsChange,
 };
 use crate::values::Money;
+use crate::values::Personal;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct InstallmentState {
@@ -288,8 +289,12 @@ impl Policy {
             return Err(PolicyError::OutsideCover);
         }
         Ok(PolicyEvent::InsuredEventReported(InsuredEvent {
-            place: text("place", &e.place, 500)?,
-            description: text("description", &e.description, 5000)?,
+            place: Personal::new(text("place", e.place.get().map_or("", |v| v), 500)?),
+            description: Personal::new(text(
+                "description",
+                e.description.get().map_or("", |v| v),
+                5000,
+            )?),
             ..e
         }))
     }

@@ -8,6 +8,7 @@ use cqrs_es::test::TestFramework;
 use super::*;
 use crate::policy::{ContractLookup, PolicyKind};
 use crate::testing::{d, m};
+use crate::values::Personal;
 use crate::values::{FileRef, Phone};
 
 const COMPANY: Uuid = Uuid::from_u128(7);
@@ -193,10 +194,10 @@ fn insured_event(date: &str) -> InsuredEvent {
     InsuredEvent {
         event_id: Uuid::from_u128(500),
         date: d(date),
-        place: "Москва, МКАД 41 км".into(),
-        description: "ДТП, повреждён передний бампер".into(),
+        place: Personal::new("Москва, МКАД 41 км".into()),
+        description: Personal::new("ДТП, повреждён передний бампер".into()),
         attachments: vec![FileRef::new(&"a".repeat(64), "фото.jpg", "image/jpeg", 1000).unwrap()],
-        contact_phone: Phone::parse("+7 916 000-00-00").unwrap(),
+        contact_phone: Personal::new(Phone::parse("+7 916 000-00-00").unwrap()),
     }
 }
 

@@ -6,6 +6,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::values::personal::Reporter;
+use crate::values::Personal;
 use crate::values::{FileRef, Money, Phone};
 
 /// What a policy insures against.
@@ -72,14 +74,14 @@ pub struct InsuredEvent {
     pub event_id: Uuid,
     /// When it happened.
     pub date: NaiveDate,
-    /// Where.
-    pub place: String,
-    /// What happened.
-    pub description: String,
+    /// Where (free text: personal, the reporter's).
+    pub place: Personal<String, Reporter>,
+    /// What happened (free text: personal, the reporter's).
+    pub description: Personal<String, Reporter>,
     /// Photos, reports, certificates.
     pub attachments: Vec<FileRef>,
     /// A phone to reach the reporting person (personal data).
-    pub contact_phone: Phone,
+    pub contact_phone: Personal<Phone, Reporter>,
 }
 
 /// What happened to a policy.

@@ -68,7 +68,7 @@ fn valid_details() -> Vec<RequestDetails> {
             documents: vec![AccountingDocument::ReconciliationAct],
             from: d("2026-01-01"),
             to: d("2026-03-31"),
-            email: Email::parse("buh@romashka.ru").unwrap(),
+            email: Email::parse("buh@romashka.ru").unwrap().into(),
         },
         RequestDetails::InsuranceProlongation {
             policy_id: POLICY,
@@ -99,7 +99,7 @@ fn valid_details() -> Vec<RequestDetails> {
             roaming: true,
         },
         RequestDetails::LoginEmailChange {
-            new_email: Email::parse("new@romashka.ru").unwrap(),
+            new_email: Email::parse("new@romashka.ru").unwrap().into(),
         },
         RequestDetails::AccountDeletion { reason: None },
     ]
@@ -159,7 +159,7 @@ fn invalid_details() -> Vec<(RequestDetails, &'static str)> {
                 documents: vec![AccountingDocument::Invoice, AccountingDocument::Os1],
                 from: d("2026-03-31"),
                 to: d("2026-01-01"),
-                email: Email::parse("buh@romashka.ru").unwrap(),
+                email: Email::parse("buh@romashka.ru").unwrap().into(),
             },
             "to",
         ),
@@ -309,7 +309,7 @@ async fn submission_normalises_details_and_a_contract_kind_must_name_a_contract(
         panic!("travel abroad expected");
     };
     assert_eq!(countries, &["BY", "KZ"]);
-    assert_eq!(drivers[0].licence_number, "77АВ123456");
+    assert_eq!(drivers[0].licence_number.get().unwrap(), "77АВ123456");
     s.contract_id = None;
     framework()
         .given_no_previous_events()

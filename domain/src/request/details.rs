@@ -3,6 +3,9 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::values::personal::{Contact, Driver as DriverRole, Reporter};
+use crate::values::Personal;
 use uuid::Uuid;
 
 use super::RequestError;
@@ -39,9 +42,9 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Driver {
     /// Full name (personal data).
-    pub full_name: String,
+    pub full_name: Personal<String, DriverRole>,
     /// Driving licence number (personal data): 10 characters, digits and letters.
-    pub licence_number: String,
+    pub licence_number: Personal<String, DriverRole>,
 }
 
 /// A certificate the lessor issues.
@@ -130,8 +133,8 @@ pub enum RequestDetails {
         from: NaiveDate,
         /// Last day of the period.
         to: NaiveDate,
-        /// Where to send them.
-        email: Email,
+        /// Where to send them (personal: the contact's).
+        email: Personal<Email, Contact>,
     },
     /// Prolongation of a policy.
     InsuranceProlongation {
@@ -155,10 +158,10 @@ pub enum RequestDetails {
         event_id: Uuid,
         /// When it happened.
         date: NaiveDate,
-        /// Where.
-        place: String,
-        /// What happened.
-        description: String,
+        /// Where (personal: the reporter's).
+        place: Personal<String, Reporter>,
+        /// What happened (personal: the reporter's).
+        description: Personal<String, Reporter>,
     },
     /// A complaint.
     Complaint {
@@ -190,8 +193,8 @@ pub enum RequestDetails {
     },
     /// Change of the login e-mail.
     LoginEmailChange {
-        /// The new e-mail.
-        new_email: Email,
+        /// The new e-mail (personal: the requesting contact's).
+        new_email: Personal<Email, Contact>,
     },
     /// Deletion of the cabinet account.
     AccountDeletion {
@@ -454,6 +457,8 @@ impl RequestDetails {
                 for d in drivers {
                     let licence: String = d
                         .licence_number
+                        .get()
+                        .map_or("", String::as_str)
                         .chars()
                         .filter(|c| !c.is_whitespace())
                         .collect::<String>()
@@ -466,8 +471,12 @@ impl RequestDetails {
                         ));
                     }
                     list.push(Driver {
-                        full_name: text("drivers.fullName", &d.full_name, 300)?,
-                        licence_number: licence,
+                        full_name: Personal::new(text(
+                            "drivers.fullName",
+                            d.full_name.get().map_or("", String::as_str),
+                            300,
+                        )?),
+                        licence_number: Personal::new(licence),
                     });
                 }
                 Self::TravelAbroad {
@@ -563,8 +572,12 @@ impl RequestDetails {
                     policy_id,
                     event_id,
                     date,
-                    place: text("place", &place, 500)?,
-                    description: text("description", &description, 5000)?,
+                    place: Personal::new(text("place", place.get().map_or("", |v| v), 500)?),
+                    description: Personal::new(text(
+                        "description",
+                        description.get().map_or("", |v| v),
+                        5000,
+                    )?),
                 }
             }
             Self::Complaint { subject, text: t } => Self::Complaint {

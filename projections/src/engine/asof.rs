@@ -120,6 +120,9 @@ impl AsOf {
                 all.push(StoredEvent::from_row(&row)?);
             }
         }
+        crate::store::event::open_events(&mut self.tx, &mut all)
+            .await
+            .map_err(sqlx::Error::from)?;
         let is_day = |e: &StoredEvent| e.aggregate_type == "BusinessClock";
         // Before the first event of the selected aggregates only the day it happened on matters; a run of
         // days with nothing between them is its last day.

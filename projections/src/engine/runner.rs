@@ -78,7 +78,13 @@ async fn read_batch(
         query = query.bind(bound);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter().map(StoredEvent::from_row).collect()
+    let mut events = rows
+        .iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    // Personal values opened for the read models and process managers (ADR 0016).
+    crate::store::event::open_events(conn, &mut events).await?;
+    Ok(events)
 }
 
 /// Reads the next batch after `after` of the aggregate `types` (None: all), only from finished transactions

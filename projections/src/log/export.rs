@@ -27,9 +27,15 @@ pub async fn export(
     q.push(" ORDER BY transaction_id, position");
     let query = q.build();
     let mut rows = query.fetch(pool);
+    // Personal values are exported opened (or as destroyed): a second connection reads their keys while
+    // the first streams the log.
+    let mut keys = pool.acquire().await?;
     let mut n = 0;
     while let Some(row) = rows.try_next().await? {
-        let e = StoredEvent::from_row(&row)?;
+        let mut e = StoredEvent::from_row(&row)?;
+        if e.has_personal() {
+            crate::store::event::open_events(&mut keys, std::slice::from_mut(&mut e)).await?;
+        }
         let l = line(&e);
         if let Some(c) = check.as_deref_mut() {
             c.push(&l);

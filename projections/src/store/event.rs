@@ -116,14 +116,38 @@ impl StoredEvent {
         })
     }
 
+    /// Whether the payload may hold a personal value (sealed or not): a cheap test before opening.
+    pub fn has_personal(&self) -> bool {
+        fn any(v: &Value) -> bool {
+            match v {
+                Value::Object(m) => m.contains_key(crate::personal::MARK) || m.values().any(any),
+                Value::Array(a) => a.iter().any(any),
+                _ => false,
+            }
+        }
+        any(&self.payload)
+    }
+
     /// A metadata field as text.
     pub fn meta(&self, key: &str) -> Option<&str> {
         self.metadata.get(key).and_then(Value::as_str)
     }
 }
 
-/// The events of one aggregate after `after_sequence`, in sequence order and upcast; at most `limit`
-/// when given.
+/// Opens the personal values in the payloads of `events` (ADR 0016; see [`crate::personal::open`]).
+///
+/// # Errors
+/// A database error, a master key that is not configured, or a value that does not authenticate.
+pub async fn open_events(
+    conn: &mut sqlx::PgConnection,
+    events: &mut [StoredEvent],
+) -> Result<(), crate::personal::PersonalError> {
+    let mut values: Vec<&mut Value> = events.iter_mut().map(|e| &mut e.payload).collect();
+    crate::personal::open(conn, &mut values).await
+}
+
+/// The events of one aggregate after `after_sequence`, in sequence order, upcast and opened (personal
+/// values decrypted, ADR 0016); at most `limit` when given.
 ///
 /// # Errors
 /// A database error.
@@ -144,7 +168,15 @@ pub async fn load_aggregate_events(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(StoredEvent::from_row).collect()
+    let mut events = rows
+        .iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    if events.iter().any(StoredEvent::has_personal) {
+        let mut conn = pool.acquire().await?;
+        open_events(&mut conn, &mut events).await?;
+    }
+    Ok(events)
 }
 
 /// Who caused a command and in which request: recorded on every event.

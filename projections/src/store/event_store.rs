@@ -53,6 +53,9 @@ pub enum StoreError {
     /// An event or snapshot could not be (de)serialised.
     #[error("serialisation: {0}")]
     Serde(#[from] serde_json::Error),
+    /// A personal value could not be sealed or opened (ADR 0016).
+    #[error("personal data: {0}")]
+    Personal(#[source] crate::personal::PersonalError),
 }
 
 /// What kind of failure a database error is.
@@ -94,6 +97,13 @@ fn to_aggregate_error<E: std::error::Error>(f: Failure) -> AggregateError<E> {
 
 fn db_err<E: std::error::Error>(e: sqlx::Error) -> AggregateError<E> {
     to_aggregate_error(classify(e))
+}
+
+fn personal_err<E: std::error::Error>(e: crate::personal::PersonalError) -> AggregateError<E> {
+    match e {
+        crate::personal::PersonalError::Database(db) => db_err(db),
+        other => AggregateError::UnexpectedError(Box::new(StoreError::Personal(other))),
+    }
 }
 
 /// What the last commit in the current task appended (read by the command executor).
@@ -172,6 +182,26 @@ impl<A: Aggregate> PgEventStore<A> {
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         load_aggregate_events(&self.pool, A::TYPE, aggregate_id, after, None).await
     }
+
+    /// The snapshot, opened (its personal values sealed like the events').
+    async fn load_snapshot(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<(i64, Value)>, crate::personal::PersonalError> {
+        let mut conn = self.pool.acquire().await?;
+        let snapshot: Option<(i64, Value)> = sqlx::query_as(
+            "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((seq, mut payload)) = snapshot else {
+            return Ok(None);
+        };
+        crate::personal::open(&mut conn, &mut [&mut payload]).await?;
+        Ok(Some((seq, payload)))
+    }
 }
 
 fn metadata_map(v: &Value) -> HashMap<String, String> {
@@ -217,14 +247,10 @@ where
         &self,
         aggregate_id: &str,
     ) -> Result<Self::AC, AggregateError<A::Error>> {
-        let snapshot: Option<(i64, Value)> = sqlx::query_as(
-            "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let snapshot = self
+            .load_snapshot(aggregate_id)
+            .await
+            .map_err(personal_err)?;
         // A snapshot that no longer deserialises (the aggregate's shape changed) is ignored: the events are
         // the truth, and the next snapshot replaces it.
         let (mut aggregate, mut sequence) = snapshot
@@ -279,21 +305,34 @@ where
             .await
             .map_err(db_err)?;
 
-        // 1. Append: one multi-row statement, the first write of the transaction. It also queues the NOTIFY
+        // Personal values are sealed before anything is written (ADR 0016): the rows get the ciphertext, the
+        // inline projections and the caller the clear values.
+        let mut sealed: Vec<Value> = rows.iter().map(|r| r.3.clone()).collect();
+        {
+            let mut refs: Vec<&mut Value> = sealed.iter_mut().collect();
+            crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut refs)
+                .await
+                .map_err(personal_err)?;
+        }
+
+        // 1. Append: one multi-row statement, the first data write of the transaction. It also queues the NOTIFY
         // that wakes catch-up consumers and subscription fan-out: PostgreSQL delivers it only if the
         // transaction commits, and folds the identical notifications of the rows into one.
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
             "WITH ins AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
         );
-        qb.push_values(&rows, |mut b, (seq, et, ev, payload)| {
-            b.push_bind(A::TYPE)
-                .push_bind(&context.aggregate_id)
-                .push_bind(*seq)
-                .push_bind(et)
-                .push_bind(ev)
-                .push_bind(payload)
-                .push_bind(&meta_json);
-        });
+        qb.push_values(
+            rows.iter().zip(&sealed),
+            |mut b, ((seq, et, ev, _), payload)| {
+                b.push_bind(A::TYPE)
+                    .push_bind(&context.aggregate_id)
+                    .push_bind(*seq)
+                    .push_bind(et)
+                    .push_bind(ev)
+                    .push_bind(payload)
+                    .push_bind(&meta_json);
+            },
+        );
         qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, sequence) ");
         qb.push("SELECT ins.*, pg_notify(");
         qb.push_bind(EVENTS_CHANNEL);
@@ -362,8 +401,11 @@ where
         if self.snapshot_every > 0
             && last_sequence - context.snapshot_sequence >= self.snapshot_every
         {
-            let payload = serde_json::to_value(&context.aggregate)
+            let mut payload = serde_json::to_value(&context.aggregate)
                 .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+            crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut [&mut payload])
+                .await
+                .map_err(personal_err)?;
             sqlx::query(
                 "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
                  VALUES ($1, $2, $3, 1, $4) \

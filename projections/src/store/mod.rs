@@ -4,5 +4,6 @@
 pub mod command;
 pub mod event;
 pub mod event_store;
+pub mod sealing;
 pub mod turns;
 pub mod upcast;

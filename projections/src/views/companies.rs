@@ -125,8 +125,8 @@ fn fold(
                     bik: bank.bik.as_str().to_owned(),
                     correspondent_account: bank.correspondent_account.as_str().to_owned(),
                     settlement_account: bank.settlement_account.as_str().to_owned(),
-                    contact_email: contact_email.as_str().to_owned(),
-                    contact_phone: contact_phone.as_str().to_owned(),
+                    contact_email: contact_email.get().map(|v| v.as_str().to_owned()),
+                    contact_phone: contact_phone.get().map(|v| v.as_str().to_owned()),
                     manager_name: None,
                     manager_phone: None,
                     manager_email: None,
@@ -159,8 +159,8 @@ fn fold(
             r.bik = bank.bik.as_str().to_owned();
             r.correspondent_account = bank.correspondent_account.as_str().to_owned();
             r.settlement_account = bank.settlement_account.as_str().to_owned();
-            r.contact_email = contact_email.as_str().to_owned();
-            r.contact_phone = contact_phone.as_str().to_owned();
+            r.contact_email = contact_email.get().map(|v| v.as_str().to_owned());
+            r.contact_phone = contact_phone.get().map(|v| v.as_str().to_owned());
             r.updated_at = e.recorded_at;
             r.last_position = e.position;
         }
@@ -168,9 +168,9 @@ fn fold(
             let Some(r) = rows.get_mut(&id) else {
                 return false;
             };
-            r.manager_name = Some(name);
-            r.manager_phone = Some(phone.as_str().to_owned());
-            r.manager_email = Some(email.as_str().to_owned());
+            r.manager_name = name.into_inner();
+            r.manager_phone = phone.get().map(|v| v.as_str().to_owned());
+            r.manager_email = email.get().map(|v| v.as_str().to_owned());
             r.updated_at = e.recorded_at;
             r.last_position = e.position;
         }
@@ -218,10 +218,10 @@ pub struct CompanyView {
     pub correspondent_account: String,
     /// Settlement account.
     pub settlement_account: String,
-    /// Contact e-mail.
-    pub contact_email: String,
-    /// Contact phone.
-    pub contact_phone: String,
+    /// Contact e-mail (None: destroyed personal data).
+    pub contact_email: Option<String>,
+    /// Contact phone (None: destroyed personal data).
+    pub contact_phone: Option<String>,
     /// Manager's name.
     pub manager_name: Option<String>,
     /// Manager's phone.

@@ -219,9 +219,9 @@ pub(crate) async fn apply(
             .bind(id)
             .bind(ev.event_id)
             .bind(ev.date)
-            .bind(&ev.place)
-            .bind(&ev.description)
-            .bind(ev.contact_phone.as_str())
+            .bind(ev.place.get())
+            .bind(ev.description.get())
+            .bind(ev.contact_phone.get().map(|p| p.as_str()))
             .bind(serde_json::to_value(&ev.attachments).unwrap_or_default())
             .bind(e.recorded_at)
             .execute(&mut *conn)
@@ -401,12 +401,12 @@ pub struct InsuredEventView {
     pub event_id: Uuid,
     /// When it happened.
     pub occurred_on: NaiveDate,
-    /// Where.
-    pub place: String,
-    /// What.
-    pub description: String,
-    /// Contact phone.
-    pub contact_phone: String,
+    /// Where (None: destroyed personal data).
+    pub place: Option<String>,
+    /// What (None: destroyed personal data).
+    pub description: Option<String>,
+    /// Contact phone (None: destroyed personal data).
+    pub contact_phone: Option<String>,
     /// Attachments (FileRefs as JSON).
     pub attachments: serde_json::Value,
     /// When it was reported.

@@ -13,6 +13,7 @@ mod documents;
 mod http;
 mod isolation;
 mod notifications;
+mod personal_data;
 mod requests;
 mod schema;
 mod secrets;
