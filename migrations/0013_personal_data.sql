@@ -29,7 +29,10 @@ ALTER TABLE insured_events_view
 -- A deleted account keeps its row as a tombstone once destroyed: the login becomes
 -- `destroyed+<account id>@invalid` (RFC 2606), which names nobody.
 ALTER TABLE accounts
-    ADD COLUMN personal_data_destroyed_at timestamptz;
+    ADD COLUMN personal_data_destroyed_at timestamptz,
+    -- Consent to processing (given with the terms of use: version, time, address in terms_acceptances)
+    -- withdrawn: destroyed as soon as no contract keeps the data.
+    ADD COLUMN consent_withdrawn_at timestamptz;
 
 -- The acts of destruction (акт об уничтожении персональных данных), one per destruction; no personal value,
 -- only references that reveal nothing once the keys are gone. The same record goes to the ledger file

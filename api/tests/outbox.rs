@@ -328,3 +328,81 @@ async fn two_senders_at_once_deliver_each_mail_once_and_a_dead_senders_claim_wai
     assert!(row(&pool, &late).await.sent);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_queued_mails_bodies_are_sealed_at_rest_and_their_key_goes_once_sent() {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(3).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-outbox-{}", uuid::Uuid::new_v4()));
+    let transport = Transport::new(None, dir.clone()).unwrap();
+    // A temporary password: the kind of secret a body holds until sent.
+    let mut tx = pool.begin().await.unwrap();
+    let letter = templates::temporary_password_reset(
+        Locale::Ru,
+        &outbox().site,
+        "buh@romashka.ru",
+        "Zx9-temporary-Qw7",
+        chrono::Utc::now(),
+    );
+    let id = outbox()
+        .enqueue(&mut tx, "buh@romashka.ru", letter)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (text, html): (String, String) =
+        sqlx::query_as("SELECT body_text, body_html FROM outbox WHERE message_id = $1")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    for body in [&text, &html] {
+        assert!(
+            body.starts_with(projections::personal::SEALED_TEXT),
+            "{body}"
+        );
+        assert!(!body.contains("Zx9-temporary-Qw7"));
+    }
+    let keys = |pool: PgPool, id: String| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM subject_keys WHERE scope_type = 'Mail' AND scope_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(keys(pool.clone(), id.clone()).await, 1);
+    deliver_due(&pool, &PgFileStore::new(pool.clone()), &transport, &from())
+        .await
+        .unwrap();
+    // Sent in clear to the recipient; at rest nothing is left of the body, nor of its key.
+    assert!(files(&dir)
+        .iter()
+        .any(|m| plain_part(m).contains("Zx9-temporary-Qw7")));
+    assert!(row(&pool, &id).await.sent);
+    assert!(!row(&pool, &id).await.has_body);
+    assert_eq!(keys(pool.clone(), id).await, 0);
+}
+
+/// The decoded text/plain part of a mail lettre wrote (base64).
+fn plain_part(raw: &str) -> String {
+    use base64::Engine;
+    let raw = raw.replace("\r\n", "\n");
+    let Some(start) = raw.find("Content-Type: text/plain") else {
+        return String::new();
+    };
+    let Some((_, encoded)) = raw[start..].split_once("\n\n") else {
+        return String::new();
+    };
+    let encoded: String = encoded
+        .lines()
+        .take_while(|l| !l.starts_with("--"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default()
+}

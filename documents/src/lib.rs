@@ -6,6 +6,7 @@
 //!   words ([`words`]);
 //! - [`act`]: акт сверки взаиморасчётов (the numbers come from `domain::reconciliation`);
 //! - [`certificate`]: справки (no debt, contract in force, book value) and the ОС-1 act;
+//! - [`destruction`]: акт об уничтожении персональных данных;
 //! - `inspect` (feature `inspect`): reading a PDF back (text, QR codes) for tests.
 //!
 //! Rendering is pure and deterministic: the same data gives the same bytes. Where the data comes from (the
@@ -13,6 +14,7 @@
 
 pub mod act;
 pub mod certificate;
+pub mod destruction;
 pub mod invoice;
 pub mod pdf;
 pub mod qr;

@@ -489,6 +489,85 @@ pub fn flatten(mut value: Value) -> Value {
     value
 }
 
+/// How sealed text begins.
+pub const SEALED_TEXT: &str = "pd1:";
+
+/// Seals `plain` (text kept outside events: a mail's body until it is sent) under the key of the subject
+/// (`scope_type`, `scope_id`, `role`), bound to `aad`: `pd1:<subject>:<nonce>:<ciphertext>`.
+///
+/// # Errors
+/// A database error, a key that does not unwrap, or a destroyed subject.
+pub async fn seal_text(
+    conn: &mut PgConnection,
+    (scope_type, scope_id, role): (&str, &str, &str),
+    plain: &str,
+    aad: &[u8],
+) -> Result<String, PersonalError> {
+    let (subject, key) = subject_for(conn, scope_type, scope_id, role).await?;
+    let key =
+        key.ok_or_else(|| PersonalError::Corrupt(format!("subject {subject} was destroyed")))?;
+    let (n, c) = key.seal(plain.as_bytes(), aad)?;
+    Ok(format!("{SEALED_TEXT}{subject}:{}:{}", b64(&n), b64(&c)))
+}
+
+/// Opens what [`seal_text`] sealed; text that is not sealed (rows written before) is returned as it is;
+/// None once the subject's key is gone.
+///
+/// # Errors
+/// A database error, or a value that does not authenticate.
+pub async fn open_text(
+    conn: &mut PgConnection,
+    text: &str,
+    aad: &[u8],
+) -> Result<Option<String>, PersonalError> {
+    let Some(rest) = text.strip_prefix(SEALED_TEXT) else {
+        return Ok(Some(text.to_owned()));
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(s), Some(n), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(PersonalError::Corrupt(
+            "sealed text without its parts".into(),
+        ));
+    };
+    let subject: Uuid = s
+        .parse()
+        .map_err(|_| PersonalError::Corrupt("sealed text's subject".into()))?;
+    let row: Option<KeyRow> =
+        sqlx::query_as(&format!("SELECT {KEY_COLUMNS} WHERE s.subject_id = $1"))
+            .bind(subject)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(key) = row.as_ref().map(unwrap_row).transpose()?.flatten() else {
+        return Ok(None);
+    };
+    let plain = key
+        .open(&unb64(n)?, &unb64(c)?, aad)
+        .ok_or_else(|| PersonalError::Corrupt("a sealed text".into()))?;
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(|e| PersonalError::Corrupt(e.to_string()))
+}
+
+/// Forgets the keys of (`scope_type`, `scope_ids`) altogether (what they sealed was wiped: a mail's body
+/// once sent).
+///
+/// # Errors
+/// A database error.
+pub async fn forget(
+    conn: &mut PgConnection,
+    scope_type: &str,
+    scope_ids: &[String],
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM subject_keys WHERE scope_type = $1 AND scope_id = ANY($2)")
+            .bind(scope_type)
+            .bind(scope_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// A destroyed subject.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DestroyedSubject {

@@ -197,6 +197,7 @@ impl App {
                 mails_per_recipient_per_hour: settings.mail_caps.per_recipient_per_hour,
                 login_changes_per_day: settings.mail_caps.login_changes_per_account_per_day,
                 destroy_within_days: settings.personal_data.account_destroy_days,
+                client_retention_years: settings.personal_data.client_retention_years,
             },
         );
         let store: Arc<dyn FileStore> = Arc::new(PgFileStore::new(pool.clone()));

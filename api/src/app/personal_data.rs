@@ -1,7 +1,7 @@
 //! Destruction of personal data (152-ФЗ art. 21; issue 21, ADR 0016): what is due, and destroying it.
 //!
 //! Due, on the business clock (so a replay of the clock gives the same answer):
-//! - a **deleted account** once its `destroy_personal_data_by` day has come (`[personal_data]
+//! - a **deleted account** (or one whose consent was withdrawn and that no contract keeps) once its `destroy_personal_data_by` day has come (`[personal_data]
 //!   account_destroy_days` after the deletion, at most 30);
 //! - a **client company** with no account left (live or awaiting destruction), no contract in force and no debt, once its last contract
 //!   ended `client_retention_years` ago (at once when it never had one);
@@ -34,6 +34,8 @@ pub enum Ground {
     AccountDeleted,
     /// The retention period ran out.
     RetentionExpired,
+    /// Consent was withdrawn and no other ground keeps the data.
+    ConsentWithdrawn,
 }
 
 impl Ground {
@@ -41,6 +43,7 @@ impl Ground {
         match self {
             Self::AccountDeleted => "account_deleted",
             Self::RetentionExpired => "retention_expired",
+            Self::ConsentWithdrawn => "consent_withdrawn",
         }
     }
 }
@@ -198,20 +201,50 @@ async fn destroy_due_locked(
 ) -> anyhow::Result<Vec<Act>> {
     let mut conn = pool.acquire().await?;
     let today = business_date(&mut conn).await?;
+    // Withdrawn consents a contract kept: once nothing keeps them, deactivated and due like a deletion.
+    let withdrawn: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT account_id FROM accounts WHERE consent_withdrawn_at IS NOT NULL AND deleted_at IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for account in withdrawn {
+        let mut tx = pool.begin().await?;
+        if crate::auth::accounts::obligations(&mut tx, account)
+            .await?
+            .is_empty()
+        {
+            sqlx::query(
+                "UPDATE accounts SET deleted_at = clock_timestamp(), \
+                   destroy_personal_data_by = (($2::date + $3::int)::timestamp AT TIME ZONE 'UTC') \
+                 WHERE account_id = $1 AND deleted_at IS NULL",
+            )
+            .bind(account)
+            .bind(today)
+            .bind(settings.account_destroy_days as i32)
+            .execute(&mut *tx)
+            .await?;
+            crate::auth::sessions::revoke_all(&mut tx, account, None).await?;
+        }
+        tx.commit().await?;
+    }
     let mut plans = Vec::new();
     // Deleted accounts whose day has come, and then their companies if nothing keeps those.
-    let accounts: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT account_id, destroy_personal_data_by FROM accounts \
+    let accounts: Vec<(Uuid, DateTime<Utc>, bool)> = sqlx::query_as(
+        "SELECT account_id, destroy_personal_data_by, consent_withdrawn_at IS NOT NULL FROM accounts \
          WHERE deleted_at IS NOT NULL AND personal_data_destroyed_at IS NULL \
            AND (destroy_personal_data_by AT TIME ZONE 'UTC')::date <= $1 ORDER BY account_id",
     )
     .bind(today)
     .fetch_all(&mut *conn)
     .await?;
-    for (account, due_by) in accounts {
+    for (account, due_by, withdrawn) in accounts {
         plans.push(Plan {
             destruction_id: Uuid::now_v7(),
-            ground: Ground::AccountDeleted,
+            ground: if withdrawn {
+                Ground::ConsentWithdrawn
+            } else {
+                Ground::AccountDeleted
+            },
             account_id: Some(account),
             company_id: None,
             scopes: Vec::new(),
@@ -232,19 +265,20 @@ async fn destroy_due_locked(
         if !company_released(&mut conn, company, today, settings).await? {
             continue;
         }
-        let deleted_accounts: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM account_companies l JOIN accounts a USING (account_id) \
-             WHERE l.company_id = $1 AND a.deleted_at IS NOT NULL)",
+        // A company that had contracts is kept for the retention after them; one that never had any only
+        // for as long as its accounts.
+        let had_contracts: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM contracts_view WHERE company_id = $1)",
         )
         .bind(company)
         .fetch_one(&mut *conn)
         .await?;
         let plan = Plan {
             destruction_id: Uuid::now_v7(),
-            ground: if deleted_accounts {
-                Ground::AccountDeleted
-            } else {
+            ground: if had_contracts {
                 Ground::RetentionExpired
+            } else {
+                Ground::AccountDeleted
             },
             account_id: None,
             company_id: Some(company),
@@ -397,14 +431,14 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
     if !addresses.is_empty() {
         addresses.sort();
         addresses.dedup();
-        let n = sqlx::query(
+        let mails: Vec<String> = sqlx::query_scalar(
             "UPDATE outbox SET recipient = 'destroyed@invalid', subject = '', body_text = NULL, \
                body_html = NULL, \
                failed_at = CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN clock_timestamp() \
                            ELSE failed_at END, \
                last_error = CASE WHEN sent_at IS NULL AND failed_at IS NULL \
                             THEN 'personal data destroyed' ELSE last_error END \
-             WHERE lower(recipient) = ANY($1)",
+             WHERE lower(recipient) = ANY($1) RETURNING message_id",
         )
         .bind(
             addresses
@@ -412,9 +446,11 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
                 .map(|a| a.to_lowercase())
                 .collect::<Vec<_>>(),
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        removed.insert("outbox".into(), json!(n.rows_affected()));
+        // Their sealed bodies' keys go too.
+        projections::personal::forget(&mut tx, "Mail", &mails).await?;
+        removed.insert("outbox".into(), json!(mails.len()));
     }
 
     let already: Option<Act> = sqlx::query_as(
@@ -623,4 +659,70 @@ pub async fn acts(pool: &PgPool, limit: i64) -> Result<Vec<Act>, sqlx::Error> {
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The act's PDF (акт об уничтожении персональных данных), rendered from its record: `operator` is the
+/// lessor, `signatory` the person responsible.
+pub fn act_pdf(act: &Act, operator: &documents::Organisation, signatory: &str) -> Vec<u8> {
+    let reason = match act.ground.as_str() {
+        "account_deleted" => "удаление учётной записи по требованию субъекта; обязательств нет",
+        "retention_expired" => "истёк срок хранения, иных оснований обработки нет",
+        "consent_withdrawn" => "отзыв согласия на обработку; иных оснований обработки нет",
+        other => other,
+    };
+    let mut log_extract = vec![
+        (
+            "Событие".to_owned(),
+            "PersonalDataDestroyed (агрегат PersonalData)".to_owned(),
+        ),
+        ("Идентификатор".to_owned(), act.destruction_id.to_string()),
+        (
+            "Позиция в журнале".to_owned(),
+            act.position.map(|p| p.to_string()).unwrap_or_default(),
+        ),
+        (
+            "Время записи (UTC)".to_owned(),
+            act.destroyed_at.format("%d.%m.%Y %H:%M:%S").to_string(),
+        ),
+        (
+            "Рабочая дата".to_owned(),
+            documents::date(act.business_date),
+        ),
+    ];
+    if let Some(by) = act.due_by {
+        log_extract.push((
+            "Срок уничтожения".to_owned(),
+            documents::date(by.date_naive()),
+        ));
+    }
+    if let Some(a) = act.account_id {
+        log_extract.push(("Учётная запись".to_owned(), a.to_string()));
+    }
+    if let Some(c) = act.company_id {
+        log_extract.push(("Клиент (организация)".to_owned(), c.to_string()));
+    }
+    if let Some(o) = act.removed.as_object() {
+        for (place, n) in o {
+            log_extract.push((format!("Удалено/обезличено: {place}"), n.to_string()));
+        }
+    }
+    let mut subjects: Vec<String> = act.subjects.iter().map(Uuid::to_string).collect();
+    if let Some(a) = act.account_id {
+        subjects.insert(0, format!("учётная запись {a}"));
+    }
+    documents::destruction::DestructionAct {
+        number: act.destruction_id.to_string(),
+        date: act.business_date,
+        operator: operator.clone(),
+        system: "Личный кабинет лизингополучателя".into(),
+        subjects,
+        categories: act.categories.clone(),
+        reason: reason.into(),
+        method: "уничтожение ключей шифрования субъектов (криптографическое стирание) в журнале событий и \
+                 резервных копиях; удаление и обезличивание записей в базе данных и файлов писем"
+            .into(),
+        destroyed_by: format!("задание уничтожения персональных данных; ответственный: {signatory}"),
+        log_extract,
+    }
+    .render()
 }

@@ -53,6 +53,8 @@ pub enum Operation {
     ChangeLogin,
     /// `requestAccountDeletion`.
     RequestAccountDeletion,
+    /// `withdrawConsent`.
+    WithdrawConsent,
     /// `setMailLanguage`.
     SetMailLanguage,
     /// Staff administration of accounts: `accounts`, `account`, `blockAccount`, `unblockAccount`,
@@ -135,7 +137,7 @@ impl Operation {
             | Self::AcceptTerms
             | Self::ChangeLogin
             | Self::SetMailLanguage => ALL,
-            Self::RequestAccountDeletion => &[Role::Client],
+            Self::RequestAccountDeletion | Self::WithdrawConsent => &[Role::Client],
             // Everyone may ask; `authorize` lets non-admins read only their own.
             Self::ReadSecurityLog(_) => ALL,
             Self::ReadPolicies(_) | Self::ReadRequests(_) | Self::ReadDocuments(_) => ALL,
@@ -205,6 +207,7 @@ impl Operation {
                 | Self::ChangePassword
                 | Self::ReadTerms
                 | Self::AcceptTerms
+                | Self::WithdrawConsent
         )
     }
 }
@@ -277,6 +280,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("acceptTerms", Operation::AcceptTerms),
         ("requestLoginChange, confirmLoginChange", Operation::ChangeLogin),
         ("requestAccountDeletion", Operation::RequestAccountDeletion),
+        ("withdrawConsent", Operation::WithdrawConsent),
         ("setMailLanguage", Operation::SetMailLanguage),
         ("securityLog", Operation::ReadSecurityLog(c)),
         ("company", Operation::ReadCompany(c)),

@@ -69,6 +69,8 @@ pub enum SecurityEventKind {
     LoginChanged,
     /// Deactivated on its owner's request; personal data scheduled for destruction.
     Deleted,
+    /// Consent to the processing of personal data withdrawn.
+    ConsentWithdrawn,
     /// Blocked by staff.
     Blocked,
     /// Unblocked by staff.
@@ -97,6 +99,7 @@ impl SecurityEventKind {
             Self::LoginChangeRequested => "LOGIN_CHANGE_REQUESTED",
             Self::LoginChanged => "LOGIN_CHANGED",
             Self::Deleted => "DELETED",
+            Self::ConsentWithdrawn => "CONSENT_WITHDRAWN",
             Self::Blocked => "BLOCKED",
             Self::Unblocked => "UNBLOCKED",
             Self::TemporaryPasswordIssued => "TEMPORARY_PASSWORD_ISSUED",
@@ -125,6 +128,7 @@ const ALL_KINDS: &[SecurityEventKind] = &[
     SecurityEventKind::LoginChangeRequested,
     SecurityEventKind::LoginChanged,
     SecurityEventKind::Deleted,
+    SecurityEventKind::ConsentWithdrawn,
     SecurityEventKind::Blocked,
     SecurityEventKind::Unblocked,
     SecurityEventKind::TemporaryPasswordIssued,

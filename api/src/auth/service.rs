@@ -37,6 +37,38 @@ pub struct AccountSettings {
     pub login_changes_per_day: u32,
     /// Days from an account's deletion to the destruction of its personal data (`[personal_data]`).
     pub destroy_within_days: u32,
+    /// Years a client company's data is kept after its last contract ended (`[personal_data]`).
+    pub client_retention_years: u32,
+}
+
+/// What withdrawing consent does: what will be destroyed and when, or what a legal ground keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentWithdrawal {
+    /// When consent was withdrawn (the first time, if withdrawn before).
+    pub withdrawn_at: DateTime<Utc>,
+    /// When the account's personal data will be destroyed; None while a ground keeps it.
+    pub destroy_personal_data_by: Option<DateTime<Utc>>,
+    /// The categories to be destroyed by then.
+    pub destroyed: Vec<String>,
+    /// What another legal ground keeps, per company.
+    pub kept: Vec<KeptData>,
+}
+
+/// Personal data another legal ground keeps after consent was withdrawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptData {
+    /// The company whose contract keeps it.
+    pub company_id: Uuid,
+    /// Its short name.
+    pub company_name: Option<String>,
+    /// The ground: `contract` (performing the leasing contract, 152-ФЗ art. 6 part 1 item 5).
+    pub ground: String,
+    /// What it keeps.
+    pub categories: Vec<String>,
+    /// Until when, at the earliest: the last scheduled payment plus the retention after the contract.
+    pub until: Option<chrono::NaiveDate>,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// The mails a caller's request makes the cabinet send, each capped per recipient and hour
@@ -522,6 +554,95 @@ impl AccountService {
         self.outbox.enqueue(&mut tx, &actor.email, letter).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Withdraws the signed-in CLIENT's consent to the processing of personal data. With no obligation
+    /// left the account is deactivated and its data is due for destruction as after a deletion; while a
+    /// linked company has a contract in force or a debt, the contract keeps the account and the contact
+    /// data (the answer says which and until when), and the destruction job destroys them once it ends.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn withdraw_consent(
+        &self,
+        actor: &Actor,
+        client: &Client,
+    ) -> Result<ConsentWithdrawal, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let withdrawn_at: DateTime<Utc> = sqlx::query_scalar(
+            "UPDATE accounts SET consent_withdrawn_at = coalesce(consent_withdrawn_at, clock_timestamp()) \
+             WHERE account_id = $1 RETURNING consent_withdrawn_at",
+        )
+        .bind(actor.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::ConsentWithdrawn, Some(client)),
+        )
+        .await?;
+        let open = accounts::obligations(&mut tx, actor.account_id).await?;
+        let destroyed = vec![
+            "account login".to_owned(),
+            "sign-in addresses and devices".to_owned(),
+            "mails to the account".to_owned(),
+        ];
+        if open.is_empty() {
+            let destroy_by: DateTime<Utc> = sqlx::query_scalar(
+                "UPDATE accounts SET deleted_at = coalesce(deleted_at, clock_timestamp()), \
+                   destroy_personal_data_by = coalesce(destroy_personal_data_by, \
+                     ((coalesce((SELECT business_date FROM business_day_view), current_date) + $2::int)::timestamp \
+                       AT TIME ZONE 'UTC')) \
+                 WHERE account_id = $1 RETURNING destroy_personal_data_by",
+            )
+            .bind(actor.account_id)
+            .bind(self.settings.destroy_within_days as i32)
+            .fetch_one(&mut *tx)
+            .await?;
+            sessions::revoke_all(&mut tx, actor.account_id, None).await?;
+            tx.commit().await?;
+            return Ok(ConsentWithdrawal {
+                withdrawn_at,
+                destroy_personal_data_by: Some(destroy_by),
+                destroyed,
+                kept: Vec::new(),
+            });
+        }
+        let mut kept = Vec::new();
+        for o in open {
+            let last_due: Option<chrono::NaiveDate> = sqlx::query_scalar(
+                "SELECT max(s.due_date) FROM schedule_view s JOIN contracts_view c USING (contract_id) \
+                 WHERE c.company_id = $1 AND c.status IN ('concluded', 'active')",
+            )
+            .bind(o.company_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let years = self.settings.client_retention_years;
+            kept.push(KeptData {
+                company_id: o.company_id,
+                company_name: o.name.clone(),
+                ground: "contract".into(),
+                categories: vec![
+                    "account login (the contract's channel)".into(),
+                    "contact details in contracts and requests".into(),
+                ],
+                until: last_due
+                    .and_then(|d| d.checked_add_months(chrono::Months::new(12 * years))),
+                reason: format!(
+                    "{} contract(s) in force, debt RUB {}: kept while the contracts are performed and \
+                     {years} years after they end",
+                    o.active_contracts,
+                    domain::values::Money::written(o.debt, ',', '.')
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(ConsentWithdrawal {
+            withdrawn_at,
+            destroy_personal_data_by: None,
+            destroyed: Vec::new(),
+            kept,
+        })
     }
 
     /// Deletes the signed-in CLIENT account on its request: refused while a linked company has an active

@@ -9,7 +9,10 @@ use uuid::Uuid;
 use super::context::{allow, app, request};
 use super::enums::{MailLanguage, Role};
 use super::pagination::{cursor, page, page_size};
-use super::types::{Account, AccountDeletion, LoginPayload, Me, SecurityEvent, Terms};
+use super::types::{
+    Account, AccountDeletion, ConsentWithdrawal, KeptPersonalData, LoginPayload, Me, SecurityEvent,
+    Terms,
+};
 use crate::auth::policy::Operation;
 use crate::auth::security::SecurityEventKind;
 use crate::auth::{accounts, security, sessions, terms};
@@ -303,6 +306,35 @@ impl AccountMutation {
         Ok(AccountDeletion {
             deactivated_at,
             destroy_personal_data_by,
+        })
+    }
+
+    /// Withdraws the signed-in client's consent to the processing of personal data (given with the terms
+    /// of use). The answer says what will be destroyed and by when — or, while a company's contract is in
+    /// force or owes, which data that contract keeps and until when (then it is destroyed without another
+    /// request). With nothing kept the account is deactivated at once.
+    async fn withdraw_consent(&self, ctx: &Context<'_>) -> Result<ConsentWithdrawal> {
+        let (actor, req) = allow(ctx, Operation::WithdrawConsent)?;
+        let w = app(ctx)
+            .accounts
+            .withdraw_consent(actor, &req.client)
+            .await?;
+        Ok(ConsentWithdrawal {
+            withdrawn_at: w.withdrawn_at,
+            destroy_personal_data_by: w.destroy_personal_data_by,
+            destroyed: w.destroyed,
+            kept: w
+                .kept
+                .into_iter()
+                .map(|k| KeptPersonalData {
+                    company_id: k.company_id,
+                    company_name: k.company_name,
+                    ground: k.ground,
+                    categories: k.categories,
+                    until: k.until,
+                    reason: k.reason,
+                })
+                .collect(),
         })
     }
 

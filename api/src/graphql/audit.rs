@@ -219,4 +219,80 @@ impl AuditQuery {
                 .collect(),
         })
     }
+    /// The acts of destruction of personal data, newest first (auditors and admins): ground, categories,
+    /// account and company ids, the destroyed subjects' ids, what was removed, dates, the log position of
+    /// the `PersonalDataDestroyed` event — never a personal value — and the act as a PDF.
+    async fn personal_data_destructions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<PersonalDataDestruction>> {
+        allow(ctx, Operation::ReadEvents)?;
+        let limit = page_size(first)?;
+        let acts = crate::app::personal_data::acts(&app(ctx).pool, limit)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(acts.into_iter().map(PersonalDataDestruction).collect())
+    }
+}
+
+/// An act of destruction of personal data.
+pub struct PersonalDataDestruction(crate::app::personal_data::Act);
+
+#[Object]
+impl PersonalDataDestruction {
+    /// The destruction's id (the act's number).
+    async fn id(&self) -> Uuid {
+        self.0.destruction_id
+    }
+    /// Why: `account_deleted`, `retention_expired`, `consent_withdrawn`.
+    async fn ground(&self) -> &str {
+        &self.0.ground
+    }
+    /// Categories of data destroyed.
+    async fn categories(&self) -> &[String] {
+        &self.0.categories
+    }
+    /// The account destroyed, if any.
+    async fn account_id(&self) -> Option<Uuid> {
+        self.0.account_id
+    }
+    /// The company whose persons' data was destroyed, if any.
+    async fn company_id(&self) -> Option<Uuid> {
+        self.0.company_id
+    }
+    /// The data subjects whose keys were destroyed (identifiers that reveal nothing).
+    async fn subjects(&self) -> &[Uuid] {
+        &self.0.subjects
+    }
+    /// What was removed or blanked, by place (counts).
+    async fn removed(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.removed.clone())
+    }
+    /// The business date it was done on.
+    async fn business_date(&self) -> chrono::NaiveDate {
+        self.0.business_date
+    }
+    /// When.
+    async fn destroyed_at(&self) -> DateTime<Utc> {
+        self.0.destroyed_at
+    }
+    /// The deadline it met, if any.
+    async fn due_by(&self) -> Option<DateTime<Utc>> {
+        self.0.due_by
+    }
+    /// The position of its `PersonalDataDestroyed` event in the log.
+    async fn position(&self) -> Option<i64> {
+        self.0.position
+    }
+    /// The act (акт об уничтожении персональных данных) as a PDF, base64.
+    async fn act_pdf_base64(&self, ctx: &Context<'_>) -> String {
+        use base64::Engine as _;
+        let lessor = &app(ctx).document_service.lessor;
+        base64::engine::general_purpose::STANDARD.encode(crate::app::personal_data::act_pdf(
+            &self.0,
+            &lessor.organisation,
+            &lessor.signatory,
+        ))
+    }
 }

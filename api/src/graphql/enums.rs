@@ -90,6 +90,7 @@ graphql_enum!(SecurityEventKind, crate::auth::security::SecurityEventKind, "What
     LoginChangeRequested => LoginChangeRequested, "A login change was requested (a confirmation string mailed to the new address).";
     LoginChanged => LoginChanged, "The login e-mail changed.";
     Deleted => Deleted, "Deactivated on its owner's request; personal data scheduled for destruction.";
+    ConsentWithdrawn => ConsentWithdrawn, "Consent to the processing of personal data withdrawn.";
     Blocked => Blocked, "Blocked by staff.";
     Unblocked => Unblocked, "Unblocked by staff.";
     TemporaryPasswordIssued => TemporaryPasswordIssued, "A new temporary password issued by staff.";

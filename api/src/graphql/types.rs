@@ -379,11 +379,42 @@ impl From<crate::auth::terms::TermsRow> for Terms {
     }
 }
 
+/// What withdrawing consent to the processing of personal data does.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ConsentWithdrawal {
+    /// When consent was withdrawn.
+    pub withdrawn_at: DateTime<Utc>,
+    /// The account's personal data is destroyed by then (business day); null while a contract keeps it.
+    pub destroy_personal_data_by: Option<DateTime<Utc>>,
+    /// What will be destroyed by then.
+    pub destroyed: Vec<String>,
+    /// What a legal ground keeps, and until when.
+    pub kept: Vec<KeptPersonalData>,
+}
+
+/// Personal data another legal ground keeps after consent was withdrawn.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct KeptPersonalData {
+    /// The company whose contract keeps it.
+    pub company_id: Uuid,
+    /// Its short name.
+    pub company_name: Option<String>,
+    /// The ground: `contract` (performing the leasing contract, 152-ФЗ art. 6 part 1 item 5).
+    pub ground: String,
+    /// What it keeps.
+    pub categories: Vec<String>,
+    /// Until when at the earliest (the last scheduled payment plus the retention after the contract).
+    pub until: Option<chrono::NaiveDate>,
+    /// Why.
+    pub reason: String,
+}
+
 /// A deleted account.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct AccountDeletion {
     /// When it was deactivated (now).
     pub deactivated_at: DateTime<Utc>,
-    /// Personal data that no law requires to keep is destroyed by then (30 days).
+    /// Personal data that no law requires to keep is destroyed by then (a business day,
+    /// `[personal_data] account_destroy_days` after today's; at most 30 days).
     pub destroy_personal_data_by: DateTime<Utc>,
 }

@@ -88,6 +88,7 @@ impl Outbox {
         cause: Option<&Cause>,
     ) -> Result<String, sqlx::Error> {
         let message_id = format!("<{}@{}>", Uuid::now_v7(), self.from.email.domain());
+        let (text, html) = seal_bodies(conn, &message_id, &letter).await?;
         sqlx::query(
             "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, correlation_id, \
              caused_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -96,8 +97,8 @@ impl Outbox {
         .bind(letter.template)
         .bind(recipient)
         .bind(&letter.subject)
-        .bind(&letter.text)
-        .bind(&letter.html)
+        .bind(&text)
+        .bind(&html)
         .bind(cause.map(|c| c.correlation_id.as_str()))
         .bind(cause.and_then(|c| c.event))
         .execute(&mut *conn)
@@ -121,6 +122,7 @@ impl Outbox {
         cause: Option<&Cause>,
     ) -> Result<bool, sqlx::Error> {
         let message_id = format!("<{key}@{}>", self.from.email.domain());
+        let (text, html) = seal_bodies(conn, &message_id, &letter).await?;
         let done = sqlx::query(
             "INSERT INTO outbox (message_id, template, recipient, subject, body_text, body_html, attachments, \
              correlation_id, caused_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -130,8 +132,8 @@ impl Outbox {
         .bind(letter.template)
         .bind(recipient)
         .bind(&letter.subject)
-        .bind(&letter.text)
-        .bind(&letter.html)
+        .bind(&text)
+        .bind(&html)
         .bind(sqlx::types::Json(files))
         .bind(cause.map(|c| c.correlation_id.as_str()))
         .bind(cause.and_then(|c| c.event))
@@ -144,4 +146,50 @@ impl Outbox {
         }
         Ok(done)
     }
+}
+
+/// A mail's bodies hold temporary passwords and control strings until sent: they are stored sealed, under
+/// a key of their own (`Mail`, Message-ID) that the sender forgets once the bodies are wiped (ADR 0016).
+async fn seal_bodies(
+    conn: &mut PgConnection,
+    message_id: &str,
+    letter: &Letter,
+) -> Result<(String, String), sqlx::Error> {
+    let scope = ("Mail", message_id, "body");
+    let text = projections::personal::seal_text(
+        conn,
+        scope,
+        &letter.text,
+        format!("{message_id}/text").as_bytes(),
+    )
+    .await?;
+    let html = projections::personal::seal_text(
+        conn,
+        scope,
+        &letter.html,
+        format!("{message_id}/html").as_bytes(),
+    )
+    .await?;
+    Ok((text, html))
+}
+
+/// Opens a queued mail's bodies (None where the key is gone: the data was destroyed).
+///
+/// # Errors
+/// A database error, or a body that does not authenticate.
+pub async fn open_bodies(
+    conn: &mut PgConnection,
+    row: &mut transport::Queued,
+) -> Result<(), sqlx::Error> {
+    for (part, body) in [("text", &mut row.body_text), ("html", &mut row.body_html)] {
+        if let Some(b) = body.as_deref() {
+            *body = projections::personal::open_text(
+                conn,
+                b,
+                format!("{}/{part}", row.message_id).as_bytes(),
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -139,6 +139,13 @@ impl Sender {
         .await?;
         rows.sort_by_key(|r| r.id);
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        // The bodies are stored sealed (ADR 0016).
+        for row in rows.iter_mut() {
+            if let Err(e) = crate::mail::open_bodies(&mut *claims, row).await {
+                let _ = self.give_back(pool, &ids).await;
+                return Err(e.into());
+            }
+        }
         let mut sent = 0;
         for (i, row) in rows.into_iter().enumerate() {
             if claimed_at.elapsed() + LEASE_MARGIN.min(self.lease / 3) > self.lease {
@@ -256,6 +263,13 @@ impl Sender {
                 .await?
             }
         };
+        if matches!(mark.outcome, Outcome::Sent | Outcome::Failed(_)) && done.rows_affected() > 0 {
+            // The bodies are wiped: their key is no longer needed.
+            sqlx::query("DELETE FROM subject_keys WHERE scope_type = 'Mail' AND scope_id = $1")
+                .bind(&mark.message_id)
+                .execute(pool)
+                .await?;
+        }
         if done.rows_affected() == 0 {
             // Our lease ended and another sender claimed the row: it may go out again.
             metrics::counter!("cabinet_mail_lease_lost_total").increment(1);

@@ -295,6 +295,10 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
     assert_eq!(kinds.len(), 16);
     kinds.dedup();
     assert_eq!(kinds.len(), 16, "every kind once: {kinds:?}");
+    // Every personal field of every kind (drivers, e-mails, the insured event's phone, place and
+    // description), of the company, its contract and policy, is stored sealed.
+    w.t.assert_no_clear_personal_data_in_the_log(&["Иванов", "77АВ123456", "МКАД"])
+        .await;
     // The buyout request carries the quote for its date; the insured event is on the policy as well.
     let r = w
         .gql(
