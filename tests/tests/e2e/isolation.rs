@@ -200,6 +200,11 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "a control string bound to the caller's own account",
     ),
     ("requestAccountDeletion", "the caller's own account"),
+    ("withdrawConsent", "the caller's own account"),
+    (
+        "personalDataDestructions",
+        "AUDITOR and ADMIN only (a CLIENT is FORBIDDEN): tried in personal_data.rs",
+    ),
     ("setMailLanguage", "the caller's own account"),
     (
         "registerCompany",

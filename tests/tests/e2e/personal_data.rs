@@ -1,6 +1,6 @@
 //! Personal data destroyed end to end (issue 21): a client with no obligations deletes the account, the
 //! business clock passes the deadline, the destruction job runs — and a full `pg_dump`, the data
-//! directory and an events export hold neither the person's e-mail, nor name, nor phone; the read models
+//! directory, the server's log and an events export hold neither the person's e-mail, nor name, nor phone; the read models
 //! still equal a replay of the log; the act and its event name nobody.
 
 use api::auth::Role;
@@ -46,6 +46,8 @@ fn files_text(dir: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_log_still_verifies() {
+    // The server's log, at debug level.
+    let logs = captured_logs();
     // Retention of zero years: once the contract ended and the account is gone nothing keeps the data.
     let t = TestApp::spawn_with(|s| {
         s.personal_data.client_retention_years = 0;
@@ -224,6 +226,15 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         error(&t.gql(Some(&other), list, json!({})).await).0,
         "FORBIDDEN"
     );
+    // The server log.
+    let logged = logs.text();
+    assert!(
+        logged.contains("personal data destroyed"),
+        "the log was captured: {} bytes: {}",
+        logged.len(),
+        &logged[..logged.len().min(2000)]
+    );
+    assert_eq!(hits(&logged), Vec::<&str>::new(), "in the server log");
     // The ledger holds ids only.
     let ledger = std::fs::read_to_string(t.data_dir.join("personal-data-ledger.jsonl")).unwrap();
     assert_eq!(ledger.lines().count(), 2, "{ledger}");

@@ -2,26 +2,9 @@
 //! model or other table outside the account tables, in a sent mail's stored row, or in any log line. The
 //! test runs every flow that handles one, at debug level, collects every secret it saw, and greps for them.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use crate::common::{company_input, conclude, TestApp};
 use api::auth::Role;
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Tables that hold secrets by design (hashed, or a mail body until it is sent); everything else is
 /// searched.
@@ -29,13 +12,7 @@ const SECRET_TABLES: &[&str] = &["accounts", "sessions", "control_strings"];
 
 #[tokio::test]
 async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let logs = crate::common::captured_logs();
 
     let t = TestApp::spawn().await;
     let mut secrets: Vec<String> = vec![crate::common::PASSWORD.to_owned()];
@@ -125,7 +102,7 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
             .unwrap();
         stored.push_str(&rows.join("\n"));
     }
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("mail sent"), "the logs were captured");
     for secret in &secrets {
         assert!(
