@@ -337,7 +337,9 @@ fn destroyed(role: &Value) -> Value {
 
 /// Seals every clear personal value in `payloads` (events or a snapshot of the aggregate `scope_type`
 /// `scope_id`) in place, under the key of its role's subject (made when new). Values already sealed or
-/// destroyed are left as they are; a value for a destroyed subject is written as destroyed.
+/// destroyed are left as they are; a value for a destroyed subject is written as destroyed. Returns the
+/// roles whose subject was found destroyed: a caller that keeps clear copies blanks them there too
+/// ([`blank_roles`]), so nothing it derives from them (an inline read model) holds a destroyed value.
 ///
 /// # Errors
 /// A database error, or a key that does not unwrap.
@@ -346,7 +348,7 @@ pub async fn seal(
     scope_type: &str,
     scope_id: &str,
     payloads: &mut [&mut Value],
-) -> Result<(), PersonalError> {
+) -> Result<Vec<String>, PersonalError> {
     let mut subjects: HashMap<String, (Uuid, Option<Key>)> = HashMap::new();
     for payload in payloads.iter_mut() {
         for path in marked(payload) {
@@ -377,7 +379,13 @@ pub async fn seal(
             };
         }
     }
-    Ok(())
+    let mut destroyed_roles: Vec<String> = subjects
+        .into_iter()
+        .filter(|(_, (_, key))| key.is_none())
+        .map(|(role, _)| role)
+        .collect();
+    destroyed_roles.sort();
+    Ok(destroyed_roles)
 }
 
 /// Opens every sealed value in `values` in place: clear (`"v"`), or `"x": true` when its subject's key
@@ -386,6 +394,40 @@ pub async fn seal(
 /// # Errors
 /// A database error, a master key that is not configured, or a value that does not authenticate.
 pub async fn open(conn: &mut PgConnection, values: &mut [&mut Value]) -> Result<(), PersonalError> {
+    open_with(conn, values, false).await
+}
+
+/// As [`open`], for loading an aggregate to handle a command: data keys unwrapped in the last minute are
+/// reused, so a command on an aggregate whose events hold personal values costs no key query. Safe where
+/// only commands use it: a key destroyed meanwhile may still open a value in memory, but whatever the
+/// command writes is sealed against the key store ([`seal`] writes a destroyed subject's values as
+/// destroyed, and the store blanks them in what its inline projections see). Never for read models,
+/// replays or exports.
+///
+/// # Errors
+/// As [`open`].
+pub async fn open_for_command(
+    conn: &mut PgConnection,
+    values: &mut [&mut Value],
+) -> Result<(), PersonalError> {
+    open_with(conn, values, true).await
+}
+
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const CACHE_MAX: usize = 10_000;
+
+type KeyCache = std::sync::Mutex<HashMap<Uuid, (Key, std::time::Instant)>>;
+
+fn key_cache() -> &'static KeyCache {
+    static CACHE: OnceLock<KeyCache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+async fn open_with(
+    conn: &mut PgConnection,
+    values: &mut [&mut Value],
+    cached: bool,
+) -> Result<(), PersonalError> {
     let paths: Vec<Vec<Vec<Step>>> = values.iter().map(|v| marked(v)).collect();
     if paths.iter().all(Vec::is_empty) {
         return Ok(());
@@ -402,6 +444,19 @@ pub async fn open(conn: &mut PgConnection, values: &mut [&mut Value]) -> Result<
     }
     wanted.sort_unstable();
     wanted.dedup();
+    let mut keys: HashMap<Uuid, Option<Key>> = HashMap::with_capacity(wanted.len());
+    if cached {
+        let cache = key_cache()
+            .lock()
+            .map_err(|_| PersonalError::Corrupt("key cache".into()))?;
+        wanted.retain(|s| match cache.get(s) {
+            Some((k, at)) if at.elapsed() < CACHE_TTL => {
+                keys.insert(*s, Some(k.clone()));
+                false
+            }
+            _ => true,
+        });
+    }
     let rows: Vec<KeyRow> = if wanted.is_empty() {
         Vec::new()
     } else {
@@ -412,9 +467,20 @@ pub async fn open(conn: &mut PgConnection, values: &mut [&mut Value]) -> Result<
         .fetch_all(&mut *conn)
         .await?
     };
-    let mut keys: HashMap<Uuid, Option<Key>> = HashMap::with_capacity(rows.len());
     for row in &rows {
-        keys.insert(row.0, unwrap_row(row)?);
+        let key = unwrap_row(row)?;
+        if cached {
+            if let Some(k) = &key {
+                let mut cache = key_cache()
+                    .lock()
+                    .map_err(|_| PersonalError::Corrupt("key cache".into()))?;
+                if cache.len() >= CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(row.0, (k.clone(), std::time::Instant::now()));
+            }
+        }
+        keys.insert(row.0, key);
     }
     for (v, ps) in values.iter_mut().zip(&paths) {
         for p in ps {
@@ -566,6 +632,23 @@ pub async fn forget(
             .await?
             .rows_affected(),
     )
+}
+
+/// Replaces the values of `roles` in `value` by their destroyed form (see [`seal`]).
+pub fn blank_roles(value: &mut Value, roles: &[String]) {
+    if roles.is_empty() {
+        return;
+    }
+    for path in marked(value) {
+        let node = at(value, &path);
+        let role = node.get("r").cloned().unwrap_or(Value::Null);
+        if role.as_str().is_some_and(|r| roles.iter().any(|x| x == r)) {
+            *node = match destroyed(&role) {
+                Value::Object(m) => m,
+                _ => unreachable!("json! object"),
+            };
+        }
+    }
 }
 
 /// A destroyed subject.

@@ -285,3 +285,81 @@ async fn events_recorded_in_clear_before_sealing_are_sealed_once_and_still_load(
             .ran
     );
 }
+
+#[tokio::test]
+async fn a_command_racing_a_destruction_writes_no_destroyed_value_back() {
+    let pool = pool().await;
+    let exec = projections::executors::company_executor(
+        pool.clone(),
+        projections::executors::inline_projections(),
+        0,
+    );
+    let id = Uuid::now_v7();
+    let meta = CommandMeta::system("test");
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::RegisterCompany {
+            company_id: id,
+            profile: Box::new(sample_profile("770701001")),
+        },
+        &meta,
+    )
+    .await
+    .unwrap();
+    // A command loads the company: its contact's key is now in this process's command cache.
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::AssignManager(ManagerDetails {
+            name: "Петрова Анна Сергеевна".into(),
+            phone: Phone::parse("+7 916 111-22-33").unwrap(),
+            email: Email::parse("petrova@lessor.ru").unwrap(),
+        }),
+        &meta,
+    )
+    .await
+    .unwrap();
+    // The company's persons are destroyed (keys, and the read model blanked).
+    let mut conn = pool.acquire().await.unwrap();
+    personal::destroy(&mut conn, "Company", &[id.to_string()])
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE companies_view SET contact_email = NULL, contact_phone = NULL, manager_name = NULL, \
+           manager_phone = NULL, manager_email = NULL WHERE company_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    // A change that copies the (cached, stale) contact into its event: stored and projected as destroyed.
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::ChangeCompanyRequisites(Box::new(RequisitesChange {
+            short_name: Some("ООО «Ромашка-3»".into()),
+            ..RequisitesChange::default()
+        })),
+        &meta,
+    )
+    .await
+    .unwrap();
+    let (email, name): (Option<String>, String) = sqlx::query_as(
+        "SELECT contact_email, short_name FROM companies_view WHERE company_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "ООО «Ромашка-3»");
+    assert_eq!(
+        email, None,
+        "the destroyed contact came back into the read model"
+    );
+    let raw = dump(&pool, "SELECT payload::text FROM events").await;
+    assert!(!raw.contains("office@romashka.ru"));
+    let diffs =
+        projections::engine::runner::verify(&pool, &projections::executors::inline_projections())
+            .await
+            .unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+}

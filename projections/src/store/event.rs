@@ -158,6 +158,47 @@ pub async fn load_aggregate_events(
     after_sequence: i64,
     limit: Option<i64>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    load_aggregate_events_with(
+        pool,
+        aggregate_type,
+        aggregate_id,
+        after_sequence,
+        limit,
+        false,
+    )
+    .await
+}
+
+/// As [`load_aggregate_events`], to handle a command: keys from the cache of
+/// [`crate::personal::open_for_command`].
+///
+/// # Errors
+/// A database error, or a personal value that does not open.
+pub async fn load_aggregate_events_for_command(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    load_aggregate_events_with(
+        pool,
+        aggregate_type,
+        aggregate_id,
+        after_sequence,
+        None,
+        true,
+    )
+    .await
+}
+
+async fn load_aggregate_events_with(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+    limit: Option<i64>,
+    cached: bool,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM events \
          WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence LIMIT $4"
@@ -174,7 +215,12 @@ pub async fn load_aggregate_events(
         .collect::<Result<Vec<_>, _>>()?;
     if events.iter().any(StoredEvent::has_personal) {
         let mut conn = pool.acquire().await?;
-        open_events(&mut conn, &mut events).await?;
+        let mut values: Vec<&mut Value> = events.iter_mut().map(|e| &mut e.payload).collect();
+        if cached {
+            crate::personal::open_for_command(&mut conn, &mut values).await?;
+        } else {
+            crate::personal::open(&mut conn, &mut values).await?;
+        }
     }
     Ok(events)
 }

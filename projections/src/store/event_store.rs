@@ -18,7 +18,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use crate::engine::error::ProjectionError;
 use crate::engine::read_model::ReadModel;
-use crate::store::event::{load_aggregate_events, StoredEvent};
+use crate::store::event::{load_aggregate_events_for_command, StoredEvent};
 
 /// The channel the store notifies after every append; the payload is the last position.
 pub const EVENTS_CHANNEL: &str = "cabinet_events";
@@ -180,7 +180,7 @@ impl<A: Aggregate> PgEventStore<A> {
         aggregate_id: &str,
         after: i64,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        load_aggregate_events(&self.pool, A::TYPE, aggregate_id, after, None).await
+        load_aggregate_events_for_command(&self.pool, A::TYPE, aggregate_id, after).await
     }
 
     /// The snapshot, opened (its personal values sealed like the events').
@@ -199,7 +199,7 @@ impl<A: Aggregate> PgEventStore<A> {
         let Some((seq, mut payload)) = snapshot else {
             return Ok(None);
         };
-        crate::personal::open(&mut conn, &mut [&mut payload]).await?;
+        crate::personal::open_for_command(&mut conn, &mut [&mut payload]).await?;
         Ok(Some((seq, payload)))
     }
 }
@@ -310,9 +310,15 @@ where
         let mut sealed: Vec<Value> = rows.iter().map(|r| r.3.clone()).collect();
         {
             let mut refs: Vec<&mut Value> = sealed.iter_mut().collect();
-            crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut refs)
-                .await
-                .map_err(personal_err)?;
+            let destroyed =
+                crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut refs)
+                    .await
+                    .map_err(personal_err)?;
+            // A subject destroyed since the aggregate was loaded: its values read as destroyed for the
+            // inline projections and the caller too, not as the stale clear copy.
+            for row in rows.iter_mut() {
+                crate::personal::blank_roles(&mut row.3, &destroyed);
+            }
         }
 
         // 1. Append: one multi-row statement, the first data write of the transaction. It also queues the NOTIFY
