@@ -92,9 +92,9 @@ pub struct Signature {
     /// Which side signed.
     pub party: Party,
     /// The signer's full name, as in the certificate (personal data).
-    pub signer_name: String,
-    /// The signer's position.
-    pub signer_position: String,
+    pub signer_name: crate::values::Personal<String, crate::values::personal::Signer>,
+    /// The signer's position (personal data).
+    pub signer_position: crate::values::Personal<String, crate::values::personal::Signer>,
     /// The certificate's SHA-1 thumbprint, 40 upper-case hex digits.
     pub thumbprint: String,
     /// When it was signed (from the signature).
@@ -170,8 +170,8 @@ impl Signature {
         }
         Ok(Self {
             party,
-            signer_name: text("signature.signerName", signer_name)?,
-            signer_position: text("signature.signerPosition", signer_position)?,
+            signer_name: text("signature.signerName", signer_name)?.into(),
+            signer_position: text("signature.signerPosition", signer_position)?.into(),
             thumbprint,
             signed_at,
             file,

@@ -24,6 +24,36 @@ async fn dump(pool: &PgPool, sql: &str) -> String {
     rows.join("\n")
 }
 
+/// Registers the sample company and assigns it a manager; returns its id.
+async fn registered_with_manager(
+    exec: &projections::store::command::CommandExecutor<Company>,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    let meta = CommandMeta::system("test");
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::RegisterCompany {
+            company_id: id,
+            profile: Box::new(sample_profile("770701001")),
+        },
+        &meta,
+    )
+    .await
+    .unwrap();
+    exec.execute(
+        &id.to_string(),
+        CompanyCommand::AssignManager(ManagerDetails {
+            name: "Петрова Анна Сергеевна".into(),
+            phone: Phone::parse("+7 916 111-22-33").unwrap(),
+            email: Email::parse("petrova@lessor.ru").unwrap(),
+        }),
+        &meta,
+    )
+    .await
+    .unwrap();
+    id
+}
+
 fn marker(role: &str, v: Value) -> Value {
     json!({ MARK: { "r": role, "v": v } })
 }
@@ -106,29 +136,8 @@ async fn the_store_writes_ciphertext_reads_clear_and_keeps_working_after_destruc
         projections::executors::inline_projections(),
         1,
     );
-    let id = Uuid::now_v7();
     let meta = CommandMeta::system("test");
-    exec.execute(
-        &id.to_string(),
-        CompanyCommand::RegisterCompany {
-            company_id: id,
-            profile: Box::new(sample_profile("770701001")),
-        },
-        &meta,
-    )
-    .await
-    .unwrap();
-    exec.execute(
-        &id.to_string(),
-        CompanyCommand::AssignManager(ManagerDetails {
-            name: "Петрова Анна Сергеевна".into(),
-            phone: Phone::parse("+7 916 111-22-33").unwrap(),
-            email: Email::parse("petrova@lessor.ru").unwrap(),
-        }),
-        &meta,
-    )
-    .await
-    .unwrap();
+    let id = registered_with_manager(&exec).await;
     let secrets = [
         "office@romashka.ru",
         "74955005550",
@@ -294,30 +303,10 @@ async fn a_command_racing_a_destruction_writes_no_destroyed_value_back() {
         projections::executors::inline_projections(),
         0,
     );
-    let id = Uuid::now_v7();
+    // The second command (the manager) loaded the company: its contact's key is now in this process's
+    // command cache.
     let meta = CommandMeta::system("test");
-    exec.execute(
-        &id.to_string(),
-        CompanyCommand::RegisterCompany {
-            company_id: id,
-            profile: Box::new(sample_profile("770701001")),
-        },
-        &meta,
-    )
-    .await
-    .unwrap();
-    // A command loads the company: its contact's key is now in this process's command cache.
-    exec.execute(
-        &id.to_string(),
-        CompanyCommand::AssignManager(ManagerDetails {
-            name: "Петрова Анна Сергеевна".into(),
-            phone: Phone::parse("+7 916 111-22-33").unwrap(),
-            email: Email::parse("petrova@lessor.ru").unwrap(),
-        }),
-        &meta,
-    )
-    .await
-    .unwrap();
+    let id = registered_with_manager(&exec).await;
     // The company's persons are destroyed (keys, and the read model blanked).
     let mut conn = pool.acquire().await.unwrap();
     personal::destroy(&mut conn, "Company", &[id.to_string()])

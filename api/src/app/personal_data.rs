@@ -135,6 +135,12 @@ async fn company_scopes(
                 .fetch_all(&mut *conn)
                 .await?,
         ),
+        (
+            "Document".into(),
+            ids("SELECT document_id::text FROM exchange_documents_view WHERE company_id = $1")
+                .fetch_all(&mut *conn)
+                .await?,
+        ),
     ])
 }
 
@@ -418,6 +424,7 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
                 "manager" => "manager's work contact details",
                 "reporter" => "insured-event reports (phone, place, description)",
                 "driver" => "drivers' names and licences",
+                "signer" => "signers' names and positions",
                 _ => "other",
             };
             if !categories.contains(&category) {
@@ -558,6 +565,34 @@ async fn blank_read_models(
                         .bind(&details)
                         .execute(&mut *conn)
                         .await?;
+                    n += 1;
+                }
+            }
+            n
+        }
+        "Document" => {
+            let rows: Vec<(Uuid, Value)> = sqlx::query_as(
+                "SELECT document_id, signatures FROM exchange_documents_view \
+                 WHERE document_id::text = ANY($1) FOR UPDATE",
+            )
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut n = 0;
+            for (id, mut signatures) in rows {
+                let before = signatures.clone();
+                for s in signatures.as_array_mut().into_iter().flatten() {
+                    s["signerName"] = Value::Null;
+                    s["signerPosition"] = Value::Null;
+                }
+                if signatures != before {
+                    sqlx::query(
+                        "UPDATE exchange_documents_view SET signatures = $2 WHERE document_id = $1",
+                    )
+                    .bind(id)
+                    .bind(&signatures)
+                    .execute(&mut *conn)
+                    .await?;
                     n += 1;
                 }
             }

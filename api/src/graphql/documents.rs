@@ -109,10 +109,10 @@ impl SigningStatus {
 pub struct DocumentSignature {
     /// Which side signed.
     pub party: Party,
-    /// The signer's name.
-    pub signer_name: String,
-    /// The signer's position.
-    pub signer_position: String,
+    /// The signer's name; null once the signer's personal data was destroyed.
+    pub signer_name: Option<String>,
+    /// The signer's position; null once the signer's personal data was destroyed.
+    pub signer_position: Option<String>,
     /// The certificate's SHA-1 thumbprint.
     pub thumbprint: String,
     /// When it was signed.
@@ -171,8 +171,8 @@ impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
                         let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
                         Ok(DocumentSignature {
                             party: Party::from_view(&text("party"))?,
-                            signer_name: text("signerName"),
-                            signer_position: text("signerPosition"),
+                            signer_name: s["signerName"].as_str().map(str::to_owned),
+                            signer_position: s["signerPosition"].as_str().map(str::to_owned),
                             thumbprint: text("thumbprint"),
                             signed_at: text("signedAt").parse().unwrap_or_default(),
                             file: FileInfo {

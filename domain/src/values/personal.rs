@@ -45,6 +45,8 @@ roles! {
     Reporter = "reporter";
     /// The drivers named in a travel-abroad request.
     Driver = "driver";
+    /// The persons who signed a document electronically (name and position from the certificate).
+    Signer = "signer";
 }
 
 /// A personal value: present, or destroyed (its subject's key is gone).

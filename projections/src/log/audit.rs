@@ -97,23 +97,7 @@ pub async fn list_events(
     }
     q.push(" ORDER BY position LIMIT ").push_bind(limit);
     let rows = q.build().fetch_all(pool).await?;
-    opened(pool, &rows).await
-}
-
-/// The rows as events, personal values opened (ADR 0016).
-async fn opened(
-    pool: &PgPool,
-    rows: &[sqlx::postgres::PgRow],
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let mut events = rows
-        .iter()
-        .map(StoredEvent::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    if events.iter().any(StoredEvent::has_personal) {
-        let mut conn = pool.acquire().await?;
-        crate::store::event::open_events(&mut conn, &mut events).await?;
-    }
-    Ok(events)
+    crate::store::event::from_rows_opened(pool, &rows, false).await
 }
 
 /// A notification produced by an event of a story.
@@ -178,7 +162,7 @@ pub async fn story(pool: &PgPool, correlation_id: &str, limit: i64) -> Result<St
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    let events = opened(pool, &rows).await?;
+    let events = crate::store::event::from_rows_opened(pool, &rows, false).await?;
     let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
     let notifications = sqlx::query_as(
         "SELECT id, position, audience, kind, company_id, title_ru AS title FROM notifications \

@@ -209,6 +209,19 @@ async fn load_aggregate_events_with(
     .bind(limit)
     .fetch_all(pool)
     .await?;
+    from_rows_opened(pool, &rows, cached).await
+}
+
+/// Rows selected with [`EVENT_COLUMNS`] as events, upcast, their personal values opened on a connection of
+/// `pool` (with the command key cache when `for_command`; see [`crate::personal::open_for_command`]).
+///
+/// # Errors
+/// A database error, or a personal value that does not open.
+pub async fn from_rows_opened(
+    pool: &PgPool,
+    rows: &[PgRow],
+    for_command: bool,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let mut events = rows
         .iter()
         .map(StoredEvent::from_row)
@@ -216,7 +229,7 @@ async fn load_aggregate_events_with(
     if events.iter().any(StoredEvent::has_personal) {
         let mut conn = pool.acquire().await?;
         let mut values: Vec<&mut Value> = events.iter_mut().map(|e| &mut e.payload).collect();
-        if cached {
+        if for_command {
             crate::personal::open_for_command(&mut conn, &mut values).await?;
         } else {
             crate::personal::open(&mut conn, &mut values).await?;

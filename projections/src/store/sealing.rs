@@ -21,6 +21,7 @@ pub const PERSONAL_AGGREGATES: &[&str] = &[
     domain::policy::Policy::TYPE,
     domain::request::ClientRequest::TYPE,
     domain::edo::EdoConnection::TYPE,
+    domain::document::Document::TYPE,
 ];
 
 /// What the rewrite did.
@@ -47,6 +48,7 @@ fn remarked(aggregate_type: &str, payload: &Value) -> Option<Value> {
         "Policy" => marked_form::<domain::policy::PolicyEvent>(payload),
         "ClientRequest" => marked_form::<domain::request::RequestEvent>(payload),
         "EdoConnection" => marked_form::<domain::edo::EdoEvent>(payload),
+        "Document" => marked_form::<domain::document::DocumentEvent>(payload),
         _ => None,
     }
 }

@@ -194,8 +194,9 @@ impl ReadModel for DocumentsProjection {
 fn signature_json(s: &Signature) -> serde_json::Value {
     serde_json::json!({
         "party": s.party.as_str(),
-        "signerName": s.signer_name,
-        "signerPosition": s.signer_position,
+        // Null once the signer's data was destroyed.
+        "signerName": s.signer_name.get(),
+        "signerPosition": s.signer_position.get(),
         "thumbprint": s.thumbprint,
         "signedAt": s.signed_at,
         "sha256": s.file.sha256,

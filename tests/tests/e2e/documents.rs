@@ -582,4 +582,11 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
             .contains("счета-фактуры"),
         "{r}"
     );
+    // The signers' names and positions are personal data: stored sealed (issue 21).
+    t.assert_no_clear_personal_data_in_the_log(&[
+        "Петров П.",
+        "Сидоров С.",
+        "Генеральный директор",
+    ])
+    .await;
 }

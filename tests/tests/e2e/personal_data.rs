@@ -53,21 +53,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         s.personal_data.client_retention_years = 0;
     })
     .await;
-    let admin = t.sign_in(Role::Admin, &[]).await;
-    let mut input = company_input("7707083893", "773601001");
-    input["contactEmail"] = json!(EMAIL);
-    input["contactPhone"] = json!(PHONE);
-    let company = t.company(&admin, input).await;
-    t.advance_clock(&admin, "2026-02-02").await;
-    // The contract's contact gets a cabinet (provisioning mails a temporary password).
-    let client = t
-        .provisioned_client(&admin, company, "ЛД-77", EMAIL, "Vesna-2026-strong!")
-        .await;
-    let contract: uuid::Uuid =
-        sqlx::query_scalar("SELECT contract_id FROM contracts_view WHERE number = 'ЛД-77'")
-            .fetch_one(&t.pool)
-            .await
-            .unwrap();
+    let (admin, client, company, contract) = client_with_contract(&t, "ЛД-77").await;
     // A travel request naming her as the driver, then withdrawn.
     let r = t
         .gql(
@@ -89,17 +75,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         .await;
     assert!(r["errors"].is_null(), "{r}");
     // The contract ends before anything fell due: no obligation remains.
-    let r = t
-        .gql(
-            Some(&admin),
-            "mutation($i: TerminateContractInput!) { terminateContract(input: $i) { contract { status } } }",
-            json!({"i": {"contractId": contract, "date": "2026-02-02", "reason": "по соглашению сторон"}}),
-        )
-        .await;
-    assert_eq!(
-        r["data"]["terminateContract"]["contract"]["status"], "TERMINATED",
-        "{r}"
-    );
+    terminate(&t, &admin, contract).await;
     // Before: the values are in the read models and the mails, and nowhere in clear in the log.
     let before = files_text(&t.data_dir.join("mail"));
     assert!(before.contains(EMAIL));
@@ -112,19 +88,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         "clear personal data in the log"
     );
 
-    let r = t
-        .gql(
-            Some(&client),
-            "mutation { requestAccountDeletion { destroyPersonalDataBy } }",
-            json!({}),
-        )
-        .await;
-    let by: chrono::DateTime<chrono::Utc> = r["data"]["requestAccountDeletion"]
-        ["destroyPersonalDataBy"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .parse()
-        .unwrap();
+    let by = delete_account(&t, &client).await;
     t.mail(EMAIL, "account_deleted").await;
     // Not due yet: the job destroys nothing.
     assert!(t.app.destroy_due_personal_data().await.unwrap().is_empty());
@@ -278,6 +242,22 @@ async fn terminate(t: &TestApp, admin: &str, contract: uuid::Uuid) {
     );
 }
 
+/// The client deletes its account; returns the destruction deadline.
+async fn delete_account(t: &TestApp, client: &str) -> chrono::DateTime<chrono::Utc> {
+    let r = t
+        .gql(
+            Some(client),
+            "mutation { requestAccountDeletion { destroyPersonalDataBy } }",
+            json!({}),
+        )
+        .await;
+    r["data"]["requestAccountDeletion"]["destroyPersonalDataBy"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .parse()
+        .unwrap()
+}
+
 const WITHDRAW: &str = "mutation { withdrawConsent { withdrawnAt destroyPersonalDataBy destroyed \
     kept { companyId companyName ground categories until reason } } }";
 
@@ -380,14 +360,7 @@ async fn retention_runs_out_on_the_business_clock() {
     let t = TestApp::spawn_with(|s| s.personal_data.client_retention_years = 1).await;
     let (admin, client, company, contract) = client_with_contract(&t, "ЛД-80").await;
     terminate(&t, &admin, contract).await;
-    let r = t
-        .gql(
-            Some(&client),
-            "mutation { requestAccountDeletion { destroyPersonalDataBy } }",
-            json!({}),
-        )
-        .await;
-    assert!(r["errors"].is_null(), "{r}");
+    delete_account(&t, &client).await;
     t.advance_clock(&admin, "2026-03-01").await;
     let acts = t.app.destroy_due_personal_data().await.unwrap();
     assert_eq!(
@@ -411,19 +384,7 @@ async fn a_restored_older_backup_is_destroyed_again_by_the_ledger() {
     let t = TestApp::spawn_with(|s| s.personal_data.client_retention_years = 0).await;
     let (admin, client, _company, contract) = client_with_contract(&t, "ЛД-81").await;
     terminate(&t, &admin, contract).await;
-    let r = t
-        .gql(
-            Some(&client),
-            "mutation { requestAccountDeletion { destroyPersonalDataBy } }",
-            json!({}),
-        )
-        .await;
-    let by: chrono::DateTime<chrono::Utc> = r["data"]["requestAccountDeletion"]
-        ["destroyPersonalDataBy"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .parse()
-        .unwrap();
+    let by = delete_account(&t, &client).await;
     // The backup, taken before the destruction.
     let bins = projections::postgres::cluster::Binaries::find().unwrap();
     let backup = std::process::Command::new(bins.tool("pg_dump"))
