@@ -354,6 +354,12 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
     let mut addresses: Vec<String> = Vec::new();
     let mut subjects = Vec::new();
     let mut blanked = 0u64;
+    // A company's files go with it (before its scopes' keys: the references are read from the log).
+    let files = if plan.company_id.is_some() {
+        remove_files(&mut tx, &plan.scopes).await?
+    } else {
+        0
+    };
 
     if let Some(account) = plan.account_id {
         let email: Option<String> =
@@ -434,6 +440,9 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
         blanked += blank_read_models(&mut tx, scope_type, ids).await?;
     }
     removed.insert("read_model_rows".into(), json!(blanked));
+    if plan.company_id.is_some() {
+        removed.insert("stored_files".into(), json!(files));
+    }
 
     if !addresses.is_empty() {
         addresses.sort();
@@ -601,6 +610,54 @@ async fn blank_read_models(
         _ => 0,
     };
     Ok(n)
+}
+
+/// Removes the uploaded and generated files the aggregates `ids` reference (scans of licences, insured
+/// events' photos, signed documents) unless an event of another aggregate references the same content
+/// (files are stored once per content); returns how many. Reads the whole log for the other references:
+/// destruction is rare, and a file deleted wrongly would be another client's.
+async fn remove_files(
+    conn: &mut PgConnection,
+    scopes: &[(String, Vec<String>)],
+) -> Result<u64, sqlx::Error> {
+    let (types, ids): (Vec<&str>, Vec<&str>) = scopes
+        .iter()
+        .flat_map(|(t, ids)| ids.iter().map(move |i| (t.as_str(), i.as_str())))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    const FILES: &str = "SELECT DISTINCT s #>> '{}' FROM events e, \
+           jsonb_path_query(e.payload, 'strict $.**.sha256') s WHERE jsonb_typeof(s) = 'string' AND ";
+    const HERE: &str = "(e.aggregate_type, e.aggregate_id) IN \
+           (SELECT t, i FROM unnest($1::text[], $2::text[]) AS u(t, i))";
+    let candidates: Vec<String> = sqlx::query_scalar(&format!("{FILES}{HERE}"))
+        .bind(&types)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    // Other aggregates referencing the same content keep it: this reads the whole log.
+    let elsewhere: Vec<String> =
+        sqlx::query_scalar(&format!("{FILES}NOT {HERE} AND s #>> '{{}}' = ANY($3)"))
+            .bind(&types)
+            .bind(&ids)
+            .bind(&candidates)
+            .fetch_all(&mut *conn)
+            .await?;
+    let only_here: Vec<&String> = candidates
+        .iter()
+        .filter(|c| !elsewhere.contains(c))
+        .collect();
+    Ok(
+        sqlx::query("DELETE FROM stored_files WHERE sha256 = ANY($1)")
+            .bind(only_here)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Removes the `.eml` files addressed to any of `addresses`; returns how many.

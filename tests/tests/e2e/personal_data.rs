@@ -54,18 +54,25 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
     })
     .await;
     let (admin, client, company, contract) = client_with_contract(&t, "ЛД-77").await;
-    // A travel request naming her as the driver, then withdrawn.
+    // A travel request naming her as the driver, with a scan of her licence, then withdrawn.
+    let scan = format!("%PDF-1.4 водительское удостоверение {NAME} {LICENCE}");
     let r = t
-        .gql(
+        .gql_upload(
             Some(&client),
-            "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { id } }",
+            "mutation($i: SubmitRequestInput!, $files: [Upload!]) { submitRequest(input: $i, attachments: $files) { id attachments { sha256 } } }",
             json!({"i": {"companyId": company, "contractId": contract, "details": {"travelAbroad": {
                 "countries": ["BY"], "from": "2026-06-01", "to": "2026-06-15",
-                "drivers": [{"fullName": NAME, "licenceNumber": LICENCE}]}}}}),
+                "drivers": [{"fullName": NAME, "licenceNumber": LICENCE}]}}}, "files": [null]}),
+            &[("files.0", "права.pdf", "application/pdf", scan.as_bytes())],
         )
         .await;
     let request = r["data"]["submitRequest"]["id"].clone();
     assert!(request.is_string(), "{r}");
+    let scan_sha = r["data"]["submitRequest"]["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let before_destruction = chrono::Utc::now();
     let r = t
         .gql(
             Some(&client),
@@ -157,6 +164,21 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         json!({"contactEmail": null, "contactPhone": null, "shortName": "ООО «Ромашка»"}),
         "{r}"
     );
+    // As of before the destruction, the company's contact reads as destroyed too.
+    let r = t
+        .gql(
+            Some(&admin),
+            "query($id: UUID!, $at: DateTime) { company(id: $id, asOf: $at) { contactEmail shortName } }",
+            json!({"id": company, "at": before_destruction}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["company"],
+        json!({"contactEmail": null, "shortName": "ООО «Ромашка»"}),
+        "{r}"
+    );
+    // The scan of her licence is gone.
+    assert_eq!(t.download(Some(&admin), &scan_sha).await.0, 404);
     // The account is a tombstone: it cannot sign in, and its login names nobody.
     assert_eq!(
         error(&t.try_login(EMAIL, "Vesna-2026-strong!").await).0,
