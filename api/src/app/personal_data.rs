@@ -144,30 +144,36 @@ async fn company_scopes(
     ])
 }
 
-/// Whether nothing keeps the company's persons' data any more on `today`: no account linked to it that is
-/// not destroyed yet (a deleted one waits for its own deadline), no contract in force, no debt, and the
-/// retention after the last contract ended has run out.
-async fn company_released(
+/// The companies nothing keeps any more on `today`, each with whether it had contracts: a company whose
+/// data is not destroyed yet, with no account linked that is not destroyed yet (a deleted one waits for its
+/// own deadline), no contract in force, no debt, and the retention after its last contract ended run out.
+/// A company that never had a contract is released only once it had accounts and all were destroyed —
+/// never merely because it was registered and nothing happened yet.
+/// One statement over the companies whose subjects still hold keys.
+async fn released_companies(
     conn: &mut PgConnection,
-    company: Uuid,
     today: NaiveDate,
     s: &PersonalDataSettings,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT NOT EXISTS (SELECT 1 FROM account_companies l JOIN accounts a USING (account_id) \
-                            WHERE l.company_id = $1 AND a.personal_data_destroyed_at IS NULL) \
-            AND NOT EXISTS (SELECT 1 FROM contracts_view WHERE company_id = $1 \
-                            AND (status IN ('concluded', 'active') OR closed_on IS NULL)) \
-            AND coalesce((SELECT total FROM company_debt_view WHERE company_id = $1), 0) <= 0 \
-            AND coalesce((SELECT max(closed_on) FROM contracts_view WHERE company_id = $1) \
-                         + make_interval(years => $3), '-infinity') <= $2 \
-            AND EXISTS (SELECT 1 FROM subject_keys WHERE scope_type = 'Company' AND scope_id = $1::text \
-                        AND destroyed_at IS NULL)",
+) -> Result<Vec<(Uuid, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.company_id, EXISTS (SELECT 1 FROM contracts_view v WHERE v.company_id = c.company_id) \
+         FROM companies_view c \
+         WHERE EXISTS (SELECT 1 FROM subject_keys k WHERE k.scope_type = 'Company' \
+                       AND k.scope_id = c.company_id::text AND k.destroyed_at IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM account_companies l JOIN accounts a USING (account_id) \
+                           WHERE l.company_id = c.company_id AND a.personal_data_destroyed_at IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM contracts_view v WHERE v.company_id = c.company_id \
+                           AND (v.status IN ('concluded', 'active') OR v.closed_on IS NULL)) \
+           AND coalesce((SELECT d.total FROM company_debt_view d WHERE d.company_id = c.company_id), 0) <= 0 \
+           AND coalesce((SELECT max(v.closed_on) FROM contracts_view v WHERE v.company_id = c.company_id) \
+                        + make_interval(years => $2), '-infinity') <= $1 \
+           AND (EXISTS (SELECT 1 FROM contracts_view v WHERE v.company_id = c.company_id) \
+                OR EXISTS (SELECT 1 FROM account_companies l WHERE l.company_id = c.company_id)) \
+         ORDER BY c.company_id",
     )
-    .bind(company)
     .bind(today)
     .bind(s.client_retention_years as i32)
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await
 }
 
@@ -263,22 +269,9 @@ async fn destroy_due_locked(
         acts.push(apply(pool, &plan, mail_dir, ledger).await?);
     }
     // Companies nothing keeps any more (after the accounts above, whose deletion may release them).
-    let companies: Vec<Uuid> =
-        sqlx::query_scalar("SELECT company_id FROM companies_view ORDER BY company_id")
-            .fetch_all(&mut *conn)
-            .await?;
-    for company in companies {
-        if !company_released(&mut conn, company, today, settings).await? {
-            continue;
-        }
-        // A company that had contracts is kept for the retention after them; one that never had any only
+    for (company, had_contracts) in released_companies(&mut conn, today, settings).await? {
+        // A company that had contracts was kept for the retention after them; one that never had any only
         // for as long as its accounts.
-        let had_contracts: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM contracts_view WHERE company_id = $1)",
-        )
-        .bind(company)
-        .fetch_one(&mut *conn)
-        .await?;
         let plan = Plan {
             destruction_id: Uuid::now_v7(),
             ground: if had_contracts {

@@ -475,3 +475,21 @@ async fn a_restored_older_backup_is_destroyed_again_by_the_ledger() {
     assert!(diffs.is_empty(), "{diffs:?}");
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_company_registered_without_a_contract_or_an_account_is_not_destroyed() {
+    let t = TestApp::spawn_with(|s| s.personal_data.client_retention_years = 0).await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    t.advance_clock(&admin, "2027-03-01").await;
+    assert!(t.app.destroy_due_personal_data().await.unwrap().is_empty());
+    let contact: Option<String> =
+        sqlx::query_scalar("SELECT contact_email FROM companies_view WHERE company_id = $1")
+            .bind(company)
+            .fetch_one(&t.pool)
+            .await
+            .unwrap();
+    assert_eq!(contact.as_deref(), Some("office@romashka.ru"));
+}
