@@ -2,8 +2,6 @@
 //! its Message-ID, a rolled-back one is never sent, bodies are wiped after sending, and SMTP's permanent and
 //! temporary refusals are told apart (against a minimal SMTP server on loopback).
 
-use std::sync::{Arc, Mutex};
-
 use api::app::files::PgFileStore;
 use api::mail::templates::{self, Locale};
 use api::mail::transport::Transport;
@@ -11,7 +9,10 @@ use api::mail::Outbox;
 use api::workers::outbox::deliver_due;
 use lettre::message::Mailbox;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+mod support;
+
+use support::smtp_server;
 
 fn outbox() -> Outbox {
     Outbox::new(from(), "https://lk.leasing.test")
@@ -141,56 +142,6 @@ async fn a_committed_mail_survives_a_failing_transport_and_is_delivered_once_wit
         .unwrap();
     assert_eq!(total, 1);
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A minimal SMTP server: answers RCPT TO with `rcpt_reply` and keeps every accepted DATA.
-async fn smtp_server(rcpt_reply: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let store = received.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = socket.into_split();
-                let mut lines = BufReader::new(r).lines();
-                w.write_all(b"220 test ESMTP\r\n").await.unwrap();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                        "250-test\r\n250 8BITMIME\r\n".to_owned()
-                    } else if upper.starts_with("RCPT") {
-                        format!("{rcpt_reply}\r\n")
-                    } else if upper.starts_with("DATA") {
-                        w.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            data.push_str(&l);
-                            data.push('\n');
-                        }
-                        store.lock().unwrap().push(data);
-                        "250 queued\r\n".to_owned()
-                    } else if upper.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        "250 OK\r\n".to_owned()
-                    };
-                    if w.write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, received)
 }
 
 #[tokio::test]

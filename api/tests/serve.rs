@@ -206,3 +206,53 @@ async fn data_survives_a_restart_of_serve_and_the_cluster_stops_with_it() {
     stop(s).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn smtp_url_from_the_environment_sends_mail_through_the_relay() {
+    // The documented variable must take effect: mails go to the relay, none is written as a file.
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let (port, received) = support::smtp_server("250 OK").await;
+    let dir = std::env::temp_dir().join(format!("cabinet-smtp-{}", uuid::Uuid::new_v4().simple()));
+    let relay = format!("smtp://127.0.0.1:{port}");
+    let server = support::start_with_env(
+        &dir,
+        &["--demo", "--demo-password", "demo-password-123"],
+        Some(&db.url),
+        &[("SMTP_URL", relay.as_str())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let r = gql(
+        &http,
+        &server.url,
+        None,
+        "mutation { requestPasswordReset(inn: \"7707083893\", email: \"client@demo.local\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains("client@demo.local"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail reached the relay set by SMTP_URL"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let files = std::fs::read_dir(dir.join("mail"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(files, 0, "a mail was written as a file despite SMTP_URL");
+    stop(server).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

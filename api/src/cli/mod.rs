@@ -30,6 +30,10 @@ pub struct Cli {
     /// PostgreSQL URL; without it a private cluster is started under the data directory.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// SMTP relay for outgoing mail (`smtp://user:pass@host:587?tls=required`, `smtps://…`); without it
+    /// mails are written as files under <data-dir>/mail. Overrides `smtp_url` of the settings file.
+    #[arg(long, global = true, env = "SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
     /// Settings file (TOML); default: <data-dir>/cabinet.toml when present.
     #[arg(long, global = true, env = "CABINET_CONFIG")]
     config: Option<PathBuf>,
@@ -102,6 +106,9 @@ pub async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     if cli.database_url.is_some() {
         settings.database_url = cli.database_url.clone();
+    }
+    if let Some(url) = cli.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+        settings.smtp_url = Some(url.to_owned());
     }
     if let Some(f) = cli.log_format {
         settings.log_format = f;

@@ -4,10 +4,11 @@
 
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A running `cabinet serve`.
@@ -27,7 +28,18 @@ pub fn binary() -> std::ffi::OsString {
 /// Starts `cabinet serve --listen 127.0.0.1:0 --data-dir <data_dir> <args>` with `DATABASE_URL` set to
 /// `database_url` (or removed: the server then provisions its own PostgreSQL) and waits until it listens.
 pub async fn start(data_dir: &Path, args: &[&str], database_url: Option<&str>) -> Server {
+    start_with_env(data_dir, args, database_url, &[]).await
+}
+
+/// As [`start`], with more environment variables.
+pub async fn start_with_env(
+    data_dir: &Path,
+    args: &[&str],
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let mut command = Command::new(binary());
+    command.envs(env.iter().copied());
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -81,4 +93,54 @@ pub async fn gql(
         req = req.bearer_auth(t);
     }
     req.send().await.unwrap().json().await.unwrap()
+}
+
+/// A minimal SMTP server: answers RCPT TO with `rcpt_reply` and keeps every accepted DATA.
+pub async fn smtp_server(rcpt_reply: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = socket.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        "250-test\r\n250 8BITMIME\r\n".to_owned()
+                    } else if upper.starts_with("RCPT") {
+                        format!("{rcpt_reply}\r\n")
+                    } else if upper.starts_with("DATA") {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        store.lock().unwrap().push(data);
+                        "250 queued\r\n".to_owned()
+                    } else if upper.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        "250 OK\r\n".to_owned()
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
 }
