@@ -467,3 +467,22 @@ async fn exports_filter_and_verify_and_analysts_get_their_role_from_the_command_
         .await
         .unwrap();
 }
+
+#[test]
+fn a_check_that_cannot_run_exits_2_and_says_why() {
+    // 0 clean, 1 differences (tested above), 2 could not run: no database answers; no such file (a file
+    // check needs no database).
+    let o = cabinet(
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        &["projections", "verify"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("error:"), "{}", text(&o));
+    let o = cabinet(
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        &["events", "verify", "/nonexistent/export.jsonl"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

@@ -38,7 +38,7 @@ pub enum EventsCommand {
         verify: bool,
     },
     /// Check an export (a file, or standard input): global order, unique positions, and per aggregate
-    /// increasing positions and gap-free sequences. Exit status 1 on any problem.
+    /// increasing positions and gap-free sequences. Exit status 1 on any problem, 2 when it could not run.
     Verify {
         /// The export; standard input when absent.
         file: Option<PathBuf>,
@@ -48,26 +48,28 @@ pub enum EventsCommand {
     },
 }
 
+/// Prints a check's report to standard error; its exit status (0 clean, 1 problems).
+fn report(r: projections::log::export::CheckReport) -> i32 {
+    for s in &r.samples {
+        eprintln!("  {s}");
+    }
+    if r.problems == 0 {
+        eprintln!(
+            "verified: {} events of {} aggregates, in global order, positions unique, sequences gap-free",
+            r.events, r.aggregates
+        );
+        0
+    } else {
+        eprintln!(
+            "{} problems in {} events of {} aggregates",
+            r.problems, r.events, r.aggregates
+        );
+        1
+    }
+}
+
 pub async fn events_command(command: EventsCommand, app: &App) -> anyhow::Result<i32> {
     use projections::log::export::{Coverage, ExportCheck};
-    let report = |r: projections::log::export::CheckReport| {
-        for s in &r.samples {
-            eprintln!("  {s}");
-        }
-        if r.problems == 0 {
-            eprintln!(
-                "verified: {} events of {} aggregates, in global order, positions unique, sequences gap-free",
-                r.events, r.aggregates
-            );
-            0
-        } else {
-            eprintln!(
-                "{} problems in {} events of {} aggregates",
-                r.problems, r.events, r.aggregates
-            );
-            1
-        }
-    };
     match command {
         EventsCommand::Export {
             aggregate,
@@ -117,30 +119,37 @@ pub async fn events_command(command: EventsCommand, app: &App) -> anyhow::Result
             tracing::info!(events = n, "exported");
             Ok(check.map_or(0, |c| report(c.report())))
         }
-        EventsCommand::Verify { file, complete } => {
-            use std::io::BufRead;
-            let input: Box<dyn BufRead> = match &file {
-                Some(f) => Box::new(std::io::BufReader::new(
-                    std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
-                )),
-                None => Box::new(std::io::stdin().lock()),
-            };
-            let mut check = ExportCheck::new(if complete {
-                Coverage::Complete
-            } else {
-                Coverage::Window
-            });
-            for l in input.lines() {
-                let l = l?;
-                if l.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<serde_json::Value>(&l) {
-                    Ok(v) => check.push(&v),
-                    Err(e) => check.unreadable(&e.to_string()),
-                }
-            }
-            Ok(report(check.report()))
+        EventsCommand::Verify { file, complete } => verify_file(file.as_deref(), complete),
+    }
+}
+
+/// `cabinet events verify [FILE]`: checks an export without a database; 0 clean, 1 problems found.
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub fn verify_file(file: Option<&std::path::Path>, complete: bool) -> anyhow::Result<i32> {
+    use projections::log::export::{Coverage, ExportCheck};
+    use std::io::BufRead;
+    let input: Box<dyn BufRead> = match file {
+        Some(f) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut check = ExportCheck::new(if complete {
+        Coverage::Complete
+    } else {
+        Coverage::Window
+    });
+    for l in input.lines() {
+        let l = l?;
+        if l.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(&l) {
+            Ok(v) => check.push(&v),
+            Err(e) => check.unreadable(&e.to_string()),
         }
     }
+    Ok(report(check.report()))
 }

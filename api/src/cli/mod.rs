@@ -96,13 +96,26 @@ pub enum Command {
     },
 }
 
-/// Parses the command line, runs it and exits with its status.
+/// Parses the command line, runs it and exits with its status: 0 done (or clean), 1 a check found
+/// differences or problems (`projections verify`, `events verify`, `events export --verify`), 2 the command
+/// could not run (bad settings, no database, any other error; also clap's usage errors).
 ///
 /// # Errors
-/// Settings that do not load, or a subcommand that fails.
+/// None returned: every error becomes exit status 2 with its message on standard error.
 #[tokio::main]
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let code = match start(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn start(cli: Cli) -> anyhow::Result<i32> {
     let mut settings = Settings::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     if cli.database_url.is_some() {
         settings.database_url = cli.database_url.clone();
@@ -114,8 +127,7 @@ pub async fn main() -> anyhow::Result<()> {
         settings.log_format = f;
     }
     crate::telemetry::init(settings.log_format);
-    let code = run(cli.command, settings).await?;
-    std::process::exit(code);
+    run(cli.command, settings).await
 }
 
 /// Writes `content` to a new file only its owner may read.
@@ -158,6 +170,13 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
     {
         // Needs no database.
         return accounts::hashing_time(&settings, *samples);
+    }
+    if let Command::Events {
+        command: events::EventsCommand::Verify { file, complete },
+    } = &command
+    {
+        // A file check: no database.
+        return events::verify_file(file.as_deref(), *complete);
     }
     if let Command::PersonalData {
         command: personal_data::PersonalDataCommand::NewKey,

@@ -12,7 +12,8 @@ pub enum ProjectionsCommand {
         /// One projection's name.
         name: Option<String>,
     },
-    /// Replay the log into a scratch schema and compare with the live tables; exits 1 on any difference.
+    /// Replay the log into a scratch schema and compare with the live tables; exits 1 on any difference, 2
+    /// when it could not run.
     Verify,
     /// Each projection's position and lag.
     Status,
