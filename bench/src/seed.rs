@@ -77,7 +77,7 @@ impl Rows {
         self.ev.push(event.event_version());
         // Sealed like the store seals (ADR 0016), so the benchmark pays for opening them.
         let mut payload = serde_json::to_value(event)?;
-        if payload.to_string().contains(projections::personal::MARK) {
+        if projections::personal::is_marked(&payload) {
             let mut conn = self.pool.acquire().await?;
             projections::personal::seal(
                 &mut conn,

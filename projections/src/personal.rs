@@ -282,6 +282,16 @@ async fn subject_for(
     )))
 }
 
+/// Whether `v` holds a personal value anywhere (sealed, clear or destroyed): the cheap test before opening
+/// or sealing.
+pub fn is_marked(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key(MARK) || m.values().any(is_marked),
+        Value::Array(a) => a.iter().any(is_marked),
+        _ => false,
+    }
+}
+
 /// Paths (object keys and array indexes) to every marked node.
 fn marked(v: &Value) -> Vec<Vec<Step>> {
     fn walk(v: &Value, here: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
@@ -619,8 +629,8 @@ pub async fn open_text(
 ///
 /// # Errors
 /// A database error.
-pub async fn forget(
-    conn: &mut PgConnection,
+pub async fn forget<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
     scope_type: &str,
     scope_ids: &[String],
 ) -> Result<u64, sqlx::Error> {
@@ -628,7 +638,7 @@ pub async fn forget(
         sqlx::query("DELETE FROM subject_keys WHERE scope_type = $1 AND scope_id = ANY($2)")
             .bind(scope_type)
             .bind(scope_ids)
-            .execute(&mut *conn)
+            .execute(conn)
             .await?
             .rows_affected(),
     )

@@ -101,47 +101,47 @@ pub fn tombstone(account_id: Uuid) -> String {
 
 /// The current business date (the calendar's date before the clock's first day).
 async fn business_date(conn: &mut PgConnection) -> Result<NaiveDate, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT coalesce((SELECT business_date FROM business_day_view), current_date)",
-    )
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar(&format!("SELECT {}", crate::auth::accounts::BUSINESS_TODAY))
+        .fetch_one(conn)
+        .await
 }
 
-/// The aggregates of a company's persons: the company, its contracts, policies, requests, ЭДО connection.
+/// The aggregates of a company's persons: the company and its ЭДО connection (keyed by the company), its
+/// contracts, policies, requests and documents.
 async fn company_scopes(
     conn: &mut PgConnection,
     company: Uuid,
 ) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
-    let ids = |sql: &'static str| sqlx::query_scalar::<_, String>(sql).bind(company);
-    Ok(vec![
-        ("Company".into(), vec![company.to_string()]),
-        ("EdoConnection".into(), vec![company.to_string()]),
+    const OWNED: &[(&str, &str)] = &[
         (
-            "Contract".into(),
-            ids("SELECT contract_id::text FROM contracts_view WHERE company_id = $1")
-                .fetch_all(&mut *conn)
-                .await?,
+            "Contract",
+            "SELECT contract_id::text FROM contracts_view WHERE company_id = $1",
         ),
         (
-            "Policy".into(),
-            ids("SELECT policy_id::text FROM policies_view WHERE company_id = $1")
-                .fetch_all(&mut *conn)
-                .await?,
+            "Policy",
+            "SELECT policy_id::text FROM policies_view WHERE company_id = $1",
         ),
         (
-            "ClientRequest".into(),
-            ids("SELECT request_id::text FROM requests_view WHERE company_id = $1")
-                .fetch_all(&mut *conn)
-                .await?,
+            "ClientRequest",
+            "SELECT request_id::text FROM requests_view WHERE company_id = $1",
         ),
         (
-            "Document".into(),
-            ids("SELECT document_id::text FROM exchange_documents_view WHERE company_id = $1")
-                .fetch_all(&mut *conn)
-                .await?,
+            "Document",
+            "SELECT document_id::text FROM exchange_documents_view WHERE company_id = $1",
         ),
-    ])
+    ];
+    let mut scopes = vec![
+        ("Company".to_owned(), vec![company.to_string()]),
+        ("EdoConnection".to_owned(), vec![company.to_string()]),
+    ];
+    for (scope_type, sql) in OWNED {
+        let ids = sqlx::query_scalar(sql)
+            .bind(company)
+            .fetch_all(&mut *conn)
+            .await?;
+        scopes.push(((*scope_type).to_owned(), ids));
+    }
+    Ok(scopes)
 }
 
 /// The companies nothing keeps any more on `today`, each with whether it had contracts: a company whose
@@ -225,17 +225,12 @@ async fn destroy_due_locked(
             .await?
             .is_empty()
         {
-            sqlx::query(
-                "UPDATE accounts SET deleted_at = clock_timestamp(), \
-                   destroy_personal_data_by = (($2::date + $3::int)::timestamp AT TIME ZONE 'UTC') \
-                 WHERE account_id = $1 AND deleted_at IS NULL",
+            crate::auth::accounts::schedule_destruction(
+                &mut tx,
+                account,
+                settings.account_destroy_days,
             )
-            .bind(account)
-            .bind(today)
-            .bind(settings.account_destroy_days as i32)
-            .execute(&mut *tx)
             .await?;
-            crate::auth::sessions::revoke_all(&mut tx, account, None).await?;
         }
         tx.commit().await?;
     }
@@ -266,7 +261,7 @@ async fn destroy_due_locked(
     }
     let mut acts = Vec::new();
     for plan in plans {
-        acts.push(apply(pool, &plan, mail_dir, ledger).await?);
+        acts.push(destroy(pool, &plan, mail_dir, ledger).await?);
     }
     // Companies nothing keeps any more (after the accounts above, whose deletion may release them).
     for (company, had_contracts) in released_companies(&mut conn, today, settings).await? {
@@ -285,7 +280,7 @@ async fn destroy_due_locked(
             business_date: today,
             due_by: None,
         };
-        acts.push(apply(pool, &plan, mail_dir, ledger).await?);
+        acts.push(destroy(pool, &plan, mail_dir, ledger).await?);
     }
     // Closed requests past their retention, of companies that live on.
     let requests: Vec<String> = sqlx::query_scalar(
@@ -310,23 +305,30 @@ async fn destroy_due_locked(
             business_date: today,
             due_by: None,
         };
-        acts.push(apply(pool, &plan, mail_dir, ledger).await?);
+        acts.push(destroy(pool, &plan, mail_dir, ledger).await?);
     }
     Ok(acts)
 }
 
-/// Carries out `plan` in one transaction, records its act and event, removes mail files and appends the
-/// ledger line. Applying a plan again (a ledger re-applied after a restore) destroys what the restore
-/// brought back and records nothing new.
-///
-/// # Errors
-/// A database or file error.
-pub async fn apply(
+/// Carries out a new `plan` ([`apply`]) and appends it to the ledger.
+async fn destroy(
     pool: &PgPool,
     plan: &Plan,
     mail_dir: Option<&Path>,
     ledger: &Path,
 ) -> anyhow::Result<Act> {
+    let act = apply(pool, plan, mail_dir).await?;
+    append_ledger(ledger, plan).await?;
+    Ok(act)
+}
+
+/// Carries out `plan` in one transaction, records its act and event, and removes mail files. Applying a
+/// plan again (a ledger re-applied after a restore) destroys what the restore brought back and records
+/// nothing new.
+///
+/// # Errors
+/// A database or file error.
+pub async fn apply(pool: &PgPool, plan: &Plan, mail_dir: Option<&Path>) -> anyhow::Result<Act> {
     let (act, addresses) = apply_in_database(pool, plan).await?;
     let mut files = 0u64;
     if let Some(dir) = mail_dir {
@@ -336,7 +338,6 @@ pub async fn apply(
     if let Some(o) = act.removed.as_object_mut() {
         o.insert("mail_files".into(), json!(files));
     }
-    append_ledger(ledger, plan).await?;
     Ok(act)
 }
 
@@ -458,7 +459,7 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
         .fetch_all(&mut *tx)
         .await?;
         // Their sealed bodies' keys go too.
-        projections::personal::forget(&mut tx, "Mail", &mails).await?;
+        projections::personal::forget(&mut *tx, "Mail", &mails).await?;
         removed.insert("outbox".into(), json!(mails.len()));
     }
 
@@ -683,12 +684,6 @@ async fn remove_mail_files(dir: &Path, addresses: &[String]) -> std::io::Result<
 async fn append_ledger(ledger: &Path, plan: &Plan) -> anyhow::Result<()> {
     use tokio::io::AsyncWriteExt;
     let line = format!("{}\n", serde_json::to_string(plan)?);
-    // A re-applied plan is already in the ledger.
-    if let Ok(text) = tokio::fs::read_to_string(ledger).await {
-        if text.contains(&plan.destruction_id.to_string()) {
-            return Ok(());
-        }
-    }
     if let Some(parent) = ledger.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
@@ -703,7 +698,7 @@ async fn append_ledger(ledger: &Path, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// Re-applies every plan of the ledger (after restoring a backup older than some of them); returns how
-/// many plans it read.
+/// many plans it read. The ledger itself is only read.
 ///
 /// # Errors
 /// An unreadable ledger line, a database or file error.
@@ -725,7 +720,7 @@ pub async fn reapply(
     {
         let plan: Plan = serde_json::from_str(line)
             .map_err(|e| anyhow::anyhow!("{} line {}: {e}", ledger.display(), i + 1))?;
-        apply(pool, &plan, mail_dir, ledger).await?;
+        apply(pool, &plan, mail_dir).await?;
         n += 1;
     }
     Ok(n)

@@ -257,6 +257,36 @@ pub struct Obligation {
     pub debt: rust_decimal::Decimal,
 }
 
+/// Today's business date in SQL: the business clock's, or the calendar's before its first day.
+pub const BUSINESS_TODAY: &str =
+    "coalesce((SELECT business_date FROM business_day_view), current_date)";
+
+/// Deactivates the account (unless it is already) and schedules the destruction of its personal data for
+/// the business day `days` after today's (a deadline set before is kept); every session ends. The one
+/// rule for a deletion, a withdrawn consent and the job that acts on a consent a contract no longer keeps.
+/// Returns (deactivated at, destroy personal data by).
+///
+/// # Errors
+/// A database error.
+pub async fn schedule_destruction(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    days: u32,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), sqlx::Error> {
+    let scheduled = sqlx::query_as(&format!(
+        "UPDATE accounts SET deleted_at = coalesce(deleted_at, clock_timestamp()), \
+           destroy_personal_data_by = coalesce(destroy_personal_data_by, \
+             (({BUSINESS_TODAY} + $2::int)::timestamp AT TIME ZONE 'UTC')) \
+         WHERE account_id = $1 RETURNING deleted_at, destroy_personal_data_by"
+    ))
+    .bind(account_id)
+    .bind(days as i32)
+    .fetch_one(&mut *conn)
+    .await?;
+    super::sessions::revoke_all(conn, account_id, None).await?;
+    Ok(scheduled)
+}
+
 /// The obligations of the companies an account is linked to (only companies that have some).
 ///
 /// # Errors

@@ -588,18 +588,12 @@ impl AccountService {
             "mails to the account".to_owned(),
         ];
         if open.is_empty() {
-            let destroy_by: DateTime<Utc> = sqlx::query_scalar(
-                "UPDATE accounts SET deleted_at = coalesce(deleted_at, clock_timestamp()), \
-                   destroy_personal_data_by = coalesce(destroy_personal_data_by, \
-                     ((coalesce((SELECT business_date FROM business_day_view), current_date) + $2::int)::timestamp \
-                       AT TIME ZONE 'UTC')) \
-                 WHERE account_id = $1 RETURNING destroy_personal_data_by",
+            let (_, destroy_by) = accounts::schedule_destruction(
+                &mut tx,
+                actor.account_id,
+                self.settings.destroy_within_days,
             )
-            .bind(actor.account_id)
-            .bind(self.settings.destroy_within_days as i32)
-            .fetch_one(&mut *tx)
             .await?;
-            sessions::revoke_all(&mut tx, actor.account_id, None).await?;
             tx.commit().await?;
             return Ok(ConsentWithdrawal {
                 withdrawn_at,
@@ -687,17 +681,12 @@ impl AccountService {
                 ),
             ));
         }
-        let (deleted_at, destroy_by): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-            "UPDATE accounts SET deleted_at = clock_timestamp(), \
-               destroy_personal_data_by = ((coalesce((SELECT business_date FROM business_day_view), \
-                 current_date) + $2::int)::timestamp AT TIME ZONE 'UTC') \
-             WHERE account_id = $1 RETURNING deleted_at, destroy_personal_data_by",
+        let (deleted_at, destroy_by) = accounts::schedule_destruction(
+            &mut tx,
+            actor.account_id,
+            self.settings.destroy_within_days,
         )
-        .bind(actor.account_id)
-        .bind(self.settings.destroy_within_days as i32)
-        .fetch_one(&mut *tx)
         .await?;
-        sessions::revoke_all(&mut tx, actor.account_id, None).await?;
         security::record(
             &mut tx,
             Entry::new(actor.account_id, Kind::Deleted, Some(client)),

@@ -265,9 +265,7 @@ impl Sender {
         };
         if matches!(mark.outcome, Outcome::Sent | Outcome::Failed(_)) && done.rows_affected() > 0 {
             // The bodies are wiped: their key is no longer needed.
-            sqlx::query("DELETE FROM subject_keys WHERE scope_type = 'Mail' AND scope_id = $1")
-                .bind(&mark.message_id)
-                .execute(pool)
+            projections::personal::forget(pool, "Mail", std::slice::from_ref(&mark.message_id))
                 .await?;
         }
         if done.rows_affected() == 0 {

@@ -118,14 +118,7 @@ impl StoredEvent {
 
     /// Whether the payload may hold a personal value (sealed or not): a cheap test before opening.
     pub fn has_personal(&self) -> bool {
-        fn any(v: &Value) -> bool {
-            match v {
-                Value::Object(m) => m.contains_key(crate::personal::MARK) || m.values().any(any),
-                Value::Array(a) => a.iter().any(any),
-                _ => false,
-            }
-        }
-        any(&self.payload)
+        crate::personal::is_marked(&self.payload)
     }
 
     /// A metadata field as text.
