@@ -1,15 +1,20 @@
 //! Settings, layered: built-in defaults → a TOML file (`--config`, or `cabinet.toml` in the data directory
-//! when present) → environment variables → command-line flags (clap reads the environment for each flag,
-//! so a flag beats its variable).
+//! when present) → environment variables (`CABINET_…`, every key) → command-line flags; see [`sources`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+mod secret;
+mod sources;
+
+pub use secret::Secret;
+pub use sources::{variable_for, Loaded, Sources, PREFIX, SECRET_KEYS, SEPARATOR};
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -20,7 +25,7 @@ pub enum LogFormat {
 }
 
 /// Who starts business days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ClockMode {
     /// `serve` starts each new day at local midnight in `time_zone`.
@@ -31,11 +36,15 @@ pub enum ClockMode {
 }
 
 /// Everything configurable.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// PostgreSQL URL; when absent a private cluster is started under the data directory.
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
+    /// Refuse to start without `database_url` instead of starting a private cluster (on in the container
+    /// image, where a private cluster would live and die with the container); `serve --private-cluster`
+    /// overrides it.
+    pub require_database_url: bool,
     /// Where the private cluster, mail files and documents live.
     pub data_dir: PathBuf,
     /// HTTP listen address.
@@ -50,7 +59,7 @@ pub struct Settings {
     pub mail_from: String,
     /// SMTP relay URL (`smtp://user:pass@host:587?tls=required`, `smtps://…`); when absent, mails are written
     /// as .eml files under `<data_dir>/mail`.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Secret>,
     /// Calls of `login`, `requestPasswordReset` and `resetPassword` allowed per client address per minute
     /// (each separately).
     pub auth_rate_per_minute: u32,
@@ -96,7 +105,7 @@ pub struct Settings {
     pub graphiql: bool,
     /// When set, `GET /metrics` asks for `Authorization: Bearer <metrics_token>`; when not, it answers only
     /// callers on the loopback interface (or only on `metrics_listen`).
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
     /// Serve `/metrics` on this address of its own instead of the public listener.
     pub metrics_listen: Option<SocketAddr>,
     /// Caps on mail a caller can make the cabinet send (`[mail_caps]`).
@@ -107,10 +116,39 @@ pub struct Settings {
     pub workers: WorkerSettings,
     /// Personal data: master keys, destruction deadlines, retention (`[personal_data]`, issue 21).
     pub personal_data: PersonalDataSettings,
+    /// Trace export (`[tracing]`).
+    pub tracing: TracingSettings,
+}
+
+/// `[tracing]`: where spans go besides the log.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingSettings {
+    /// An OTLP/HTTP collector's base address (`http://collector:4318`): spans are exported in batches to
+    /// `<endpoint>/v1/traces`. Not set: no export (spans still carry the ids into the log).
+    pub otlp_endpoint: Option<String>,
+    /// Headers sent with each export, `name=value` separated by commas (a collector's API key).
+    pub otlp_headers: Option<Secret>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+    /// The share of traces started here that are exported, 0 to 1 (a caller's sampled `traceparent` is
+    /// always followed).
+    pub sample_ratio: f64,
+}
+
+impl Default for TracingSettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_headers: None,
+            service_name: "cabinet".into(),
+            sample_ratio: 1.0,
+        }
+    }
 }
 
 /// How the background workers recover and are watched.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerSettings {
     /// Longest pause between restarts of a failing worker, seconds (the pause doubles from half a second).
@@ -124,13 +162,13 @@ pub struct WorkerSettings {
 }
 
 /// `[personal_data]`: how personal data is sealed, and when it is destroyed (docs/personal-data.md).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PersonalDataSettings {
     /// Master keys by id (32 bytes, base64; `cabinet personal-data new-key` makes one). Every node needs
     /// the same set. Empty: a key generated into the database on first use (destruction stays final, but
     /// a dump of the database opens live values — configure keys in production).
-    pub master_keys: std::collections::BTreeMap<String, String>,
+    pub master_keys: std::collections::BTreeMap<String, Secret>,
     /// The key that wraps new data keys (required with `master_keys`); the others still unwrap.
     pub current_key: Option<String>,
     /// Days between an account's deletion and the destruction of its personal data (at most 30 by law).
@@ -192,7 +230,7 @@ impl PersonalDataSettings {
         let keys: Vec<(&str, &str)> = self
             .master_keys
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_str(), v.expose()))
             .collect();
         projections::personal::configure(projections::personal::MasterKeys::new(current, &keys)?)?;
         Ok(())
@@ -217,7 +255,7 @@ impl Default for WorkerSettings {
 }
 
 /// Who may use introspection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Introspection {
     /// Nobody: frontends take the committed docs/schema.graphql.
@@ -230,7 +268,7 @@ pub enum Introspection {
 }
 
 /// Limits of the transport: every one bounds what a single client can hold of the server.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     /// Largest body of a JSON request, bytes. A multipart request may carry its files on top
@@ -271,7 +309,7 @@ impl Default for HttpSettings {
 }
 
 /// Caps on mail callers trigger.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailCaps {
     /// Mails one recipient address may be sent on a caller's request (sign-in notices, recovery, login
@@ -292,7 +330,7 @@ impl Default for MailCaps {
 
 /// The lessor's requisites for generated documents (`[lessor]` in the settings file). The defaults are a
 /// fictional company with valid check digits, for development and the demo.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LessorSettings {
     /// Full name.
@@ -408,6 +446,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: None,
+            require_database_url: false,
             data_dir: PathBuf::from(".cabinet"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             session_idle_hours: 12,
@@ -439,39 +478,24 @@ impl Default for Settings {
             database: projections::postgres::db::DbLimits::default(),
             workers: WorkerSettings::default(),
             personal_data: PersonalDataSettings::default(),
+            tracing: TracingSettings::default(),
         }
     }
 }
 
 impl Settings {
-    /// Defaults overlaid by a TOML file: `file` if given (it must exist), else `<data_dir>/cabinet.toml` if
-    /// it exists.
+    /// Checks what types alone cannot (after every source is merged).
     ///
     /// # Errors
-    /// The file cannot be read or has unknown or mistyped keys.
-    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Self> {
-        let data_dir = data_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| Settings::default().data_dir);
-        let candidate = file
-            .map(Path::to_path_buf)
-            .or_else(|| Some(data_dir.join("cabinet.toml")).filter(|p| p.is_file()));
-        let mut s = match candidate {
-            Some(p) => {
-                let text = std::fs::read_to_string(&p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                toml::from_str::<Settings>(&text)
-                    .with_context(|| format!("parsing {}", p.display()))?
-            }
-            None => Settings::default(),
-        };
-        s.data_dir = data_dir;
-        for kind in s.service_levels.keys() {
+    /// The key that is wrong and why.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for kind in self.service_levels.keys() {
             if domain::request::RequestKind::parse(kind).is_none() {
                 anyhow::bail!("service_levels: «{kind}» is not a request kind");
             }
         }
-        Ok(s)
+        self.tz()?;
+        Ok(())
     }
 }
 

@@ -7,6 +7,16 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 
+/// Whether opening the database changes its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Apply pending migrations (and the one-time sealing), as `cabinet migrate` does.
+    Apply,
+    /// Only check that none is pending (`serve --no-migrate`, with a runtime role that may not change the
+    /// schema).
+    Check,
+}
+
 /// The database the process uses: a given server, or a private cluster it started.
 pub struct Database {
     /// The pool on the `cabinet` database.
@@ -22,9 +32,23 @@ impl Database {
     /// No PostgreSQL binaries (the message names the `postgresql` package and DATABASE_URL), a failing
     /// cluster, connection or migration.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        Self::open_with(settings, Migrations::Apply).await
+    }
+
+    /// As [`Database::open`], applying migrations or only checking that they were applied.
+    ///
+    /// # Errors
+    /// As [`Database::open`]; with [`Migrations::Check`], a schema behind this binary.
+    pub async fn open_with(settings: &Settings, migrations: Migrations) -> anyhow::Result<Self> {
         settings.personal_data.install()?;
         let (url, cluster) = match &settings.database_url {
-            Some(url) if !url.is_empty() => (url.clone(), None),
+            Some(url) if !url.expose().is_empty() => (url.expose().to_owned(), None),
+            _ if settings.require_database_url => anyhow::bail!(
+                "database_url: not set, and require_database_url is on (as in the container image): set \
+                 DATABASE_URL (or DATABASE_URL_FILE), or pass `serve --private-cluster` to start a private \
+                 PostgreSQL under {}",
+                settings.data_dir.display()
+            ),
             _ => {
                 let data_dir = settings.data_dir.clone();
                 let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<Cluster> {
@@ -44,6 +68,28 @@ impl Database {
                 (cluster.url("cabinet")?, Some(cluster))
             }
         };
+        if migrations == Migrations::Check {
+            let pool = projections::postgres::db::connect_limited(
+                &url,
+                settings.pool_size,
+                &settings.database,
+            )
+            .await
+            .context("connecting to PostgreSQL")?;
+            let pending = projections::postgres::db::pending_migrations(&pool)
+                .await
+                .context("reading the applied migrations")?;
+            if !pending.is_empty() {
+                anyhow::bail!(
+                    "--no-migrate: the database's schema is behind this binary (migrations {pending:?} not \
+                     applied): run `cabinet migrate` with the schema owner's DATABASE_URL first"
+                );
+            }
+            if !projections::store::sealing::rewrite_done(&pool).await? {
+                anyhow::bail!("--no-migrate: the one-time sealing of personal data has not run: run `cabinet migrate` first");
+            }
+            return Ok(Self { pool, cluster });
+        }
         // Migrations may run long: on a connection of their own without the statement timeout.
         let migrating = projections::postgres::db::connect_limited(
             &url,

@@ -256,3 +256,260 @@ async fn smtp_url_from_the_environment_sends_mail_through_the_relay() {
     stop(server).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn cabinet() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cabinet"));
+    c.env_remove("DATABASE_URL").env_remove("SMTP_URL");
+    c
+}
+
+#[test]
+fn config_show_reads_the_process_environment_and_files_and_hides_secrets() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("db"),
+        "postgres://cabinet:hunter2@db:5432/cabinet\n",
+    )
+    .unwrap();
+    let out = cabinet()
+        .args([
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "config",
+            "show",
+            "--json",
+        ])
+        .env("DATABASE_URL_FILE", dir.join("db"))
+        .env("CABINET_POOL_SIZE", "17")
+        .env("CABINET_HTTP__WS_MAX_OPERATIONS", "5")
+        .env("CABINET_TYPO_SETTING", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |key: &str| rows.iter().find(|r| r["key"] == key).unwrap().clone();
+    assert_eq!(row("pool_size")["value"], "17");
+    assert_eq!(
+        row("pool_size")["source"],
+        "environment variable CABINET_POOL_SIZE"
+    );
+    assert_eq!(
+        row("http.ws_max_operations")["variable"],
+        "CABINET_HTTP__WS_MAX_OPERATIONS"
+    );
+    assert_eq!(
+        row("database_url")["value"],
+        "\"postgres://cabinet:***@db:5432/cabinet\""
+    );
+    assert_eq!(row("data_dir")["source"], "command line --data-dir");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CABINET_TYPO_SETTING"));
+    // A wrong value stops it with status 2, naming the key and the variable.
+    let out = cabinet()
+        .args(["config", "show"])
+        .env("CABINET_SESSION_IDLE_HOURS", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("session_idle_hours") && err.contains("CABINET_SESSION_IDLE_HOURS"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cabinet().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("personal-data") && text.contains("no-migrate"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_a_private_cluster_when_a_database_is_required() {
+    // As in the container image: no DATABASE_URL must not mean an empty cluster inside the container.
+    let dir = temp_dir();
+    let out = cabinet()
+        .args(["--data-dir", dir.to_str().unwrap(), "serve"])
+        .env("CABINET_REQUIRE_DATABASE_URL", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATABASE_URL") && err.contains("--private-cluster"),
+        "{err}"
+    );
+    assert!(!dir.join("postgres").exists(), "a cluster was initialised");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `url` with another user and password.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, host) = rest.split_once('@').unwrap();
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[tokio::test]
+async fn a_runtime_role_with_only_its_grants_serves_and_cannot_rewrite_history() {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let role = format!(
+        "runtime_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let admin = projections::postgres::db::connect(&db.url, 1)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'runtime-pw-123'"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let runtime_url = as_user(&db.url, &role, "runtime-pw-123");
+    // Before the grant the runtime role cannot even read: serving needs `migrate --grant-runtime`.
+    let out = cabinet()
+        .args([
+            "--database-url",
+            &db.url,
+            "migrate",
+            "--grant-runtime",
+            &role,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A superuser is refused as a runtime role.
+    let out = cabinet()
+        .args([
+            "--database-url",
+            &db.url,
+            "migrate",
+            "--grant-runtime",
+            "postgres",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let dir = temp_dir();
+    let server = support::start_with_env(
+        &dir,
+        &[
+            "--demo",
+            "--demo-password",
+            "demo-password-123",
+            "--no-migrate",
+        ],
+        Some(&runtime_url),
+        &[],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let token = login(&http, &server.url).await;
+    let debt = demo_debt(&http, &server.url, &token).await;
+    assert!(debt["fines"].is_string(), "{debt}");
+    let r = gql(
+        &http,
+        &server.url,
+        None,
+        "mutation { requestPasswordReset(inn: \"7707083893\", email: \"client@demo.local\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+    // The mail worker, running as the runtime role, sends it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(dir.join("mail")).map_or(0, |d| d.count()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail was sent by the runtime role"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // No worker failed for want of a privilege.
+    let metrics = http
+        .get(server.url.replace("/graphql", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.starts_with("cabinet_worker_restarts_total") && !l.ends_with(" 0")),
+        "a worker failed as the runtime role:\n{metrics}"
+    );
+    stop(server).await;
+    // The runtime role appends to the log but cannot change or erase it, nor change the schema.
+    let runtime = projections::postgres::db::connect(&runtime_url, 1)
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE events SET payload = payload",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "CREATE TABLE intruder (id int)",
+        "ALTER TABLE accounts ADD COLUMN intruder int",
+        "DELETE FROM _sqlx_migrations",
+    ] {
+        let e = sqlx::query(statement).execute(&runtime).await.unwrap_err();
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned());
+        assert!(matches!(code.as_deref(), Some("42501")), "{statement}: {e}");
+    }
+    runtime.close().await;
+    // Serving without migrating refuses a database whose schema is behind.
+    let empty = format!("empty_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    sqlx::query(&format!("CREATE DATABASE {empty}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = db.url.rsplit_once('/').unwrap();
+    let out = cabinet()
+        .args([
+            "--database-url",
+            &format!("{base}/{empty}"),
+            "serve",
+            "--no-migrate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cabinet migrate"));
+    sqlx::query(&format!("DROP DATABASE {empty}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP OWNED BY {role}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

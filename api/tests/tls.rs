@@ -160,7 +160,7 @@ async fn the_cabinet_reaches_postgresql_over_tls_and_verifies_the_server() {
     // The cabinet's own start-up (connect, create nothing, migrate) over verify-full, by name and by address.
     for host in ["localhost", "127.0.0.1"] {
         let settings = api::config::Settings {
-            database_url: Some(url(host, "verify-full", Some("ca"))),
+            database_url: Some(url(host, "verify-full", Some("ca")).into()),
             data_dir: dir.join("data"),
             ..api::config::Settings::default()
         };

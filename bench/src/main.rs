@@ -116,7 +116,7 @@ fn main() -> anyhow::Result<()> {
 async fn run_server(url: String) -> anyhow::Result<()> {
     api::telemetry::init(api::config::LogFormat::Text);
     let settings = api::config::Settings {
-        database_url: Some(url),
+        database_url: Some(url.into()),
         clock: api::config::ClockMode::Manual,
         ..api::config::Settings::default()
     };

@@ -182,8 +182,13 @@ impl App {
             .parse()
             .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
         let outbox = Outbox::new(mail_from, &settings.public_url);
-        let transport =
-            Transport::new(settings.smtp_url.as_deref(), settings.data_dir.join("mail"))?;
+        let transport = Transport::new(
+            settings
+                .smtp_url
+                .as_ref()
+                .map(crate::config::Secret::expose),
+            settings.data_dir.join("mail"),
+        )?;
         let accounts = AccountService::new(
             pool.clone(),
             outbox.clone(),

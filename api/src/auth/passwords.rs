@@ -21,7 +21,7 @@ pub const MAX_LEN: usize = 256;
 pub const TEMPORARY_LEN: usize = 14;
 
 /// argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HashCost {
     /// Memory, KiB.

@@ -17,28 +17,30 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::{LogFormat, Settings};
+use crate::config::{Loaded, LogFormat, Settings, Sources};
 use crate::startup::Database;
 
 /// The leasing client cabinet backend.
 #[derive(Parser)]
 #[command(name = "cabinet", version)]
 pub struct Cli {
-    /// Data directory: private PostgreSQL cluster, outgoing mail, documents.
-    #[arg(long, global = true, env = "CABINET_DATA_DIR")]
+    /// Data directory: private PostgreSQL cluster, outgoing mail, documents (setting `data_dir`,
+    /// `CABINET_DATA_DIR`).
+    #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// PostgreSQL URL; without it a private cluster is started under the data directory.
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    /// PostgreSQL URL; without it a private cluster is started under the data directory (setting
+    /// `database_url`, `DATABASE_URL` or `DATABASE_URL_FILE`; prefer those: a flag shows in `ps`).
+    #[arg(long, global = true)]
     database_url: Option<String>,
     /// SMTP relay for outgoing mail (`smtp://user:pass@host:587?tls=required`, `smtps://…`); without it
-    /// mails are written as files under <data-dir>/mail. Overrides `smtp_url` of the settings file.
-    #[arg(long, global = true, env = "SMTP_URL", hide_env_values = true)]
+    /// mails are written as files under <data-dir>/mail (setting `smtp_url`, `SMTP_URL`, `SMTP_URL_FILE`).
+    #[arg(long, global = true)]
     smtp_url: Option<String>,
     /// Settings file (TOML); default: <data-dir>/cabinet.toml when present.
     #[arg(long, global = true, env = "CABINET_CONFIG")]
     config: Option<PathBuf>,
-    /// Log format.
-    #[arg(long, global = true, env = "CABINET_LOG_FORMAT")]
+    /// Log format (setting `log_format`, `CABINET_LOG_FORMAT`).
+    #[arg(long, global = true)]
     log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
@@ -48,22 +50,48 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API.
     Serve {
-        /// Listen address.
-        #[arg(long, env = "CABINET_LISTEN")]
+        /// Listen address (setting `listen`, `CABINET_LISTEN`).
+        #[arg(long)]
         listen: Option<std::net::SocketAddr>,
         /// Load a demo company and the accounts admin@demo.local and client@demo.local.
         #[arg(long)]
         demo: bool,
-        /// Password of the demo accounts; when not given, a random one is written to
-        /// `<data_dir>/demo-password` (readable by its owner only). Never printed.
+        /// Password of the demo accounts (better: `CABINET_DEMO_PASSWORD` or `CABINET_DEMO_PASSWORD_FILE`, which
+        /// `ps` does not show); when none is given, a random one is written to `<data_dir>/demo-password`
+        /// (readable by its owner only). Never printed.
         #[arg(long, env = "CABINET_DEMO_PASSWORD", hide_env_values = true)]
         demo_password: Option<String>,
-        /// Who starts business days: auto (at local midnight) or manual (`cabinet clock advance`).
-        #[arg(long, env = "CABINET_CLOCK")]
+        /// Who starts business days: auto (at local midnight) or manual (`cabinet clock advance`) (setting
+        /// `clock`, `CABINET_CLOCK`).
+        #[arg(long)]
         clock: Option<crate::config::ClockMode>,
+        /// Do not apply migrations: `cabinet migrate` did, once, with a role that may change the schema;
+        /// this process may run as the runtime role (docs/operations.md, "Roles"). Refuses to serve when
+        /// the schema is behind.
+        #[arg(long)]
+        no_migrate: bool,
+        /// With no `database_url`, start a private PostgreSQL cluster under the data directory even where
+        /// that is refused by default (`CABINET_REQUIRE_DATABASE_URL=true`, as in the container image).
+        #[arg(long)]
+        private_cluster: bool,
     },
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply database migrations and exit: the one step that changes the schema (run it as the schema's
+    /// owner, then `serve --no-migrate` as the runtime role).
+    Migrate {
+        /// Then give this existing role the runtime privileges on every table (docs/operations.md, "Roles").
+        #[arg(long, value_name = "ROLE")]
+        grant_runtime: Option<String>,
+    },
+    /// The settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print a completion script for a shell (`cabinet completions bash > /etc/bash_completion.d/cabinet`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Staff accounts.
     Accounts {
         #[command(subcommand)]
@@ -96,6 +124,17 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings, one `key = value` a line with where the value came from; secrets are
+    /// redacted. Needs no database.
+    Show {
+        /// One JSON object per key (`key`, `value`, `source`, `variable`) instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// Parses the command line, runs it and exits with its status: 0 done (or clean), 1 a check found
 /// differences or problems (`projections verify`, `events verify`, `events export --verify`), 2 the command
 /// could not run (bad settings, no database, any other error; also clap's usage errors).
@@ -116,18 +155,79 @@ pub async fn main() -> anyhow::Result<()> {
 }
 
 async fn start(cli: Cli) -> anyhow::Result<i32> {
-    let mut settings = Settings::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
-    if cli.database_url.is_some() {
-        settings.database_url = cli.database_url.clone();
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "cabinet",
+            &mut std::io::stdout(),
+        );
+        return Ok(0);
     }
-    if let Some(url) = cli.smtp_url.as_deref().filter(|u| !u.is_empty()) {
-        settings.smtp_url = Some(url.to_owned());
+    let mut sources = Sources::from_process();
+    sources.config_file.clone_from(&cli.config);
+    sources.flag(
+        "--data-dir",
+        "data_dir",
+        cli.data_dir.as_ref().map(|d| d.display().to_string()),
+    );
+    sources.flag("--database-url", "database_url", cli.database_url.clone());
+    sources.flag(
+        "--smtp-url",
+        "smtp_url",
+        cli.smtp_url.clone().filter(|u| !u.is_empty()),
+    );
+    sources.flag(
+        "--log-format",
+        "log_format",
+        cli.log_format.map(|f| enum_text(&f)),
+    );
+    if let Command::Serve { listen, clock, .. } = &cli.command {
+        sources.flag("--listen", "listen", listen.map(|l| l.to_string()));
+        sources.flag("--clock", "clock", clock.map(|c| enum_text(&c)));
     }
-    if let Some(f) = cli.log_format {
-        settings.log_format = f;
+    let loaded = Loaded::load(sources)?;
+    if let Command::Config {
+        command: ConfigCommand::Show { json },
+    } = &cli.command
+    {
+        config_show(&loaded, *json);
+        return Ok(0);
     }
-    crate::telemetry::init(settings.log_format);
-    run(cli.command, settings).await
+    crate::telemetry::init(loaded.settings.log_format);
+    for name in &loaded.ignored {
+        tracing::warn!(variable = %name, "an environment variable starting with CABINET_ names no setting; ignored");
+    }
+    run(cli.command, loaded.settings).await
+}
+
+/// How a settings enum is written (`json`, `manual`).
+fn enum_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `cabinet config show`.
+fn config_show(loaded: &Loaded, json: bool) {
+    for (key, value, source) in loaded.show() {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "key": key, "value": value, "source": source,
+                    "variable": crate::config::variable_for(&key),
+                })
+            );
+        } else {
+            println!("{key} = {value}  # {source}");
+        }
+    }
+    for name in &loaded.ignored {
+        eprintln!("warning: {name} names no setting; ignored");
+    }
 }
 
 /// Writes `content` to a new file only its owner may read.
@@ -186,20 +286,25 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
         println!("{}", ::projections::personal::MasterKeys::generate());
         return Ok(0);
     }
-    if let Command::Serve { listen, clock, .. } = &command {
-        if let Some(l) = listen {
-            settings.listen = *l;
-        }
-        if let Some(c) = clock {
-            settings.clock = *c;
-        }
+    if let Command::Serve {
+        private_cluster: true,
+        ..
+    } = &command
+    {
+        settings.require_database_url = false;
     }
     if !matches!(command, Command::Serve { .. }) {
         // Maintenance commands (rebuild, verify, export, analysts' views) may read the whole log in one
         // statement: no statement timeout for them.
         settings.database = settings.database.without_statement_timeout();
     }
-    let db = Database::open(&settings).await?;
+    let migrations = match &command {
+        Command::Serve {
+            no_migrate: true, ..
+        } => crate::startup::Migrations::Check,
+        _ => crate::startup::Migrations::Apply,
+    };
+    let db = Database::open_with(&settings, migrations).await?;
     let app = App::new(db.pool.clone(), &settings)?;
     let result = run_with(command, &settings, &app).await;
     db.close().await;
@@ -213,10 +318,15 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             demo_password,
             ..
         } => serve(settings, app, demo.then_some(demo_password)).await,
-        Command::Migrate => {
+        Command::Migrate { grant_runtime } => {
             println!("migrations applied");
+            if let Some(role) = grant_runtime {
+                ::projections::postgres::runtime::grant(&app.pool, &role).await?;
+                println!("runtime privileges given to {role}");
+            }
             Ok(0)
         }
+        Command::Config { .. } | Command::Completions { .. } => Ok(0),
         Command::Accounts { command } => accounts::accounts_command(command, settings, app).await,
         Command::Projections { command } => projections::projections_command(command, app).await,
         Command::Clock { command } => clock::clock_command(command, app).await,

@@ -52,7 +52,7 @@ impl From<&Settings> for HttpConfig {
             limits: s.http,
             introspection: s.introspection,
             graphiql: s.graphiql,
-            metrics_token: s.metrics_token.clone(),
+            metrics_token: s.metrics_token.as_ref().map(|t| t.expose().to_owned()),
             metrics_listen: s.metrics_listen,
         }
     }

@@ -3,5 +3,6 @@
 pub mod analysts;
 pub mod cluster;
 pub mod db;
+pub mod runtime;
 #[cfg(feature = "testing")]
 pub mod testing;

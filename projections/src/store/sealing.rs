@@ -24,6 +24,16 @@ pub const PERSONAL_AGGREGATES: &[&str] = &[
     domain::document::Document::TYPE,
 ];
 
+/// Whether the one-time rewrite has run on this database.
+///
+/// # Errors
+/// A database error.
+pub async fn rewrite_done(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM personal_data_rewrite)")
+        .fetch_one(pool)
+        .await
+}
+
 /// What the rewrite did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rewritten {

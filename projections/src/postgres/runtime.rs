@@ -1,0 +1,69 @@
+//! The runtime role: what a `serve --no-migrate` process needs and nothing more. `cabinet migrate` runs as the
+//! schema's owner and changes the schema; the serving processes connect as a role that owns nothing, may read
+//! and write rows, and may only append to the event log (no UPDATE, DELETE or TRUNCATE on `events`: history
+//! cannot be rewritten from a serving process, whatever goes wrong in it).
+
+use sqlx::PgPool;
+
+use crate::postgres::db::quote_ident;
+
+/// Why the grant was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeRoleError {
+    /// No role of that name.
+    #[error("--grant-runtime: there is no role {0:?}; create it first: CREATE ROLE {0} LOGIN PASSWORD '…'")]
+    NoSuchRole(String),
+    /// A superuser passes every check: no grant can limit it.
+    #[error(
+        "--grant-runtime: {0:?} is a superuser or bypasses row security: no grant can limit it"
+    )]
+    Privileged(String),
+    /// The database refused.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The statements that give `role` the runtime privileges, in order (also printed by the docs' runbook).
+pub fn grants(role: &str) -> Vec<String> {
+    let r = quote_ident(role);
+    vec![
+        format!("GRANT CONNECT, TEMPORARY ON DATABASE {{database}} TO {r}"),
+        format!("GRANT USAGE ON SCHEMA public TO {r}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}"),
+        format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}"),
+        // The log is appended to, never changed, from a serving process.
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON events FROM {r}"),
+        // The migrations' own bookkeeping: read (to check the schema is current), never written.
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {r}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON personal_data_rewrite FROM {r}"),
+    ]
+}
+
+/// Gives `role` the runtime privileges on the current schema (run after each migration: new tables need
+/// them too; `cabinet migrate --grant-runtime ROLE` does both).
+///
+/// # Errors
+/// No such role, a superuser role, or the database refuses.
+pub async fn grant(pool: &PgPool, role: &str) -> Result<(), RuntimeRoleError> {
+    let row: Option<(bool, bool)> =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1")
+            .bind(role)
+            .fetch_optional(pool)
+            .await?;
+    match row {
+        None => return Err(RuntimeRoleError::NoSuchRole(role.to_owned())),
+        Some((true, _) | (_, true)) => return Err(RuntimeRoleError::Privileged(role.to_owned())),
+        Some(_) => {}
+    }
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    for statement in grants(role) {
+        sqlx::query(&statement.replace("{database}", &quote_ident(&database)))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
