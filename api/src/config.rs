@@ -118,6 +118,9 @@ pub struct Settings {
     pub personal_data: PersonalDataSettings,
     /// Trace export (`[tracing]`).
     pub tracing: TracingSettings,
+    /// This process runs the demo (`serve --demo`): the fictional lessor may sign documents. Not a setting.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// `[tracing]`: where spans go besides the log.
@@ -370,6 +373,19 @@ impl Default for LessorSettings {
 }
 
 impl LessorSettings {
+    /// Whether the operator set the requisites (anything but the fictional defaults).
+    pub fn is_set(&self) -> bool {
+        let d = Self::default();
+        [
+            (&self.name, &d.name),
+            (&self.inn, &d.inn),
+            (&self.bic, &d.bic),
+            (&self.settlement_account, &d.settlement_account),
+        ]
+        .iter()
+        .any(|(a, b)| a != b)
+    }
+
     /// Checks the requisites (ИНН, КПП, БИК, both accounts' keys) and builds the documents' organisation.
     ///
     /// # Errors
@@ -479,6 +495,7 @@ impl Default for Settings {
             workers: WorkerSettings::default(),
             personal_data: PersonalDataSettings::default(),
             tracing: TracingSettings::default(),
+            demo: false,
         }
     }
 }

@@ -118,6 +118,7 @@ async fn run_server(url: String) -> anyhow::Result<()> {
     let settings = api::config::Settings {
         database_url: Some(url.into()),
         clock: api::config::ClockMode::Manual,
+        demo: true,
         ..api::config::Settings::default()
     };
     let db = api::startup::Database::open(&settings).await?;

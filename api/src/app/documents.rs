@@ -33,6 +33,30 @@ pub struct Lessor {
     pub organisation: Organisation,
     /// Who signs.
     pub signatory: String,
+    /// The requisites are the operator's own (`[lessor]` set), or this is the demo: false means the
+    /// fictional defaults, under which no document is issued (it would print a payable QR code to an
+    /// account nobody owns).
+    pub configured: bool,
+}
+
+impl Lessor {
+    /// The lessor's requisites, when documents may be issued under them.
+    ///
+    /// # Errors
+    /// LESSOR_NOT_CONFIGURED outside the demo while `[lessor]` is not set.
+    pub fn require(&self) -> Result<&Organisation, ApiError> {
+        if self.configured {
+            Ok(&self.organisation)
+        } else {
+            Err(ApiError::Forbidden {
+                code: "LESSOR_NOT_CONFIGURED",
+                message:
+                    "the lessor's requisites are not configured ([lessor] in the settings, or \
+                          CABINET_LESSOR__…): no document is issued under the fictional defaults"
+                        .into(),
+            })
+        }
+    }
 }
 
 /// What generating documents needs, and nothing else: the database (read models, numbering), the lessor's
@@ -153,6 +177,7 @@ pub async fn invoice(
     number: String,
     date: NaiveDate,
 ) -> Result<Invoice, ApiError> {
+    docs.lessor.require()?;
     let c = contract(docs, contract_id).await?;
     let lines = views::load_schedules(&docs.pool, &[contract_id]).await?;
     let open = |l: &views::ScheduleLineView| l.amount - l.paid;
@@ -293,6 +318,7 @@ pub async fn reconciliation(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Reconciliation, ApiError> {
+    docs.lessor.require()?;
     if to < from {
         return Err(ApiError::validation("to", "must not be before from"));
     }
@@ -335,6 +361,7 @@ pub async fn act(
     number: String,
     date: NaiveDate,
 ) -> Result<Act, ApiError> {
+    docs.lessor.require()?;
     let c = contract(docs, contract_id).await?;
     Ok(Act {
         number,
@@ -361,6 +388,7 @@ pub async fn certificate(
     number: String,
     date: NaiveDate,
 ) -> Result<Certificate, ApiError> {
+    docs.lessor.require()?;
     let c = contract(docs, contract_id).await?;
     if as_of > date {
         return Err(ApiError::validation(
@@ -517,6 +545,7 @@ pub async fn os1(
     number: String,
     date: NaiveDate,
 ) -> Result<Os1, ApiError> {
+    docs.lessor.require()?;
     let c = contract(docs, contract_id).await?;
     let Some(closed) = c.closed_on.filter(|_| c.status == "completed") else {
         return Err(ApiError::validation(

@@ -171,6 +171,7 @@ impl App {
         let lessor = Lessor {
             organisation: settings.lessor.organisation()?,
             signatory: settings.lessor.signatory.clone(),
+            configured: settings.demo || settings.lessor.is_set(),
         };
         let service_levels = domain::request::RequestKind::ALL
             .into_iter()

@@ -287,11 +287,21 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if let Command::Serve {
-        private_cluster: true,
+        private_cluster,
+        demo,
         ..
     } = &command
     {
-        settings.require_database_url = false;
+        if *private_cluster {
+            settings.require_database_url = false;
+        }
+        settings.demo = *demo;
+        if !settings.demo && !settings.lessor.is_set() {
+            tracing::warn!(
+                "[lessor] is not configured: documents (invoices, acts, certificates, ОС-1) are refused \
+                 with LESSOR_NOT_CONFIGURED until the lessor's requisites are set (docs/operations.md, Settings)"
+            );
+        }
     }
     if !matches!(command, Command::Serve { .. }) {
         // Maintenance commands (rebuild, verify, export, analysts' views) may read the whole log in one

@@ -63,6 +63,8 @@ impl TestApp {
             // Tests sign in often from one address; the rate-limit test lowers this.
             auth_rate_per_minute: 1_000,
             reset_answer_floor_ms: 50,
+            // The demo's fictional lessor signs the tests' documents (a real install must configure it).
+            demo: true,
             ..Settings::default()
         };
         tune(&mut settings);

@@ -590,3 +590,69 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
     ])
     .await;
 }
+
+#[tokio::test]
+async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
+    // Unconfigured: a payable QR code to an account nobody owns must never be printed.
+    let t = TestApp::spawn_with(|s| s.demo = false).await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let contract = conclude(&t, &admin, company, "ЛД-2026/08", "c.person@romashka.ru").await;
+    t.advance_clock(&admin, "2026-03-20").await;
+    let events = t.event_count().await;
+    for what in ["{overdue: true}", "{line: 1}"] {
+        let r = t
+            .gql(
+                Some(&admin),
+                &format!("mutation($k: UUID!) {{ requestInvoice(contractId: $k, what: {what}) {{ id }} }}"),
+                json!({"k": contract}),
+            )
+            .await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "LESSOR_NOT_CONFIGURED",
+            "{r}"
+        );
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("[lessor]"),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        t.event_count().await,
+        events,
+        "a refused document left events"
+    );
+
+    // Configured (here through the settings a CABINET_LESSOR__… variable sets): issued, under the operator's name.
+    let t = TestApp::spawn_with(|s| {
+        s.demo = false;
+        s.lessor.name = "АО «Настоящий Лизинг»".into();
+    })
+    .await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let contract = conclude(&t, &admin, company, "ЛД-2026/09", "c.person@romashka.ru").await;
+    t.advance_clock(&admin, "2026-03-20").await;
+    let r = t
+        .gql(
+            Some(&admin),
+            &format!("mutation($k: UUID!) {{ requestInvoice(contractId: $k, what: {{overdue: true}}) {{ {DOC} }} }}"),
+            json!({"k": contract}),
+        )
+        .await;
+    let doc = &r["data"]["requestInvoice"];
+    assert_eq!(doc["kind"], "INVOICE", "{r}");
+    let (_, pdf) = t
+        .download(Some(&admin), doc["file"]["sha256"].as_str().unwrap())
+        .await;
+    let text = squash(&inspect::text(&pdf));
+    assert!(text.contains("АО «Настоящий Лизинг»"), "{text}");
+    assert!(!text.contains("Лизинг-Демо"), "{text}");
+}
