@@ -513,3 +513,173 @@ async fn a_runtime_role_with_only_its_grants_serves_and_cannot_rewrite_history()
     admin.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_request_continues_the_callers_trace_and_its_spans_reach_an_otlp_collector() {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let (port, received) = support::otlp_collector().await;
+    let dir = temp_dir();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let server = support::start_with_env(
+        &dir,
+        &["--demo", "--demo-password", "demo-password-123"],
+        Some(&db.url),
+        &[
+            ("CABINET_TRACING__OTLP_ENDPOINT", endpoint.as_str()),
+            ("CABINET_TRACING__SERVICE_NAME", "cabinet-under-test"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = http
+        .post(&server.url)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({
+            "query": "mutation SignInForTrace($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            "variables": {"e": "admin@demo.local", "p": "demo-password-123"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    // Trace context out: the same trace, this server's own span; the request id echoed.
+    let tp = r.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(tp.starts_with(&format!("00-{trace_id}-")), "{tp}");
+    assert!(
+        !tp.contains("00f067aa0ba902b7") && tp.ends_with("-01"),
+        "{tp}"
+    );
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{request_id}");
+    let body: Value = r.json().await.unwrap();
+    assert!(body["data"]["login"]["token"].is_string(), "{body}");
+    // Without a caller's trace: a new one, and every route answers with both headers.
+    let r = http
+        .get(server.url.replace("/graphql", "/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let fresh = r.headers()["traceparent"].to_str().unwrap();
+    assert!(
+        fresh.starts_with("00-") && !fresh.contains(trace_id),
+        "{fresh}"
+    );
+    assert!(r.headers().contains_key("x-request-id"));
+    // The spans are flushed when the server stops.
+    stop(server).await;
+    let bodies = received.lock().unwrap().clone();
+    assert!(!bodies.is_empty(), "nothing reached the collector");
+    let all: Vec<u8> = bodies.concat();
+    let raw_trace: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[i * 2..i * 2 + 2], 16).unwrap())
+        .collect();
+    assert!(
+        contains(&all, &raw_trace),
+        "the caller's trace id is not in the export"
+    );
+    for needle in [
+        "cabinet-under-test",
+        "SignInForTrace",
+        &request_id,
+        "POST /graphql",
+        "command",
+        "projection.inline",
+    ] {
+        assert!(
+            contains(&all, needle.as_bytes()),
+            "«{needle}» is not in the export"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_metrics_the_alert_rules_use_are_exported_and_documented() {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let dir = temp_dir();
+    let server = support::start_with_env(
+        &dir,
+        &["--demo", "--demo-password", "demo-password-123"],
+        Some(&db.url),
+        &[],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let token = login(&http, &server.url).await;
+    demo_debt(&http, &server.url, &token).await;
+    let metrics_url = server.url.replace("/graphql", "/metrics");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();
+    let docs = std::fs::read_to_string(root.join("docs/operations.md")).unwrap();
+    let mut used: Vec<String> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("cabinet_") || w.starts_with("process_"))
+        .map(|w| w.trim_end_matches("_bucket").to_owned())
+        .collect();
+    used.sort();
+    used.dedup();
+    assert!(used.len() >= 12, "{used:?}");
+    // Gauges and the HTTP series exist from the start; other counters appear with their first event.
+    let always: Vec<&String> = used
+        .iter()
+        .filter(|m| !m.ends_with("_total") || m.starts_with("cabinet_http_"))
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = http
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let missing: Vec<&&String> = always
+            .iter()
+            .filter(|m| !text.lines().any(|l| l.starts_with(m.as_str())))
+            .collect();
+        if missing.is_empty() {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not exported: {missing:?}\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for m in &used {
+        assert!(
+            docs.contains(&format!("`{m}`")),
+            "{m} is not documented in docs/operations.md"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cabinet_http_requests_total{")
+                && l.contains("route=\"/graphql\"")
+                && l.contains("method=\"POST\"")
+                && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(value("process_resident_memory_bytes") > 1e6);
+    assert!(value("cabinet_db_pool_max_connections") >= 1.0);
+    // The demo's business day is today: nothing behind.
+    assert_eq!(value("cabinet_business_date_behind_days"), 0.0);
+    stop(server).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

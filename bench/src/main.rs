@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run_server(url: String) -> anyhow::Result<()> {
-    api::telemetry::init(api::config::LogFormat::Text);
+    let _telemetry = api::telemetry::init(api::config::LogFormat::Text, &Default::default())?;
     let settings = api::config::Settings {
         database_url: Some(url.into()),
         clock: api::config::ClockMode::Manual,

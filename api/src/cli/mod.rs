@@ -195,11 +195,13 @@ async fn start(cli: Cli) -> anyhow::Result<i32> {
         config_show(&loaded, *json);
         return Ok(0);
     }
-    crate::telemetry::init(loaded.settings.log_format);
+    let telemetry = crate::telemetry::init(loaded.settings.log_format, &loaded.settings.tracing)?;
     for name in &loaded.ignored {
         tracing::warn!(variable = %name, "an environment variable starting with CABINET_ names no setting; ignored");
     }
-    run(cli.command, loaded.settings).await
+    let result = run(cli.command, loaded.settings).await;
+    telemetry.shutdown();
+    result
 }
 
 /// How a settings enum is written (`json`, `manual`).

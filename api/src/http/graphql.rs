@@ -181,7 +181,11 @@ pub(crate) async fn graphql(
     // their own; a client's ids would join its events to anyone's (a business day, say).
     let staff = actor.as_ref().is_some_and(|a| a.is_staff());
     let given = |name| staff.then(|| header(&headers, name)).flatten();
-    let request_id = given("x-request-id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let request_id = given("x-request-id").unwrap_or_else(|| {
+        extensions
+            .get::<super::observe::RequestId>()
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |r| r.0.clone())
+    });
     let ctx = RequestCtx {
         actor,
         token_hash: token.as_deref().map(sessions::token_hash),
@@ -194,6 +198,14 @@ pub(crate) async fn graphql(
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
     let request_id = ctx.request_id.clone();
+    let operation = operation_name(&req);
+    // The request's span (opened by the HTTP layer) learns what it is about; commands, the store and the
+    // inline projections run inside it.
+    let span = tracing::Span::current();
+    span.record("request_id", request_id.as_str());
+    span.record("correlation_id", ctx.correlation_id.as_str());
+    span.record("operation", operation.as_str());
+    span.record("actor", actor.as_deref().unwrap_or("anonymous"));
     let response = s.schema.execute(req.data(ctx)).await;
     if !response.errors.is_empty() {
         // A refused command leaves no file behind (one another field or request still uses stays).
@@ -225,6 +237,7 @@ pub(crate) async fn graphql(
     }
     tracing::info!(
         request_id,
+        operation,
         actor = actor.as_deref().unwrap_or("anonymous"),
         ms = elapsed.as_secs_f64() * 1000.0,
         errors = ?codes,
@@ -235,6 +248,38 @@ pub(crate) async fn graphql(
         r.headers_mut().insert("x-request-id", v);
     }
     r
+}
+
+/// The operation's name for logs and spans: the one the request names, else the first operation's name in
+/// the document, else its kind and first field (`mutation login`), at most 100 characters.
+fn operation_name(req: &async_graphql::Request) -> String {
+    if let Some(name) = req.operation_name.as_deref().filter(|n| !n.is_empty()) {
+        return name.chars().take(100).collect();
+    }
+    // A cheap look at the text, no second parse: `query Name(…) {`, `mutation($i: …) { field`, `{ field`.
+    let text = req.query.trim_start();
+    let head_end = text.find('{').unwrap_or(text.len());
+    let head = &text[..head_end];
+    let word = |t: &str| -> Option<String> {
+        t.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|w| !w.is_empty())
+            .map(str::to_owned)
+    };
+    let kind = ["query", "mutation", "subscription"]
+        .into_iter()
+        .find(|k| head.starts_with(k))
+        .unwrap_or("query");
+    let after_kind = head.strip_prefix(kind).unwrap_or(head);
+    let named = after_kind
+        .split('(')
+        .next()
+        .and_then(word)
+        .filter(|_| !after_kind.trim_start().starts_with('('));
+    let name = named.or_else(|| word(&text[(head_end + 1).min(text.len())..]));
+    format!("{kind} {}", name.as_deref().unwrap_or("?"))
+        .chars()
+        .take(100)
+        .collect()
 }
 
 /// The bearer token of a `connection_init` payload: `{"Authorization": "Bearer <token>"}` (any case of the
@@ -253,4 +298,26 @@ pub(super) fn init_token(payload: &serde_json::Value) -> Option<String> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operations_are_named_for_logs() {
+        let name = |q: &str| super::operation_name(&async_graphql::Request::new(q));
+        assert_eq!(name("query Debt { debt { total } }"), "query Debt");
+        assert_eq!(
+            name("mutation($i: X!) { recordPayment(input: $i) { position } }"),
+            "mutation recordPayment"
+        );
+        assert_eq!(name("{ me { id } }"), "query me");
+        assert_eq!(
+            name("subscription Live($c: UUID) { notifications { id } }"),
+            "subscription Live"
+        );
+        assert_eq!(
+            super::operation_name(&async_graphql::Request::new("{ a }").operation_name("Mine")),
+            "Mine"
+        );
+    }
 }

@@ -74,7 +74,10 @@ fn denied() -> Response {
 
 fn render() -> Response {
     match crate::telemetry::metrics() {
-        Some(h) => (StatusCode::OK, h.render()).into_response(),
+        Some(h) => {
+            crate::telemetry::sample_process();
+            (StatusCode::OK, h.render()).into_response()
+        }
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "metrics recorder unavailable",

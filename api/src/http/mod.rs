@@ -11,6 +11,7 @@ pub mod downloads;
 pub mod graphql;
 pub mod headers;
 pub mod health;
+mod observe;
 pub mod server;
 mod state;
 mod ws;
@@ -118,6 +119,7 @@ pub fn router(app: App, config: &HttpConfig) -> Router {
                 .route("/documents/{sha256}", get(downloads::download))
                 .with_state(downloads),
         )
+        .route_layer(axum::middleware::from_fn(observe::http_metrics))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

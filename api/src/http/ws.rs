@@ -105,6 +105,32 @@ fn over_limit(protocol: WebSocketProtocols, id: &str, max: usize) -> Message {
     )
 }
 
+/// This socket's share of the gauges `cabinet_websockets_open` and `cabinet_subscriptions_active` (the
+/// operations running on open sockets), taken back when the socket ends however it ends.
+struct OpenGauges {
+    operations: usize,
+}
+
+impl OpenGauges {
+    fn new() -> Self {
+        metrics::gauge!("cabinet_websockets_open").increment(1.0);
+        Self { operations: 0 }
+    }
+
+    fn set(&mut self, operations: usize) {
+        let g = metrics::gauge!("cabinet_subscriptions_active");
+        g.increment(operations as f64 - self.operations as f64);
+        self.operations = operations;
+    }
+}
+
+impl Drop for OpenGauges {
+    fn drop(&mut self) {
+        self.set(0);
+        metrics::gauge!("cabinet_websockets_open").decrement(1.0);
+    }
+}
+
 /// The session behind the socket, once `connection_init` succeeded.
 type Signed = Arc<Mutex<Option<(Uuid, Vec<u8>)>>>;
 
@@ -159,6 +185,7 @@ async fn run(
     };
     let mut machine = std::pin::pin!(machine);
     let mut active: HashSet<String> = HashSet::new();
+    let mut gauges = OpenGauges::new();
     let keepalive = Duration::from_secs(limits.ws_keepalive_seconds.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
     let mut recheck = tokio::time::interval_at(
@@ -229,6 +256,7 @@ async fn run(
                         }
                         _ => {}
                     }
+                    gauges.set(active.len());
                 }
                 if to_machine.send(text).await.is_err() {
                     break;
@@ -240,6 +268,7 @@ async fn run(
                     if let Some(Envelope { kind, id: Some(id) }) = envelope(&t) {
                         if kind == "complete" || kind == "error" {
                             active.remove(&id);
+                            gauges.set(active.len());
                         }
                     }
                     if sink.send(Message::Text(t.into())).await.is_err() {

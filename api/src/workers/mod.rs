@@ -70,6 +70,7 @@ pub fn start(
     // Every node watches how far the workers are behind.
     let pool = app.pool.clone();
     let stall = Duration::from_secs(settings.workers.stall_seconds.max(1));
+    let time_zone = settings.tz()?;
     tasks.push(spawn_restarting(
         "worker-watch",
         restart_max,
@@ -77,6 +78,7 @@ pub fn start(
         move |stop| {
             watch::run(
                 pool.clone(),
+                time_zone,
                 managers.clone(),
                 stall,
                 Duration::from_secs(5),

@@ -55,9 +55,24 @@ pub async fn mail_due(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
     Ok((n, age.unwrap_or(0.0).max(0.0)))
 }
 
+/// Calendar days from the open business day to today's date in the lessor's time zone (0: the clock is
+/// current; `None` before the first day). A clock in manual mode is behind by design.
+///
+/// # Errors
+/// A database error.
+pub async fn business_days_behind(
+    pool: &PgPool,
+    time_zone: chrono_tz::Tz,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (open, _) = projections::views::contracts::load_business_day(pool).await?;
+    let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
+    Ok(open.map(|d| (today - d).num_days()))
+}
+
 /// Samples every `every` until `stop` turns true.
 pub async fn run(
     pool: PgPool,
+    time_zone: chrono_tz::Tz,
     consumers: Vec<std::sync::Arc<dyn ProcessManager>>,
     stall: Duration,
     every: Duration,
@@ -92,6 +107,16 @@ pub async fn run(
         }
         let (due, age) = mail_due(&pool).await?;
         metrics::gauge!("cabinet_outbox_due").set(due as f64);
+        metrics::gauge!("cabinet_outbox_oldest_due_seconds").set(age);
+        let pool_size = f64::from(pool.size());
+        let idle = pool.num_idle() as f64;
+        metrics::gauge!("cabinet_db_pool_connections", "state" => "in_use").set(pool_size - idle);
+        metrics::gauge!("cabinet_db_pool_connections", "state" => "idle").set(idle);
+        metrics::gauge!("cabinet_db_pool_max_connections")
+            .set(f64::from(pool.options().get_max_connections()));
+        if let Some(behind) = business_days_behind(&pool, time_zone).await? {
+            metrics::gauge!("cabinet_business_date_behind_days").set(behind as f64);
+        }
         report("outbox-sender", due, age);
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -144,3 +144,26 @@ pub async fn smtp_server(rcpt_reply: &'static str) -> (u16, Arc<Mutex<Vec<String
     });
     (port, received)
 }
+
+/// An OTLP/HTTP collector in the test: keeps the body of every `POST /v1/traces` (protobuf) and answers 200.
+#[allow(dead_code)]
+pub async fn otlp_collector() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let kept = bodies.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body.to_vec());
+                ""
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (port, bodies)
+}

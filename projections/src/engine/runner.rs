@@ -296,7 +296,24 @@ impl CatchUp {
         let cp = load_checkpoint(&mut tx, name).await?;
         let events = fetch_batch(&mut tx, cp, self.batch, self.consumer.aggregate_types()).await?;
         if let Some(last) = events.last() {
-            self.consumer.consume(&mut tx, &events).await?;
+            use tracing::Instrument as _;
+            // A trace of its own per batch (a worker runs for days; one span would never end).
+            let span = tracing::info_span!(
+                parent: None,
+                "catch_up",
+                consumer = name,
+                events = events.len(),
+                from_position = events.first().map(|e| e.position).unwrap_or_default(),
+                correlation_id = events
+                    .first()
+                    .and_then(|e| e.metadata.get("correlation_id"))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default(),
+            );
+            self.consumer
+                .consume(&mut tx, &events)
+                .instrument(span)
+                .await?;
             save_checkpoint(
                 &mut tx,
                 name,

@@ -213,6 +213,11 @@ where
     /// # Errors
     /// [`CommandError`]: the aggregate's refusal, a conflict after every attempt, a reused key, a read-model
     /// unique constraint, or a store failure.
+    #[tracing::instrument(
+        name = "command",
+        skip_all,
+        fields(aggregate = A::TYPE, aggregate_id = %aggregate_id, correlation_id = %meta.correlation_id)
+    )]
     pub async fn execute(
         &self,
         aggregate_id: &str,

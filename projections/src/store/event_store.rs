@@ -390,7 +390,12 @@ where
             {
                 continue;
             }
+            use tracing::Instrument as _;
             p.apply_batch(&mut tx, &stored)
+                .instrument(tracing::info_span!(
+                    "projection.inline",
+                    projection = p.name()
+                ))
                 .await
                 .map_err(|err| match err {
                     ProjectionError::Database(db) => db_err(db),
