@@ -246,8 +246,40 @@ impl Cluster {
         self.base.join("data")
     }
 
-    fn socket_dir(&self) -> PathBuf {
+    /// The data directory (PGDATA).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data()
+    }
+
+    /// The directory of the server's Unix socket (local connections as `postgres` need no password).
+    pub fn socket_dir(&self) -> PathBuf {
         self.base.join("socket")
+    }
+
+    /// The path of a PostgreSQL tool (`pg_basebackup`, `psql`, …) of the binaries this cluster runs.
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bins.tool(name)
+    }
+
+    /// The user the server runs as.
+    pub fn run_as(&self) -> RunAs {
+        self.run_as
+    }
+
+    /// Appends `lines` to the cluster's `postgresql.conf` (read at the next start), creating the cluster
+    /// first when it is new.
+    ///
+    /// # Errors
+    /// A failing `initdb`, or the file cannot be written.
+    pub fn append_config(&self, lines: &str) -> Result<(), ClusterError> {
+        use std::io::Write as _;
+        self.init_if_new()?;
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(self.data().join("postgresql.conf"))
+            .map_err(io_err("opening postgresql.conf"))?;
+        writeln!(f, "\n{lines}").map_err(io_err("writing postgresql.conf"))?;
+        Ok(())
     }
 
     fn password(&self) -> Result<String, ClusterError> {
@@ -268,11 +300,7 @@ impl Cluster {
         fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))
             .map_err(io_err("protecting the cluster password"))?;
         self.run_as.give(&pwfile)?;
-        let socket = self.socket_dir();
-        fs::create_dir_all(&socket).map_err(io_err("creating the socket directory"))?;
-        fs::set_permissions(&socket, fs::Permissions::from_mode(0o700))
-            .map_err(io_err("protecting the socket directory"))?;
-        self.run_as.give(&socket)?;
+        self.ensure_socket_dir()?;
         run(
             self.run_as
                 .command(self.bins.tool("initdb"), &self.base)
@@ -351,7 +379,20 @@ impl Cluster {
         self.start_at(port)
     }
 
+    /// The socket directory, made when missing (a data directory restored from a backup comes without it).
+    fn ensure_socket_dir(&self) -> Result<(), ClusterError> {
+        let socket = self.socket_dir();
+        if socket.is_dir() {
+            return Ok(());
+        }
+        fs::create_dir_all(&socket).map_err(io_err("creating the socket directory"))?;
+        fs::set_permissions(&socket, fs::Permissions::from_mode(0o700))
+            .map_err(io_err("protecting the socket directory"))?;
+        self.run_as.give(&socket)
+    }
+
     fn start_at(&mut self, port: u16) -> Result<(), ClusterError> {
+        self.ensure_socket_dir()?;
         {
             let mut opts = format!(
                 "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
