@@ -578,3 +578,75 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod deployment {
+    use super::*;
+
+    /// The `CABINET_…`, `DATABASE_URL` and `SMTP_URL` variables a deployment file sets.
+    fn variables(file: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file))
+            .unwrap();
+        let interpolate = |v: &str| -> String {
+            // `${NAME:-default}` → default; `${NAME}`/`${NAME:?…}` → a stand-in.
+            let mut out = String::new();
+            let mut rest = v;
+            while let Some(i) = rest.find("${") {
+                out.push_str(&rest[..i]);
+                let end = rest[i..].find('}').map_or(rest.len(), |e| i + e);
+                let inner = &rest[i + 2..end];
+                out.push_str(inner.split_once(":-").map_or("secret", |(_, d)| d));
+                rest = &rest[(end + 1).min(rest.len())..];
+            }
+            out.push_str(rest);
+            out.trim_matches('"').to_owned()
+        };
+        let mut vars = Vec::new();
+        for line in text.lines() {
+            let line = line.trim().trim_start_matches("ENV ").trim_end_matches('\\').trim();
+            let line = line.strip_prefix("Environment=").unwrap_or(line);
+            if line.starts_with('#') {
+                continue;
+            }
+            let pair = line
+                .split_once('=')
+                .filter(|(k, _)| !k.contains(' '))
+                .or_else(|| line.split_once(": "));
+            if let Some((k, v)) = pair {
+                let k = k.trim();
+                if k.starts_with(PREFIX) || k == "DATABASE_URL" || k == "SMTP_URL" || k.ends_with("_FILE") {
+                    vars.push((k.to_owned(), interpolate(v.trim())));
+                }
+            }
+        }
+        vars
+    }
+
+    #[test]
+    fn the_deployment_files_set_only_real_settings() {
+        for file in ["Dockerfile", "deploy/compose/compose.yaml", "deploy/systemd/cabinet.service"] {
+            let vars = variables(file);
+            assert!(vars.len() >= 3, "{file}: {vars:?}");
+            // A secret's file is named, not read, here.
+            let (files, plain): (Vec<_>, Vec<_>) =
+                vars.into_iter().partition(|(k, _)| k.ends_with("_FILE") && k != "CABINET_CALENDAR_FILE");
+            for (k, _) in &files {
+                let path = path_of(k.strip_suffix("_FILE").unwrap()).unwrap();
+                assert!(is_secret(&path), "{file}: {k} names no secret");
+            }
+            let loaded = Loaded::load(Sources {
+                env: plain.clone(),
+                ..Sources::default()
+            })
+            .unwrap_or_else(|e| panic!("{file}: {e:#}"));
+            assert!(loaded.ignored.is_empty(), "{file}: {:?} are no settings", loaded.ignored);
+            if file != "deploy/compose/compose.yaml" {
+                // Images and units never fall back to a private cluster.
+                assert!(loaded.settings.require_database_url, "{file}");
+            }
+        }
+        let dockerfile = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Dockerfile")).unwrap();
+        let user = dockerfile.lines().find_map(|l| l.strip_prefix("USER ")).expect("a USER line");
+        assert!(!user.starts_with('0') && !user.starts_with("root"), "{user}");
+    }
+}
