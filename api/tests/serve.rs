@@ -589,7 +589,9 @@ async fn a_request_continues_the_callers_trace_and_its_spans_reach_an_otlp_colle
         &request_id,
         "POST /graphql",
         "command",
+        "store.append",
         "projection.inline",
+        "catch_up",
     ] {
         assert!(
             contains(&all, needle.as_bytes()),

@@ -585,8 +585,9 @@ mod deployment {
 
     /// The `CABINET_…`, `DATABASE_URL` and `SMTP_URL` variables a deployment file sets.
     fn variables(file: &str) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file))
+                .unwrap();
         let interpolate = |v: &str| -> String {
             // `${NAME:-default}` → default; `${NAME}`/`${NAME:?…}` → a stand-in.
             let mut out = String::new();
@@ -603,7 +604,11 @@ mod deployment {
         };
         let mut vars = Vec::new();
         for line in text.lines() {
-            let line = line.trim().trim_start_matches("ENV ").trim_end_matches('\\').trim();
+            let line = line
+                .trim()
+                .trim_start_matches("ENV ")
+                .trim_end_matches('\\')
+                .trim();
             let line = line.strip_prefix("Environment=").unwrap_or(line);
             if line.starts_with('#') {
                 continue;
@@ -614,7 +619,11 @@ mod deployment {
                 .or_else(|| line.split_once(": "));
             if let Some((k, v)) = pair {
                 let k = k.trim();
-                if k.starts_with(PREFIX) || k == "DATABASE_URL" || k == "SMTP_URL" || k.ends_with("_FILE") {
+                if k.starts_with(PREFIX)
+                    || k == "DATABASE_URL"
+                    || k == "SMTP_URL"
+                    || k.ends_with("_FILE")
+                {
                     vars.push((k.to_owned(), interpolate(v.trim())));
                 }
             }
@@ -624,12 +633,17 @@ mod deployment {
 
     #[test]
     fn the_deployment_files_set_only_real_settings() {
-        for file in ["Dockerfile", "deploy/compose/compose.yaml", "deploy/systemd/cabinet.service"] {
+        for file in [
+            "Dockerfile",
+            "deploy/compose/compose.yaml",
+            "deploy/systemd/cabinet.service",
+        ] {
             let vars = variables(file);
             assert!(vars.len() >= 3, "{file}: {vars:?}");
             // A secret's file is named, not read, here.
-            let (files, plain): (Vec<_>, Vec<_>) =
-                vars.into_iter().partition(|(k, _)| k.ends_with("_FILE") && k != "CABINET_CALENDAR_FILE");
+            let (files, plain): (Vec<_>, Vec<_>) = vars
+                .into_iter()
+                .partition(|(k, _)| k.ends_with("_FILE") && k != "CABINET_CALENDAR_FILE");
             for (k, _) in &files {
                 let path = path_of(k.strip_suffix("_FILE").unwrap()).unwrap();
                 assert!(is_secret(&path), "{file}: {k} names no secret");
@@ -639,14 +653,26 @@ mod deployment {
                 ..Sources::default()
             })
             .unwrap_or_else(|e| panic!("{file}: {e:#}"));
-            assert!(loaded.ignored.is_empty(), "{file}: {:?} are no settings", loaded.ignored);
+            assert!(
+                loaded.ignored.is_empty(),
+                "{file}: {:?} are no settings",
+                loaded.ignored
+            );
             if file != "deploy/compose/compose.yaml" {
                 // Images and units never fall back to a private cluster.
                 assert!(loaded.settings.require_database_url, "{file}");
             }
         }
-        let dockerfile = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Dockerfile")).unwrap();
-        let user = dockerfile.lines().find_map(|l| l.strip_prefix("USER ")).expect("a USER line");
-        assert!(!user.starts_with('0') && !user.starts_with("root"), "{user}");
+        let dockerfile =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Dockerfile"))
+                .unwrap();
+        let user = dockerfile
+            .lines()
+            .find_map(|l| l.strip_prefix("USER "))
+            .expect("a USER line");
+        assert!(
+            !user.starts_with('0') && !user.starts_with("root"),
+            "{user}"
+        );
     }
 }

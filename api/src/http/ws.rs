@@ -62,11 +62,22 @@ pub(crate) async fn graphql_ws(
     };
     let client = client_of(&headers, &extensions, &s.forwarding);
     let held = extensions.get::<Connection>().cloned();
+    let request_id = extensions
+        .get::<super::observe::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let upgrade_span = tracing::Span::current();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(s.limits.request_max_bytes)
         .max_frame_size(s.limits.request_max_bytes)
-        .on_upgrade(move |socket| run(socket, s, protocol, client, held))
+        .on_upgrade(move |socket| {
+            use tracing::Instrument as _;
+            // The socket lives on after the upgrade's request: a trace of its own, following from it.
+            let span = tracing::info_span!(parent: None, "websocket", request_id = %request_id);
+            span.follows_from(&upgrade_span);
+            run(socket, s, protocol, client, held).instrument(span)
+        })
 }
 
 /// What the client says a message is, read before the protocol machine sees it.

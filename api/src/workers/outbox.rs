@@ -164,8 +164,19 @@ impl Sender {
                     }
                 }
             }
+            // A trace of its own per mail: which template went to the relay, how long it took.
+            let span = tracing::info_span!(
+                parent: None,
+                "mail.send",
+                outbox_id = row.id,
+                template = %row.template,
+                attempt = row.attempts + 1,
+            );
             let result = match build(from, &row, &files) {
-                Ok(m) => transport.send(m).await,
+                Ok(m) => {
+                    use tracing::Instrument as _;
+                    transport.send(m).instrument(span).await
+                }
                 Err(reason) => Err(Failure {
                     permanent: true,
                     reason,

@@ -243,6 +243,7 @@ where
             .collect()
     }
 
+    #[tracing::instrument(name = "store.load", skip_all, fields(aggregate = A::TYPE, aggregate_id = %aggregate_id))]
     async fn load_aggregate(
         &self,
         aggregate_id: &str,
@@ -276,6 +277,11 @@ where
         })
     }
 
+    #[tracing::instrument(
+        name = "store.append",
+        skip_all,
+        fields(aggregate = A::TYPE, aggregate_id = %context.aggregate_id, events = events.len())
+    )]
     async fn commit(
         &self,
         events: Vec<A::Event>,
