@@ -607,11 +607,14 @@ async fn the_metrics_the_alert_rules_use_are_exported_and_documented() {
         .await
         .unwrap();
     let dir = temp_dir();
+    // The demo password from a file (a secret kept off the command line and the environment).
+    let secret = dir.join("demo-password-secret");
+    std::fs::write(&secret, "demo-password-123\n").unwrap();
     let server = support::start_with_env(
         &dir,
-        &["--demo", "--demo-password", "demo-password-123"],
+        &["--demo"],
         Some(&db.url),
-        &[],
+        &[("CABINET_DEMO_PASSWORD_FILE", secret.to_str().unwrap())],
     )
     .await;
     let http = reqwest::Client::new();

@@ -232,6 +232,23 @@ fn config_show(loaded: &Loaded, json: bool) {
     }
 }
 
+/// The demo password from the file `CABINET_DEMO_PASSWORD_FILE` names (a secret kept off the command line
+/// and the environment), one trailing newline dropped.
+fn demo_password_file() -> anyhow::Result<Option<String>> {
+    match std::env::var_os("CABINET_DEMO_PASSWORD_FILE") {
+        None => Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "CABINET_DEMO_PASSWORD_FILE: reading {}",
+                    path.to_string_lossy()
+                )
+            })?;
+            Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()))
+        }
+    }
+}
+
 /// Writes `content` to a new file only its owner may read.
 fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -329,7 +346,13 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
             demo,
             demo_password,
             ..
-        } => serve(settings, app, demo.then_some(demo_password)).await,
+        } => {
+            let demo_password = match demo_password {
+                Some(p) => Some(p),
+                None => demo_password_file()?,
+            };
+            serve(settings, app, demo.then_some(demo_password)).await
+        }
         Command::Migrate { grant_runtime } => {
             println!("migrations applied");
             if let Some(role) = grant_runtime {
