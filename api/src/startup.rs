@@ -69,13 +69,7 @@ impl Database {
             }
         };
         if migrations == Migrations::Check {
-            let pool = projections::postgres::db::connect_limited(
-                &url,
-                settings.pool_size,
-                &settings.database,
-            )
-            .await
-            .context("connecting to PostgreSQL")?;
+            let pool = request_pool(&url, settings).await?;
             let pending = projections::postgres::db::pending_migrations(&pool)
                 .await
                 .context("reading the applied migrations")?;
@@ -119,13 +113,7 @@ impl Database {
             );
         }
         migrating.close().await;
-        let pool = projections::postgres::db::connect_limited(
-            &url,
-            settings.pool_size,
-            &settings.database,
-        )
-        .await
-        .context("connecting to PostgreSQL")?;
+        let pool = request_pool(&url, settings).await?;
         Ok(Self { pool, cluster })
     }
 
@@ -138,4 +126,11 @@ impl Database {
             }
         }
     }
+}
+
+/// The pool requests and workers use: `pool_size` connections carrying the `[database]` limits.
+async fn request_pool(url: &str, settings: &Settings) -> anyhow::Result<PgPool> {
+    projections::postgres::db::connect_limited(url, settings.pool_size, &settings.database)
+        .await
+        .context("connecting to PostgreSQL")
 }

@@ -118,15 +118,7 @@ async fn a_point_in_time_restore_brings_back_the_log_up_to_the_moment_and_nothin
     )
     .await;
     let http = reqwest::Client::new();
-    let r = gql(
-        &http,
-        &server.url,
-        None,
-        "mutation { login(email: \"admin@demo.local\", password: \"demo-password-123\") { token } }",
-        json!({}),
-    )
-    .await;
-    let token = r["data"]["login"]["token"].as_str().unwrap().to_owned();
+    let token = support::login(&http, &server.url).await;
 
     // 1. The base backup, with the script, as the server's user over its socket.
     let pg_bin = primary

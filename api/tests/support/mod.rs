@@ -167,3 +167,20 @@ pub async fn otlp_collector() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
     });
     (port, bodies)
 }
+
+/// Signs in as the demo's administrator (password `demo-password-123`) and returns the token.
+#[allow(dead_code)]
+pub async fn login(http: &reqwest::Client, url: &str) -> String {
+    let r = gql(
+        http,
+        url,
+        None,
+        "mutation { login(email: \"admin@demo.local\", password: \"demo-password-123\") { token } }",
+        json!({}),
+    )
+    .await;
+    r["data"]["login"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}
