@@ -19,15 +19,22 @@ fn squash(s: &str) -> String {
 
 const DOC: &str = "id kind number title status file { sha256 url } signatures { party thumbprint powerOfAttorney file { sha256 } }";
 
-#[tokio::test]
-async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_debt() {
-    let t = TestApp::spawn().await;
+/// An administrator's token, the Ромашка company and a contract of it concluded under `number`, on business day
+/// 2026-03-20.
+async fn contract_on_march_20(t: &TestApp, number: &str) -> (String, Uuid, Uuid) {
     let admin = t.sign_in(Role::Admin, &[]).await;
     let company = t
         .company(&admin, company_input("7707083893", "773601001"))
         .await;
-    let contract = conclude(&t, &admin, company, "ЛД-2026/07", "c.person@romashka.ru").await;
+    let contract = conclude(t, &admin, company, number, "c.person@romashka.ru").await;
     t.advance_clock(&admin, "2026-03-20").await;
+    (admin, company, contract)
+}
+
+#[tokio::test]
+async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_debt() {
+    let t = TestApp::spawn().await;
+    let (admin, company, contract) = contract_on_march_20(&t, "ЛД-2026/07").await;
     let r = t
         .gql(
             Some(&admin),
@@ -595,12 +602,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
 async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
     // Unconfigured: a payable QR code to an account nobody owns must never be printed.
     let t = TestApp::spawn_with(|s| s.demo = false).await;
-    let admin = t.sign_in(Role::Admin, &[]).await;
-    let company = t
-        .company(&admin, company_input("7707083893", "773601001"))
-        .await;
-    let contract = conclude(&t, &admin, company, "ЛД-2026/08", "c.person@romashka.ru").await;
-    t.advance_clock(&admin, "2026-03-20").await;
+    let (admin, _, contract) = contract_on_march_20(&t, "ЛД-2026/08").await;
     let events = t.event_count().await;
     for what in ["{overdue: true}", "{line: 1}"] {
         let r = t
@@ -634,12 +636,7 @@ async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
         s.lessor.name = "АО «Настоящий Лизинг»".into();
     })
     .await;
-    let admin = t.sign_in(Role::Admin, &[]).await;
-    let company = t
-        .company(&admin, company_input("7707083893", "773601001"))
-        .await;
-    let contract = conclude(&t, &admin, company, "ЛД-2026/09", "c.person@romashka.ru").await;
-    t.advance_clock(&admin, "2026-03-20").await;
+    let (admin, _, contract) = contract_on_march_20(&t, "ЛД-2026/09").await;
     let r = t
         .gql(
             Some(&admin),
