@@ -602,6 +602,21 @@ async fn the_metrics_the_alert_rules_use_are_exported_and_documented() {
     let http = reqwest::Client::new();
     let token = login(&http, &server.url).await;
     demo_debt(&http, &server.url, &token).await;
+    // Without an exporter the trace context still travels: continued in, returned out.
+    let r = http
+        .get(server.url.replace("/graphql", "/readyz"))
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .send()
+        .await
+        .unwrap();
+    let tp = r.headers()["traceparent"].to_str().unwrap();
+    assert!(
+        tp.starts_with("00-0af7651916cd43dd8448eb211c80319c-") && !tp.contains("b7ad6b7169203331"),
+        "{tp}"
+    );
     let metrics_url = server.url.replace("/graphql", "/metrics");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rules = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();

@@ -243,7 +243,7 @@ where
             .collect()
     }
 
-    #[tracing::instrument(name = "store.load", skip_all, fields(aggregate = A::TYPE, aggregate_id = %aggregate_id))]
+    #[tracing::instrument(name = "store.load", level = "debug", skip_all, fields(aggregate = A::TYPE, aggregate_id = %aggregate_id))]
     async fn load_aggregate(
         &self,
         aggregate_id: &str,
@@ -279,6 +279,7 @@ where
 
     #[tracing::instrument(
         name = "store.append",
+        level = "debug",
         skip_all,
         fields(aggregate = A::TYPE, aggregate_id = %context.aggregate_id, events = events.len())
     )]
@@ -398,7 +399,7 @@ where
             }
             use tracing::Instrument as _;
             p.apply_batch(&mut tx, &stored)
-                .instrument(tracing::info_span!(
+                .instrument(tracing::debug_span!(
                     "projection.inline",
                     projection = p.name()
                 ))
