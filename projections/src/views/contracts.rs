@@ -655,17 +655,18 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
         ContractEvent::PenaltyAccrued {
             line,
             deadline,
-            through,
+            days,
             total,
             ..
         } => {
             if let Some(l) = f.lines.get_mut(&(line as i32)) {
+                // The penalty's days are the event's: a line paid late (or a payment recorded after the day
+                // with an earlier value date) stops counting on the day it was paid, not on the day the
+                // penalty was recomputed (`through`).
                 l.deadline = Some(deadline);
                 l.penalty = money(total);
-                l.penalty_through = Some(l.penalty_through.map_or(through, |t| t.max(through)));
-                if l.paid < l.amount || l.days_overdue == 0 {
-                    l.days_overdue = days_between(deadline, through).max(l.days_overdue);
-                }
+                l.days_overdue = i32::try_from(days.max(0)).unwrap_or(i32::MAX);
+                l.penalty_through = Some(deadline + chrono::Duration::days(days.max(0)));
             }
         }
         ContractEvent::TrafficFineRegistered {
@@ -1066,7 +1067,8 @@ impl ReadModel for ContractsProjection {
     }
 
     fn version(&self) -> i32 {
-        1
+        // 2: a line's days overdue and penalty end from the penalty's own days (issue 23).
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {

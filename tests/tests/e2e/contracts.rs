@@ -236,6 +236,36 @@ async fn the_domain_md_penalty_example_end_to_end() {
 }
 
 #[tokio::test]
+async fn a_payment_recorded_after_the_day_with_an_earlier_value_date_shows_the_lateness_it_had() {
+    // The same line, but the bank's statement arrives on 2026-04-10 with the payment of 2026-03-27: 17 days,
+    // not the 31 between the deadline and the day it was recorded.
+    let w = World::new().await;
+    let id = w.contract_id(explicit_contract(w.company, "ЛД-1")).await;
+    w.advance_to("2026-04-10").await;
+    let c = w.contract(&w.admin, id).await;
+    assert_eq!(line(&c["data"]["contract"], 1)["daysOverdue"], 31, "{c}");
+    let r = w
+        .pay(id, "150000", "2026-03-27", "PP-1", "LEASING_PAYMENT")
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(
+        dec(&r["data"]["recordPayment"]["debt"]["penalties"]).to_string(),
+        "2550.00"
+    );
+    let q = "query($id: UUID!) { contract(id: $id) { schedule { number status daysOverdue } \
+             penalties { line deadline through days amount } } }";
+    let c = w.t.gql(Some(&w.admin), q, json!({"id": id})).await;
+    let contract = &c["data"]["contract"];
+    assert_eq!(line(contract, 1)["status"], "PAID", "{c}");
+    assert_eq!(line(contract, 1)["daysOverdue"], 17, "{c}");
+    assert_eq!(
+        contract["penalties"],
+        json!([{ "line": 1, "deadline": "2026-03-10", "through": "2026-03-27", "days": 17, "amount": "2550.00" }])
+    );
+    w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
 async fn due_dates_on_a_saturday_and_on_a_public_holiday_move_the_deadline() {
     let w = World::new().await;
     let mut input = explicit_contract(w.company, "ЛД-1");
