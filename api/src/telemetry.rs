@@ -114,8 +114,8 @@ pub fn init(format: LogFormat, tracing_settings: &TracingSettings) -> anyhow::Re
     };
     // What becomes an OpenTelemetry span. Exporting: every span down to debug level (the store's and the
     // inline projections' included). Not exporting: only the spans whose ids travel (`traceparent` in and
-    // out of a request, a WebSocket's trace): building span data for every command's inner spans only to
-    // drop it cost a third of the command throughput (docs/performance.md).
+    // out of a request, a WebSocket's trace): span data for every command's inner spans would be built only to
+    // be dropped (docs/performance.md, "The cost of operations' instrumentation").
     let spans = if exporting.is_some() {
         tracing_subscriber::filter::Targets::new().with_default(tracing::Level::DEBUG)
     } else {
