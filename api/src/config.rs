@@ -11,7 +11,7 @@ mod secret;
 mod sources;
 
 pub use secret::Secret;
-pub use sources::{variable_for, Loaded, Sources, PREFIX, SECRET_KEYS, SEPARATOR};
+pub use sources::{read_secret_file, variable_for, Loaded, Sources};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum, Default)]
@@ -137,6 +137,41 @@ pub struct TracingSettings {
     /// The share of traces started here that are exported, 0 to 1 (a caller's sampled `traceparent` is
     /// always followed).
     pub sample_ratio: f64,
+}
+
+impl TracingSettings {
+    /// The export's headers from `otlp_headers`.
+    ///
+    /// # Errors
+    /// A pair without `=`, naming the key.
+    pub fn headers(&self) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        let mut headers = std::collections::HashMap::new();
+        if let Some(h) = &self.otlp_headers {
+            for pair in h.expose().split(',').filter(|p| !p.trim().is_empty()) {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "tracing.otlp_headers: expected name=value pairs separated by commas"
+                    )
+                })?;
+                headers.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+        Ok(headers)
+    }
+
+    /// Checks the ratio and the headers.
+    ///
+    /// # Errors
+    /// The key that is wrong and why.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            anyhow::bail!(
+                "tracing.sample_ratio: {} is not between 0 and 1",
+                self.sample_ratio
+            );
+        }
+        self.headers().map(|_| ())
+    }
 }
 
 impl Default for TracingSettings {
@@ -512,6 +547,7 @@ impl Settings {
             }
         }
         self.tz()?;
+        self.tracing.check()?;
         Ok(())
     }
 }

@@ -61,10 +61,9 @@ pub fn init(format: LogFormat, tracing_settings: &TracingSettings) -> anyhow::Re
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
-    let ratio = tracing_settings.sample_ratio.clamp(0.0, 1.0);
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            ratio,
+            tracing_settings.sample_ratio,
         ))))
         .with_resource(
             opentelemetry_sdk::Resource::builder()
@@ -77,17 +76,7 @@ pub fn init(format: LogFormat, tracing_settings: &TracingSettings) -> anyhow::Re
         .filter(|e| !e.is_empty());
     if let Some(endpoint) = exporting {
         use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
-        let mut headers = std::collections::HashMap::new();
-        if let Some(h) = &tracing_settings.otlp_headers {
-            for pair in h.expose().split(',').filter(|p| !p.trim().is_empty()) {
-                let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "tracing.otlp_headers: expected name=value pairs separated by commas"
-                    )
-                })?;
-                headers.insert(k.trim().to_owned(), v.trim().to_owned());
-            }
-        }
+        let headers = tracing_settings.headers()?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)

@@ -235,18 +235,10 @@ fn config_show(loaded: &Loaded, json: bool) {
 /// The demo password from the file `CABINET_DEMO_PASSWORD_FILE` names (a secret kept off the command line
 /// and the environment), one trailing newline dropped.
 fn demo_password_file() -> anyhow::Result<Option<String>> {
-    match std::env::var_os("CABINET_DEMO_PASSWORD_FILE") {
-        None => Ok(None),
-        Some(path) => {
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "CABINET_DEMO_PASSWORD_FILE: reading {}",
-                    path.to_string_lossy()
-                )
-            })?;
-            Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-        }
-    }
+    std::env::var("CABINET_DEMO_PASSWORD_FILE")
+        .ok()
+        .map(|path| crate::config::read_secret_file("CABINET_DEMO_PASSWORD_FILE", &path))
+        .transpose()
 }
 
 /// Writes `content` to a new file only its owner may read.

@@ -44,7 +44,7 @@ const UNPREFIXED: &[(&str, &str)] = &[("DATABASE_URL", "database_url"), ("SMTP_U
 /// What the command line gives, before the settings are merged.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
-    /// `--config` (or `CABINET_CONFIG`): this file must exist.
+    /// `--config` (clap reads `CABINET_CONFIG` for it): this file must exist.
     pub config_file: Option<PathBuf>,
     /// The process's environment (tests pass their own).
     pub env: Vec<(String, String)>,
@@ -83,6 +83,27 @@ pub struct Loaded {
 struct Layer {
     name: String,
     dict: Dict,
+}
+
+impl Layer {
+    /// A layer holding one value at `path`.
+    fn at(name: String, path: &[String], value: Value) -> Self {
+        let mut dict = Dict::new();
+        insert(&mut dict, path, value);
+        Self { name, dict }
+    }
+}
+
+/// A secret's value from the file a `<VAR>_FILE` variable names: its text with one trailing newline (LF or
+/// CRLF) dropped — how container secrets and systemd credentials are written.
+///
+/// # Errors
+/// The file cannot be read; the message names the variable.
+pub fn read_secret_file(variable: &str, path: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{variable}: reading the file {path}"))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }
 
 impl Provider for Layer {
@@ -187,40 +208,23 @@ fn env_layers(
         let plain = path_of(name).filter(|p| {
             p.first().is_some_and(|k| defaults.contains_key(k)) && !p.iter().any(String::is_empty)
         });
-        let mut dict = Dict::new();
-        let layer_name = match (secret_file, plain) {
+        match (secret_file, plain) {
             // `CABINET_CALENDAR_FILE` is the key `calendar_file`; `CABINET_SMTP_URL_FILE` a file for `smtp_url`.
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(raw)
-                    .with_context(|| format!("{name}: reading the file {raw}"))?;
-                let text = text.strip_suffix('\n').unwrap_or(&text);
-                let text = text.strip_suffix('\r').unwrap_or(text);
-                insert(&mut dict, &path, Value::from(text.to_owned()));
-                format!("file {raw} named by {name}")
-            }
-            (None, Some(path)) => {
-                insert(&mut dict, &path, value_for(defaults, &path, raw));
-                format!("environment variable {name}")
-            }
-            (None, None) => {
-                if name.starts_with(PREFIX) {
-                    ignored.push(name.clone());
-                }
-                continue;
-            }
-        };
-        layers.push(Layer {
-            name: layer_name,
-            dict,
-        });
+            (Some(path), _) => layers.push(Layer::at(
+                format!("file {raw} named by {name}"),
+                &path,
+                Value::from(read_secret_file(name, raw)?),
+            )),
+            (None, Some(path)) => layers.push(Layer::at(
+                format!("environment variable {name}"),
+                &path,
+                value_for(defaults, &path, raw),
+            )),
+            (None, None) if name.starts_with(PREFIX) => ignored.push(name.clone()),
+            (None, None) => {}
+        }
     }
     Ok((layers, ignored))
-}
-
-fn env_value<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    env.iter()
-        .find(|(n, v)| n == name && !v.is_empty())
-        .map(|(_, v)| v.as_str())
 }
 
 impl Loaded {
@@ -235,20 +239,19 @@ impl Loaded {
             _ => anyhow::bail!("the defaults are not a table"),
         };
         let (env, ignored) = env_layers(&defaults, &sources.env)?;
-        let mut flags = Vec::new();
-        for (flag, key, value) in sources.flags {
-            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
-            let mut dict = Dict::new();
-            insert(&mut dict, &path, value);
-            flags.push(Layer {
-                name: format!("command line {flag}"),
-                dict,
-            });
-        }
-        // The data directory decides where the default settings file is: flag, then variable, then default.
-        let data_dir = flags
+        let flags: Vec<Layer> = sources
+            .flags
+            .into_iter()
+            .map(|(flag, key, value)| {
+                let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+                Layer::at(format!("command line {flag}"), &path, value)
+            })
+            .collect();
+        // The data directory decides where the default settings file is: flag, then variable, then default
+        // (the last layer that sets it, flags being merged last).
+        let data_dir = env
             .iter()
-            .chain(&env)
+            .chain(&flags)
             .rev()
             .find_map(|l| {
                 l.dict
@@ -257,11 +260,7 @@ impl Loaded {
                     .map(PathBuf::from)
             })
             .unwrap_or_else(|| Settings::default().data_dir);
-        let config_file = sources
-            .config_file
-            .clone()
-            .or_else(|| env_value(&sources.env, "CABINET_CONFIG").map(PathBuf::from));
-        let file = match config_file {
+        let file = match sources.config_file {
             Some(p) if !p.is_file() => anyhow::bail!("--config {}: no such file", p.display()),
             Some(p) => Some(p),
             None => Some(data_dir.join("cabinet.toml")).filter(|p| p.is_file()),
@@ -557,6 +556,15 @@ mod tests {
         assert_eq!(l.settings.listen.port(), 3);
         assert_eq!(l.settings.session_idle_hours, 12);
         assert_eq!(l.ignored, vec!["CABINET_BIN".to_owned()]);
+        // The flag's data directory, not the variable's, is where the settings file is looked for.
+        let mut flag_wins = Sources {
+            env: vec![("CABINET_DATA_DIR".into(), "/nonexistent/cabinet".into())],
+            ..Sources::default()
+        };
+        flag_wins.flag("--data-dir", "data_dir", Some(dir.display().to_string()));
+        let by_flag = Loaded::load(flag_wins).unwrap();
+        assert_eq!(by_flag.settings.snapshot_every, 9);
+        assert_eq!(by_flag.settings.data_dir, dir);
         let all = l.show();
         assert!(shown(&all, "snapshot_every").2.starts_with("file "));
         assert_eq!(shown(&all, "listen").2, "command line --listen");
@@ -570,6 +578,16 @@ mod tests {
             e.contains("http.request_max_bytes") && e.contains("CABINET_HTTP__REQUEST_MAX_BYTES"),
             "{e}"
         );
+        let e = load(&[("CABINET_TRACING__SAMPLE_RATIO", "1.5")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("tracing.sample_ratio"), "{e}");
+        let e = load(&[("CABINET_TRACING__OTLP_HEADERS", "api-key")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("tracing.otlp_headers"), "{e}");
         let e = load(&[("CABINET_HTTP__REQUEST_MAX_BYTS", "1")])
             .err()
             .unwrap()
