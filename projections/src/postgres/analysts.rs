@@ -4,7 +4,7 @@
 
 use sqlx::PgPool;
 
-use crate::postgres::db::quote_ident;
+use crate::postgres::db::{quote_ident, RoleStanding};
 
 /// The group role analysts' logins are members of.
 pub const ROLE: &str = "cabinet_analyst";
@@ -63,15 +63,10 @@ pub async fn grant(pool: &PgPool, role: &str) -> Result<(), AnalystError> {
     if role == ROLE {
         return Err(AnalystError::Itself);
     }
-    let found: Option<(bool, bool)> =
-        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1")
-            .bind(role)
-            .fetch_optional(pool)
-            .await?;
-    match found {
-        None => return Err(AnalystError::NoSuchRole(role.to_owned())),
-        Some((true, _) | (_, true)) => return Err(AnalystError::Privileged(role.to_owned())),
-        Some(_) => {}
+    match crate::postgres::db::role_standing(pool, role).await? {
+        RoleStanding::Missing => return Err(AnalystError::NoSuchRole(role.to_owned())),
+        RoleStanding::Unlimited => return Err(AnalystError::Privileged(role.to_owned())),
+        RoleStanding::Limitable => {}
     }
     ensure_role(pool).await?;
     let login = quote_ident(role);

@@ -246,11 +246,6 @@ impl Cluster {
         self.base.join("data")
     }
 
-    /// The data directory (PGDATA).
-    pub fn data_dir(&self) -> PathBuf {
-        self.data()
-    }
-
     /// The directory of the server's Unix socket (local connections as `postgres` need no password).
     pub fn socket_dir(&self) -> PathBuf {
         self.base.join("socket")

@@ -162,6 +162,34 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
+/// What grants can make of a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleStanding {
+    /// There is no role of that name.
+    Missing,
+    /// A superuser or a role that bypasses row security: no grant can limit it.
+    Unlimited,
+    /// An ordinary role: its privileges are what it is granted.
+    Limitable,
+}
+
+/// Whether `role` exists and whether grants can limit it (the analysts' and the runtime role's check).
+///
+/// # Errors
+/// A database error.
+pub async fn role_standing(pool: &PgPool, role: &str) -> Result<RoleStanding, sqlx::Error> {
+    let found: Option<(bool, bool)> =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1")
+            .bind(role)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match found {
+        None => RoleStanding::Missing,
+        Some((true, _) | (_, true)) => RoleStanding::Unlimited,
+        Some(_) => RoleStanding::Limitable,
+    })
+}
+
 /// The migrations of this binary the database has not applied (their versions), for a process that must not
 /// migrate (`serve --no-migrate`).
 ///

@@ -5,7 +5,7 @@
 
 use sqlx::PgPool;
 
-use crate::postgres::db::quote_ident;
+use crate::postgres::db::{quote_ident, RoleStanding};
 
 /// Why the grant was refused.
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +23,14 @@ pub enum RuntimeRoleError {
     Database(#[from] sqlx::Error),
 }
 
-/// The statements that give `role` the runtime privileges, in order (also printed by the docs' runbook).
-pub fn grants(role: &str) -> Vec<String> {
+/// The statements that give `role` the runtime privileges on `database`, in order.
+pub fn grants(role: &str, database: &str) -> Vec<String> {
     let r = quote_ident(role);
     vec![
-        format!("GRANT CONNECT, TEMPORARY ON DATABASE {{database}} TO {r}"),
+        format!(
+            "GRANT CONNECT, TEMPORARY ON DATABASE {} TO {r}",
+            quote_ident(database)
+        ),
         format!("GRANT USAGE ON SCHEMA public TO {r}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}"),
         format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}"),
@@ -45,24 +48,17 @@ pub fn grants(role: &str) -> Vec<String> {
 /// # Errors
 /// No such role, a superuser role, or the database refuses.
 pub async fn grant(pool: &PgPool, role: &str) -> Result<(), RuntimeRoleError> {
-    let row: Option<(bool, bool)> =
-        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1")
-            .bind(role)
-            .fetch_optional(pool)
-            .await?;
-    match row {
-        None => return Err(RuntimeRoleError::NoSuchRole(role.to_owned())),
-        Some((true, _) | (_, true)) => return Err(RuntimeRoleError::Privileged(role.to_owned())),
-        Some(_) => {}
+    match crate::postgres::db::role_standing(pool, role).await? {
+        RoleStanding::Missing => return Err(RuntimeRoleError::NoSuchRole(role.to_owned())),
+        RoleStanding::Unlimited => return Err(RuntimeRoleError::Privileged(role.to_owned())),
+        RoleStanding::Limitable => {}
     }
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(pool)
         .await?;
     let mut tx = pool.begin().await?;
-    for statement in grants(role) {
-        sqlx::query(&statement.replace("{database}", &quote_ident(&database)))
-            .execute(&mut *tx)
-            .await?;
+    for statement in grants(role, &database) {
+        sqlx::query(&statement).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
