@@ -19,6 +19,17 @@ async fn start(data_dir: &Path) -> Server {
     .await
 }
 
+/// The server's `/metrics` (from the loopback interface, which may read it without a token).
+async fn scrape(http: &reqwest::Client, graphql_url: &str) -> String {
+    http.get(graphql_url.replace("/graphql", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Asks for the demo client's password reset (a mail to send).
 async fn request_reset(http: &reqwest::Client, url: &str) {
     let r = gql(
@@ -431,14 +442,7 @@ async fn a_runtime_role_with_only_its_grants_serves_and_cannot_rewrite_history()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // No worker failed for want of a privilege.
-    let metrics = http
-        .get(server.url.replace("/graphql", "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&http, &server.url).await;
     assert!(
         !metrics
             .lines()
@@ -617,7 +621,6 @@ async fn the_metrics_the_alert_rules_use_are_exported_and_documented() {
         tp.starts_with("00-0af7651916cd43dd8448eb211c80319c-") && !tp.contains("b7ad6b7169203331"),
         "{tp}"
     );
-    let metrics_url = server.url.replace("/graphql", "/metrics");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rules = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();
     let docs = std::fs::read_to_string(root.join("docs/operations.md")).unwrap();
@@ -636,14 +639,7 @@ async fn the_metrics_the_alert_rules_use_are_exported_and_documented() {
         .collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let text = loop {
-        let text = http
-            .get(&metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = scrape(&http, &server.url).await;
         let missing: Vec<&&String> = always
             .iter()
             .filter(|m| !text.lines().any(|l| l.starts_with(m.as_str())))
