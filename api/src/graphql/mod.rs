@@ -17,6 +17,7 @@ mod insurance;
 pub mod limits;
 mod mutation;
 mod notifications;
+mod order;
 mod pagination;
 mod query;
 mod requests;
@@ -87,6 +88,7 @@ pub fn build_schema(app: App) -> CabinetSchema {
     .data(app)
     .extension(limits::RequestLimits)
     .extension(session::SessionPerOperation)
+    .extension(order::SelectionOrder)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     // Suggestions ("did you mean …") would spell out the schema to a caller introspection refuses.

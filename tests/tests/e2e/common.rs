@@ -114,6 +114,23 @@ impl TestApp {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    /// Runs a GraphQL operation; returns the response body as the text the server wrote (the order of
+    /// its keys included, which a parsed `Value` forgets).
+    pub async fn gql_text(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let mut req = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let mut req = req.body(Body::from(body)).unwrap();
+        let peer: std::net::SocketAddr = format!("{ADDRESS}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
     /// Waits (with a deadline) until the outbox has sent a mail of `template` to `to`, and reads it back
     /// from the file transport. With several, the newest.
     pub async fn mail(&self, to: &str, template: &str) -> Mail {

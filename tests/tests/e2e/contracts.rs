@@ -550,6 +550,93 @@ async fn fines_are_re_billed_once_per_resolution_number_and_can_be_paid() {
     );
 }
 
+/// The keys of every object of `text` (a JSON document) in the order they were written (a parsed `Value`
+/// sorts them).
+fn key_order(text: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => s.extend(chars.next()),
+                '"' => break,
+                c => s.push(c),
+            }
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek() == Some(&':') {
+            keys.push(s);
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn every_answer_lists_its_fields_in_the_order_the_query_selected_them() {
+    // Fields of one object resolve concurrently (each its own query); the answer used to list them in the
+    // order they finished: `fines` before `payments` one call, after them the next.
+    let w = World::new().await;
+    let a = w.contract_id(explicit_contract(w.company, "ЛД-O")).await;
+    w.advance_to("2026-03-10").await;
+    let r = w
+        .pay(a, "150000", "2026-03-10", "PP-O", "LEASING_PAYMENT")
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let r = w
+        .t
+        .gql(
+            Some(&w.admin),
+            "mutation($i: RegisterTrafficFineInput!) { registerTrafficFine(input: $i) { contract { id } } }",
+            json!({ "i": { "contractId": a, "resolutionNumber": "18810177260303000009",
+                           "date": "2026-03-03", "amount": "500", "vehicle": "А123ВС77",
+                           "description": "парковка" } }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let query = "query($id: UUID!, $c: UUID!) { \
+        contract(id: $id) { payments { amount bankReference } fines { resolutionNumber amount } \
+          debt { total fines } ...Late id } \
+        debt(companyId: $c) { total asOf } \
+        c2: contract(id: $id) { fines { amount } payments { amount } status } } \
+        fragment Late on Contract { status number debt { overdue } }";
+    let expected = [
+        "data",
+        "contract",
+        "payments",
+        "amount",
+        "bankReference",
+        "fines",
+        "resolutionNumber",
+        "amount",
+        "debt",
+        "total",
+        "fines",
+        "overdue",
+        "status",
+        "number",
+        "id",
+        "debt",
+        "total",
+        "asOf",
+        "c2",
+        "fines",
+        "amount",
+        "payments",
+        "amount",
+        "status",
+    ];
+    for _ in 0..25 {
+        let text =
+            w.t.gql_text(Some(&w.admin), query, json!({ "id": a, "c": w.company }))
+                .await;
+        assert_eq!(key_order(&text), expected, "{text}");
+    }
+}
+
 #[tokio::test]
 async fn early_repayment_recalculation_completion_and_termination() {
     let w = World::new().await;
