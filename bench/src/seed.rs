@@ -11,7 +11,7 @@ use domain::contract::{
     Allocation, AllocationTarget, ContractEvent, LeasingSubject, PaymentPurpose,
 };
 use domain::penalty::PenaltyTerms;
-use domain::schedule::{build_schedule, ScheduleKind, ScheduleTerms};
+use domain::schedule::{build_schedule, RedemptionKind, ScheduleKind, ScheduleTerms};
 use domain::values::Money;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -176,6 +176,7 @@ fn concluded(i: usize, id: Uuid, company: Uuid) -> anyhow::Result<ContractEvent>
         annual_rate: Decimal::from(18),
         first_due_date: first_due,
         redemption,
+        redemption_kind: RedemptionKind::Symbolic,
         kind: ScheduleKind::Annuity,
         explicit: vec![],
     })?;
@@ -202,6 +203,7 @@ fn concluded(i: usize, id: Uuid, company: Uuid) -> anyhow::Result<ContractEvent>
         first_due_date: first_due,
         schedule_kind: ScheduleKind::Annuity,
         redemption,
+        redemption_kind: RedemptionKind::Symbolic,
         penalty,
         lines,
     })

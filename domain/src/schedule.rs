@@ -33,6 +33,44 @@ impl ScheduleKind {
     }
 }
 
+/// What the redemption payment (выкупной платёж) is, as the contract states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedemptionKind {
+    /// The usual Russian contract: a small fixed amount (often 1,000 ₽) paid after the last regular line, on
+    /// top of regular lines that repay the whole financed amount. Due a month after the last regular line.
+    Symbolic,
+    /// A real residual value: the regular lines repay the financed amount down to it (FV in the annuity
+    /// formula) and it is paid with the last regular line, as a balloon.
+    Residual,
+}
+
+impl RedemptionKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Symbolic => "symbolic",
+            Self::Residual => "residual",
+        }
+    }
+
+    /// What the regular lines leave unpaid of the financed amount (FV) for a redemption of `amount`.
+    pub fn residual(self, amount: Money) -> Money {
+        match self {
+            Self::Symbolic => Money::ZERO,
+            Self::Residual => amount,
+        }
+    }
+
+    /// When the redemption is due, given the last regular line's due date.
+    pub fn due_after(self, last_regular: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Symbolic => nth_month(last_regular, 1),
+            Self::Residual => last_regular,
+        }
+    }
+}
+
 /// What a line pays for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,7 +79,8 @@ pub enum LineKind {
     Advance,
     /// A monthly leasing payment; lines 1..n.
     Regular,
-    /// The redemption payment (выкупной платёж), due with the last regular line; line n+1.
+    /// The redemption payment (выкупной платёж), after the last regular line; line n+1 (see
+    /// [`RedemptionKind`] for its date and for what the regular lines repay).
     Redemption,
 }
 
@@ -144,8 +183,10 @@ pub struct ScheduleTerms {
     pub annual_rate: Decimal,
     /// Due date of line 1; line i is due i−1 months later (clamped to the month's end).
     pub first_due_date: NaiveDate,
-    /// The redemption payment, paid with the last line (FV in the annuity formula).
+    /// The redemption payment.
     pub redemption: Money,
+    /// Whether the redemption is symbolic (on top of a full repayment) or a residual value (FV).
+    pub redemption_kind: RedemptionKind,
     /// How the regular lines are computed.
     pub kind: ScheduleKind,
     /// The lines of an explicit schedule: (due date, amount with VAT).
@@ -253,6 +294,7 @@ pub fn build_schedule(t: &ScheduleTerms) -> Result<Vec<ScheduleLine>, ScheduleEr
         ));
     }
     let financed = t.price - t.advance;
+    let fv = t.redemption_kind.residual(t.redemption);
     let r = monthly_rate(t.annual_rate);
     let regular = match t.kind {
         ScheduleKind::Explicit => explicit_lines(t)?,
@@ -261,13 +303,13 @@ pub fn build_schedule(t: &ScheduleTerms) -> Result<Vec<ScheduleLine>, ScheduleEr
                 .map(|i| nth_month(t.first_due_date, i))
                 .collect();
             let how = if t.kind == ScheduleKind::Annuity {
-                Amortization::Payment(annuity_payment(financed, r, t.term_months, t.redemption))
+                Amortization::Payment(annuity_payment(financed, r, t.term_months, fv))
             } else {
                 Amortization::Principal(Money::round(
-                    (financed - t.redemption).amount() / Decimal::from(t.term_months.max(1)),
+                    (financed - fv).amount() / Decimal::from(t.term_months.max(1)),
                 ))
             };
-            amortize(financed, t.redemption, r, how, &dates, 1)?
+            amortize(financed, fv, r, how, &dates, 1)?
         }
     };
     let last_due = regular
@@ -280,7 +322,7 @@ pub fn build_schedule(t: &ScheduleTerms) -> Result<Vec<ScheduleLine>, ScheduleEr
         lines.push(ScheduleLine::new(
             next_number,
             LineKind::Redemption,
-            last_due,
+            t.redemption_kind.due_after(last_due),
             t.redemption,
             None,
         ));
@@ -339,14 +381,15 @@ impl RecalculationMode {
 
 /// The new regular lines replacing `remaining` (untouched regular lines, in order) after `repaid` of principal
 /// is paid early. Dates are the remaining lines' own dates (a shorter term uses the first of them); numbers
-/// start at the first remaining line's number. `redemption` stays the balance left after the last line.
+/// start at the first remaining line's number. `fv` (the residual value, zero for a symbolic redemption)
+/// stays the balance left after the last line.
 ///
 /// # Errors
 /// [`ScheduleError::PaymentDoesNotCoverInterest`] when the kept payment no longer covers the interest.
 pub fn recalculate_remaining(
     kind: ScheduleKind,
     remaining: &[ScheduleLine],
-    redemption: Money,
+    fv: Money,
     annual_rate: Decimal,
     repaid: Money,
     mode: RecalculationMode,
@@ -357,25 +400,25 @@ pub fn recalculate_remaining(
     let outstanding = remaining.iter().fold(Money::ZERO, |acc, l| {
         acc + l.principal.unwrap_or(Money::ZERO)
     });
-    let balance = outstanding + redemption - repaid;
+    let balance = outstanding + fv - repaid;
     let r = monthly_rate(annual_rate);
     let dates: Vec<NaiveDate> = remaining.iter().map(|l| l.due_date).collect();
     let n = remaining.len() as u32;
     let how = match (kind, mode) {
         (ScheduleKind::Annuity, RecalculationMode::SmallerPayments) => {
-            Amortization::Payment(annuity_payment(balance, r, n, redemption))
+            Amortization::Payment(annuity_payment(balance, r, n, fv))
         }
         (ScheduleKind::Annuity, RecalculationMode::ShorterTerm) => {
             Amortization::Payment(first.amount)
         }
-        (_, RecalculationMode::SmallerPayments) => Amortization::Principal(Money::round(
-            (balance - redemption).amount() / Decimal::from(n),
-        )),
+        (_, RecalculationMode::SmallerPayments) => {
+            Amortization::Principal(Money::round((balance - fv).amount() / Decimal::from(n)))
+        }
         (_, RecalculationMode::ShorterTerm) => {
             Amortization::Principal(first.principal.unwrap_or(first.amount))
         }
     };
-    amortize(balance, redemption, r, how, &dates, first.number)
+    amortize(balance, fv, r, how, &dates, first.number)
 }
 
 #[cfg(test)]
@@ -399,6 +442,7 @@ mod tests {
             annual_rate: rate,
             first_due_date: d("2025-11-10"),
             redemption: Money::ZERO,
+            redemption_kind: RedemptionKind::Residual,
             kind,
             explicit: vec![],
         }
@@ -448,6 +492,64 @@ mod tests {
         assert_eq!(lines[12].number, 13);
         assert_eq!(lines[12].due_date, lines[11].due_date);
         assert_eq!(sum(&lines, |l| l.principal), m("1100000"));
+    }
+
+    #[test]
+    fn a_symbolic_redemption_comes_a_month_after_a_schedule_that_repays_everything() {
+        for kind in [ScheduleKind::Annuity, ScheduleKind::Decreasing] {
+            let mut t = terms(kind, "1200000", "0", 12, dec!(12));
+            let without = build_schedule(&t).unwrap();
+            t.redemption = m("1000");
+            t.redemption_kind = RedemptionKind::Symbolic;
+            let lines = build_schedule(&t).unwrap();
+            // The regular lines are those of the same contract without a redemption: they repay all of it.
+            assert_eq!(lines[..12], without[..], "{kind:?}");
+            assert_eq!(sum(&lines, |l| l.principal), m("1200000"));
+            let r = &lines[12];
+            assert_eq!(
+                (r.kind, r.number, r.amount),
+                (LineKind::Redemption, 13, m("1000"))
+            );
+            assert_eq!(r.due_date, d("2026-11-10"), "a month after 2026-10-10");
+            assert_eq!(r.principal, None);
+        }
+        // The explicit schedule's redemption follows its last line the same way.
+        let mut t = terms(ScheduleKind::Explicit, "1000000", "0", 2, dec!(0));
+        t.explicit = vec![
+            (d("2025-11-30"), m("500000")),
+            (d("2025-12-31"), m("500000")),
+        ];
+        t.redemption = m("1000");
+        t.redemption_kind = RedemptionKind::Symbolic;
+        assert_eq!(build_schedule(&t).unwrap()[2].due_date, d("2026-01-31"));
+        t.redemption_kind = RedemptionKind::Residual;
+        assert_eq!(build_schedule(&t).unwrap()[2].due_date, d("2025-12-31"));
+    }
+
+    #[test]
+    fn recalculating_a_symbolic_contract_repays_the_whole_balance_and_a_residual_one_down_to_it() {
+        let mut t = terms(ScheduleKind::Annuity, "1200000", "0", 12, dec!(12));
+        t.redemption = m("100000");
+        for kind in [RedemptionKind::Symbolic, RedemptionKind::Residual] {
+            t.redemption_kind = kind;
+            let lines = build_schedule(&t).unwrap();
+            let remaining = &lines[6..12];
+            let fv = kind.residual(t.redemption);
+            let new = recalculate_remaining(
+                ScheduleKind::Annuity,
+                remaining,
+                fv,
+                dec!(12),
+                m("50000"),
+                RecalculationMode::SmallerPayments,
+            )
+            .unwrap();
+            assert_eq!(
+                sum(&new, |l| l.principal),
+                sum(remaining, |l| l.principal) - m("50000"),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub fn sample_contract(
         schedule_kind: crate::schedule::ScheduleKind::Explicit,
         explicit_lines: vec![(d("2026-03-10"), m("300000"))],
         redemption: m("0"),
+        redemption_kind: None,
         penalty: crate::penalty::PenaltyTerms {
             rate_per_day: rust_decimal::Decimal::new(1, 1),
             base_includes_vat: true,

@@ -312,6 +312,7 @@ async fn load_contract(app: &App, company: Uuid, today: NaiveDate) -> anyhow::Re
         schedule_kind: ScheduleKind::Annuity,
         explicit_lines: vec![],
         redemption: Money::parse("1000")?,
+        redemption_kind: Some(domain::schedule::RedemptionKind::Symbolic),
         penalty: PenaltyTerms {
             rate_per_day: Decimal::new(1, 1),
             base_includes_vat: true,

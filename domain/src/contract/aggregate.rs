@@ -14,8 +14,8 @@ use super::{
 use crate::calendar::ProductionCalendar;
 use crate::penalty::{line_penalty, PenaltyTerms, Settlement};
 use crate::schedule::{
-    build_schedule, recalculate_remaining, LineKind, RecalculationMode, ScheduleKind, ScheduleLine,
-    ScheduleTerms,
+    build_schedule, recalculate_remaining, LineKind, RecalculationMode, RedemptionKind,
+    ScheduleKind, ScheduleLine, ScheduleTerms,
 };
 use crate::values::Money;
 
@@ -88,6 +88,7 @@ struct State {
     date: NaiveDate,
     status: ContractStatus,
     schedule_kind: ScheduleKind,
+    redemption_kind: RedemptionKind,
     annual_rate: Decimal,
     penalty_terms: PenaltyTerms,
     lines: Vec<LineState>,
@@ -373,6 +374,17 @@ impl Contract {
                 reason: "must be at least zero and less than the financed amount",
             });
         }
+        // A redemption above zero says what it is: the regular lines depend on it.
+        let redemption_kind =
+            match t.redemption_kind {
+                Some(kind) => kind,
+                None if t.redemption == Money::ZERO => RedemptionKind::Symbolic,
+                None => return Err(ContractError::OutOfRange {
+                    field: "redemptionKind",
+                    reason:
+                        "must be stated (SYMBOLIC or RESIDUAL) when the redemption is above zero",
+                }),
+            };
         let explicit = t.schedule_kind == ScheduleKind::Explicit;
         if explicit && t.explicit_lines.len() != t.term_months as usize {
             return Err(ContractError::OutOfRange {
@@ -401,6 +413,7 @@ impl Contract {
                 t.first_due_date
             },
             redemption: t.redemption,
+            redemption_kind,
             kind: t.schedule_kind,
             explicit: t.explicit_lines,
         })
@@ -429,6 +442,7 @@ impl Contract {
             first_due_date: t.first_due_date,
             schedule_kind: t.schedule_kind,
             redemption: t.redemption,
+            redemption_kind,
             penalty: t.penalty,
             lines,
         })
@@ -683,7 +697,7 @@ impl Contract {
             .lines
             .iter()
             .find(|l| l.line.kind == LineKind::Redemption && l.paid == Money::ZERO);
-        let fv = redemption.map(|l| l.line.amount).unwrap_or(Money::ZERO);
+        let fv = redemption.map_or(Money::ZERO, |l| s.redemption_kind.residual(l.line.amount));
         let mut lines =
             recalculate_remaining(s.schedule_kind, &remaining, fv, s.annual_rate, amount, mode)
                 .map_err(ContractError::Schedule)?;
@@ -694,7 +708,9 @@ impl Contract {
                 .last()
                 .map(|l| l.number + 1)
                 .unwrap_or(remaining[0].number);
-            let due = lines.last().map(|l| l.due_date).unwrap_or(r.line.due_date);
+            let due = lines
+                .last()
+                .map_or(r.line.due_date, |l| s.redemption_kind.due_after(l.due_date));
             lines.push(ScheduleLine::new(
                 number,
                 LineKind::Redemption,
@@ -901,6 +917,7 @@ impl Aggregate for Contract {
             company_id,
             date,
             schedule_kind,
+            redemption_kind,
             annual_rate,
             penalty,
             lines,
@@ -913,6 +930,7 @@ impl Aggregate for Contract {
                 date,
                 status: ContractStatus::Concluded,
                 schedule_kind,
+                redemption_kind,
                 annual_rate,
                 penalty_terms: penalty,
                 lines: lines.into_iter().map(LineState::new).collect(),

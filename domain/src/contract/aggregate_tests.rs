@@ -66,6 +66,7 @@ fn terms() -> ContractTerms {
             (d("2026-05-10"), m("150000")),
         ],
         redemption: m("1000"),
+        redemption_kind: Some(RedemptionKind::Residual),
         penalty: PENALTY,
     }
 }
@@ -84,6 +85,7 @@ fn concluded(t: ContractTerms) -> ContractEvent {
         annual_rate: t.annual_rate,
         first_due_date: t.first_due_date,
         redemption: t.redemption,
+        redemption_kind: t.redemption_kind.unwrap_or(RedemptionKind::Symbolic),
         kind: t.schedule_kind,
         explicit: t.explicit_lines.clone(),
     })
@@ -106,6 +108,7 @@ fn concluded(t: ContractTerms) -> ContractEvent {
         first_due_date: t.first_due_date,
         schedule_kind: t.schedule_kind,
         redemption: t.redemption,
+        redemption_kind: t.redemption_kind.unwrap_or(RedemptionKind::Symbolic),
         penalty: t.penalty,
         lines,
     }
@@ -791,6 +794,134 @@ async fn a_partial_early_repayment_from_credit_recomputes_the_remaining_lines() 
         .iter()
         .fold(Money::ZERO, |a, l| a + l.principal.unwrap());
     assert_eq!(principal, m("900000"));
+}
+
+#[tokio::test]
+async fn a_redemption_above_zero_must_say_whether_it_is_symbolic_or_residual() {
+    let mut t = annuity_terms();
+    t.redemption = m("1000");
+    t.redemption_kind = None;
+    errors_with(
+        vec![],
+        ContractCommand::ConcludeContract(Box::new(t.clone())),
+        ContractError::OutOfRange {
+            field: "redemptionKind",
+            reason: "must be stated (SYMBOLIC or RESIDUAL) when the redemption is above zero",
+        },
+    )
+    .await;
+    // Without a redemption there is nothing to state.
+    t.redemption = Money::ZERO;
+    framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(t.clone())))
+        .await
+        .then_expect_events(vec![concluded(t)]);
+}
+
+#[tokio::test]
+async fn a_symbolic_redemption_is_paid_after_lines_that_repay_the_whole_financed_amount() {
+    let mut t = annuity_terms();
+    t.redemption = m("1000");
+    t.redemption_kind = Some(RedemptionKind::Symbolic);
+    let result = framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(t.clone())))
+        .await
+        .inspect_result()
+        .unwrap();
+    let [ContractEvent::ContractConcluded {
+        lines,
+        redemption_kind,
+        ..
+    }] = result.as_slice()
+    else {
+        panic!("expected one ContractConcluded, got {result:?}");
+    };
+    assert_eq!(*redemption_kind, RedemptionKind::Symbolic);
+    let principal = lines
+        .iter()
+        .fold(Money::ZERO, |a, l| a + l.principal.unwrap_or(Money::ZERO));
+    assert_eq!(
+        principal,
+        m("1200000"),
+        "the regular lines repay everything"
+    );
+    // 1,200,000 at 12% over 12 months: docs/domain.md's 106,618.55, not the residual's smaller payment.
+    assert_eq!(lines[0].amount, m("106618.55"));
+    let last = &lines[12];
+    assert_eq!((last.kind, last.amount), (LineKind::Redemption, m("1000")));
+    assert_eq!(
+        last.due_date,
+        d("2027-03-10"),
+        "a month after the last line"
+    );
+
+    // A residual value of the same amount is amortised: the lines leave it outstanding, due with the last.
+    t.redemption_kind = Some(RedemptionKind::Residual);
+    let result = framework()
+        .given_no_previous_events()
+        .when_async(ContractCommand::ConcludeContract(Box::new(t)))
+        .await
+        .inspect_result()
+        .unwrap();
+    let [ContractEvent::ContractConcluded { lines, .. }] = result.as_slice() else {
+        panic!("expected one ContractConcluded, got {result:?}");
+    };
+    let principal = lines
+        .iter()
+        .fold(Money::ZERO, |a, l| a + l.principal.unwrap_or(Money::ZERO));
+    assert_eq!(principal, m("1199000"));
+    assert_eq!(lines[12].due_date, lines[11].due_date);
+}
+
+#[tokio::test]
+async fn recalculating_a_symbolic_contract_repays_everything_and_keeps_the_redemption_after_it() {
+    let mut t = annuity_terms();
+    t.redemption = m("1000");
+    t.redemption_kind = Some(RedemptionKind::Symbolic);
+    let credit = ContractEvent::PaymentRecorded {
+        bank_reference: "early".into(),
+        date: d("2026-03-01"),
+        amount: m("300000"),
+        purpose: PaymentPurpose::Unallocated,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Credit,
+            amount: m("300000"),
+        }],
+    };
+    let result = framework()
+        .given(vec![concluded(t), credit])
+        .when_async(ContractCommand::RecalculateSchedule {
+            date: d("2026-03-01"),
+            amount: m("300000"),
+            mode: RecalculationMode::ShorterTerm,
+        })
+        .await
+        .inspect_result()
+        .unwrap();
+    let [ContractEvent::ScheduleRecalculated {
+        replaced, lines, ..
+    }] = result.as_slice()
+    else {
+        panic!("expected ScheduleRecalculated, got {result:?}");
+    };
+    assert_eq!(replaced.len(), 13, "12 lines and the redemption");
+    let (redemption, regular) = lines.split_last().unwrap();
+    let principal = regular
+        .iter()
+        .fold(Money::ZERO, |a, l| a + l.principal.unwrap());
+    assert_eq!(
+        principal,
+        m("900000"),
+        "all of what is left, nothing held back"
+    );
+    assert_eq!(redemption.kind, LineKind::Redemption);
+    assert_eq!(redemption.amount, m("1000"));
+    assert_eq!(
+        redemption.due_date,
+        crate::schedule::nth_month(regular.last().unwrap().due_date, 1)
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::values::{LeasingSubject, PaymentPurpose};
 use crate::penalty::PenaltyTerms;
-use crate::schedule::{RecalculationMode, ScheduleKind};
+use crate::schedule::{RecalculationMode, RedemptionKind, ScheduleKind};
 use crate::values::{Email, Money};
 
 /// The advance, as agreed.
@@ -50,6 +50,9 @@ pub struct ContractTerms {
     pub explicit_lines: Vec<(NaiveDate, Money)>,
     /// The redemption payment.
     pub redemption: Money,
+    /// Whether the redemption is symbolic or a residual value (`None`: not stated, allowed only for a zero
+    /// redemption).
+    pub redemption_kind: Option<RedemptionKind>,
     /// Penalty terms.
     pub penalty: PenaltyTerms,
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::values::{LeasingSubject, PaymentPurpose};
 use crate::penalty::PenaltyTerms;
-use crate::schedule::{RecalculationMode, ScheduleKind, ScheduleLine};
+use crate::schedule::{RecalculationMode, RedemptionKind, ScheduleKind, ScheduleLine};
 use crate::values::{Email, Money};
 
 /// Where a contract is in its life.
@@ -105,6 +105,9 @@ pub enum ContractEvent {
         schedule_kind: ScheduleKind,
         /// The redemption payment.
         redemption: Money,
+        /// What the redemption is (version 2; version 1 contracts were all computed as a residual value,
+        /// and the upcaster reads them so).
+        redemption_kind: RedemptionKind,
         /// Penalty terms.
         penalty: PenaltyTerms,
         /// The schedule.
@@ -257,6 +260,10 @@ impl DomainEvent for ContractEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            Self::ContractConcluded { .. } => "2",
+            _ => "1",
+        }
+        .to_owned()
     }
 }

@@ -19,13 +19,36 @@ pub struct Upcaster {
 }
 
 /// Every upcaster the system knows.
-pub static UPCASTERS: &[Upcaster] = &[Upcaster {
-    aggregate_type: "Company",
-    event_type: "CompanyRegistered",
-    from: "1",
-    to: "2",
-    apply: company_registered_v1_to_v2,
-}];
+pub static UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        aggregate_type: "Company",
+        event_type: "CompanyRegistered",
+        from: "1",
+        to: "2",
+        apply: company_registered_v1_to_v2,
+    },
+    Upcaster {
+        aggregate_type: "Contract",
+        event_type: "ContractConcluded",
+        from: "1",
+        to: "2",
+        apply: contract_concluded_v1_to_v2,
+    },
+];
+
+/// ContractConcluded v1 did not say what its redemption was; its schedule was computed with the redemption
+/// as a residual value (FV, due with the last line), so that is what a v1 contract is. (A v1 contract
+/// without a redemption reads the same either way.)
+fn contract_concluded_v1_to_v2(mut payload: Value) -> Value {
+    if let Some(body) = payload
+        .get_mut("ContractConcluded")
+        .and_then(Value::as_object_mut)
+    {
+        body.entry("redemption_kind")
+            .or_insert(Value::String("residual".to_owned()));
+    }
+    payload
+}
 
 /// CompanyRegistered v1 had one `address`; v2 has `legal_address` and `postal_address`. A company
 /// registered with one address uses it for both.
@@ -73,6 +96,22 @@ mod tests {
         assert_eq!(
             p,
             json!({"CompanyRegistered": {"inn": "7707083893", "legal_address": "Москва", "postal_address": "Москва"}})
+        );
+    }
+
+    #[test]
+    fn a_v1_contract_is_read_as_what_it_was_computed_as_a_residual_redemption() {
+        let v1 = json!({"ContractConcluded": {"number": "ЛД-1", "redemption": "1000.00"}});
+        let (v, p) = upcast("Contract", "ContractConcluded", "1", v1);
+        assert_eq!(v, "2");
+        assert_eq!(
+            p,
+            json!({"ContractConcluded": {"number": "ЛД-1", "redemption": "1000.00", "redemption_kind": "residual"}})
+        );
+        let v2 = json!({"ContractConcluded": {"redemption_kind": "symbolic"}});
+        assert_eq!(
+            upcast("Contract", "ContractConcluded", "2", v2.clone()),
+            ("2".to_owned(), v2)
         );
     }
 

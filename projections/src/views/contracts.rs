@@ -71,6 +71,8 @@ pub struct ContractView {
     pub schedule_kind: String,
     /// Redemption payment.
     pub redemption: Decimal,
+    /// symbolic (after lines that repay everything) or residual (amortised down to, paid with the last line).
+    pub redemption_kind: String,
     /// Penalty, percent per day.
     pub penalty_rate: Decimal,
     /// Whether the penalty base includes VAT.
@@ -265,6 +267,7 @@ const CONTRACT_COLUMNS: &[&str] = &[
     "first_due_date",
     "schedule_kind",
     "redemption",
+    "redemption_kind",
     "penalty_rate",
     "penalty_base_includes_vat",
     "penalty_payment_day_counts",
@@ -499,6 +502,7 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
         first_due_date,
         schedule_kind,
         redemption,
+        redemption_kind,
         penalty,
         lines,
         ..
@@ -525,6 +529,7 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             first_due_date,
             schedule_kind: schedule_kind.as_str().to_owned(),
             redemption: money(redemption),
+            redemption_kind: redemption_kind.as_str().to_owned(),
             penalty_rate: penalty.rate_per_day,
             penalty_base_includes_vat: penalty.base_includes_vat,
             penalty_payment_day_counts: penalty.payment_day_counts,

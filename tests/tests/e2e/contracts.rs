@@ -43,6 +43,7 @@ fn explicit_contract(company: Uuid, number: &str) -> Value {
             { "dueDate": "2026-05-10", "amount": "150000" }
         ],
         "redemption": "1000",
+        "redemptionKind": "RESIDUAL",
         "penalty": { "ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true }
     })
 }
@@ -159,6 +160,88 @@ async fn an_annuity_contract_gets_the_domain_md_payment_and_the_vat_change_insid
     assert_eq!(dec(&line(c, 3)["vatAmount"]).to_string(), "19226.30");
     assert_eq!(c["status"], "CONCLUDED");
     assert_eq!(c["nextPayment"]["date"], "2025-11-10");
+}
+
+#[tokio::test]
+async fn a_symbolic_redemption_comes_after_a_schedule_that_repays_everything_and_the_quote_follows()
+{
+    // The usual Russian contract: 1,200,000 at 12% over 12 months repaid by the regular lines (106,618.55 a
+    // month, docs/domain.md) and a 1,000 выкупной платёж a month after the last line.
+    let w = World::new().await;
+    let mut input = annuity_contract(w.company, "ЛД-S1");
+    input["redemption"] = json!("1000");
+    let r = w.conclude(input.clone()).await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".into(), Some("input.redemptionKind".into())),
+        "a redemption that does not say what it is: {r}"
+    );
+    input["redemptionKind"] = json!("SYMBOLIC");
+    let r = w.conclude(input.clone()).await;
+    let c = &r["data"]["concludeContract"]["contract"];
+    let lines = c["schedule"].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(lines.len(), 13, "{r}");
+    assert_eq!(dec(&line(c, 1)["amount"]).to_string(), "106618.55");
+    let principal: rust_decimal::Decimal = lines
+        .iter()
+        .filter(|l| !l["principal"].is_null())
+        .map(|l| dec(&l["principal"]))
+        .sum();
+    assert_eq!(principal.to_string(), "1200000.00");
+    assert_eq!(line(c, 13)["kind"], "REDEMPTION");
+    assert_eq!(
+        line(c, 13)["dueDate"],
+        "2026-11-10",
+        "a month after 2026-10-10"
+    );
+    assert_eq!(dec(&line(c, 13)["amount"]).to_string(), "1000.00");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let q = w
+        .t
+        .gql(
+            Some(&w.admin),
+            "query($c: UUID!) { contract(id: $c) { redemption redemptionKind } \
+             earlyBuyoutQuote(contractId: $c, asOf: \"2025-10-30\") { outstandingPrincipal redemption total } }",
+            json!({ "c": id }),
+        )
+        .await;
+    assert_eq!(q["data"]["contract"]["redemptionKind"], "SYMBOLIC", "{q}");
+    let quote = &q["data"]["earlyBuyoutQuote"];
+    assert_eq!(
+        dec(&quote["outstandingPrincipal"]).to_string(),
+        "1200000.00",
+        "{q}"
+    );
+    assert_eq!(dec(&quote["redemption"]).to_string(), "1000.00");
+    assert_eq!(dec(&quote["total"]).to_string(), "1201000.00");
+
+    // A residual value of 100,000 is amortised: smaller lines, the balloon due with the last one, and the
+    // quote's principal leaves it out (it is the redemption).
+    let mut residual = annuity_contract(w.company, "ЛД-S2");
+    residual["redemption"] = json!("100000");
+    residual["redemptionKind"] = json!("RESIDUAL");
+    let r = w.conclude(residual).await;
+    let c = &r["data"]["concludeContract"]["contract"];
+    assert_eq!(dec(&line(c, 1)["amount"]).to_string(), "98733.67", "{r}");
+    assert_eq!(line(c, 13)["dueDate"], line(c, 12)["dueDate"]);
+    let q = w
+        .t
+        .gql(
+            Some(&w.admin),
+            "query($c: UUID!) { contract(id: $c) { redemptionKind } \
+             earlyBuyoutQuote(contractId: $c, asOf: \"2025-10-30\") { outstandingPrincipal redemption total } }",
+            json!({ "c": c["id"] }),
+        )
+        .await;
+    assert_eq!(q["data"]["contract"]["redemptionKind"], "RESIDUAL", "{q}");
+    let quote = &q["data"]["earlyBuyoutQuote"];
+    assert_eq!(
+        dec(&quote["outstandingPrincipal"]).to_string(),
+        "1100000.00",
+        "{q}"
+    );
+    assert_eq!(dec(&quote["total"]).to_string(), "1200000.00");
+    w.t.assert_read_models_equal_the_log().await;
 }
 
 #[tokio::test]

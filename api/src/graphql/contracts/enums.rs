@@ -75,6 +75,37 @@ impl From<ScheduleKind> for DomainKind {
     }
 }
 
+/// What the redemption payment (выкупной платёж) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum RedemptionKind {
+    /// A small fixed amount paid a month after the last regular line, on top of regular lines that repay the
+    /// whole financed amount (the usual Russian contract).
+    Symbolic,
+    /// A residual value: the regular lines repay the financed amount down to it, and it is paid with the
+    /// last regular line.
+    Residual,
+}
+
+impl RedemptionKind {
+    pub(super) fn from_view(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "symbolic" => Self::Symbolic,
+            "residual" => Self::Residual,
+            other => return Err(unknown_stored("contracts_view.redemption_kind", other)),
+        })
+    }
+}
+
+impl From<RedemptionKind> for domain::schedule::RedemptionKind {
+    fn from(k: RedemptionKind) -> Self {
+        match k {
+            RedemptionKind::Symbolic => Self::Symbolic,
+            RedemptionKind::Residual => Self::Residual,
+        }
+    }
+}
+
 /// What a schedule line pays for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]

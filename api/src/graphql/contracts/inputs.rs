@@ -89,6 +89,8 @@ pub struct ConcludeContractInput {
     pub lines: Option<Vec<ExplicitLineInput>>,
     /// Redemption payment (0 when none).
     pub redemption: Decimal,
+    /// What the redemption is; required when it is above zero (the regular lines depend on it).
+    pub redemption_kind: Option<RedemptionKind>,
     /// Penalty terms.
     pub penalty: PenaltyTermsInput,
 }
@@ -150,6 +152,7 @@ impl ConcludeContractInput {
             schedule_kind: self.schedule_kind.into(),
             explicit_lines,
             redemption: money("input.redemption", self.redemption)?,
+            redemption_kind: self.redemption_kind.map(Into::into),
             penalty: DomainPenaltyTerms {
                 rate_per_day: self.penalty.rate_per_day,
                 base_includes_vat: self.penalty.base_includes_vat,

@@ -392,6 +392,8 @@ pub struct Contract {
     pub schedule_kind: ScheduleKind,
     /// Redemption payment.
     pub redemption: Decimal,
+    /// What the redemption is: symbolic (after lines that repay everything) or a residual value.
+    pub redemption_kind: RedemptionKind,
     /// Penalty terms.
     pub penalty_terms: PenaltyTerms,
     /// Handover date.
@@ -449,6 +451,7 @@ impl TryFrom<ContractView> for Contract {
             first_due_date: v.first_due_date,
             schedule_kind: ScheduleKind::from_view(&v.schedule_kind)?,
             redemption: m2(v.redemption),
+            redemption_kind: RedemptionKind::from_view(&v.redemption_kind)?,
             penalty_terms: PenaltyTerms {
                 rate_per_day: v.penalty_rate,
                 base_includes_vat: v.penalty_base_includes_vat,
