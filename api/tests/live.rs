@@ -113,13 +113,13 @@ async fn a_payment_recorded_through_one_process_reaches_a_subscriber_of_another(
     let mut ws = Subscriptions::connect(&url_b, Some(&client)).await.unwrap();
     ws.subscribe(
         "n",
-        "subscription($c: UUID!, $a: String) { notificationAdded(companyId: $c, after: $a) { kind text } }",
+        "subscription($c: UUID!, $a: Position) { notificationAdded(companyId: $c, after: $a) { kind text } }",
         json!({ "c": company, "a": seen["position"] }),
     )
     .await;
     ws.subscribe(
         "d",
-        "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"0.0\") { debt { nextPayment { amount } } } }",
+        "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { nextPayment { amount } } } }",
         json!({ "c": company }),
     )
     .await;

@@ -317,3 +317,14 @@ pub async fn request_changes_after(
     .fetch_all(pool)
     .await
 }
+
+/// The transaction that committed the event at global `position` (`None`: no such event).
+///
+/// # Errors
+/// A database error.
+pub async fn transaction_of(pool: &PgPool, position: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT transaction_id::text::bigint FROM events WHERE position = $1")
+        .bind(position)
+        .fetch_optional(pool)
+        .await
+}

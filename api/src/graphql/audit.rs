@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app};
 use super::pagination::{cursor, page, page_size};
+use super::position::Position;
 use super::types::Event;
 use crate::auth::policy::Operation;
 use crate::error::ApiError;
@@ -34,10 +35,10 @@ pub struct EventFilterInput {
     pub recorded_from: Option<DateTime<Utc>>,
     /// Recorded before.
     pub recorded_to: Option<DateTime<Utc>>,
-    /// Position at least.
-    pub position_from: Option<i64>,
-    /// Position at most.
-    pub position_to: Option<i64>,
+    /// At this event's position or after it.
+    pub position_from: Option<Position>,
+    /// At this event's position or before it.
+    pub position_to: Option<Position>,
 }
 
 impl EventFilterInput {
@@ -83,8 +84,8 @@ impl EventFilterInput {
             company_id: self.company_id,
             recorded_from: self.recorded_from,
             recorded_to: self.recorded_to,
-            position_from: self.position_from,
-            position_to: self.position_to,
+            position_from: self.position_from.map(|p| p.event),
+            position_to: self.position_to.map(|p| p.event),
         })
     }
 }
@@ -94,8 +95,8 @@ impl EventFilterInput {
 pub struct StoryNotification {
     /// Notification id.
     pub id: Uuid,
-    /// Position of the event that produced it.
-    pub position: i64,
+    /// The place of the event that produced it.
+    pub position: Position,
     /// CLIENT or STAFF audience, as stored (`client`, `staff`).
     pub audience: String,
     /// Its kind (PAYMENT_RECEIVED, …).
@@ -115,8 +116,8 @@ pub struct StoryMail {
     pub template: String,
     /// Recipient.
     pub recipient: String,
-    /// Position of the event that caused it.
-    pub caused_by: Option<i64>,
+    /// The place of the event that caused it.
+    pub caused_by: Option<Position>,
     /// Queued.
     pub created_at: DateTime<Utc>,
     /// Delivered (null: not yet).
@@ -196,7 +197,7 @@ impl AuditQuery {
                 .into_iter()
                 .map(|n| StoryNotification {
                     id: n.id,
-                    position: n.position,
+                    position: Position::event(n.position),
                     audience: n.audience,
                     kind: n.kind,
                     company_id: n.company_id,
@@ -210,7 +211,7 @@ impl AuditQuery {
                     message_id: m.message_id,
                     template: m.template,
                     recipient: m.recipient,
-                    caused_by: m.caused_by,
+                    caused_by: m.caused_by.map(Position::event),
                     created_at: m.created_at,
                     sent_at: m.sent_at,
                     failed_at: m.failed_at,
@@ -282,8 +283,8 @@ impl PersonalDataDestruction {
         self.0.due_by
     }
     /// The position of its `PersonalDataDestroyed` event in the log.
-    async fn position(&self) -> Option<i64> {
-        self.0.position
+    async fn position(&self) -> Option<Position> {
+        self.0.position.map(Position::event)
     }
     /// The act (акт об уничтожении персональных данных) as a PDF, base64.
     async fn act_pdf_base64(&self, ctx: &Context<'_>) -> String {

@@ -19,6 +19,7 @@ mod mutation;
 mod notifications;
 mod order;
 mod pagination;
+pub mod position;
 mod query;
 mod requests;
 mod scalars;

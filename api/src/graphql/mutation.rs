@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app, idempotency_key};
 use super::inputs::{AssignManagerInput, ChangeCompanyRequisitesInput, RegisterCompanyInput};
+use super::position::Position;
 use super::types::CompanyPayload;
 use crate::app::App;
 use crate::auth::policy::Operation;
@@ -29,7 +30,7 @@ async fn company_payload(app: &App, out: CommandOutcome) -> Result<CompanyPayloa
         .ok_or_else(|| ApiError::NotFound("company not found".into()))?;
     Ok(CompanyPayload {
         company: company.into(),
-        position: out.last_position,
+        position: out.last_position.map(Position::event),
         replayed: out.replayed,
     })
 }

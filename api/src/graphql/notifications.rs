@@ -132,9 +132,9 @@ impl Notification {
         self.0.read
     }
 
-    /// Its place in the global order: give it as `after` to `notificationAdded` to resume from it.
-    async fn position(&self) -> String {
-        self.0.place().to_string()
+    /// Its place in the log: give it as `after` to `notificationAdded` to resume after it.
+    async fn position(&self) -> super::position::Position {
+        super::position::Position::notification(self.0.place())
     }
 }
 

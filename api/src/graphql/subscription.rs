@@ -22,9 +22,10 @@ use uuid::Uuid;
 use super::context::{allow, app};
 use super::contracts::{company_debt, CompanyDebt};
 use super::notifications::Notification;
+use super::position::Position;
 use super::requests::{request_by_id, Request};
 use crate::app::live::Wake;
-use crate::app::notifications::{self as service, Position, Scope};
+use crate::app::notifications::{self as service, Position as NotificationPlace, Scope};
 use crate::app::App;
 use crate::auth::policy::{authorize, Operation};
 use crate::auth::sessions;
@@ -45,9 +46,9 @@ pub struct RequestUpdate {
 
 #[Object]
 impl RequestUpdate {
-    /// The position of the event that changed it: give it as `after` to resume.
-    async fn position(&self) -> String {
-        checkpoint_string(self.position)
+    /// The place of the event that changed it: give it as `after` to resume.
+    async fn position(&self) -> Position {
+        Position::event(self.position.position)
     }
 
     /// The request's id.
@@ -64,25 +65,10 @@ impl RequestUpdate {
 /// A company's debt after a change.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct DebtUpdate {
-    /// The position the feed had reached: give it as `after` to resume.
-    pub position: String,
+    /// The place the feed had reached: give it as `after` to resume.
+    pub position: Position,
     /// The debt now.
     pub debt: CompanyDebt,
-}
-
-fn checkpoint_string(c: Checkpoint) -> String {
-    format!("{}.{}", c.transaction_id, c.position)
-}
-
-fn parse_checkpoint(s: &str) -> Result<Checkpoint, ApiError> {
-    s.split_once('.')
-        .and_then(|(t, p)| {
-            Some(Checkpoint {
-                transaction_id: t.parse().ok()?,
-                position: p.parse().ok()?,
-            })
-        })
-        .ok_or_else(|| ApiError::validation("after", "not a position from this subscription"))
 }
 
 /// A subscription's read after its cursor, below at least the given commit horizon.
@@ -210,27 +196,28 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         company_id: Uuid,
-        after: Option<String>,
+        after: Option<Position>,
     ) -> Result<impl Stream<Item = Notification>> {
         let (guard, actor) = Guard::new(ctx, Operation::ReadNotifications(company_id))?;
         let scope = Scope::of(actor, Some(company_id));
         let staff = scope.staff;
-        let after = after
-            .as_deref()
-            .map(|a| Position::parse(a, "after"))
-            .transpose()?;
+        let after = match after {
+            Some(a) => Some(a.notification_place(&app(ctx).pool, "after").await?),
+            None => None,
+        };
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         let scope: Arc<Scope> = Arc::new(scope);
-        let fetch: Fetch<Position, Notification> = Box::new(move |cursor: Position, floor| {
-            let (pool, scope) = (pool.clone(), scope.clone());
-            Box::pin(async move {
-                let rows = service::since(&pool, &scope, cursor, BATCH, floor).await?;
-                let next = rows.last().map_or(cursor, |r| r.place());
-                Ok((rows.into_iter().map(Notification).collect(), next))
-            })
-        });
-        let at_wake = |c: Checkpoint| Position {
+        let fetch: Fetch<NotificationPlace, Notification> =
+            Box::new(move |cursor: NotificationPlace, floor| {
+                let (pool, scope) = (pool.clone(), scope.clone());
+                Box::pin(async move {
+                    let rows = service::since(&pool, &scope, cursor, BATCH, floor).await?;
+                    let next = rows.last().map_or(cursor, |r| r.place());
+                    Ok((rows.into_iter().map(Notification).collect(), next))
+                })
+            });
+        let at_wake = |c: Checkpoint| NotificationPlace {
             transaction_id: c.transaction_id,
             position: c.position,
             ordinal: i32::MAX,
@@ -260,10 +247,13 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         company_id: Uuid,
         request_id: Option<Uuid>,
-        after: Option<String>,
+        after: Option<Position>,
     ) -> Result<impl Stream<Item = RequestUpdate>> {
         let (guard, _) = Guard::new(ctx, Operation::ReadRequests(company_id))?;
-        let after = after.as_deref().map(parse_checkpoint).transpose()?;
+        let after = match after {
+            Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
+            None => None,
+        };
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint, floor| {
@@ -311,10 +301,13 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         company_id: Uuid,
-        after: Option<String>,
+        after: Option<Position>,
     ) -> Result<impl Stream<Item = DebtUpdate>> {
         let (guard, _) = Guard::new(ctx, Operation::ReadContracts(company_id))?;
-        let after = after.as_deref().map(parse_checkpoint).transpose()?;
+        let after = match after {
+            Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
+            None => None,
+        };
         let (rx, head) = app(ctx).live.subscribe().await;
         let pool = app(ctx).pool.clone();
         // The last debt sent (as text), so only a change is sent; none yet when resuming.
@@ -337,7 +330,11 @@ impl SubscriptionRoot {
                 *last = Some(text);
                 Ok((
                     vec![DebtUpdate {
-                        position: checkpoint_string(at),
+                        // Everything through the event the feed reached was seen, its notifications too.
+                        position: Position {
+                            event: at.position,
+                            ordinal: i32::MAX,
+                        },
                         debt,
                     }],
                     cursor,

@@ -7,6 +7,7 @@ use projections::views::companies::CompanyView;
 use uuid::Uuid;
 
 use super::enums::{MailLanguage, Role, SecurityEventKind};
+use super::position::Position;
 
 /// Legal form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -75,8 +76,8 @@ pub struct Company {
     pub registered_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Global position of the last event applied to this view.
-    pub last_position: i64,
+    /// The place of the last event applied to it.
+    pub position: Position,
 }
 
 impl From<CompanyView> for Company {
@@ -110,7 +111,7 @@ impl From<CompanyView> for Company {
             manager,
             registered_at: v.registered_at,
             updated_at: v.updated_at,
-            last_position: v.last_position,
+            position: Position::event(v.last_position),
         }
     }
 }
@@ -120,9 +121,8 @@ impl From<CompanyView> for Company {
 pub struct CompanyPayload {
     /// The company after the change (its read model is committed with the events: read your writes).
     pub company: Company,
-    /// Global position of the company's last event: a subscriber or a catch-up reader that has seen this
-    /// position has seen the change.
-    pub position: Option<i64>,
+    /// The place of the company's last event: give it as `after` to resume a subscription.
+    pub position: Option<Position>,
     /// True when an idempotency key matched an earlier call: nothing was executed again.
     pub replayed: bool,
 }
@@ -130,8 +130,8 @@ pub struct CompanyPayload {
 /// One event of the log, as auditors read it.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Event {
-    /// Global position (insertion order; unique). Within an aggregate it follows the sequence.
-    pub position: i64,
+    /// Its place in the log (insertion order; within an aggregate it follows the sequence).
+    pub position: Position,
     /// The transaction that recorded it: events of one transaction committed together. Readers replay in
     /// (transactionId, position) order — commit order.
     pub transaction_id: String,
@@ -183,7 +183,7 @@ impl From<StoredEvent> for Event {
             idempotency_key: meta("idempotency_key"),
         };
         Self {
-            position: e.position,
+            position: Position::event(e.position),
             transaction_id: e.transaction_id.to_string(),
             upcast: e.event_version != e.stored_version,
             aggregate_type: e.aggregate_type,

@@ -114,6 +114,21 @@ impl TestApp {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    /// The position of the log's first event (read as `admin`, an ADMIN): `after` it, a subscription delivers
+    /// everything since the start.
+    pub async fn first_position(&self, admin: &str) -> Value {
+        let r = self
+            .gql(
+                Some(admin),
+                "{ events(first: 1) { edges { node { position } } } }",
+                json!({}),
+            )
+            .await;
+        let p = r["data"]["events"]["edges"][0]["node"]["position"].clone();
+        assert!(p.is_string(), "{r}");
+        p
+    }
+
     /// Runs a GraphQL operation; returns the response body as the text the server wrote (the order of
     /// its keys included, which a parsed `Value` forgets).
     pub async fn gql_text(&self, token: Option<&str>, query: &str, variables: Value) -> String {

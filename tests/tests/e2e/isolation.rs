@@ -163,10 +163,10 @@ fn cases() -> Vec<Case> {
 #[rustfmt::skip]
 fn subscription_cases() -> Vec<Case> {
     vec![
-        case("notificationAdded", "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"0.0.0\") { id title text } }", |s| json!({"c": s.company}), Reads),
-        case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"0.0\") { requestId request { details } } }", |s| json!({"c": s.company}), Reads),
-        case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"0.0\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
-        case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"0.0\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
+        case("notificationAdded", "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"MTowOi0x\") { id title text } }", |s| json!({"c": s.company}), Reads),
+        case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details } } }", |s| json!({"c": s.company}), Reads),
+        case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"MTowOi0x\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
+        case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
     ]
 }
 

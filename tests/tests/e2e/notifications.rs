@@ -17,7 +17,7 @@ const LIST: &str = "query($c: UUID, $u: Boolean! = false, $a: String) { notifica
     params link { entityType id } businessDate recordedAt read position } } pageInfo { hasNextPage } } }";
 
 const ADDED: &str =
-    "subscription($c: UUID!, $a: String) { notificationAdded(companyId: $c, after: $a) { \
+    "subscription($c: UUID!, $a: Position) { notificationAdded(companyId: $c, after: $a) { \
     id kind title position } }";
 
 struct World {
@@ -385,7 +385,11 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     // Staff kinds over a subscription of the back office, resumed from the very start.
     let mut back_office = Subscriptions::connect(&base, Some(&w.admin)).await.unwrap();
     back_office
-        .subscribe("s", ADDED, json!({ "c": w.company, "a": "0.0.0" }))
+        .subscribe(
+            "s",
+            ADDED,
+            json!({ "c": w.company, "a": w.t.first_position(&w.admin).await }),
+        )
         .await;
     let got = back_office
         .collect_until("s", |got| got.len() >= staff.len())
@@ -625,10 +629,10 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     // Requests: a live update, then the connection drops; what happened meanwhile comes on resume.
     ws.subscribe(
         "r",
-        "subscription($c: UUID!, $a: String) { requestUpdated(companyId: $c, after: $a) { position requestId request { status } } }",
+        "subscription($c: UUID!, $a: Position) { requestUpdated(companyId: $c, after: $a) { position requestId request { status } } }",
         // From the start of the log (the company has no request yet), so the subscription's own start cannot
         // race the submission.
-        json!({ "c": w.company, "a": "0.0" }),
+        json!({ "c": w.company, "a": w.t.first_position(&w.admin).await }),
     )
     .await;
     let request = w
@@ -636,10 +640,7 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
         .await;
     let got = ws.collect_until("r", |g| !g.is_empty()).await;
     assert_eq!(got[0]["requestUpdated"]["request"]["status"], "SUBMITTED");
-    let seen_request = got[0]["requestUpdated"]["position"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let seen_request = got[0]["requestUpdated"]["position"].clone();
     drop(ws);
     // While nobody listens: review, a question and a payment.
     w.step(&w.admin, "takeRequestIntoReview(requestId: $r)", request)
@@ -655,7 +656,7 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
         .unwrap();
     ws.subscribe(
         "r",
-        "subscription($c: UUID!, $a: String) { requestUpdated(companyId: $c, after: $a) { requestId request { status } } }",
+        "subscription($c: UUID!, $a: Position) { requestUpdated(companyId: $c, after: $a) { requestId request { status } } }",
         json!({ "c": w.company, "a": seen_request }),
     )
     .await;
@@ -681,9 +682,9 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     ws.subscribe(
         "d",
         &format!(
-            "subscription($c: UUID!) {{ debtChanged(companyId: $c, after: \"0.0\") {{ debt {{ {DEBT} }} }} }}"
+            "subscription($c: UUID!, $a: Position) {{ debtChanged(companyId: $c, after: $a) {{ debt {{ {DEBT} }} }} }}"
         ),
-        json!({ "c": w.company }),
+        json!({ "c": w.company, "a": w.t.first_position(&w.admin).await }),
     )
     .await;
     let before = w
@@ -871,4 +872,67 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
     assert_eq!(faq(Some("сверка")).await, vec!["Документы"]);
     assert!(faq(Some("страховка")).await.is_empty());
     w.t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
+async fn the_position_a_mutation_returns_resumes_every_subscription() {
+    // One position format everywhere: a mutation's `position` is what `after` takes, and resuming after it
+    // delivers the mutation's own notification (an event comes before its notifications) and then what
+    // came later, nothing earlier.
+    let w = World::new().await;
+    let base = w.t.serve_http().await;
+    w.advance_to("2026-03-12").await;
+    let pay = |amount: &'static str, reference: &'static str| {
+        w.ok(
+            &w.admin,
+            "mutation($c: UUID!, $a: Decimal!, $r: String!) { recordPayment(input: {contractId: $c, \
+               amount: $a, date: \"2026-03-12\", bankReference: $r, purpose: LEASING_PAYMENT}) { position } }",
+            json!({ "c": w.contract, "a": amount, "r": reference }),
+        )
+    };
+    let first = pay("1000", "п/п 51").await["recordPayment"]["position"].clone();
+    assert!(first.is_string(), "{first}");
+    pay("2000", "п/п 52").await;
+    let mut ws = Subscriptions::connect(&base, Some(&w.client))
+        .await
+        .unwrap();
+    ws.subscribe("n", ADDED, json!({ "c": w.company, "a": first }))
+        .await;
+    let got = ws.collect_until("n", |g| g.len() >= 2).await;
+    let kinds: Vec<&str> = got
+        .iter()
+        .map(|d| d["notificationAdded"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["PAYMENT_RECEIVED", "PAYMENT_RECEIVED"], "{got:?}");
+    // The notification's own position resumes after it: only the second payment's.
+    ws.subscribe(
+        "m",
+        ADDED,
+        json!({ "c": w.company, "a": got[0]["notificationAdded"]["position"] }),
+    )
+    .await;
+    let again = ws.collect_until("m", |g| !g.is_empty()).await;
+    assert_eq!(
+        again[0]["notificationAdded"]["id"],
+        got[1]["notificationAdded"]["id"]
+    );
+    // The debt feed takes the same position.
+    ws.subscribe(
+        "d",
+        "subscription($c: UUID!, $a: Position) { debtChanged(companyId: $c, after: $a) { position debt { credit } } }",
+        json!({ "c": w.company, "a": first }),
+    )
+    .await;
+    let debt = ws.collect_until("d", |g| !g.is_empty()).await;
+    assert!(debt[0]["debtChanged"]["position"].is_string(), "{debt:?}");
+    // A position this API never gave is refused naming the type.
+    ws.subscribe("x", ADDED, json!({ "c": w.company, "a": "1.2.3" }))
+        .await;
+    let m = ws.next().await;
+    assert!(
+        m["payload"]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains("Position")),
+        "{m}"
+    );
 }

@@ -499,7 +499,7 @@ async fn a_websocket_is_held_to_its_limits() {
     let mut ws = socket(&base).await;
     init(&mut ws, &client).await;
     let sub =
-        "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"0.0.0\") { id } }";
+        "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"MTowOi0x\") { id } }";
     for i in 0..3 {
         send(&mut ws, json!({"id": format!("s{i}"), "type": "subscribe", "payload": {"query": sub, "variables": {"c": company}}})).await;
     }

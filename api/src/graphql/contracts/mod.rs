@@ -77,7 +77,9 @@ async fn contract_payload(
         .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
     Ok(ContractPayload {
         contract: view.try_into()?,
-        position: out.last_position,
+        position: out
+            .last_position
+            .map(crate::graphql::position::Position::event),
         replayed: out.replayed,
     })
 }
@@ -466,7 +468,9 @@ impl ContractMutation {
         Ok(ClockPayload {
             business_date: to,
             days_started: out.events as i32,
-            position: out.last_position,
+            position: out
+                .last_position
+                .map(crate::graphql::position::Position::event),
         })
     }
 }

@@ -14,6 +14,7 @@ use super::enums::*;
 use crate::error::ApiError;
 use crate::graphql::context::app;
 use crate::graphql::enums::unknown_stored;
+use crate::graphql::position::Position;
 
 /// What is leased.
 #[derive(Debug, Clone, SimpleObject)]
@@ -178,8 +179,8 @@ pub struct Payment {
     pub purpose: PaymentPurpose,
     /// How it was allocated.
     pub allocations: Vec<PaymentAllocation>,
-    /// Position of its event in the log.
-    pub position: i64,
+    /// Its event's place in the log.
+    pub position: Position,
 }
 
 impl TryFrom<PaymentView> for Payment {
@@ -218,7 +219,7 @@ impl TryFrom<PaymentView> for Payment {
                     }
                 })
                 .collect(),
-            position: v.position,
+            position: Position::event(v.position),
         })
     }
 }
@@ -404,8 +405,8 @@ pub struct Contract {
     pub termination_reason: Option<String>,
     /// The next payment (the earliest open line that is not overdue).
     pub next_payment: Option<NextPayment>,
-    /// Position of the last event applied.
-    pub position: i64,
+    /// The place of the last event applied to it.
+    pub position: Position,
     #[graphql(skip)]
     pub(super) prefetched_schedule: Option<Vec<ScheduleLineView>>,
     #[graphql(skip)]
@@ -461,7 +462,7 @@ impl TryFrom<ContractView> for Contract {
             closed_on: v.closed_on,
             termination_reason: v.termination_reason,
             next_payment: next_payment(v.next_payment_date, v.next_payment_amount),
-            position: v.last_position,
+            position: Position::event(v.last_position),
             prefetched_schedule: None,
             prefetched_debt: None,
             as_of: None,
@@ -558,8 +559,9 @@ impl Contract {
 pub struct ContractPayload {
     /// The contract.
     pub contract: Contract,
-    /// Position of the last event of the contract (read models include it).
-    pub position: Option<i64>,
+    /// The place of the contract's last event (read models include it): give it as `after` to resume a
+    /// subscription.
+    pub position: Option<Position>,
     /// True when an idempotency key matched an earlier call: nothing new was recorded.
     pub replayed: bool,
 }
@@ -571,8 +573,8 @@ pub struct PaymentPayload {
     pub contract: Contract,
     /// What is owed on it now.
     pub debt: ContractDebt,
-    /// Position of the last event of the contract.
-    pub position: Option<i64>,
+    /// The place of the contract's last event.
+    pub position: Option<Position>,
     /// True when an idempotency key matched an earlier call.
     pub replayed: bool,
 }
@@ -584,6 +586,6 @@ pub struct ClockPayload {
     pub business_date: NaiveDate,
     /// How many days were started.
     pub days_started: i32,
-    /// Position of the last BusinessDayStarted.
-    pub position: Option<i64>,
+    /// The place of the last BusinessDayStarted.
+    pub position: Option<Position>,
 }
