@@ -110,6 +110,17 @@ pub(crate) fn allow_seen<'a>(
     })
 }
 
+/// A lookup by id answers `null` for what the caller cannot find — missing, or another company's, which
+/// is hidden as missing — so that one absent object does not blank the rest of the response; any other
+/// refusal (unauthenticated, forbidden) stays an error.
+pub(crate) fn found<T>(r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ApiError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Validates an idempotency key: 1–200 printable characters.
 pub(crate) fn idempotency_key(k: Option<String>) -> Result<Option<String>, ApiError> {
     match k {

@@ -640,13 +640,23 @@ impl DocumentQuery {
         Ok(page(rows, limit, cursor.is_some(), |edge| edge))
     }
 
-    /// One document.
-    async fn document(&self, ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument> {
-        let doc = document_company(ctx, id).await?;
-        allow_seen(ctx, Operation::ReadExchange(doc.company_id), || {
+    /// One document; `null` when there is none the caller may see.
+    async fn document(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<ExchangeDocument>> {
+        use crate::graphql::context::{found, request};
+        // UNAUTHENTICATED before anything else: an anonymous caller learns nothing of what exists.
+        if request(ctx)?.actor.is_none() {
+            crate::auth::policy::authorize(None, Operation::ReadExchange(Uuid::nil()))?;
+        }
+        let Some(doc) = found(document_company(ctx, id).await)? else {
+            return Ok(None);
+        };
+        let seen = allow_seen(ctx, Operation::ReadExchange(doc.company_id), || {
             ApiError::NotFound("document not found".into())
-        })?;
-        Ok(doc.try_into()?)
+        });
+        if found(seen)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(doc.try_into()?))
     }
 
     /// The reconciliation of a contract's settlements for a period, computed from the events (what the акт

@@ -498,18 +498,26 @@ impl InsuranceQuery {
         }))
     }
 
-    /// One policy.
+    /// One policy; `null` when there is none the caller may see.
     async fn policy(
         &self,
         ctx: &Context<'_>,
         id: Uuid,
         as_of: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Policy> {
+    ) -> Result<Option<Policy>> {
         if let Some(at) = as_of {
-            return Ok(policy_as_of(ctx, id, at).await?);
+            return Ok(crate::graphql::context::found(
+                policy_as_of(ctx, id, at).await,
+            )?);
         }
-        authorized_policy(ctx, id, Operation::ReadPolicies).await?;
-        Ok(policy_by_id(ctx, id).await?)
+        if crate::graphql::context::found(
+            authorized_policy(ctx, id, Operation::ReadPolicies).await,
+        )?
+        .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(crate::graphql::context::found(policy_by_id(ctx, id).await)?)
     }
 }
 

@@ -975,18 +975,22 @@ impl RequestQuery {
         }))
     }
 
-    /// One request with its history, comments and attachments.
+    /// One request with its history, comments and attachments; `null` when there is none the caller may
+    /// see.
     async fn request(
         &self,
         ctx: &Context<'_>,
         id: Uuid,
         as_of: Option<DateTime<Utc>>,
-    ) -> Result<Request> {
+    ) -> Result<Option<Request>> {
+        use crate::graphql::context::found;
         if let Some(at) = as_of {
-            return Ok(request_as_of(ctx, id, at).await?);
+            return Ok(found(request_as_of(ctx, id, at).await)?);
         }
-        authorized_request(ctx, id, Operation::ReadRequests).await?;
-        Ok(request_by_id(ctx, id).await?)
+        if found(authorized_request(ctx, id, Operation::ReadRequests).await)?.is_none() {
+            return Ok(None);
+        }
+        Ok(found(request_by_id(ctx, id).await)?)
     }
 }
 

@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{clock_command_error, contract_command_error, ApiError};
-use crate::graphql::context::{allow, allow_seen, app, idempotency_key, request};
+use crate::graphql::context::{allow, allow_seen, app, found, idempotency_key, request};
 use crate::graphql::scalars::money;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -140,23 +140,20 @@ pub struct ContractQuery;
 
 #[Object]
 impl ContractQuery {
-    /// One contract (a CLIENT only of its own companies). With `asOf` (staff): the contract as it was at
-    /// that instant — schedule, payments, fines and debt rebuilt from the events recorded up to it
-    /// (NOT_FOUND when it did not exist yet).
+    /// One contract; `null` when there is none the caller may see (a CLIENT sees only its own companies').
+    /// With `asOf` (staff): the contract as it was at that instant — schedule, payments, fines and debt
+    /// rebuilt from the events recorded up to it (`null` when it did not exist yet).
     async fn contract(
         &self,
         ctx: &Context<'_>,
         id: Uuid,
         as_of: Option<DateTime<Utc>>,
-    ) -> Result<Contract> {
+    ) -> Result<Option<Contract>> {
         if let Some(at) = as_of {
-            return Ok(contract_as_of(ctx, id, at).await?);
+            return Ok(found(contract_as_of(ctx, id, at).await)?);
         }
-        Ok(Contract::try_from(
-            authorized_contract(ctx, id, Operation::ReadContracts)
-                .await?
-                .0,
-        )?)
+        let view = found(authorized_contract(ctx, id, Operation::ReadContracts).await)?;
+        Ok(view.map(|(v, _)| Contract::try_from(v)).transpose()?)
     }
 
     /// A company's contracts, newest first, optionally by status.
