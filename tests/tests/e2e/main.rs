@@ -8,6 +8,7 @@ mod analytics;
 mod audit;
 mod common;
 mod companies;
+mod compat;
 mod contracts;
 mod documents;
 mod http;
