@@ -7,7 +7,7 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use super::context::{allow, app, request};
-use super::enums::{MailLanguage, Role};
+use super::enums::{Language, Role};
 use super::pagination::{cursor, page, page_size};
 use super::types::{
     Account, AccountDeletion, ConsentWithdrawal, KeptPersonalData, LoginPayload, Me, SecurityEvent,
@@ -244,7 +244,7 @@ impl AccountMutation {
     }
 
     /// Chooses the language of this account's mails (Russian by default).
-    async fn set_mail_language(&self, ctx: &Context<'_>, language: MailLanguage) -> Result<Me> {
+    async fn set_mail_language(&self, ctx: &Context<'_>, language: Language) -> Result<Me> {
         let language = Locale::from(language);
         let (actor, _) = allow(ctx, Operation::SetMailLanguage)?;
         sqlx::query("UPDATE accounts SET locale = $2 WHERE account_id = $1")

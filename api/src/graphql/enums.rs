@@ -97,7 +97,32 @@ graphql_enum!(SecurityEventKind, crate::auth::security::SecurityEventKind, "What
     RolesChanged => RolesChanged, "Roles changed by staff.";
 });
 
-graphql_enum!(MailLanguage, crate::mail::templates::Locale, "The language of the mails an account receives.", {
-    Ru => Ru, "Русский (the default).";
-    En => En, "English.";
-});
+/// A language of the cabinet's texts and mails: of a notification's title and text, of the mails an
+/// account receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Language {
+    /// Русский (the default).
+    #[default]
+    Ru,
+    /// English.
+    En,
+}
+
+impl From<Language> for crate::mail::templates::Locale {
+    fn from(v: Language) -> Self {
+        match v {
+            Language::Ru => Self::Ru,
+            Language::En => Self::En,
+        }
+    }
+}
+
+impl From<crate::mail::templates::Locale> for Language {
+    fn from(v: crate::mail::templates::Locale) -> Self {
+        match v {
+            crate::mail::templates::Locale::Ru => Self::Ru,
+            crate::mail::templates::Locale::En => Self::En,
+        }
+    }
+}

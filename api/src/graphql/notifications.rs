@@ -41,16 +41,7 @@ graphql_enum!(NotificationKind, DomainKind, "What a notification is about.", {
     DocumentFromClient => DocumentFromClient, "Staff: a client uploaded a document or took a signing step.";
 });
 
-/// The language of a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum Language {
-    /// Русский.
-    #[default]
-    Ru,
-    /// English.
-    En,
-}
+pub use super::enums::Language;
 
 /// What a notification links to.
 #[derive(Debug, Clone, SimpleObject)]

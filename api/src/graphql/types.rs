@@ -6,7 +6,7 @@ use projections::store::event::StoredEvent;
 use projections::views::companies::CompanyView;
 use uuid::Uuid;
 
-use super::enums::{MailLanguage, Role, SecurityEventKind};
+use super::enums::{Language, Role, SecurityEventKind};
 use super::position::Position;
 
 /// Legal form.
@@ -235,7 +235,7 @@ impl Me {
     async fn mail_language(
         &self,
         ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<MailLanguage> {
+    ) -> async_graphql::Result<Language> {
         Ok(
             crate::auth::accounts::locale(&super::context::app(ctx).pool, self.id)
                 .await
@@ -307,8 +307,8 @@ pub struct Account {
     pub destroy_personal_data_by: Option<DateTime<Utc>>,
     /// The last terms-of-use version it accepted.
     pub terms_accepted_version: Option<i32>,
-    /// Mail language (ru, en).
-    pub locale: String,
+    /// The language of its mails.
+    pub mail_language: Language,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last password change by its owner.
@@ -334,7 +334,7 @@ impl From<crate::auth::accounts::AccountRow> for Account {
             deleted_at: r.deleted_at,
             destroy_personal_data_by: r.destroy_personal_data_by,
             terms_accepted_version: r.terms_accepted_version,
-            locale: r.locale,
+            mail_language: crate::mail::templates::Locale::parse(&r.locale).into(),
             created_at: r.created_at,
             password_changed_at: r.password_changed_at,
         }
