@@ -298,7 +298,7 @@ impl World {
                 &self.http,
                 url,
                 Some(&self.token),
-                "mutation($c: UUID!, $d: NaiveDate!, $r: String!, $k: String) { recordPayment(input: \
+                "mutation($c: UUID!, $d: Date!, $r: String!, $k: String) { recordPayment(input: \
                  {contractId: $c, amount: \"10\", date: $d, bankReference: $r, purpose: LEASING_PAYMENT}, \
                  idempotencyKey: $k) { position } }",
                 json!({"c": self.contract, "d": self.date, "r": reference, "k": key}),

@@ -2,6 +2,7 @@
 //! deletion, and the administrators' account tools. The flows live in `auth::service`; this is their
 //! GraphQL face.
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
@@ -331,7 +332,7 @@ impl AccountMutation {
                     company_name: k.company_name,
                     ground: k.ground,
                     categories: k.categories,
-                    until: k.until,
+                    until: k.until.map(Date),
                     reason: k.reason,
                 })
                 .collect(),

@@ -1,6 +1,7 @@
 //! Auditors: the event log by any filter, the story of one correlation id, and the cabinet's entities as of
 //! any instant (rebuilt from the events recorded up to it, `projections::engine::asof`).
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -271,8 +272,8 @@ impl PersonalDataDestruction {
         async_graphql::Json(self.0.removed.clone())
     }
     /// The business date it was done on.
-    async fn business_date(&self) -> chrono::NaiveDate {
-        self.0.business_date
+    async fn business_date(&self) -> Date {
+        self.0.business_date.into()
     }
     /// When.
     async fn destroyed_at(&self) -> DateTime<Utc> {

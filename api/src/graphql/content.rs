@@ -1,8 +1,9 @@
 //! News and FAQ over GraphQL: clients read, ADMIN publishes.
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::content::{FaqCommand, FaqContent, NewsCommand, NewsContent};
 use projections::views::content as views;
 use uuid::Uuid;
@@ -22,7 +23,7 @@ pub struct News {
     /// Text.
     pub text: String,
     /// The date it is shown with.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The companies it is for; empty: every client. Clients see only their own among them.
     pub companies: Vec<Uuid>,
     /// Still published.
@@ -47,7 +48,7 @@ impl News {
             id: v.news_id,
             title: v.title,
             text: v.text,
-            date: v.date,
+            date: v.date.into(),
             companies,
             published: v.published,
             published_at: v.published_at,
@@ -91,7 +92,7 @@ pub struct NewsInput {
     /// Text (up to 50,000 characters).
     pub text: String,
     /// The date shown.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The companies it is for; empty or absent: every client.
     pub companies: Option<Vec<Uuid>>,
 }
@@ -101,7 +102,7 @@ impl NewsInput {
         NewsContent::new(
             &self.title,
             &self.text,
-            self.date,
+            self.date.0,
             self.companies.unwrap_or_default(),
         )
         .map_err(|e| match crate::error::fields::content(&e) {
@@ -210,7 +211,7 @@ impl ContentQuery {
     ) -> Result<Connection<String, News>> {
         let (actor, _) = allow(ctx, Operation::ReadNews)?;
         let limit = page_size(first)?;
-        let cursor = pair_cursor::<NaiveDate>(after)?;
+        let cursor = pair_cursor::<chrono::NaiveDate>(after)?;
         let own = (!actor.is_staff()).then_some(actor.companies.as_slice());
         let rows = views::list_news(&app(ctx).pool, own, cursor, limit + 1)
             .await

@@ -1,11 +1,12 @@
 //! Documents and ЭДО over GraphQL: generated documents (invoice for payment, reconciliation act,
 //! certificates, ОС-1), exchanged documents with their signing workflow, and the company's ЭДО connection.
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{
     Context, Enum, InputObject, Object, OneofObject, Result, SimpleObject, Upload,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::document::{
     DocumentCommand, DocumentError, DocumentInfo, DocumentKind as Kind, Signature,
 };
@@ -141,7 +142,7 @@ pub struct ExchangeDocument {
     /// Title.
     pub title: String,
     /// Date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The file; download from `file.url` with the bearer token.
     pub file: FileInfo,
     /// Who issued it.
@@ -199,7 +200,7 @@ impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
             kind: DocumentKind::from_view(&v.kind)?,
             number: v.number,
             title: v.title,
-            date: v.doc_date,
+            date: v.doc_date.into(),
             file: FileInfo {
                 url: format!("/documents/{}", v.sha256),
                 sha256: v.sha256,
@@ -221,7 +222,7 @@ impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ReconciliationOperation {
     /// Business date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// The document it rests on.
     pub document: String,
     /// What it is.
@@ -238,9 +239,9 @@ pub struct Reconciliation {
     /// The contract.
     pub contract_id: Uuid,
     /// First day.
-    pub from: NaiveDate,
+    pub from: Date,
     /// Last day.
-    pub to: NaiveDate,
+    pub to: Date,
     /// Balance before `from` (debt positive, overpayment negative).
     pub opening: Decimal,
     /// Operations in the period.
@@ -263,15 +264,15 @@ fn reconciliation_out(
 ) -> Reconciliation {
     Reconciliation {
         contract_id,
-        from: r.from,
-        to: r.to,
+        from: r.from.into(),
+        to: r.to.into(),
         opening: r.opening,
         debt: r.debt(),
         operations: r
             .operations
             .into_iter()
             .map(|o| ReconciliationOperation {
-                date: o.date,
+                date: o.date.into(),
                 document: o.document,
                 description: o.description,
                 debit: o.debit,
@@ -665,14 +666,15 @@ impl DocumentQuery {
         &self,
         ctx: &Context<'_>,
         contract_id: Uuid,
-        from: NaiveDate,
-        to: NaiveDate,
+        from: Date,
+        to: Date,
     ) -> Result<Reconciliation> {
         let company = contract_company(ctx, contract_id).await?;
         allow_seen(ctx, Operation::ReadExchange(company), || {
             ApiError::NotFound("contract not found".into())
         })?;
-        let r = generate::reconciliation(&app(ctx).document_service, contract_id, from, to).await?;
+        let r =
+            generate::reconciliation(&app(ctx).document_service, contract_id, from.0, to.0).await?;
         Ok(reconciliation_out(contract_id, r))
     }
 
@@ -719,8 +721,8 @@ impl DocumentMutation {
         &self,
         ctx: &Context<'_>,
         contract_id: Uuid,
-        from: NaiveDate,
-        to: NaiveDate,
+        from: Date,
+        to: Date,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
@@ -733,8 +735,8 @@ impl DocumentMutation {
             contract_id,
             company,
             None,
-            from,
-            to,
+            from.0,
+            to.0,
         )
         .await?;
         Ok(load(ctx, g.id).await?)
@@ -746,7 +748,7 @@ impl DocumentMutation {
         ctx: &Context<'_>,
         contract_id: Uuid,
         kind: super::enums::CertificateKind,
-        as_of: NaiveDate,
+        as_of: Date,
     ) -> Result<ExchangeDocument> {
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
@@ -760,7 +762,7 @@ impl DocumentMutation {
             company,
             None,
             certificate_kind(kind),
-            as_of,
+            as_of.0,
         )
         .await?;
         Ok(load(ctx, g.id).await?)

@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::policy::{self as dp, PolicyCommand, PolicyTerms, Prolongation, TermsChange};
 use domain::values::Money;
 use projections::engine::asof::{AsOf, Selection};
@@ -109,7 +110,7 @@ pub struct PremiumInstallment {
     /// Number within the policy.
     pub number: i32,
     /// Due date.
-    pub due_date: NaiveDate,
+    pub due_date: Date,
     /// Amount.
     pub amount: Decimal,
     /// Paid.
@@ -126,7 +127,7 @@ impl From<InstallmentView> for PremiumInstallment {
     fn from(v: InstallmentView) -> Self {
         Self {
             number: v.number,
-            due_date: v.due_date,
+            due_date: v.due_date.into(),
             amount: v.amount.round_dp(2),
             paid: v.paid.round_dp(2),
             rebilled: v.rebilled,
@@ -142,7 +143,7 @@ pub struct InsuredEvent {
     /// Id.
     pub id: Uuid,
     /// When it happened.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Where; null once the reporter's personal data was destroyed.
     pub place: Option<String>,
     /// What happened; null once the reporter's personal data was destroyed.
@@ -159,7 +160,7 @@ impl From<InsuredEventView> for InsuredEvent {
     fn from(v: InsuredEventView) -> Self {
         Self {
             id: v.event_id,
-            date: v.occurred_on,
+            date: v.occurred_on.into(),
             place: v.place,
             description: v.description,
             contact_phone: v.contact_phone,
@@ -185,11 +186,11 @@ pub struct Policy {
     /// Policy number.
     pub number: String,
     /// First day of the first period.
-    pub first_starts_on: NaiveDate,
+    pub first_starts_on: Date,
     /// First day of the current period.
-    pub starts_on: NaiveDate,
+    pub starts_on: Date,
     /// Last day of the current period.
-    pub ends_on: NaiveDate,
+    pub ends_on: Date,
     /// Sum insured.
     pub sum_insured: Decimal,
     /// Premium over all periods.
@@ -203,7 +204,7 @@ pub struct Policy {
     /// Status on the current business day.
     pub status: PolicyStatus,
     /// Cancellation date.
-    pub cancelled_on: Option<NaiveDate>,
+    pub cancelled_on: Option<Date>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
     /// The policy form.
@@ -232,9 +233,9 @@ impl Policy {
             insurer: v.insurer,
             kind: PolicyKind::from_view(&v.kind)?,
             number: v.number,
-            first_starts_on: v.first_starts_on,
-            starts_on: v.starts_on,
-            ends_on: v.ends_on,
+            first_starts_on: v.first_starts_on.into(),
+            starts_on: v.starts_on.into(),
+            ends_on: v.ends_on.into(),
             sum_insured: v.sum_insured.round_dp(2),
             premium: v.premium.round_dp(2),
             premium_paid: v.premium_paid.round_dp(2),
@@ -245,7 +246,7 @@ impl Policy {
                 other => return Err(unknown_stored("policies_view.payer", other)),
             },
             status: PolicyStatus::from_view(&v.status)?,
-            cancelled_on: v.cancelled_on,
+            cancelled_on: v.cancelled_on.map(Date),
             cancel_reason: v.cancel_reason,
             form: v.form.as_ref().and_then(FileInfo::from_json),
             installments: installments.into_iter().map(Into::into).collect(),
@@ -356,7 +357,7 @@ async fn run_on_policy(
 #[derive(Debug, Clone, InputObject)]
 pub struct InstallmentInput {
     /// Due date.
-    pub due_date: NaiveDate,
+    pub due_date: Date,
     /// Amount.
     pub amount: Decimal,
 }
@@ -364,12 +365,12 @@ pub struct InstallmentInput {
 pub(crate) fn installments(
     field: &str,
     list: &[InstallmentInput],
-) -> Result<Vec<(NaiveDate, Money)>, ApiError> {
+) -> Result<Vec<(chrono::NaiveDate, Money)>, ApiError> {
     list.iter()
         .enumerate()
         .map(|(i, x)| {
             Ok((
-                x.due_date,
+                x.due_date.0,
                 money(&format!("{field}[{i}].amount"), x.amount)?,
             ))
         })
@@ -388,9 +389,9 @@ pub struct IssuePolicyInput {
     /// Policy number.
     pub number: String,
     /// First day of cover.
-    pub starts_on: NaiveDate,
+    pub starts_on: Date,
     /// Last day of cover.
-    pub ends_on: NaiveDate,
+    pub ends_on: Date,
     /// Sum insured.
     pub sum_insured: Decimal,
     /// Premium.
@@ -410,7 +411,7 @@ pub struct RecordPremiumPaidInput {
     /// Amount (covers the oldest unpaid installments first).
     pub amount: Decimal,
     /// Payment date.
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 /// A new period.
@@ -419,7 +420,7 @@ pub struct ProlongPolicyInput {
     /// The policy.
     pub policy_id: Uuid,
     /// Last day of the new period (it starts the day after the current end).
-    pub ends_on: NaiveDate,
+    pub ends_on: Date,
     /// Premium of the new period.
     pub premium: Decimal,
     /// Its installments; none: all on the first day.
@@ -448,12 +449,12 @@ pub struct CancelPolicyInput {
     /// The policy.
     pub policy_id: Uuid,
     /// Cancellation date; unpaid installments due after it are no longer owed.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Why.
     pub reason: String,
 }
 
-fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
+fn parse_cursor(after: Option<String>) -> Result<Option<(chrono::NaiveDate, Uuid)>, ApiError> {
     super::pagination::pair_cursor(after)
 }
 
@@ -554,8 +555,8 @@ impl InsuranceMutation {
             insurer: input.insurer,
             kind: input.kind.domain(),
             number: input.number,
-            starts_on: input.starts_on,
-            ends_on: input.ends_on,
+            starts_on: input.starts_on.0,
+            ends_on: input.ends_on.0,
             sum_insured: money("input.sumInsured", input.sum_insured)?,
             premium: money("input.premium", input.premium)?,
             installments: installments("input.installments", &input.installments)?,
@@ -616,7 +617,7 @@ impl InsuranceMutation {
             idempotency_key,
             PolicyCommand::RecordPremiumPaid {
                 amount,
-                date: input.date,
+                date: input.date.0,
             },
         )
         .await?)
@@ -639,7 +640,7 @@ impl InsuranceMutation {
         let premium = money("input.premium", input.premium)?;
         let list = installments("input.installments", &input.installments)?;
         let command = PolicyCommand::ProlongPolicy(Box::new(Prolongation {
-            ends_on: input.ends_on,
+            ends_on: input.ends_on.0,
             premium,
             installments: list,
             number: input.number,
@@ -664,7 +665,7 @@ impl InsuranceMutation {
             .as_ref()
             .map(|i| {
                 Ok::<_, ApiError>((
-                    i.due_date,
+                    i.due_date.0,
                     money("input.additionalPremium.amount", i.amount)?,
                 ))
             })
@@ -694,7 +695,7 @@ impl InsuranceMutation {
             input.policy_id,
             idempotency_key,
             PolicyCommand::CancelPolicy {
-                date: input.date,
+                date: input.date.0,
                 reason: input.reason,
             },
         )

@@ -105,7 +105,7 @@ pub fn sdl() -> String {
         SubscriptionRoot,
     )
     .finish()
-    .sdl()
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// The names of every query, mutation and subscription field, by introspection (for suites that must cover them all).

@@ -1,8 +1,9 @@
 //! Notifications over GraphQL: the list, the unread count, read marks and mail preferences.
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use projections::views::notifications::NotificationKind as DomainKind;
 use uuid::Uuid;
 
@@ -109,8 +110,8 @@ impl Notification {
     }
 
     /// The business day it arose on.
-    async fn business_date(&self) -> Option<NaiveDate> {
-        self.0.business_date
+    async fn business_date(&self) -> Option<Date> {
+        self.0.business_date.map(Date)
     }
 
     /// When the event behind it was recorded.

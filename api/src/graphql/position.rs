@@ -101,9 +101,10 @@ impl Position {
     }
 }
 
-/// An opaque place in the log: give any position the API returned as `after` to a subscription or a list
-/// of the same kind to resume after it. Do not parse or build it.
 #[Scalar(name = "Position")]
+/// An opaque place in the log (an event, or a notification after its event). Any position the API returns
+/// — a mutation's, a read model's, a notification's, a subscription update's — is what every
+/// subscription's `after` takes, to resume after it. Do not parse or build it.
 impl ScalarType for Position {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{
     Context, Enum, InputObject, Json, Object, OneofObject, Result, SimpleObject, Upload,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::company::RequisitesChange;
 use domain::policy::PolicyCommand;
 use domain::request::{
@@ -150,9 +151,9 @@ pub struct Request {
     /// The filing account.
     pub submitted_by: Uuid,
     /// The business day it was filed.
-    pub submitted_on: NaiveDate,
+    pub submitted_on: Date,
     /// Due date (the kind's service level in working days).
-    pub due_on: NaiveDate,
+    pub due_on: Date,
     /// The due date passed before it was closed.
     pub overdue: bool,
     /// The lessor's open question.
@@ -262,8 +263,8 @@ impl Request {
             status: status_of(&v.status)?,
             details: Json(projections::personal::flatten(v.details)),
             submitted_by: v.submitted_by,
-            submitted_on: v.submitted_on,
-            due_on: v.due_on,
+            submitted_on: v.submitted_on.into(),
+            due_on: v.due_on.into(),
             overdue: v.overdue,
             question: v.question,
             note: v.note,
@@ -347,7 +348,7 @@ async fn authorized_request(
 }
 
 /// The business day: the clock's, or today's date before the clock has run.
-pub(crate) async fn today(ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
+pub(crate) async fn today(ctx: &Context<'_>) -> Result<chrono::NaiveDate, ApiError> {
     let (day, _) = projections::views::contracts::load_business_day(&app(ctx).pool).await?;
     Ok(day.unwrap_or_else(|| Utc::now().date_naive()))
 }
@@ -355,9 +356,9 @@ pub(crate) async fn today(ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
 /// `days` working days after `from` (the production calendar).
 fn add_working_days(
     calendar: &domain::calendar::ProductionCalendar,
-    from: NaiveDate,
+    from: chrono::NaiveDate,
     days: u32,
-) -> NaiveDate {
+) -> chrono::NaiveDate {
     let mut d = from;
     let mut left = days;
     while left > 0 {
@@ -431,9 +432,9 @@ pub struct TravelAbroadInput {
     /// Countries, ISO 3166-1 alpha-2 (BY, KZ, …).
     pub countries: Vec<String>,
     /// First day abroad.
-    pub from: NaiveDate,
+    pub from: Date,
     /// Last day abroad.
-    pub to: NaiveDate,
+    pub to: Date,
     /// Drivers.
     pub drivers: Vec<DriverInput>,
 }
@@ -442,7 +443,7 @@ pub struct TravelAbroadInput {
 #[derive(Debug, Clone, InputObject)]
 pub struct EarlyBuyoutInput {
     /// The date to buy out on (the quote for it is attached to the request).
-    pub desired_date: NaiveDate,
+    pub desired_date: Date,
 }
 
 /// Partial early repayment.
@@ -451,7 +452,7 @@ pub struct PartialRepaymentInput {
     /// Principal to repay.
     pub amount: Decimal,
     /// Date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Shorter term or smaller payments.
     pub mode: RecalculationMode,
 }
@@ -483,7 +484,7 @@ pub struct CertificateInput {
     /// Which.
     pub certificate: CertificateKind,
     /// As of (not after today).
-    pub as_of: NaiveDate,
+    pub as_of: Date,
 }
 
 /// Accounting documents.
@@ -492,9 +493,9 @@ pub struct AccountingDocumentsInput {
     /// Which documents.
     pub documents: Vec<AccountingDocument>,
     /// First day of the period.
-    pub from: NaiveDate,
+    pub from: Date,
     /// Last day of the period.
-    pub to: NaiveDate,
+    pub to: Date,
     /// Where to send them.
     pub email: String,
 }
@@ -523,7 +524,7 @@ pub struct InsuredEventInput {
     /// The policy.
     pub policy_id: Uuid,
     /// When it happened.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Where.
     pub place: String,
     /// What happened.
@@ -628,7 +629,7 @@ pub struct CompleteRequestInput {
 #[derive(Debug, Clone, InputObject)]
 pub struct ProlongationInput {
     /// Last day of the new period.
-    pub ends_on: NaiveDate,
+    pub ends_on: Date,
     /// Premium.
     pub premium: Decimal,
     /// Installments; none: all on the first day.
@@ -679,8 +680,8 @@ impl RequestDetailsInput {
             },
             Self::TravelAbroad(x) => RequestDetails::TravelAbroad {
                 countries: x.countries,
-                from: x.from,
-                to: x.to,
+                from: x.from.0,
+                to: x.to.0,
                 drivers: x
                     .drivers
                     .into_iter()
@@ -691,12 +692,12 @@ impl RequestDetailsInput {
                     .collect(),
             },
             Self::EarlyBuyout(x) => RequestDetails::EarlyBuyout {
-                desired_date: x.desired_date,
+                desired_date: x.desired_date.0,
                 quote: None,
             },
             Self::PartialRepayment(x) => RequestDetails::PartialRepayment {
                 amount: money(&f("amount"), x.amount)?,
-                date: x.date,
+                date: x.date.0,
                 mode: match x.mode {
                     RecalculationMode::ShorterTerm => DomainMode::ShorterTerm,
                     RecalculationMode::SmallerPayments => DomainMode::SmallerPayments,
@@ -728,12 +729,12 @@ impl RequestDetailsInput {
             },
             Self::Certificate(x) => RequestDetails::Certificate {
                 certificate: x.certificate.into(),
-                as_of: x.as_of,
+                as_of: x.as_of.0,
             },
             Self::AccountingDocuments(x) => RequestDetails::AccountingDocuments {
                 documents: x.documents.into_iter().map(Into::into).collect(),
-                from: x.from,
-                to: x.to,
+                from: x.from.0,
+                to: x.to.0,
                 email: parse_field(&f("email"), Email::parse(&x.email))?.into(),
             },
             Self::InsuranceProlongation(x) => RequestDetails::InsuranceProlongation {
@@ -752,7 +753,7 @@ impl RequestDetailsInput {
                 RequestDetails::InsuredEvent {
                     policy_id: x.policy_id,
                     event_id,
-                    date: x.date,
+                    date: x.date.0,
                     place: x.place.into(),
                     description: x.description.into(),
                 }
@@ -1140,7 +1141,7 @@ impl RequestMutation {
         let (actor, _) = allow(ctx, Operation::Me)?;
         let prolongation = match &input.prolongation {
             Some(p) => Some(ProlongationTerms {
-                ends_on: p.ends_on,
+                ends_on: p.ends_on.0,
                 premium: money("input.prolongation.premium", p.premium)?,
                 installments: installments("input.prolongation.installments", &p.installments)?,
                 number: p.number.clone(),

@@ -1,5 +1,6 @@
 //! Output types.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{Enum, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use projections::store::event::StoredEvent;
@@ -404,7 +405,7 @@ pub struct KeptPersonalData {
     /// What it keeps.
     pub categories: Vec<String>,
     /// Until when at the earliest (the last scheduled payment plus the retention after the contract).
-    pub until: Option<chrono::NaiveDate>,
+    pub until: Option<Date>,
     /// Why.
     pub reason: String,
 }

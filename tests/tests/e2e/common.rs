@@ -680,7 +680,7 @@ impl TestApp {
         let r = self
             .gql(
                 Some(admin),
-                "mutation($d: NaiveDate!) { advanceClock(to: $d) { businessDate daysStarted } }",
+                "mutation($d: Date!) { advanceClock(to: $d) { businessDate daysStarted } }",
                 json!({ "d": day }),
             )
             .await;

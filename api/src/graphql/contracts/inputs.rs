@@ -1,7 +1,8 @@
 //! The contract feature's inputs, each turned into its domain command with every field checked.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{InputObject, Result};
-use chrono::NaiveDate;
+
 use domain::contract::{self as dc, ContractTerms};
 use domain::penalty::PenaltyTerms as DomainPenaltyTerms;
 use domain::values::{Email, Vin};
@@ -55,7 +56,7 @@ pub struct PenaltyTermsInput {
 #[derive(Debug, Clone, InputObject)]
 pub struct ExplicitLineInput {
     /// Due date.
-    pub due_date: NaiveDate,
+    pub due_date: Date,
     /// Amount with VAT.
     pub amount: Decimal,
 }
@@ -68,7 +69,7 @@ pub struct ConcludeContractInput {
     /// Contract number, unique.
     pub number: String,
     /// Contract date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// E-mail of the lessee's contact person.
     pub contact_email: String,
     /// What is leased.
@@ -82,7 +83,7 @@ pub struct ConcludeContractInput {
     /// Annual rate, percent.
     pub annual_rate: Decimal,
     /// Due date of the first monthly line.
-    pub first_due_date: NaiveDate,
+    pub first_due_date: Date,
     /// How the schedule is computed.
     pub schedule_kind: ScheduleKind,
     /// The lines, for an explicit schedule only.
@@ -124,7 +125,7 @@ impl ConcludeContractInput {
             .enumerate()
             .map(|(i, l)| {
                 Ok((
-                    l.due_date,
+                    l.due_date.0,
                     money(&format!("input.lines.{i}.amount"), l.amount)?,
                 ))
             })
@@ -133,7 +134,7 @@ impl ConcludeContractInput {
             contract_id,
             company_id: self.company_id,
             number: self.number,
-            date: self.date,
+            date: self.date.0,
             contact_email: parse_field("input.contactEmail", Email::parse(&self.contact_email))?,
             subject: dc::LeasingSubject {
                 kind: s.kind,
@@ -148,7 +149,7 @@ impl ConcludeContractInput {
             advance,
             term_months,
             annual_rate: self.annual_rate,
-            first_due_date: self.first_due_date,
+            first_due_date: self.first_due_date.0,
             schedule_kind: self.schedule_kind.into(),
             explicit_lines,
             redemption: money("input.redemption", self.redemption)?,
@@ -168,7 +169,7 @@ pub struct ActivateContractInput {
     /// The contract.
     pub contract_id: Uuid,
     /// Handover date.
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 /// A payment received from the bank.
@@ -179,7 +180,7 @@ pub struct RecordPaymentInput {
     /// Amount.
     pub amount: Decimal,
     /// Payment date (bank statement).
-    pub date: NaiveDate,
+    pub date: Date,
     /// The bank's reference of the payment order; the same reference is never counted twice.
     pub bank_reference: String,
     /// What the payer said it is for.
@@ -194,7 +195,7 @@ pub struct RegisterTrafficFineInput {
     /// Resolution number (УИН): 20 or 25 digits, unique.
     pub resolution_number: String,
     /// Date of the resolution.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Amount.
     pub amount: Decimal,
     /// The vehicle as in the resolution.
@@ -211,7 +212,7 @@ pub struct RecordFinePaidInput {
     /// Resolution number (УИН).
     pub resolution_number: String,
     /// Date it was paid.
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 /// Recalculation after a partial early repayment.
@@ -220,7 +221,7 @@ pub struct RecalculateScheduleInput {
     /// The contract.
     pub contract_id: Uuid,
     /// Effective date: unpaid lines due after it are recomputed.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Principal repaid early, taken from the contract's credit balance.
     pub amount: Decimal,
     /// Shorter term or smaller payments.
@@ -233,7 +234,7 @@ pub struct CompleteContractInput {
     /// The contract.
     pub contract_id: Uuid,
     /// Completion date.
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 /// Early termination.
@@ -242,7 +243,7 @@ pub struct TerminateContractInput {
     /// The contract.
     pub contract_id: Uuid,
     /// Termination date; unpaid lines due after it are cancelled.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Why.
     pub reason: String,
 }

@@ -20,9 +20,10 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
+use crate::graphql::scalars::Date;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::clock::{ClockCommand, CLOCK_ID};
 use domain::contract::ContractCommand;
 use domain::schedule::RecalculationMode as DomainMode;
@@ -48,7 +49,7 @@ async fn authorized_contract(
     ctx: &Context<'_>,
     id: Uuid,
     op: fn(Uuid) -> Operation,
-) -> Result<(ContractView, Option<NaiveDate>), ApiError> {
+) -> Result<(ContractView, Option<Date>), ApiError> {
     let req = request(ctx)?;
     if req.actor.is_none() {
         authorize(None, op(Uuid::nil()))?;
@@ -59,7 +60,7 @@ async fn authorized_contract(
     allow_seen(ctx, op(view.company_id), || {
         ApiError::NotFound("contract not found".into())
     })?;
-    Ok((view, today))
+    Ok((view, today.map(Date)))
 }
 
 async fn contract_payload(
@@ -90,7 +91,7 @@ async fn change_contract(
     ctx: &Context<'_>,
     contract_id: Uuid,
     key: Option<String>,
-    build: impl FnOnce(Option<NaiveDate>) -> Result<ContractCommand, ApiError>,
+    build: impl FnOnce(Option<Date>) -> Result<ContractCommand, ApiError>,
 ) -> Result<CommandOutcome, ApiError> {
     let (_, today) = authorized_contract(ctx, contract_id, Operation::ChangeContract).await?;
     let (actor, req) = allow(ctx, Operation::Me)?;
@@ -105,11 +106,7 @@ async fn change_contract(
 
 /// Money cannot arrive on a day that has not started: a payment dated after the business date is a typo
 /// (once the clock runs).
-fn not_after_business_date(
-    today: Option<NaiveDate>,
-    field: &str,
-    date: NaiveDate,
-) -> Result<(), ApiError> {
+fn not_after_business_date(today: Option<Date>, field: &str, date: Date) -> Result<(), ApiError> {
     match today {
         Some(today) if date > today => Err(ApiError::validation(
             field,
@@ -124,13 +121,13 @@ async fn changed(
     ctx: &Context<'_>,
     contract_id: Uuid,
     key: Option<String>,
-    build: impl FnOnce(Option<NaiveDate>) -> Result<ContractCommand, ApiError>,
+    build: impl FnOnce(Option<Date>) -> Result<ContractCommand, ApiError>,
 ) -> Result<ContractPayload, ApiError> {
     let out = change_contract(ctx, contract_id, key, build).await?;
     contract_payload(ctx, out).await
 }
 
-fn parse_cursor(after: Option<String>) -> Result<Option<(NaiveDate, Uuid)>, ApiError> {
+fn parse_cursor(after: Option<String>) -> Result<Option<(chrono::NaiveDate, Uuid)>, ApiError> {
     super::pagination::pair_cursor(after)
 }
 
@@ -238,7 +235,7 @@ impl ContractQuery {
         &self,
         ctx: &Context<'_>,
         contract_id: Uuid,
-        as_of: Option<NaiveDate>,
+        as_of: Option<Date>,
     ) -> Result<BuyoutQuote> {
         let (_, today) = authorized_contract(ctx, contract_id, Operation::ReadContracts).await?;
         let app = app(ctx);
@@ -251,11 +248,11 @@ impl ContractQuery {
             .await
             .map_err(contract_command_error)?;
         let q = contract
-            .early_buyout_quote(as_of, &app.calendar)
+            .early_buyout_quote(as_of.0, &app.calendar)
             .map_err(|e| ApiError::validation("contractId", e.to_string()))?;
         Ok(BuyoutQuote {
             contract_id,
-            as_of: q.as_of,
+            as_of: q.as_of.into(),
             outstanding_principal: q.outstanding_principal.amount(),
             unpaid_due: q.unpaid_due.amount(),
             penalties: q.penalties.amount(),
@@ -273,8 +270,8 @@ impl ContractQuery {
             .await
             .map_err(ApiError::from)?;
         Ok(BusinessDate {
-            date,
-            closed_through,
+            date: date.map(Date),
+            closed_through: closed_through.map(Date),
         })
     }
 }
@@ -319,7 +316,7 @@ impl ContractMutation {
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
-            Ok(ContractCommand::ActivateContract { date: input.date })
+            Ok(ContractCommand::ActivateContract { date: input.date.0 })
         })
         .await?)
     }
@@ -337,7 +334,7 @@ impl ContractMutation {
             not_after_business_date(today, "input.date", input.date)?;
             Ok(ContractCommand::RecordPayment {
                 amount,
-                date: input.date,
+                date: input.date.0,
                 bank_reference: input.bank_reference,
                 purpose: input.purpose.into(),
             })
@@ -371,7 +368,7 @@ impl ContractMutation {
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
             Ok(ContractCommand::RegisterTrafficFine {
                 resolution_number: input.resolution_number,
-                date: input.date,
+                date: input.date.0,
                 amount,
                 vehicle: input.vehicle,
                 description: input.description,
@@ -391,7 +388,7 @@ impl ContractMutation {
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
             Ok(ContractCommand::RecordFinePaid {
                 resolution_number: input.resolution_number,
-                date: input.date,
+                date: input.date.0,
             })
         })
         .await?)
@@ -408,7 +405,7 @@ impl ContractMutation {
         let amount = money("input.amount", input.amount)?;
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
             Ok(ContractCommand::RecalculateSchedule {
-                date: input.date,
+                date: input.date.0,
                 amount,
                 mode: match input.mode {
                     RecalculationMode::ShorterTerm => DomainMode::ShorterTerm,
@@ -427,7 +424,7 @@ impl ContractMutation {
         idempotency_key: Option<String>,
     ) -> Result<ContractPayload> {
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
-            Ok(ContractCommand::CompleteContract { date: input.date })
+            Ok(ContractCommand::CompleteContract { date: input.date.0 })
         })
         .await?)
     }
@@ -441,7 +438,7 @@ impl ContractMutation {
     ) -> Result<ContractPayload> {
         Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
             Ok(ContractCommand::TerminateContract {
-                date: input.date,
+                date: input.date.0,
                 reason: input.reason,
             })
         })
@@ -451,13 +448,13 @@ impl ContractMutation {
     /// Starts every business day up to `to` (ADMIN; never backwards). Each day's closing — credit applied,
     /// lines due and overdue, penalties — follows in the background; `businessDate.closedThrough` shows
     /// how far it got.
-    async fn advance_clock(&self, ctx: &Context<'_>, to: NaiveDate) -> Result<ClockPayload> {
+    async fn advance_clock(&self, ctx: &Context<'_>, to: Date) -> Result<ClockPayload> {
         let (actor, req) = allow(ctx, Operation::AdvanceClock)?;
         let out = app(ctx)
             .clock
             .execute(
                 CLOCK_ID,
-                ClockCommand::AdvanceClock { to },
+                ClockCommand::AdvanceClock { to: to.0 },
                 &req.meta(actor, None),
             )
             .await
@@ -501,7 +498,7 @@ pub(crate) fn company_debt_from(company_id: Uuid, d: views::CompanyDebt) -> Comp
     match d.total {
         Some(t) => CompanyDebt {
             company_id,
-            as_of: d.business_date,
+            as_of: d.business_date.map(Date),
             leasing_due: m2(t.leasing_due),
             overdue: m2(t.overdue),
             penalties: m2(t.penalties),
@@ -509,12 +506,12 @@ pub(crate) fn company_debt_from(company_id: Uuid, d: views::CompanyDebt) -> Comp
             insurance: m2(t.insurance),
             credit: m2(t.credit),
             total: m2(t.total),
-            next_payment: next_payment(t.next_payment_date, t.next_payment_amount),
+            next_payment: next_payment(t.next_payment_date.map(Date), t.next_payment_amount),
             contracts,
         },
         None => CompanyDebt {
             company_id,
-            as_of: d.business_date,
+            as_of: d.business_date.map(Date),
             leasing_due: zero,
             overdue: zero,
             penalties: zero,

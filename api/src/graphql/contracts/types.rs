@@ -1,8 +1,9 @@
 //! The contract feature's output types: the contract, its schedule lines, payments, fines, debts, quotes
 //! and payloads.
 
+use crate::graphql::scalars::Date;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
-use chrono::NaiveDate;
+
 use domain::contract as dc;
 use projections::views::contracts::{
     self as views, ContractDebtView, ContractView, FineView, PaymentView, ScheduleLineView,
@@ -50,15 +51,12 @@ pub struct PenaltyTerms {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct NextPayment {
     /// Due date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Amount still open on it.
     pub amount: Decimal,
 }
 
-pub(super) fn next_payment(
-    date: Option<NaiveDate>,
-    amount: Option<Decimal>,
-) -> Option<NextPayment> {
+pub(super) fn next_payment(date: Option<Date>, amount: Option<Decimal>) -> Option<NextPayment> {
     Some(NextPayment {
         date: date?,
         amount: m2(amount?),
@@ -80,9 +78,9 @@ pub struct ScheduleLine {
     /// What it pays for.
     pub kind: LineKind,
     /// Due date as agreed.
-    pub due_date: NaiveDate,
+    pub due_date: Date,
     /// Payment deadline: the due date moved to a working day (known once the line fell due late).
-    pub deadline: Option<NaiveDate>,
+    pub deadline: Option<Date>,
     /// Amount with VAT.
     pub amount: Decimal,
     /// VAT rate in percent on the due date (20 through 2025, 22 from 2026).
@@ -115,8 +113,8 @@ impl TryFrom<ScheduleLineView> for ScheduleLine {
                 "redemption" => LineKind::Redemption,
                 other => return Err(unknown_stored("schedule_view.kind", other)),
             },
-            due_date: v.due_date,
-            deadline: v.deadline,
+            due_date: v.due_date.into(),
+            deadline: v.deadline.map(Date),
             amount: m2(v.amount),
             vat_rate: v.vat_rate,
             vat_amount: m2(v.vat_amount),
@@ -144,9 +142,9 @@ pub struct LinePenalty {
     /// The schedule line.
     pub line: i32,
     /// Its payment deadline; penalty days start the day after.
-    pub deadline: Option<NaiveDate>,
+    pub deadline: Option<Date>,
     /// Penalty computed through this day.
-    pub through: Option<NaiveDate>,
+    pub through: Option<Date>,
     /// Days past the deadline.
     pub days: i32,
     /// Penalty accrued.
@@ -172,7 +170,7 @@ pub struct Payment {
     /// The bank's reference.
     pub bank_reference: String,
     /// Payment date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Amount.
     pub amount: Decimal,
     /// Stated purpose.
@@ -194,7 +192,7 @@ impl TryFrom<PaymentView> for Payment {
         })?;
         Ok(Self {
             bank_reference: v.bank_reference,
-            date: v.paid_on,
+            date: v.paid_on.into(),
             amount: m2(v.amount),
             purpose: PaymentPurpose::from_view(&v.purpose)?,
             allocations: parts
@@ -230,7 +228,7 @@ pub struct TrafficFine {
     /// Resolution number (УИН).
     pub resolution_number: String,
     /// Date of the resolution.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Amount.
     pub amount: Decimal,
     /// Paid so far.
@@ -238,7 +236,7 @@ pub struct TrafficFine {
     /// Whether it is paid in full.
     pub is_paid: bool,
     /// When it was paid in full.
-    pub paid_on: Option<NaiveDate>,
+    pub paid_on: Option<Date>,
     /// The vehicle.
     pub vehicle: String,
     /// What it is for.
@@ -250,10 +248,10 @@ impl From<FineView> for TrafficFine {
         Self {
             is_paid: v.paid >= v.amount,
             resolution_number: v.resolution_number,
-            date: v.issued_on,
+            date: v.issued_on.into(),
             amount: m2(v.amount),
             paid: m2(v.paid),
-            paid_on: v.paid_on,
+            paid_on: v.paid_on.map(Date),
             vehicle: v.vehicle,
             description: v.description,
         }
@@ -297,7 +295,7 @@ impl From<ContractDebtView> for ContractDebt {
             insurance: m2(v.insurance),
             credit: m2(v.credit),
             total: m2(v.total),
-            next_payment: next_payment(v.next_payment_date, v.next_payment_amount),
+            next_payment: next_payment(v.next_payment_date.map(Date), v.next_payment_amount),
         }
     }
 }
@@ -308,7 +306,7 @@ pub struct CompanyDebt {
     /// The company.
     pub company_id: Uuid,
     /// The business day the amounts are as of.
-    pub as_of: Option<NaiveDate>,
+    pub as_of: Option<Date>,
     /// Leasing payments due and not paid.
     pub leasing_due: Decimal,
     /// Of which overdue.
@@ -335,7 +333,7 @@ pub struct BuyoutQuote {
     /// The contract.
     pub contract_id: Uuid,
     /// The quote date.
-    pub as_of: NaiveDate,
+    pub as_of: Date,
     /// Principal of the lines due after the date.
     pub outstanding_principal: Decimal,
     /// Lines due by the date and not paid.
@@ -356,9 +354,9 @@ pub struct BuyoutQuote {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct BusinessDate {
     /// The current business day (none before the clock first started).
-    pub date: Option<NaiveDate>,
+    pub date: Option<Date>,
     /// The last day whose closing (penalties, overdue lines) is done.
-    pub closed_through: Option<NaiveDate>,
+    pub closed_through: Option<Date>,
 }
 
 /// A leasing contract.
@@ -372,7 +370,7 @@ pub struct Contract {
     /// Contract number.
     pub number: String,
     /// Contract date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Status.
     pub status: ContractStatus,
     /// What is leased.
@@ -388,7 +386,7 @@ pub struct Contract {
     /// Annual rate, percent.
     pub annual_rate: Decimal,
     /// Due date of line 1.
-    pub first_due_date: NaiveDate,
+    pub first_due_date: Date,
     /// How the schedule was computed.
     pub schedule_kind: ScheduleKind,
     /// Redemption payment.
@@ -398,9 +396,9 @@ pub struct Contract {
     /// Penalty terms.
     pub penalty_terms: PenaltyTerms,
     /// Handover date.
-    pub activated_on: Option<NaiveDate>,
+    pub activated_on: Option<Date>,
     /// Completion or termination date.
-    pub closed_on: Option<NaiveDate>,
+    pub closed_on: Option<Date>,
     /// Why it was terminated.
     pub termination_reason: Option<String>,
     /// The next payment (the earliest open line that is not overdue).
@@ -433,7 +431,7 @@ impl TryFrom<ContractView> for Contract {
             id: v.contract_id,
             company_id: v.company_id,
             number: v.number,
-            date: v.contract_date,
+            date: v.contract_date.into(),
             status: ContractStatus::from_view(&v.status)?,
             subject: LeasingSubject {
                 kind: v.subject_kind,
@@ -449,7 +447,7 @@ impl TryFrom<ContractView> for Contract {
             advance_percent: v.advance_percent,
             term_months: v.term_months,
             annual_rate: v.annual_rate,
-            first_due_date: v.first_due_date,
+            first_due_date: v.first_due_date.into(),
             schedule_kind: ScheduleKind::from_view(&v.schedule_kind)?,
             redemption: m2(v.redemption),
             redemption_kind: RedemptionKind::from_view(&v.redemption_kind)?,
@@ -458,10 +456,10 @@ impl TryFrom<ContractView> for Contract {
                 base_includes_vat: v.penalty_base_includes_vat,
                 payment_day_counts: v.penalty_payment_day_counts,
             },
-            activated_on: v.activated_on,
-            closed_on: v.closed_on,
+            activated_on: v.activated_on.map(Date),
+            closed_on: v.closed_on.map(Date),
             termination_reason: v.termination_reason,
-            next_payment: next_payment(v.next_payment_date, v.next_payment_amount),
+            next_payment: next_payment(v.next_payment_date.map(Date), v.next_payment_amount),
             position: Position::event(v.last_position),
             prefetched_schedule: None,
             prefetched_debt: None,
@@ -503,8 +501,8 @@ impl Contract {
             .filter(|l| !l.penalty.is_zero())
             .map(|l| LinePenalty {
                 line: l.line_number,
-                deadline: l.deadline,
-                through: l.penalty_through,
+                deadline: l.deadline.map(Date),
+                through: l.penalty_through.map(Date),
                 days: l.days_overdue,
                 amount: m2(l.penalty),
             })
@@ -583,7 +581,7 @@ pub struct PaymentPayload {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ClockPayload {
     /// The business date now.
-    pub business_date: NaiveDate,
+    pub business_date: Date,
     /// How many days were started.
     pub days_started: i32,
     /// The place of the last BusinessDayStarted.
