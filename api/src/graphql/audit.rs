@@ -98,10 +98,10 @@ pub struct StoryNotification {
     pub id: Uuid,
     /// The place of the event that produced it.
     pub position: Position,
-    /// CLIENT or STAFF audience, as stored (`client`, `staff`).
-    pub audience: String,
-    /// Its kind (PAYMENT_RECEIVED, …).
-    pub kind: String,
+    /// Who it is for.
+    pub audience: super::enums::Audience,
+    /// What it is about.
+    pub kind: super::notifications::NotificationKind,
     /// The company (null: every client).
     pub company_id: Option<Uuid>,
     /// Its title (Russian).
@@ -196,15 +196,21 @@ impl AuditQuery {
             notifications: s
                 .notifications
                 .into_iter()
-                .map(|n| StoryNotification {
-                    id: n.id,
-                    position: Position::event(n.position),
-                    audience: n.audience,
-                    kind: n.kind,
-                    company_id: n.company_id,
-                    title: n.title,
+                .map(|n| {
+                    Ok(StoryNotification {
+                        id: n.id,
+                        position: Position::event(n.position),
+                        audience: super::enums::Audience::from_stored(&n.audience)?,
+                        kind: projections::views::notifications::NotificationKind::parse(&n.kind)
+                            .map(Into::into)
+                            .ok_or_else(|| {
+                                crate::graphql::enums::unknown_stored("notifications.kind", &n.kind)
+                            })?,
+                        company_id: n.company_id,
+                        title: n.title,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, ApiError>>()?,
             mails: s
                 .mails
                 .into_iter()

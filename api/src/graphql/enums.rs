@@ -126,3 +126,54 @@ impl From<crate::mail::templates::Locale> for Language {
         }
     }
 }
+
+/// Defines a GraphQL enum over stored snake/Pascal names: `from_stored` reads the name a read model keeps
+/// (an unknown one is an internal error, never a default).
+macro_rules! stored_enum {
+    ($name:ident, $column:literal, $doc:literal, { $($item:ident = $stored:literal, $idoc:literal;)* }) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $(#[doc = $idoc] $item,)*
+        }
+        impl $name {
+            pub(crate) fn from_stored(s: &str) -> Result<Self, ApiError> {
+                match s {
+                    $($stored => Ok(Self::$item),)*
+                    other => Err(unknown_stored($column, other)),
+                }
+            }
+        }
+    };
+}
+
+stored_enum!(EntityType, "notifications.entity_type", "What a notification links to.", {
+    Contract = "contract", "A contract: `id` is its UUID.";
+    Policy = "policy", "An insurance policy: `id` is its UUID.";
+    Request = "request", "A request: `id` is its UUID.";
+    Document = "document", "A file: `id` is its SHA-256, for `GET /documents/{id}`.";
+    ExchangeDocument = "exchange_document", "A document of the electronic exchange (`document(id:)`): `id` is its UUID.";
+    News = "news", "A news item: `id` is its UUID.";
+    Terms = "terms", "The terms of use: `id` is the version.";
+    Edo = "edo", "The company's ЭДО connection: `id` is the company's UUID.";
+});
+
+stored_enum!(RequestChange, "request_history.change", "What changed a request.", {
+    RequestSubmitted = "RequestSubmitted", "Submitted by the client.";
+    RequestTakenIntoReview = "RequestTakenIntoReview", "Taken into review by staff.";
+    InformationRequested = "InformationRequested", "Staff asked the client a question.";
+    InformationProvided = "InformationProvided", "The client answered.";
+    CommentAdded = "CommentAdded", "A comment.";
+    AttachmentAdded = "AttachmentAdded", "Files attached.";
+    RequestCompleted = "RequestCompleted", "Completed by staff.";
+    RequestRejected = "RequestRejected", "Rejected by staff, with a reason.";
+    RequestWithdrawn = "RequestWithdrawn", "Withdrawn by the client.";
+    EffectApplied = "EffectApplied", "Its effect on the company, contract, policy or account was applied.";
+    EffectFailed = "EffectFailed", "Its effect could not be applied (staff see why).";
+});
+
+stored_enum!(Audience, "notifications.audience", "Who a notification is for.", {
+    Client = "client", "The lessee's people.";
+    Staff = "staff", "The lessor's back office.";
+});

@@ -47,9 +47,8 @@ pub use super::enums::Language;
 /// What a notification links to.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct NotificationLink {
-    /// `contract`, `policy`, `request`, `document` (the id is the file's SHA-256, for
-    /// `GET /documents/{id}`), `news` or `terms` (the id is the version).
-    pub entity_type: String,
+    /// What kind of thing (and so what `id` is).
+    pub entity_type: super::enums::EntityType,
     /// The entity's id.
     pub id: String,
 }
@@ -102,11 +101,11 @@ impl Notification {
     }
 
     /// What it links to.
-    async fn link(&self) -> NotificationLink {
-        NotificationLink {
-            entity_type: self.0.entity_type.clone(),
+    async fn link(&self) -> Result<NotificationLink> {
+        Ok(NotificationLink {
+            entity_type: super::enums::EntityType::from_stored(&self.0.entity_type)?,
             id: self.0.entity_id.clone(),
-        }
+        })
     }
 
     /// The business day it arose on.

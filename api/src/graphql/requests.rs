@@ -106,8 +106,8 @@ pub struct RequestHistoryEntry {
     pub actor: String,
     /// Which side.
     pub party: Party,
-    /// The event (RequestSubmitted, CommentAdded, …).
-    pub change: String,
+    /// What changed it.
+    pub change: super::enums::RequestChange,
     /// The status after it.
     pub status: RequestStatus,
     /// The comment, question, reason, note or effect detail it carried.
@@ -245,7 +245,7 @@ impl Request {
                     at: h.recorded_at,
                     actor: h.actor,
                     party,
-                    change: h.change,
+                    change: super::enums::RequestChange::from_stored(&h.change)?,
                     status: status_of(&h.status)?,
                     text: h.text,
                     files,

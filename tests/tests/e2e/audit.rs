@@ -335,7 +335,7 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"payment_received"), "{story}");
+    assert!(kinds.contains(&"PAYMENT_RECEIVED"), "{story}");
     assert!(story["notifications"]
         .as_array()
         .unwrap()

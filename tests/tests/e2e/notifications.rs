@@ -338,7 +338,7 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     );
     assert_eq!(
         due["link"],
-        json!({"entityType": "contract", "id": w.contract.to_string()})
+        json!({"entityType": "CONTRACT", "id": w.contract.to_string()})
     );
     let paid = of_kind(&client, "PAYMENT_RECEIVED");
     assert!(

@@ -414,13 +414,13 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
     assert_eq!(
         changes,
         [
-            ("RequestSubmitted", "CLIENT"),
-            ("RequestTakenIntoReview", "STAFF"),
-            ("InformationRequested", "STAFF"),
-            ("AttachmentAdded", "CLIENT"),
-            ("InformationProvided", "CLIENT"),
-            ("CommentAdded", "STAFF"),
-            ("RequestCompleted", "STAFF"),
+            ("REQUEST_SUBMITTED", "CLIENT"),
+            ("REQUEST_TAKEN_INTO_REVIEW", "STAFF"),
+            ("INFORMATION_REQUESTED", "STAFF"),
+            ("ATTACHMENT_ADDED", "CLIENT"),
+            ("INFORMATION_PROVIDED", "CLIENT"),
+            ("COMMENT_ADDED", "STAFF"),
+            ("REQUEST_COMPLETED", "STAFF"),
         ]
     );
     assert!(done["history"][1]["actor"]
