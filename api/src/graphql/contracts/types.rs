@@ -73,6 +73,8 @@ pub(super) fn m2(d: Decimal) -> Decimal {
 /// One line of a payment schedule.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ScheduleLine {
+    /// The contract (with `number`, the line's identity for a client cache).
+    pub contract_id: Uuid,
     /// 0: advance; 1..n: monthly lines; last: redemption.
     pub number: i32,
     /// What it pays for.
@@ -106,6 +108,7 @@ impl TryFrom<ScheduleLineView> for ScheduleLine {
 
     fn try_from(v: ScheduleLineView) -> Result<Self, ApiError> {
         Ok(Self {
+            contract_id: v.contract_id,
             number: v.line_number,
             kind: match v.kind.as_str() {
                 "regular" => LineKind::Regular,
@@ -167,6 +170,8 @@ pub struct PaymentAllocation {
 /// A payment received from the bank.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Payment {
+    /// The contract (with `bankReference`, the payment's identity for a client cache).
+    pub contract_id: Uuid,
     /// The bank's reference.
     pub bank_reference: String,
     /// Payment date.
@@ -191,6 +196,7 @@ impl TryFrom<PaymentView> for Payment {
             ))
         })?;
         Ok(Self {
+            contract_id: v.contract_id,
             bank_reference: v.bank_reference,
             date: v.paid_on.into(),
             amount: m2(v.amount),
@@ -225,7 +231,9 @@ impl TryFrom<PaymentView> for Payment {
 /// A traffic fine re-billed to the lessee.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct TrafficFine {
-    /// Resolution number (УИН).
+    /// The contract it is re-billed on.
+    pub contract_id: Uuid,
+    /// Resolution number (УИН; unique across the lessor: the fine's identity for a client cache).
     pub resolution_number: String,
     /// Date of the resolution.
     pub date: Date,
@@ -246,6 +254,7 @@ pub struct TrafficFine {
 impl From<FineView> for TrafficFine {
     fn from(v: FineView) -> Self {
         Self {
+            contract_id: v.contract_id,
             is_paid: v.paid >= v.amount,
             resolution_number: v.resolution_number,
             date: v.issued_on.into(),
