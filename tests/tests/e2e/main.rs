@@ -17,5 +17,6 @@ mod notifications;
 mod personal_data;
 mod requests;
 mod schema;
+mod screens;
 mod secrets;
 mod security;
