@@ -5,6 +5,9 @@
 //! outages are logged once, with their cause chain, and returned without it.
 
 pub mod fields;
+pub mod reason;
+
+pub use reason::Reason;
 
 use async_graphql::ErrorExtensions;
 use domain::clock::ClockError;
@@ -37,8 +40,12 @@ pub enum ApiError {
     Validation {
         /// The input field's path.
         field: String,
-        /// What is wrong with it.
+        /// What is wrong with it (English).
         message: String,
+        /// The rule it broke, for machines and for the message in the caller's language.
+        reason: Reason,
+        /// The kind of value the rule is about (ИНН, БИК, …), named in the Russian message.
+        what: Option<&'static str>,
     },
     /// A concurrent change won; retry.
     Conflict(String),
@@ -63,11 +70,23 @@ impl ApiError {
         }
     }
 
-    /// VALIDATION on a field.
+    /// VALIDATION on a field, for a reason not classified yet (`INVALID`; the English message is shown).
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation {
             field: field.into(),
             message: message.into(),
+            reason: Reason::Invalid,
+            what: None,
+        }
+    }
+
+    /// VALIDATION on a field for a known `reason` (`message`: its English text).
+    pub fn invalid(field: impl Into<String>, reason: Reason, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+            reason,
+            what: None,
         }
     }
 
@@ -76,7 +95,12 @@ impl ApiError {
         match self {
             Self::Unauthenticated(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
             Self::Forbidden { message, .. } => message.clone(),
-            Self::Validation { field, message } => format!("{field}: {message}"),
+            Self::Validation {
+                field,
+                message,
+                reason,
+                what,
+            } => reason.message(reason::current(), field, *what, message),
             Self::Unavailable { in_doubt: false, .. } => {
                 "the database is unavailable; nothing was changed; retry shortly".to_owned()
             }
@@ -172,14 +196,24 @@ impl From<ApiError> for async_graphql::Error {
             _ => {}
         }
         let code = e.code();
-        let field = match &e {
-            ApiError::Validation { field, .. } => Some(field.clone()),
-            _ => None,
+        let (field, reason) = match &e {
+            ApiError::Validation { field, reason, .. } => {
+                (Some(field.clone()), Some(reason.clone()))
+            }
+            _ => (None, None),
         };
         async_graphql::Error::new(e.message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(f) = field {
                 ext.set("field", f);
+            }
+            if let Some(r) = reason {
+                ext.set("reason", r.code());
+                if let Some(p) = r.params() {
+                    if let Ok(v) = async_graphql::Value::from_json(p) {
+                        ext.set("params", v);
+                    }
+                }
             }
         })
     }
@@ -190,7 +224,12 @@ impl From<ApiError> for async_graphql::Error {
 /// # Errors
 /// VALIDATION on `field`.
 pub fn parse_field<T>(field: &str, r: Result<T, ValueError>) -> Result<T, ApiError> {
-    r.map_err(|e| ApiError::validation(field, e.to_string()))
+    r.map_err(|e| ApiError::Validation {
+        field: field.to_owned(),
+        message: e.to_string(),
+        reason: Reason::from(&e.rule),
+        what: Some(e.what),
+    })
 }
 
 /// Unique constraints of read models whose violation means a business rule, mapped in one place.

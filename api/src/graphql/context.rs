@@ -123,13 +123,18 @@ pub(crate) fn found<T>(r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
 
 /// Validates an idempotency key: 1–200 printable characters.
 pub(crate) fn idempotency_key(k: Option<String>) -> Result<Option<String>, ApiError> {
+    use crate::error::Reason;
     match k {
-        Some(k) if k.is_empty() || k.chars().count() > 200 || k.chars().any(char::is_control) => {
-            Err(ApiError::validation(
-                "idempotencyKey",
-                "must be 1 to 200 printable characters",
-            ))
-        }
+        Some(k) if k.is_empty() || k.chars().count() > 200 => Err(ApiError::invalid(
+            "idempotencyKey",
+            Reason::LengthBetween { min: 1, max: 200 },
+            "must be 1 to 200 printable characters",
+        )),
+        Some(k) if k.chars().any(char::is_control) => Err(ApiError::invalid(
+            "idempotencyKey",
+            Reason::Format,
+            "must be 1 to 200 printable characters",
+        )),
         other => Ok(other),
     }
 }

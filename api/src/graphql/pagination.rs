@@ -18,8 +18,12 @@ pub(crate) const MAX_PAGE: i32 = 100;
 pub(crate) fn page_size(first: Option<i32>) -> Result<i64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n if (1..=MAX_PAGE).contains(&n) => Ok(i64::from(n)),
-        _ => Err(ApiError::validation(
+        _ => Err(ApiError::invalid(
             "first",
+            crate::error::Reason::OutOfRange {
+                min: 1,
+                max: i64::from(MAX_PAGE),
+            },
             format!("must be between 1 and {MAX_PAGE}"),
         )),
     }

@@ -206,7 +206,12 @@ pub(crate) async fn graphql(
     span.record("correlation_id", ctx.correlation_id.as_str());
     span.record("operation", operation.as_str());
     span.record("actor", actor.as_deref().unwrap_or("anonymous"));
-    let response = s.schema.execute(req.data(ctx)).await;
+    // Messages in the caller's language (Russian unless Accept-Language prefers English).
+    let language =
+        crate::error::reason::from_accept_language(header(&headers, "accept-language").as_deref());
+    let response = crate::error::reason::LANGUAGE
+        .scope(language, s.schema.execute(req.data(ctx)))
+        .await;
     if !response.errors.is_empty() {
         // A refused command leaves no file behind (one another field or request still uses stays).
         for (sha256, mark) in uploads.take() {

@@ -67,6 +67,10 @@ pub(crate) async fn graphql_ws(
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let upgrade_span = tracing::Span::current();
+    // The socket's messages in the language its upgrade request prefers.
+    let language = crate::error::reason::from_accept_language(
+        headers.get("accept-language").and_then(|v| v.to_str().ok()),
+    );
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(s.limits.request_max_bytes)
@@ -76,7 +80,9 @@ pub(crate) async fn graphql_ws(
             // The socket lives on after the upgrade's request: a trace of its own, following from it.
             let span = tracing::info_span!(parent: None, "websocket", request_id = %request_id);
             span.follows_from(&upgrade_span);
-            run(socket, s, protocol, client, held).instrument(span)
+            crate::error::reason::LANGUAGE
+                .scope(language, run(socket, s, protocol, client, held))
+                .instrument(span)
         })
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{exact_digits, string_value, ValueError};
+use super::{exact_digits, string_value, Rule, ValueError};
 
 /// БИК: `^[012]\d{8}$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,7 +19,11 @@ impl Bik {
         let s = s.trim();
         let d = exact_digits("БИК", s, 9)?;
         if d[0] > 2 {
-            return Err(ValueError::new("БИК", "must start with 0, 1 or 2"));
+            return Err(ValueError::new(
+                "БИК",
+                Rule::Format,
+                "must start with 0, 1 or 2",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -110,13 +114,13 @@ impl BankRequisites {
         if bank_name.is_empty() {
             return Err((
                 BankField::BankName,
-                ValueError::new("bank name", "must not be empty"),
+                ValueError::new("bank name", Rule::Required, "must not be empty"),
             ));
         }
         if !correspondent_account.is_correspondent() {
             return Err((
                 BankField::CorrespondentAccount,
-                ValueError::new("correspondent account", "must start with 301"),
+                ValueError::new("correspondent account", Rule::Format, "must start with 301"),
             ));
         }
         if !correspondent_account.key_matches(&bik) {
@@ -124,6 +128,7 @@ impl BankRequisites {
                 BankField::CorrespondentAccount,
                 ValueError::new(
                     "correspondent account",
+                    Rule::CheckDigit,
                     "control key does not match the БИК",
                 ),
             ));
@@ -133,6 +138,7 @@ impl BankRequisites {
                 BankField::SettlementAccount,
                 ValueError::new(
                     "settlement account",
+                    Rule::Format,
                     "is a correspondent account (starts with 301)",
                 ),
             ));
@@ -140,7 +146,11 @@ impl BankRequisites {
         if !settlement_account.key_matches(&bik) {
             return Err((
                 BankField::SettlementAccount,
-                ValueError::new("settlement account", "control key does not match the БИК"),
+                ValueError::new(
+                    "settlement account",
+                    Rule::CheckDigit,
+                    "control key does not match the БИК",
+                ),
             ));
         }
         Ok(Self {

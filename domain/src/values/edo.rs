@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{string_value, ValueError};
+use super::{string_value, Rule, ValueError};
 
 /// An ЭДО participant id: a 3-character operator code followed by the operator's tail, 4–46 characters of
 /// `[A-Za-z0-9@.-]` in all.
@@ -27,7 +27,11 @@ impl EdoParticipantId {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim();
         if !(4..=46).contains(&s.len()) {
-            return Err(ValueError::new("ЭДО id", "must be 4 to 46 characters"));
+            return Err(ValueError::new(
+                "ЭДО id",
+                Rule::LengthBetween { min: 4, max: 46 },
+                "must be 4 to 46 characters",
+            ));
         }
         if !s
             .bytes()
@@ -35,6 +39,7 @@ impl EdoParticipantId {
         {
             return Err(ValueError::new(
                 "ЭДО id",
+                Rule::Format,
                 "may contain only Latin letters, digits, '@', '.' and '-'",
             ));
         }

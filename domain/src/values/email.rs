@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{string_value, ValueError};
+use super::{string_value, Rule, ValueError};
 
 /// An e-mail address, trimmed and lower-cased (logins compare case-insensitively).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,12 +18,20 @@ impl Email {
     /// [`ValueError`] describing the first rule broken.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim().to_lowercase();
-        let err = |r: &str| Err(ValueError::new("e-mail", r));
+        let err = |r: &str| Err(ValueError::new("e-mail", Rule::Format, r));
         if s.is_empty() {
-            return err("must not be empty");
+            return Err(ValueError::new(
+                "e-mail",
+                Rule::Required,
+                "must not be empty",
+            ));
         }
         if s.chars().count() > 254 {
-            return err("must be at most 254 characters");
+            return Err(ValueError::new(
+                "e-mail",
+                Rule::LengthBetween { min: 3, max: 254 },
+                "must be at most 254 characters",
+            ));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return err("must not contain spaces");

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ValueError;
+use super::{Rule, ValueError};
 
 /// A file, referenced by the SHA-256 of its content.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +39,7 @@ impl FileRef {
         {
             return Err(ValueError::new(
                 "file",
+                Rule::Format,
                 "the hash must be 64 lowercase hex digits",
             ));
         }
@@ -46,6 +47,7 @@ impl FileRef {
         if name.is_empty() || name.chars().count() > 255 {
             return Err(ValueError::new(
                 "file",
+                Rule::LengthBetween { min: 1, max: 255 },
                 "the name must be 1 to 255 characters",
             ));
         }
@@ -55,14 +57,19 @@ impl FileRef {
         {
             return Err(ValueError::new(
                 "file",
+                Rule::Format,
                 "the name must not contain path separators or control characters",
             ));
         }
         if content_type.trim().is_empty() {
-            return Err(ValueError::new("file", "the content type is missing"));
+            return Err(ValueError::new(
+                "file",
+                Rule::Required,
+                "the content type is missing",
+            ));
         }
         if size == 0 {
-            return Err(ValueError::new("file", "the file is empty"));
+            return Err(ValueError::new("file", Rule::Required, "the file is empty"));
         }
         Ok(Self {
             sha256: sha256.to_owned(),

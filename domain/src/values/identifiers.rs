@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{exact_digits, string_value, ValueError};
+use super::{exact_digits, string_value, Rule, ValueError};
 
 /// ИНН: 10 digits for an organisation, 12 for a person (ИП). Digits 3–4 are not decoded into a region
 /// (since 2026 they are an index, not a tax office).
@@ -34,6 +34,7 @@ impl Inn {
             _ => {
                 return Err(ValueError::new(
                     "ИНН",
+                    Rule::Length(vec![10, 12]),
                     format!("must be 10 digits (organisation) or 12 digits (person), got {len}"),
                 ))
             }
@@ -45,7 +46,11 @@ impl Inn {
                 && weighted_check(&d[..11], &INN12_WEIGHTS_12) == d[11]
         };
         if !ok {
-            return Err(ValueError::new("ИНН", "check digit does not match"));
+            return Err(ValueError::new(
+                "ИНН",
+                Rule::CheckDigit,
+                "check digit does not match",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -80,6 +85,7 @@ impl Kpp {
         if !ok {
             return Err(ValueError::new(
                 "КПП",
+                Rule::Format,
                 "must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits",
             ));
         }
@@ -114,7 +120,11 @@ impl Ogrn {
         let s = s.trim();
         let d = exact_digits("ОГРН", s, 13)?;
         if number_check(&s[..12], 11) != u64::from(d[12]) {
-            return Err(ValueError::new("ОГРН", "check digit does not match"));
+            return Err(ValueError::new(
+                "ОГРН",
+                Rule::CheckDigit,
+                "check digit does not match",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -129,7 +139,11 @@ impl Ogrnip {
         let s = s.trim();
         let d = exact_digits("ОГРНИП", s, 15)?;
         if number_check(&s[..14], 13) != u64::from(d[14]) {
-            return Err(ValueError::new("ОГРНИП", "check digit does not match"));
+            return Err(ValueError::new(
+                "ОГРНИП",
+                Rule::CheckDigit,
+                "check digit does not match",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -155,6 +169,7 @@ impl RegistrationNumber {
             13 => Ogrn::parse(s).map(Self::Ogrn),
             n => Err(ValueError::new(
                 "ОГРН",
+                Rule::Length(vec![13, 15]),
                 format!("must be 13 digits (ОГРН) or 15 digits (ОГРНИП), got {n}"),
             )),
         }

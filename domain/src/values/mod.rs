@@ -26,21 +26,52 @@ pub use phone::Phone;
 pub use vat::vat_rate_on;
 pub use vin::Vin;
 
+/// Which rule a value broke, for machines: the API's `extensions.reason` and its parameters, and the
+/// message in the caller's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// Empty where a value is required.
+    Required,
+    /// Only digits are allowed.
+    DigitsOnly,
+    /// Must have one of these lengths (characters, or digits for numbers).
+    Length(Vec<usize>),
+    /// Must have `min` to `max` characters (or digits).
+    LengthBetween {
+        /// At least.
+        min: usize,
+        /// At most.
+        max: usize,
+    },
+    /// A check digit or control key does not match the rest.
+    CheckDigit,
+    /// Not in the expected form (the English reason says which).
+    Format,
+    /// More decimals than allowed.
+    Decimals {
+        /// At most.
+        max: u32,
+    },
+}
+
 /// Why a value was rejected. The API layer adds the name of the input field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {reason}")]
 pub struct ValueError {
     /// What kind of value was being parsed ("ИНН", "БИК", …).
     pub what: &'static str,
-    /// Human-readable reason.
+    /// Human-readable reason (English).
     pub reason: String,
+    /// The rule broken.
+    pub rule: Rule,
 }
 
 impl ValueError {
-    pub(crate) fn new(what: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(what: &'static str, rule: Rule, reason: impl Into<String>) -> Self {
         Self {
             what,
             reason: reason.into(),
+            rule,
         }
     }
 }
@@ -56,10 +87,12 @@ pub(crate) fn exact_digits(
     s: &str,
     len: usize,
 ) -> Result<Vec<u32>, ValueError> {
-    let d = digits(s).ok_or_else(|| ValueError::new(what, "must contain digits only"))?;
+    let d = digits(s)
+        .ok_or_else(|| ValueError::new(what, Rule::DigitsOnly, "must contain digits only"))?;
     if d.len() != len {
         return Err(ValueError::new(
             what,
+            Rule::Length(vec![len]),
             format!("must be {len} digits, got {}", d.len()),
         ));
     }

@@ -6,7 +6,7 @@ use std::ops::{Add, Neg, Sub};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use super::ValueError;
+use super::{Rule, ValueError};
 
 /// An amount in rubles with exactly two decimals (kopecks). Arithmetic never uses floats; every rounding
 /// step rounds half away from zero (docs/domain.md "Money and VAT").
@@ -54,11 +54,9 @@ impl Money {
     /// # Errors
     /// [`ValueError`] when it is not a number or has more than two decimals.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let d: Decimal = s
-            .trim()
-            .replace(',', ".")
-            .parse()
-            .map_err(|_| ValueError::new("amount", "must be a number such as 1500.00"))?;
+        let d: Decimal = s.trim().replace(',', ".").parse().map_err(|_| {
+            ValueError::new("amount", Rule::Format, "must be a number such as 1500.00")
+        })?;
         Self::from_decimal(d)
     }
 
@@ -70,6 +68,7 @@ impl Money {
         if d.normalize().scale() > 2 {
             return Err(ValueError::new(
                 "amount",
+                Rule::Decimals { max: 2 },
                 "must have at most two decimals (kopecks)",
             ));
         }

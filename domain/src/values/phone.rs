@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{string_value, ValueError};
+use super::{string_value, Rule, ValueError};
 
 /// A phone number normalised to `+` and 10–15 digits (E.164). A Russian number written with a leading 8
 /// (`8 495 …`) becomes `+7 …`.
@@ -28,6 +28,7 @@ impl Phone {
                 _ => {
                     return Err(ValueError::new(
                         "phone",
+                        Rule::Format,
                         "may contain only digits, spaces, dashes and parentheses",
                     ))
                 }
@@ -39,6 +40,7 @@ impl Phone {
         if !(10..=15).contains(&digits.len()) {
             return Err(ValueError::new(
                 "phone",
+                Rule::LengthBetween { min: 10, max: 15 },
                 "must have 10 to 15 digits with the country code",
             ));
         }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{string_value, ValueError};
+use super::{string_value, Rule, ValueError};
 
 /// A VIN: 17 characters of `[A-HJ-NPR-Z0-9]` (no I, O, Q). The North-American check digit is deliberately
 /// not enforced: European VINs such as WVWZZZ1JZ3W386752 fail it and are valid (docs/domain.md).
@@ -19,7 +19,11 @@ impl Vin {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim().to_uppercase();
         if s.chars().count() != 17 {
-            return Err(ValueError::new("VIN", "must be 17 characters"));
+            return Err(ValueError::new(
+                "VIN",
+                Rule::Length(vec![17]),
+                "must be 17 characters",
+            ));
         }
         if let Some(c) = s
             .chars()
@@ -27,6 +31,7 @@ impl Vin {
         {
             return Err(ValueError::new(
                 "VIN",
+                Rule::Format,
                 format!(
                     "character {c:?} is not allowed (Latin letters except I, O, Q, and digits)"
                 ),

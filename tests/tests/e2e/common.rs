@@ -129,6 +129,30 @@ impl TestApp {
         p
     }
 
+    /// Runs a GraphQL operation with an `Accept-Language` header; returns the whole response body.
+    pub async fn gql_in(
+        &self,
+        accept_language: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut req = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("accept-language", accept_language);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let mut req = req.body(Body::from(body)).unwrap();
+        let peer: std::net::SocketAddr = format!("{ADDRESS}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     /// Runs a GraphQL operation; returns the response body as the text the server wrote (the order of
     /// its keys included, which a parsed `Value` forgets).
     pub async fn gql_text(&self, token: Option<&str>, query: &str, variables: Value) -> String {

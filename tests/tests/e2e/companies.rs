@@ -283,3 +283,59 @@ async fn companies_are_listed_as_a_relay_connection_and_searchable() {
     let bad = t.gql(Some(&manager), q, json!({"f": 1000})).await;
     assert_eq!(error(&bad), ("VALIDATION".into(), Some("first".into())));
 }
+
+#[tokio::test]
+async fn a_refusal_names_its_reason_for_machines_and_speaks_the_callers_language() {
+    let t = TestApp::spawn().await;
+    let manager = t.sign_in(Role::Manager, &[]).await;
+    let register =
+        "mutation($i: RegisterCompanyInput!) { registerCompany(input: $i) { company { id } } }";
+    // A check digit that does not match: CHECK_DIGIT, in Russian by default and in English when asked.
+    let bad_inn = json!({"i": company_input("7707083894", "773601001")});
+    let ru = t.gql(Some(&manager), register, bad_inn.clone()).await;
+    let e = &ru["errors"][0];
+    assert_eq!(e["extensions"]["code"], "VALIDATION", "{ru}");
+    assert_eq!(e["extensions"]["field"], "input.inn");
+    assert_eq!(e["extensions"]["reason"], "CHECK_DIGIT");
+    assert_eq!(
+        e["message"],
+        "input.inn: ИНН: контрольное число не совпадает"
+    );
+    let en = t
+        .gql_in("en-GB,en;q=0.9", Some(&manager), register, bad_inn)
+        .await;
+    assert_eq!(en["errors"][0]["extensions"]["reason"], "CHECK_DIGIT");
+    assert_eq!(
+        en["errors"][0]["message"],
+        "input.inn: ИНН: check digit does not match"
+    );
+    // A length with its allowed values as parameters.
+    let short = t
+        .gql(
+            Some(&manager),
+            register,
+            json!({"i": company_input("77070838", "773601001")}),
+        )
+        .await;
+    let e = &short["errors"][0]["extensions"];
+    assert_eq!(
+        (&e["reason"], &e["params"]),
+        (&json!("LENGTH"), &json!({"allowed": [10, 12]})),
+        "{short}"
+    );
+    // A page size out of range carries its bounds.
+    let r = t
+        .gql(
+            Some(&manager),
+            "{ companies(first: 500) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let e = &r["errors"][0]["extensions"];
+    assert_eq!(e["field"], "first", "{r}");
+    assert_eq!(e["reason"], "OUT_OF_RANGE");
+    assert_eq!(e["params"], json!({"min": 1, "max": 100}));
+    assert_eq!(r["errors"][0]["message"], "first: должно быть от 1 до 100");
+    // Nothing was stored.
+    assert_eq!(t.event_count().await, 0);
+}

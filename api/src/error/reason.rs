@@ -1,0 +1,257 @@
+//! Why an input was refused, for machines and people: `extensions.reason` (a stable code), its
+//! `extensions.params`, and the message in the caller's language (Russian by default, English when the
+//! request's `Accept-Language` prefers it). A reason not yet classified is `INVALID`, its message the
+//! English text it was written with.
+
+use domain::values::Rule;
+use serde_json::{json, Value};
+
+use crate::mail::templates::Locale;
+
+/// A machine-readable reason with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Not classified yet: the message says why (in English).
+    Invalid,
+    /// Empty where a value is required.
+    Required,
+    /// Only digits are allowed.
+    DigitsOnly,
+    /// Must have one of these lengths.
+    Length(Vec<usize>),
+    /// Must have `min` to `max` characters (or digits).
+    LengthBetween {
+        /// At least.
+        min: usize,
+        /// At most.
+        max: usize,
+    },
+    /// A check digit or control key does not match.
+    CheckDigit,
+    /// Not in the expected form.
+    Format,
+    /// Too many decimals.
+    Decimals {
+        /// At most.
+        max: u32,
+    },
+    /// A number outside `min..=max`.
+    OutOfRange {
+        /// At least.
+        min: i64,
+        /// At most.
+        max: i64,
+    },
+}
+
+impl From<&Rule> for Reason {
+    fn from(r: &Rule) -> Self {
+        match r {
+            Rule::Required => Self::Required,
+            Rule::DigitsOnly => Self::DigitsOnly,
+            Rule::Length(l) => Self::Length(l.clone()),
+            Rule::LengthBetween { min, max } => Self::LengthBetween {
+                min: *min,
+                max: *max,
+            },
+            Rule::CheckDigit => Self::CheckDigit,
+            Rule::Format => Self::Format,
+            Rule::Decimals { max } => Self::Decimals { max: *max },
+        }
+    }
+}
+
+impl Reason {
+    /// The `extensions.reason`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid => "INVALID",
+            Self::Required => "REQUIRED",
+            Self::DigitsOnly => "DIGITS_ONLY",
+            Self::Length(_) => "LENGTH",
+            Self::LengthBetween { .. } => "LENGTH_BETWEEN",
+            Self::CheckDigit => "CHECK_DIGIT",
+            Self::Format => "FORMAT",
+            Self::Decimals { .. } => "DECIMALS",
+            Self::OutOfRange { .. } => "OUT_OF_RANGE",
+        }
+    }
+
+    /// The `extensions.params` (none for a reason without parameters).
+    pub fn params(&self) -> Option<Value> {
+        match self {
+            Self::Length(allowed) => Some(json!({ "allowed": allowed })),
+            Self::LengthBetween { min, max } => Some(json!({ "min": min, "max": max })),
+            Self::Decimals { max } => Some(json!({ "max": max })),
+            Self::OutOfRange { min, max } => Some(json!({ "min": min, "max": max })),
+            _ => None,
+        }
+    }
+
+    /// The message in Russian, when this reason has one of its own (`what`: the kind of value, e.g. ИНН).
+    fn russian(&self, what: Option<&str>) -> Option<String> {
+        let text = match self {
+            Self::Invalid | Self::Format => return None,
+            Self::Required => "не заполнено".to_owned(),
+            Self::DigitsOnly => "допустимы только цифры".to_owned(),
+            Self::Length(allowed) => {
+                let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+                format!("должно быть {} символов", list.join(" или "))
+            }
+            Self::LengthBetween { min, max } => format!("должно быть от {min} до {max} символов"),
+            Self::CheckDigit => "контрольное число не совпадает".to_owned(),
+            Self::Decimals { max } => format!("не более {max} знаков после запятой"),
+            Self::OutOfRange { min, max } => format!("должно быть от {min} до {max}"),
+        };
+        Some(match what {
+            Some(w) => format!("{}: {text}", russian_name(w)),
+            None => text,
+        })
+    }
+
+    /// The message for `field` in `locale`: Russian from the reason when it has a text of its own, else the
+    /// English `english` (`what`: the kind of value the reason is about, named in the Russian text).
+    pub fn message(
+        &self,
+        locale: Locale,
+        field: &str,
+        what: Option<&str>,
+        english: &str,
+    ) -> String {
+        match (locale, self.russian(what)) {
+            (Locale::Ru, Some(ru)) => format!("{field}: {ru}"),
+            _ => format!("{field}: {english}"),
+        }
+    }
+}
+
+/// The Russian name of a kind of value the domain names in English (identifiers keep their own names).
+fn russian_name(what: &str) -> &str {
+    match what {
+        "file" => "файл",
+        "phone" => "телефон",
+        "amount" => "сумма",
+        "bank name" => "наименование банка",
+        "correspondent account" => "корреспондентский счёт",
+        "settlement account" => "расчётный счёт",
+        "bank account" => "банковский счёт",
+        "ЭДО id" => "идентификатор ЭДО",
+        other => other,
+    }
+}
+
+tokio::task_local! {
+    /// The language of the current request's messages (set by the HTTP and WebSocket handlers).
+    pub static LANGUAGE: Locale;
+}
+
+/// The language the caller prefers from an `Accept-Language` header: English when an `en` range comes
+/// before any `ru` one by quality, Russian otherwise.
+pub fn from_accept_language(header: Option<&str>) -> Locale {
+    let Some(h) = header else {
+        return Locale::Ru;
+    };
+    let mut best: Option<(f32, Locale)> = None;
+    for part in h.split(',') {
+        let mut it = part.trim().split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let locale = if tag == "en" || tag.starts_with("en-") {
+            Locale::En
+        } else if tag == "ru" || tag.starts_with("ru-") {
+            Locale::Ru
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, locale));
+        }
+    }
+    best.map_or(Locale::Ru, |(_, l)| l)
+}
+
+/// The current request's language (Russian outside a request).
+pub fn current() -> Locale {
+    LANGUAGE.try_with(|l| *l).unwrap_or(Locale::Ru)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_chooses_english_only_when_it_is_preferred() {
+        for (h, want) in [
+            (None, Locale::Ru),
+            (Some("en"), Locale::En),
+            (Some("en-GB,en;q=0.9"), Locale::En),
+            (Some("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"), Locale::Ru),
+            (Some("de-DE,en;q=0.5"), Locale::En),
+            (Some("de-DE"), Locale::Ru),
+            (Some("en;q=0.3, ru;q=0.8"), Locale::Ru),
+            (Some("*"), Locale::Ru),
+        ] {
+            assert_eq!(from_accept_language(h), want, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn every_reason_has_a_code_and_those_with_limits_carry_them() {
+        let all = [
+            (Reason::Invalid, "INVALID", None),
+            (Reason::Required, "REQUIRED", None),
+            (Reason::DigitsOnly, "DIGITS_ONLY", None),
+            (
+                Reason::Length(vec![10, 12]),
+                "LENGTH",
+                Some(json!({"allowed": [10, 12]})),
+            ),
+            (
+                Reason::LengthBetween { min: 1, max: 200 },
+                "LENGTH_BETWEEN",
+                Some(json!({"min": 1, "max": 200})),
+            ),
+            (Reason::CheckDigit, "CHECK_DIGIT", None),
+            (Reason::Format, "FORMAT", None),
+            (
+                Reason::Decimals { max: 2 },
+                "DECIMALS",
+                Some(json!({"max": 2})),
+            ),
+            (
+                Reason::OutOfRange { min: 1, max: 100 },
+                "OUT_OF_RANGE",
+                Some(json!({"min": 1, "max": 100})),
+            ),
+        ];
+        for (r, code, params) in all {
+            assert_eq!((r.code(), r.params()), (code, params));
+        }
+        assert_eq!(
+            Reason::CheckDigit.message(
+                Locale::Ru,
+                "input.inn",
+                Some("ИНН"),
+                "ИНН: check digit does not match"
+            ),
+            "input.inn: ИНН: контрольное число не совпадает"
+        );
+        assert_eq!(
+            Reason::CheckDigit.message(
+                Locale::En,
+                "input.inn",
+                Some("ИНН"),
+                "ИНН: check digit does not match"
+            ),
+            "input.inn: ИНН: check digit does not match"
+        );
+        // Unclassified reasons keep the English text they were written with.
+        assert_eq!(
+            Reason::Invalid.message(Locale::Ru, "input", None, "no such line"),
+            "input: no such line"
+        );
+    }
+}
