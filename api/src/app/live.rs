@@ -36,6 +36,11 @@ impl Targets {
         self.all || self.companies.contains(&company)
     }
 
+    /// Whether any company is concerned.
+    pub fn any(&self) -> bool {
+        self.all || !self.companies.is_empty()
+    }
+
     fn add(&mut self, company: Option<Uuid>) {
         match company {
             Some(c) => {

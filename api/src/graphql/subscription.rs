@@ -119,8 +119,9 @@ struct Follow<C, T> {
     cursor: C,
     pending: VecDeque<T>,
     read_now: bool,
-    relevant: fn(&Wake, Uuid) -> bool,
-    company: Uuid,
+    relevant: fn(&Wake, Option<Uuid>) -> bool,
+    /// The company followed (`None`: every company the caller sees).
+    company: Option<Uuid>,
     at_wake: fn(Checkpoint) -> C,
     fetch: Fetch<C, T>,
     guard: Guard,
@@ -190,16 +191,22 @@ pub struct SubscriptionRoot;
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// New notifications of `companyId`, as `notifications` shows them to the caller, in the order they
-    /// were committed. With `after` (a notification's `position`), first everything after it.
+    /// New notifications, as `notifications` shows them to the caller, in the order they were committed:
+    /// of `companyId`, or without it of every company the caller sees (a client's companies and the
+    /// notifications for every client; for staff, the back office's of all companies). With `after` (any
+    /// position), first everything after it.
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
+        company_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = Notification>> {
-        let (guard, actor) = Guard::new(ctx, Operation::ReadNotifications(company_id))?;
-        let scope = Scope::of(actor, Some(company_id));
+        let op = match company_id {
+            Some(c) => Operation::ReadNotifications(c),
+            None => Operation::ReadOwnNotifications,
+        };
+        let (guard, actor) = Guard::new(ctx, op)?;
+        let scope = Scope::of(actor, company_id);
         let staff = scope.staff;
         let after = match after {
             Some(a) => Some(a.notification_place(&app(ctx).pool, "after").await?),
@@ -227,10 +234,17 @@ impl SubscriptionRoot {
             cursor: after.unwrap_or(at_wake(head)),
             pending: VecDeque::new(),
             read_now: after.is_some(),
+            // Without a company, any wake with notifications is read (the read keeps to the scope).
             relevant: if staff {
-                |w: &Wake, c| w.staff_notifications.concerns(c)
+                |w: &Wake, c| match c {
+                    Some(c) => w.staff_notifications.concerns(c),
+                    None => w.staff_notifications.any(),
+                }
             } else {
-                |w: &Wake, c| w.notifications.concerns(c)
+                |w: &Wake, c| match c {
+                    Some(c) => w.notifications.concerns(c),
+                    None => w.notifications.any(),
+                }
             },
             company: company_id,
             at_wake,
@@ -287,8 +301,8 @@ impl SubscriptionRoot {
             cursor: after.unwrap_or(head),
             pending: VecDeque::new(),
             read_now: after.is_some(),
-            relevant: |w: &Wake, c| w.requests.concerns(c),
-            company: company_id,
+            relevant: |w: &Wake, c| c.is_some_and(|c| w.requests.concerns(c)),
+            company: Some(company_id),
             at_wake: |c| c,
             fetch,
             guard,
@@ -346,8 +360,8 @@ impl SubscriptionRoot {
             cursor: after.unwrap_or(head),
             pending: VecDeque::new(),
             read_now: after.is_some(),
-            relevant: |w: &Wake, c| w.debt.concerns(c),
-            company: company_id,
+            relevant: |w: &Wake, c| c.is_some_and(|c| w.debt.concerns(c)),
+            company: Some(company_id),
             at_wake: |c| c,
             fetch,
             guard,

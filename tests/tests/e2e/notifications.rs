@@ -936,3 +936,40 @@ async fn the_position_a_mutation_returns_resumes_every_subscription() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_and_no_other() {
+    let w = World::new().await;
+    let base = w.t.serve_http().await;
+    w.advance_to("2026-03-12").await;
+    let mut ws = Subscriptions::connect(&base, Some(&w.client))
+        .await
+        .unwrap();
+    ws.subscribe(
+        "all",
+        "subscription { notificationAdded { kind companyId } }",
+        json!({}),
+    )
+    .await;
+    // Another company's contract and payment: nothing of it reaches this client.
+    let other =
+        w.t.company(&w.admin, company_input("7712345671", "773601001"))
+            .await;
+    let theirs = conclude(&w.t, &w.admin, other, "ЛД-Чужой", "other@example.ru").await;
+    let pay = |contract: Uuid, reference: &'static str| {
+        w.ok(
+            &w.admin,
+            "mutation($c: UUID!, $r: String!) { recordPayment(input: {contractId: $c, amount: \"1000\", \
+               date: \"2026-03-12\", bankReference: $r, purpose: LEASING_PAYMENT}) { position } }",
+            json!({ "c": contract, "r": reference }),
+        )
+    };
+    pay(theirs, "п/п 61").await;
+    pay(w.contract, "п/п 62").await;
+    let got = ws.collect_until("all", |g| !g.is_empty()).await;
+    assert_eq!(
+        got[0]["notificationAdded"],
+        json!({"kind": "PAYMENT_RECEIVED", "companyId": w.company.to_string()}),
+        "the first to arrive is this company's payment, not the other's contract or payment: {got:?}"
+    );
+}
