@@ -68,10 +68,15 @@ pub struct Wake {
     pub debt: Targets,
 }
 
+/// The channel on which marking notifications read announces the account (its unread count changed).
+pub const READS_CHANNEL: &str = "cabinet_notification_reads";
+
 /// The feed of one process.
 pub struct LiveFeed {
     pool: PgPool,
     wakes: broadcast::Sender<Arc<Wake>>,
+    /// Accounts that marked notifications read (on any node).
+    reads: broadcast::Sender<Uuid>,
     position: watch::Sender<Option<Checkpoint>>,
 }
 
@@ -81,6 +86,7 @@ impl LiveFeed {
         Self {
             pool,
             wakes: broadcast::channel(1024).0,
+            reads: broadcast::channel(1024).0,
             position: watch::channel(None).0,
         }
     }
@@ -101,13 +107,18 @@ impl LiveFeed {
         (rx, cp)
     }
 
+    /// The accounts that mark notifications read from now on, on any node.
+    pub fn reads(&self) -> broadcast::Receiver<Uuid> {
+        self.reads.subscribe()
+    }
+
     /// Follows the log until `stop` turns true.
     ///
     /// # Errors
     /// A database error (the caller restarts the feed, which resumes from where it was).
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> Result<(), sqlx::Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(EVENTS_CHANNEL).await?;
+        listener.listen_all([EVENTS_CHANNEL, READS_CHANNEL]).await?;
         let known = *self.position.borrow();
         let mut cp = match known {
             Some(cp) => cp,
@@ -142,7 +153,16 @@ impl LiveFeed {
             }
             drop(conn);
             tokio::select! {
-                n = listener.try_recv() => { n?; }
+                n = listener.try_recv() => {
+                    if let Some(n) = n? {
+                        if n.channel() == READS_CHANNEL {
+                            if let Ok(account) = n.payload().parse::<Uuid>() {
+                                // Nobody listening on this node is not an error.
+                                let _ = self.reads.send(account);
+                            }
+                        }
+                    }
+                }
                 _ = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => return Ok(()),
             }

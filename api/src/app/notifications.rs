@@ -267,8 +267,21 @@ pub async fn mark_read(pool: &PgPool, scope: &Scope, ids: &[Uuid]) -> Result<i64
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    if marked > 0 {
+        announce_reads(&mut tx, scope.account).await?;
+    }
     tx.commit().await?;
     Ok(marked as i64)
+}
+
+/// Tells every node's live feed, on commit, that `account` read something (its unread count changed).
+async fn announce_reads(conn: &mut sqlx::PgConnection, account: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(crate::app::live::READS_CHANNEL)
+        .bind(account.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Marks every notification of the scope read; returns how many were newly marked.
@@ -276,6 +289,7 @@ pub async fn mark_read(pool: &PgPool, scope: &Scope, ids: &[Uuid]) -> Result<i64
 /// # Errors
 /// A database error.
 pub async fn mark_all(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let marked = sqlx::query(&format!(
         "INSERT INTO notification_reads (account_id, notification_id) \
          SELECT $3, n.id FROM notifications n WHERE {VISIBLE} ON CONFLICT DO NOTHING"
@@ -283,9 +297,13 @@ pub async fn mark_all(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> 
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
     .bind(scope.account)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    if marked > 0 {
+        announce_reads(&mut tx, scope.account).await?;
+    }
+    tx.commit().await?;
     Ok(marked as i64)
 }
 

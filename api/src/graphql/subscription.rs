@@ -254,6 +254,94 @@ impl SubscriptionRoot {
         }))
     }
 
+    /// The caller's unread notification count — of `companyId`, or of every company it sees — now, and
+    /// again each time it changes: when notifications arrive, and when the caller marks some read (on any
+    /// device, through any server process).
+    async fn unread_notification_count(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Option<Uuid>,
+    ) -> Result<impl Stream<Item = i64>> {
+        let op = match company_id {
+            Some(c) => Operation::ReadNotifications(c),
+            None => Operation::ReadOwnNotifications,
+        };
+        let (guard, actor) = Guard::new(ctx, op)?;
+        let scope = Scope::of(actor, company_id);
+        let account = actor.account_id;
+        let live = &app(ctx).live;
+        // Listening first, then counting: a change after the count wakes the stream.
+        let (wakes, _) = live.subscribe().await;
+        let reads = live.reads();
+        let pool = app(ctx).pool.clone();
+        let first = service::unread_count(&pool, &scope)
+            .await
+            .map_err(ApiError::from)?;
+        struct Counting {
+            wakes: broadcast::Receiver<Arc<Wake>>,
+            reads: broadcast::Receiver<Uuid>,
+            pool: sqlx::PgPool,
+            scope: Scope,
+            account: Uuid,
+            company: Option<Uuid>,
+            guard: Guard,
+            last: Option<i64>,
+            next: Option<i64>,
+        }
+        let state = Counting {
+            wakes,
+            reads,
+            pool,
+            scope,
+            account,
+            company: company_id,
+            guard,
+            last: None,
+            next: Some(first),
+        };
+        Ok(futures::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(n) = s.next.take() {
+                    if s.last != Some(n) {
+                        s.last = Some(n);
+                        return Some((n, s));
+                    }
+                }
+                let changed = tokio::select! {
+                    w = s.wakes.recv() => match w {
+                        Ok(w) => {
+                            let targets = if s.scope.staff { &w.staff_notifications } else { &w.notifications };
+                            match s.company {
+                                Some(c) => targets.concerns(c),
+                                None => targets.any(),
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    },
+                    a = s.reads.recv() => match a {
+                        Ok(a) => a == s.account,
+                        Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    },
+                };
+                if !changed {
+                    continue;
+                }
+                if !s.guard.still_allowed().await {
+                    return None;
+                }
+                match service::unread_count(&s.pool, &s.scope).await {
+                    Ok(n) => s.next = Some(n),
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "unread count read failed; ending the subscription");
+                        return None;
+                    }
+                }
+            }
+        }))
+    }
+
     /// Changes to the requests of `companyId` (or only `requestId`): each time one changes, the request as
     /// it is then. With `after` (an update's `position`), first the requests changed since.
     async fn request_updated(

@@ -167,6 +167,7 @@ fn subscription_cases() -> Vec<Case> {
         case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details } } }", |s| json!({"c": s.company}), Reads),
         case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"MTowOi0x\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
         case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
+        case("unreadNotificationCount", "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
     ]
 }
 

@@ -973,3 +973,44 @@ async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_
         "the first to arrive is this company's payment, not the other's contract or payment: {got:?}"
     );
 }
+
+#[tokio::test]
+async fn the_unread_count_streams_when_notifications_arrive_and_when_another_device_reads_them() {
+    let w = World::new().await;
+    let base = w.t.serve_http().await;
+    w.advance_to("2026-03-12").await;
+    let mut phone = Subscriptions::connect(&base, Some(&w.client))
+        .await
+        .unwrap();
+    phone
+        .subscribe(
+            "u",
+            "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }",
+            json!({ "c": w.company }),
+        )
+        .await;
+    let now = w.unread(&w.client, Some(w.company)).await;
+    let first = phone.collect_until("u", |g| !g.is_empty()).await;
+    assert_eq!(
+        first[0]["unreadNotificationCount"], now,
+        "the count now comes first"
+    );
+    w.ok(
+        &w.admin,
+        "mutation($c: UUID!) { recordPayment(input: {contractId: $c, amount: \"1000\", date: \"2026-03-12\", \
+           bankReference: \"п/п 71\", purpose: LEASING_PAYMENT}) { position } }",
+        json!({ "c": w.contract }),
+    )
+    .await;
+    let more = phone.collect_until("u", |g| !g.is_empty()).await;
+    assert_eq!(more[0]["unreadNotificationCount"], now + 1, "{more:?}");
+    // Read on another device (an HTTP call with the same session): the phone hears of it.
+    w.ok(
+        &w.client,
+        "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked unread } }",
+        json!({ "c": w.company }),
+    )
+    .await;
+    let read = phone.collect_until("u", |g| !g.is_empty()).await;
+    assert_eq!(read[0]["unreadNotificationCount"], 0, "{read:?}");
+}
