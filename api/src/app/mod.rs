@@ -12,6 +12,7 @@
 pub mod demo;
 pub mod documents;
 pub mod files;
+pub mod links;
 pub mod live;
 pub mod notifications;
 pub mod personal_data;
@@ -57,6 +58,8 @@ pub struct App {
     pub terms: Arc<CommandExecutor<domain::content::TermsOfUse>>,
     /// This process's fan-out of committed events to its subscriptions.
     pub live: Arc<crate::app::live::LiveFeed>,
+    /// Signed download links.
+    pub links: crate::app::links::Links,
     /// Working days to handle each kind of request.
     pub service_levels: Arc<std::collections::HashMap<domain::request::RequestKind, u32>>,
     /// Largest uploaded file, in bytes.
@@ -216,6 +219,7 @@ impl App {
         };
         Ok(Self {
             live: Arc::new(crate::app::live::LiveFeed::new(pool.clone())),
+            links: Default::default(),
             pool,
             companies: Arc::new(companies),
             contracts: Arc::new(contracts),

@@ -220,18 +220,42 @@ pub async fn resolve_hash(
             .execute(pool)
             .await?;
     }
+    Ok(Some(actor_of(r)))
+}
+
+/// The actor of `account` outside any session (a signed download link names its account): `None` when the
+/// account is unknown, blocked or deleted.
+///
+/// # Errors
+/// A database error.
+pub async fn actor_of_account(pool: &PgPool, account: Uuid) -> Result<Option<Actor>, ApiError> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
+                (SELECT max(version) FROM terms_versions) AS terms_current, false AS stale, \
+                coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
+                          WHERE l.account_id = a.account_id), '{}') AS companies \
+         FROM accounts a \
+         WHERE a.account_id = $1 AND a.blocked_at IS NULL AND a.deleted_at IS NULL",
+    )
+    .bind(account)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(actor_of))
+}
+
+fn actor_of(r: SessionRow) -> Actor {
     let roles: Vec<Role> = r.roles.iter().filter_map(|x| Role::parse(x)).collect();
     // Terms of use bind the lessee's people; staff work under their employment contracts.
     let terms_required = match (roles.contains(&Role::Client), r.terms_current) {
         (true, Some(current)) if r.terms_accepted_version != Some(current) => Some(current),
         _ => None,
     };
-    Ok(Some(Actor {
+    Actor {
         account_id: r.account_id,
         email: r.email,
         roles,
         companies: r.companies,
         must_change_password: r.must_change_password,
         terms_required,
-    }))
+    }
 }

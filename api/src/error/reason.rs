@@ -8,33 +8,14 @@ use serde_json::{json, Value};
 
 use crate::mail::templates::Locale;
 
-/// A machine-readable reason with its parameters.
+/// A machine-readable reason with its parameters: a rule of a domain value, or one the API checks itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// Not classified yet: the message says why (in English).
     Invalid,
-    /// Empty where a value is required.
-    Required,
-    /// Only digits are allowed.
-    DigitsOnly,
-    /// Must have one of these lengths.
-    Length(Vec<usize>),
-    /// Must have `min` to `max` characters (or digits).
-    LengthBetween {
-        /// At least.
-        min: usize,
-        /// At most.
-        max: usize,
-    },
-    /// A check digit or control key does not match.
-    CheckDigit,
-    /// Not in the expected form.
-    Format,
-    /// Too many decimals.
-    Decimals {
-        /// At most.
-        max: u32,
-    },
+    /// A rule of a domain value (an identifier, an account, an amount, …), or the same kind of rule the API
+    /// checks itself (a length, a format).
+    Rule(Rule),
     /// A number outside `min..=max`.
     OutOfRange {
         /// At least.
@@ -46,18 +27,7 @@ pub enum Reason {
 
 impl From<&Rule> for Reason {
     fn from(r: &Rule) -> Self {
-        match r {
-            Rule::Required => Self::Required,
-            Rule::DigitsOnly => Self::DigitsOnly,
-            Rule::Length(l) => Self::Length(l.clone()),
-            Rule::LengthBetween { min, max } => Self::LengthBetween {
-                min: *min,
-                max: *max,
-            },
-            Rule::CheckDigit => Self::CheckDigit,
-            Rule::Format => Self::Format,
-            Rule::Decimals { max } => Self::Decimals { max: *max },
-        }
+        Self::Rule(r.clone())
     }
 }
 
@@ -66,23 +36,25 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid => "INVALID",
-            Self::Required => "REQUIRED",
-            Self::DigitsOnly => "DIGITS_ONLY",
-            Self::Length(_) => "LENGTH",
-            Self::LengthBetween { .. } => "LENGTH_BETWEEN",
-            Self::CheckDigit => "CHECK_DIGIT",
-            Self::Format => "FORMAT",
-            Self::Decimals { .. } => "DECIMALS",
             Self::OutOfRange { .. } => "OUT_OF_RANGE",
+            Self::Rule(r) => match r {
+                Rule::Required => "REQUIRED",
+                Rule::DigitsOnly => "DIGITS_ONLY",
+                Rule::Length(_) => "LENGTH",
+                Rule::LengthBetween { .. } => "LENGTH_BETWEEN",
+                Rule::CheckDigit => "CHECK_DIGIT",
+                Rule::Format => "FORMAT",
+                Rule::Decimals { .. } => "DECIMALS",
+            },
         }
     }
 
     /// The `extensions.params` (none for a reason without parameters).
     pub fn params(&self) -> Option<Value> {
         match self {
-            Self::Length(allowed) => Some(json!({ "allowed": allowed })),
-            Self::LengthBetween { min, max } => Some(json!({ "min": min, "max": max })),
-            Self::Decimals { max } => Some(json!({ "max": max })),
+            Self::Rule(Rule::Length(allowed)) => Some(json!({ "allowed": allowed })),
+            Self::Rule(Rule::LengthBetween { min, max }) => Some(json!({ "min": min, "max": max })),
+            Self::Rule(Rule::Decimals { max }) => Some(json!({ "max": max })),
             Self::OutOfRange { min, max } => Some(json!({ "min": min, "max": max })),
             _ => None,
         }
@@ -91,16 +63,18 @@ impl Reason {
     /// The message in Russian, when this reason has one of its own (`what`: the kind of value, e.g. ИНН).
     fn russian(&self, what: Option<&str>) -> Option<String> {
         let text = match self {
-            Self::Invalid | Self::Format => return None,
-            Self::Required => "не заполнено".to_owned(),
-            Self::DigitsOnly => "допустимы только цифры".to_owned(),
-            Self::Length(allowed) => {
+            Self::Invalid | Self::Rule(Rule::Format) => return None,
+            Self::Rule(Rule::Required) => "не заполнено".to_owned(),
+            Self::Rule(Rule::DigitsOnly) => "допустимы только цифры".to_owned(),
+            Self::Rule(Rule::Length(allowed)) => {
                 let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
                 format!("должно быть {} символов", list.join(" или "))
             }
-            Self::LengthBetween { min, max } => format!("должно быть от {min} до {max} символов"),
-            Self::CheckDigit => "контрольное число не совпадает".to_owned(),
-            Self::Decimals { max } => format!("не более {max} знаков после запятой"),
+            Self::Rule(Rule::LengthBetween { min, max }) => {
+                format!("должно быть от {min} до {max} символов")
+            }
+            Self::Rule(Rule::CheckDigit) => "контрольное число не совпадает".to_owned(),
+            Self::Rule(Rule::Decimals { max }) => format!("не более {max} знаков после запятой"),
             Self::OutOfRange { min, max } => format!("должно быть от {min} до {max}"),
         };
         Some(match what {
@@ -202,22 +176,22 @@ mod tests {
     fn every_reason_has_a_code_and_those_with_limits_carry_them() {
         let all = [
             (Reason::Invalid, "INVALID", None),
-            (Reason::Required, "REQUIRED", None),
-            (Reason::DigitsOnly, "DIGITS_ONLY", None),
+            (Reason::Rule(Rule::Required), "REQUIRED", None),
+            (Reason::Rule(Rule::DigitsOnly), "DIGITS_ONLY", None),
             (
-                Reason::Length(vec![10, 12]),
+                Reason::Rule(Rule::Length(vec![10, 12])),
                 "LENGTH",
                 Some(json!({"allowed": [10, 12]})),
             ),
             (
-                Reason::LengthBetween { min: 1, max: 200 },
+                Reason::Rule(Rule::LengthBetween { min: 1, max: 200 }),
                 "LENGTH_BETWEEN",
                 Some(json!({"min": 1, "max": 200})),
             ),
-            (Reason::CheckDigit, "CHECK_DIGIT", None),
-            (Reason::Format, "FORMAT", None),
+            (Reason::Rule(Rule::CheckDigit), "CHECK_DIGIT", None),
+            (Reason::Rule(Rule::Format), "FORMAT", None),
             (
-                Reason::Decimals { max: 2 },
+                Reason::Rule(Rule::Decimals { max: 2 }),
                 "DECIMALS",
                 Some(json!({"max": 2})),
             ),
@@ -231,7 +205,7 @@ mod tests {
             assert_eq!((r.code(), r.params()), (code, params));
         }
         assert_eq!(
-            Reason::CheckDigit.message(
+            Reason::Rule(Rule::CheckDigit).message(
                 Locale::Ru,
                 "input.inn",
                 Some("ИНН"),
@@ -240,7 +214,7 @@ mod tests {
             "input.inn: ИНН: контрольное число не совпадает"
         );
         assert_eq!(
-            Reason::CheckDigit.message(
+            Reason::Rule(Rule::CheckDigit).message(
                 Locale::En,
                 "input.inn",
                 Some("ИНН"),

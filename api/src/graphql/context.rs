@@ -127,12 +127,12 @@ pub(crate) fn idempotency_key(k: Option<String>) -> Result<Option<String>, ApiEr
     match k {
         Some(k) if k.is_empty() || k.chars().count() > 200 => Err(ApiError::invalid(
             "idempotencyKey",
-            Reason::LengthBetween { min: 1, max: 200 },
+            Reason::Rule(domain::values::Rule::LengthBetween { min: 1, max: 200 }),
             "must be 1 to 200 printable characters",
         )),
         Some(k) if k.chars().any(char::is_control) => Err(ApiError::invalid(
             "idempotencyKey",
-            Reason::Format,
+            Reason::Rule(domain::values::Rule::Format),
             "must be 1 to 200 printable characters",
         )),
         other => Ok(other),

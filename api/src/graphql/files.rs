@@ -4,9 +4,9 @@
 use async_graphql::SimpleObject;
 use domain::values::FileRef;
 
-/// A stored file: download it from `url` with the same bearer token.
+/// A stored file: download it from `url` with the same bearer token, or open `downloadUrl` in a browser.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(name = "Document")]
+#[graphql(name = "Document", complex)]
 pub struct FileInfo {
     /// SHA-256 of the content.
     pub sha256: String,
@@ -18,6 +18,32 @@ pub struct FileInfo {
     pub size: i64,
     /// Download path (`/documents/{sha256}`).
     pub url: String,
+}
+
+#[async_graphql::ComplexObject]
+impl FileInfo {
+    /// A link a browser can open without the bearer header (`<a href>`, `<img src>`): signed for the caller
+    /// and this file, working for 10 minutes. Ask for it again when it has expired.
+    async fn download_url(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<String> {
+        let req = super::context::request(ctx)?;
+        let Some(actor) = req.actor.as_ref() else {
+            return Err(crate::error::ApiError::Unauthenticated("sign in first".into()).into());
+        };
+        let app = super::context::app(ctx);
+        Ok(app
+            .links
+            .sign(
+                &app.pool,
+                &self.sha256,
+                actor.account_id,
+                chrono::Utc::now().timestamp(),
+            )
+            .await
+            .map_err(crate::error::ApiError::from)?)
+    }
 }
 
 impl From<FileRef> for FileInfo {

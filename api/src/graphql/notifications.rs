@@ -163,12 +163,16 @@ pub(crate) fn scope<'a>(
     ctx: &Context<'a>,
     company_id: Option<Uuid>,
 ) -> Result<(&'a Actor, Scope), ApiError> {
-    let op = match company_id {
+    let (actor, _) = allow(ctx, reading(company_id))?;
+    Ok((actor, Scope::of(actor, company_id)))
+}
+
+/// Reading the notifications of `company_id`, or without it the caller's own (every company it sees).
+pub(crate) fn reading(company_id: Option<Uuid>) -> Operation {
+    match company_id {
         Some(c) => Operation::ReadNotifications(c),
         None => Operation::ReadOwnNotifications,
-    };
-    let (actor, _) = allow(ctx, op)?;
-    Ok((actor, Scope::of(actor, company_id)))
+    }
 }
 
 /// Notification queries.

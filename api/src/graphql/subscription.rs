@@ -201,11 +201,7 @@ impl SubscriptionRoot {
         company_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = Notification>> {
-        let op = match company_id {
-            Some(c) => Operation::ReadNotifications(c),
-            None => Operation::ReadOwnNotifications,
-        };
-        let (guard, actor) = Guard::new(ctx, op)?;
+        let (guard, actor) = Guard::new(ctx, super::notifications::reading(company_id))?;
         let scope = Scope::of(actor, company_id);
         let staff = scope.staff;
         let after = match after {
@@ -262,11 +258,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         company_id: Option<Uuid>,
     ) -> Result<impl Stream<Item = i64>> {
-        let op = match company_id {
-            Some(c) => Operation::ReadNotifications(c),
-            None => Operation::ReadOwnNotifications,
-        };
-        let (guard, actor) = Guard::new(ctx, op)?;
+        let (guard, actor) = Guard::new(ctx, super::notifications::reading(company_id))?;
         let scope = Scope::of(actor, company_id);
         let account = actor.account_id;
         let live = &app(ctx).live;

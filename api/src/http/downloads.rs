@@ -22,15 +22,19 @@ pub struct DownloadState {
     pub store: Arc<dyn FileStore>,
     /// Session expiry.
     pub sessions: SessionPolicy,
+    /// Signed links.
+    pub links: crate::app::links::Links,
 }
 
 /// `GET /documents/{sha256}` or `GET /documents/{document id}` with `Authorization: Bearer …`.
 pub async fn download(
     State(s): State<DownloadState>,
     Path(id): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match serve_download(&s, &id, &headers).await {
+    let signed = query.as_deref().and_then(crate::app::links::Signed::parse);
+    match serve_download(&s, &id, signed, &headers).await {
         Ok(r) => r,
         Err(e) => {
             let code = match e.code() {
@@ -60,11 +64,23 @@ pub async fn download(
 async fn serve_download(
     s: &DownloadState,
     id: &str,
+    signed: Option<crate::app::links::Signed>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = match bearer_token(headers).as_deref() {
-        Some(t) => sessions::resolve(&s.pool, t, s.sessions).await?,
-        None => None,
+    let actor = match (bearer_token(headers).as_deref(), signed) {
+        (Some(t), _) => sessions::resolve(&s.pool, t, s.sessions).await?,
+        // A signed link: its account, if the link is this installation's, for this file, and current.
+        (None, Some(link)) => {
+            let now = chrono::Utc::now().timestamp();
+            if s.links.verify(&s.pool, id, &link, now).await? {
+                sessions::actor_of_account(&s.pool, link.account).await?
+            } else {
+                return Err(ApiError::Unauthenticated(
+                    "this link is not valid or has expired; ask for the file again".into(),
+                ));
+            }
+        }
+        (None, None) => None,
     };
     let file = files::download(&s.pool, s.store.as_ref(), actor.as_ref(), id).await?;
     let mut response = (StatusCode::OK, file.content).into_response();

@@ -95,6 +95,7 @@ pub fn router(app: App, config: &HttpConfig) -> Router {
         store: app.store.clone(),
         pool: state.pool.clone(),
         sessions: state.sessions,
+        links: app.links.clone(),
     };
     let mut graphql = get(health::no_graphiql);
     if config.graphiql {

@@ -745,6 +745,20 @@ async fn a_fine_payment_covers_the_oldest_fine_and_a_fine_paid_outside_is_cleare
 
 // --- Recalculation, completion, termination ----------------------------------------------------------------
 
+/// 300,000 received on 2026-03-01 without a purpose: credit for an early repayment.
+fn early_credit() -> ContractEvent {
+    ContractEvent::PaymentRecorded {
+        bank_reference: "early".into(),
+        date: d("2026-03-01"),
+        amount: m("300000"),
+        purpose: PaymentPurpose::Unallocated,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Credit,
+            amount: m("300000"),
+        }],
+    }
+}
+
 fn annuity_terms() -> ContractTerms {
     let mut t = terms();
     t.schedule_kind = ScheduleKind::Annuity;
@@ -758,16 +772,7 @@ fn annuity_terms() -> ContractTerms {
 
 #[tokio::test]
 async fn a_partial_early_repayment_from_credit_recomputes_the_remaining_lines() {
-    let credit = ContractEvent::PaymentRecorded {
-        bank_reference: "early".into(),
-        date: d("2026-03-01"),
-        amount: m("300000"),
-        purpose: PaymentPurpose::Unallocated,
-        allocations: vec![Allocation {
-            target: AllocationTarget::Credit,
-            amount: m("300000"),
-        }],
-    };
+    let credit = early_credit();
     let result = framework()
         .given(vec![concluded(annuity_terms()), credit])
         .when_async(ContractCommand::RecalculateSchedule {
@@ -880,16 +885,7 @@ async fn recalculating_a_symbolic_contract_repays_everything_and_keeps_the_redem
     let mut t = annuity_terms();
     t.redemption = m("1000");
     t.redemption_kind = Some(RedemptionKind::Symbolic);
-    let credit = ContractEvent::PaymentRecorded {
-        bank_reference: "early".into(),
-        date: d("2026-03-01"),
-        amount: m("300000"),
-        purpose: PaymentPurpose::Unallocated,
-        allocations: vec![Allocation {
-            target: AllocationTarget::Credit,
-            amount: m("300000"),
-        }],
-    };
+    let credit = early_credit();
     let result = framework()
         .given(vec![concluded(t), credit])
         .when_async(ContractCommand::RecalculateSchedule {

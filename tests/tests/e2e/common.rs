@@ -98,20 +98,40 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
-        let mut req = Request::post("/graphql")
-            .header("content-type", "application/json")
-            .header("user-agent", user_agent);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let mut req = req.body(Body::from(body)).unwrap();
-        let peer: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        serde_json::from_slice(&bytes).unwrap()
+        let body = self
+            .post_graphql(
+                address,
+                &[("user-agent", user_agent)],
+                token,
+                query,
+                variables,
+            )
+            .await;
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Runs a GraphQL operation with an `Accept-Language` header; returns the whole response body.
+    pub async fn gql_in(
+        &self,
+        accept_language: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let headers = [("accept-language", accept_language)];
+        let body = self
+            .post_graphql(ADDRESS, &headers, token, query, variables)
+            .await;
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Runs a GraphQL operation; returns the response body as the text the server wrote (the order of
+    /// its keys included, which a parsed `Value` forgets).
+    pub async fn gql_text(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let body = self
+            .post_graphql(ADDRESS, &[], token, query, variables)
+            .await;
+        String::from_utf8(body).unwrap()
     }
 
     /// The position of the log's first event (read as `admin`, an ADMIN): `after` it, a subscription delivers
@@ -129,45 +149,34 @@ impl TestApp {
         p
     }
 
-    /// Runs a GraphQL operation with an `Accept-Language` header; returns the whole response body.
-    pub async fn gql_in(
+    /// `POST /graphql` from `address` with `headers` (and the bearer `token`); the response body.
+    async fn post_graphql(
         &self,
-        accept_language: &str,
+        address: &str,
+        headers: &[(&str, &str)],
         token: Option<&str>,
         query: &str,
         variables: Value,
-    ) -> Value {
-        let mut req = Request::post("/graphql")
-            .header("content-type", "application/json")
-            .header("accept-language", accept_language);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let mut req = req.body(Body::from(body)).unwrap();
-        let peer: std::net::SocketAddr = format!("{ADDRESS}:40000").parse().unwrap();
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    /// Runs a GraphQL operation; returns the response body as the text the server wrote (the order of
-    /// its keys included, which a parsed `Value` forgets).
-    pub async fn gql_text(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+    ) -> Vec<u8> {
         let mut req = Request::post("/graphql").header("content-type", "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let body = json!({ "query": query, "variables": variables }).to_string();
         let mut req = req.body(Body::from(body)).unwrap();
-        let peer: std::net::SocketAddr = format!("{ADDRESS}:40000").parse().unwrap();
+        let peer: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(peer));
         let resp = self.router.clone().oneshot(req).await.unwrap();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        String::from_utf8(bytes.to_vec()).unwrap()
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 
     /// Waits (with a deadline) until the outbox has sent a mail of `template` to `to`, and reads it back
@@ -636,6 +645,19 @@ impl TestApp {
             .router
             .clone()
             .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes.to_vec())
+    }
+
+    /// `GET path` (a link the API handed out) without any header: the status and the body.
+    pub async fn open_link(&self, path: &str) -> (u16, Vec<u8>) {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
             .await
             .unwrap();
         let status = resp.status().as_u16();

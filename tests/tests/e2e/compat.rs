@@ -49,24 +49,25 @@ fn kind(t: &TypeKind) -> &'static str {
     }
 }
 
-/// An output type may become stricter: `T` → `T!`, at any depth of lists.
-fn output_compatible(old: &Type, new: &Type) -> bool {
-    (old.nullable || !new.nullable)
+/// The same type but for nullability, at every depth of lists, where `nullability_ok(old, new)` says
+/// which changes of nullability a client survives.
+fn same_type(old: &Type, new: &Type, nullability_ok: fn(bool, bool) -> bool) -> bool {
+    nullability_ok(old.nullable, new.nullable)
         && match (&old.base, &new.base) {
             (BaseType::Named(a), BaseType::Named(b)) => a == b,
-            (BaseType::List(a), BaseType::List(b)) => output_compatible(a, b),
+            (BaseType::List(a), BaseType::List(b)) => same_type(a, b, nullability_ok),
             _ => false,
         }
 }
 
-/// An input type may become looser: `T!` → `T`, at any depth of lists.
+/// An output type may become stricter: `T` → `T!`.
+fn output_compatible(old: &Type, new: &Type) -> bool {
+    same_type(old, new, |old, new| old || !new)
+}
+
+/// An input type may become looser: `T!` → `T`.
 fn input_compatible(old: &Type, new: &Type) -> bool {
-    (new.nullable || !old.nullable)
-        && match (&old.base, &new.base) {
-            (BaseType::Named(a), BaseType::Named(b)) => a == b,
-            (BaseType::List(a), BaseType::List(b)) => input_compatible(a, b),
-            _ => false,
-        }
+    same_type(old, new, |old, new| new || !old)
 }
 
 fn inputs(

@@ -653,3 +653,76 @@ async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
     assert!(text.contains("АО «Настоящий Лизинг»"), "{text}");
     assert!(!text.contains("Лизинг-Демо"), "{text}");
 }
+
+#[tokio::test]
+async fn a_signed_link_opens_its_file_in_a_browser_for_its_account_only_until_it_expires() {
+    let t = TestApp::spawn().await;
+    let (admin, company, contract) = contract_on_march_20(&t, "ЛД-2026/31").await;
+    let client = t.sign_in(Role::Client, &[company]).await;
+    let r = t
+        .gql(
+            Some(&client),
+            "mutation($k: UUID!) { requestInvoice(contractId: $k, what: {overdue: true}) { file { sha256 downloadUrl } } }",
+            json!({"k": contract}),
+        )
+        .await;
+    let file = &r["data"]["requestInvoice"]["file"];
+    let link = file["downloadUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let sha = file["sha256"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("/documents/{sha}?")), "{link}");
+    // Without any header, as a browser opens an <a href>: the PDF.
+    let (status, body) = t.open_link(&link).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"%PDF"), "a PDF");
+    // The bare path still needs the bearer header.
+    assert_eq!(t.open_link(&format!("/documents/{sha}")).await.0, 401);
+    // Tampered: another signature, another expiry, another account, another file.
+    let tampered = [
+        {
+            // The signature's last hex digit changed.
+            let last = if link.ends_with('0') { "1" } else { "0" };
+            format!("{}{last}", &link[..link.len() - 1])
+        },
+        {
+            let at = link.find("expires=").unwrap() + "expires=".len();
+            let end = at + link[at..].find('&').unwrap();
+            let expires: i64 = link[at..end].parse().unwrap();
+            format!("{}{}{}", &link[..at], expires + 1, &link[end..])
+        },
+        {
+            let at = link.find("account=").unwrap() + "account=".len();
+            format!("{}{}{}", &link[..at], Uuid::now_v7(), &link[at + 36..])
+        },
+        link.replace(&sha, &"0".repeat(64)),
+    ];
+    for bad in &tampered {
+        assert_ne!(bad, &link);
+        assert_eq!(t.open_link(bad).await.0, 401, "{bad}");
+    }
+    // An expired link (signed 11 minutes ago) does not open.
+    let me: Uuid = t.gql(Some(&client), "{ me { id } }", json!({})).await["data"]["me"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let old = t
+        .app
+        .links
+        .sign(&t.pool, &sha, me, chrono::Utc::now().timestamp() - 660)
+        .await
+        .unwrap();
+    assert_eq!(t.open_link(&old).await.0, 401);
+    // A blocked account's links stop working.
+    let r = t
+        .gql(
+            Some(&admin),
+            "mutation($a: UUID!) { blockAccount(accountId: $a, reason: \"проверка\") { blockedAt } }",
+            json!({"a": me}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_ne!(t.open_link(&link).await.0, 200);
+}
