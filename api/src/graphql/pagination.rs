@@ -74,3 +74,13 @@ pub(crate) fn page<R, N: async_graphql::OutputType>(
     );
     conn
 }
+
+/// Whether the page's nodes select any of `fields`, through `edges { node { … } }` or `nodes { … }`: what
+/// they select is then read for the whole page in one query rather than node by node.
+pub(crate) fn nodes_select(ctx: &async_graphql::Context<'_>, fields: &[&str]) -> bool {
+    let page = ctx.look_ahead();
+    let (edges, nodes) = (page.field("edges").field("node"), page.field("nodes"));
+    fields
+        .iter()
+        .any(|f| edges.field(f).exists() || nodes.field(f).exists())
+}

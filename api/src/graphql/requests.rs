@@ -966,10 +966,7 @@ impl RequestQuery {
         let rows = views::list_requests(&app(ctx).pool, company_id, &filter, cursor, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let node = ctx.look_ahead().field("edges").field("node");
-        let wanted = node.field("history").exists()
-            || node.field("comments").exists()
-            || node.field("attachments").exists();
+        let wanted = super::pagination::nodes_select(ctx, &["history", "comments", "attachments"]);
         let rows = with_history(ctx, rows, wanted).await?;
         Ok(page(rows, limit, cursor.is_some(), |r| {
             (format!("{}|{}", r.submitted_at.to_rfc3339(), r.id), r)

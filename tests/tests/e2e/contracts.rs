@@ -963,3 +963,44 @@ async fn the_leased_subject_reads_back_as_concluded_vin_serial_number_and_plate(
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn a_page_reads_the_same_through_nodes_as_through_edges() {
+    // Both shapes of a connection load the page's schedules and debts together (one query for the page);
+    // what they answer must be the same.
+    let w = World::new().await;
+    let a = w.contract_id(explicit_contract(w.company, "ЛД-N1")).await;
+    w.contract_id(annuity_contract(w.company, "ЛД-N2")).await;
+    w.advance_to("2026-03-12").await;
+    w.pay(a, "1000", "2026-03-12", "PP-N", "LEASING_PAYMENT")
+        .await;
+    let fields = "number schedule { number amount paid status } penalties { line days } debt { total overdue }";
+    let by_edges = w
+        .t
+        .gql(
+            Some(&w.admin),
+            &format!("query($c: UUID!) {{ contracts(companyId: $c) {{ edges {{ node {{ {fields} }} }} }} }}"),
+            json!({ "c": w.company }),
+        )
+        .await;
+    let by_nodes =
+        w.t.gql(
+            Some(&w.admin),
+            &format!("query($c: UUID!) {{ contracts(companyId: $c) {{ nodes {{ {fields} }} }} }}"),
+            json!({ "c": w.company }),
+        )
+        .await;
+    let edges: Vec<Value> = by_edges["data"]["contracts"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{by_edges}"))
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(edges.len(), 2);
+    assert!(!edges[0]["schedule"].as_array().unwrap().is_empty());
+    assert_eq!(
+        json!(edges),
+        by_nodes["data"]["contracts"]["nodes"],
+        "{by_nodes}"
+    );
+}

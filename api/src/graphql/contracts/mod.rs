@@ -180,9 +180,9 @@ impl ContractQuery {
         let rows: Vec<ContractView> = rows.into_iter().take(limit as usize).collect();
         let ids: Vec<Uuid> = rows.iter().map(|r| r.contract_id).collect();
         // Set-based: what the page's nodes ask for is read for all of them at once.
-        let node = ctx.look_ahead().field("edges").field("node");
         let mut schedules: HashMap<Uuid, Vec<ScheduleLineView>> = HashMap::new();
-        if node.field("schedule").exists() || node.field("penalties").exists() {
+        let with_schedule = super::pagination::nodes_select(ctx, &["schedule", "penalties"]);
+        if with_schedule {
             for l in views::load_schedules(pool, &ids)
                 .await
                 .map_err(ApiError::from)?
@@ -191,7 +191,7 @@ impl ContractQuery {
             }
         }
         let mut debts: HashMap<Uuid, ContractDebtView> = HashMap::new();
-        if node.field("debt").exists() {
+        if super::pagination::nodes_select(ctx, &["debt"]) {
             for d in views::load_contract_debts(pool, &ids)
                 .await
                 .map_err(ApiError::from)?
@@ -204,7 +204,7 @@ impl ContractQuery {
             let cursor = format!("{}|{}", r.contract_date, r.contract_id);
             let id = r.contract_id;
             let mut c = Contract::try_from(r)?;
-            if node.field("schedule").exists() || node.field("penalties").exists() {
+            if with_schedule {
                 c.prefetched_schedule = Some(schedules.remove(&id).unwrap_or_default());
             }
             c.prefetched_debt = debts.remove(&id);
