@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::context::{allow, allow_seen, app};
 use super::enums::{unknown_stored, Party};
 use super::files::FileInfo;
-use super::pagination::{page, page_size, pair_cursor};
+use super::pagination::{page_size, pair_cursor};
 use crate::app::documents::{self as generate, InvoiceSubject};
 use crate::auth::policy::Operation;
 use crate::auth::Actor;
@@ -613,7 +613,7 @@ impl DocumentQuery {
         contract_id: Option<Uuid>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, ExchangeDocument>> {
+    ) -> Result<Connection<String, ExchangeDocument, super::pagination::Total>> {
         allow(ctx, Operation::ReadExchange(company_id))?;
         if let Some(c) = contract_id {
             if contract_company(ctx, c).await? != company_id {
@@ -638,7 +638,18 @@ impl DocumentQuery {
                 Ok((cursor, ExchangeDocument::try_from(r)?))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(page(rows, limit, cursor.is_some(), |edge| edge))
+        let total = super::pagination::total(
+            ctx,
+            views::count_exchange_documents(&app(ctx).pool, company_id, contract_id),
+        )
+        .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            cursor.is_some(),
+            total,
+            |edge| edge,
+        ))
     }
 
     /// One document; `null` when there is none the caller may see.

@@ -1,7 +1,7 @@
 //! The one paging rule of every connection: `first` (20 by default, at most 100) and `after` (a cursor the
 //! same connection gave), and the page built from `limit + 1` rows.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -64,8 +64,19 @@ pub(crate) fn page<R, N: async_graphql::OutputType>(
     has_previous: bool,
     edge: impl FnMut(R) -> (String, N),
 ) -> Connection<String, N> {
+    page_with(rows, limit, has_previous, EmptyFields, edge)
+}
+
+/// [`page`] with fields of the connection's own (`totalCount`).
+pub(crate) fn page_with<R, N: async_graphql::OutputType, F: async_graphql::ObjectType>(
+    rows: Vec<R>,
+    limit: i64,
+    has_previous: bool,
+    fields: F,
+    edge: impl FnMut(R) -> (String, N),
+) -> Connection<String, N, F> {
     let has_next = rows.len() as i64 > limit;
-    let mut conn = Connection::new(has_previous, has_next);
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, fields);
     conn.edges.extend(
         rows.into_iter()
             .take(limit as usize)
@@ -73,6 +84,27 @@ pub(crate) fn page<R, N: async_graphql::OutputType>(
             .map(|(cursor, node)| Edge::new(cursor, node)),
     );
     conn
+}
+
+/// How many items the whole list has (with its filters), not only the page.
+#[derive(Debug, Clone, Copy, async_graphql::SimpleObject)]
+pub struct Total {
+    /// How many items the list has with these filters, over every page.
+    pub total_count: i64,
+}
+
+/// The list's total from `count` when the query selects `totalCount` (one more query), else 0 (not
+/// shown).
+pub(crate) async fn total<F>(ctx: &async_graphql::Context<'_>, count: F) -> Result<Total, ApiError>
+where
+    F: std::future::Future<Output = Result<i64, sqlx::Error>>,
+{
+    let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        count.await?
+    } else {
+        0
+    };
+    Ok(Total { total_count })
 }
 
 /// Whether the page's nodes select any of `fields`, through `edges { node { … } }` or `nodes { … }`: what

@@ -30,7 +30,7 @@ use super::enums::{graphql_enum, unknown_stored, CertificateKind, Party};
 use super::files::FileInfo;
 use super::inputs::BankRequisitesInput;
 use super::insurance::{authorized_policy, installments, InstallmentInput};
-use super::pagination::{page, page_size};
+use super::pagination::page_size;
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{
@@ -953,7 +953,7 @@ impl RequestQuery {
         order: Option<RequestOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Request>> {
+    ) -> Result<Connection<String, Request, super::pagination::Total>> {
         allow(ctx, Operation::ReadRequests(company_id))?;
         let limit = page_size(first)?;
         let cursor = parse_cursor(after)?;
@@ -968,9 +968,18 @@ impl RequestQuery {
             .map_err(ApiError::from)?;
         let wanted = super::pagination::nodes_select(ctx, &["history", "comments", "attachments"]);
         let rows = with_history(ctx, rows, wanted).await?;
-        Ok(page(rows, limit, cursor.is_some(), |r| {
-            (format!("{}|{}", r.submitted_at.to_rfc3339(), r.id), r)
-        }))
+        let total = super::pagination::total(
+            ctx,
+            views::count_requests(&app(ctx).pool, company_id, &filter),
+        )
+        .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            cursor.is_some(),
+            total,
+            |r| (format!("{}|{}", r.submitted_at.to_rfc3339(), r.id), r),
+        ))
     }
 
     /// One request with its history, comments and attachments; `null` when there is none the caller may

@@ -1178,6 +1178,24 @@ pub async fn list_contracts(
     .await
 }
 
+/// How many contracts of `company_id` (in `status`) there are (every page of [`list_contracts`]).
+///
+/// # Errors
+/// A database error.
+pub async fn count_contracts(
+    pool: &PgPool,
+    company_id: Uuid,
+    status: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM contracts_view WHERE company_id = $1 AND ($2::text IS NULL OR status = $2)",
+    )
+    .bind(company_id)
+    .bind(status)
+    .fetch_one(pool)
+    .await
+}
+
 /// The schedules of several contracts, line by line (one query).
 ///
 /// # Errors

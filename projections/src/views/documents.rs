@@ -449,6 +449,25 @@ pub async fn list_exchange_documents(
     .await
 }
 
+/// How many documents of `company` (of `contract`) there are (every page of [`list_exchange_documents`]).
+///
+/// # Errors
+/// A database error.
+pub async fn count_exchange_documents(
+    pool: &PgPool,
+    company: Uuid,
+    contract: Option<Uuid>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM exchange_documents_view \
+         WHERE company_id = $1 AND ($2::uuid IS NULL OR contract_id = $2)",
+    )
+    .bind(company)
+    .bind(contract)
+    .fetch_one(pool)
+    .await
+}
+
 /// The documents generated for a request.
 ///
 /// # Errors

@@ -361,6 +361,28 @@ pub async fn list_requests(
     .await
 }
 
+/// How many requests of `company_id` pass `f` (every page of [`list_requests`]).
+///
+/// # Errors
+/// A database error.
+pub async fn count_requests(
+    pool: &PgPool,
+    company_id: Uuid,
+    f: &RequestFilter,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM requests_view \
+         WHERE company_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) \
+           AND ($4::uuid IS NULL OR contract_id = $4)",
+    )
+    .bind(company_id)
+    .bind(&f.status)
+    .bind(&f.kind)
+    .bind(f.contract_id)
+    .fetch_one(pool)
+    .await
+}
+
 /// The history of several requests, in order.
 ///
 /// # Errors

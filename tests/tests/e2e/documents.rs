@@ -673,6 +673,15 @@ async fn a_signed_link_opens_its_file_in_a_browser_for_its_account_only_until_it
         .to_owned();
     let sha = file["sha256"].as_str().unwrap().to_owned();
     assert!(link.starts_with(&format!("/documents/{sha}?")), "{link}");
+    // The company's documents count it.
+    let listed = t
+        .gql(
+            Some(&client),
+            "query($c: UUID!) { documents(companyId: $c, first: 1) { totalCount } }",
+            json!({"c": company}),
+        )
+        .await;
+    assert_eq!(listed["data"]["documents"]["totalCount"], 1, "{listed}");
     // Without any header, as a browser opens an <a href>: the PDF.
     let (status, body) = t.open_link(&link).await;
     assert_eq!(status, 200);

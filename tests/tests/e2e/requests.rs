@@ -988,3 +988,29 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
         "{mine_name}"
     );
 }
+
+#[tokio::test]
+async fn a_request_list_counts_every_page_with_its_filters() {
+    let w = World::new().await;
+    for subject in ["Выкуп", "Сверка", "ПТС"] {
+        w.submitted(json!({"consultation": {"subject": subject, "text": "Вопрос"}}))
+            .await;
+    }
+    let count = |status: Value| {
+        w.t.gql(
+            Some(&w.client),
+            "query($c: UUID!, $s: RequestStatus) { requests(companyId: $c, status: $s, first: 1) { \
+               totalCount nodes { id } pageInfo { hasNextPage } } }",
+            json!({ "c": w.company, "s": status }),
+        )
+    };
+    let all = count(json!(null)).await;
+    assert_eq!(all["data"]["requests"]["totalCount"], 3, "{all}");
+    assert_eq!(
+        all["data"]["requests"]["nodes"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(all["data"]["requests"]["pageInfo"]["hasNextPage"], true);
+    let done = count(json!("COMPLETED")).await;
+    assert_eq!(done["data"]["requests"]["totalCount"], 0, "{done}");
+}

@@ -162,7 +162,7 @@ impl ContractQuery {
         status: Option<ContractStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Contract>> {
+    ) -> Result<Connection<String, Contract, super::pagination::Total>> {
         allow(ctx, Operation::ReadContracts(company_id))?;
         let limit = super::pagination::page_size(first)?;
         let cursor = parse_cursor(after)?;
@@ -199,7 +199,12 @@ impl ContractQuery {
                 debts.insert(d.contract_id, d);
             }
         }
-        let mut conn = Connection::new(cursor.is_some(), has_next);
+        let total = super::pagination::total(
+            ctx,
+            views::count_contracts(pool, company_id, status.map(ContractStatus::as_str)),
+        )
+        .await?;
+        let mut conn = Connection::with_additional_fields(cursor.is_some(), has_next, total);
         for r in rows {
             let cursor = format!("{}|{}", r.contract_date, r.contract_id);
             let id = r.contract_id;
