@@ -7,21 +7,20 @@
 //! next). This extension puts every object of the answer — of queries, mutations and each event of a
 //! subscription — back in the order of its selection set, without giving up the concurrency.
 //!
-//! The order is computed once per request from the operation (its fragments expanded, fields of the same
-//! response key merged as CollectFields merges them), as a tree of plans applied to the answer. A key
+//! The order is computed once per request, when the document is parsed, for each of its operations (the
+//! fragments expanded, fields of the same response key merged as CollectFields merges them), as a tree of
+//! plans applied to the answer; the document itself is not kept. A key
 //! selected only inside fragments of different type conditions takes the position of its first occurrence;
 //! CollectFields would skip the fragments that do not apply to the object, which can move such a key only
 //! relative to keys the object does not have.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Response, ServerResult, Value, Variables};
 
 /// The schema extension (see the module's documentation).
@@ -35,10 +34,9 @@ impl ExtensionFactory for SelectionOrder {
 
 #[derive(Default)]
 struct SelectionOrderExtension {
-    /// The request's document, kept when it is parsed, and the plan built from it at the first answer (a
+    /// The plan of every operation of the request's document, by name, built when it is parsed (a
     /// subscription answers many times from one document).
-    doc: Mutex<Option<Arc<ExecutableDocument>>>,
-    plans: Mutex<HashMap<Option<String>, Arc<Plan>>>,
+    plans: OnceLock<Vec<(Option<String>, Plan)>>,
 }
 
 #[async_trait::async_trait]
@@ -51,7 +49,7 @@ impl Extension for SelectionOrderExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        *self.doc.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(doc.clone()));
+        let _ = self.plans.set(plans_of(&doc));
         Ok(doc)
     }
 
@@ -62,56 +60,54 @@ impl Extension for SelectionOrderExtension {
         next: NextExecute<'_>,
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
-        if let Some(plan) = self.plan(operation_name) {
+        if let Some(plan) = self
+            .plans
+            .get()
+            .and_then(|plans| chosen(plans, operation_name))
+        {
             plan.apply(&mut response.data);
         }
         response
     }
 }
 
-impl SelectionOrderExtension {
-    fn plan(&self, operation_name: Option<&str>) -> Option<Arc<Plan>> {
-        let key = operation_name.map(str::to_owned);
-        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(plan) = plans.get(&key) {
-            return Some(plan.clone());
-        }
-        let doc = self.doc.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
-        let op = operation(&doc, operation_name)?;
-        let plan = Arc::new(Plan::build(&doc, &[&op.selection_set.node]));
-        plans.insert(key, plan.clone());
-        Some(plan)
-    }
+/// The plan of every operation of `doc`, with its name.
+fn plans_of(doc: &ExecutableDocument) -> Vec<(Option<String>, Plan)> {
+    doc.operations
+        .iter()
+        .map(|(name, op)| {
+            (
+                name.map(|n| n.to_string()),
+                Plan::build(doc, &[&op.node.selection_set.node]),
+            )
+        })
+        .collect()
 }
 
-/// The operation a request runs: the one it names, or the document's only one.
-fn operation<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
+/// The plan of the operation a request runs: the one it names, or the document's only one.
+fn chosen<'a>(plans: &'a [(Option<String>, Plan)], name: Option<&str>) -> Option<&'a Plan> {
+    match (plans, name) {
+        // One anonymous operation runs whatever name the request gives.
+        ([(None, plan)], _) => Some(plan),
+        (_, Some(name)) => plans
             .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
+            .find(|(n, _)| n.as_deref() == Some(name))
+            .map(|(_, p)| p),
+        ([(_, plan)], None) => Some(plan),
+        (_, None) => None,
     }
 }
 
 /// The order of one object's keys, and the plans of the keys that select fields of their own.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
+struct Plan {
     position: HashMap<Name, usize>,
     children: HashMap<Name, Plan>,
 }
 
 impl Plan {
     /// The plan of the selection sets `sets` (several when fields of one response key merge).
-    pub(crate) fn build(doc: &ExecutableDocument, sets: &[&SelectionSet]) -> Self {
+    fn build(doc: &ExecutableDocument, sets: &[&SelectionSet]) -> Self {
         let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
         let mut visiting = Vec::new();
         for set in sets {
@@ -131,7 +127,7 @@ impl Plan {
     }
 
     /// Puts `value` (an object, a list of them, or anything else, left alone) in this plan's order.
-    pub(crate) fn apply(&self, value: &mut Value) {
+    fn apply(&self, value: &mut Value) {
         match value {
             Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
             Value::Object(map) => {
@@ -190,10 +186,9 @@ mod tests {
 
     fn ordered(query: &str, answer: &str) -> String {
         let doc = async_graphql::parser::parse_query(query).unwrap();
-        let op = operation(&doc, None).unwrap();
-        let plan = Plan::build(&doc, &[&op.selection_set.node]);
+        let plans = plans_of(&doc);
         let mut value: Value = serde_json::from_str(answer).unwrap();
-        plan.apply(&mut value);
+        chosen(&plans, None).unwrap().apply(&mut value);
         serde_json::to_string(&value).unwrap()
     }
 
@@ -224,11 +219,11 @@ mod tests {
     #[test]
     fn a_named_operation_is_chosen_by_its_name() {
         let doc = async_graphql::parser::parse_query("query A { x y } query B { y x }").unwrap();
-        assert!(operation(&doc, None).is_none());
-        let b = operation(&doc, Some("B")).unwrap();
-        let plan = Plan::build(&doc, &[&b.selection_set.node]);
+        let plans = plans_of(&doc);
+        assert!(chosen(&plans, None).is_none());
+        assert!(chosen(&plans, Some("C")).is_none());
         let mut value: Value = serde_json::from_str(r#"{"x":1,"y":2}"#).unwrap();
-        plan.apply(&mut value);
+        chosen(&plans, Some("B")).unwrap().apply(&mut value);
         assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"y":2,"x":1}"#);
     }
 }
