@@ -68,6 +68,22 @@ pub struct Wake {
     pub debt: Targets,
 }
 
+impl Wake {
+    /// Whether it brings notifications of `company` (or of any company) for the staff's or the clients'
+    /// audience.
+    pub fn has_notifications(&self, staff: bool, company: Option<Uuid>) -> bool {
+        let targets = if staff {
+            &self.staff_notifications
+        } else {
+            &self.notifications
+        };
+        match company {
+            Some(c) => targets.concerns(c),
+            None => targets.any(),
+        }
+    }
+}
+
 /// The channel on which marking notifications read announces the account (its unread count changed).
 pub const READS_CHANNEL: &str = "cabinet_notification_reads";
 

@@ -173,6 +173,16 @@ struct SessionRow {
     companies: Vec<Uuid>,
 }
 
+/// What an [`Actor`] is read from, over `accounts a` (the terms in force and the account's companies).
+const ACTOR_COLUMNS: &str =
+    "a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
+     (SELECT max(version) FROM terms_versions) AS terms_current, \
+     coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
+               WHERE l.account_id = a.account_id), '{}') AS companies";
+
+/// An account that may act: neither blocked nor deleted.
+const USABLE: &str = "a.blocked_at IS NULL AND a.deleted_at IS NULL";
+
 /// Resolves a token into its actor: `None` when unknown, idle too long, past its expiry, revoked, or the
 /// account is blocked or deleted. Marks the session used.
 ///
@@ -195,17 +205,12 @@ pub async fn resolve_hash(
     hash: &[u8],
     policy: SessionPolicy,
 ) -> Result<Option<Actor>, ApiError> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
-                (SELECT max(version) FROM terms_versions) AS terms_current, \
-                s.last_seen_at < clock_timestamp() - make_interval(secs => $3) AS stale, \
-                coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
-                          WHERE l.account_id = a.account_id), '{}') AS companies \
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {ACTOR_COLUMNS}, s.last_seen_at < clock_timestamp() - make_interval(secs => $3) AS stale \
          FROM sessions s JOIN accounts a USING (account_id) \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() \
-           AND s.last_seen_at > clock_timestamp() - make_interval(secs => $2) \
-           AND a.blocked_at IS NULL AND a.deleted_at IS NULL",
-    )
+           AND s.last_seen_at > clock_timestamp() - make_interval(secs => $2) AND {USABLE}"
+    ))
     .bind(hash)
     .bind(policy.idle.num_seconds() as f64)
     .bind(TOUCH_EVERY_SECONDS as f64)
@@ -229,14 +234,9 @@ pub async fn resolve_hash(
 /// # Errors
 /// A database error.
 pub async fn actor_of_account(pool: &PgPool, account: Uuid) -> Result<Option<Actor>, ApiError> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
-                (SELECT max(version) FROM terms_versions) AS terms_current, false AS stale, \
-                coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
-                          WHERE l.account_id = a.account_id), '{}') AS companies \
-         FROM accounts a \
-         WHERE a.account_id = $1 AND a.blocked_at IS NULL AND a.deleted_at IS NULL",
-    )
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {ACTOR_COLUMNS}, false AS stale FROM accounts a WHERE a.account_id = $1 AND {USABLE}"
+    ))
     .bind(account)
     .fetch_optional(pool)
     .await?;

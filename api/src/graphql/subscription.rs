@@ -232,15 +232,9 @@ impl SubscriptionRoot {
             read_now: after.is_some(),
             // Without a company, any wake with notifications is read (the read keeps to the scope).
             relevant: if staff {
-                |w: &Wake, c| match c {
-                    Some(c) => w.staff_notifications.concerns(c),
-                    None => w.staff_notifications.any(),
-                }
+                |w: &Wake, c| w.has_notifications(true, c)
             } else {
-                |w: &Wake, c| match c {
-                    Some(c) => w.notifications.concerns(c),
-                    None => w.notifications.any(),
-                }
+                |w: &Wake, c| w.has_notifications(false, c)
             },
             company: company_id,
             at_wake,
@@ -301,13 +295,7 @@ impl SubscriptionRoot {
                 }
                 let changed = tokio::select! {
                     w = s.wakes.recv() => match w {
-                        Ok(w) => {
-                            let targets = if s.scope.staff { &w.staff_notifications } else { &w.notifications };
-                            match s.company {
-                                Some(c) => targets.concerns(c),
-                                None => targets.any(),
-                            }
-                        }
+                        Ok(w) => w.has_notifications(s.scope.staff, s.company),
                         Err(broadcast::error::RecvError::Lagged(_)) => true,
                         Err(broadcast::error::RecvError::Closed) => return None,
                     },

@@ -69,7 +69,7 @@ pub(crate) async fn graphql_ws(
     let upgrade_span = tracing::Span::current();
     // The socket's messages in the language its upgrade request prefers.
     let language = crate::error::reason::from_accept_language(
-        headers.get("accept-language").and_then(|v| v.to_str().ok()),
+        super::headers::header(&headers, "accept-language").as_deref(),
     );
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
