@@ -13,11 +13,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for a subscription message before failing.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The position before the log's first event, for suites that subscribe "from the start" without a
-/// position of their own at hand (written out in their subscription texts). Clients never build positions
-/// (they are opaque); the suites may, and this one is pinned by `api::graphql::position`'s own tests.
-pub const LOG_START: &str = "MTowOi0x";
-
 /// A `graphql-transport-ws` connection to `/graphql/ws`.
 pub struct Subscriptions {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,

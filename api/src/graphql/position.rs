@@ -154,7 +154,8 @@ mod tests {
 
     #[test]
     fn the_suites_start_of_the_log_is_event_zero() {
-        // cabinet_tests::LOG_START.
+        // The suites that subscribe "from the start" without a position at hand write this text out
+        // (clients never build positions; the suites may, and this pins it).
         assert_eq!(Position::event(0).encode(), "MTowOi0x");
     }
 
