@@ -71,7 +71,7 @@ class Server:
         return round((time.monotonic() - t) * 1000, 1) if status == 200 else f"status {status}"
 
     def login(self, email):
-        _, r = self.gql('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+        _, r = self.gql('mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }',
                         {"e": email, "p": self.password})
         return r["data"]["login"]["token"]
 
@@ -286,7 +286,7 @@ def revoked_socket(s):
     token = s.login("client@demo.local")
     ws = WebSocket(s)
     ws.init(token)
-    s.gql("mutation { logout }", token=token)
+    s.gql("mutation { logout { ended } }", token=token)
     started = time.monotonic()
     ws.send({"id": "after-logout", "type": "subscribe", "payload": {"query": "{ me { email } }"}})
     outcome = None
@@ -306,19 +306,19 @@ def revoked_socket(s):
 
 def mail_flood(s, n=300):
     token = s.login("client@demo.local")
-    old = " ".join(f'a{i}: requestLoginChange(newEmail: "v{i}@flood.example")' for i in range(n))
-    new = " ".join(f'a{i}: requestLoginChange(newEmail: "v{i}@flood.example", currentPassword: "{s.password}")'
+    old = " ".join(f'a{i}: requestLoginChange(input: {{newEmail: "v{i}@flood.example"}}) {{ accepted }}' for i in range(n))
+    new = " ".join(f'a{i}: requestLoginChange(input: {{newEmail: "v{i}@flood.example", currentPassword: "{s.password}"}}) {{ accepted }}'
                    for i in range(n))
     _, r = s.gql("mutation { " + old + " }", token=token)
     if "currentPassword" in json.dumps(r):
         _, r = s.gql("mutation { " + new + " }", token=token)
-    queued = sum(1 for v in (r.get("data") or {}).values() if v is True)
+    queued = sum(1 for v in (r.get("data") or {}).values() if (v or {}).get("accepted") is True)
     report(f"mail: {n} aliases of requestLoginChange", s, answer=code(r), mails_queued=queued)
 
 
 def password_guessing(s, aliases=10, requests=30):
     client = s.login("client@demo.local")
-    fields = " ".join(f'a{i}: changePassword(currentPassword: "guess-{i}-xxxx", newPassword: "n-e-w-password-1") {{ email }}'
+    fields = " ".join(f'a{i}: changePassword(input: {{currentPassword: "guess-{i}-xxxx", newPassword: "n-e-w-password-1"}}) {{ me {{ email }} }}'
                       for i in range(aliases))
     q = "mutation { " + fields + " }"
     base = [timed(lambda: s.login("admin@demo.local"))[1] for _ in range(3)]
@@ -343,10 +343,10 @@ def password_guessing(s, aliases=10, requests=30):
     # One field per request, many requests: the lockout and the limit.
     codes = {}
     for i in range(12):
-        _, r = s.gql('mutation($c: String!) { changePassword(currentPassword: $c, newPassword: "n-e-w-password-1") { email } }',
+        _, r = s.gql('mutation($c: String!) { changePassword(input: {currentPassword: $c, newPassword: "n-e-w-password-1"}) { me { email } } }',
                      {"c": f"single-guess-{i}"}, token=client)
         codes[code(r)] = codes.get(code(r), 0) + 1
-    _, r = s.gql('mutation($c: String!) { changePassword(currentPassword: $c, newPassword: "n-e-w-password-1") { email } }',
+    _, r = s.gql('mutation($c: String!) { changePassword(input: {currentPassword: $c, newPassword: "n-e-w-password-1"}) { me { email } } }',
                  {"c": s.password}, token=client)
     report("password guessing: 12 single guesses, then the right password", s, guesses=codes,
            right_password_then=code(r))

@@ -31,7 +31,7 @@ def main():
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--spread", action="store_true")
     a = p.parse_args()
-    token = gql(a.url, 'mutation { login(email: "admin@demo.local", password: "demo-password-123") { token } }')[
+    token = gql(a.url, 'mutation { login(input: { email: "admin@demo.local", password: "demo-password-123" }) { token } }')[
         "data"]["login"]["token"]
     r = gql(a.url, '{ businessDate { date } companies(search: "Демо") { edges { node { id } } } }', token=token)
     today = r["data"]["businessDate"]["date"]

@@ -194,7 +194,7 @@ impl World {
             &http,
             &first.url,
             None,
-            "mutation($p: String!) { login(email: \"admin@demo.local\", password: $p) { token } }",
+            "mutation($p: String!) { login(input: { email: \"admin@demo.local\", password: $p }) { token } }",
             json!({"p": PASSWORD}),
         )
         .await

@@ -23,7 +23,7 @@ async fn login(url: &str, email: &str) -> String {
     let d = gql(
         url,
         None,
-        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+        "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }",
         json!({"e": email, "p": PASSWORD}),
     )
     .await;

@@ -36,11 +36,11 @@ async fn request_reset(http: &reqwest::Client, url: &str) {
         http,
         url,
         None,
-        "mutation { requestPasswordReset(inn: \"7707083893\", email: \"client@demo.local\") }",
+        "mutation { requestPasswordReset(input: { inn: \"7707083893\", email: \"client@demo.local\" }) { accepted } }",
         json!({}),
     )
     .await;
-    assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+    assert_eq!(r["data"]["requestPasswordReset"]["accepted"], true, "{r}");
 }
 
 /// The demo company's debt once the business-day process has closed today: waits with a deadline.
@@ -528,7 +528,7 @@ async fn a_request_continues_the_callers_trace_and_its_spans_reach_an_otlp_colle
         .post(&server.url)
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .json(&json!({
-            "query": "mutation SignInForTrace($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            "query": "mutation SignInForTrace($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }",
             "variables": {"e": "admin@demo.local", "p": "demo-password-123"},
         }))
         .send()

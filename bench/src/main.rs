@@ -456,7 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .build()?;
     let login: Value = client
         .post(&server.url)
-        .json(&json!({ "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+        .json(&json!({ "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }",
                        "variables": { "e": admin_email.as_str(), "p": password } }))
         .send()
         .await?

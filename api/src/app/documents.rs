@@ -99,6 +99,8 @@ pub struct Generated {
     pub title: String,
     /// The stored file.
     pub file: FileRef,
+    /// The place of the Document's `Issued` event (`None` when it had been recorded before).
+    pub position: Option<i64>,
 }
 
 /// Takes the next number of a series in a year: «СЧ-2026-000017».
@@ -640,18 +642,19 @@ pub async fn issue(
             file: file.clone(),
         },
     };
-    match docs.documents.execute(&id.to_string(), command, meta).await {
-        Ok(_)
-        | Err(projections::store::command::CommandError::Rejected(
+    let position = match docs.documents.execute(&id.to_string(), command, meta).await {
+        Ok(out) => out.last_position,
+        Err(projections::store::command::CommandError::Rejected(
             domain::document::DocumentError::AlreadyExists,
-        )) => {}
+        )) => None,
         Err(e) => return Err(crate::error::command_error(e)),
-    }
+    };
     Ok(Generated {
         id,
         number,
         title,
         file,
+        position,
     })
 }
 

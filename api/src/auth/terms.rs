@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use domain::content::{TermsCommand, TermsOfUse, TERMS_ID};
-use projections::store::command::CommandExecutor;
+use projections::store::command::{CommandExecutor, CommandOutcome};
 use projections::store::event::CommandMeta;
 
 use super::security::Client;
@@ -45,8 +45,8 @@ pub async fn publish(
     executor: &CommandExecutor<TermsOfUse>,
     text: &str,
     meta: &CommandMeta,
-) -> Result<TermsRow, ApiError> {
-    executor
+) -> Result<(TermsRow, CommandOutcome), ApiError> {
+    let out = executor
         .execute(
             TERMS_ID,
             TermsCommand::PublishTerms {
@@ -56,9 +56,10 @@ pub async fn publish(
         )
         .await
         .map_err(|e| crate::error::content_command_error(e, ""))?;
-    current(executor.pool())
+    let row = current(executor.pool())
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("published terms not found")))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("published terms not found")))?;
+    Ok((row, out))
 }
 
 /// Records that `account_id` accepted `version`, which must be the current one.

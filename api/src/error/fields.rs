@@ -14,7 +14,7 @@ use domain::request::{RequestError, RequestKind};
 pub fn edo(e: &EdoError) -> Option<&'static str> {
     match e {
         EdoError::Invalid { field, .. } => Some(field),
-        EdoError::OutdatedOffer { .. } => Some("offerVersion"),
+        EdoError::OutdatedOffer { .. } => Some("version"),
         EdoError::WrongStatus(_) => None,
     }
 }

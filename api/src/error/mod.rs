@@ -90,6 +90,26 @@ impl ApiError {
         }
     }
 
+    /// The error as the `input` argument's: a VALIDATION field named by a service that knows only the
+    /// field's own name (`newPassword`) becomes `input.newPassword`; other errors are unchanged.
+    #[must_use]
+    pub fn in_input(self) -> Self {
+        match self {
+            Self::Validation {
+                field,
+                message,
+                reason,
+                what,
+            } if !field.starts_with("input") => Self::Validation {
+                field: format!("input.{field}"),
+                message,
+                reason,
+                what,
+            },
+            other => other,
+        }
+    }
+
     /// The message the caller sees (opaque for internal errors).
     pub fn message(&self) -> String {
         match self {

@@ -4,15 +4,16 @@
 
 use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, InputObject, Object, Result};
 use uuid::Uuid;
 
 use super::context::{allow, app, request};
 use super::enums::{Language, Role};
 use super::pagination::{cursor, page, page_size};
+use super::payload::{payload, AcceptedPayload, Done};
 use super::types::{
-    Account, AccountDeletion, ConsentWithdrawal, KeptPersonalData, LoginPayload, Me, SecurityEvent,
-    Terms,
+    Account, AccountDeletionPayload, ConsentWithdrawalPayload, KeptPersonalData, LoginPayload, Me,
+    SecurityEvent, Terms,
 };
 use crate::auth::policy::Operation;
 use crate::auth::security::SecurityEventKind;
@@ -137,46 +138,188 @@ impl AccountQuery {
     }
 }
 
+payload! {
+    /// The signed-in account after a change to it. An account's changes write no event to the log:
+    /// `position` is `null` and `replayed` false.
+    MePayload {
+        /// The signed-in account as it is now.
+        me: Me
+    }
+}
+
+payload! {
+    /// An account after an administrator's change (no event: `position` is `null`).
+    AccountPayload {
+        /// The account as it is now.
+        account: Account
+    }
+}
+
+payload! {
+    /// The terms of use after a new version was published.
+    TermsPayload {
+        /// The current terms.
+        terms: Terms
+    }
+}
+
+payload! {
+    /// Sessions ended (no event: `position` is `null`).
+    SessionsEndedPayload {
+        /// How many sessions ended.
+        ended: i32
+    }
+}
+
+/// Sign-in.
+#[derive(Debug, Clone, InputObject)]
+pub struct LoginInput {
+    /// The login e-mail.
+    pub email: String,
+    /// The password.
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// A new password, with the current one.
+#[derive(Debug, Clone, InputObject)]
+pub struct ChangePasswordInput {
+    /// The current password.
+    #[graphql(secret)]
+    pub current_password: String,
+    /// The new one.
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+/// Password recovery, step 1.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequestPasswordResetInput {
+    /// The company's ИНН.
+    pub inn: String,
+    /// The login e-mail.
+    pub email: String,
+}
+
+/// Password recovery, step 2.
+#[derive(Debug, Clone, InputObject)]
+pub struct ResetPasswordInput {
+    /// The mailed control string.
+    #[graphql(secret)]
+    pub token: String,
+    /// The new password.
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+/// The terms of use accepted.
+#[derive(Debug, Clone, InputObject)]
+pub struct AcceptTermsInput {
+    /// The current version.
+    pub version: i32,
+}
+
+/// The language of this account's mails.
+#[derive(Debug, Clone, InputObject)]
+pub struct SetMailLanguageInput {
+    /// The language.
+    pub language: Language,
+}
+
+/// A new version of the terms of use.
+#[derive(Debug, Clone, InputObject)]
+pub struct PublishTermsInput {
+    /// Its text.
+    pub text: String,
+}
+
+/// A change of the login e-mail asked for.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequestLoginChangeInput {
+    /// The new e-mail.
+    pub new_email: String,
+    /// The current password.
+    #[graphql(secret)]
+    pub current_password: String,
+}
+
+/// A login change confirmed.
+#[derive(Debug, Clone, InputObject)]
+pub struct ConfirmLoginChangeInput {
+    /// The control string mailed to the new address.
+    #[graphql(secret)]
+    pub token: String,
+}
+
+/// An account to block.
+#[derive(Debug, Clone, InputObject)]
+pub struct BlockAccountInput {
+    /// The account.
+    pub account_id: Uuid,
+    /// Why (kept in the security log).
+    pub reason: String,
+}
+
+/// An account an administrator acts on.
+#[derive(Debug, Clone, InputObject)]
+pub struct AccountInput {
+    /// The account.
+    pub account_id: Uuid,
+}
+
+/// An account's new roles.
+#[derive(Debug, Clone, InputObject)]
+pub struct ChangeAccountRolesInput {
+    /// The account (not your own).
+    pub account_id: Uuid,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
 #[Object]
 impl AccountMutation {
     /// Signs in with e-mail and password; returns a bearer token. An unknown e-mail and a wrong password
     /// get the same answer in the same time. After 5 wrong passwords in 15 minutes the login is locked for
     /// 15 minutes (`ACCOUNT_LOCKED`, for unknown e-mails too). Limited per client address (`RATE_LIMITED`).
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> Result<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
         let req = request(ctx)?;
         let signed = app(ctx)
             .accounts
-            .login(&email, password, &req.client)
-            .await?;
+            .login(&input.email, input.password, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
         Ok(LoginPayload {
             token: signed.token,
             expires_at: signed.expires_at,
             me: Me::from(&signed.actor),
+            position: None,
+            replayed: false,
         })
     }
 
     /// Ends the current session: its token stops working at once.
-    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+    async fn logout(&self, ctx: &Context<'_>) -> Result<SessionsEndedPayload> {
         allow(ctx, Operation::Logout)?;
+        let mut ended = 0;
         if let Some(hash) = &request(ctx)?.token_hash {
             sessions::revoke(&app(ctx).pool, hash).await?;
+            ended = 1;
         }
-        Ok(true)
+        Ok(SessionsEndedPayload::new(ended, Done::NO_EVENT))
     }
 
-    /// Ends every session of the signed-in account, this one included; returns how many ended.
-    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<i32> {
+    /// Ends every session of the signed-in account, this one included.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<SessionsEndedPayload> {
         let (actor, req) = allow(ctx, Operation::LogoutEverywhere)?;
         let n = app(ctx)
             .accounts
             .logout_everywhere(actor, &req.client)
-            .await?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(SessionsEndedPayload::new(
+            i32::try_from(n).unwrap_or(i32::MAX),
+            Done::NO_EVENT,
+        ))
     }
 
     /// Changes the password (also the way out of a temporary one). The new password: at least 10
@@ -184,38 +327,38 @@ impl AccountMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        current_password: String,
-        new_password: String,
-    ) -> Result<Me> {
+        input: ChangePasswordInput,
+    ) -> Result<MePayload> {
         let (actor, req) = allow(ctx, Operation::ChangePassword)?;
         app(ctx)
             .accounts
             .change_password(
                 actor,
                 req.token_hash.as_deref(),
-                current_password,
-                new_password,
+                input.current_password,
+                input.new_password,
                 &req.client,
             )
-            .await?;
-        Ok(me_now(ctx).await?)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(MePayload::new(me_now(ctx).await?, Done::NO_EVENT))
     }
 
     /// Password recovery, step 1: with the company's ИНН and the login e-mail. When such an account exists,
-    /// a single-use control string valid 1 hour is mailed to it. The answer is `true` and takes the same
-    /// time whether or not the account exists.
+    /// a single-use control string valid 1 hour is mailed to it. The answer is `accepted: true` and takes
+    /// the same time whether or not the account exists.
     async fn request_password_reset(
         &self,
         ctx: &Context<'_>,
-        inn: String,
-        email: String,
-    ) -> Result<bool> {
+        input: RequestPasswordResetInput,
+    ) -> Result<AcceptedPayload> {
         let req = request(ctx)?;
         app(ctx)
             .accounts
-            .request_password_reset(&inn, &email, &req.client)
-            .await?;
-        Ok(true)
+            .request_password_reset(&input.inn, &input.email, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AcceptedPayload::new(Done::NO_EVENT))
     }
 
     /// Password recovery, step 2: the mailed control string and a new password. Every session of the
@@ -223,30 +366,35 @@ impl AccountMutation {
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        new_password: String,
-    ) -> Result<bool> {
+        input: ResetPasswordInput,
+    ) -> Result<AcceptedPayload> {
         let req = request(ctx)?;
         app(ctx)
             .accounts
-            .reset_password(&token, new_password, &req.client)
-            .await?;
-        Ok(true)
+            .reset_password(&input.token, input.new_password, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AcceptedPayload::new(Done::NO_EVENT))
     }
 
     /// Accepts the current terms of use (`version` must be the current one).
-    async fn accept_terms(&self, ctx: &Context<'_>, version: i32) -> Result<Me> {
+    async fn accept_terms(&self, ctx: &Context<'_>, input: AcceptTermsInput) -> Result<MePayload> {
         let (actor, req) = allow(ctx, Operation::AcceptTerms)?;
         app(ctx)
             .accounts
-            .accept_terms(actor, version, &req.client)
-            .await?;
-        Ok(me_now(ctx).await?)
+            .accept_terms(actor, input.version, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(MePayload::new(me_now(ctx).await?, Done::NO_EVENT))
     }
 
     /// Chooses the language of this account's mails (Russian by default).
-    async fn set_mail_language(&self, ctx: &Context<'_>, language: Language) -> Result<Me> {
-        let language = Locale::from(language);
+    async fn set_mail_language(
+        &self,
+        ctx: &Context<'_>,
+        input: SetMailLanguageInput,
+    ) -> Result<MePayload> {
+        let language = Locale::from(input.language);
         let (actor, _) = allow(ctx, Operation::SetMailLanguage)?;
         sqlx::query("UPDATE accounts SET locale = $2 WHERE account_id = $1")
             .bind(actor.account_id)
@@ -254,17 +402,22 @@ impl AccountMutation {
             .execute(&app(ctx).pool)
             .await
             .map_err(ApiError::from)?;
-        Ok(me_now(ctx).await?)
+        Ok(MePayload::new(me_now(ctx).await?, Done::NO_EVENT))
     }
 
     /// Publishes a new version of the terms of use (ADMIN): every client accepts it before going on.
-    async fn publish_terms(&self, ctx: &Context<'_>, text: String) -> Result<Terms> {
+    async fn publish_terms(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishTermsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<TermsPayload> {
         let (actor, req) = allow(ctx, Operation::PublishTerms)?;
-        Ok(
-            terms::publish(&app(ctx).terms, &text, &req.meta(actor, None))
-                .await?
-                .into(),
-        )
+        let key = super::context::idempotency_key(idempotency_key)?;
+        let (terms, out) = terms::publish(&app(ctx).terms, &input.text, &req.meta(actor, key))
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(TermsPayload::new(terms.into(), Done::from(&out)))
     }
 
     /// Asks to change the login e-mail, with the current password: a control string (valid 24 hours) is
@@ -273,40 +426,48 @@ impl AccountMutation {
     async fn request_login_change(
         &self,
         ctx: &Context<'_>,
-        new_email: String,
-        current_password: String,
-    ) -> Result<bool> {
+        input: RequestLoginChangeInput,
+    ) -> Result<AcceptedPayload> {
         let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
         app(ctx)
             .accounts
-            .request_login_change(actor, &new_email, current_password, &req.client)
-            .await?;
-        Ok(true)
+            .request_login_change(actor, &input.new_email, input.current_password, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AcceptedPayload::new(Done::NO_EVENT))
     }
 
     /// Confirms a login change with the control string mailed to the new address. The old address is
     /// told.
-    async fn confirm_login_change(&self, ctx: &Context<'_>, token: String) -> Result<Me> {
+    async fn confirm_login_change(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmLoginChangeInput,
+    ) -> Result<MePayload> {
         let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
         app(ctx)
             .accounts
-            .confirm_login_change(actor, &token, &req.client)
-            .await?;
-        Ok(me_now(ctx).await?)
+            .confirm_login_change(actor, &input.token, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(MePayload::new(me_now(ctx).await?, Done::NO_EVENT))
     }
 
     /// Deletes the signed-in client's account. Refused (`OBLIGATIONS_REMAIN`, naming the companies) while
     /// a linked company has an active contract or unpaid debt; otherwise the account is deactivated at once
     /// and its personal data is destroyed within 30 days.
-    async fn request_account_deletion(&self, ctx: &Context<'_>) -> Result<AccountDeletion> {
+    async fn request_account_deletion(&self, ctx: &Context<'_>) -> Result<AccountDeletionPayload> {
         let (actor, req) = allow(ctx, Operation::RequestAccountDeletion)?;
         let (deactivated_at, destroy_personal_data_by) = app(ctx)
             .accounts
             .request_deletion(actor, &req.client)
-            .await?;
-        Ok(AccountDeletion {
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AccountDeletionPayload {
             deactivated_at,
             destroy_personal_data_by,
+            position: None,
+            replayed: false,
         })
     }
 
@@ -314,13 +475,14 @@ impl AccountMutation {
     /// of use). The answer says what will be destroyed and by when — or, while a company's contract is in
     /// force or owes, which data that contract keeps and until when (then it is destroyed without another
     /// request). With nothing kept the account is deactivated at once.
-    async fn withdraw_consent(&self, ctx: &Context<'_>) -> Result<ConsentWithdrawal> {
+    async fn withdraw_consent(&self, ctx: &Context<'_>) -> Result<ConsentWithdrawalPayload> {
         let (actor, req) = allow(ctx, Operation::WithdrawConsent)?;
         let w = app(ctx)
             .accounts
             .withdraw_consent(actor, &req.client)
-            .await?;
-        Ok(ConsentWithdrawal {
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(ConsentWithdrawalPayload {
             withdrawn_at: w.withdrawn_at,
             destroy_personal_data_by: w.destroy_personal_data_by,
             destroyed: w.destroyed,
@@ -336,6 +498,8 @@ impl AccountMutation {
                     reason: k.reason,
                 })
                 .collect(),
+            position: None,
+            replayed: false,
         })
     }
 
@@ -343,54 +507,60 @@ impl AccountMutation {
     async fn block_account(
         &self,
         ctx: &Context<'_>,
-        account_id: Uuid,
-        reason: String,
-    ) -> Result<Account> {
+        input: BlockAccountInput,
+    ) -> Result<AccountPayload> {
         let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
-        Ok(app(ctx)
+        let account = app(ctx)
             .accounts
-            .block(actor, account_id, &reason, &req.client)
-            .await?
-            .into())
+            .block(actor, input.account_id, &input.reason, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AccountPayload::new(account.into(), Done::NO_EVENT))
     }
 
     /// Unblocks an account (ADMIN) and lifts a sign-in lockout.
-    async fn unblock_account(&self, ctx: &Context<'_>, account_id: Uuid) -> Result<Account> {
+    async fn unblock_account(
+        &self,
+        ctx: &Context<'_>,
+        input: AccountInput,
+    ) -> Result<AccountPayload> {
         let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
-        Ok(app(ctx)
+        let account = app(ctx)
             .accounts
-            .unblock(actor, account_id, &req.client)
-            .await?
-            .into())
+            .unblock(actor, input.account_id, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AccountPayload::new(account.into(), Done::NO_EVENT))
     }
 
     /// Mails a new temporary password (ADMIN); the old one stops working and every session ends.
-    async fn reset_account_password(&self, ctx: &Context<'_>, account_id: Uuid) -> Result<Account> {
+    async fn reset_account_password(
+        &self,
+        ctx: &Context<'_>,
+        input: AccountInput,
+    ) -> Result<AccountPayload> {
         let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
-        Ok(app(ctx)
+        let account = app(ctx)
             .accounts
-            .reset_account_password(actor, account_id, &req.client)
-            .await?
-            .into())
+            .reset_account_password(actor, input.account_id, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AccountPayload::new(account.into(), Done::NO_EVENT))
     }
 
     /// Replaces an account's roles (ADMIN; not your own).
     async fn change_account_roles(
         &self,
         ctx: &Context<'_>,
-        account_id: Uuid,
-        roles: Vec<Role>,
-    ) -> Result<Account> {
+        input: ChangeAccountRolesInput,
+    ) -> Result<AccountPayload> {
         let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
-        Ok(app(ctx)
+        let roles: Vec<_> = input.roles.into_iter().map(Into::into).collect();
+        let account = app(ctx)
             .accounts
-            .change_roles(
-                actor,
-                account_id,
-                &roles.into_iter().map(Into::into).collect::<Vec<_>>(),
-                &req.client,
-            )
-            .await?
-            .into())
+            .change_roles(actor, input.account_id, &roles, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(AccountPayload::new(account.into(), Done::NO_EVENT))
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app};
 use super::pagination::{page, page_size, pair_cursor};
+use super::payload::{payload, Done};
 use crate::auth::policy::Operation;
 use crate::error::{content_command_error, ApiError};
 
@@ -156,25 +157,37 @@ async fn check_companies(ctx: &Context<'_>, companies: &[Uuid]) -> Result<(), Ap
 }
 
 /// Runs a news command as the (already authorized) caller.
-async fn on_news(ctx: &Context<'_>, id: Uuid, command: NewsCommand) -> Result<(), ApiError> {
+async fn on_news(
+    ctx: &Context<'_>,
+    id: Uuid,
+    key: Option<String>,
+    command: NewsCommand,
+) -> Result<(Uuid, Done), ApiError> {
     let (actor, req) = allow(ctx, Operation::ManageContent)?;
-    app(ctx)
+    let key = super::context::idempotency_key(key)?;
+    let out = app(ctx)
         .news
-        .execute(&id.to_string(), command, &req.meta(actor, None))
+        .execute(&id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(|e| content_command_error(e, "input."))?;
-    Ok(())
+    Ok((out.aggregate_id.parse().unwrap_or(id), Done::from(&out)))
 }
 
 /// Runs an FAQ command as the (already authorized) caller.
-async fn on_faq(ctx: &Context<'_>, id: Uuid, command: FaqCommand) -> Result<(), ApiError> {
+async fn on_faq(
+    ctx: &Context<'_>,
+    id: Uuid,
+    key: Option<String>,
+    command: FaqCommand,
+) -> Result<(Uuid, Done), ApiError> {
     let (actor, req) = allow(ctx, Operation::ManageContent)?;
-    app(ctx)
+    let key = super::context::idempotency_key(key)?;
+    let out = app(ctx)
         .faq
-        .execute(&id.to_string(), command, &req.meta(actor, None))
+        .execute(&id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(|e| content_command_error(e, "input."))?;
-    Ok(())
+    Ok((out.aggregate_id.parse().unwrap_or(id), Done::from(&out)))
 }
 
 impl FaqEntry {
@@ -241,10 +254,73 @@ impl ContentQuery {
 #[derive(Default)]
 pub struct ContentMutation;
 
+payload! {
+    /// The result of a news mutation.
+    NewsPayload {
+        /// The news item after the change.
+        news: News
+    }
+}
+
+payload! {
+    /// The result of an FAQ mutation.
+    FaqEntryPayload {
+        /// The entry after the change.
+        faq_entry: FaqEntry
+    }
+}
+
+payload! {
+    /// The result of removing something.
+    RemovedPayload {
+        /// The id of what was removed.
+        removed_id: Uuid
+    }
+}
+
+/// A news item's new content.
+#[derive(Debug, Clone, InputObject)]
+pub struct EditNewsInput {
+    /// The news item.
+    pub id: Uuid,
+    /// Its new content.
+    #[graphql(flatten)]
+    pub content: NewsInput,
+}
+
+/// A news item to take down.
+#[derive(Debug, Clone, InputObject)]
+pub struct UnpublishNewsInput {
+    /// The news item.
+    pub id: Uuid,
+}
+
+/// An FAQ entry's new content.
+#[derive(Debug, Clone, InputObject)]
+pub struct EditFaqEntryInput {
+    /// The entry.
+    pub id: Uuid,
+    /// Its new content.
+    #[graphql(flatten)]
+    pub content: FaqInput,
+}
+
+/// An FAQ entry to remove.
+#[derive(Debug, Clone, InputObject)]
+pub struct RemoveFaqEntryInput {
+    /// The entry.
+    pub id: Uuid,
+}
+
 #[Object]
 impl ContentMutation {
     /// Publishes news; its addressees (every client when none are named) are notified.
-    async fn publish_news(&self, ctx: &Context<'_>, input: NewsInput) -> Result<News> {
+    async fn publish_news(
+        &self,
+        ctx: &Context<'_>,
+        input: NewsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<NewsPayload> {
         allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
         check_companies(ctx, &content.companies).await?;
@@ -253,27 +329,44 @@ impl ContentMutation {
             news_id: id,
             content,
         };
-        on_news(ctx, id, command).await?;
-        Ok(news_by_id(ctx, id).await?)
+        let (id, done) = on_news(ctx, id, idempotency_key, command).await?;
+        Ok(NewsPayload::new(news_by_id(ctx, id).await?, done))
     }
 
     /// Changes a published news item (its notifications follow).
-    async fn edit_news(&self, ctx: &Context<'_>, id: Uuid, input: NewsInput) -> Result<News> {
+    async fn edit_news(
+        &self,
+        ctx: &Context<'_>,
+        input: EditNewsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<NewsPayload> {
         allow(ctx, Operation::ManageContent)?;
-        let content = input.content()?;
+        let content = input.content.content()?;
         check_companies(ctx, &content.companies).await?;
-        on_news(ctx, id, NewsCommand::EditNews { content }).await?;
-        Ok(news_by_id(ctx, id).await?)
+        let command = NewsCommand::EditNews { content };
+        let (id, done) = on_news(ctx, input.id, idempotency_key, command).await?;
+        Ok(NewsPayload::new(news_by_id(ctx, id).await?, done))
     }
 
     /// Takes a news item down; its notifications go with it.
-    async fn unpublish_news(&self, ctx: &Context<'_>, id: Uuid) -> Result<News> {
-        on_news(ctx, id, NewsCommand::UnpublishNews).await?;
-        Ok(news_by_id(ctx, id).await?)
+    async fn unpublish_news(
+        &self,
+        ctx: &Context<'_>,
+        input: UnpublishNewsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<NewsPayload> {
+        let command = NewsCommand::UnpublishNews;
+        let (id, done) = on_news(ctx, input.id, idempotency_key, command).await?;
+        Ok(NewsPayload::new(news_by_id(ctx, id).await?, done))
     }
 
     /// Adds an FAQ entry.
-    async fn add_faq_entry(&self, ctx: &Context<'_>, input: FaqInput) -> Result<FaqEntry> {
+    async fn add_faq_entry(
+        &self,
+        ctx: &Context<'_>,
+        input: FaqInput,
+        idempotency_key: Option<String>,
+    ) -> Result<FaqEntryPayload> {
         allow(ctx, Operation::ManageContent)?;
         let content = input.content()?;
         let id = Uuid::now_v7();
@@ -281,29 +374,35 @@ impl ContentMutation {
             entry_id: id,
             content: content.clone(),
         };
-        on_faq(ctx, id, command).await?;
-        Ok(FaqEntry::new(id, content))
+        let (id, done) = on_faq(ctx, id, idempotency_key, command).await?;
+        Ok(FaqEntryPayload::new(FaqEntry::new(id, content), done))
     }
 
     /// Changes an FAQ entry.
     async fn edit_faq_entry(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        input: FaqInput,
-    ) -> Result<FaqEntry> {
+        input: EditFaqEntryInput,
+        idempotency_key: Option<String>,
+    ) -> Result<FaqEntryPayload> {
         allow(ctx, Operation::ManageContent)?;
-        let content = input.content()?;
+        let content = input.content.content()?;
         let command = FaqCommand::EditFaqEntry {
             content: content.clone(),
         };
-        on_faq(ctx, id, command).await?;
-        Ok(FaqEntry::new(id, content))
+        let (id, done) = on_faq(ctx, input.id, idempotency_key, command).await?;
+        Ok(FaqEntryPayload::new(FaqEntry::new(id, content), done))
     }
 
     /// Removes an FAQ entry.
-    async fn remove_faq_entry(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
-        on_faq(ctx, id, FaqCommand::RemoveFaqEntry).await?;
-        Ok(true)
+    async fn remove_faq_entry(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveFaqEntryInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RemovedPayload> {
+        let command = FaqCommand::RemoveFaqEntry;
+        let (id, done) = on_faq(ctx, input.id, idempotency_key, command).await?;
+        Ok(RemovedPayload::new(id, done))
     }
 }

@@ -22,6 +22,7 @@ use super::context::{allow, allow_seen, app};
 use super::enums::{unknown_stored, Party};
 use super::files::FileInfo;
 use super::pagination::{page_size, pair_cursor};
+use super::payload::{payload, Done};
 use crate::app::documents::{self as generate, InvoiceSubject};
 use crate::auth::policy::Operation;
 use crate::auth::Actor;
@@ -48,7 +49,7 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    fn from_view(s: &str) -> Result<Self, ApiError> {
+    pub(crate) fn from_view(s: &str) -> Result<Self, ApiError> {
         Ok(match s {
             "invoice" => Self::Invoice,
             "reconciliation_act" => Self::ReconciliationAct,
@@ -391,7 +392,7 @@ pub enum EdoStatus {
 
 impl EdoStatus {
     /// From the stored status; no row is a company that never started connecting.
-    fn from_view(s: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn from_view(s: Option<&str>) -> Result<Self, ApiError> {
         Ok(match s {
             None | Some("not_connected") => Self::NotConnected,
             Some("questionnaire_submitted") => Self::QuestionnaireSubmitted,
@@ -482,7 +483,7 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
         CommandError::Rejected(e) => match &e {
             DocumentError::NotFound => ApiError::NotFound(e.to_string()),
             DocumentError::Invalid { field, message } => {
-                ApiError::validation(*field, message.clone())
+                ApiError::validation(format!("input.{field}"), message.clone())
             }
             DocumentError::AlreadyExists
             | DocumentError::WrongStatus(_)
@@ -495,7 +496,7 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
 fn edo_error(e: CommandError<EdoError>) -> ApiError {
     match e {
         CommandError::Rejected(e) => match crate::error::fields::edo(&e) {
-            Some(f) => ApiError::validation(f, e.to_string()),
+            Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
             None => ApiError::Conflict(e.to_string()),
         },
         other => command_error(other),
@@ -537,37 +538,102 @@ async fn execute(
     id: Uuid,
     actor: &Actor,
     req: &super::context::RequestCtx,
+    key: Option<String>,
     command: DocumentCommand,
-) -> Result<ExchangeDocument, ApiError> {
-    app(ctx)
+) -> Result<DocumentPayload, ApiError> {
+    let key = super::context::idempotency_key(key)?;
+    let out = app(ctx)
         .documents
-        .execute(&id.to_string(), command, &req.meta(actor, None))
+        .execute(&id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(document_error)?;
-    load(ctx, id).await
+    Ok(DocumentPayload::new(
+        load(ctx, out.aggregate_id.parse().unwrap_or(id)).await?,
+        Done::from(&out),
+    ))
+}
+
+payload! {
+    /// The result of a document mutation.
+    DocumentPayload {
+        /// The document after the change (read your writes).
+        document: ExchangeDocument
+    }
+}
+
+payload! {
+    /// The result of an ЭДО connection mutation.
+    EdoConnectionPayload {
+        /// The company's ЭДО connection after the change.
+        edo_status: EdoConnectionStatus
+    }
+}
+
+/// Generates a document unless the idempotency key names an earlier call (then answers with that call's
+/// document: nothing is generated or numbered again).
+async fn generated<F, Fut>(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    req: &super::context::RequestCtx,
+    key: Option<String>,
+    generate: F,
+) -> Result<DocumentPayload, ApiError>
+where
+    F: FnOnce(projections::store::event::CommandMeta) -> Fut,
+    Fut: std::future::Future<Output = Result<generate::Generated, ApiError>>,
+{
+    let meta = req.meta(actor, super::context::idempotency_key(key)?);
+    if let Some(out) = app(ctx)
+        .documents
+        .replay_of(&meta)
+        .await
+        .map_err(document_error)?
+    {
+        let id = out
+            .aggregate_id
+            .parse()
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("a document id is not a UUID")))?;
+        return Ok(DocumentPayload::new(load(ctx, id).await?, Done::from(&out)));
+    }
+    let g = generate(meta).await.map_err(ApiError::in_input)?;
+    Ok(DocumentPayload::new(
+        load(ctx, g.id).await?,
+        Done {
+            position: g.position.map(super::position::Position::event),
+            replayed: false,
+        },
+    ))
 }
 
 /// Runs a signing step for the caller's side on a document the caller may exchange.
 async fn step(
     ctx: &Context<'_>,
     id: Uuid,
+    key: Option<String>,
     command: impl FnOnce(DomainParty) -> DocumentCommand,
-) -> Result<ExchangeDocument, ApiError> {
+) -> Result<DocumentPayload, ApiError> {
     let (actor, req) = exchanging(ctx, id).await?;
-    execute(ctx, id, actor, req, command(actor.party())).await
+    execute(ctx, id, actor, req, key, command(actor.party())).await
 }
 
 /// Runs a signing step that carries the caller's side's signature (its detached file uploaded beside).
 async fn signed_step(
     ctx: &Context<'_>,
-    id: Uuid,
-    input: SignatureInput,
-    file: &Upload,
+    input: SignedStepInput,
+    key: Option<String>,
     command: fn(Box<Signature>) -> DocumentCommand,
-) -> Result<ExchangeDocument, ApiError> {
+) -> Result<DocumentPayload, ApiError> {
+    let id = input.document_id;
     let (actor, req) = exchanging(ctx, id).await?;
-    let s = signature(ctx, actor.party(), input, file, &actor.event_actor()).await?;
-    execute(ctx, id, actor, req, command(Box::new(s))).await
+    let s = signature(
+        ctx,
+        actor.party(),
+        input.signature,
+        &input.signature_file,
+        &actor.event_actor(),
+    )
+    .await?;
+    execute(ctx, id, actor, req, key, command(Box::new(s))).await
 }
 
 async fn signature(
@@ -577,10 +643,10 @@ async fn signature(
     file: &Upload,
     stored_by: &str,
 ) -> Result<Signature, ApiError> {
-    let file = super::uploads::upload(ctx, "signatureFile", file, stored_by).await?;
+    let file = super::uploads::upload(ctx, "input.signatureFile", file, stored_by).await?;
     if file.content_type != "application/pkcs7-signature" {
         return Err(ApiError::validation(
-            "signatureFile",
+            "input.signatureFile",
             "must be a detached CMS signature (application/pkcs7-signature)",
         ));
     }
@@ -594,8 +660,10 @@ async fn signature(
         input.power_of_attorney,
     )
     .map_err(|e| match e {
-        DocumentError::Invalid { field, message } => ApiError::validation(field, message),
-        other => ApiError::validation("signature", other.to_string()),
+        DocumentError::Invalid { field, message } => {
+            ApiError::validation(format!("input.{field}"), message)
+        }
+        other => ApiError::validation("input.signature", other.to_string()),
     })
 }
 
@@ -697,8 +765,136 @@ impl DocumentQuery {
 }
 
 /// Documents and ЭДО mutations.
+/// The documents to generate and the steps of an exchange, each with its input.
 #[derive(Default)]
 pub struct DocumentMutation;
+
+/// An invoice for payment asked for on a contract.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequestInvoiceInput {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// What the invoice is for.
+    pub what: InvoiceSubjectInput,
+}
+
+/// A reconciliation act for a period.
+#[derive(Debug, Clone, InputObject)]
+pub struct GenerateReconciliationActInput {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// First day of the period.
+    pub from: Date,
+    /// Last day of the period (not after the business date).
+    pub to: Date,
+}
+
+/// A certificate on a contract.
+#[derive(Debug, Clone, InputObject)]
+pub struct IssueCertificateInput {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Which certificate.
+    pub kind: super::enums::CertificateKind,
+    /// As of which day.
+    pub as_of: Date,
+}
+
+/// The ОС-1 act of a completed contract.
+#[derive(Debug, Clone, InputObject)]
+pub struct IssueOs1Input {
+    /// The contract.
+    pub contract_id: Uuid,
+}
+
+/// A document uploaded for a company.
+#[derive(Debug, Clone, InputObject)]
+pub struct UploadDocumentInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// The contract it is about, if one.
+    pub contract_id: Option<Uuid>,
+    /// Its title (1 to 300 characters).
+    pub title: String,
+    /// The file (multipart upload).
+    pub file: Upload,
+}
+
+/// A signing step: the document, the signature's details and its detached file.
+#[derive(Debug, Clone, InputObject)]
+pub struct SignedStepInput {
+    /// The document.
+    pub document_id: Uuid,
+    /// The signature as the signing software produced it.
+    pub signature: SignatureInput,
+    /// The detached CMS signature (`application/pkcs7-signature`, multipart upload).
+    pub signature_file: Upload,
+}
+
+/// A step on a document that needs nothing but the document.
+#[derive(Debug, Clone, InputObject)]
+pub struct DocumentStepInput {
+    /// The document.
+    pub document_id: Uuid,
+}
+
+/// A step on a document with the reason for it.
+#[derive(Debug, Clone, InputObject)]
+pub struct DocumentReasonInput {
+    /// The document.
+    pub document_id: Uuid,
+    /// Why.
+    pub reason: String,
+}
+
+/// The ЭДО questionnaire.
+#[derive(Debug, Clone, InputObject)]
+pub struct SubmitEdoQuestionnaireInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// Who the operator contacts.
+    pub contact_email: String,
+    /// Their phone.
+    pub contact_phone: Option<String>,
+}
+
+/// The ЭДО offer accepted.
+#[derive(Debug, Clone, InputObject)]
+pub struct AcceptEdoOfferInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// The offer's version (`edoStatus.currentOfferVersion`).
+    pub version: i32,
+}
+
+/// Roaming through the company's own operator.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequestEdoRoamingInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// The operator's 3-character code (`edoStatus.operators`).
+    pub operator_code: String,
+    /// The company's participant id there (4–46 characters of `[A-Za-z0-9@.-]`, starting with the code).
+    pub participant_id: String,
+}
+
+/// Staff confirms a company's ЭДО connection.
+#[derive(Debug, Clone, InputObject)]
+pub struct ConfirmEdoConnectionInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// The participant id the lessor's operator assigned (after an accepted offer; none for roaming).
+    pub participant_id: Option<String>,
+}
+
+/// Staff refuses a company's ЭДО connection.
+#[derive(Debug, Clone, InputObject)]
+pub struct RejectEdoConnectionInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// Why.
+    pub reason: String,
+}
 
 #[Object]
 impl DocumentMutation {
@@ -707,23 +903,29 @@ impl DocumentMutation {
     async fn request_invoice(
         &self,
         ctx: &Context<'_>,
-        contract_id: Uuid,
-        what: InvoiceSubjectInput,
-    ) -> Result<ExchangeDocument> {
+        input: RequestInvoiceInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let contract_id = input.contract_id;
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
             ApiError::NotFound("contract not found".into())
         })?;
-        let g = generate::issue_invoice(
-            &app(ctx).document_service,
-            &req.meta(actor, None),
-            Uuid::now_v7(),
-            contract_id,
-            company,
-            &what.subject()?,
+        let subject = input.what.subject().map_err(ApiError::in_input)?;
+        Ok(
+            generated(ctx, actor, req, idempotency_key, |meta| async move {
+                generate::issue_invoice(
+                    &app(ctx).document_service,
+                    &meta,
+                    Uuid::now_v7(),
+                    contract_id,
+                    company,
+                    &subject,
+                )
+                .await
+            })
+            .await?,
         )
-        .await?;
-        Ok(load(ctx, g.id).await?)
     }
 
     /// Generates the reconciliation act (PDF) of a contract for a period and adds it to the company's
@@ -731,70 +933,88 @@ impl DocumentMutation {
     async fn generate_reconciliation_act(
         &self,
         ctx: &Context<'_>,
-        contract_id: Uuid,
-        from: Date,
-        to: Date,
-    ) -> Result<ExchangeDocument> {
+        input: GenerateReconciliationActInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let contract_id = input.contract_id;
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
             ApiError::NotFound("contract not found".into())
         })?;
-        let g = crate::app::documents::issue_act(
-            &app(ctx).document_service,
-            &req.meta(actor, None),
-            Uuid::now_v7(),
-            contract_id,
-            company,
-            None,
-            from.0,
-            to.0,
+        Ok(
+            generated(ctx, actor, req, idempotency_key, |meta| async move {
+                generate::issue_act(
+                    &app(ctx).document_service,
+                    &meta,
+                    Uuid::now_v7(),
+                    contract_id,
+                    company,
+                    None,
+                    input.from.0,
+                    input.to.0,
+                )
+                .await
+            })
+            .await?,
         )
-        .await?;
-        Ok(load(ctx, g.id).await?)
     }
 
     /// Issues a certificate on a contract as of a date (staff; clients ask through a certificate request).
     async fn issue_certificate(
         &self,
         ctx: &Context<'_>,
-        contract_id: Uuid,
-        kind: super::enums::CertificateKind,
-        as_of: Date,
-    ) -> Result<ExchangeDocument> {
+        input: IssueCertificateInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let contract_id = input.contract_id;
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
             ApiError::NotFound("contract not found".into())
         })?;
-        let g = crate::app::documents::issue_certificate(
-            &app(ctx).document_service,
-            &req.meta(actor, None),
-            Uuid::now_v7(),
-            contract_id,
-            company,
-            None,
-            certificate_kind(kind),
-            as_of.0,
+        Ok(
+            generated(ctx, actor, req, idempotency_key, |meta| async move {
+                generate::issue_certificate(
+                    &app(ctx).document_service,
+                    &meta,
+                    Uuid::now_v7(),
+                    contract_id,
+                    company,
+                    None,
+                    certificate_kind(input.kind),
+                    input.as_of.0,
+                )
+                .await
+            })
+            .await?,
         )
-        .await?;
-        Ok(load(ctx, g.id).await?)
     }
 
     /// Draws up the ОС-1 act for a completed contract (staff).
-    async fn issue_os1(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ExchangeDocument> {
+    async fn issue_os1(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueOs1Input,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let contract_id = input.contract_id;
         let company = contract_company(ctx, contract_id).await?;
         let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
             ApiError::NotFound("contract not found".into())
         })?;
-        let g = crate::app::documents::issue_os1(
-            &app(ctx).document_service,
-            &req.meta(actor, None),
-            Uuid::now_v7(),
-            contract_id,
-            company,
-            None,
+        Ok(
+            generated(ctx, actor, req, idempotency_key, |meta| async move {
+                generate::issue_os1(
+                    &app(ctx).document_service,
+                    &meta,
+                    Uuid::now_v7(),
+                    contract_id,
+                    company,
+                    None,
+                )
+                .await
+            })
+            .await?,
         )
-        .await?;
-        Ok(load(ctx, g.id).await?)
     }
 
     /// Uploads a document for a company (and optionally a contract). The same content uploaded again for the
@@ -802,23 +1022,34 @@ impl DocumentMutation {
     async fn upload_document(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        contract_id: Option<Uuid>,
-        title: String,
-        file: Upload,
-    ) -> Result<ExchangeDocument> {
+        input: UploadDocumentInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let company_id = input.company_id;
+        let contract_id = input.contract_id;
         let (actor, req) = allow(ctx, Operation::ExchangeDocuments(company_id))?;
         if let Some(c) = contract_id {
             if contract_company(ctx, c).await? != company_id {
                 return Err(ApiError::NotFound(format!("contract {c}")).into());
             }
         }
-        let title = title.trim().to_owned();
+        let title = input.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 300 {
-            return Err(ApiError::validation("title", "must be 1 to 300 characters").into());
+            return Err(ApiError::validation("input.title", "must be 1 to 300 characters").into());
         }
         let app = app(ctx);
-        let file = super::uploads::upload(ctx, "file", &file, &actor.event_actor()).await?;
+        let key = super::context::idempotency_key(idempotency_key)?;
+        if let Some(out) = app
+            .documents
+            .replay_of(&req.meta(actor, key.clone()))
+            .await
+            .map_err(document_error)?
+        {
+            let id = out.aggregate_id.parse().unwrap_or_default();
+            return Ok(DocumentPayload::new(load(ctx, id).await?, Done::from(&out)));
+        }
+        let file =
+            super::uploads::upload(ctx, "input.file", &input.file, &actor.event_actor()).await?;
         let duplicate: Option<(Uuid, String)> = sqlx::query_as(
             "SELECT document_id, title FROM exchange_documents_view WHERE company_id = $1 AND sha256 = $2 LIMIT 1",
         )
@@ -829,7 +1060,7 @@ impl DocumentMutation {
         .map_err(ApiError::from)?;
         if let Some((id, t)) = duplicate {
             return Err(ApiError::validation(
-                "file",
+                "input.file",
                 format!("the same file is already among the company's documents: «{t}» ({id})"),
             )
             .into());
@@ -850,22 +1081,20 @@ impl DocumentMutation {
                 file,
             },
         };
-        Ok(execute(ctx, id, actor, req, command).await?)
+        Ok(execute(ctx, id, actor, req, key, command).await?)
     }
 
     /// Sends a document the caller's side issued for signature, with the caller's side's signature.
     async fn send_document_for_signature(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-        signature: SignatureInput,
-        signature_file: Upload,
-    ) -> Result<ExchangeDocument> {
+        input: SignedStepInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
         Ok(signed_step(
             ctx,
-            document_id,
-            signature,
-            &signature_file,
+            input,
+            idempotency_key,
             DocumentCommand::SendForSignature,
         )
         .await?)
@@ -875,9 +1104,10 @@ impl DocumentMutation {
     async fn acknowledge_document(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-    ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| {
+        input: DocumentStepInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        Ok(step(ctx, input.document_id, idempotency_key, |party| {
             DocumentCommand::AcknowledgeReceipt { party }
         })
         .await?)
@@ -887,44 +1117,35 @@ impl DocumentMutation {
     async fn sign_document(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-        signature: SignatureInput,
-        signature_file: Upload,
-    ) -> Result<ExchangeDocument> {
-        Ok(signed_step(
-            ctx,
-            document_id,
-            signature,
-            &signature_file,
-            DocumentCommand::Sign,
-        )
-        .await?)
+        input: SignedStepInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        Ok(signed_step(ctx, input, idempotency_key, DocumentCommand::Sign).await?)
     }
 
     /// Refuses to sign a document sent to the caller's side.
     async fn reject_document_signature(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-        reason: String,
-    ) -> Result<ExchangeDocument> {
-        Ok(
-            step(ctx, document_id, |party| DocumentCommand::RejectSignature {
-                party,
-                reason,
-            })
-            .await?,
-        )
+        input: DocumentReasonInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let reason = input.reason;
+        Ok(step(ctx, input.document_id, idempotency_key, |party| {
+            DocumentCommand::RejectSignature { party, reason }
+        })
+        .await?)
     }
 
     /// Asks to annul a signed document.
     async fn request_document_annulment(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-        reason: String,
-    ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| {
+        input: DocumentReasonInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let reason = input.reason;
+        Ok(step(ctx, input.document_id, idempotency_key, |party| {
             DocumentCommand::RequestAnnulment { party, reason }
         })
         .await?)
@@ -934,9 +1155,10 @@ impl DocumentMutation {
     async fn confirm_document_annulment(
         &self,
         ctx: &Context<'_>,
-        document_id: Uuid,
-    ) -> Result<ExchangeDocument> {
-        Ok(step(ctx, document_id, |party| {
+        input: DocumentStepInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        Ok(step(ctx, input.document_id, idempotency_key, |party| {
             DocumentCommand::ConfirmAnnulment { party }
         })
         .await?)
@@ -946,18 +1168,20 @@ impl DocumentMutation {
     async fn submit_edo_questionnaire(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        contact_email: String,
-        contact_phone: Option<String>,
-    ) -> Result<EdoConnectionStatus> {
-        let contact_email = parse_field("contactEmail", Email::parse(&contact_email))?;
-        let contact_phone = contact_phone
-            .map(|p| parse_field("contactPhone", Phone::parse(&p)))
+        input: SubmitEdoQuestionnaireInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoConnectionPayload> {
+        let company_id = input.company_id;
+        let contact_email = parse_field("input.contactEmail", Email::parse(&input.contact_email))?;
+        let contact_phone = input
+            .contact_phone
+            .map(|p| parse_field("input.contactPhone", Phone::parse(&p)))
             .transpose()?;
         Ok(edo(
             ctx,
             Operation::ConnectEdo(company_id),
             company_id,
+            idempotency_key,
             EdoCommand::SubmitQuestionnaire {
                 company_id,
                 contact_email,
@@ -971,15 +1195,19 @@ impl DocumentMutation {
     async fn accept_edo_offer(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        version: i32,
-    ) -> Result<EdoConnectionStatus> {
+        input: AcceptEdoOfferInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoConnectionPayload> {
         let current = app(ctx).edo_offer_version;
         Ok(edo(
             ctx,
-            Operation::ConnectEdo(company_id),
-            company_id,
-            EdoCommand::AcceptOffer { version, current },
+            Operation::ConnectEdo(input.company_id),
+            input.company_id,
+            idempotency_key,
+            EdoCommand::AcceptOffer {
+                version: input.version,
+                current,
+            },
         )
         .await?)
     }
@@ -989,20 +1217,25 @@ impl DocumentMutation {
     async fn request_edo_roaming(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        operator_code: String,
-        participant_id: String,
-    ) -> Result<EdoConnectionStatus> {
-        let participant_id = roaming_id(&operator_code, &participant_id).map_err(|e| {
-            ApiError::validation(
-                crate::error::fields::edo(&e).unwrap_or("participantId"),
-                e.to_string(),
-            )
-        })?;
+        input: RequestEdoRoamingInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoConnectionPayload> {
+        let company_id = input.company_id;
+        let participant_id =
+            roaming_id(&input.operator_code, &input.participant_id).map_err(|e| {
+                ApiError::validation(
+                    format!(
+                        "input.{}",
+                        crate::error::fields::edo(&e).unwrap_or("participantId")
+                    ),
+                    e.to_string(),
+                )
+            })?;
         Ok(edo(
             ctx,
             Operation::ConnectEdo(company_id),
             company_id,
+            idempotency_key,
             EdoCommand::RequestRoaming {
                 company_id,
                 participant_id,
@@ -1016,19 +1249,21 @@ impl DocumentMutation {
     async fn confirm_edo_connection(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        participant_id: Option<String>,
-    ) -> Result<EdoConnectionStatus> {
-        let participant_id = participant_id
+        input: ConfirmEdoConnectionInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoConnectionPayload> {
+        let participant_id = input
+            .participant_id
             .map(|p| {
                 EdoParticipantId::parse(&p)
-                    .map_err(|e| ApiError::validation("participantId", e.reason))
+                    .map_err(|e| ApiError::validation("input.participantId", e.reason))
             })
             .transpose()?;
         Ok(edo(
             ctx,
-            Operation::ProcessEdo(company_id),
-            company_id,
+            Operation::ProcessEdo(input.company_id),
+            input.company_id,
+            idempotency_key,
             EdoCommand::Confirm { participant_id },
         )
         .await?)
@@ -1038,14 +1273,17 @@ impl DocumentMutation {
     async fn reject_edo_connection(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-        reason: String,
-    ) -> Result<EdoConnectionStatus> {
+        input: RejectEdoConnectionInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoConnectionPayload> {
         Ok(edo(
             ctx,
-            Operation::ProcessEdo(company_id),
-            company_id,
-            EdoCommand::Reject { reason },
+            Operation::ProcessEdo(input.company_id),
+            input.company_id,
+            idempotency_key,
+            EdoCommand::Reject {
+                reason: input.reason,
+            },
         )
         .await?)
     }
@@ -1055,16 +1293,21 @@ async fn edo(
     ctx: &Context<'_>,
     op: Operation,
     company_id: Uuid,
+    key: Option<String>,
     command: EdoCommand,
-) -> Result<EdoConnectionStatus, ApiError> {
+) -> Result<EdoConnectionPayload, ApiError> {
     let (actor, req) = allow(ctx, op)?;
     projections::views::companies::load_company(&app(ctx).pool, company_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("company {company_id}")))?;
-    app(ctx)
+    let key = super::context::idempotency_key(key)?;
+    let out = app(ctx)
         .edo
-        .execute(&company_id.to_string(), command, &req.meta(actor, None))
+        .execute(&company_id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(edo_error)?;
-    edo_status(ctx, company_id).await
+    Ok(EdoConnectionPayload::new(
+        edo_status(ctx, company_id).await?,
+        Done::from(&out),
+    ))
 }

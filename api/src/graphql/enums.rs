@@ -18,8 +18,9 @@ pub(crate) fn unknown_stored(column: &str, value: &str) -> ApiError {
 macro_rules! graphql_enum {
     ($name:ident, $domain:path, $doc:literal, { $($item:ident => $d:ident, $idoc:literal;)* }) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
         #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[doc = $idoc] $item,)*
         }
@@ -132,8 +133,9 @@ impl From<crate::mail::templates::Locale> for Language {
 macro_rules! stored_enum {
     ($name:ident, $column:literal, $doc:literal, { $($item:ident = $stored:literal, $idoc:literal;)* }) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
         #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[doc = $idoc] $item,)*
         }
@@ -176,4 +178,50 @@ stored_enum!(RequestChange, "request_history.change", "What changed a request.",
 stored_enum!(Audience, "notifications.audience", "Who a notification is for.", {
     Client = "client", "The lessee's people.";
     Staff = "staff", "The lessor's back office.";
+});
+
+graphql_enum!(RequestKind, dr::RequestKind, "The kind of a client request.", {
+    VehiclePassport => VehiclePassport, "Issue of the vehicle passport (ПТС/ЭПТС).";
+    TravelAbroad => TravelAbroad, "Permission to take the vehicle abroad.";
+    EarlyBuyout => EarlyBuyout, "Early buyout (досрочный выкуп).";
+    PartialRepayment => PartialRepayment, "Partial early repayment.";
+    RequisitesChange => RequisitesChange, "Change of the company's requisites.";
+    Certificate => Certificate, "A certificate (no debt, contract in force, book value).";
+    AccountingDocuments => AccountingDocuments, "Accounting documents for a period by e-mail.";
+    InsuranceProlongation => InsuranceProlongation, "Prolongation of a policy.";
+    InsuranceTermsChange => InsuranceTermsChange, "Change of a policy's terms.";
+    InsuredEvent => InsuredEvent, "An insured event.";
+    Complaint => Complaint, "A complaint.";
+    TechnicalSupport => TechnicalSupport, "Technical support.";
+    Consultation => Consultation, "A consultation.";
+    EdoConnection => EdoConnection, "Connection to ЭДО.";
+    LoginEmailChange => LoginEmailChange, "Change of the login e-mail.";
+    AccountDeletion => AccountDeletion, "Deletion of the cabinet account.";
+});
+
+graphql_enum!(RequestStatus, dr::RequestStatus, "Where a request is in its workflow.", {
+    Submitted => Submitted, "Filed; nobody has taken it yet.";
+    InReview => InReview, "The lessor works on it.";
+    NeedsInformation => NeedsInformation, "The lessor asked the client a question (see `question`).";
+    Completed => Completed, "Done.";
+    Rejected => Rejected, "Refused (see `rejectionReason`).";
+    Withdrawn => Withdrawn, "Withdrawn by the client.";
+});
+
+graphql_enum!(VehicleDocument, dr::VehicleDocument, "ПТС on paper or the electronic ЭПТС.", {
+    Paper => Paper, "Paper ПТС.";
+    Electronic => Electronic, "An extract of the ЭПТС.";
+});
+
+graphql_enum!(Delivery, dr::Delivery, "How a document reaches the client.", {
+    Office => Office, "Collected at the lessor's office.";
+    Courier => Courier, "By courier (address required).";
+    Post => Post, "By post (address required).";
+    Electronic => Electronic, "Electronically.";
+});
+
+graphql_enum!(AccountingDocument, dr::AccountingDocument, "An accounting document.", {
+    Invoice => Invoice, "Счёт-фактура.";
+    ReconciliationAct => ReconciliationAct, "Акт сверки.";
+    Os1 => Os1, "ОС-1.";
 });

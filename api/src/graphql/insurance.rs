@@ -20,6 +20,7 @@ use super::context::{allow, allow_seen, app, idempotency_key, request};
 use super::enums::unknown_stored;
 use super::files::FileInfo;
 use super::pagination::{page, page_size};
+use super::payload::{payload, Done};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{policy_command_error, ApiError};
@@ -48,7 +49,7 @@ impl PolicyKind {
         }
     }
 
-    fn from_view(s: &str) -> Result<Self, ApiError> {
+    pub(crate) fn from_view(s: &str) -> Result<Self, ApiError> {
         Ok(match s {
             "osago" => Self::Osago,
             "kasko" => Self::Kasko,
@@ -327,7 +328,7 @@ async fn change_policy(
     policy_id: Uuid,
     key: Option<String>,
     command: PolicyCommand,
-) -> Result<Policy, ApiError> {
+) -> Result<PolicyPayload, ApiError> {
     authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
     run_on_policy(ctx, policy_id, key, command).await
 }
@@ -339,15 +340,26 @@ async fn run_on_policy(
     policy_id: Uuid,
     key: Option<String>,
     command: PolicyCommand,
-) -> Result<Policy, ApiError> {
+) -> Result<PolicyPayload, ApiError> {
     let (actor, req) = allow(ctx, Operation::Me)?;
     let key = idempotency_key(key)?;
-    app(ctx)
+    let out = app(ctx)
         .policies
         .execute(&policy_id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(|e| policy_command_error(e, "input"))?;
-    policy_by_id(ctx, policy_id).await
+    Ok(PolicyPayload::new(
+        policy_by_id(ctx, policy_id).await?,
+        Done::from(&out),
+    ))
+}
+
+payload! {
+    /// The result of a policy mutation.
+    PolicyPayload {
+        /// The policy after the change (read your writes).
+        policy: Policy
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -401,6 +413,17 @@ pub struct IssuePolicyInput {
     pub installments: Vec<InstallmentInput>,
     /// Who pays the insurer.
     pub payer: PremiumPayer,
+    /// The policy form (PDF or scan), when there is one already.
+    pub form: Option<Upload>,
+}
+
+/// A policy's form.
+#[derive(Debug, Clone, InputObject)]
+pub struct AttachPolicyFormInput {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// The form (PDF or scan); it replaces an earlier one.
+    pub form: Upload,
 }
 
 /// Premium received.
@@ -428,6 +451,8 @@ pub struct ProlongPolicyInput {
     pub installments: Vec<InstallmentInput>,
     /// A new policy number, if the insurer issued one.
     pub number: Option<String>,
+    /// The new period's form, when given.
+    pub form: Option<Upload>,
 }
 
 /// A change of terms within the period.
@@ -533,9 +558,8 @@ impl InsuranceMutation {
         &self,
         ctx: &Context<'_>,
         input: IssuePolicyInput,
-        form: Option<Upload>,
         idempotency_key: Option<String>,
-    ) -> Result<Policy> {
+    ) -> Result<PolicyPayload> {
         let req = request(ctx)?;
         if req.actor.is_none() {
             authorize(None, Operation::ManagePolicies(Uuid::nil()))?;
@@ -564,9 +588,9 @@ impl InsuranceMutation {
                 PremiumPayer::Lessee => dp::PremiumPayer::Lessee,
                 PremiumPayer::Lessor => dp::PremiumPayer::Lessor,
             },
-            form: match &form {
+            form: match &input.form {
                 Some(f) => {
-                    Some(super::uploads::upload(ctx, "form", f, &actor.event_actor()).await?)
+                    Some(super::uploads::upload(ctx, "input.form", f, &actor.event_actor()).await?)
                 }
                 None => None,
             },
@@ -581,23 +605,27 @@ impl InsuranceMutation {
             )
             .await
             .map_err(|e| policy_command_error(e, "input"))?;
-        Ok(policy_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await?)
+        Ok(PolicyPayload::new(
+            policy_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await?,
+            Done::from(&out),
+        ))
     }
 
     /// Stores (or replaces) a policy's form.
     async fn attach_policy_form(
         &self,
         ctx: &Context<'_>,
-        policy_id: Uuid,
-        form: Upload,
-    ) -> Result<Policy> {
-        authorized_policy(ctx, policy_id, Operation::ManagePolicies).await?;
+        input: AttachPolicyFormInput,
+        idempotency_key: Option<String>,
+    ) -> Result<PolicyPayload> {
+        authorized_policy(ctx, input.policy_id, Operation::ManagePolicies).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let file = super::uploads::upload(ctx, "form", &form, &actor.event_actor()).await?;
+        let file =
+            super::uploads::upload(ctx, "input.form", &input.form, &actor.event_actor()).await?;
         Ok(run_on_policy(
             ctx,
-            policy_id,
-            None,
+            input.policy_id,
+            idempotency_key,
             PolicyCommand::AttachPolicyForm { form: file },
         )
         .await?)
@@ -609,7 +637,7 @@ impl InsuranceMutation {
         ctx: &Context<'_>,
         input: RecordPremiumPaidInput,
         idempotency_key: Option<String>,
-    ) -> Result<Policy> {
+    ) -> Result<PolicyPayload> {
         let amount = money("input.amount", input.amount)?;
         Ok(change_policy(
             ctx,
@@ -628,13 +656,14 @@ impl InsuranceMutation {
         &self,
         ctx: &Context<'_>,
         input: ProlongPolicyInput,
-        form: Option<Upload>,
         idempotency_key: Option<String>,
-    ) -> Result<Policy> {
+    ) -> Result<PolicyPayload> {
         authorized_policy(ctx, input.policy_id, Operation::ManagePolicies).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let form = match &form {
-            Some(f) => Some(super::uploads::upload(ctx, "form", f, &actor.event_actor()).await?),
+        let form = match &input.form {
+            Some(f) => {
+                Some(super::uploads::upload(ctx, "input.form", f, &actor.event_actor()).await?)
+            }
             None => None,
         };
         let premium = money("input.premium", input.premium)?;
@@ -655,7 +684,7 @@ impl InsuranceMutation {
         ctx: &Context<'_>,
         input: ChangePolicyTermsInput,
         idempotency_key: Option<String>,
-    ) -> Result<Policy> {
+    ) -> Result<PolicyPayload> {
         let sum = input
             .sum_insured
             .map(|s| money("input.sumInsured", s))
@@ -689,7 +718,7 @@ impl InsuranceMutation {
         ctx: &Context<'_>,
         input: CancelPolicyInput,
         idempotency_key: Option<String>,
-    ) -> Result<Policy> {
+    ) -> Result<PolicyPayload> {
         Ok(change_policy(
             ctx,
             input.policy_id,

@@ -2,7 +2,7 @@
 
 use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use projections::views::notifications::NotificationKind as DomainKind;
 use uuid::Uuid;
@@ -96,8 +96,11 @@ impl Notification {
 
     /// The values the text is made of (amounts in rubles as strings, dates, numbers), for a frontend that
     /// lays them out itself.
-    async fn params(&self) -> Json<serde_json::Value> {
-        Json(self.0.params.clone())
+    async fn params(&self) -> Result<super::notification_params::NotificationParams> {
+        Ok(super::notification_params::NotificationParams::from_stored(
+            &self.0.params,
+            &self.0.entity_type,
+        )?)
     }
 
     /// What it links to.
@@ -129,13 +132,47 @@ impl Notification {
     }
 }
 
-/// What marking changed.
+/// What marking changed. The read state is the caller's own and writes no event, so `position` is
+/// always `null`; marking again is harmless, so there is no idempotency key.
 #[derive(Debug, Clone, SimpleObject)]
-pub struct MarkResult {
+pub struct MarkNotificationsReadPayload {
     /// Notifications newly marked read.
     pub marked: i64,
     /// Unread notifications left in the same scope.
     pub unread: i64,
+    /// Always `null`: the read state writes no event.
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
+}
+
+/// Notifications to mark read.
+#[derive(Debug, Clone, InputObject)]
+pub struct MarkNotificationsReadInput {
+    /// Their ids; every one must be one the caller sees.
+    pub ids: Vec<Uuid>,
+}
+
+/// Every notification of a company to mark read.
+#[derive(Debug, Clone, InputObject)]
+pub struct MarkAllNotificationsReadInput {
+    /// The company.
+    pub company_id: Uuid,
+}
+
+/// Which kinds are also mailed.
+#[derive(Debug, Clone, InputObject)]
+pub struct SetNotificationPreferencesInput {
+    /// The choices; kinds left out keep theirs.
+    pub preferences: Vec<NotificationPreferenceInput>,
+}
+
+super::payload::payload! {
+    /// The caller's mail choices after a change (they write no event: `position` is `null`).
+    NotificationPreferencesPayload {
+        /// Every kind with the choice.
+        preferences: Vec<NotificationPreference>
+    }
 }
 
 /// Whether a kind is also mailed.
@@ -248,23 +285,30 @@ impl NotificationMutation {
     async fn mark_notifications_read(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<Uuid>,
-    ) -> Result<MarkResult> {
+        input: MarkNotificationsReadInput,
+    ) -> Result<MarkNotificationsReadPayload> {
+        let ids = input.ids;
         let (_, scope) = scope(ctx, None)?;
         let pool = &app(ctx).pool;
         let marked = service::mark_read(pool, &scope, &ids).await?;
         let unread = service::unread_count(pool, &scope)
             .await
             .map_err(ApiError::from)?;
-        Ok(MarkResult { marked, unread })
+        Ok(MarkNotificationsReadPayload {
+            marked,
+            unread,
+            position: None,
+            replayed: false,
+        })
     }
 
     /// Marks every notification of `companyId` (and those for every client) read for the caller.
     async fn mark_all_notifications_read(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
-    ) -> Result<MarkResult> {
+        input: MarkAllNotificationsReadInput,
+    ) -> Result<MarkNotificationsReadPayload> {
+        let company_id = input.company_id;
         let (_, scope) = scope(ctx, Some(company_id))?;
         let pool = &app(ctx).pool;
         let marked = service::mark_all(pool, &scope)
@@ -273,17 +317,23 @@ impl NotificationMutation {
         let unread = service::unread_count(pool, &scope)
             .await
             .map_err(ApiError::from)?;
-        Ok(MarkResult { marked, unread })
+        Ok(MarkNotificationsReadPayload {
+            marked,
+            unread,
+            position: None,
+            replayed: false,
+        })
     }
 
     /// Chooses which kinds are also mailed to the caller; returns every kind with the choice.
     async fn set_notification_preferences(
         &self,
         ctx: &Context<'_>,
-        preferences: Vec<NotificationPreferenceInput>,
-    ) -> Result<Vec<NotificationPreference>> {
+        input: SetNotificationPreferencesInput,
+    ) -> Result<NotificationPreferencesPayload> {
         let (actor, _) = allow(ctx, Operation::ReadOwnNotifications)?;
-        let choices: Vec<(DomainKind, bool)> = preferences
+        let choices: Vec<(DomainKind, bool)> = input
+            .preferences
             .into_iter()
             .map(|p| (p.kind.into(), p.email))
             .collect();
@@ -291,6 +341,9 @@ impl NotificationMutation {
         service::set_preferences(pool, actor.account_id, &choices)
             .await
             .map_err(ApiError::from)?;
-        NotificationQuery.notification_preferences(ctx).await
+        Ok(NotificationPreferencesPayload::new(
+            NotificationQuery.notification_preferences(ctx).await?,
+            super::payload::Done::NO_EVENT,
+        ))
     }
 }

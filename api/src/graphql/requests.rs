@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::graphql::scalars::Date;
 use async_graphql::connection::Connection;
 use async_graphql::{
-    Context, Enum, InputObject, Json, Object, OneofObject, Result, SimpleObject, Upload,
+    Context, Enum, InputObject, Object, OneofObject, Result, SimpleObject, Upload,
 };
 use chrono::{DateTime, Utc};
 use domain::company::RequisitesChange;
@@ -26,62 +26,18 @@ use uuid::Uuid;
 
 use super::context::{allow, allow_seen, app, idempotency_key, request};
 use super::contracts::RecalculationMode;
-use super::enums::{graphql_enum, unknown_stored, CertificateKind, Party};
+use super::enums::{unknown_stored, CertificateKind, Party};
+pub use super::enums::{AccountingDocument, Delivery, RequestKind, RequestStatus, VehicleDocument};
 use super::files::FileInfo;
 use super::inputs::BankRequisitesInput;
 use super::insurance::{authorized_policy, installments, InstallmentInput};
 use super::pagination::page_size;
+use super::payload::{payload, Done};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
 use crate::error::{
     contract_command_error, parse_field, policy_command_error, request_command_error, ApiError,
 };
-
-graphql_enum!(RequestKind, DomainKind, "The kind of a client request.", {
-    VehiclePassport => VehiclePassport, "Issue of the vehicle passport (ПТС/ЭПТС).";
-    TravelAbroad => TravelAbroad, "Permission to take the vehicle abroad.";
-    EarlyBuyout => EarlyBuyout, "Early buyout (досрочный выкуп).";
-    PartialRepayment => PartialRepayment, "Partial early repayment.";
-    RequisitesChange => RequisitesChange, "Change of the company's requisites.";
-    Certificate => Certificate, "A certificate (no debt, contract in force, book value).";
-    AccountingDocuments => AccountingDocuments, "Accounting documents for a period by e-mail.";
-    InsuranceProlongation => InsuranceProlongation, "Prolongation of a policy.";
-    InsuranceTermsChange => InsuranceTermsChange, "Change of a policy's terms.";
-    InsuredEvent => InsuredEvent, "An insured event.";
-    Complaint => Complaint, "A complaint.";
-    TechnicalSupport => TechnicalSupport, "Technical support.";
-    Consultation => Consultation, "A consultation.";
-    EdoConnection => EdoConnection, "Connection to ЭДО.";
-    LoginEmailChange => LoginEmailChange, "Change of the login e-mail.";
-    AccountDeletion => AccountDeletion, "Deletion of the cabinet account.";
-});
-
-graphql_enum!(RequestStatus, dr::RequestStatus, "Where a request is in its workflow.", {
-    Submitted => Submitted, "Filed; nobody has taken it yet.";
-    InReview => InReview, "The lessor works on it.";
-    NeedsInformation => NeedsInformation, "The lessor asked the client a question (see `question`).";
-    Completed => Completed, "Done.";
-    Rejected => Rejected, "Refused (see `rejectionReason`).";
-    Withdrawn => Withdrawn, "Withdrawn by the client.";
-});
-
-graphql_enum!(VehicleDocument, dr::VehicleDocument, "ПТС on paper or the electronic ЭПТС.", {
-    Paper => Paper, "Paper ПТС.";
-    Electronic => Electronic, "An extract of the ЭПТС.";
-});
-
-graphql_enum!(Delivery, dr::Delivery, "How a document reaches the client.", {
-    Office => Office, "Collected at the lessor's office.";
-    Courier => Courier, "By courier (address required).";
-    Post => Post, "By post (address required).";
-    Electronic => Electronic, "Electronically.";
-});
-
-graphql_enum!(AccountingDocument, dr::AccountingDocument, "An accounting document.", {
-    Invoice => Invoice, "Счёт-фактура.";
-    ReconciliationAct => ReconciliationAct, "Акт сверки.";
-    Os1 => Os1, "ОС-1.";
-});
 
 /// Whether completing the request has an effect elsewhere, and where that stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -145,9 +101,9 @@ pub struct Request {
     pub kind: RequestKind,
     /// Status.
     pub status: RequestStatus,
-    /// The details as recorded: an object with `kind` (snake_case) and the kind's fields (snake_case); an
-    /// early buyout carries the `quote` computed at submission.
-    pub details: Json<serde_json::Value>,
+    /// What the request asks for, typed by its kind (an early buyout carries the `quote` computed when it
+    /// was filed).
+    pub details: super::request_details::RequestDetails,
     /// The filing account.
     pub submitted_by: Uuid,
     /// The business day it was filed.
@@ -261,7 +217,10 @@ impl Request {
                 .map(Into::into)
                 .ok_or_else(|| unknown_stored("requests_view.kind", &v.kind))?,
             status: status_of(&v.status)?,
-            details: Json(projections::personal::flatten(v.details)),
+            details: super::request_details::RequestDetails::from_stored(
+                projections::personal::flatten(v.details),
+                v.contract_id,
+            )?,
             submitted_by: v.submitted_by,
             submitted_on: v.submitted_on.into(),
             due_on: v.due_on.into(),
@@ -377,7 +336,7 @@ async fn step(
     op: fn(Uuid) -> Operation,
     key: Option<String>,
     command: RequestCommand,
-) -> Result<Request, ApiError> {
+) -> Result<RequestPayload, ApiError> {
     let view = authorized_request(ctx, request_id, op).await?;
     step_on(ctx, &view, op, key, command).await
 }
@@ -390,15 +349,26 @@ async fn step_on(
     op: fn(Uuid) -> Operation,
     key: Option<String>,
     command: RequestCommand,
-) -> Result<Request, ApiError> {
+) -> Result<RequestPayload, ApiError> {
     let (actor, req) = allow(ctx, op(view.company_id))?;
     let key = idempotency_key(key)?;
-    app(ctx)
+    let out = app(ctx)
         .requests
         .execute(&view.request_id.to_string(), command, &req.meta(actor, key))
         .await
         .map_err(|e| request_command_error(e, DomainKind::parse(&view.kind)))?;
-    request_by_id(ctx, view.request_id).await
+    Ok(RequestPayload::new(
+        request_by_id(ctx, view.request_id).await?,
+        Done::from(&out),
+    ))
+}
+
+payload! {
+    /// The result of a request mutation.
+    RequestPayload {
+        /// The request after the change (read your writes).
+        request: Request
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -612,6 +582,72 @@ pub struct SubmitRequestInput {
     pub contract_id: Option<Uuid>,
     /// The kind and its details.
     pub details: RequestDetailsInput,
+    /// Files (multipart upload; PDF, JPEG, PNG, DOCX, XLSX, XML, text).
+    #[graphql(default)]
+    pub attachments: Vec<Upload>,
+}
+
+/// An insured event reported on a policy, with its files.
+#[derive(Debug, Clone, InputObject)]
+pub struct ReportInsuredEventInput {
+    /// What happened.
+    #[graphql(flatten)]
+    pub event: InsuredEventInput,
+    /// Photos, the police certificate and other files (multipart upload).
+    #[graphql(default)]
+    pub attachments: Vec<Upload>,
+}
+
+/// A client withdraws its request.
+#[derive(Debug, Clone, InputObject)]
+pub struct WithdrawRequestInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// Why, when the client says.
+    pub reason: Option<String>,
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, InputObject)]
+pub struct CommentRequestInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// The text.
+    pub text: String,
+}
+
+/// A file added to a request.
+#[derive(Debug, Clone, InputObject)]
+pub struct AttachToRequestInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// The file (multipart upload).
+    pub file: Upload,
+}
+
+/// Staff takes a request into review.
+#[derive(Debug, Clone, InputObject)]
+pub struct TakeRequestIntoReviewInput {
+    /// The request.
+    pub request_id: Uuid,
+}
+
+/// Staff asks the client a question.
+#[derive(Debug, Clone, InputObject)]
+pub struct AskForInformationInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// The question.
+    pub question: String,
+}
+
+/// Staff rejects a request.
+#[derive(Debug, Clone, InputObject)]
+pub struct RejectRequestInput {
+    /// The request.
+    pub request_id: Uuid,
+    /// Why.
+    pub reason: String,
 }
 
 /// Completion.
@@ -623,6 +659,8 @@ pub struct CompleteRequestInput {
     pub note: Option<String>,
     /// For an insurance prolongation: the new period and premium (applied to the policy).
     pub prolongation: Option<ProlongationInput>,
+    /// The result document (multipart upload), when there is one.
+    pub result: Option<Upload>,
 }
 
 /// The new period of a prolonged policy.
@@ -805,10 +843,10 @@ fn parse_cursor(after: Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, 
 /// records an insured event on the policy, stores the files, and files the request.
 async fn submit(
     ctx: &Context<'_>,
-    input: SubmitRequestInput,
-    attachments: Option<Vec<Upload>>,
+    mut input: SubmitRequestInput,
     key: Option<String>,
-) -> Result<Request, ApiError> {
+) -> Result<RequestPayload, ApiError> {
+    let attachments = std::mem::take(&mut input.attachments);
     let (actor, req) = allow(ctx, Operation::SubmitRequest(input.company_id))?;
     let key = idempotency_key(key)?;
     let app = app(ctx);
@@ -857,12 +895,9 @@ async fn submit(
                 .map_err(|e| ApiError::validation(format!("{path}.desiredDate"), e.to_string()))?,
         );
     }
-    let files = match &attachments {
-        Some(list) => {
-            super::uploads::uploads(ctx, "attachments", list, &actor.event_actor()).await?
-        }
-        None => Vec::new(),
-    };
+    let files =
+        super::uploads::uploads(ctx, "input.attachments", &attachments, &actor.event_actor())
+            .await?;
     // Checked before anything is recorded: a request that would be refused records no insured event.
     let submission = Submission {
         request_id: Uuid::now_v7(),
@@ -927,7 +962,10 @@ async fn submit(
         )
         .await
         .map_err(|e| request_command_error(e, Some(kind)))?;
-    request_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await
+    Ok(RequestPayload::new(
+        request_by_id(ctx, out.aggregate_id.parse().unwrap_or(id)).await?,
+        Done::from(&out),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1012,10 +1050,9 @@ impl RequestMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitRequestInput,
-        attachments: Option<Vec<Upload>>,
         idempotency_key: Option<String>,
-    ) -> Result<Request> {
-        Ok(submit(ctx, input, attachments, idempotency_key).await?)
+    ) -> Result<RequestPayload> {
+        Ok(submit(ctx, input, idempotency_key).await?)
     }
 
     /// Reports an insured event on a policy (recorded on the policy, with the files) and opens an
@@ -1023,32 +1060,35 @@ impl RequestMutation {
     async fn report_insured_event(
         &self,
         ctx: &Context<'_>,
-        input: InsuredEventInput,
-        attachments: Option<Vec<Upload>>,
+        input: ReportInsuredEventInput,
         idempotency_key: Option<String>,
-    ) -> Result<Request> {
-        let policy = authorized_policy(ctx, input.policy_id, Operation::ReportInsuredEvent).await?;
+    ) -> Result<RequestPayload> {
+        let policy =
+            authorized_policy(ctx, input.event.policy_id, Operation::ReportInsuredEvent).await?;
         let input = SubmitRequestInput {
             company_id: policy.company_id,
             contract_id: Some(policy.contract_id),
-            details: RequestDetailsInput::InsuredEvent(input),
+            details: RequestDetailsInput::InsuredEvent(input.event),
+            attachments: input.attachments,
         };
-        Ok(submit(ctx, input, attachments, idempotency_key).await?)
+        Ok(submit(ctx, input, idempotency_key).await?)
     }
 
     /// The client withdraws its request (until it is completed).
     async fn withdraw_request(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-        reason: Option<String>,
-    ) -> Result<Request> {
+        input: WithdrawRequestInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RequestPayload> {
         Ok(step(
             ctx,
-            request_id,
+            input.request_id,
             Operation::WithdrawRequest,
-            None,
-            RequestCommand::Withdraw { reason },
+            idempotency_key,
+            RequestCommand::Withdraw {
+                reason: input.reason,
+            },
         )
         .await?)
     }
@@ -1057,21 +1097,20 @@ impl RequestMutation {
     async fn comment_request(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-        text: String,
+        input: CommentRequestInput,
         idempotency_key: Option<String>,
-    ) -> Result<Request> {
+    ) -> Result<RequestPayload> {
         let (actor, _) = allow(ctx, Operation::Me)?;
         let party = actor.party();
         Ok(step(
             ctx,
-            request_id,
+            input.request_id,
             Operation::CommentRequest,
             idempotency_key,
             RequestCommand::Comment {
                 comment_id: Uuid::now_v7(),
                 party,
-                text,
+                text: input.text,
             },
         )
         .await?)
@@ -1081,17 +1120,18 @@ impl RequestMutation {
     async fn attach_to_request(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-        file: Upload,
-    ) -> Result<Request> {
-        let view = authorized_request(ctx, request_id, Operation::CommentRequest).await?;
+        input: AttachToRequestInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RequestPayload> {
+        let view = authorized_request(ctx, input.request_id, Operation::CommentRequest).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
-        let f: FileRef = super::uploads::upload(ctx, "file", &file, &actor.event_actor()).await?;
+        let f: FileRef =
+            super::uploads::upload(ctx, "input.file", &input.file, &actor.event_actor()).await?;
         Ok(step_on(
             ctx,
             &view,
             Operation::CommentRequest,
-            None,
+            idempotency_key,
             RequestCommand::Attach {
                 party: actor.party(),
                 file: f,
@@ -1104,13 +1144,14 @@ impl RequestMutation {
     async fn take_request_into_review(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-    ) -> Result<Request> {
+        input: TakeRequestIntoReviewInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RequestPayload> {
         Ok(step(
             ctx,
-            request_id,
+            input.request_id,
             Operation::ProcessRequest,
-            None,
+            idempotency_key,
             RequestCommand::TakeIntoReview,
         )
         .await?)
@@ -1120,15 +1161,17 @@ impl RequestMutation {
     async fn ask_for_information(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-        question: String,
-    ) -> Result<Request> {
+        input: AskForInformationInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RequestPayload> {
         Ok(step(
             ctx,
-            request_id,
+            input.request_id,
             Operation::ProcessRequest,
-            None,
-            RequestCommand::AskForInformation { question },
+            idempotency_key,
+            RequestCommand::AskForInformation {
+                question: input.question,
+            },
         )
         .await?)
     }
@@ -1140,9 +1183,8 @@ impl RequestMutation {
         &self,
         ctx: &Context<'_>,
         input: CompleteRequestInput,
-        result: Option<Upload>,
         idempotency_key: Option<String>,
-    ) -> Result<Request> {
+    ) -> Result<RequestPayload> {
         let view = authorized_request(ctx, input.request_id, Operation::ProcessRequest).await?;
         let (actor, _) = allow(ctx, Operation::Me)?;
         let prolongation = match &input.prolongation {
@@ -1154,8 +1196,10 @@ impl RequestMutation {
             }),
             None => None,
         };
-        let result = match &result {
-            Some(r) => Some(super::uploads::upload(ctx, "result", r, &actor.event_actor()).await?),
+        let result = match &input.result {
+            Some(r) => {
+                Some(super::uploads::upload(ctx, "input.result", r, &actor.event_actor()).await?)
+            }
             None => None,
         };
         let completed_on = today(ctx).await?;
@@ -1178,15 +1222,17 @@ impl RequestMutation {
     async fn reject_request(
         &self,
         ctx: &Context<'_>,
-        request_id: Uuid,
-        reason: String,
-    ) -> Result<Request> {
+        input: RejectRequestInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RequestPayload> {
         Ok(step(
             ctx,
-            request_id,
+            input.request_id,
             Operation::ProcessRequest,
-            None,
-            RequestCommand::Reject { reason },
+            idempotency_key,
+            RequestCommand::Reject {
+                reason: input.reason,
+            },
         )
         .await?)
     }

@@ -15,7 +15,8 @@ pub(crate) fn money(field: &str, d: Decimal) -> Result<Money, ApiError> {
 
 /// A calendar date without a time zone, `YYYY-MM-DD` (RFC 3339's full-date): due dates, payment dates,
 /// business days. Replaces async-graphql's `NaiveDate`, whose name told a frontend about our Rust library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Date(pub chrono::NaiveDate);
 
 /// A calendar date without a time zone, `YYYY-MM-DD` (RFC 3339's full-date): due dates, payment dates,

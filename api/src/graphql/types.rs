@@ -21,7 +21,7 @@ pub enum CompanyKind {
 }
 
 /// A bank and the holder's settlement account.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, SimpleObject, serde::Deserialize)]
 pub struct BankRequisites {
     /// Bank name.
     pub bank_name: String,
@@ -209,6 +209,10 @@ pub struct LoginPayload {
     pub expires_at: DateTime<Utc>,
     /// The signed-in account.
     pub me: Me,
+    /// Always `null`: a session writes no event to the log.
+    pub position: Option<Position>,
+    /// Always false: every sign-in is a new session.
+    pub replayed: bool,
 }
 
 /// The signed-in account.
@@ -382,7 +386,7 @@ impl From<crate::auth::terms::TermsRow> for Terms {
 
 /// What withdrawing consent to the processing of personal data does.
 #[derive(Debug, Clone, SimpleObject)]
-pub struct ConsentWithdrawal {
+pub struct ConsentWithdrawalPayload {
     /// When consent was withdrawn.
     pub withdrawn_at: DateTime<Utc>,
     /// The account's personal data is destroyed by then (business day); null while a contract keeps it.
@@ -391,6 +395,10 @@ pub struct ConsentWithdrawal {
     pub destroyed: Vec<String>,
     /// What a legal ground keeps, and until when.
     pub kept: Vec<KeptPersonalData>,
+    /// Always `null`: an account's changes write no event to the log.
+    pub position: Option<Position>,
+    /// Always false: withdrawing again answers with the same dates.
+    pub replayed: bool,
 }
 
 /// Personal data another legal ground keeps after consent was withdrawn.
@@ -412,10 +420,14 @@ pub struct KeptPersonalData {
 
 /// A deleted account.
 #[derive(Debug, Clone, SimpleObject)]
-pub struct AccountDeletion {
+pub struct AccountDeletionPayload {
     /// When it was deactivated (now).
     pub deactivated_at: DateTime<Utc>,
     /// Personal data that no law requires to keep is destroyed by then (a business day,
     /// `[personal_data] account_destroy_days` after today's; at most 30 days).
     pub destroy_personal_data_by: DateTime<Utc>,
+    /// Always `null`: an account's changes write no event to the log.
+    pub position: Option<Position>,
+    /// Always false.
+    pub replayed: bool,
 }

@@ -175,7 +175,7 @@ pub async fn login(http: &reqwest::Client, url: &str) -> String {
         http,
         url,
         None,
-        "mutation { login(email: \"admin@demo.local\", password: \"demo-password-123\") { token } }",
+        "mutation { login(input: { email: \"admin@demo.local\", password: \"demo-password-123\" }) { token } }",
         json!({}),
     )
     .await;

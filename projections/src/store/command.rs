@@ -163,7 +163,13 @@ where
         self
     }
 
-    async fn recorded(
+    /// The earlier outcome of the call `meta`'s idempotency key names, if there was one: a caller with work
+    /// to do before the command (generating a numbered document) checks it first, so a retry does not do
+    /// that work again.
+    ///
+    /// # Errors
+    /// The key was used for another kind of aggregate; a store failure.
+    pub async fn replay_of(
         &self,
         meta: &CommandMeta,
     ) -> Result<Option<CommandOutcome>, CommandError<A::Error>> {
@@ -287,7 +293,7 @@ where
             | Err(CommandError::Conflict { .. })
                 if meta.idempotency_key.is_some() =>
             {
-                match self.recorded(meta).await? {
+                match self.replay_of(meta).await? {
                     Some(done) => Ok(done),
                     None => result,
                 }
@@ -302,7 +308,7 @@ where
         command: A::Command,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
-        if let Some(done) = self.recorded(meta).await? {
+        if let Some(done) = self.replay_of(meta).await? {
             return Ok(done);
         }
         let map = meta.to_map();
@@ -310,7 +316,7 @@ where
             // A command with the same key may have finished meanwhile, on this node or another: its answer
             // is ours.
             if attempt > 1 {
-                if let Some(done) = self.recorded(meta).await? {
+                if let Some(done) = self.replay_of(meta).await? {
                     return Ok(done);
                 }
             }
@@ -356,7 +362,7 @@ where
                 Err(AggregateError::UnexpectedError(e)) => {
                     return Err(match e.downcast::<StoreError>() {
                         Ok(se) => match *se {
-                            StoreError::IdempotencyKeyUsed => match self.recorded(meta).await? {
+                            StoreError::IdempotencyKeyUsed => match self.replay_of(meta).await? {
                                 Some(done) => return Ok(done),
                                 None => {
                                     CommandError::Store(Box::new(StoreError::IdempotencyKeyUsed))

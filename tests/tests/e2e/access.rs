@@ -11,7 +11,7 @@ async fn without_a_valid_token_everything_but_login_is_unauthenticated() {
         for q in [
             "{ me { email } }",
             "{ companies { edges { cursor } } }",
-            "mutation { logout }",
+            "mutation { logout { ended } }",
         ] {
             let r = t.gql(token, q, json!({})).await;
             assert_eq!(error(&r).0, "UNAUTHENTICATED", "{q}: {r}");
@@ -30,7 +30,7 @@ async fn without_a_valid_token_everything_but_login_is_unauthenticated() {
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let t = TestApp::spawn().await;
     t.sign_in(Role::Manager, &[]).await;
-    let q = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let q = "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }";
     let a = t
         .gql(None, q, json!({"e": "nobody@test.local", "p": PASSWORD}))
         .await;
@@ -56,8 +56,9 @@ async fn logout_revokes_the_token_and_no_secret_reaches_the_event_log() {
         json!(["MANAGER"])
     );
     assert_eq!(
-        t.gql(Some(&token), "mutation { logout }", json!({})).await["data"]["logout"],
-        true
+        t.gql(Some(&token), "mutation { logout { ended } }", json!({}))
+            .await["data"]["logout"]["ended"],
+        1
     );
     assert_eq!(
         error(&t.gql(Some(&token), "{ me { roles } }", json!({})).await).0,
@@ -232,8 +233,8 @@ async fn the_role_matrix_holds_over_http() {
             ("{ accounts { edges { cursor } } }", json!({}), Operation::ManageAccounts),
             ("query($a: UUID!) { securityLog(accountId: $a) { edges { cursor } } }", json!({"a": me_id}), Operation::ReadSecurityLog(me_id)),
             ("mutation { requestAccountDeletion { deactivatedAt } }", json!({}), Operation::RequestAccountDeletion),
-            ("mutation { advanceClock(to: \"2026-02-01\") { businessDate } }", json!({}), Operation::AdvanceClock),
-            ("mutation { publishTerms(text: \"Условия\") { version } }", json!({}), Operation::PublishTerms),
+            ("mutation { advanceClock(input: { to: \"2026-02-01\" }) { businessDate } }", json!({}), Operation::AdvanceClock),
+            ("mutation { publishTerms(input: { text: \"Условия\" }) { terms { version } } }", json!({}), Operation::PublishTerms),
         ];
         let actor = api::auth::Actor {
             account_id: me_id,

@@ -9,13 +9,13 @@ use api::auth::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const CHANGE_PASSWORD: &str = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { email mustChangePassword } }";
+const CHANGE_PASSWORD: &str = "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { me { email mustChangePassword } } }";
 const CONTRACTS: &str =
     "query($c: UUID!) { contracts(companyId: $c) { edges { node { number } } } }";
 const RESET_REQUEST: &str =
-    "mutation($i: String!, $e: String!) { requestPasswordReset(inn: $i, email: $e) }";
+    "mutation($i: String!, $e: String!) { requestPasswordReset(input: { inn: $i, email: $e }) { accepted } }";
 const RESET: &str =
-    "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+    "mutation($t: String!, $p: String!) { resetPassword(input: { token: $t, newPassword: $p }) { accepted } }";
 
 const IVAN: &str = "ivan.petrov@romashka.ru";
 
@@ -95,7 +95,7 @@ async fn a_signed_contract_opens_a_cabinet_whose_mailed_temporary_password_must_
             .await;
         assert_eq!(
             error(&r),
-            ("VALIDATION".to_owned(), Some(field.to_owned())),
+            ("VALIDATION".to_owned(), Some(format!("input.{field}"))),
             "{new}: {r}"
         );
     }
@@ -107,7 +107,7 @@ async fn a_signed_contract_opens_a_cabinet_whose_mailed_temporary_password_must_
         )
         .await;
     assert_eq!(
-        r["data"]["changePassword"]["mustChangePassword"], false,
+        r["data"]["changePassword"]["me"]["mustChangePassword"], false,
         "{r}"
     );
     let r = w.gql(&token, CONTRACTS, json!({"c": w.company})).await;
@@ -201,20 +201,23 @@ async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_e
         let r = t
             .gql(None, RESET_REQUEST, json!({"i": inn, "e": mail}))
             .await;
-        assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+        assert_eq!(r["data"]["requestPasswordReset"]["accepted"], true, "{r}");
         assert!(started.elapsed() >= Duration::from_millis(50));
     }
     assert_eq!(t.outbox_count(email, "password_reset").await, 0);
     let r = t
         .gql(None, RESET_REQUEST, json!({"i": "7707083894", "e": email}))
         .await;
-    assert_eq!(error(&r), ("VALIDATION".to_owned(), Some("inn".to_owned())));
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.inn".to_owned()))
+    );
 
     let started = Instant::now();
     let r = t
         .gql(None, RESET_REQUEST, json!({"i": "7707083893", "e": email}))
         .await;
-    assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+    assert_eq!(r["data"]["requestPasswordReset"]["accepted"], true, "{r}");
     assert!(started.elapsed() >= Duration::from_millis(50));
     let control = t.mail(email, "password_reset").await.code();
 
@@ -224,12 +227,15 @@ async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_e
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("newPassword".to_owned()))
+        (
+            "VALIDATION".to_owned(),
+            Some("input.newPassword".to_owned())
+        )
     );
     let r = t
         .gql(None, RESET, json!({"t": control, "p": "Новый-пароль-2026"}))
         .await;
-    assert_eq!(r["data"]["resetPassword"], true, "{r}");
+    assert_eq!(r["data"]["resetPassword"]["accepted"], true, "{r}");
     let r = t
         .gql(Some(&old_session), "{ me { email } }", json!({}))
         .await;
@@ -246,7 +252,7 @@ async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_e
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("token".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.token".to_owned()))
     );
 
     // An expired one fails.
@@ -264,7 +270,7 @@ async fn recovery_by_inn_and_email_mails_a_single_use_control_string_that_ends_e
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("token".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.token".to_owned()))
     );
     let kinds = t.security_kinds(&w.admin, t.account_id(email).await).await;
     assert_eq!(
@@ -320,13 +326,14 @@ async fn terms_of_use_are_accepted_again_after_every_change() {
     let t = &w.t;
     let client = t.sign_in(Role::Client, &[w.company]).await;
     let manager = t.sign_in(Role::Manager, &[]).await;
-    let publish = "mutation($x: String!) { publishTerms(text: $x) { version } }";
+    let publish =
+        "mutation($x: String!) { publishTerms(input: { text: $x }) { terms { version } } }";
     let r = w.gql(&client, publish, json!({"x": "Условия"})).await;
     assert_eq!(error(&r).0, "FORBIDDEN");
     let r = w.gql(&w.admin, publish, json!({"x": "  "})).await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("text".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.text".to_owned()))
     );
     let r = w
         .gql(
@@ -335,7 +342,7 @@ async fn terms_of_use_are_accepted_again_after_every_change() {
             json!({"x": "Условия использования, редакция 1"}),
         )
         .await;
-    assert_eq!(r["data"]["publishTerms"]["version"], 1, "{r}");
+    assert_eq!(r["data"]["publishTerms"]["terms"]["version"], 1, "{r}");
 
     let r = w.gql(&client, CONTRACTS, json!({"c": w.company})).await;
     assert_eq!(error(&r).0, "TERMS_ACCEPTANCE_REQUIRED", "{r}");
@@ -351,15 +358,15 @@ async fn terms_of_use_are_accepted_again_after_every_change() {
         r["data"]["terms"]["text"],
         "Условия использования, редакция 1"
     );
-    let accept = "mutation($v: Int!) { acceptTerms(version: $v) { termsAcceptanceRequired } }";
+    let accept = "mutation($v: Int!) { acceptTerms(input: { version: $v }) { me { termsAcceptanceRequired } } }";
     let r = w.gql(&client, accept, json!({"v": 2})).await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("version".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.version".to_owned()))
     );
     let r = w.gql(&client, accept, json!({"v": 1})).await;
     assert!(
-        r["data"]["acceptTerms"]["termsAcceptanceRequired"].is_null(),
+        r["data"]["acceptTerms"]["me"]["termsAcceptanceRequired"].is_null(),
         "{r}"
     );
     let r = w.gql(&client, CONTRACTS, json!({"c": w.company})).await;
@@ -394,24 +401,28 @@ async fn a_login_change_takes_effect_when_the_new_address_confirms_it() {
     let token = t
         .provisioned_client(&w.admin, w.company, "ЛД-1", old, "Тихий-Дон-1928")
         .await;
-    let request = "mutation($e: String!, $p: String = \"Тихий-Дон-1928\") { requestLoginChange(newEmail: $e, currentPassword: $p) }";
-    let confirm = "mutation($t: String!) { confirmLoginChange(token: $t) { email } }";
+    let request = "mutation($e: String!, $p: String = \"Тихий-Дон-1928\") { requestLoginChange(input: { newEmail: $e, currentPassword: $p }) { accepted } }";
+    let confirm =
+        "mutation($t: String!) { confirmLoginChange(input: { token: $t }) { me { email } } }";
     let r = w.gql(&token, request, json!({"e": "not-an-email"})).await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("newEmail".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.newEmail".to_owned()))
     );
     // This person reads mails in English.
     let r = w
         .gql(
             &token,
-            "mutation { setMailLanguage(language: EN) { mailLanguage } }",
+            "mutation { setMailLanguage(input: { language: EN }) { me { mailLanguage } } }",
             json!({}),
         )
         .await;
-    assert_eq!(r["data"]["setMailLanguage"]["mailLanguage"], "EN", "{r}");
+    assert_eq!(
+        r["data"]["setMailLanguage"]["me"]["mailLanguage"], "EN",
+        "{r}"
+    );
     let r = w.gql(&token, request, json!({"e": new})).await;
-    assert_eq!(r["data"]["requestLoginChange"], true, "{r}");
+    assert_eq!(r["data"]["requestLoginChange"]["accepted"], true, "{r}");
     let confirmation = t.mail(new, "login_change_confirmation").await;
     assert!(
         confirmation
@@ -426,10 +437,10 @@ async fn a_login_change_takes_effect_when_the_new_address_confirms_it() {
     let r = w.gql(&token, confirm, json!({"t": "AAAA-BBBB-CCCC"})).await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("token".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.token".to_owned()))
     );
     let r = w.gql(&token, confirm, json!({"t": control})).await;
-    assert_eq!(r["data"]["confirmLoginChange"]["email"], new, "{r}");
+    assert_eq!(r["data"]["confirmLoginChange"]["me"]["email"], new, "{r}");
     let told = t.mail(old, "login_changed").await;
     assert!(
         told.text.contains("i.***@romashka-group.ru"),
@@ -535,7 +546,7 @@ async fn administrators_block_unblock_reset_and_change_roles() {
     assert_eq!(edges.len(), 1, "{r}");
     assert_eq!(edges[0]["node"]["companyIds"], json!([w.company]));
 
-    let block = "mutation($a: UUID!, $r: String!) { blockAccount(accountId: $a, reason: $r) { blockedAt blockedReason } }";
+    let block = "mutation($a: UUID!, $r: String!) { blockAccount(input: { accountId: $a, reason: $r }) { account { blockedAt blockedReason } } }";
     let admin_id =
         t.gql(Some(&w.admin), "{ me { id } }", json!({})).await["data"]["me"]["id"].clone();
     let r = w
@@ -543,7 +554,7 @@ async fn administrators_block_unblock_reset_and_change_roles() {
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("accountId".to_owned()))
+        ("VALIDATION".to_owned(), Some("input.accountId".to_owned()))
     );
     let r = w
         .gql(
@@ -553,7 +564,7 @@ async fn administrators_block_unblock_reset_and_change_roles() {
         )
         .await;
     assert_eq!(
-        r["data"]["blockAccount"]["blockedReason"], "подозрительные входы",
+        r["data"]["blockAccount"]["account"]["blockedReason"], "подозрительные входы",
         "{r}"
     );
     assert_eq!(
@@ -567,18 +578,21 @@ async fn administrators_block_unblock_reset_and_change_roles() {
     let r = w
         .gql(
             &w.admin,
-            "mutation($a: UUID!) { unblockAccount(accountId: $a) { blockedAt } }",
+            "mutation($a: UUID!) { unblockAccount(input: { accountId: $a }) { account { blockedAt } } }",
             json!({"a": id}),
         )
         .await;
-    assert!(r["data"]["unblockAccount"]["blockedAt"].is_null(), "{r}");
+    assert!(
+        r["data"]["unblockAccount"]["account"]["blockedAt"].is_null(),
+        "{r}"
+    );
     t.login(email, "Тихий-Дон-1928").await;
 
     let r = w
-        .gql(&w.admin, "mutation($a: UUID!) { resetAccountPassword(accountId: $a) { mustChangePassword temporaryPasswordExpiresAt } }", json!({"a": id}))
+        .gql(&w.admin, "mutation($a: UUID!) { resetAccountPassword(input: { accountId: $a }) { account { mustChangePassword temporaryPasswordExpiresAt } } }", json!({"a": id}))
         .await;
     assert_eq!(
-        r["data"]["resetAccountPassword"]["mustChangePassword"], true,
+        r["data"]["resetAccountPassword"]["account"]["mustChangePassword"], true,
         "{r}"
     );
     let temporary = t.mail(email, "temporary_password_reset").await.code();
@@ -600,10 +614,10 @@ async fn administrators_block_unblock_reset_and_change_roles() {
     );
 
     let r = w
-        .gql(&w.admin, "mutation($a: UUID!, $r: [Role!]!) { changeAccountRoles(accountId: $a, roles: $r) { roles } }", json!({"a": id, "r": ["ACCOUNTANT"]}))
+        .gql(&w.admin, "mutation($a: UUID!, $r: [Role!]!) { changeAccountRoles(input: { accountId: $a, roles: $r }) { account { roles } } }", json!({"a": id, "r": ["ACCOUNTANT"]}))
         .await;
     assert_eq!(
-        r["data"]["changeAccountRoles"]["roles"],
+        r["data"]["changeAccountRoles"]["account"]["roles"],
         json!(["ACCOUNTANT"]),
         "{r}"
     );
@@ -627,9 +641,16 @@ async fn sessions_end_everywhere_on_request_and_when_idle_and_a_new_client_is_re
     let (email, first) = (IVAN, w.ivan().await);
     let second = t.login(email, "Тихий-Дон-1928").await;
     let r = w
-        .gql(&second, "mutation { logoutEverywhere }", json!({}))
+        .gql(
+            &second,
+            "mutation { logoutEverywhere { ended } }",
+            json!({}),
+        )
         .await;
-    assert!(r["data"]["logoutEverywhere"].as_i64().unwrap() >= 2, "{r}");
+    assert!(
+        r["data"]["logoutEverywhere"]["ended"].as_i64().unwrap() >= 2,
+        "{r}"
+    );
     for token in [&first, &second] {
         assert_eq!(
             error(&w.gql(token, "{ me { email } }", json!({})).await).0,
@@ -638,7 +659,7 @@ async fn sessions_end_everywhere_on_request_and_when_idle_and_a_new_client_is_re
     }
 
     // A sign-in from another address and program is logged and mailed.
-    let q = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let q = "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }";
     let r = t
         .gql_from(
             "198.51.100.7",
@@ -721,7 +742,7 @@ async fn sign_in_and_recovery_are_rate_limited_per_client_address() {
     }
     assert_eq!(error(&attempt("203.0.113.5").await).0, "RATE_LIMITED");
     assert_eq!(error(&attempt("203.0.113.6").await).0, "VALIDATION");
-    let q = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let q = "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }";
     let mut codes = Vec::new();
     for _ in 0..4 {
         let r = t

@@ -92,11 +92,11 @@ async fn every_entity_as_of_an_instant_is_what_the_cabinet_showed_then() {
         .gql(
             Some(&admin),
             "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"ВСК\", kind: KASKO, number: \"КАСКО-1\", \
-               startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"300000\", premium: \"12000\", payer: LESSOR}) { id } }",
+               startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"300000\", premium: \"12000\", payer: LESSOR}) { policy { id } } }",
             json!({"c": contract}),
         )
         .await;
-    let policy: Uuid = ok(&r, "issuePolicy")["id"]
+    let policy: Uuid = ok(&r, "issuePolicy")["policy"]["id"]
         .as_str()
         .unwrap()
         .parse()
@@ -143,11 +143,11 @@ async fn every_entity_as_of_an_instant_is_what_the_cabinet_showed_then() {
     let r = t
         .gql(
             Some(&admin),
-            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {complaint: {subject: \"Счёт\", text: \"Ошибка\"}}}) { id } }",
+            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {complaint: {subject: \"Счёт\", text: \"Ошибка\"}}}) { request { id } } }",
             json!({"c": company}),
         )
         .await;
-    let request: Uuid = ok(&r, "submitRequest")["id"]
+    let request: Uuid = ok(&r, "submitRequest")["request"]["id"]
         .as_str()
         .unwrap()
         .parse()
@@ -155,8 +155,8 @@ async fn every_entity_as_of_an_instant_is_what_the_cabinet_showed_then() {
     ids.push(("request", REQUEST, request));
     seen.push(snapshot("request submitted", ids.clone()).await);
     for m in [
-        "mutation($r: UUID!) { takeRequestIntoReview(requestId: $r) { status } }",
-        "mutation($r: UUID!) { completeRequest(input: {requestId: $r, note: \"Исправлено\"}) { status } }",
+        "mutation($r: UUID!) { takeRequestIntoReview(input: { requestId: $r }) { request { status } } }",
+        "mutation($r: UUID!) { completeRequest(input: {requestId: $r, note: \"Исправлено\"}) { request { status } } }",
     ] {
         let r = t.gql(Some(&admin), m, json!({"r": request})).await;
         assert!(r["errors"].is_null(), "{r}");
@@ -253,7 +253,7 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
     let r = t
         .gql(
             Some(&client),
-            "mutation { setNotificationPreferences(preferences: [{kind: PAYMENT_RECEIVED, email: true}]) { kind } }",
+            "mutation { setNotificationPreferences(input: { preferences: [{kind: PAYMENT_RECEIVED, email: true}] }) { preferences { kind } } }",
             json!({}),
         )
         .await;

@@ -261,7 +261,7 @@ impl TestApp {
     pub async fn try_login(&self, email: &str, password: &str) -> Value {
         self.gql(
             None,
-            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }",
             json!({"e": email, "p": password}),
         )
         .await
@@ -488,12 +488,12 @@ impl TestApp {
         let r = self
             .gql(
                 Some(&token),
-                "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { mustChangePassword } }",
+                "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { me { mustChangePassword } } }",
                 json!({"c": temporary, "n": password}),
             )
             .await;
         assert_eq!(
-            r["data"]["changePassword"]["mustChangePassword"], false,
+            r["data"]["changePassword"]["me"]["mustChangePassword"], false,
             "{r}"
         );
         token
@@ -726,7 +726,7 @@ impl TestApp {
         let r = self
             .gql(
                 Some(admin),
-                "mutation($d: Date!) { advanceClock(to: $d) { businessDate daysStarted } }",
+                "mutation($d: Date!) { advanceClock(input: { to: $d }) { businessDate daysStarted } }",
                 json!({ "d": day }),
             )
             .await;

@@ -255,3 +255,74 @@ fn every_kind_of_breaking_change_is_caught_and_additions_are_not() {
         ["Query.b.x changed from Int to Int!"]
     );
 }
+
+/// Every mutation has one shape (ADR 0019): at most the arguments `input` (one input object, non-null)
+/// and `idempotencyKey`, and a non-null payload object named `…Payload` with `position: Position` and
+/// `replayed: Boolean!` — so a client handles every answer alike and can always resume a subscription
+/// from it.
+#[test]
+fn every_mutation_takes_one_input_and_answers_with_a_payload_that_has_position_and_replayed() {
+    let sdl = api::graphql::sdl();
+    let all = types(&sdl);
+    let TypeKind::Object(mutations) = &all["MutationRoot"].kind else {
+        panic!("MutationRoot is not an object");
+    };
+    let mut wrong = Vec::new();
+    for f in &mutations.fields {
+        let f = &f.node;
+        let name = f.name.node.as_str();
+        for a in &f.arguments {
+            let a = &a.node;
+            match a.name.node.as_str() {
+                "input" => {
+                    let BaseType::Named(t) = &a.ty.node.base else {
+                        wrong.push(format!("{name}: input is a list"));
+                        continue;
+                    };
+                    if a.ty.node.nullable
+                        || !matches!(
+                            all.get(t.as_str()).map(|d| &d.kind),
+                            Some(TypeKind::InputObject(_))
+                        )
+                    {
+                        wrong.push(format!("{name}: input is not a non-null input object"));
+                    }
+                }
+                "idempotencyKey" => {}
+                other => wrong.push(format!("{name}: argument {other} outside input")),
+            }
+        }
+        let ty = &f.ty.node;
+        let BaseType::Named(t) = &ty.base else {
+            wrong.push(format!("{name}: answers a list"));
+            continue;
+        };
+        if ty.nullable || !t.ends_with("Payload") {
+            wrong.push(format!("{name}: answers {t}, not a non-null …Payload"));
+            continue;
+        }
+        let Some(TypeKind::Object(payload)) = all.get(t.as_str()).map(|d| &d.kind) else {
+            wrong.push(format!("{name}: {t} is not an object"));
+            continue;
+        };
+        let field = |n: &str| {
+            payload
+                .fields
+                .iter()
+                .find(|x| x.node.name.node == n)
+                .map(|x| x.node.ty.node.to_string())
+        };
+        if field("position").as_deref() != Some("Position") {
+            wrong.push(format!("{name}: {t} has no position: Position"));
+        }
+        if field("replayed").as_deref() != Some("Boolean!") {
+            wrong.push(format!("{name}: {t} has no replayed: Boolean!"));
+        }
+    }
+    assert!(mutations.fields.len() > 60, "the mutations were not read");
+    assert!(
+        wrong.is_empty(),
+        "mutations of another shape:\n{}",
+        wrong.join("\n")
+    );
+}

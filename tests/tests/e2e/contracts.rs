@@ -847,7 +847,7 @@ async fn a_client_sees_its_own_contracts_and_not_anothers() {
     let r =
         w.t.gql(
             Some(&client),
-            "mutation { advanceClock(to: \"2026-03-01\") { businessDate } }",
+            "mutation { advanceClock(input: { to: \"2026-03-01\" }) { businessDate } }",
             json!({}),
         )
         .await;
@@ -884,11 +884,15 @@ async fn the_clock_never_goes_backwards_and_money_never_arrives_in_the_future() 
     let r =
         w.t.gql(
             Some(&w.admin),
-            "mutation { advanceClock(to: \"2026-03-01\") { businessDate } }",
+            "mutation { advanceClock(input: { to: \"2026-03-01\" }) { businessDate } }",
             json!({}),
         )
         .await;
-    assert_eq!(error(&r), ("VALIDATION".into(), Some("to".into())), "{r}");
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".into(), Some("input.to".into())),
+        "{r}"
+    );
 }
 
 #[tokio::test]

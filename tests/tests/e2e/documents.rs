@@ -48,11 +48,11 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
     let r = t
         .gql(
             Some(&admin),
-            &format!("mutation($k: UUID!) {{ requestInvoice(contractId: $k, what: {{overdue: true}}) {{ {DOC} }} }}"),
+            &format!("mutation($k: UUID!) {{ requestInvoice(input: {{ contractId: $k, what: {{overdue: true}} }}) {{ document {{ {DOC} }} }} }}"),
             json!({"k": contract}),
         )
         .await;
-    let doc = &r["data"]["requestInvoice"];
+    let doc = &r["data"]["requestInvoice"]["document"];
     assert_eq!(doc["kind"], "INVOICE", "{r}");
     let number = doc["number"].as_str().unwrap().to_owned();
     assert!(number.starts_with("СЧ-2026-"), "{number}");
@@ -101,7 +101,7 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
     let r = t
         .gql(
             Some(&admin),
-            "mutation($k: UUID!) { requestInvoice(contractId: $k, what: {line: 7}) { id } }",
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {line: 7} }) { document { id } } }",
             json!({"k": contract}),
         )
         .await;
@@ -145,14 +145,14 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
     let r = t
         .gql(
             Some(&admin),
-            "mutation($k: UUID!) { generateReconciliationAct(contractId: $k, from: \"2026-02-01\", to: \"2026-03-20\") { kind file { sha256 } } }",
+            "mutation($k: UUID!) { generateReconciliationAct(input: { contractId: $k, from: \"2026-02-01\", to: \"2026-03-20\" }) { document { kind file { sha256 } } } }",
             json!({"k": contract}),
         )
         .await;
     let (status, pdf) = t
         .download(
             Some(&admin),
-            r["data"]["generateReconciliationAct"]["file"]["sha256"]
+            r["data"]["generateReconciliationAct"]["document"]["file"]["sha256"]
                 .as_str()
                 .unwrap(),
         )
@@ -171,31 +171,31 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
     // A no-debt certificate while there is debt: refused, naming the field; contract in force: issued.
     let events = t.event_count().await;
     let r = t
-        .gql(Some(&admin), "mutation($k: UUID!) { issueCertificate(contractId: $k, kind: NO_DEBT, asOf: \"2026-03-20\") { id } }", json!({"k": contract}))
+        .gql(Some(&admin), "mutation($k: UUID!) { issueCertificate(input: { contractId: $k, kind: NO_DEBT, asOf: \"2026-03-20\" }) { document { id } } }", json!({"k": contract}))
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("kind".to_owned())),
+        ("VALIDATION".to_owned(), Some("input.kind".to_owned())),
         "{r}"
     );
     assert_eq!(t.event_count().await, events);
     let r = t
-        .gql(Some(&admin), "mutation($k: UUID!) { issueCertificate(contractId: $k, kind: NO_DEBT, asOf: \"2026-02-01\") { kind title } }", json!({"k": contract}))
+        .gql(Some(&admin), "mutation($k: UUID!) { issueCertificate(input: { contractId: $k, kind: NO_DEBT, asOf: \"2026-02-01\" }) { document { kind title } } }", json!({"k": contract}))
         .await;
     assert_eq!(
-        r["data"]["issueCertificate"]["kind"], "NO_DEBT_CERTIFICATE",
+        r["data"]["issueCertificate"]["document"]["kind"], "NO_DEBT_CERTIFICATE",
         "{r}"
     );
     let r = t
         .gql(
             Some(&admin),
-            "mutation($k: UUID!) { issueOs1(contractId: $k) { id } }",
+            "mutation($k: UUID!) { issueOs1(input: { contractId: $k }) { document { id } } }",
             json!({"k": contract}),
         )
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("contractId".to_owned())),
+        ("VALIDATION".to_owned(), Some("input.contractId".to_owned())),
         "{r}"
     );
     let r = t
@@ -234,7 +234,7 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
         )
         .await;
     let status = |v: &Value, f: &str| {
-        v["data"][f]["status"]
+        v["data"][f]["edoStatus"]["status"]
             .as_str()
             .unwrap_or_else(|| panic!("{v}"))
             .to_owned()
@@ -251,7 +251,7 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
             .len(),
         4
     );
-    let roam = "mutation($c: UUID!, $o: String!, $p: String!) { requestEdoRoaming(companyId: $c, operatorCode: $o, participantId: $p) { status participantId operatorName } }";
+    let roam = "mutation($c: UUID!, $o: String!, $p: String!) { requestEdoRoaming(input: { companyId: $c, operatorCode: $o, participantId: $p }) { edoStatus { status participantId operatorName } } }";
     let events = t.event_count().await;
     for (o, p, field) in [
         ("2BE", "2BE", "participantId"),
@@ -269,13 +269,13 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
             .await;
         assert_eq!(
             error(&r),
-            ("VALIDATION".to_owned(), Some(field.to_owned())),
+            ("VALIDATION".to_owned(), Some(format!("input.{field}"))),
             "{o} {p}: {r}"
         );
     }
     assert_eq!(t.event_count().await, events, "nothing stored");
     // The lessor's operator: questionnaire, offer (the current version only), the operator's id.
-    let r = t.gql(Some(&client), "mutation($c: UUID!) { submitEdoQuestionnaire(companyId: $c, contactEmail: \"edo@romashka.ru\") { status } }", json!({"c": company})).await;
+    let r = t.gql(Some(&client), "mutation($c: UUID!) { submitEdoQuestionnaire(input: { companyId: $c, contactEmail: \"edo@romashka.ru\" }) { edoStatus { status } } }", json!({"c": company})).await;
     assert_eq!(
         status(&r, "submitEdoQuestionnaire"),
         "QUESTIONNAIRE_SUBMITTED"
@@ -283,20 +283,20 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
     let r = t
         .gql(
             Some(&client),
-            "mutation($c: UUID!) { acceptEdoOffer(companyId: $c, version: 0) { status } }",
+            "mutation($c: UUID!) { acceptEdoOffer(input: { companyId: $c, version: 0 }) { edoStatus { status } } }",
             json!({"c": company}),
         )
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("offerVersion".to_owned())),
+        ("VALIDATION".to_owned(), Some("input.version".to_owned())),
         "{r}"
     );
-    let r = t.gql(Some(&client), "mutation($c: UUID!) { acceptEdoOffer(companyId: $c, version: 1) { status acceptedOfferVersion } }", json!({"c": company})).await;
+    let r = t.gql(Some(&client), "mutation($c: UUID!) { acceptEdoOffer(input: { companyId: $c, version: 1 }) { edoStatus { status acceptedOfferVersion } } }", json!({"c": company})).await;
     assert_eq!(status(&r, "acceptEdoOffer"), "OFFER_ACCEPTED");
-    let r = t.gql(Some(&client), "mutation($c: UUID!) { confirmEdoConnection(companyId: $c, participantId: \"2BM-1\") { status } }", json!({"c": company})).await;
+    let r = t.gql(Some(&client), "mutation($c: UUID!) { confirmEdoConnection(input: { companyId: $c, participantId: \"2BM-1\" }) { edoStatus { status } } }", json!({"c": company})).await;
     assert_eq!(error(&r).0, "FORBIDDEN", "a client cannot confirm: {r}");
-    let r = t.gql(Some(&admin), "mutation($c: UUID!) { rejectEdoConnection(companyId: $c, reason: \"Неверный КПП в анкете\") { status reason } }", json!({"c": company})).await;
+    let r = t.gql(Some(&admin), "mutation($c: UUID!) { rejectEdoConnection(input: { companyId: $c, reason: \"Неверный КПП в анкете\" }) { edoStatus { status reason } } }", json!({"c": company})).await;
     assert_eq!(status(&r, "rejectEdoConnection"), "REJECTED");
     // Started again, through roaming this time.
     let r = t
@@ -308,19 +308,19 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
         .await;
     assert_eq!(status(&r, "requestEdoRoaming"), "ROAMING_REQUESTED", "{r}");
     assert_eq!(
-        r["data"]["requestEdoRoaming"]["operatorName"],
+        r["data"]["requestEdoRoaming"]["edoStatus"]["operatorName"],
         "Тензор (СБИС)"
     );
     let r = t
         .gql(
             Some(&admin),
-            "mutation($c: UUID!) { confirmEdoConnection(companyId: $c) { status participantId } }",
+            "mutation($c: UUID!) { confirmEdoConnection(input: { companyId: $c }) { edoStatus { status participantId } } }",
             json!({"c": company}),
         )
         .await;
     assert_eq!(status(&r, "confirmEdoConnection"), "ROAMING_ACTIVE");
     assert_eq!(
-        r["data"]["confirmEdoConnection"]["participantId"],
+        r["data"]["confirmEdoConnection"]["edoStatus"]["participantId"],
         "2BE-7707083893-773601001"
     );
     let r = t
@@ -357,7 +357,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         )
         .await;
     t.advance_clock(&admin, "2026-03-02").await;
-    let upload = "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Акт приёма-передачи\", file: $f) { id status issuedBy } }";
+    let upload = "mutation($c: UUID!, $f: Upload!) { uploadDocument(input: { companyId: $c, title: \"Акт приёма-передачи\", file: $f }) { document { id status issuedBy } } }";
     let pdf: &[u8] = b"%PDF-1.4 the client's act";
     let r = t
         .gql_upload(
@@ -367,12 +367,15 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
             &[("f", "act.pdf", "application/pdf", pdf)],
         )
         .await;
-    let doc: Uuid = r["data"]["uploadDocument"]["id"]
+    let doc: Uuid = r["data"]["uploadDocument"]["document"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .parse()
         .unwrap();
-    assert_eq!(r["data"]["uploadDocument"]["issuedBy"], "CLIENT");
+    assert_eq!(
+        r["data"]["uploadDocument"]["document"]["issuedBy"],
+        "CLIENT"
+    );
     let events = t.event_count().await;
     for (name, ct, content, why) in [
         (
@@ -408,9 +411,15 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
                 &[("f", name, ct, &content)],
             )
             .await;
+        // The size limit is checked while the request is read, before any field: it names "file".
+        let field = if why == "over the size limit" {
+            "file"
+        } else {
+            "input.file"
+        };
         assert_eq!(
             error(&r),
-            ("VALIDATION".to_owned(), Some("file".to_owned())),
+            ("VALIDATION".to_owned(), Some(field.to_owned())),
             "{why}: {r}"
         );
     }
@@ -418,8 +427,8 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
 
     let sig: Vec<u8> = [&[0x30u8, 0x82, 0x01, 0x00][..], &[7u8; 256]].concat();
     let signature = |name: &str, poa: Value| json!({"signerName": name, "signerPosition": "Генеральный директор", "thumbprint": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "signedAt": "2026-03-02T10:00:00Z", "powerOfAttorney": poa});
-    let send = format!("mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) {{ sendDocumentForSignature(documentId: $d, signature: $s, signatureFile: $f) {{ {DOC} }} }}");
-    let sign = format!("mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) {{ signDocument(documentId: $d, signature: $s, signatureFile: $f) {{ {DOC} }} }}");
+    let send = format!("mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) {{ sendDocumentForSignature(input: {{ documentId: $d, signature: $s, signatureFile: $f }}) {{ document {{ {DOC} }} }} }}");
+    let sign = format!("mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) {{ signDocument(input: {{ documentId: $d, signature: $s, signatureFile: $f }}) {{ document {{ {DOC} }} }} }}");
     // Staff cannot send the client's document; the client sends it with its signature.
     let r = t
         .gql_upload(
@@ -439,10 +448,12 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         )
         .await;
     assert_eq!(
-        r["data"]["sendDocumentForSignature"]["status"], "SENT",
+        r["data"]["sendDocumentForSignature"]["document"]["status"], "SENT",
         "{r}"
     );
-    let step = |f: &str| format!("mutation($d: UUID!) {{ {f}(documentId: $d) {{ status }} }}");
+    let step = |f: &str| {
+        format!("mutation($d: UUID!) {{ {f}(input: {{ documentId: $d }}) {{ document {{ status }} }} }}")
+    };
     let r = t
         .gql(
             Some(&client),
@@ -463,7 +474,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         )
         .await;
     assert_eq!(
-        r["data"]["acknowledgeDocument"]["status"], "DELIVERED",
+        r["data"]["acknowledgeDocument"]["document"]["status"], "DELIVERED",
         "{r}"
     );
     let poa = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
@@ -480,7 +491,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
             )],
         )
         .await;
-    let signed = &r["data"]["signDocument"];
+    let signed = &r["data"]["signDocument"]["document"];
     assert_eq!(signed["status"], "SIGNED", "{r}");
     assert_eq!(signed["signatures"].as_array().unwrap().len(), 2);
     assert_eq!(signed["signatures"][1]["powerOfAttorney"], poa);
@@ -499,9 +510,9 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         .await;
     assert_eq!(code, 200);
     assert_eq!(bytes, [&sig[..], b"b"].concat());
-    let r = t.gql(Some(&client), "mutation($d: UUID!) { requestDocumentAnnulment(documentId: $d, reason: \"Ошибка в дате\") { status reason } }", json!({"d": doc})).await;
+    let r = t.gql(Some(&client), "mutation($d: UUID!) { requestDocumentAnnulment(input: { documentId: $d, reason: \"Ошибка в дате\" }) { document { status reason } } }", json!({"d": doc})).await;
     assert_eq!(
-        r["data"]["requestDocumentAnnulment"]["status"], "ANNULMENT_REQUESTED",
+        r["data"]["requestDocumentAnnulment"]["document"]["status"], "ANNULMENT_REQUESTED",
         "{r}"
     );
     let r = t
@@ -520,7 +531,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         )
         .await;
     assert_eq!(
-        r["data"]["confirmDocumentAnnulment"]["status"], "ANNULLED",
+        r["data"]["confirmDocumentAnnulment"]["document"]["status"], "ANNULLED",
         "{r}"
     );
 
@@ -531,15 +542,15 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
             .fetch_one(&t.pool)
             .await
             .unwrap();
-    let r = t.gql(Some(&client), "mutation($c: UUID!, $k: UUID!) { submitRequest(input: {companyId: $c, contractId: $k, details: {accountingDocuments: {documents: [RECONCILIATION_ACT, INVOICE], from: \"2026-02-01\", to: \"2026-03-02\", email: \"buh@romashka.ru\"}}}) { id } }", json!({"c": company, "k": contract})).await;
-    let request = r["data"]["submitRequest"]["id"]
+    let r = t.gql(Some(&client), "mutation($c: UUID!, $k: UUID!) { submitRequest(input: {companyId: $c, contractId: $k, details: {accountingDocuments: {documents: [RECONCILIATION_ACT, INVOICE], from: \"2026-02-01\", to: \"2026-03-02\", email: \"buh@romashka.ru\"}}}) { request { id } } }", json!({"c": company, "k": contract})).await;
+    let request = r["data"]["submitRequest"]["request"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
     let r = t
         .gql(
             Some(&admin),
-            "mutation($r: UUID!) { takeRequestIntoReview(requestId: $r) { status } }",
+            "mutation($r: UUID!) { takeRequestIntoReview(input: { requestId: $r }) { request { status } } }",
             json!({"r": request}),
         )
         .await;
@@ -547,7 +558,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
     let r = t
         .gql(
             Some(&admin),
-            "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { status } }",
+            "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { request { status } } }",
             json!({"r": request}),
         )
         .await;
@@ -608,7 +619,7 @@ async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
         let r = t
             .gql(
                 Some(&admin),
-                &format!("mutation($k: UUID!) {{ requestInvoice(contractId: $k, what: {what}) {{ id }} }}"),
+                &format!("mutation($k: UUID!) {{ requestInvoice(input: {{ contractId: $k, what: {what} }}) {{ document {{ id }} }} }}"),
                 json!({"k": contract}),
             )
             .await;
@@ -640,11 +651,11 @@ async fn outside_the_demo_no_document_is_issued_under_the_fictional_lessor() {
     let r = t
         .gql(
             Some(&admin),
-            &format!("mutation($k: UUID!) {{ requestInvoice(contractId: $k, what: {{overdue: true}}) {{ {DOC} }} }}"),
+            &format!("mutation($k: UUID!) {{ requestInvoice(input: {{ contractId: $k, what: {{overdue: true}} }}) {{ document {{ {DOC} }} }} }}"),
             json!({"k": contract}),
         )
         .await;
-    let doc = &r["data"]["requestInvoice"];
+    let doc = &r["data"]["requestInvoice"]["document"];
     assert_eq!(doc["kind"], "INVOICE", "{r}");
     let (_, pdf) = t
         .download(Some(&admin), doc["file"]["sha256"].as_str().unwrap())
@@ -662,11 +673,11 @@ async fn a_signed_link_opens_its_file_in_a_browser_for_its_account_only_until_it
     let r = t
         .gql(
             Some(&client),
-            "mutation($k: UUID!) { requestInvoice(contractId: $k, what: {overdue: true}) { file { sha256 downloadUrl } } }",
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {overdue: true} }) { document { file { sha256 downloadUrl } } } }",
             json!({"k": contract}),
         )
         .await;
-    let file = &r["data"]["requestInvoice"]["file"];
+    let file = &r["data"]["requestInvoice"]["document"]["file"];
     let link = file["downloadUrl"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
@@ -728,7 +739,7 @@ async fn a_signed_link_opens_its_file_in_a_browser_for_its_account_only_until_it
     let r = t
         .gql(
             Some(&admin),
-            "mutation($a: UUID!) { blockAccount(accountId: $a, reason: \"проверка\") { blockedAt } }",
+            "mutation($a: UUID!) { blockAccount(input: { accountId: $a, reason: \"проверка\" }) { account { blockedAt } } }",
             json!({"a": me}),
         )
         .await;

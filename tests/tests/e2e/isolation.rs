@@ -107,54 +107,54 @@ fn cases() -> Vec<Case> {
         case("recalculateSchedule", "mutation($c: UUID!) { recalculateSchedule(input: {contractId: $c, date: \"2026-02-02\", amount: \"1\", mode: SHORTER_TERM}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("completeContract", "mutation($c: UUID!) { completeContract(input: {contractId: $c, date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("terminateContract", "mutation($c: UUID!) { terminateContract(input: {contractId: $c, date: \"2026-02-02\", reason: \"x\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
-        case("blockAccount", "mutation($a: UUID!) { blockAccount(accountId: $a, reason: \"x\") { email } }", |s| json!({"a": s.account}), Forbidden),
-        case("unblockAccount", "mutation($a: UUID!) { unblockAccount(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
-        case("resetAccountPassword", "mutation($a: UUID!) { resetAccountPassword(accountId: $a) { email } }", |s| json!({"a": s.account}), Forbidden),
-        case("changeAccountRoles", "mutation($a: UUID!) { changeAccountRoles(accountId: $a, roles: [ADMIN]) { email } }", |s| json!({"a": s.account}), Forbidden),
+        case("blockAccount", "mutation($a: UUID!) { blockAccount(input: { accountId: $a, reason: \"x\" }) { account { email } } }", |s| json!({"a": s.account}), Forbidden),
+        case("unblockAccount", "mutation($a: UUID!) { unblockAccount(input: { accountId: $a }) { account { email } } }", |s| json!({"a": s.account}), Forbidden),
+        case("resetAccountPassword", "mutation($a: UUID!) { resetAccountPassword(input: { accountId: $a }) { account { email } } }", |s| json!({"a": s.account}), Forbidden),
+        case("changeAccountRoles", "mutation($a: UUID!) { changeAccountRoles(input: { accountId: $a, roles: [ADMIN] }) { account { email } } }", |s| json!({"a": s.account}), Forbidden),
         case("policies", "query($c: UUID!) { policies(companyId: $c) { edges { node { number insuredEvents { place } } } } }", |s| json!({"c": s.company}), Reads),
         case("policy", "query($p: UUID!) { policy(id: $p) { number form { url } } }", |s| json!({"p": s.policy}), Reads),
-        case("issuePolicy", "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"x\", kind: OSAGO, number: \"x\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"1\", premium: \"1\", payer: LESSEE}) { id } }", |s| json!({"c": s.contract}), Forbidden),
-        upload("attachPolicyForm", "mutation($p: UUID!, $f: Upload!) { attachPolicyForm(policyId: $p, form: $f) { id } }", |s| json!({"p": s.policy, "f": null}), Forbidden),
-        case("recordPremiumPaid", "mutation($p: UUID!) { recordPremiumPaid(input: {policyId: $p, amount: \"1\", date: \"2026-03-02\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
-        case("prolongPolicy", "mutation($p: UUID!) { prolongPolicy(input: {policyId: $p, endsOn: \"2028-02-29\", premium: \"1\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
-        case("changePolicyTerms", "mutation($p: UUID!) { changePolicyTerms(input: {policyId: $p, description: \"x\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
-        case("cancelPolicy", "mutation($p: UUID!) { cancelPolicy(input: {policyId: $p, date: \"2026-03-02\", reason: \"x\"}) { id } }", |s| json!({"p": s.policy}), Forbidden),
+        case("issuePolicy", "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"x\", kind: OSAGO, number: \"x\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"1\", premium: \"1\", payer: LESSEE}) { policy { id } } }", |s| json!({"c": s.contract}), Forbidden),
+        upload("attachPolicyForm", "mutation($p: UUID!, $f: Upload!) { attachPolicyForm(input: { policyId: $p, form: $f }) { policy { id } } }", |s| json!({"p": s.policy, "f": null}), Forbidden),
+        case("recordPremiumPaid", "mutation($p: UUID!) { recordPremiumPaid(input: {policyId: $p, amount: \"1\", date: \"2026-03-02\"}) { policy { id } } }", |s| json!({"p": s.policy}), Forbidden),
+        case("prolongPolicy", "mutation($p: UUID!) { prolongPolicy(input: {policyId: $p, endsOn: \"2028-02-29\", premium: \"1\"}) { policy { id } } }", |s| json!({"p": s.policy}), Forbidden),
+        case("changePolicyTerms", "mutation($p: UUID!) { changePolicyTerms(input: {policyId: $p, description: \"x\"}) { policy { id } } }", |s| json!({"p": s.policy}), Forbidden),
+        case("cancelPolicy", "mutation($p: UUID!) { cancelPolicy(input: {policyId: $p, date: \"2026-03-02\", reason: \"x\"}) { policy { id } } }", |s| json!({"p": s.policy}), Forbidden),
         case("requests", "query($c: UUID!) { requests(companyId: $c) { edges { node { kind history { text } } } } }", |s| json!({"c": s.company}), Reads),
-        case("request", "query($r: UUID!) { request(id: $r) { kind details comments { text } } }", |s| json!({"r": s.request}), Reads),
-        case("takeRequestIntoReview", "mutation($r: UUID!) { takeRequestIntoReview(requestId: $r) { status } }", |s| json!({"r": s.request}), Forbidden),
-        case("askForInformation", "mutation($r: UUID!) { askForInformation(requestId: $r, question: \"x\") { status } }", |s| json!({"r": s.request}), Forbidden),
-        case("completeRequest", "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { status } }", |s| json!({"r": s.request}), Forbidden),
-        case("rejectRequest", "mutation($r: UUID!) { rejectRequest(requestId: $r, reason: \"x\") { status } }", |s| json!({"r": s.request}), Forbidden),
-        case("submitRequest", "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {complaint: {subject: \"x\", text: \"y\"}}}) { status } }", |s| json!({"c": s.company}), Acts),
-        case("reportInsuredEvent", "mutation($p: UUID!) { reportInsuredEvent(input: {policyId: $p, date: \"2026-03-01\", place: \"x\", description: \"y\", contactPhone: \"+79160000000\"}) { status } }", |s| json!({"p": s.policy}), Acts),
-        case("commentRequest", "mutation($r: UUID!) { commentRequest(requestId: $r, text: \"x\") { status } }", |s| json!({"r": s.request}), Acts),
-        upload("attachToRequest", "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { status } }", |s| json!({"r": s.request, "f": null}), Acts),
-        case("withdrawRequest", "mutation($r: UUID!) { withdrawRequest(requestId: $r) { status } }", |s| json!({"r": s.request}), Acts),
+        case("request", "query($r: UUID!) { request(id: $r) { kind details { ... on MessageDetails { subject text } } comments { text } } }", |s| json!({"r": s.request}), Reads),
+        case("takeRequestIntoReview", "mutation($r: UUID!) { takeRequestIntoReview(input: { requestId: $r }) { request { status } } }", |s| json!({"r": s.request}), Forbidden),
+        case("askForInformation", "mutation($r: UUID!) { askForInformation(input: { requestId: $r, question: \"x\" }) { request { status } } }", |s| json!({"r": s.request}), Forbidden),
+        case("completeRequest", "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { request { status } } }", |s| json!({"r": s.request}), Forbidden),
+        case("rejectRequest", "mutation($r: UUID!) { rejectRequest(input: { requestId: $r, reason: \"x\" }) { request { status } } }", |s| json!({"r": s.request}), Forbidden),
+        case("submitRequest", "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {complaint: {subject: \"x\", text: \"y\"}}}) { request { status } } }", |s| json!({"c": s.company}), Acts),
+        case("reportInsuredEvent", "mutation($p: UUID!) { reportInsuredEvent(input: {policyId: $p, date: \"2026-03-01\", place: \"x\", description: \"y\", contactPhone: \"+79160000000\"}) { request { status } } }", |s| json!({"p": s.policy}), Acts),
+        case("commentRequest", "mutation($r: UUID!) { commentRequest(input: { requestId: $r, text: \"x\" }) { request { status } } }", |s| json!({"r": s.request}), Acts),
+        upload("attachToRequest", "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { status } } }", |s| json!({"r": s.request, "f": null}), Acts),
+        case("withdrawRequest", "mutation($r: UUID!) { withdrawRequest(input: { requestId: $r }) { request { status } } }", |s| json!({"r": s.request}), Acts),
         case("notifications", "query($c: UUID!) { notifications(companyId: $c) { edges { node { id title text } } } }", |s| json!({"c": s.company}), Reads),
         case("unreadNotificationCount", "query($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
-        case("markNotificationsRead", "mutation($n: UUID!) { markNotificationsRead(ids: [$n]) { marked } }", |s| json!({"n": s.notification}), Acts),
-        case("markAllNotificationsRead", "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked } }", |s| json!({"c": s.company}), Acts),
+        case("markNotificationsRead", "mutation($n: UUID!) { markNotificationsRead(input: { ids: [$n] }) { marked } }", |s| json!({"n": s.notification}), Acts),
+        case("markAllNotificationsRead", "mutation($c: UUID!) { markAllNotificationsRead(input: { companyId: $c }) { marked } }", |s| json!({"c": s.company}), Acts),
         case("documents", "query($c: UUID!) { documents(companyId: $c) { edges { node { title file { url } } } } }", |s| json!({"c": s.company}), Reads),
         case("documents", "query($c: UUID!, $k: UUID!) { documents(companyId: $c, contractId: $k) { edges { node { title } } } }", |s| json!({"c": s.company, "k": s.contract}), Reads),
         case("document", "query($d: UUID!) { document(id: $d) { title status } }", |s| json!({"d": s.document}), Reads),
         case("reconciliation", "query($k: UUID!) { reconciliation(contractId: $k, from: \"2026-01-01\", to: \"2026-03-02\") { closing operations { document } } }", |s| json!({"k": s.contract}), Reads),
         case("edoStatus", "query($c: UUID!) { edoStatus(companyId: $c) { status statusText participantId } }", |s| json!({"c": s.company}), Reads),
-        case("requestInvoice", "mutation($k: UUID!) { requestInvoice(contractId: $k, what: {nextPayment: true}) { title file { url } } }", |s| json!({"k": s.contract}), Acts),
-        case("generateReconciliationAct", "mutation($k: UUID!) { generateReconciliationAct(contractId: $k, from: \"2026-01-01\", to: \"2026-03-02\") { title } }", |s| json!({"k": s.contract}), Acts),
-        case("issueCertificate", "mutation($k: UUID!) { issueCertificate(contractId: $k, kind: CONTRACT_IN_FORCE, asOf: \"2026-03-02\") { title } }", |s| json!({"k": s.contract}), Forbidden),
-        case("issueOs1", "mutation($k: UUID!) { issueOs1(contractId: $k) { title } }", |s| json!({"k": s.contract}), Forbidden),
-        upload("uploadDocument", "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Скан\", file: $f) { title } }", |s| json!({"c": s.company, "f": null}), Acts),
-        upload("sendDocumentForSignature", "mutation($d: UUID!, $f: Upload!) { sendDocumentForSignature(documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f) { status } }", |s| json!({"d": s.document, "f": null}), Refused),
-        case("acknowledgeDocument", "mutation($d: UUID!) { acknowledgeDocument(documentId: $d) { status } }", |s| json!({"d": s.document}), Refused),
-        upload("signDocument", "mutation($d: UUID!, $f: Upload!) { signDocument(documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f) { status } }", |s| json!({"d": s.document, "f": null}), Refused),
-        case("rejectDocumentSignature", "mutation($d: UUID!) { rejectDocumentSignature(documentId: $d, reason: \"x\") { status } }", |s| json!({"d": s.document}), Refused),
-        case("requestDocumentAnnulment", "mutation($d: UUID!) { requestDocumentAnnulment(documentId: $d, reason: \"x\") { status } }", |s| json!({"d": s.document}), Refused),
-        case("confirmDocumentAnnulment", "mutation($d: UUID!) { confirmDocumentAnnulment(documentId: $d) { status } }", |s| json!({"d": s.document}), Refused),
-        case("submitEdoQuestionnaire", "mutation($c: UUID!) { submitEdoQuestionnaire(companyId: $c, contactEmail: \"edo@romashka.ru\") { status } }", |s| json!({"c": s.company}), Acts),
-        case("acceptEdoOffer", "mutation($c: UUID!) { acceptEdoOffer(companyId: $c, version: 1) { status } }", |s| json!({"c": s.company}), Acts),
-        case("requestEdoRoaming", "mutation($c: UUID!) { requestEdoRoaming(companyId: $c, operatorCode: \"2BE\", participantId: \"2BE12345\") { status } }", |s| json!({"c": s.company}), Refused),
-        case("confirmEdoConnection", "mutation($c: UUID!) { confirmEdoConnection(companyId: $c, participantId: \"2BM12345\") { status } }", |s| json!({"c": s.company}), Forbidden),
-        case("rejectEdoConnection", "mutation($c: UUID!) { rejectEdoConnection(companyId: $c, reason: \"x\") { status } }", |s| json!({"c": s.company}), Forbidden),
+        case("requestInvoice", "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {nextPayment: true} }) { document { title file { url } } } }", |s| json!({"k": s.contract}), Acts),
+        case("generateReconciliationAct", "mutation($k: UUID!) { generateReconciliationAct(input: { contractId: $k, from: \"2026-01-01\", to: \"2026-03-02\" }) { document { title } } }", |s| json!({"k": s.contract}), Acts),
+        case("issueCertificate", "mutation($k: UUID!) { issueCertificate(input: { contractId: $k, kind: CONTRACT_IN_FORCE, asOf: \"2026-03-02\" }) { document { title } } }", |s| json!({"k": s.contract}), Forbidden),
+        case("issueOs1", "mutation($k: UUID!) { issueOs1(input: { contractId: $k }) { document { title } } }", |s| json!({"k": s.contract}), Forbidden),
+        upload("uploadDocument", "mutation($c: UUID!, $f: Upload!) { uploadDocument(input: { companyId: $c, title: \"Скан\", file: $f }) { document { title } } }", |s| json!({"c": s.company, "f": null}), Acts),
+        upload("sendDocumentForSignature", "mutation($d: UUID!, $f: Upload!) { sendDocumentForSignature(input: { documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f }) { document { status } } }", |s| json!({"d": s.document, "f": null}), Refused),
+        case("acknowledgeDocument", "mutation($d: UUID!) { acknowledgeDocument(input: { documentId: $d }) { document { status } } }", |s| json!({"d": s.document}), Refused),
+        upload("signDocument", "mutation($d: UUID!, $f: Upload!) { signDocument(input: { documentId: $d, signature: {signerName: \"x\", signerPosition: \"y\", thumbprint: \"0000000000000000000000000000000000000000\", signedAt: \"2026-03-02T10:00:00Z\"}, signatureFile: $f }) { document { status } } }", |s| json!({"d": s.document, "f": null}), Refused),
+        case("rejectDocumentSignature", "mutation($d: UUID!) { rejectDocumentSignature(input: { documentId: $d, reason: \"x\" }) { document { status } } }", |s| json!({"d": s.document}), Refused),
+        case("requestDocumentAnnulment", "mutation($d: UUID!) { requestDocumentAnnulment(input: { documentId: $d, reason: \"x\" }) { document { status } } }", |s| json!({"d": s.document}), Refused),
+        case("confirmDocumentAnnulment", "mutation($d: UUID!) { confirmDocumentAnnulment(input: { documentId: $d }) { document { status } } }", |s| json!({"d": s.document}), Refused),
+        case("submitEdoQuestionnaire", "mutation($c: UUID!) { submitEdoQuestionnaire(input: { companyId: $c, contactEmail: \"edo@romashka.ru\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Acts),
+        case("acceptEdoOffer", "mutation($c: UUID!) { acceptEdoOffer(input: { companyId: $c, version: 1 }) { edoStatus { status } } }", |s| json!({"c": s.company}), Acts),
+        case("requestEdoRoaming", "mutation($c: UUID!) { requestEdoRoaming(input: { companyId: $c, operatorCode: \"2BE\", participantId: \"2BE12345\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Refused),
+        case("confirmEdoConnection", "mutation($c: UUID!) { confirmEdoConnection(input: { companyId: $c, participantId: \"2BM12345\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Forbidden),
+        case("rejectEdoConnection", "mutation($c: UUID!) { rejectEdoConnection(input: { companyId: $c, reason: \"x\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Forbidden),
     ]
 }
 
@@ -164,7 +164,7 @@ fn cases() -> Vec<Case> {
 fn subscription_cases() -> Vec<Case> {
     vec![
         case("notificationAdded", "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"MTowOi0x\") { id title text } }", |s| json!({"c": s.company}), Reads),
-        case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details } } }", |s| json!({"c": s.company}), Reads),
+        case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details { __typename } } } }", |s| json!({"c": s.company}), Reads),
         case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"MTowOi0x\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
         case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
         case("unreadNotificationCount", "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
@@ -258,12 +258,12 @@ async fn staff_document(t: &TestApp, admin: &str, company: Uuid, content: &[u8])
     let r = t
         .gql_upload(
             Some(admin),
-            "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Дополнительное соглашение\", file: $f) { id } }",
+            "mutation($c: UUID!, $f: Upload!) { uploadDocument(input: { companyId: $c, title: \"Дополнительное соглашение\", file: $f }) { document { id } } }",
             json!({"c": company, "f": null}),
             &[("f", "agreement.pdf", "application/pdf", content)],
         )
         .await;
-    r["data"]["uploadDocument"]["id"]
+    r["data"]["uploadDocument"]["document"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .parse()
@@ -280,25 +280,28 @@ async fn policy_and_request(
     let p = t
         .gql(
             Some(admin),
-            "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"САО\", kind: KASKO, number: \"P-1\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"100\", premium: \"10\", payer: LESSOR}) { id } }",
+            "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"САО\", kind: KASKO, number: \"P-1\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"100\", premium: \"10\", payer: LESSOR}) { policy { id } } }",
             json!({"c": contract}),
         )
         .await;
     let r = t
         .gql(
             Some(admin),
-            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"тайна\", text: \"секрет\"}}}) { id } }",
+            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"тайна\", text: \"секрет\"}}}) { request { id } } }",
             json!({"c": company}),
         )
         .await;
-    let id = |v: &Value, k: &str| -> Uuid {
-        v["data"][k]["id"]
+    let id = |v: &Value, k: &str, object: &str| -> Uuid {
+        v["data"][k][object]["id"]
             .as_str()
             .unwrap_or_else(|| panic!("{v}"))
             .parse()
             .unwrap()
     };
-    (id(&p, "issuePolicy"), id(&r, "submitRequest"))
+    (
+        id(&p, "issuePolicy", "policy"),
+        id(&r, "submitRequest", "request"),
+    )
 }
 
 #[tokio::test]

@@ -14,7 +14,10 @@ use uuid::Uuid;
 
 const LIST: &str = "query($c: UUID, $u: Boolean! = false, $a: String) { notifications(companyId: $c, unreadOnly: $u, first: 100, after: $a) { \
     edges { cursor node { id kind companyId title text titleEn: title(language: EN) textEn: text(language: EN) \
-    params link { entityType id } businessDate recordedAt read position } } pageInfo { hasNextPage } } }";
+    params { number date price amount bankReference allocations { kind line resolutionNumber amount } line dueDate \
+    deadline days through resolutionNumber vehicle requestKind requestStatus dueOn question comment note reason fileName \
+    sha256 edoStatus policyKind endsOn documentKind title signingStep version } \
+    link { entityType id } businessDate recordedAt read position } } pageInfo { hasNextPage } } }";
 
 const ADDED: &str =
     "subscription($c: UUID!, $a: Position) { notificationAdded(companyId: $c, after: $a) { \
@@ -60,17 +63,21 @@ impl World {
         let d = self
             .ok(
                 &self.client,
-                "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { id } }",
+                "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { id } } }",
                 json!({"i": {"companyId": self.company, "contractId": self.contract, "details": details}}),
             )
             .await;
-        d["submitRequest"]["id"].as_str().unwrap().parse().unwrap()
+        d["submitRequest"]["request"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     async fn step(&self, token: &str, mutation: &str, request: Uuid) {
         self.ok(
             token,
-            &format!("mutation($r: UUID!) {{ {mutation} {{ status }} }}"),
+            &format!("mutation($r: UUID!) {{ {mutation} {{ request {{ status }} }} }}"),
             json!({ "r": request }),
         )
         .await;
@@ -144,11 +151,11 @@ async fn history(w: &World) {
         .t
         .gql_upload(
             Some(&w.admin),
-            "mutation($i: IssuePolicyInput!, $form: Upload) { issuePolicy(input: $i, form: $form) { id } }",
+            "mutation($i: IssuePolicyInput!) { issuePolicy(input: $i) { policy { id } } }",
             json!({"i": {"contractId": w.contract, "insurer": "САО «РЕСО-Гарантия»", "kind": "KASKO",
                 "number": "SYS-7", "startsOn": "2025-03-21", "endsOn": "2026-03-20", "sumInsured": "2500000",
-                "premium": "120000", "installments": [], "payer": "LESSEE"}, "form": null}),
-            &[("form", "полис.pdf", "application/pdf", PDF)],
+                "premium": "120000", "installments": [], "payer": "LESSEE", "form": null}}),
+            &[("i.form", "полис.pdf", "application/pdf", PDF)],
         )
         .await;
     assert!(r["errors"].is_null(), "{r}");
@@ -177,25 +184,25 @@ async fn history(w: &World) {
         .await;
     w.step(
         &w.admin,
-        "takeRequestIntoReview(requestId: $r)",
+        "takeRequestIntoReview(input: { requestId: $r })",
         consultation,
     )
     .await;
     w.step(
         &w.admin,
-        "askForInformation(requestId: $r, question: \"Какую дату выкупа вы планируете?\")",
+        "askForInformation(input: { requestId: $r, question: \"Какую дату выкупа вы планируете?\" })",
         consultation,
     )
     .await;
     w.step(
         &w.client,
-        "commentRequest(requestId: $r, text: \"В апреле\")",
+        "commentRequest(input: { requestId: $r, text: \"В апреле\" })",
         consultation,
     )
     .await;
     w.step(
         &w.admin,
-        "commentRequest(requestId: $r, text: \"Подготовим расчёт\")",
+        "commentRequest(input: { requestId: $r, text: \"Подготовим расчёт\" })",
         consultation,
     )
     .await;
@@ -203,9 +210,9 @@ async fn history(w: &World) {
         .t
         .gql_upload(
             Some(&w.admin),
-            "mutation($i: CompleteRequestInput!, $f: Upload) { completeRequest(input: $i, result: $f) { status } }",
-            json!({"i": {"requestId": consultation, "note": "Расчёт во вложении"}, "f": null}),
-            &[("f", "расчёт.pdf", "application/pdf", PDF)],
+            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
+            json!({"i": {"requestId": consultation, "note": "Расчёт во вложении", "result": null}}),
+            &[("i.result", "расчёт.pdf", "application/pdf", PDF)],
         )
         .await;
     assert!(r["errors"].is_null(), "{r}");
@@ -213,23 +220,35 @@ async fn history(w: &World) {
     let complaint = w
         .submit(json!({"complaint": {"subject": "Счёт", "text": "Счёт пришёл с ошибкой"}}))
         .await;
-    w.step(&w.client, "withdrawRequest(requestId: $r)", complaint)
-        .await;
+    w.step(
+        &w.client,
+        "withdrawRequest(input: { requestId: $r })",
+        complaint,
+    )
+    .await;
     // ЭДО connection in review.
     let edo = w
         .submit(json!({"edoConnection": {"participantId": "2BM-7707083893-2012052808", "roaming": true}}))
         .await;
-    w.step(&w.admin, "takeRequestIntoReview(requestId: $r)", edo)
-        .await;
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(input: { requestId: $r })",
+        edo,
+    )
+    .await;
     // An early buyout completed while payments are still overdue: its effect is refused.
     let buyout = w
         .submit(json!({"earlyBuyout": {"desiredDate": "2026-03-25"}}))
         .await;
-    w.step(&w.admin, "takeRequestIntoReview(requestId: $r)", buyout)
-        .await;
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(input: { requestId: $r })",
+        buyout,
+    )
+    .await;
     w.ok(
         &w.admin,
-        "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { status } }",
+        "mutation($r: UUID!) { completeRequest(input: {requestId: $r}) { request { status } } }",
         json!({ "r": buyout }),
     )
     .await;
@@ -240,51 +259,51 @@ async fn history(w: &World) {
         .t
         .gql_upload(
             Some(&w.client),
-            "mutation($c: UUID!, $f: Upload!) { uploadDocument(companyId: $c, title: \"Акт\", file: $f) { id } }",
+            "mutation($c: UUID!, $f: Upload!) { uploadDocument(input: { companyId: $c, title: \"Акт\", file: $f }) { document { id } } }",
             json!({"c": w.company, "f": null}),
             &[("f", "act.pdf", "application/pdf", b"%PDF-1.4 the client's act")],
         )
         .await;
-    let doc = r["data"]["uploadDocument"]["id"].clone();
+    let doc = r["data"]["uploadDocument"]["document"]["id"].clone();
     assert!(doc.is_string(), "{r}");
     let sig: Vec<u8> = [&[0x30u8, 0x82, 0x01, 0x00][..], &[7u8; 256]].concat();
     let r = w
         .t
         .gql_upload(
             Some(&w.client),
-            "mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) { sendDocumentForSignature(documentId: $d, signature: $s, signatureFile: $f) { status } }",
+            "mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) { sendDocumentForSignature(input: { documentId: $d, signature: $s, signatureFile: $f }) { document { status } } }",
             json!({"d": doc, "f": null, "s": {"signerName": "Петров П. П.", "signerPosition": "Директор",
                    "thumbprint": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "signedAt": "2026-03-20T10:00:00Z"}}),
             &[("f", "a.sig", "application/pkcs7-signature", &sig)],
         )
         .await;
     assert_eq!(
-        r["data"]["sendDocumentForSignature"]["status"], "SENT",
+        r["data"]["sendDocumentForSignature"]["document"]["status"], "SENT",
         "{r}"
     );
     w.ok(
         &w.admin,
-        "mutation($d: UUID!) { acknowledgeDocument(documentId: $d) { status } }",
+        "mutation($d: UUID!) { acknowledgeDocument(input: { documentId: $d }) { document { status } } }",
         json!({ "d": doc }),
     )
     .await;
     // Content.
     w.ok(
         &w.admin,
-        "mutation { publishNews(input: {title: \"Новый офис в Казани\", text: \"Мы открыли офис.\", date: \"2026-03-21\"}) { id } }",
+        "mutation { publishNews(input: {title: \"Новый офис в Казани\", text: \"Мы открыли офис.\", date: \"2026-03-21\"}) { news { id } } }",
         json!({}),
     )
     .await;
     w.ok(
         &w.admin,
-        "mutation { publishTerms(text: \"Условия использования, редакция 1\") { version } }",
+        "mutation { publishTerms(input: { text: \"Условия использования, редакция 1\" }) { terms { version } } }",
         json!({}),
     )
     .await;
     // The client accepts them to go on.
     w.ok(
         &w.client,
-        "mutation { acceptTerms(version: 1) { id } }",
+        "mutation { acceptTerms(input: { version: 1 }) { me { id } } }",
         json!({}),
     )
     .await;
@@ -340,7 +359,68 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
         due["link"],
         json!({"entityType": "CONTRACT", "id": w.contract.to_string()})
     );
+    assert_eq!(due["params"]["dueDate"], "2026-03-10", "{due}");
+    assert_eq!(due["params"]["amount"], "300000.00", "{due}");
+    assert!(due["params"]["number"].is_string(), "{due}");
+    // Every notification of every kind carries typed values, and the ones its kind is about.
+    for n in client.iter().chain(&staff) {
+        let set = n["params"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|v| !v.is_null() && *v != &json!([]))
+            .count();
+        assert!(set > 0, "no values: {n}");
+        let p = &n["params"];
+        match n["kind"].as_str().unwrap() {
+            "REQUEST_SUBMITTED" => {
+                assert!(
+                    p["requestKind"].is_string() && p["dueOn"].is_string(),
+                    "{n}"
+                )
+            }
+            "REQUEST_STATUS_CHANGED"
+            | "REQUEST_DECIDED"
+            | "REQUEST_QUESTION"
+            | "REQUEST_WITHDRAWN" => {
+                assert!(
+                    p["requestKind"].is_string() && p["requestStatus"].is_string(),
+                    "{n}"
+                )
+            }
+            "REQUEST_COMMENT" | "REQUEST_CLIENT_REPLY" => {
+                assert!(
+                    p["requestKind"].is_string() && p["requestStatus"].is_null(),
+                    "{n}"
+                )
+            }
+            "POLICY_EXPIRING" | "POLICY_EXPIRED" => {
+                assert!(
+                    p["policyKind"].is_string() && p["endsOn"].is_string(),
+                    "{n}"
+                )
+            }
+            // A document of the exchange has its kind; a file (a policy form, a request's result) its name.
+            "DOCUMENT_AVAILABLE" => {
+                assert!(
+                    p["documentKind"].is_string() || p["fileName"].is_string(),
+                    "{n}"
+                )
+            }
+            "SIGNATURE_REQUESTED" => assert!(p["signingStep"].is_string(), "{n}"),
+            "TERMS_CHANGED" => assert!(p["version"].is_number(), "{n}"),
+            "PAYMENT_OVERDUE" => assert!(p["deadline"].is_string(), "{n}"),
+            "PENALTY_ACCRUED" => assert!(p["days"].is_number() && p["through"].is_string(), "{n}"),
+            "FINE_REGISTERED" => assert!(p["resolutionNumber"].is_string(), "{n}"),
+            _ => {}
+        }
+    }
     let paid = of_kind(&client, "PAYMENT_RECEIVED");
+    assert_eq!(
+        paid["params"]["allocations"][0],
+        json!({"kind": "LINE", "line": 1, "resolutionNumber": null, "amount": "100000.00"}),
+        "{paid}"
+    );
     assert!(
         paid["text"]
             .as_str()
@@ -409,7 +489,7 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     let d = w
         .ok(
             &w.client,
-            "mutation($ids: [UUID!]!) { markNotificationsRead(ids: $ids) { marked unread } }",
+            "mutation($ids: [UUID!]!) { markNotificationsRead(input: { ids: $ids }) { marked unread } }",
             json!({ "ids": two }),
         )
         .await;
@@ -425,7 +505,7 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     let d = w
         .ok(
             &w.client,
-            "mutation($ids: [UUID!]!) { markNotificationsRead(ids: $ids) { marked unread } }",
+            "mutation($ids: [UUID!]!) { markNotificationsRead(input: { ids: $ids }) { marked unread } }",
             json!({ "ids": two }),
         )
         .await;
@@ -457,7 +537,7 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     let d = w
         .ok(
             &w.client,
-            "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked unread } }",
+            "mutation($c: UUID!) { markAllNotificationsRead(input: { companyId: $c }) { marked unread } }",
             json!({ "c": w.company }),
         )
         .await;
@@ -483,7 +563,7 @@ async fn marks_are_refused_for_notifications_of_another_company_and_nothing_is_m
     let r =
         w.t.gql(
             Some(&w.client),
-            "mutation($ids: [UUID!]!) { markNotificationsRead(ids: $ids) { marked } }",
+            "mutation($ids: [UUID!]!) { markNotificationsRead(input: { ids: $ids }) { marked } }",
             json!({ "ids": [mine[0]["id"], theirs[0]["id"]] }),
         )
         .await;
@@ -533,8 +613,8 @@ async fn overdue_and_decisions_are_mailed_by_default_and_each_account_chooses_it
     // The client also wants payments by mail, and no decisions.
     w.ok(
         &w.client,
-        "mutation { setNotificationPreferences(preferences: [{kind: PAYMENT_RECEIVED, email: true}, \
-           {kind: REQUEST_DECIDED, email: false}]) { kind email } }",
+        "mutation { setNotificationPreferences(input: { preferences: [{kind: PAYMENT_RECEIVED, email: true}, \
+           {kind: REQUEST_DECIDED, email: false}] }) { preferences { kind email } } }",
         json!({}),
     )
     .await;
@@ -551,7 +631,7 @@ async fn overdue_and_decisions_are_mailed_by_default_and_each_account_chooses_it
         .await;
     w.step(
         &w.admin,
-        "rejectRequest(requestId: $r, reason: \"Не по договору\")",
+        "rejectRequest(input: { requestId: $r, reason: \"Не по договору\" })",
         request,
     )
     .await;
@@ -643,11 +723,15 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     let seen_request = got[0]["requestUpdated"]["position"].clone();
     drop(ws);
     // While nobody listens: review, a question and a payment.
-    w.step(&w.admin, "takeRequestIntoReview(requestId: $r)", request)
-        .await;
     w.step(
         &w.admin,
-        "askForInformation(requestId: $r, question: \"Дата?\")",
+        "takeRequestIntoReview(input: { requestId: $r })",
+        request,
+    )
+    .await;
+    w.step(
+        &w.admin,
+        "askForInformation(input: { requestId: $r, question: \"Дата?\" })",
         request,
     )
     .await;
@@ -731,11 +815,11 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
         .ok(
             &w.admin,
             "mutation($c: UUID!) { publishNews(input: {title: \"Изменение реквизитов\", text: \"С 1 апреля — новый счёт.\", \
-               date: \"2026-03-20\", companies: [$c]}) { id companies published } }",
+               date: \"2026-03-20\", companies: [$c]}) { news { id companies published } } }",
             json!({ "c": w.company }),
         )
         .await;
-    let news = d["publishNews"]["id"].clone();
+    let news = d["publishNews"]["news"]["id"].clone();
     let titles = |token: String| {
         let t = &w.t;
         async move {
@@ -763,8 +847,8 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
     // Edited: the notification follows the new title.
     w.ok(
         &w.admin,
-        "mutation($id: UUID!, $c: UUID!) { editNews(id: $id, input: {title: \"Новые реквизиты\", text: \"С 1 апреля.\", \
-           date: \"2026-03-20\", companies: [$c]}) { id } }",
+        "mutation($id: UUID!, $c: UUID!) { editNews(input: {id: $id, title: \"Новые реквизиты\", text: \"С 1 апреля.\", \
+           date: \"2026-03-20\", companies: [$c]}) { news { id } } }",
         json!({ "id": news, "c": w.company }),
     )
     .await;
@@ -773,7 +857,7 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
     // Unpublished: gone from news and from notifications.
     w.ok(
         &w.admin,
-        "mutation($id: UUID!) { unpublishNews(id: $id) { published } }",
+        "mutation($id: UUID!) { unpublishNews(input: { id: $id }) { news { published } } }",
         json!({ "id": news }),
     )
     .await;
@@ -785,7 +869,7 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
         .t
         .gql(
             Some(&w.admin),
-            "mutation { publishNews(input: {title: \" \", text: \"x\", date: \"2026-03-20\"}) { id } }",
+            "mutation { publishNews(input: {title: \" \", text: \"x\", date: \"2026-03-20\"}) { news { id } } }",
             json!({}),
         )
         .await;
@@ -798,7 +882,7 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
         .t
         .gql(
             Some(&w.admin),
-            "mutation($c: UUID!) { publishNews(input: {title: \"x\", text: \"x\", date: \"2026-03-20\", companies: [$c]}) { id } }",
+            "mutation($c: UUID!) { publishNews(input: {title: \"x\", text: \"x\", date: \"2026-03-20\", companies: [$c]}) { news { id } } }",
             json!({ "c": Uuid::new_v4() }),
         )
         .await;
@@ -811,7 +895,7 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
         .t
         .gql(
             Some(&w.client),
-            "mutation { publishNews(input: {title: \"x\", text: \"x\", date: \"2026-03-20\"}) { id } }",
+            "mutation { publishNews(input: {title: \"x\", text: \"x\", date: \"2026-03-20\"}) { news { id } } }",
             json!({}),
         )
         .await;
@@ -841,7 +925,7 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
     ] {
         w.ok(
             &w.admin,
-            "mutation($i: FaqInput!) { addFaqEntry(input: $i) { id } }",
+            "mutation($i: FaqInput!) { addFaqEntry(input: $i) { faqEntry { id } } }",
             json!({"i": {"question": q, "answer": a, "section": s, "order": o}}),
         )
         .await;
@@ -1007,7 +1091,7 @@ async fn the_unread_count_streams_when_notifications_arrive_and_when_another_dev
     // Read on another device (an HTTP call with the same session): the phone hears of it.
     w.ok(
         &w.client,
-        "mutation($c: UUID!) { markAllNotificationsRead(companyId: $c) { marked unread } }",
+        "mutation($c: UUID!) { markAllNotificationsRead(input: { companyId: $c }) { marked unread } }",
         json!({ "c": w.company }),
     )
     .await;

@@ -59,16 +59,16 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
     let r = t
         .gql_upload(
             Some(&client),
-            "mutation($i: SubmitRequestInput!, $files: [Upload!]) { submitRequest(input: $i, attachments: $files) { id attachments { sha256 } } }",
+            "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { id attachments { sha256 } } } }",
             json!({"i": {"companyId": company, "contractId": contract, "details": {"travelAbroad": {
                 "countries": ["BY"], "from": "2026-06-01", "to": "2026-06-15",
-                "drivers": [{"fullName": NAME, "licenceNumber": LICENCE}]}}}, "files": [null]}),
-            &[("files.0", "права.pdf", "application/pdf", scan.as_bytes())],
+                "drivers": [{"fullName": NAME, "licenceNumber": LICENCE}]}}, "attachments": [null]}}),
+            &[("i.attachments.0", "права.pdf", "application/pdf", scan.as_bytes())],
         )
         .await;
-    let request = r["data"]["submitRequest"]["id"].clone();
+    let request = r["data"]["submitRequest"]["request"]["id"].clone();
     assert!(request.is_string(), "{r}");
-    let scan_sha = r["data"]["submitRequest"]["attachments"][0]["sha256"]
+    let scan_sha = r["data"]["submitRequest"]["request"]["attachments"][0]["sha256"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
@@ -76,7 +76,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
     let r = t
         .gql(
             Some(&client),
-            "mutation($r: UUID!) { withdrawRequest(requestId: $r, reason: \"не нужно\") { status } }",
+            "mutation($r: UUID!) { withdrawRequest(input: { requestId: $r, reason: \"не нужно\" }) { request { status } } }",
             json!({"r": request}),
         )
         .await;

@@ -9,17 +9,17 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 const REQUEST_FIELDS: &str = "id kind status dueOn submittedOn overdue question note effect effectDetail \
-    rejectionReason withdrawalReason details result { sha256 url } \
+    rejectionReason withdrawalReason details { __typename } result { sha256 url } \
     history { party change status text actor files { name } } comments { party text } attachments { name sha256 }";
 
 fn submit_query() -> String {
     format!(
-        "mutation($i: SubmitRequestInput!, $files: [Upload!]) {{ submitRequest(input: $i, attachments: $files) {{ {REQUEST_FIELDS} }} }}"
+        "mutation($i: SubmitRequestInput!) {{ submitRequest(input: $i) {{ request {{ {REQUEST_FIELDS} }} }} }}"
     )
 }
 
-const ISSUE: &str = "mutation($i: IssuePolicyInput!, $form: Upload) { issuePolicy(input: $i, form: $form) { \
-    id status endsOn insuranceDebt form { sha256 name } installments { number dueDate amount paid fellDue } } }";
+const ISSUE: &str = "mutation($i: IssuePolicyInput!) { issuePolicy(input: $i) { policy { \
+    id status endsOn insuranceDebt form { sha256 name } installments { number dueDate amount paid fellDue } } } }";
 
 const POLICY: &str = "query($id: UUID!) { policy(id: $id) { id status number endsOn premium premiumPaid \
     insuranceDebt installments { number amount paid cancelled } insuredEvents { place attachments { name } } } }";
@@ -74,12 +74,12 @@ impl World {
                 ISSUE,
                 json!({"i": {"contractId": self.contract, "insurer": "САО «РЕСО-Гарантия»", "kind": "KASKO",
                     "number": "SYS-1", "startsOn": "2026-03-01", "endsOn": ends_on, "sumInsured": "2500000",
-                    "premium": "120000", "installments": installments, "payer": payer}, "form": null}),
-                &[("form", "полис.pdf", "application/pdf", PDF)],
+                    "premium": "120000", "installments": installments, "payer": payer, "form": null}}),
+                &[("i.form", "полис.pdf", "application/pdf", PDF)],
             )
             .await;
         assert!(r["errors"].is_null(), "{r}");
-        r["data"]["issuePolicy"].clone()
+        r["data"]["issuePolicy"]["policy"].clone()
     }
 
     async fn submit(&self, token: &str, details: Value) -> Value {
@@ -93,7 +93,7 @@ impl World {
 
     async fn submitted(&self, details: Value) -> Uuid {
         let r = self.submit(&self.client, details).await;
-        r["data"]["submitRequest"]["id"]
+        r["data"]["submitRequest"]["request"]["id"]
             .as_str()
             .unwrap_or_else(|| panic!("{r}"))
             .parse()
@@ -105,7 +105,7 @@ impl World {
             .gql(
                 token,
                 &format!(
-                    "mutation($r: UUID!{}) {{ {mutation} {{ {REQUEST_FIELDS} }} }}",
+                    "mutation($r: UUID!{}) {{ {mutation} {{ request {{ {REQUEST_FIELDS} }} }} }}",
                     if vars.get("x").is_some() {
                         ", $x: String"
                     } else {
@@ -122,7 +122,7 @@ impl World {
         let r = self
             .step(
                 &self.admin,
-                "takeRequestIntoReview(requestId: $r)",
+                "takeRequestIntoReview(input: { requestId: $r })",
                 json!({"r": request}),
             )
             .await;
@@ -130,12 +130,12 @@ impl World {
         let r = self
             .gql(
                 &self.admin,
-                &format!("mutation($i: CompleteRequestInput!) {{ completeRequest(input: $i) {{ {REQUEST_FIELDS} }} }}"),
+                &format!("mutation($i: CompleteRequestInput!) {{ completeRequest(input: $i) {{ request {{ {REQUEST_FIELDS} }} }} }}"),
                 json!({"i": {"requestId": request, "prolongation": prolongation}}),
             )
             .await;
         assert!(r["errors"].is_null(), "{r}");
-        r["data"]["completeRequest"].clone()
+        r["data"]["completeRequest"]["request"].clone()
     }
 
     async fn request(&self, token: &str, id: Uuid) -> Value {
@@ -193,6 +193,50 @@ fn valid_details(policy: &str) -> Vec<Value> {
         json!({"edoConnection": {"participantId": "2BM-7707083893-2012052808", "roaming": true}}),
         json!({"loginEmailChange": {"newEmail": "new@romashka.ru"}}),
         json!({"accountDeletion": {"reason": "больше не нужен"}}),
+    ]
+}
+
+/// Every member of the `RequestDetails` union with every field (aliases where two members' fields of one
+/// name differ in nullability).
+const DETAILS: &str = "details { __typename \
+    ... on VehiclePassportDetails { document purpose delivery address } \
+    ... on TravelAbroadDetails { countries from to drivers { fullName licenceNumber } } \
+    ... on EarlyBuyoutDetails { desiredDate quote { total } } \
+    ... on PartialRepaymentDetails { amount date mode } \
+    ... on RequisitesChangeDetails { kpp fullName shortName legalAddress postalAddress \
+        bank { bankName bik correspondentAccount settlementAccount } contactEmail contactPhone } \
+    ... on CertificateDetails { certificate asOf } \
+    ... on AccountingDocumentsDetails { documents from to email } \
+    ... on InsuranceProlongationDetails { policyId wishes } \
+    ... on InsuranceTermsChangeDetails { policyId description } \
+    ... on InsuredEventDetails { policyId eventId date place eventDescription: description } \
+    ... on MessageDetails { subject text } \
+    ... on EdoConnectionDetails { participantId roaming } \
+    ... on LoginEmailChangeDetails { newEmail } \
+    ... on AccountDeletionDetails { reason } }";
+
+/// What `valid_details` reads back as.
+fn expected_details(policy: &str) -> Vec<Value> {
+    vec![
+        json!({"__typename": "VehiclePassportDetails", "document": "PAPER", "purpose": "регистрация", "delivery": "COURIER", "address": "Москва, ул. Вавилова, 19"}),
+        json!({"__typename": "TravelAbroadDetails", "countries": ["BY", "KZ"], "from": "2026-06-01", "to": "2026-06-15",
+            "drivers": [{"fullName": "Иванов Иван Иванович", "licenceNumber": "77АВ123456"}]}),
+        json!({"__typename": "EarlyBuyoutDetails", "desiredDate": "2026-03-20"}),
+        json!({"__typename": "PartialRepaymentDetails", "amount": "100000.00", "date": "2026-03-05", "mode": "SHORTER_TERM"}),
+        json!({"__typename": "RequisitesChangeDetails", "kpp": null, "fullName": null, "shortName": "ООО «Ромашка-2»", "legalAddress": null,
+            "postalAddress": null, "bank": {"bankName": "ПАО Сбербанк", "bik": "044525225",
+            "correspondentAccount": "30101810400000000225", "settlementAccount": "40702810938000012345"}, "contactEmail": null, "contactPhone": null}),
+        json!({"__typename": "CertificateDetails", "certificate": "NO_DEBT", "asOf": "2026-03-01"}),
+        json!({"__typename": "AccountingDocumentsDetails", "documents": ["RECONCILIATION_ACT", "INVOICE"], "from": "2026-01-01", "to": "2026-02-28", "email": "buh@romashka.ru"}),
+        json!({"__typename": "InsuranceProlongationDetails", "policyId": policy, "wishes": "тот же страховщик"}),
+        json!({"__typename": "InsuranceTermsChangeDetails", "policyId": policy, "description": "добавить водителя"}),
+        json!({"__typename": "InsuredEventDetails", "policyId": policy, "date": "2026-03-01", "place": "МКАД 41 км", "eventDescription": "ДТП"}),
+        json!({"__typename": "MessageDetails", "subject": "Счёт", "text": "Счёт пришёл с ошибкой"}),
+        json!({"__typename": "MessageDetails", "subject": "Вход", "text": "Не приходит письмо"}),
+        json!({"__typename": "MessageDetails", "subject": "Выкуп", "text": "Как выкупить досрочно?"}),
+        json!({"__typename": "EdoConnectionDetails", "participantId": "2BM-7707083893-2012052808", "roaming": true}),
+        json!({"__typename": "LoginEmailChangeDetails", "newEmail": "new@romashka.ru"}),
+        json!({"__typename": "AccountDeletionDetails", "reason": "больше не нужен"}),
     ]
 }
 
@@ -287,7 +331,7 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
     let mut kinds = Vec::new();
     for details in valid_details(&policy) {
         let r = w.submit(&w.client, details.clone()).await;
-        let req = &r["data"]["submitRequest"];
+        let req = &r["data"]["submitRequest"]["request"];
         assert_eq!(req["status"], "SUBMITTED", "{details}: {r}");
         assert!(req["dueOn"].as_str().unwrap() > "2026-03-02", "{r}");
         kinds.push(req["kind"].as_str().unwrap().to_owned());
@@ -295,6 +339,31 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
     assert_eq!(kinds.len(), 16);
     kinds.dedup();
     assert_eq!(kinds.len(), 16, "every kind once: {kinds:?}");
+    // Each kind's details read back typed, field for field as filed (normalized as the domain keeps them).
+    let r = w
+        .gql(
+            &w.client,
+            &format!("query($c: UUID!) {{ requests(companyId: $c, first: 20, order: OLDEST_FIRST) {{ nodes {{ kind {DETAILS} }} }} }}"),
+            json!({"c": w.company}),
+        )
+        .await;
+    let read: Vec<Value> = r["data"]["requests"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .map(|n| n["details"].clone())
+        .collect();
+    let expected = expected_details(&policy);
+    assert_eq!(read.len(), expected.len(), "{r}");
+    for (got, want) in read.iter().zip(&expected) {
+        let mut got = got.clone();
+        // Computed by the server: checked below (the quote) or an id (the insured event's).
+        if let Some(o) = got.as_object_mut() {
+            o.remove("quote");
+            assert!(o.remove("eventId").is_none_or(|e| e.is_string()));
+        }
+        assert_eq!(&got, want);
+    }
     // Every personal field of every kind (drivers, e-mails, the insured event's phone, place and
     // description), of the company, its contract and policy, is stored sealed.
     w.t.assert_no_clear_personal_data_in_the_log(&["Иванов", "77АВ123456", "МКАД"])
@@ -303,7 +372,7 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
     let r = w
         .gql(
             &w.client,
-            "query($c: UUID!) { requests(companyId: $c, kind: EARLY_BUYOUT) { edges { node { details } } } }",
+            "query($c: UUID!) { requests(companyId: $c, kind: EARLY_BUYOUT) { edges { node { details { ... on EarlyBuyoutDetails { quote { total contractId } } } } } } }",
             json!({"c": w.company}),
         )
         .await;
@@ -339,70 +408,70 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
     let r = w
         .step(
             &w.client,
-            "takeRequestIntoReview(requestId: $r)",
+            "takeRequestIntoReview(input: { requestId: $r })",
             json!({"r": id}),
         )
         .await;
     assert_eq!(error(&r).0, "FORBIDDEN", "the client does not review: {r}");
     w.step(
         &w.admin,
-        "takeRequestIntoReview(requestId: $r)",
+        "takeRequestIntoReview(input: { requestId: $r })",
         json!({"r": id}),
     )
     .await;
     let r = w
         .step(
             &w.admin,
-            "askForInformation(requestId: $r, question: $x)",
+            "askForInformation(input: { requestId: $r, question: $x })",
             json!({"r": id, "x": "Приложите платёжку"}),
         )
         .await;
     assert_eq!(
-        r["data"]["askForInformation"]["status"], "NEEDS_INFORMATION",
+        r["data"]["askForInformation"]["request"]["status"], "NEEDS_INFORMATION",
         "{r}"
     );
     assert_eq!(
-        r["data"]["askForInformation"]["question"],
+        r["data"]["askForInformation"]["request"]["question"],
         "Приложите платёжку"
     );
     let r = w
         .t
         .gql_upload(
             Some(&w.client),
-            "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { status attachments { name sha256 } } }",
+            "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { status attachments { name sha256 } } } }",
             json!({"r": id, "f": null}),
             &[("f", "платёжка.pdf", "application/pdf", PDF)],
         )
         .await;
     assert_eq!(
-        r["data"]["attachToRequest"]["status"], "IN_REVIEW",
+        r["data"]["attachToRequest"]["request"]["status"], "IN_REVIEW",
         "the answer returns it: {r}"
     );
-    let sha = r["data"]["attachToRequest"]["attachments"][0]["sha256"]
+    let sha = r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"]
         .as_str()
         .unwrap()
         .to_owned();
     let r = w
         .step(
             &w.admin,
-            "commentRequest(requestId: $r, text: $x)",
+            "commentRequest(input: { requestId: $r, text: $x })",
             json!({"r": id, "x": "Спасибо, проверяем"}),
         )
         .await;
     assert_eq!(
-        r["data"]["commentRequest"]["comments"][0]["party"], "STAFF",
+        r["data"]["commentRequest"]["request"]["comments"][0]["party"], "STAFF",
         "{r}"
     );
     let r = w
         .t
         .gql_upload(
             Some(&w.admin),
-            &format!("mutation($i: CompleteRequestInput!, $f: Upload) {{ completeRequest(input: $i, result: $f) {{ {REQUEST_FIELDS} }} }}"),
-            json!({"i": {"requestId": id, "note": "Счёт исправлен"}, "f": null}),
-            &[("f", "счёт.pdf", "application/pdf", b"%PDF-1.4 corrected")],
+            &format!("mutation($i: CompleteRequestInput!) {{ completeRequest(input: $i) {{ request {{ {REQUEST_FIELDS} }} }} }}"),
+            json!({"i": {"requestId": id, "note": "Счёт исправлен", "result": null}}),
+            &[("i.result", "счёт.pdf", "application/pdf", b"%PDF-1.4 corrected")],
         )
         .await;
-    let done = &r["data"]["completeRequest"];
+    let done = &r["data"]["completeRequest"]["request"];
     assert_eq!(done["status"], "COMPLETED", "{r}");
     assert_eq!(done["note"], "Счёт исправлен");
     let changes: Vec<(&str, &str)> = done["history"]
@@ -438,7 +507,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
     let r = w
         .step(
             &w.client,
-            "withdrawRequest(requestId: $r, reason: $x)",
+            "withdrawRequest(input: { requestId: $r, reason: $x })",
             json!({"r": id, "x": "поздно"}),
         )
         .await;
@@ -458,13 +527,16 @@ async fn the_client_withdraws_and_staff_rejects_with_a_reason() {
     let r = w
         .step(
             &w.client,
-            "withdrawRequest(requestId: $r, reason: $x)",
+            "withdrawRequest(input: { requestId: $r, reason: $x })",
             json!({"r": a, "x": "разобрались"}),
         )
         .await;
-    assert_eq!(r["data"]["withdrawRequest"]["status"], "WITHDRAWN", "{r}");
     assert_eq!(
-        r["data"]["withdrawRequest"]["withdrawalReason"],
+        r["data"]["withdrawRequest"]["request"]["status"], "WITHDRAWN",
+        "{r}"
+    );
+    assert_eq!(
+        r["data"]["withdrawRequest"]["request"]["withdrawalReason"],
         "разобрались"
     );
     let b = w
@@ -473,7 +545,7 @@ async fn the_client_withdraws_and_staff_rejects_with_a_reason() {
     let r = w
         .step(
             &w.admin,
-            "rejectRequest(requestId: $r, reason: $x)",
+            "rejectRequest(input: { requestId: $r, reason: $x })",
             json!({"r": b, "x": " "}),
         )
         .await;
@@ -485,13 +557,16 @@ async fn the_client_withdraws_and_staff_rejects_with_a_reason() {
     let r = w
         .step(
             &w.admin,
-            "rejectRequest(requestId: $r, reason: $x)",
+            "rejectRequest(input: { requestId: $r, reason: $x })",
             json!({"r": b, "x": "ПТС выдаётся после выкупа"}),
         )
         .await;
-    assert_eq!(r["data"]["rejectRequest"]["status"], "REJECTED", "{r}");
     assert_eq!(
-        r["data"]["rejectRequest"]["rejectionReason"],
+        r["data"]["rejectRequest"]["request"]["status"], "REJECTED",
+        "{r}"
+    );
+    assert_eq!(
+        r["data"]["rejectRequest"]["request"]["rejectionReason"],
         "ПТС выдаётся после выкупа"
     );
     let r = w
@@ -573,7 +648,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
                 "details": {"partialRepayment": {"amount": "100000", "date": "2026-03-05", "mode": "SMALLER_PAYMENTS"}}}}),
         )
         .await;
-    let repayment: Uuid = r["data"]["submitRequest"]["id"]
+    let repayment: Uuid = r["data"]["submitRequest"]["request"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .parse()
@@ -607,14 +682,14 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         .await;
     w.step(
         &w.admin,
-        "takeRequestIntoReview(requestId: $r)",
+        "takeRequestIntoReview(input: { requestId: $r })",
         json!({"r": prolong}),
     )
     .await;
     let r = w
         .gql(
             &w.admin,
-            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { status } }",
+            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
             json!({"i": {"requestId": prolong}}),
         )
         .await;
@@ -627,7 +702,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         "{r}"
     );
     let r = w
-        .gql(&w.admin, "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { status } }",
+        .gql(&w.admin, "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
             json!({"i": {"requestId": prolong, "prolongation": {"endsOn": "2028-02-29", "premium": "110000"}}}))
         .await;
     assert!(r["errors"].is_null(), "{r}");
@@ -720,11 +795,11 @@ async fn re_billed_premiums_are_insurance_debt_as_they_fall_due_and_policies_exp
     let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
     assert_eq!(debt["data"]["debt"]["insurance"], "60000.00", "{debt}");
     let r = w
-        .gql(&w.admin, "mutation($i: RecordPremiumPaidInput!) { recordPremiumPaid(input: $i) { insuranceDebt premiumPaid } }",
+        .gql(&w.admin, "mutation($i: RecordPremiumPaidInput!) { recordPremiumPaid(input: $i) { policy { insuranceDebt premiumPaid } } }",
             json!({"i": {"policyId": id, "amount": "60000", "date": "2026-03-03"}}))
         .await;
     assert_eq!(
-        r["data"]["recordPremiumPaid"]["insuranceDebt"], "0.00",
+        r["data"]["recordPremiumPaid"]["policy"]["insuranceDebt"], "0.00",
         "{r}"
     );
     let debt = w.gql(&w.client, DEBT, json!({"c": w.company})).await;
@@ -765,10 +840,10 @@ async fn a_cancelled_policy_drops_its_later_installments_and_its_form_downloads_
     let id = p["id"].as_str().unwrap().to_owned();
     let form = p["form"]["sha256"].as_str().unwrap().to_owned();
     let r = w
-        .gql(&w.admin, "mutation($i: CancelPolicyInput!) { cancelPolicy(input: $i) { status cancelReason installments { number cancelled } insuranceDebt } }",
+        .gql(&w.admin, "mutation($i: CancelPolicyInput!) { cancelPolicy(input: $i) { policy { status cancelReason installments { number cancelled } insuranceDebt } } }",
             json!({"i": {"policyId": id, "date": "2026-03-02", "reason": "продажа предмета лизинга"}}))
         .await;
-    let c = &r["data"]["cancelPolicy"];
+    let c = &r["data"]["cancelPolicy"]["policy"];
     assert_eq!(c["status"], "CANCELLED", "{r}");
     assert_eq!(c["installments"][1]["cancelled"], true);
     assert_eq!(
@@ -795,7 +870,7 @@ async fn uploads_over_the_limit_of_a_refused_type_or_unlike_their_type_are_refus
     let id = w
         .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
         .await;
-    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachmentCount } }";
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { attachmentCount } } }";
     let big = vec![b'%'; 2_000];
     let cases: [(&str, &str, &[u8]); 4] = [
         ("big.pdf", "application/pdf", &big),
@@ -817,9 +892,15 @@ async fn uploads_over_the_limit_of_a_refused_type_or_unlike_their_type_are_refus
                 &[("f", name, content_type, bytes)],
             )
             .await;
+        // The size limit is checked while the request is read, before any field: it names "file".
+        let field = if name == "big.pdf" {
+            "file"
+        } else {
+            "input.file"
+        };
         assert_eq!(
             error(&r),
-            ("VALIDATION".to_owned(), Some("file".to_owned())),
+            ("VALIDATION".to_owned(), Some(field.to_owned())),
             "{name}: {r}"
         );
     }
@@ -837,7 +918,10 @@ async fn uploads_over_the_limit_of_a_refused_type_or_unlike_their_type_are_refus
             &[("f", "ok.pdf", "application/pdf", PDF)],
         )
         .await;
-    assert_eq!(r["data"]["attachToRequest"]["attachmentCount"], 1, "{r}");
+    assert_eq!(
+        r["data"]["attachToRequest"]["request"]["attachmentCount"], 1,
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -851,12 +935,15 @@ async fn an_upload_whose_command_is_refused_leaves_no_file_behind_and_a_shared_o
     let r = w
         .step(
             &w.client,
-            "withdrawRequest(requestId: $r, reason: $x)",
+            "withdrawRequest(input: { requestId: $r, reason: $x })",
             json!({"r": id, "x": "разобрались"}),
         )
         .await;
-    assert_eq!(r["data"]["withdrawRequest"]["status"], "WITHDRAWN", "{r}");
-    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachmentCount } }";
+    assert_eq!(
+        r["data"]["withdrawRequest"]["request"]["status"], "WITHDRAWN",
+        "{r}"
+    );
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { attachmentCount } } }";
     let stored = |bytes: &'static [u8]| {
         let pool = w.t.pool.clone();
         async move {
@@ -895,7 +982,10 @@ async fn an_upload_whose_command_is_refused_leaves_no_file_behind_and_a_shared_o
             &[("f", "платёжка.pdf", "application/pdf", SHARED)],
         )
         .await;
-    assert_eq!(r["data"]["attachToRequest"]["attachmentCount"], 1, "{r}");
+    assert_eq!(
+        r["data"]["attachToRequest"]["request"]["attachmentCount"], 1,
+        "{r}"
+    );
     let r =
         w.t.gql_upload(
             Some(&w.client),
@@ -923,7 +1013,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
     let other_contract = conclude(&w.t, &w.admin, other, "ЛД-Б-1", "b@vasilek.ru").await;
     let other_client = w.t.sign_in(Role::Client, &[other]).await;
     const SAME: &[u8] = b"%PDF-1.4 the same bytes in two companies";
-    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(requestId: $r, file: $f) { attachments { sha256 } } }";
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { attachments { sha256 } } } }";
     let mine = w
         .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
         .await;
@@ -935,7 +1025,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
             &[("f", "секретный-план-слияния.pdf", "application/pdf", SAME)],
         )
         .await;
-    let sha = r["data"]["attachToRequest"]["attachments"][0]["sha256"]
+    let sha = r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
@@ -947,7 +1037,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
                           "details": {"complaint": {"subject": "x", "text": "y"}}}}),
         )
         .await;
-    let theirs = r["data"]["submitRequest"]["id"]
+    let theirs = r["data"]["submitRequest"]["request"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
@@ -960,7 +1050,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
         )
         .await;
     assert_eq!(
-        r["data"]["attachToRequest"]["attachments"][0]["sha256"],
+        r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"],
         sha.as_str()
     );
     let name = |token: String| {

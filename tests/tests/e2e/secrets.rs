@@ -25,7 +25,7 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
     conclude(&t, &admin, company, "ЛД-1", email).await;
     let temporary = t.mail(email, "temporary_password").await.code();
     let token = t.login(email, &temporary).await;
-    let q = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { email } }";
+    let q = "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { me { email } } }";
     t.gql(
         Some(&token),
         q,
@@ -36,7 +36,7 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
 
     t.gql(
         None,
-        "mutation { requestPasswordReset(inn: \"7707083893\", email: \"ivan.petrov@romashka.ru\") }",
+        "mutation { requestPasswordReset(input: { inn: \"7707083893\", email: \"ivan.petrov@romashka.ru\" }) { accepted } }",
         json!({}),
     )
     .await;
@@ -44,17 +44,17 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
     let r = t
         .gql(
             None,
-            "mutation($t: String!) { resetPassword(token: $t, newPassword: \"Новый-пароль-2026\") }",
+            "mutation($t: String!) { resetPassword(input: { token: $t, newPassword: \"Новый-пароль-2026\" }) { accepted } }",
             json!({"t": control}),
         )
         .await;
-    assert_eq!(r["data"]["resetPassword"], true, "{r}");
+    assert_eq!(r["data"]["resetPassword"]["accepted"], true, "{r}");
     let token = t.login(email, "Новый-пароль-2026").await;
     secrets.extend([control, "Новый-пароль-2026".to_owned(), token.clone()]);
 
     t.gql(
         Some(&token),
-        "mutation { requestLoginChange(newEmail: \"i.petrov@romashka-group.ru\", currentPassword: \"Новый-пароль-2026\") }",
+        "mutation { requestLoginChange(input: { newEmail: \"i.petrov@romashka-group.ru\", currentPassword: \"Новый-пароль-2026\" }) { accepted } }",
         json!({}),
     )
     .await;
@@ -66,7 +66,7 @@ async fn no_secret_reaches_the_event_log_a_read_model_or_a_log_line() {
     let id = t.account_id(email).await;
     t.gql(
         Some(&admin),
-        "mutation($a: UUID!) { resetAccountPassword(accountId: $a) { id } }",
+        "mutation($a: UUID!) { resetAccountPassword(input: { accountId: $a }) { account { id } } }",
         json!({"a": id}),
     )
     .await;

@@ -206,7 +206,7 @@ async fn a_body_beyond_the_limit_is_refused_whether_declared_or_streamed() {
     let t = TestApp::spawn_with(|s| s.http.request_max_bytes = 64 * 1024).await;
     let admin = t.sign_in(Role::Admin, &[]).await;
     let big = json!({
-        "query": "mutation($t: String!) { publishTerms(text: $t) { version } }",
+        "query": "mutation($t: String!) { publishTerms(input: { text: $t }) { terms { version } } }",
         "variables": { "t": "x".repeat(1024 * 1024) },
     })
     .to_string();
@@ -253,7 +253,7 @@ async fn a_body_beyond_the_limit_is_refused_whether_declared_or_streamed() {
     let r = t
         .gql(
             Some(&admin),
-            "mutation($t: String!) { publishTerms(text: $t) { version } }",
+            "mutation($t: String!) { publishTerms(input: { text: $t }) { terms { version } } }",
             json!({"t": "x".repeat(1000)}),
         )
         .await;
@@ -267,7 +267,7 @@ async fn bodies_a_cross_site_form_can_send_do_not_run() {
     let admin = t.sign_in(Role::Admin, &[]).await;
     let bearer = format!("Bearer {admin}");
     let mutation =
-        json!({"query": "mutation { publishTerms(text: \"Условия\") { version } }"}).to_string();
+        json!({"query": "mutation { publishTerms(input: { text: \"Условия\" }) { terms { version } } }"}).to_string();
     for ct in [
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
@@ -547,7 +547,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
     let r = t
         .gql(
             Some(&admin),
-            "mutation { publishTerms(text: \"Условия v1\") { version } }",
+            "mutation { publishTerms(input: { text: \"Условия v1\" }) { terms { version } } }",
             json!({}),
         )
         .await;
@@ -560,7 +560,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
     let r = over_ws(
         &mut ws,
         "c",
-        "mutation { acceptTerms(version: 1) { email } }",
+        "mutation { acceptTerms(input: { version: 1 }) { me { email } } }",
         json!({}),
     )
     .await;
@@ -568,7 +568,9 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
     assert!(over_ws(&mut ws, "d", me, json!({})).await["payload"]["errors"].is_null());
 
     // Logout elsewhere (the same token over POST): the socket closes at once.
-    let r = t.gql(Some(&first), "mutation { logout }", json!({})).await;
+    let r = t
+        .gql(Some(&first), "mutation { logout { ended } }", json!({}))
+        .await;
     assert!(r["errors"].is_null(), "{r}");
     assert_eq!(closed(&mut ws).await, 4401);
 
@@ -583,7 +585,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
     let r = t
         .gql(
             Some(&victim),
-            "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { email } }",
+            "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { me { email } } }",
             json!({"c": password, "n": "another-long-passphrase"}),
         )
         .await;
@@ -597,7 +599,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
     let r = t
         .gql(
             Some(&admin),
-            "mutation($a: UUID!) { blockAccount(accountId: $a, reason: \"проверка\") { blockedAt } }",
+            "mutation($a: UUID!) { blockAccount(input: { accountId: $a, reason: \"проверка\" }) { account { blockedAt } } }",
             json!({"a": id}),
         )
         .await;
@@ -613,7 +615,7 @@ async fn every_operation_on_a_websocket_sees_its_session_now_and_revocation_clos
 async fn a_password_checked_from_a_session_is_locked_and_limited_like_a_sign_in() {
     let t = TestApp::spawn().await;
     let (token, email) = signed_in_client(&t).await;
-    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { email } }";
+    let change = "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { me { email } } }";
     let hash_before: String =
         sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = $1")
             .bind(&email)
@@ -621,8 +623,8 @@ async fn a_password_checked_from_a_session_is_locked_and_limited_like_a_sign_in(
             .await
             .unwrap();
     // Aliases do not multiply the guesses: one password check per request.
-    let aliased = "mutation { a: changePassword(currentPassword: \"guess-number-1\", newPassword: \"n-e-w-password-1\") { email } \
-                   b: changePassword(currentPassword: \"guess-number-2\", newPassword: \"n-e-w-password-1\") { email } }";
+    let aliased = "mutation { a: changePassword(input: { currentPassword: \"guess-number-1\", newPassword: \"n-e-w-password-1\" }) { me { email } } \
+                   b: changePassword(input: { currentPassword: \"guess-number-2\", newPassword: \"n-e-w-password-1\" }) { me { email } } }";
     let r = t.gql(Some(&token), aliased, json!({})).await;
     assert_eq!(
         error(&r),
@@ -640,7 +642,10 @@ async fn a_password_checked_from_a_session_is_locked_and_limited_like_a_sign_in(
             .await;
         assert_eq!(
             error(&r),
-            ("VALIDATION".to_owned(), Some("currentPassword".to_owned())),
+            (
+                "VALIDATION".to_owned(),
+                Some("input.currentPassword".to_owned())
+            ),
             "{r}"
         );
     }
@@ -692,7 +697,7 @@ async fn one_caller_cannot_starve_everyone_else_s_password_hashing() {
     let t = TestApp::spawn().await;
     let victim = format!("victim-{}@test.local", Uuid::new_v4().simple());
     client_account(&t, &victim, None).await;
-    let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let login = "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }";
     let started = Instant::now();
     let flood: Vec<_> = (0..24)
         .map(|i| {
@@ -736,7 +741,7 @@ async fn one_caller_cannot_starve_everyone_else_s_password_hashing() {
 async fn a_login_change_needs_the_password_tells_the_old_address_and_is_capped() {
     let t = TestApp::spawn().await;
     let (token, email) = signed_in_client(&t).await;
-    let ask = "mutation($e: String!, $p: String!) { requestLoginChange(newEmail: $e, currentPassword: $p) }";
+    let ask = "mutation($e: String!, $p: String!) { requestLoginChange(input: { newEmail: $e, currentPassword: $p }) { accepted } }";
     let outbox = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
             .fetch_one(&t.pool)
@@ -748,7 +753,7 @@ async fn a_login_change_needs_the_password_tells_the_old_address_and_is_capped()
     let r = t
         .gql(
             Some(&token),
-            "mutation { requestLoginChange(newEmail: \"thief@evil.example\") }",
+            "mutation { requestLoginChange(input: { newEmail: \"thief@evil.example\" }) { accepted } }",
             json!({}),
         )
         .await;
@@ -762,12 +767,15 @@ async fn a_login_change_needs_the_password_tells_the_old_address_and_is_capped()
         .await;
     assert_eq!(
         error(&r),
-        ("VALIDATION".to_owned(), Some("currentPassword".to_owned())),
+        (
+            "VALIDATION".to_owned(),
+            Some("input.currentPassword".to_owned())
+        ),
         "{r}"
     );
     // 300 aliases in one request: refused whole.
     let aliases: String = (0..300)
-        .map(|i| format!("a{i}: requestLoginChange(newEmail: \"v{i}@evil.example\", currentPassword: \"{PASSWORD}\") "))
+        .map(|i| format!("a{i}: requestLoginChange(input: {{ newEmail: \"v{i}@evil.example\", currentPassword: \"{PASSWORD}\" }}) {{ accepted }} "))
         .collect();
     let r = t
         .gql(
@@ -850,11 +858,11 @@ async fn one_address_receives_a_bounded_number_of_mails_whoever_asks() {
                 &format!("198.51.100.{i}"),
                 "flood/1.0",
                 None,
-                "mutation($i: String!, $e: String!) { requestPasswordReset(inn: $i, email: $e) }",
+                "mutation($i: String!, $e: String!) { requestPasswordReset(input: { inn: $i, email: $e }) { accepted } }",
                 json!({"i": "7707083893", "e": email}),
             )
             .await;
-        assert_eq!(r["data"]["requestPasswordReset"], true, "{r}");
+        assert_eq!(r["data"]["requestPasswordReset"]["accepted"], true, "{r}");
     }
     assert_eq!(t.outbox_count(&email, "password_reset").await, 4);
     healthy(&t).await;
@@ -941,7 +949,7 @@ async fn a_client_cannot_write_itself_into_someone_else_s_story() {
     let contract = conclude(&t, &admin, company, "ЛД-1", "buh@romashka.ru").await;
     let client = t.sign_in(Role::Client, &[company]).await;
     let body = json!({
-        "query": "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { id } }",
+        "query": "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { id } } }",
         "variables": {"i": {"companyId": company, "contractId": contract, "details": {"consultation": {"subject": "Вопрос", "text": "Как?"}}}},
     })
     .to_string();

@@ -194,8 +194,9 @@ pub enum AllocationKind {
 }
 
 /// After a partial early repayment: the remaining lines get fewer or smaller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "snake_case")]
 pub enum RecalculationMode {
     /// Same payment, fewer lines.
     ShorterTerm,

@@ -453,25 +453,39 @@ impl ContractMutation {
     /// Starts every business day up to `to` (ADMIN; never backwards). Each day's closing — credit applied,
     /// lines due and overdue, penalties — follows in the background; `businessDate.closedThrough` shows
     /// how far it got.
-    async fn advance_clock(&self, ctx: &Context<'_>, to: Date) -> Result<ClockPayload> {
+    async fn advance_clock(
+        &self,
+        ctx: &Context<'_>,
+        input: AdvanceClockInput,
+        idempotency_key: Option<String>,
+    ) -> Result<ClockPayload> {
         let (actor, req) = allow(ctx, Operation::AdvanceClock)?;
+        let key = crate::graphql::context::idempotency_key(idempotency_key)?;
         let out = app(ctx)
             .clock
             .execute(
                 CLOCK_ID,
-                ClockCommand::AdvanceClock { to: to.0 },
-                &req.meta(actor, None),
+                ClockCommand::AdvanceClock { to: input.to.0 },
+                &req.meta(actor, key),
             )
             .await
-            .map_err(clock_command_error)?;
+            .map_err(|e| clock_command_error(e).in_input())?;
         Ok(ClockPayload {
-            business_date: to,
+            business_date: input.to,
             days_started: out.events as i32,
             position: out
                 .last_position
                 .map(crate::graphql::position::Position::event),
+            replayed: out.replayed,
         })
     }
+}
+
+/// The business clock moved forward.
+#[derive(Debug, Clone, async_graphql::InputObject)]
+pub struct AdvanceClockInput {
+    /// The last business day to start (never before the current one).
+    pub to: Date,
 }
 
 /// A company's debt as `debt` answers it (also what `debtChanged` sends); no authorization here.

@@ -190,41 +190,48 @@ impl TryFrom<PaymentView> for Payment {
     type Error = ApiError;
 
     fn try_from(v: PaymentView) -> Result<Self, ApiError> {
-        let parts: Vec<dc::Allocation> = serde_json::from_value(v.allocations).map_err(|e| {
-            ApiError::Internal(anyhow::anyhow!(
-                "payments_view.allocations does not decode: {e}"
-            ))
-        })?;
         Ok(Self {
             contract_id: v.contract_id,
             bank_reference: v.bank_reference,
             date: v.paid_on.into(),
             amount: m2(v.amount),
             purpose: PaymentPurpose::from_view(&v.purpose)?,
-            allocations: parts
-                .into_iter()
-                .map(|a| {
-                    let (kind, line, resolution_number) = match a.target {
-                        dc::AllocationTarget::Line { number } => {
-                            (AllocationKind::Line, Some(number as i32), None)
-                        }
-                        dc::AllocationTarget::Penalties => (AllocationKind::Penalties, None, None),
-                        dc::AllocationTarget::Fine { resolution_number } => {
-                            (AllocationKind::Fine, None, Some(resolution_number))
-                        }
-                        dc::AllocationTarget::Insurance => (AllocationKind::Insurance, None, None),
-                        dc::AllocationTarget::Credit => (AllocationKind::Credit, None, None),
-                    };
-                    PaymentAllocation {
-                        kind,
-                        line,
-                        resolution_number,
-                        amount: a.amount.amount(),
-                    }
-                })
-                .collect(),
+            allocations: PaymentAllocation::list(v.allocations, "payments_view.allocations")?,
             position: Position::event(v.position),
         })
+    }
+}
+
+impl PaymentAllocation {
+    /// A payment's allocations from their stored JSON (`where_`: what held it, for the error).
+    ///
+    /// # Errors
+    /// INTERNAL when the JSON is not a list of allocations.
+    pub(crate) fn list(value: serde_json::Value, where_: &str) -> Result<Vec<Self>, ApiError> {
+        let parts: Vec<dc::Allocation> = serde_json::from_value(value)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{where_} does not decode: {e}")))?;
+        Ok(parts
+            .into_iter()
+            .map(|a| {
+                let (kind, line, resolution_number) = match a.target {
+                    dc::AllocationTarget::Line { number } => {
+                        (AllocationKind::Line, Some(number as i32), None)
+                    }
+                    dc::AllocationTarget::Penalties => (AllocationKind::Penalties, None, None),
+                    dc::AllocationTarget::Fine { resolution_number } => {
+                        (AllocationKind::Fine, None, Some(resolution_number))
+                    }
+                    dc::AllocationTarget::Insurance => (AllocationKind::Insurance, None, None),
+                    dc::AllocationTarget::Credit => (AllocationKind::Credit, None, None),
+                };
+                PaymentAllocation {
+                    kind,
+                    line,
+                    resolution_number,
+                    amount: a.amount.amount(),
+                }
+            })
+            .collect())
     }
 }
 
@@ -595,4 +602,6 @@ pub struct ClockPayload {
     pub days_started: i32,
     /// The place of the last BusinessDayStarted.
     pub position: Option<Position>,
+    /// True when an idempotency key matched an earlier call (then `daysStarted` is 0).
+    pub replayed: bool,
 }
