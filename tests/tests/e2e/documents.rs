@@ -746,3 +746,106 @@ async fn a_signed_link_opens_its_file_in_a_browser_for_its_account_only_until_it
     assert!(r["errors"].is_null(), "{r}");
     assert_ne!(t.open_link(&link).await.0, 200);
 }
+
+/// The one mutation shape keeps its promise across kinds: a retry with the same idempotency key answers
+/// `replayed: true` with the first call's object and position, and records, generates and numbers nothing
+/// again — for a generated document (numbered before its command), an uploaded one and a signing step.
+#[tokio::test]
+async fn a_retried_mutation_of_any_kind_is_replayed_and_does_nothing_again() {
+    let t = TestApp::spawn().await;
+    let (admin, company, contract) = contract_on_march_20(&t, "ЛД-2026/77").await;
+    let invoice = "mutation($k: UUID!, $key: String) { requestInvoice(input: { contractId: $k, what: {overdue: true} }, idempotencyKey: $key) { position replayed document { id number } } }";
+    let first = t
+        .gql(
+            Some(&admin),
+            invoice,
+            json!({"k": contract, "key": "invoice-1"}),
+        )
+        .await;
+    let first = &first["data"]["requestInvoice"];
+    assert_eq!(first["replayed"], false, "{first}");
+    assert!(first["position"].is_string(), "{first}");
+    let (events, numbers) = (t.event_count().await, documents_of(&t, company).await);
+    let again = t
+        .gql(
+            Some(&admin),
+            invoice,
+            json!({"k": contract, "key": "invoice-1"}),
+        )
+        .await;
+    let again = &again["data"]["requestInvoice"];
+    assert_eq!(again["replayed"], true, "{again}");
+    assert_eq!(
+        again["document"], first["document"],
+        "the first call's document"
+    );
+    assert_eq!(again["position"], first["position"]);
+    assert_eq!(t.event_count().await, events, "nothing recorded again");
+    assert_eq!(
+        documents_of(&t, company).await,
+        numbers,
+        "nothing generated again"
+    );
+    // Without the key the same call is a new document with the next number.
+    let other = t
+        .gql(Some(&admin), invoice, json!({"k": contract, "key": null}))
+        .await;
+    assert_ne!(
+        other["data"]["requestInvoice"]["document"]["number"], first["document"]["number"],
+        "{other}"
+    );
+
+    // An upload and a step on it.
+    let upload = "mutation($c: UUID!, $f: Upload!, $key: String) { uploadDocument(input: { companyId: $c, title: \"Акт\", file: $f }, idempotencyKey: $key) { replayed document { id } } }";
+    let up = |key: &'static str| {
+        let t = &t;
+        let admin = &admin;
+        async move {
+            t.gql_upload(
+                Some(admin),
+                upload,
+                json!({"c": company, "f": null, "key": key}),
+                &[("f", "акт.pdf", "application/pdf", b"%PDF-1.4 the act")],
+            )
+            .await
+        }
+    };
+    let a = up("upload-1").await;
+    let b = up("upload-1").await;
+    assert_eq!(a["data"]["uploadDocument"]["replayed"], false, "{a}");
+    assert_eq!(b["data"]["uploadDocument"]["replayed"], true, "{b}");
+    assert_eq!(
+        a["data"]["uploadDocument"]["document"],
+        b["data"]["uploadDocument"]["document"]
+    );
+    // A command on another aggregate (news): the same.
+    let news = "mutation { publishNews(input: { title: \"Реквизиты\", text: \"Новые\", date: \"2026-03-20\" }, idempotencyKey: \"news-1\") { replayed position news { id } } }";
+    let one = t.gql(Some(&admin), news, json!({})).await;
+    let events = t.event_count().await;
+    let two = t.gql(Some(&admin), news, json!({})).await;
+    assert_eq!(one["data"]["publishNews"]["replayed"], false, "{one}");
+    assert_eq!(two["data"]["publishNews"]["replayed"], true, "{two}");
+    assert_eq!(
+        one["data"]["publishNews"]["news"],
+        two["data"]["publishNews"]["news"]
+    );
+    assert_eq!(
+        one["data"]["publishNews"]["position"],
+        two["data"]["publishNews"]["position"]
+    );
+    assert_eq!(t.event_count().await, events);
+}
+
+async fn documents_of(t: &TestApp, company: uuid::Uuid) -> (i64, i64) {
+    let docs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM exchange_documents_view WHERE company_id = $1")
+            .bind(company)
+            .fetch_one(&t.pool)
+            .await
+            .unwrap();
+    let files: i64 = sqlx::query_scalar("SELECT count(*) FROM stored_files")
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+    (docs, files)
+}
