@@ -4,6 +4,7 @@
 //! `///` comments on types and fields are the public API documentation (docs/schema.graphql).
 
 mod account;
+mod actor;
 mod audit;
 mod content;
 pub mod context;
@@ -89,6 +90,7 @@ pub fn build_schema(app: App) -> CabinetSchema {
         MutationRoot::default(),
         SubscriptionRoot,
     )
+    .data(actor::loader(app.pool.clone()))
     .data(app)
     .extension(limits::RequestLimits)
     .extension(session::SessionPerOperation)

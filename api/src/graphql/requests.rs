@@ -58,8 +58,8 @@ pub enum EffectState {
 pub struct RequestHistoryEntry {
     /// When.
     pub at: DateTime<Utc>,
-    /// Who (`account:<id>` or `system:<process>`).
-    pub actor: String,
+    /// Who.
+    pub actor: super::actor::Actor,
     /// Which side.
     pub party: Party,
     /// What changed it.
@@ -78,7 +78,7 @@ pub struct RequestComment {
     /// When.
     pub at: DateTime<Utc>,
     /// Who.
-    pub actor: String,
+    pub actor: super::actor::Actor,
     /// Which side.
     pub party: Party,
     /// Text.
@@ -189,7 +189,7 @@ impl Request {
                 if h.change == "CommentAdded" {
                     comments.push(RequestComment {
                         at: h.recorded_at,
-                        actor: h.actor.clone(),
+                        actor: super::actor::Actor(h.actor.clone()),
                         party,
                         text: h.text.clone().unwrap_or_default(),
                     });
@@ -199,7 +199,7 @@ impl Request {
                 }
                 Ok(RequestHistoryEntry {
                     at: h.recorded_at,
-                    actor: h.actor,
+                    actor: super::actor::Actor(h.actor),
                     party,
                     change: super::enums::RequestChange::from_stored(&h.change)?,
                     status: status_of(&h.status)?,

@@ -161,8 +161,8 @@ pub struct Event {
 /// Who and what caused an event.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct EventMetadata {
-    /// `account:<uuid>` or `system:<process>`.
-    pub actor: Option<String>,
+    /// Who caused it (filter by it with `EventFilterInput.actor`: `account:<uuid>` or `system:<process>`).
+    pub actor: Option<super::actor::Actor>,
     /// Groups every event one request or process caused, across aggregates (`correlation(id)`).
     pub correlation_id: Option<String>,
     /// The direct cause: the HTTP request id, or `event:<position>` for a process manager's command.
@@ -177,7 +177,7 @@ impl From<StoredEvent> for Event {
     fn from(e: StoredEvent) -> Self {
         let meta = |k: &str| e.meta(k).map(str::to_owned);
         let metadata = EventMetadata {
-            actor: meta("actor"),
+            actor: meta("actor").map(super::actor::Actor),
             correlation_id: meta("correlation_id"),
             causation_id: meta("causation_id"),
             request_id: meta("request_id"),

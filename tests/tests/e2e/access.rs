@@ -122,7 +122,7 @@ async fn auditors_read_the_event_history_and_change_nothing() {
     )
     .await;
     let auditor = t.sign_in(Role::Auditor, &[]).await;
-    let q = "query($id: String!) { events(filter: {aggregateType: \"Company\", aggregateId: $id}) { edges { node { sequence eventType eventVersion storedVersion metadata { actor correlationId causationId requestId } payload } } } }";
+    let q = "query($id: String!) { events(filter: {aggregateType: \"Company\", aggregateId: $id}) { edges { node { sequence eventType eventVersion storedVersion metadata { actor { logName } correlationId causationId requestId } payload } } } }";
     let r = t
         .gql(Some(&auditor), q, json!({"id": id.to_string()}))
         .await;
@@ -134,9 +134,12 @@ async fn auditors_read_the_event_history_and_change_nothing() {
         edges[1]["node"]["payload"]["CompanyRequisitesChanged"]["short_name"],
         "ООО «Ромашка-2»"
     );
-    for key in ["actor", "correlationId", "causationId", "requestId"] {
+    for key in ["correlationId", "causationId", "requestId"] {
         assert!(edges[0]["node"]["metadata"][key].is_string(), "{key}");
     }
+    assert!(edges[0]["node"]["metadata"]["actor"]["logName"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("account:")));
     // A manager may not read the history; an auditor may not register.
     assert_eq!(
         error(

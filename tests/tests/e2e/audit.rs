@@ -280,7 +280,7 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
     let r = t
         .gql(
             Some(&auditor),
-            "query($c: String!) { events(filter: {aggregateId: $c, eventTypes: [\"PaymentRecorded\"]}) { edges { node { position metadata { correlationId actor } } } } }",
+            "query($c: String!) { events(filter: {aggregateId: $c, eventTypes: [\"PaymentRecorded\"]}) { edges { node { position metadata { correlationId actor { logName } } } } } }",
             json!({"c": contract.to_string()}),
         )
         .await;
@@ -376,7 +376,7 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
 
 const EVENTS: &str = "query($f: EventFilterInput, $first: Int, $after: String) { events(filter: $f, first: $first, after: $after) { \
     pageInfo { hasNextPage } edges { cursor node { position aggregateType aggregateId sequence eventType eventVersion \
-    storedVersion upcast recordedAt metadata { actor correlationId } payload } } } }";
+    storedVersion upcast recordedAt metadata { actor { logName } correlationId } payload } } } }";
 
 fn nodes(r: &Value) -> Vec<Value> {
     ok(r, "events")["edges"]
@@ -468,7 +468,10 @@ async fn auditors_filter_the_log_by_every_field_and_see_upcast_payloads_with_the
     assert_eq!(at.len(), 1);
     assert_eq!(at[0]["aggregateId"], contract.to_string());
     // By actor and by correlation.
-    let actor = of_b[0]["metadata"]["actor"].as_str().unwrap().to_owned();
+    let actor = of_b[0]["metadata"]["actor"]["logName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let by_actor = q(json!({"actor": actor})).await;
     assert_eq!(by_actor.len(), 4, "the manager did four things");
     let corr = of_b[1]["metadata"]["correlationId"]

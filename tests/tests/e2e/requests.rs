@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 const REQUEST_FIELDS: &str = "id kind status dueOn submittedOn overdue question note effect effectDetail \
     rejectionReason withdrawalReason details { __typename } result { sha256 url } \
-    history { party change status text actor files { name } } comments { party text } attachments { name sha256 }";
+    history { party change status text actor { kind role displayName logName accountId } files { name } } \
+    comments { party text actor { displayName } } attachments { name sha256 }";
 
 fn submit_query() -> String {
     format!(
@@ -492,10 +493,40 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
             ("REQUEST_COMPLETED", "STAFF"),
         ]
     );
-    assert!(done["history"][1]["actor"]
+    // Staff sees who acted by e-mail and role; the client sees the lessor, and itself.
+    let staff_seen = &done["history"][1]["actor"];
+    assert_eq!(staff_seen["kind"], "ACCOUNT", "{staff_seen}");
+    assert_eq!(staff_seen["role"], "ADMIN", "{staff_seen}");
+    assert!(staff_seen["logName"]
         .as_str()
         .unwrap()
         .starts_with("account:"));
+    assert!(
+        staff_seen["displayName"].as_str().unwrap().contains('@'),
+        "{staff_seen}"
+    );
+    let seen = w
+        .gql(
+            &w.client,
+            &format!("query($r: UUID!) {{ request(id: $r) {{ {REQUEST_FIELDS} }} }}"),
+            json!({"r": id}),
+        )
+        .await;
+    let history = &seen["data"]["request"]["history"];
+    let lessor = &history[1]["actor"];
+    assert_eq!(lessor["displayName"], "Лизинговая компания", "{seen}");
+    assert!(
+        lessor["logName"].is_null() && lessor["accountId"].is_null(),
+        "{lessor}"
+    );
+    let me = &history[0]["actor"];
+    assert!(me["displayName"].as_str().unwrap().contains('@'), "{me}");
+    assert_eq!(me["role"], "CLIENT");
+    assert!(me["accountId"].is_string(), "{me}");
+    assert_eq!(
+        seen["data"]["request"]["comments"][0]["actor"]["displayName"],
+        "Лизинговая компания"
+    );
     // Both files download for the client; nothing more happens to a completed request.
     let result = done["result"]["sha256"].as_str().unwrap();
     assert_eq!(
