@@ -84,7 +84,7 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
                 url,
                 Some(token),
                 "query($c: UUID!) { policies(companyId: $c) { edges { node { status premiumPaid } } }                    requests(companyId: $c) { edges { node { kind status } } } \
-                   news(first: 5) { edges { node { title } } } faq { question } \
+                   news(first: 5) { edges { node { title } } } faq { nodes { question } } \
                    unreadNotificationCount(companyId: $c) \
                    documents(companyId: $c) { edges { node { kind title file { url } } } } }",
                 json!({ "c": company }),
@@ -117,7 +117,7 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
                 "{more}"
             );
             assert_eq!(
-                more["data"]["faq"].as_array().map(Vec::len),
+                more["data"]["faq"]["nodes"].as_array().map(Vec::len),
                 Some(3),
                 "{more}"
             );

@@ -162,9 +162,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
-           AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM notification_reads r \
-                                      WHERE r.account_id = $3 AND r.notification_id = n.id)) \
+        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} AND (NOT $4 OR {UNREAD}) \
            AND ($5::bigint IS NULL OR (n.transaction_id, n.position, n.ordinal) < ($5::bigint::text::xid8, $6, $7)) \
          ORDER BY n.transaction_id DESC, n.position DESC, n.ordinal DESC LIMIT $8"
     ))
@@ -218,16 +216,28 @@ pub async fn since(
 /// # Errors
 /// A database error.
 pub async fn unread_count(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> {
+    count(pool, scope, true).await
+}
+
+/// How many notifications the scope sees (only the unread with `unread_only`): `list`'s total.
+///
+/// # Errors
+/// A database error.
+pub async fn count(pool: &PgPool, scope: &Scope, unread_only: bool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM notifications n WHERE {VISIBLE} \
-           AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.account_id = $3 AND r.notification_id = n.id)"
+        "SELECT count(*) FROM notifications n WHERE {VISIBLE} AND (NOT $4 OR {UNREAD})"
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
     .bind(scope.account)
+    .bind(unread_only)
     .fetch_one(pool)
     .await
 }
+
+/// Not read by the account `$3`.
+const UNREAD: &str = "NOT EXISTS (SELECT 1 FROM notification_reads r \
+    WHERE r.account_id = $3 AND r.notification_id = n.id)";
 
 /// Marks `ids` read for the account; returns how many were newly marked.
 ///

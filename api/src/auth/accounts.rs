@@ -188,10 +188,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AccountRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts a \
-         WHERE a.account_id > $1 \
-           AND ($2::text IS NULL OR strpos(a.email, lower($2)) > 0) \
-           AND ($3::text IS NULL OR $3 = ANY (a.roles)) \
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.account_id > $1 AND {ACCOUNT_FILTER} \
          ORDER BY a.account_id LIMIT $4"
     ))
     .bind(after.unwrap_or(Uuid::nil()))
@@ -199,6 +196,29 @@ pub async fn list(
     .bind(role.map(Role::as_str))
     .bind(limit)
     .fetch_all(pool)
+    .await
+}
+
+/// The condition of `list`: `$2` a part of the login, `$3` a role.
+const ACCOUNT_FILTER: &str =
+    "($2::text IS NULL OR strpos(a.email, lower($2)) > 0) AND ($3::text IS NULL OR $3 = ANY (a.roles))";
+
+/// How many accounts `list` finds over every page.
+///
+/// # Errors
+/// A database error.
+pub async fn count(
+    pool: &PgPool,
+    search: Option<&str>,
+    role: Option<Role>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM accounts a WHERE $1::uuid IS NULL AND {ACCOUNT_FILTER}"
+    ))
+    .bind(None::<Uuid>)
+    .bind(search)
+    .bind(role.map(Role::as_str))
+    .fetch_one(pool)
     .await
 }
 

@@ -63,7 +63,7 @@ impl AccountQuery {
         after: Option<String>,
         search: Option<String>,
         role: Option<Role>,
-    ) -> Result<Connection<String, Account>> {
+    ) -> Result<Connection<String, Account, super::pagination::Total>> {
         allow(ctx, Operation::ManageAccounts)?;
         let limit = page_size(first)?;
         let after_id = after
@@ -83,9 +83,18 @@ impl AccountQuery {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(page(rows, limit, after.is_some(), |r| {
-            (r.account_id.to_string(), Account::from(r))
-        }))
+        let total = super::pagination::total(
+            ctx,
+            accounts::count(&app(ctx).pool, search.as_deref(), role.map(Into::into)),
+        )
+        .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            after.is_some(),
+            total,
+            |r| (r.account_id.to_string(), Account::from(r)),
+        ))
     }
 
     /// One account (ADMIN); `null` when unknown.

@@ -132,17 +132,62 @@ pub struct StoryMail {
 /// Everything one request or process caused, across aggregates: its events in commit order, the
 /// notifications they produced, the mails they caused.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Correlation {
     /// The correlation id.
     pub id: String,
-    /// Its events, in commit order (at most 1,000).
-    pub events: Vec<Event>,
-    /// More events exist than `events` holds.
+    /// More than 1,000 events have this id: `notifications` and `mails` are those of the first 1,000
+    /// (`events` pages through all of them).
     pub truncated: bool,
-    /// Notifications produced by those events.
-    pub notifications: Vec<StoryNotification>,
+    #[graphql(skip)]
+    pub(crate) notifications: Vec<StoryNotification>,
+    #[graphql(skip)]
+    pub(crate) mails: Vec<StoryMail>,
+}
+
+#[async_graphql::ComplexObject]
+impl Correlation {
+    /// Its events, in commit order, page by page (as `events(filter: { correlationId })`).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Event>> {
+        let limit = page_size(first)?;
+        let after = cursor(after)?;
+        let filter = EventFilter {
+            correlation_id: Some(self.id.clone()),
+            ..EventFilterInput::default().into_filter()?
+        };
+        let events = audit::list_events(&app(ctx).pool, &filter, after, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(page(events, limit, after.is_some(), |e| {
+            (e.position.to_string(), Event::from(e))
+        }))
+    }
+
+    /// Notifications produced by its events, in the order they were produced.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn notifications(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, StoryNotification, super::pagination::Total>> {
+        Ok(super::pagination::slice(&self.notifications, first, after)?)
+    }
+
     /// Mails caused by them, in the order they were queued.
-    pub mails: Vec<StoryMail>,
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn mails(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, StoryMail, super::pagination::Total>> {
+        Ok(super::pagination::slice(&self.mails, first, after)?)
+    }
 }
 
 const STORY_LIMIT: i64 = 1_000;
@@ -191,7 +236,6 @@ impl AuditQuery {
         s.events.truncate(STORY_LIMIT as usize);
         Ok(Correlation {
             id,
-            events: s.events.into_iter().map(Event::from).collect(),
             truncated,
             notifications: s
                 .notifications

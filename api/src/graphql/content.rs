@@ -236,17 +236,25 @@ impl ContentQuery {
 
     /// The FAQ by section and order; with `search`, the entries matching it best first (Russian
     /// full-text: word forms match, "quoted phrases" and -exclusions work).
-    async fn faq(&self, ctx: &Context<'_>, search: Option<String>) -> Result<Vec<FaqEntry>> {
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn faq(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, FaqEntry, super::pagination::Total>> {
         allow(ctx, Operation::ReadNews)?;
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             return Err(ApiError::validation("search", "must be at most 200 characters").into());
         }
-        Ok(views::list_faq(&app(ctx).pool, search.as_deref())
+        let entries: Vec<FaqEntry> = views::list_faq(&app(ctx).pool, search.as_deref())
             .await
             .map_err(ApiError::from)?
             .into_iter()
             .map(Into::into)
-            .collect())
+            .collect();
+        Ok(super::pagination::slice(&entries, first, after)?)
     }
 }
 

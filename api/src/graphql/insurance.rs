@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::context::{allow, allow_seen, app, idempotency_key, request};
 use super::enums::unknown_stored;
 use super::files::FileInfo;
-use super::pagination::{page, page_size};
+use super::pagination::page_size;
 use super::payload::{payload, Done};
 use super::scalars::money;
 use crate::auth::policy::{authorize, Operation};
@@ -173,6 +173,7 @@ impl From<InsuredEventView> for InsuredEvent {
 
 /// An insurance policy on a leased asset.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Policy {
     /// Id.
     pub id: Uuid,
@@ -213,7 +214,25 @@ pub struct Policy {
     /// Premium installments.
     pub installments: Vec<PremiumInstallment>,
     /// Insured events reported.
+    #[graphql(skip)]
     pub insured_events: Vec<InsuredEvent>,
+}
+
+#[async_graphql::ComplexObject]
+impl Policy {
+    /// Insured events reported, oldest first (for a page of policies, loaded with the page).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn insured_events(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, InsuredEvent, super::pagination::Total>> {
+        Ok(super::pagination::slice(
+            &self.insured_events,
+            first,
+            after,
+        )?)
+    }
 }
 
 impl Policy {
@@ -503,7 +522,7 @@ impl InsuranceQuery {
         status: Option<PolicyStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Policy>> {
+    ) -> Result<Connection<String, Policy, super::pagination::Total>> {
         allow(ctx, Operation::ReadPolicies(company_id))?;
         let limit = page_size(first)?;
         let cursor = parse_cursor(after)?;
@@ -519,9 +538,23 @@ impl InsuranceQuery {
         .map_err(ApiError::from)?;
         let mut rows = with_children(ctx, rows).await?;
         rows.truncate(limit as usize + 1);
-        Ok(page(rows, limit, cursor.is_some(), |p| {
-            (format!("{}|{}", p.ends_on, p.id), p)
-        }))
+        let total = super::pagination::total(
+            ctx,
+            views::count_policies(
+                &app(ctx).pool,
+                company_id,
+                contract_id,
+                status.map(PolicyStatus::as_str),
+            ),
+        )
+        .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            cursor.is_some(),
+            total,
+            |p| (format!("{}|{}", p.ends_on, p.id), p),
+        ))
     }
 
     /// One policy; `null` when there is none the caller may see.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::context::{allow, app};
 use super::enums::graphql_enum;
-use super::pagination::{page, page_size};
+use super::pagination::page_size;
 use crate::app::notifications::{self as service, NotificationRow, Position, Scope};
 use crate::auth::policy::Operation;
 use crate::auth::Actor;
@@ -227,7 +227,7 @@ impl NotificationQuery {
         #[graphql(default)] unread_only: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Notification>> {
+    ) -> Result<Connection<String, Notification, super::pagination::Total>> {
         let (_, scope) = scope(ctx, company_id)?;
         let limit = page_size(first)?;
         let before = after
@@ -237,9 +237,16 @@ impl NotificationQuery {
         let rows = service::list(&app(ctx).pool, &scope, unread_only, before, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        Ok(page(rows, limit, before.is_some(), |r| {
-            (r.place().to_string(), Notification(r))
-        }))
+        let total =
+            super::pagination::total(ctx, service::count(&app(ctx).pool, &scope, unread_only))
+                .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            before.is_some(),
+            total,
+            |r| (r.place().to_string(), Notification(r)),
+        ))
     }
 
     /// How many of those the caller has not read.

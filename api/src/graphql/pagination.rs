@@ -116,3 +116,39 @@ pub(crate) fn nodes_select(ctx: &async_graphql::Context<'_>, fields: &[&str]) ->
         .iter()
         .any(|f| edges.field(f).exists() || nodes.field(f).exists())
 }
+
+/// A connection over a list the parent object already holds (a request's history, loaded with its page in
+/// one query): the same `first`/`after` rule, cursors are places in the list, `totalCount` its length.
+///
+/// # Errors
+/// VALIDATION on `first` or `after`.
+pub(crate) fn slice<N: async_graphql::OutputType + Clone>(
+    items: &[N],
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, N, Total>, ApiError> {
+    let limit = page_size(first)?;
+    let start = match cursor(after)? {
+        Some(c) if c >= 0 && (c as usize) < items.len() => c as usize + 1,
+        Some(_) => {
+            return Err(ApiError::validation(
+                "after",
+                "not a cursor returned by this connection",
+            ))
+        }
+        None => 0,
+    };
+    let total = Total {
+        total_count: items.len() as i64,
+    };
+    let rest: Vec<(usize, N)> = items
+        .iter()
+        .cloned()
+        .enumerate()
+        .skip(start)
+        .take(limit as usize + 1)
+        .collect();
+    Ok(page_with(rest, limit, start > 0, total, |(i, n)| {
+        (i.to_string(), n)
+    }))
+}

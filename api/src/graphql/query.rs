@@ -8,7 +8,7 @@ use projections::views::companies::{list_companies, load_company, CompanyFilter}
 use uuid::Uuid;
 
 use super::context::{allow, app};
-use super::pagination::{cursor, page, page_size};
+use super::pagination::{cursor, page_size};
 use super::types::{Company, Me};
 use crate::auth::policy::Operation;
 use crate::error::ApiError;
@@ -52,7 +52,7 @@ impl CoreQuery {
         first: Option<i32>,
         after: Option<String>,
         search: Option<String>,
-    ) -> Result<Connection<String, Company>> {
+    ) -> Result<Connection<String, Company, super::pagination::Total>> {
         let (actor, _) = allow(ctx, Operation::ListCompanies)?;
         let limit = page_size(first)?;
         let after = cursor(after)?;
@@ -64,9 +64,18 @@ impl CoreQuery {
         let rows = list_companies(&app(ctx).pool, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        Ok(page(rows, limit, after.is_some(), |v| {
-            (v.registered_position.to_string(), Company::from(v))
-        }))
+        let total = super::pagination::total(
+            ctx,
+            projections::views::companies::count_companies(&app(ctx).pool, &filter),
+        )
+        .await?;
+        Ok(super::pagination::page_with(
+            rows,
+            limit,
+            after.is_some(),
+            total,
+            |v| (v.registered_position.to_string(), Company::from(v)),
+        ))
     }
 }
 

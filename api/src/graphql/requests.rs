@@ -134,11 +134,14 @@ pub struct Request {
     pub submitted_at: DateTime<Utc>,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
-    /// Every change, oldest first (loaded for the whole list in one query when asked for).
+    /// Every change, oldest first.
+    #[graphql(skip)]
     pub history: Vec<RequestHistoryEntry>,
     /// Comments, oldest first.
+    #[graphql(skip)]
     pub comments: Vec<RequestComment>,
-    /// Files from both sides (the result document excluded), oldest first.
+    /// Files from both sides, oldest first.
+    #[graphql(skip)]
     pub attachments: Vec<FileInfo>,
     /// The documents as of an instant (an as-of reconstruction; never read from the live tables then).
     #[graphql(skip)]
@@ -147,6 +150,37 @@ pub struct Request {
 
 #[async_graphql::ComplexObject]
 impl Request {
+    /// Every change, oldest first (for a page of requests, loaded for the whole page in one query).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, RequestHistoryEntry, super::pagination::Total>>
+    {
+        Ok(super::pagination::slice(&self.history, first, after)?)
+    }
+
+    /// Comments, oldest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn comments(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, RequestComment, super::pagination::Total>> {
+        Ok(super::pagination::slice(&self.comments, first, after)?)
+    }
+
+    /// Files from both sides (the result document excluded), oldest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn attachments(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, FileInfo, super::pagination::Total>> {
+        Ok(super::pagination::slice(&self.attachments, first, after)?)
+    }
+
     /// The documents the cabinet generated for it on completion (certificates, acts), also mailed to the
     /// e-mail it gave.
     async fn documents(

@@ -278,25 +278,9 @@ pub async fn list_companies(
     f: &CompanyFilter,
     limit: i64,
 ) -> Result<Vec<CompanyView>, sqlx::Error> {
-    let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let (inn_prefix, name_part) = match search {
-        Some(s) if s.chars().all(|c| c.is_ascii_digit()) => (Some(format!("{s}%")), None),
-        Some(s) => (
-            None,
-            Some(format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )),
-        ),
-        None => (None, None),
-    };
+    let (inn_prefix, name_part) = f.search_terms();
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM companies_view \
-         WHERE ($1::uuid[] IS NULL OR company_id = ANY($1)) \
-           AND ($2::text IS NULL OR inn LIKE $2) \
-           AND ($3::text IS NULL OR short_name ILIKE $3 OR full_name ILIKE $3) \
+        "SELECT {COLUMNS} FROM companies_view WHERE {COMPANY_FILTER} \
            AND ($4::bigint IS NULL OR registered_position > $4) \
          ORDER BY registered_position LIMIT $5"
     ))
@@ -307,4 +291,50 @@ pub async fn list_companies(
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// How many companies the filter finds over every page (`after` is ignored).
+///
+/// # Errors
+/// A database error.
+pub async fn count_companies(pool: &PgPool, f: &CompanyFilter) -> Result<i64, sqlx::Error> {
+    let (inn_prefix, name_part) = f.search_terms();
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM companies_view WHERE {COMPANY_FILTER}"
+    ))
+    .bind(f.only.as_deref())
+    .bind(inn_prefix)
+    .bind(name_part)
+    .fetch_one(pool)
+    .await
+}
+
+/// The filter's condition on `companies_view`: `$1` the companies a client may see, `$2` an ИНН prefix,
+/// `$3` a part of the name.
+const COMPANY_FILTER: &str = "($1::uuid[] IS NULL OR company_id = ANY($1)) \
+    AND ($2::text IS NULL OR inn LIKE $2) \
+    AND ($3::text IS NULL OR short_name ILIKE $3 OR full_name ILIKE $3)";
+
+impl CompanyFilter {
+    /// The search as an ИНН prefix (digits) or a part of the name, with LIKE's wildcards escaped.
+    fn search_terms(&self) -> (Option<String>, Option<String>) {
+        match self
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) if s.chars().all(|c| c.is_ascii_digit()) => (Some(format!("{s}%")), None),
+            Some(s) => (
+                None,
+                Some(format!(
+                    "%{}%",
+                    s.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )),
+            ),
+            None => (None, None),
+        }
+    }
 }

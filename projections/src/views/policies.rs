@@ -443,8 +443,7 @@ pub async fn list_policies(
     limit: i64,
 ) -> Result<Vec<PolicyView>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies_view \
-         WHERE company_id = $1 AND ($2::uuid IS NULL OR contract_id = $2) AND ($3::text IS NULL OR status = $3) \
+        "SELECT {POLICY_COLUMNS} FROM policies_view WHERE {POLICY_FILTER} \
            AND ($4::date IS NULL OR (ends_on, policy_id) < ($4, $5)) \
          ORDER BY ends_on DESC, policy_id DESC LIMIT $6"
     ))
@@ -455,6 +454,30 @@ pub async fn list_policies(
     .bind(after.map(|a| a.1))
     .bind(limit)
     .fetch_all(pool)
+    .await
+}
+
+/// The condition of `list_policies`: `$1` the company, `$2` a contract, `$3` a status.
+const POLICY_FILTER: &str = "company_id = $1 AND ($2::uuid IS NULL OR contract_id = $2) \
+    AND ($3::text IS NULL OR status = $3)";
+
+/// How many policies `list_policies` finds over every page.
+///
+/// # Errors
+/// A database error.
+pub async fn count_policies(
+    pool: &PgPool,
+    company_id: Uuid,
+    contract_id: Option<Uuid>,
+    status: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM policies_view WHERE {POLICY_FILTER}"
+    ))
+    .bind(company_id)
+    .bind(contract_id)
+    .bind(status)
+    .fetch_one(pool)
     .await
 }
 

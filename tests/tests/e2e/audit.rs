@@ -18,7 +18,7 @@ const DEBT: &str = "query($id: UUID!, $at: DateTime) { debt(companyId: $id, asOf
 const POLICY: &str = "query($id: UUID!, $at: DateTime) { policy(id: $id, asOf: $at) { \
     status premiumPaid insuranceDebt installments { number amount paid rebilled cancelled } } }";
 const REQUEST: &str = "query($id: UUID!, $at: DateTime) { request(id: $id, asOf: $at) { \
-    status overdue dueOn closedAt history { change status } } }";
+    status overdue dueOn closedAt history { nodes { change status } } } }";
 
 async fn db_now(t: &TestApp) -> DateTime<Utc> {
     sqlx::query_scalar("SELECT clock_timestamp()")
@@ -311,37 +311,37 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
         .gql(
             Some(&auditor),
             "query($id: String!) { correlation(id: $id) { id truncated \
-               events { position aggregateType aggregateId eventType metadata { correlationId causationId } } \
-               notifications { position kind audience } mails { template recipient causedBy sentAt } } }",
+               events { nodes { position aggregateType aggregateId eventType metadata { correlationId causationId } } } \
+               notifications { totalCount nodes { position kind audience } } mails { nodes { template recipient causedBy sentAt } } } }",
             json!({"id": correlation}),
         )
         .await;
     let story = ok(&r, "correlation");
-    let events: Vec<&str> = story["events"]
+    let events: Vec<&str> = story["events"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["eventType"].as_str().unwrap())
         .collect();
     assert_eq!(events, ["PaymentRecorded", "PenaltyAccrued"], "{story}");
-    assert!(story["events"]
+    assert!(story["events"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .all(|e| e["metadata"]["correlationId"] == correlation.as_str()));
-    let kinds: Vec<&str> = story["notifications"]
+    let kinds: Vec<&str> = story["notifications"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"PAYMENT_RECEIVED"), "{story}");
-    assert!(story["notifications"]
+    assert!(story["notifications"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .any(|n| n["position"] == payment_position));
-    let mails = story["mails"].as_array().unwrap();
+    let mails = story["mails"]["nodes"].as_array().unwrap();
     assert_eq!(mails.len(), 1, "{story}");
     assert_eq!(mails[0]["template"], "notification");
     assert_eq!(mails[0]["recipient"], "payer@romashka.ru");
@@ -353,12 +353,12 @@ async fn one_payment_is_one_story_from_the_payment_to_the_mail() {
     let r = t
         .gql(
             Some(&auditor),
-            "{ correlation(id: \"business-day:2026-03-20\") { events { eventType } mails { template } } }",
+            "{ correlation(id: \"business-day:2026-03-20\") { events { nodes { eventType } } mails { nodes { template } } } }",
             json!({}),
         )
         .await;
     let day = ok(&r, "correlation");
-    assert!(day["events"]
+    assert!(day["events"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

@@ -938,11 +938,11 @@ async fn admin_publishes_edits_and_unpublishes_news_and_the_faq_is_searched_in_r
             let r = t
                 .gql(
                     Some(&client),
-                    "query($s: String) { faq(search: $s) { question section } }",
+                    "query($s: String) { faq(search: $s) { totalCount nodes { question section } } }",
                     json!({ "s": search }),
                 )
                 .await;
-            r["data"]["faq"]
+            r["data"]["faq"]["nodes"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{r}"))
                 .iter()

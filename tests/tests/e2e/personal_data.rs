@@ -59,7 +59,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
     let r = t
         .gql_upload(
             Some(&client),
-            "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { id attachments { sha256 } } } }",
+            "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { id attachments { nodes { sha256 } } } } }",
             json!({"i": {"companyId": company, "contractId": contract, "details": {"travelAbroad": {
                 "countries": ["BY"], "from": "2026-06-01", "to": "2026-06-15",
                 "drivers": [{"fullName": NAME, "licenceNumber": LICENCE}]}}, "attachments": [null]}}),
@@ -68,7 +68,7 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         .await;
     let request = r["data"]["submitRequest"]["request"]["id"].clone();
     assert!(request.is_string(), "{r}");
-    let scan_sha = r["data"]["submitRequest"]["request"]["attachments"][0]["sha256"]
+    let scan_sha = r["data"]["submitRequest"]["request"]["attachments"]["nodes"][0]["sha256"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();

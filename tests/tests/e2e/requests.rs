@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 const REQUEST_FIELDS: &str = "id kind status dueOn submittedOn overdue question note effect effectDetail \
     rejectionReason withdrawalReason details { __typename } result { sha256 url } \
-    history { party change status text actor { kind role displayName logName accountId } files { name } } \
-    comments { party text actor { displayName } } attachments { name sha256 }";
+    history { totalCount nodes { party change status text actor { kind role displayName logName accountId } files { name } } } \
+    comments { nodes { party text actor { displayName } } } attachments { nodes { name sha256 } }";
 
 fn submit_query() -> String {
     format!(
@@ -23,7 +23,7 @@ const ISSUE: &str = "mutation($i: IssuePolicyInput!) { issuePolicy(input: $i) { 
     id status endsOn insuranceDebt form { sha256 name } installments { number dueDate amount paid fellDue } } } }";
 
 const POLICY: &str = "query($id: UUID!) { policy(id: $id) { id status number endsOn premium premiumPaid \
-    insuranceDebt installments { number amount paid cancelled } insuredEvents { place attachments { name } } } }";
+    insuranceDebt installments { number amount paid cancelled } insuredEvents { nodes { place attachments { name } } } } }";
 
 const DEBT: &str =
     "query($c: UUID!) { debt(companyId: $c) { insurance total contracts { insurance } } }";
@@ -382,7 +382,7 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
     assert_eq!(quote["total"], "303000.00", "{r}");
     let p = w.gql(&w.client, POLICY, json!({"id": policy})).await;
     assert_eq!(
-        p["data"]["policy"]["insuredEvents"][0]["place"], "МКАД 41 км",
+        p["data"]["policy"]["insuredEvents"]["nodes"][0]["place"], "МКАД 41 км",
         "{p}"
     );
     // A technical-support request is due the next working day after Monday 2 March: Tuesday.
@@ -439,7 +439,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
         .t
         .gql_upload(
             Some(&w.client),
-            "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { status attachments { name sha256 } } } }",
+            "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { status attachments { nodes { name sha256 } } } } }",
             json!({"r": id, "f": null}),
             &[("f", "платёжка.pdf", "application/pdf", PDF)],
         )
@@ -448,7 +448,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
         r["data"]["attachToRequest"]["request"]["status"], "IN_REVIEW",
         "the answer returns it: {r}"
     );
-    let sha = r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"]
+    let sha = r["data"]["attachToRequest"]["request"]["attachments"]["nodes"][0]["sha256"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -460,7 +460,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
         )
         .await;
     assert_eq!(
-        r["data"]["commentRequest"]["request"]["comments"][0]["party"], "STAFF",
+        r["data"]["commentRequest"]["request"]["comments"]["nodes"][0]["party"], "STAFF",
         "{r}"
     );
     let r = w
@@ -475,7 +475,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
     let done = &r["data"]["completeRequest"]["request"];
     assert_eq!(done["status"], "COMPLETED", "{r}");
     assert_eq!(done["note"], "Счёт исправлен");
-    let changes: Vec<(&str, &str)> = done["history"]
+    let changes: Vec<(&str, &str)> = done["history"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -494,7 +494,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
         ]
     );
     // Staff sees who acted by e-mail and role; the client sees the lessor, and itself.
-    let staff_seen = &done["history"][1]["actor"];
+    let staff_seen = &done["history"]["nodes"][1]["actor"];
     assert_eq!(staff_seen["kind"], "ACCOUNT", "{staff_seen}");
     assert_eq!(staff_seen["role"], "ADMIN", "{staff_seen}");
     assert!(staff_seen["logName"]
@@ -512,7 +512,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
             json!({"r": id}),
         )
         .await;
-    let history = &seen["data"]["request"]["history"];
+    let history = &seen["data"]["request"]["history"]["nodes"];
     let lessor = &history[1]["actor"];
     assert_eq!(lessor["displayName"], "Лизинговая компания", "{seen}");
     assert!(
@@ -524,7 +524,7 @@ async fn a_request_goes_through_review_a_question_an_answer_and_completion_with_
     assert_eq!(me["role"], "CLIENT");
     assert!(me["accountId"].is_string(), "{me}");
     assert_eq!(
-        seen["data"]["request"]["comments"][0]["actor"]["displayName"],
+        seen["data"]["request"]["comments"]["nodes"][0]["actor"]["displayName"],
         "Лизинговая компания"
     );
     // Both files download for the client; nothing more happens to a completed request.
@@ -1044,7 +1044,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
     let other_contract = conclude(&w.t, &w.admin, other, "ЛД-Б-1", "b@vasilek.ru").await;
     let other_client = w.t.sign_in(Role::Client, &[other]).await;
     const SAME: &[u8] = b"%PDF-1.4 the same bytes in two companies";
-    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { attachments { sha256 } } } }";
+    let attach = "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { attachments { nodes { sha256 } } } } }";
     let mine = w
         .submitted(json!({"complaint": {"subject": "x", "text": "y"}}))
         .await;
@@ -1056,7 +1056,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
             &[("f", "секретный-план-слияния.pdf", "application/pdf", SAME)],
         )
         .await;
-    let sha = r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"]
+    let sha = r["data"]["attachToRequest"]["request"]["attachments"]["nodes"][0]["sha256"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
@@ -1081,7 +1081,7 @@ async fn a_download_shows_the_name_the_caller_s_company_gave_the_file() {
         )
         .await;
     assert_eq!(
-        r["data"]["attachToRequest"]["request"]["attachments"][0]["sha256"],
+        r["data"]["attachToRequest"]["request"]["attachments"]["nodes"][0]["sha256"],
         sha.as_str()
     );
     let name = |token: String| {
@@ -1134,4 +1134,88 @@ async fn a_request_list_counts_every_page_with_its_filters() {
     assert_eq!(all["data"]["requests"]["pageInfo"]["hasNextPage"], true);
     let done = count(json!("COMPLETED")).await;
     assert_eq!(done["data"]["requests"]["totalCount"], 0, "{done}");
+}
+
+/// A request's history, comments and attachments are connections: pages of `first` after a cursor, with
+/// `totalCount` — and policies, notifications, companies and accounts count every page with their filters.
+#[tokio::test]
+async fn lists_inside_a_request_page_like_every_connection_and_lists_count_their_pages() {
+    let w = World::new().await;
+    let id = w
+        .submitted(json!({"consultation": {"subject": "Выкуп", "text": "Вопрос"}}))
+        .await;
+    for text in ["первый", "второй", "третий"] {
+        let r = w
+            .step(
+                &w.client,
+                "commentRequest(input: { requestId: $r, text: $x })",
+                json!({"r": id, "x": text}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
+    let q = "query($r: UUID!, $a: String) { request(id: $r) { \
+        comments(first: 2, after: $a) { totalCount nodes { text } edges { cursor } pageInfo { hasNextPage hasPreviousPage } } \
+        history(first: 1) { totalCount nodes { change } pageInfo { hasNextPage } } } }";
+    let page1 = w.gql(&w.client, q, json!({"r": id, "a": null})).await;
+    let c = &page1["data"]["request"]["comments"];
+    assert_eq!(c["totalCount"], 3, "{page1}");
+    assert_eq!(c["nodes"], json!([{"text": "первый"}, {"text": "второй"}]));
+    assert_eq!(
+        c["pageInfo"],
+        json!({"hasNextPage": true, "hasPreviousPage": false})
+    );
+    let h = &page1["data"]["request"]["history"];
+    assert_eq!(h["totalCount"], 4, "submitted and three comments: {page1}");
+    assert_eq!(h["nodes"], json!([{"change": "REQUEST_SUBMITTED"}]));
+    let cursor = c["edges"][1]["cursor"].clone();
+    let page2 = w.gql(&w.client, q, json!({"r": id, "a": cursor})).await;
+    let c = &page2["data"]["request"]["comments"];
+    assert_eq!(c["nodes"], json!([{"text": "третий"}]), "{page2}");
+    assert_eq!(
+        c["pageInfo"],
+        json!({"hasNextPage": false, "hasPreviousPage": true})
+    );
+    // A cursor this list never gave is refused, naming `after`.
+    let bad = w.gql(&w.client, q, json!({"r": id, "a": "99"})).await;
+    assert_eq!(
+        error(&bad),
+        ("VALIDATION".to_owned(), Some("after".to_owned()))
+    );
+
+    // Totals of the other lists a screen counts.
+    w.issue_policy("LESSEE", "2027-03-01", json!([])).await;
+    let r = w
+        .gql(
+            &w.admin,
+            "query($c: UUID!) { policies(companyId: $c, first: 1) { totalCount } \
+               notifications(first: 1) { totalCount nodes { id } } \
+               companies(first: 1) { totalCount } accounts(first: 1) { totalCount } \
+               clients: accounts(first: 1, role: CLIENT) { totalCount } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    let d = &r["data"];
+    assert_eq!(d["policies"]["totalCount"], 1, "{r}");
+    let staff_notes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE audience = 'staff'")
+            .fetch_one(&w.t.pool)
+            .await
+            .unwrap();
+    assert!(staff_notes > 1);
+    assert_eq!(d["notifications"]["totalCount"], staff_notes, "{r}");
+    let companies: i64 = sqlx::query_scalar("SELECT count(*) FROM companies_view")
+        .fetch_one(&w.t.pool)
+        .await
+        .unwrap();
+    assert_eq!(d["companies"]["totalCount"], companies, "{r}");
+    let (accounts, clients): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE 'CLIENT' = ANY (roles)) FROM accounts",
+    )
+    .fetch_one(&w.t.pool)
+    .await
+    .unwrap();
+    assert_eq!(d["accounts"]["totalCount"], accounts, "{r}");
+    assert_eq!(d["clients"]["totalCount"], clients, "{r}");
+    assert!(clients < accounts);
 }
