@@ -64,6 +64,12 @@ pub struct Wake {
     pub staff_notifications: Targets,
     /// Companies whose requests changed.
     pub requests: Targets,
+    /// Companies whose exchange documents changed.
+    pub documents: Targets,
+    /// Companies whose policies changed.
+    pub policies: Targets,
+    /// Companies whose ЭДО connection changed.
+    pub edo: Targets,
     /// Companies whose debt may have changed.
     pub debt: Targets,
 }
@@ -287,15 +293,29 @@ async fn targets(
             wake.notifications.add(company);
         }
     }
-    let requests = uuids(events, "ClientRequest");
-    if !requests.is_empty() {
-        let companies: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT company_id FROM requests_view WHERE request_id = ANY($1)",
-        )
-        .bind(&requests)
-        .fetch_all(&mut *conn)
-        .await?;
-        wake.requests.companies.extend(companies);
+    for (subject, targets) in [
+        (&REQUESTS, &mut wake.requests),
+        (&DOCUMENTS, &mut wake.documents),
+        (&POLICIES, &mut wake.policies),
+        (&EDO, &mut wake.edo),
+    ] {
+        let ids = uuids(events, subject.aggregate_type);
+        if ids.is_empty() {
+            continue;
+        }
+        let companies: Vec<Uuid> = match subject.view {
+            // The aggregate is the company's own.
+            None => ids,
+            Some((view, id)) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT DISTINCT company_id FROM {view} WHERE {id} = ANY($1)"
+                ))
+                .bind(&ids)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        targets.companies.extend(companies);
     }
     let contracts = uuids(events, "Contract");
     if !contracts.is_empty() {
@@ -307,16 +327,9 @@ async fn targets(
         .await?;
         wake.debt.companies.extend(companies);
     }
-    let policies = uuids(events, "Policy");
-    if !policies.is_empty() {
-        let companies: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT company_id FROM policies_view WHERE policy_id = ANY($1)",
-        )
-        .bind(&policies)
-        .fetch_all(&mut *conn)
-        .await?;
-        wake.debt.companies.extend(companies);
-    }
+    // A policy's re-billed premium is part of the debt.
+    let policy_companies = wake.policies.companies.clone();
+    wake.debt.companies.extend(policy_companies);
     // A new business day moves amounts into "due" and "overdue" for any company.
     if events.iter().any(|e| e.aggregate_type == "BusinessClock") {
         wake.debt.all = true;
@@ -324,37 +337,82 @@ async fn targets(
     Ok(wake)
 }
 
-/// The changes to `company`'s requests (or only `request`) after `after` in the global order, from finished
-/// transactions (below the commit horizon, and at least `floor`): (transaction, position, request) of each
-/// change, at most `limit`.
+/// A kind of thing a subscription follows: its aggregate, and the read model that names its company
+/// (`None`: the aggregate's id is the company's).
+#[derive(Debug)]
+pub struct Subject {
+    /// The aggregate type in the log.
+    pub aggregate_type: &'static str,
+    /// The view and its id column.
+    view: Option<(&'static str, &'static str)>,
+}
+
+/// Client requests.
+pub const REQUESTS: Subject = Subject {
+    aggregate_type: "ClientRequest",
+    view: Some(("requests_view", "request_id")),
+};
+/// Exchange documents.
+pub const DOCUMENTS: Subject = Subject {
+    aggregate_type: "Document",
+    view: Some(("exchange_documents_view", "document_id")),
+};
+/// Insurance policies.
+pub const POLICIES: Subject = Subject {
+    aggregate_type: "Policy",
+    view: Some(("policies_view", "policy_id")),
+};
+/// A company's ЭДО connection (its id is the company's).
+pub const EDO: Subject = Subject {
+    aggregate_type: "EdoConnection",
+    view: None,
+};
+
+/// The changes to `company`'s things of `subject` (or only `id`) after `after` in the global order, from
+/// finished transactions (below the commit horizon, and at least `floor`): (transaction, position, id) of
+/// each change, at most `limit`.
 ///
 /// # Errors
 /// A database error.
-pub async fn request_changes_after(
+#[allow(clippy::too_many_arguments)]
+pub async fn changes_after(
     pool: &PgPool,
+    subject: &Subject,
     company: Uuid,
-    request: Option<Uuid>,
+    id: Option<Uuid>,
     after: Checkpoint,
     limit: i64,
     floor: i64,
 ) -> Result<Vec<(i64, i64, Uuid)>, sqlx::Error> {
     let bound = horizon::read_at_least(pool, floor).await?;
+    let (from, thing, of_company) = match subject.view {
+        Some((view, column)) => (
+            format!("events e JOIN {view} v ON v.{column}::text = e.aggregate_id"),
+            format!("v.{column}"),
+            "v.company_id = $1",
+        ),
+        None => (
+            "events e".to_owned(),
+            "e.aggregate_id::uuid".to_owned(),
+            "e.aggregate_id = $1::text",
+        ),
+    };
     sqlx::query_as(&format!(
-        "SELECT e.transaction_id::text::bigint, e.position, r.request_id \
-         FROM events e JOIN requests_view r ON r.request_id::text = e.aggregate_id \
-         WHERE e.aggregate_type = 'ClientRequest' AND r.company_id = $1 \
-           AND ($2::uuid IS NULL OR r.request_id = $2) \
+        "SELECT e.transaction_id::text::bigint, e.position, {thing} FROM {from} \
+         WHERE e.aggregate_type = $7 AND {of_company} \
+           AND ($2::uuid IS NULL OR {thing} = $2) \
            AND (e.transaction_id, e.position) > ($3::bigint::text::xid8, $4) \
            AND {} \
          ORDER BY e.transaction_id, e.position LIMIT $5",
         horizon::below("e.transaction_id", 6)
     ))
     .bind(company)
-    .bind(request)
+    .bind(id)
     .bind(after.transaction_id)
     .bind(after.position)
     .bind(limit)
     .bind(bound)
+    .bind(subject.aggregate_type)
     .fetch_all(pool)
     .await
 }

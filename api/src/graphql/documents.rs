@@ -517,7 +517,7 @@ async fn contract_company(ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError>
         .ok_or_else(|| ApiError::NotFound("contract not found".into()))
 }
 
-async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError> {
+pub(crate) async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument, ApiError> {
     document_company(ctx, id).await?.try_into()
 }
 

@@ -331,7 +331,7 @@ pub(crate) async fn authorized_policy(
     Ok(view)
 }
 
-async fn policy_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Policy, ApiError> {
+pub(crate) async fn policy_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Policy, ApiError> {
     let view = views::load_policy(&app(ctx).pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("policy not found".into()))?;

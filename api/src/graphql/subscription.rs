@@ -1,4 +1,5 @@
-//! Live updates over `graphql-transport-ws` (`/graphql/ws`): `notificationAdded`, `requestUpdated` and
+//! Live updates over `graphql-transport-ws` (`/graphql/ws`): `notificationAdded`,
+//! `unreadNotificationCount`, `requestUpdated`, `documentUpdated`, `policyUpdated`, `edoStatusChanged` and
 //! `debtChanged`. Each subscription is authorized like the query it mirrors when it starts and again every
 //! [`RECHECK`] (a session that ends or a company that is unlinked ends the subscription). It reads what it
 //! sends from the read models after its own position whenever this process's [`LiveFeed`] says a committed
@@ -21,10 +22,12 @@ use uuid::Uuid;
 
 use super::context::{allow, app};
 use super::contracts::{company_debt, CompanyDebt};
+use super::documents::{EdoConnectionStatus, ExchangeDocument};
+use super::insurance::Policy;
 use super::notifications::Notification;
 use super::position::Position;
 use super::requests::{request_by_id, Request};
-use crate::app::live::Wake;
+use crate::app::live::{self, Wake};
 use crate::app::notifications::{self as service, Position as NotificationPlace, Scope};
 use crate::app::App;
 use crate::auth::policy::{authorize, Operation};
@@ -60,6 +63,161 @@ impl RequestUpdate {
     async fn request(&self, ctx: &Context<'_>) -> Result<Request> {
         Ok(request_by_id(ctx, self.request_id).await?)
     }
+}
+
+/// An exchange document that changed.
+#[derive(Debug, Clone)]
+pub struct DocumentUpdate {
+    position: Checkpoint,
+    document_id: Uuid,
+}
+
+#[Object]
+impl DocumentUpdate {
+    /// The place of the event that changed it: give it as `after` to resume.
+    async fn position(&self) -> Position {
+        Position::event(self.position.position)
+    }
+
+    /// The document's id.
+    async fn document_id(&self) -> Uuid {
+        self.document_id
+    }
+
+    /// The document as it is now.
+    async fn document(&self, ctx: &Context<'_>) -> Result<ExchangeDocument> {
+        Ok(super::documents::load(ctx, self.document_id).await?)
+    }
+}
+
+/// A policy that changed.
+#[derive(Debug, Clone)]
+pub struct PolicyUpdate {
+    position: Checkpoint,
+    policy_id: Uuid,
+}
+
+#[Object]
+impl PolicyUpdate {
+    /// The place of the event that changed it: give it as `after` to resume.
+    async fn position(&self) -> Position {
+        Position::event(self.position.position)
+    }
+
+    /// The policy's id.
+    async fn policy_id(&self) -> Uuid {
+        self.policy_id
+    }
+
+    /// The policy as it is now.
+    async fn policy(&self, ctx: &Context<'_>) -> Result<Policy> {
+        Ok(super::insurance::policy_by_id(ctx, self.policy_id).await?)
+    }
+}
+
+/// A company's ЭДО connection after a change.
+#[derive(Debug, Clone)]
+pub struct EdoUpdate {
+    position: Checkpoint,
+    company_id: Uuid,
+}
+
+#[Object]
+impl EdoUpdate {
+    /// The place of the event that changed it: give it as `after` to resume.
+    async fn position(&self) -> Position {
+        Position::event(self.position.position)
+    }
+
+    /// The connection as it is now.
+    async fn edo_status(&self, ctx: &Context<'_>) -> Result<EdoConnectionStatus> {
+        Ok(super::documents::edo_status(ctx, self.company_id).await?)
+    }
+}
+
+/// An update naming the thing that changed.
+trait Changed: Send + 'static {
+    fn thing(&self) -> Uuid;
+}
+
+impl Changed for RequestUpdate {
+    fn thing(&self) -> Uuid {
+        self.request_id
+    }
+}
+
+impl Changed for DocumentUpdate {
+    fn thing(&self) -> Uuid {
+        self.document_id
+    }
+}
+
+impl Changed for PolicyUpdate {
+    fn thing(&self) -> Uuid {
+        self.policy_id
+    }
+}
+
+impl Changed for EdoUpdate {
+    fn thing(&self) -> Uuid {
+        self.company_id
+    }
+}
+
+/// The stream of a subscription to one kind of thing of a company (or one of them, `(company, id)`):
+/// authorized by `op` now and every [`RECHECK`]; each read sends one update per thing that changed (its
+/// last change in the read), built by `make` from the change's place and the thing's id.
+async fn changes<T: Changed>(
+    ctx: &Context<'_>,
+    op: Operation,
+    subject: &'static live::Subject,
+    (company_id, id): (Uuid, Option<Uuid>),
+    after: Option<Position>,
+    relevant: fn(&Wake, Option<Uuid>) -> bool,
+    make: fn(Checkpoint, Uuid) -> T,
+) -> Result<impl Stream<Item = T>, ApiError> {
+    let (guard, _) = Guard::new(ctx, op)?;
+    let after = match after {
+        Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
+        None => None,
+    };
+    let (rx, head) = app(ctx).live.subscribe().await;
+    let pool = app(ctx).pool.clone();
+    let fetch: Fetch<Checkpoint, T> = Box::new(move |cursor: Checkpoint, floor| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let rows =
+                live::changes_after(&pool, subject, company_id, id, cursor, BATCH, floor).await?;
+            let next = rows.last().map_or(cursor, |r| Checkpoint {
+                transaction_id: r.0,
+                position: r.1,
+            });
+            let mut updates: Vec<T> = Vec::new();
+            for (t, p, thing) in rows {
+                updates.retain(|u| u.thing() != thing);
+                updates.push(make(
+                    Checkpoint {
+                        transaction_id: t,
+                        position: p,
+                    },
+                    thing,
+                ));
+            }
+            Ok((updates, next))
+        })
+    });
+    Ok(follow(Follow {
+        rx,
+        cursor: after.unwrap_or(head),
+        pending: VecDeque::new(),
+        read_now: after.is_some(),
+        relevant,
+        company: Some(company_id),
+        at_wake: |c| c,
+        fetch,
+        guard,
+        floor: 0,
+    }))
 }
 
 /// A company's debt after a change.
@@ -331,51 +489,92 @@ impl SubscriptionRoot {
         request_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = RequestUpdate>> {
-        let (guard, _) = Guard::new(ctx, Operation::ReadRequests(company_id))?;
-        let after = match after {
-            Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
-            None => None,
-        };
-        let (rx, head) = app(ctx).live.subscribe().await;
-        let pool = app(ctx).pool.clone();
-        let fetch: Fetch<Checkpoint, RequestUpdate> = Box::new(move |cursor: Checkpoint, floor| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                let rows = crate::app::live::request_changes_after(
-                    &pool, company_id, request_id, cursor, BATCH, floor,
-                )
-                .await?;
-                let next = rows.last().map_or(cursor, |r| Checkpoint {
-                    transaction_id: r.0,
-                    position: r.1,
-                });
-                // One update per request: the last change in this read.
-                let mut updates: Vec<RequestUpdate> = Vec::new();
-                for (t, p, id) in rows {
-                    updates.retain(|u| u.request_id != id);
-                    updates.push(RequestUpdate {
-                        position: Checkpoint {
-                            transaction_id: t,
-                            position: p,
-                        },
-                        request_id: id,
-                    });
-                }
-                Ok((updates, next))
-            })
-        });
-        Ok(follow(Follow {
-            rx,
-            cursor: after.unwrap_or(head),
-            pending: VecDeque::new(),
-            read_now: after.is_some(),
-            relevant: |w: &Wake, c| c.is_some_and(|c| w.requests.concerns(c)),
-            company: Some(company_id),
-            at_wake: |c| c,
-            fetch,
-            guard,
-            floor: 0,
-        }))
+        Ok(changes(
+            ctx,
+            Operation::ReadRequests(company_id),
+            &live::REQUESTS,
+            (company_id, request_id),
+            after,
+            |w, c| c.is_some_and(|c| w.requests.concerns(c)),
+            |position, request_id| RequestUpdate {
+                position,
+                request_id,
+            },
+        )
+        .await?)
+    }
+
+    /// Changes to the exchange documents of `companyId` (or only `documentId`): each time one is issued,
+    /// uploaded or takes a signing step, the document as it is then. With `after`, first the documents
+    /// changed since.
+    async fn document_updated(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        document_id: Option<Uuid>,
+        after: Option<Position>,
+    ) -> Result<impl Stream<Item = DocumentUpdate>> {
+        Ok(changes(
+            ctx,
+            Operation::ReadExchange(company_id),
+            &live::DOCUMENTS,
+            (company_id, document_id),
+            after,
+            |w, c| c.is_some_and(|c| w.documents.concerns(c)),
+            |position, document_id| DocumentUpdate {
+                position,
+                document_id,
+            },
+        )
+        .await?)
+    }
+
+    /// Changes to the policies of `companyId` (or only `policyId`): issued, prolonged, changed, cancelled,
+    /// premium paid, an insured event reported — the policy as it is then. With `after`, first the policies
+    /// changed since.
+    async fn policy_updated(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        policy_id: Option<Uuid>,
+        after: Option<Position>,
+    ) -> Result<impl Stream<Item = PolicyUpdate>> {
+        Ok(changes(
+            ctx,
+            Operation::ReadPolicies(company_id),
+            &live::POLICIES,
+            (company_id, policy_id),
+            after,
+            |w, c| c.is_some_and(|c| w.policies.concerns(c)),
+            |position, policy_id| PolicyUpdate {
+                position,
+                policy_id,
+            },
+        )
+        .await?)
+    }
+
+    /// `companyId`'s ЭДО connection each time it changes (questionnaire, offer, roaming, confirmation,
+    /// refusal). With `after`, first the changes since.
+    async fn edo_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Uuid,
+        after: Option<Position>,
+    ) -> Result<impl Stream<Item = EdoUpdate>> {
+        Ok(changes(
+            ctx,
+            Operation::ReadExchange(company_id),
+            &live::EDO,
+            (company_id, None),
+            after,
+            |w, c| c.is_some_and(|c| w.edo.concerns(c)),
+            |position, company_id| EdoUpdate {
+                position,
+                company_id,
+            },
+        )
+        .await?)
     }
 
     /// `companyId`'s debt each time it changes. With `after`, the current debt first.

@@ -167,6 +167,11 @@ fn subscription_cases() -> Vec<Case> {
         case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details { __typename } } } }", |s| json!({"c": s.company}), Reads),
         case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"MTowOi0x\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
         case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
+        case("documentUpdated", "subscription($c: UUID!) { documentUpdated(companyId: $c, after: \"MTowOi0x\") { documentId document { title } } }", |s| json!({"c": s.company}), Reads),
+        case("documentUpdated", "subscription($c: UUID!, $d: UUID!) { documentUpdated(companyId: $c, documentId: $d, after: \"MTowOi0x\") { documentId } }", |s| json!({"c": s.company, "d": s.document}), Reads),
+        case("policyUpdated", "subscription($c: UUID!) { policyUpdated(companyId: $c, after: \"MTowOi0x\") { policyId policy { number } } }", |s| json!({"c": s.company}), Reads),
+        case("policyUpdated", "subscription($c: UUID!, $p: UUID!) { policyUpdated(companyId: $c, policyId: $p, after: \"MTowOi0x\") { policyId } }", |s| json!({"c": s.company, "p": s.policy}), Reads),
+        case("edoStatusChanged", "subscription($c: UUID!) { edoStatusChanged(companyId: $c, after: \"MTowOi0x\") { position edoStatus { status } } }", |s| json!({"c": s.company}), Reads),
         case("unreadNotificationCount", "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
     ]
 }
