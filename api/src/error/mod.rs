@@ -4,6 +4,7 @@
 //! commit; retry with the same idempotency key to learn the outcome) or INTERNAL. Internal errors and
 //! outages are logged once, with their cause chain, and returned without it.
 
+pub mod explain;
 pub mod fields;
 pub mod reason;
 
@@ -71,11 +72,14 @@ impl ApiError {
     }
 
     /// VALIDATION on a field, for a reason not classified yet (`INVALID`; the English message is shown).
+    /// VALIDATION on a field, classified by its wording (error::explain): the shared phrasings of the
+    /// checks get their code and Russian text; anything else stays `INVALID` in English.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self::Validation {
             field: field.into(),
-            message: message.into(),
-            reason: Reason::Invalid,
+            reason: explain::phrase(&message),
+            message,
             what: None,
         }
     }
@@ -280,8 +284,7 @@ pub fn company_command_error(e: CommandError<CompanyError>) -> ApiError {
         CommandError::Rejected(e) => match (&e, fields::company(&e)) {
             (CompanyError::NotRegistered, _) => ApiError::NotFound("company not found".into()),
             (CompanyError::AlreadyRegistered, _) => ApiError::Conflict(e.to_string()),
-            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
-            (_, None) => ApiError::validation("input", e.to_string()),
+            (_, field) => refused(format!("input{}", dotted(field)), explain::company(&e), &e),
         },
         other => command_error(other),
     }
@@ -293,8 +296,7 @@ pub fn contract_command_error(e: CommandError<ContractError>) -> ApiError {
         CommandError::Rejected(e) => match (&e, fields::contract(&e)) {
             (ContractError::NotConcluded, _) => ApiError::NotFound("contract not found".into()),
             (ContractError::AlreadyConcluded, _) => ApiError::Conflict(e.to_string()),
-            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
-            (_, None) => ApiError::validation("input", e.to_string()),
+            (_, field) => refused(format!("input{}", dotted(field)), explain::contract(&e), &e),
         },
         other => command_error(other),
     }
@@ -307,8 +309,11 @@ pub fn policy_command_error(e: CommandError<PolicyError>, prefix: &str) -> ApiEr
         CommandError::Rejected(e) => match (&e, fields::policy(&e)) {
             (PolicyError::NotIssued, _) => ApiError::NotFound("policy not found".into()),
             (PolicyError::AlreadyIssued, _) => ApiError::Conflict(e.to_string()),
-            (_, Some(field)) => ApiError::validation(format!("{prefix}.{field}"), e.to_string()),
-            (_, None) => ApiError::validation(prefix, e.to_string()),
+            (_, field) => refused(
+                format!("{prefix}{}", dotted(field)),
+                explain::policy(&e),
+                &e,
+            ),
         },
         other => command_error(other),
     }
@@ -322,10 +327,13 @@ pub fn request_command_error(e: CommandError<RequestError>, kind: Option<Request
             (RequestError::AlreadySubmitted, _) => ApiError::Conflict(e.to_string()),
             (RequestError::Detail { field, reason }, _) => {
                 let kind = kind.map(fields::request_details).unwrap_or_default();
-                ApiError::validation(format!("input.details.{kind}.{field}"), reason.clone())
+                ApiError::invalid(
+                    format!("input.details.{kind}.{field}"),
+                    explain::request(&e),
+                    reason.clone(),
+                )
             }
-            (_, Some(field)) => ApiError::validation(format!("input.{field}"), e.to_string()),
-            (_, None) => ApiError::validation("input", e.to_string()),
+            (_, field) => refused(format!("input{}", dotted(field)), explain::request(&e), &e),
         },
         other => command_error(other),
     }
@@ -343,9 +351,11 @@ pub fn content_command_error(
             ContentError::AlreadyExists | ContentError::Unpublished => {
                 ApiError::Conflict(e.to_string())
             }
-            ContentError::Invalid { field, message } => {
-                ApiError::validation(format!("{prefix}{field}"), message.clone())
-            }
+            ContentError::Invalid { field, message } => ApiError::invalid(
+                format!("{prefix}{field}"),
+                explain::phrase(message),
+                message.clone(),
+            ),
         },
         other => command_error(other),
     }
@@ -355,9 +365,33 @@ pub fn content_command_error(
 pub fn clock_command_error(e: CommandError<ClockError>) -> ApiError {
     match e {
         // Every clock rule is about the day asked for.
-        CommandError::Rejected(e) => ApiError::validation("to", e.to_string()),
+        CommandError::Rejected(e) => {
+            let reason = match &e {
+                ClockError::Backwards { current } => Reason::Domain {
+                    code: "CLOCK_BACKWARDS",
+                    params: Some(serde_json::json!({ "current": current })),
+                    ru: format!("рабочий день уже {current}; часы не идут назад"),
+                },
+                ClockError::TooFar => Reason::Domain {
+                    code: "CLOCK_TOO_FAR",
+                    params: None,
+                    ru: "за один раз можно начать не больше дней, чем позволяет настройка".into(),
+                },
+            };
+            ApiError::invalid("to", reason, e.to_string())
+        }
         other => command_error(other),
     }
+}
+
+/// VALIDATION on `field` for a domain refusal `e`, classified as `reason` (its English text is `e`'s).
+fn refused(field: String, reason: Reason, e: &impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(field, reason, e.to_string())
+}
+
+/// `.field` for a field the refusal names, nothing for one about the whole input.
+fn dotted(field: Option<&str>) -> String {
+    field.map(|f| format!(".{f}")).unwrap_or_default()
 }
 
 /// Maps the failures every aggregate's commands share.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::mail::templates::Locale;
 
 /// A machine-readable reason with its parameters: a rule of a domain value, or one the API checks itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
     /// Not classified yet: the message says why (in English).
     Invalid,
@@ -22,6 +22,15 @@ pub enum Reason {
         min: i64,
         /// At most.
         max: i64,
+    },
+    /// A business rule of an aggregate (error::explain): its code, parameters and Russian text.
+    Domain {
+        /// The `extensions.reason`.
+        code: &'static str,
+        /// The `extensions.params`.
+        params: Option<Value>,
+        /// The message in Russian.
+        ru: String,
     },
 }
 
@@ -37,6 +46,7 @@ impl Reason {
         match self {
             Self::Invalid => "INVALID",
             Self::OutOfRange { .. } => "OUT_OF_RANGE",
+            Self::Domain { code, .. } => code,
             Self::Rule(r) => match r {
                 Rule::Required => "REQUIRED",
                 Rule::DigitsOnly => "DIGITS_ONLY",
@@ -56,6 +66,7 @@ impl Reason {
             Self::Rule(Rule::LengthBetween { min, max }) => Some(json!({ "min": min, "max": max })),
             Self::Rule(Rule::Decimals { max }) => Some(json!({ "max": max })),
             Self::OutOfRange { min, max } => Some(json!({ "min": min, "max": max })),
+            Self::Domain { params, .. } => params.clone(),
             _ => None,
         }
     }
@@ -63,7 +74,8 @@ impl Reason {
     /// The message in Russian, when this reason has one of its own (`what`: the kind of value, e.g. ИНН).
     fn russian(&self, what: Option<&str>) -> Option<String> {
         let text = match self {
-            Self::Invalid | Self::Rule(Rule::Format) => return None,
+            Self::Invalid => return None,
+            Self::Rule(Rule::Format) => "неверный формат".to_owned(),
             Self::Rule(Rule::Required) => "не заполнено".to_owned(),
             Self::Rule(Rule::DigitsOnly) => "допустимы только цифры".to_owned(),
             Self::Rule(Rule::Length(allowed)) => {
@@ -76,6 +88,7 @@ impl Reason {
             Self::Rule(Rule::CheckDigit) => "контрольное число не совпадает".to_owned(),
             Self::Rule(Rule::Decimals { max }) => format!("не более {max} знаков после запятой"),
             Self::OutOfRange { min, max } => format!("должно быть от {min} до {max}"),
+            Self::Domain { ru, .. } => ru.clone(),
         };
         Some(match what {
             Some(w) => format!("{}: {text}", russian_name(w)),

@@ -482,9 +482,11 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
     match e {
         CommandError::Rejected(e) => match &e {
             DocumentError::NotFound => ApiError::NotFound(e.to_string()),
-            DocumentError::Invalid { field, message } => {
-                ApiError::validation(format!("input.{field}"), message.clone())
-            }
+            DocumentError::Invalid { field, message } => ApiError::invalid(
+                format!("input.{field}"),
+                crate::error::explain::phrase(message),
+                message.clone(),
+            ),
             DocumentError::AlreadyExists
             | DocumentError::WrongStatus(_)
             | DocumentError::OtherSide => ApiError::Conflict(e.to_string()),
@@ -493,10 +495,23 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
     }
 }
 
+/// Why the ЭДО connection refused a step.
+fn edo_reason(e: &EdoError) -> crate::error::Reason {
+    match e {
+        EdoError::Invalid { message, .. } => crate::error::explain::phrase(message),
+        EdoError::OutdatedOffer { current } => crate::error::Reason::Domain {
+            code: "OUTDATED_OFFER",
+            params: Some(serde_json::json!({ "current": current })),
+            ru: format!("действует оферта версии {current}"),
+        },
+        EdoError::WrongStatus(_) => crate::error::Reason::Invalid,
+    }
+}
+
 fn edo_error(e: CommandError<EdoError>) -> ApiError {
     match e {
         CommandError::Rejected(e) => match crate::error::fields::edo(&e) {
-            Some(f) => ApiError::validation(format!("input.{f}"), e.to_string()),
+            Some(f) => ApiError::invalid(format!("input.{f}"), edo_reason(&e), e.to_string()),
             None => ApiError::Conflict(e.to_string()),
         },
         other => command_error(other),
@@ -660,9 +675,11 @@ async fn signature(
         input.power_of_attorney,
     )
     .map_err(|e| match e {
-        DocumentError::Invalid { field, message } => {
-            ApiError::validation(format!("input.{field}"), message)
-        }
+        DocumentError::Invalid { field, message } => ApiError::invalid(
+            format!("input.{field}"),
+            crate::error::explain::phrase(&message),
+            message,
+        ),
         other => ApiError::validation("input.signature", other.to_string()),
     })
 }
@@ -1223,11 +1240,12 @@ impl DocumentMutation {
         let company_id = input.company_id;
         let participant_id =
             roaming_id(&input.operator_code, &input.participant_id).map_err(|e| {
-                ApiError::validation(
+                ApiError::invalid(
                     format!(
                         "input.{}",
                         crate::error::fields::edo(&e).unwrap_or("participantId")
                     ),
+                    edo_reason(&e),
                     e.to_string(),
                 )
             })?;

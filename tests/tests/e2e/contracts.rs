@@ -270,8 +270,39 @@ async fn what_cannot_be_a_contract_is_refused_naming_the_field_and_nothing_is_st
     for (input, field) in cases {
         let r = w.conclude(input).await;
         assert_eq!(error(&r), ("VALIDATION".into(), Some(field.into())), "{r}");
+        // Every refusal says which rule in a code of its own and in Russian.
+        let e = &r["errors"][0];
+        assert_ne!(e["extensions"]["reason"], "INVALID", "{r}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| ('а'..='я').contains(&c)),
+            "{r}"
+        );
     }
     assert_eq!(w.t.event_count().await, before);
+    // A rule of the contract: its code, its amounts, Russian by default and English when asked for.
+    let mut whole_price = explicit_contract(w.company, "ЛД-X7");
+    whole_price["advance"] = json!({ "amount": "500000" });
+    let vars = json!({ "i": whole_price });
+    let ru = w.t.gql(Some(&w.admin), CONCLUDE, vars.clone()).await;
+    let e = &ru["errors"][0];
+    assert_eq!(e["extensions"]["reason"], "ADVANCE_NOT_BELOW_PRICE", "{ru}");
+    assert_eq!(
+        e["extensions"]["params"],
+        json!({"advance": "500000.00", "price": "500000.00"})
+    );
+    assert_eq!(
+        e["message"],
+        "input.advance: аванс (500000.00) должен быть меньше стоимости (500000.00)"
+    );
+    let en = w.t.gql_in("en", Some(&w.admin), CONCLUDE, vars).await;
+    assert_eq!(
+        en["errors"][0]["message"],
+        "input.advance: the advance (500000.00) must be less than the price (500000.00)"
+    );
     // A duplicate number is refused by the contracts read model's constraint, named as the number field.
     w.contract_id(explicit_contract(w.company, "ЛД-7")).await;
     let after_first = w.t.event_count().await;
