@@ -16,11 +16,7 @@ use super::reason::Reason;
 
 /// A refusal with its code, parameters and Russian text.
 fn refusal(code: &'static str, params: Option<Value>, ru: impl Into<String>) -> Reason {
-    Reason::Domain {
-        code,
-        params,
-        ru: ru.into(),
-    }
+    Reason::domain(code, params, ru)
 }
 
 fn money(m: &domain::values::Money) -> String {
@@ -33,8 +29,7 @@ pub fn phrase(english: &str) -> Reason {
     let e = english.trim();
     let number_in = |s: &str| -> Option<usize> {
         s.split(|c: char| !c.is_ascii_digit())
-            .filter(|p| !p.is_empty())
-            .last()?
+            .rfind(|p| !p.is_empty())?
             .parse()
             .ok()
     };

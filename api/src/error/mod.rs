@@ -367,16 +367,16 @@ pub fn clock_command_error(e: CommandError<ClockError>) -> ApiError {
         // Every clock rule is about the day asked for.
         CommandError::Rejected(e) => {
             let reason = match &e {
-                ClockError::Backwards { current } => Reason::Domain {
-                    code: "CLOCK_BACKWARDS",
-                    params: Some(serde_json::json!({ "current": current })),
-                    ru: format!("рабочий день уже {current}; часы не идут назад"),
-                },
-                ClockError::TooFar => Reason::Domain {
-                    code: "CLOCK_TOO_FAR",
-                    params: None,
-                    ru: "за один раз можно начать не больше дней, чем позволяет настройка".into(),
-                },
+                ClockError::Backwards { current } => Reason::domain(
+                    "CLOCK_BACKWARDS",
+                    Some(serde_json::json!({ "current": current })),
+                    format!("рабочий день уже {current}; часы не идут назад"),
+                ),
+                ClockError::TooFar => Reason::domain(
+                    "CLOCK_TOO_FAR",
+                    None,
+                    "за один раз можно начать не больше дней, чем позволяет настройка",
+                ),
             };
             ApiError::invalid("to", reason, e.to_string())
         }

@@ -23,15 +23,30 @@ pub enum Reason {
         /// At most.
         max: i64,
     },
-    /// A business rule of an aggregate (error::explain): its code, parameters and Russian text.
-    Domain {
-        /// The `extensions.reason`.
-        code: &'static str,
-        /// The `extensions.params`.
-        params: Option<Value>,
-        /// The message in Russian.
-        ru: String,
-    },
+    /// A business rule of an aggregate or a check of the API (error::explain), boxed to keep errors small.
+    Domain(Box<Refusal>),
+}
+
+/// A refusal by a rule with a code of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The `extensions.reason`.
+    pub code: &'static str,
+    /// The `extensions.params`.
+    pub params: Option<Value>,
+    /// The message in Russian.
+    pub ru: String,
+}
+
+impl Reason {
+    /// A refusal with its code, parameters and Russian text.
+    pub fn domain(code: &'static str, params: Option<Value>, ru: impl Into<String>) -> Self {
+        Self::Domain(Box::new(Refusal {
+            code,
+            params,
+            ru: ru.into(),
+        }))
+    }
 }
 
 impl From<&Rule> for Reason {
@@ -46,7 +61,7 @@ impl Reason {
         match self {
             Self::Invalid => "INVALID",
             Self::OutOfRange { .. } => "OUT_OF_RANGE",
-            Self::Domain { code, .. } => code,
+            Self::Domain(r) => r.code,
             Self::Rule(r) => match r {
                 Rule::Required => "REQUIRED",
                 Rule::DigitsOnly => "DIGITS_ONLY",
@@ -66,7 +81,7 @@ impl Reason {
             Self::Rule(Rule::LengthBetween { min, max }) => Some(json!({ "min": min, "max": max })),
             Self::Rule(Rule::Decimals { max }) => Some(json!({ "max": max })),
             Self::OutOfRange { min, max } => Some(json!({ "min": min, "max": max })),
-            Self::Domain { params, .. } => params.clone(),
+            Self::Domain(r) => r.params.clone(),
             _ => None,
         }
     }
@@ -88,7 +103,7 @@ impl Reason {
             Self::Rule(Rule::CheckDigit) => "контрольное число не совпадает".to_owned(),
             Self::Rule(Rule::Decimals { max }) => format!("не более {max} знаков после запятой"),
             Self::OutOfRange { min, max } => format!("должно быть от {min} до {max}"),
-            Self::Domain { ru, .. } => ru.clone(),
+            Self::Domain(r) => r.ru.clone(),
         };
         Some(match what {
             Some(w) => format!("{}: {text}", russian_name(w)),

@@ -499,11 +499,11 @@ fn document_error(e: CommandError<DocumentError>) -> ApiError {
 fn edo_reason(e: &EdoError) -> crate::error::Reason {
     match e {
         EdoError::Invalid { message, .. } => crate::error::explain::phrase(message),
-        EdoError::OutdatedOffer { current } => crate::error::Reason::Domain {
-            code: "OUTDATED_OFFER",
-            params: Some(serde_json::json!({ "current": current })),
-            ru: format!("действует оферта версии {current}"),
-        },
+        EdoError::OutdatedOffer { current } => crate::error::Reason::domain(
+            "OUTDATED_OFFER",
+            Some(serde_json::json!({ "current": current })),
+            format!("действует оферта версии {current}"),
+        ),
         EdoError::WrongStatus(_) => crate::error::Reason::Invalid,
     }
 }
