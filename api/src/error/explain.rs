@@ -284,6 +284,108 @@ const WORDING: &[(&str, &str, &str)] = &[
         "штраф с таким УИН уже зарегистрирован",
     ),
     ("at most 50 types", "TOO_MANY", "не больше 50 типов"),
+    (
+        "must not be before the day of the request",
+        "BEFORE_TODAY",
+        "дата не может быть раньше дня заявки",
+    ),
+    (
+        "must not be after the day of the request",
+        "IN_FUTURE",
+        "дата не может быть позже дня заявки",
+    ),
+    (
+        "is required for delivery by courier or post",
+        "REQUIRED",
+        "нужен для доставки курьером или почтой",
+    ),
+    (
+        "name 1 to 60 countries",
+        "OUT_OF_RANGE",
+        "укажите от 1 до 60 стран",
+    ),
+    (
+        "* is not an ISO 3166-1 alpha-2 country code*",
+        "FORMAT",
+        "это не код страны ISO 3166-1",
+    ),
+    ("RU is not abroad", "NOT_ABROAD", "Россия — не заграница"),
+    (
+        "name 1 to 20 drivers",
+        "OUT_OF_RANGE",
+        "укажите от 1 до 20 водителей",
+    ),
+    (
+        "must be 10 digits and letters",
+        "FORMAT",
+        "должно быть 10 цифр и букв",
+    ),
+    (
+        "name at least one requisite",
+        "REQUIRED",
+        "укажите хотя бы один реквизит",
+    ),
+    (
+        "name at least one document",
+        "REQUIRED",
+        "укажите хотя бы один документ",
+    ),
+    (
+        "is required for roaming through your own operator",
+        "REQUIRED",
+        "нужен для роуминга через своего оператора",
+    ),
+    (
+        "must be stated (SYMBOLIC or RESIDUAL) when the redemption is above zero",
+        "REQUIRED",
+        "укажите вид выкупного платежа (SYMBOLIC или RESIDUAL), если он больше нуля",
+    ),
+    (
+        "must be between 1950 and the year after the contract date",
+        "OUT_OF_RANGE",
+        "год — от 1950 до следующего после даты договора",
+    ),
+    (
+        "at most 600 months",
+        "OUT_OF_RANGE",
+        "не больше 600 месяцев",
+    ),
+    (
+        "must be at least zero and less than the financed amount",
+        "OUT_OF_RANGE",
+        "от нуля до финансируемой суммы",
+    ),
+    (
+        "must equal the number of explicit lines",
+        "LINES_COUNT",
+        "должно совпадать с числом строк графика",
+    ),
+    (
+        "lines are given only for an explicit schedule",
+        "LINES_NOT_EXPLICIT",
+        "строки задаются только для графика EXPLICIT",
+    ),
+    (
+        "a resolution number (УИН) is 20 or 25 digits",
+        "FORMAT",
+        "УИН — 20 или 25 цифр",
+    ),
+    (
+        "must start with the operator code*",
+        "FORMAT",
+        "должен начинаться с кода оператора",
+    ),
+    (
+        "must be the certificate's SHA-1 thumbprint*",
+        "FORMAT",
+        "отпечаток сертификата SHA-1 — 40 шестнадцатеричных цифр",
+    ),
+    (
+        "must be from *",
+        "OUT_OF_RANGE",
+        "значение вне допустимых пределов",
+    ),
+    ("at most *", "TOO_MANY", "слишком много"),
 ];
 
 /// A Company command's refusal.
@@ -635,6 +737,58 @@ mod tests {
         }
     }
 
+    /// The text of a string literal (or `format!` of one) at the start of `arg`, placeholders read as a
+    /// number (the way they are filled in).
+    fn literal(arg: &str) -> Option<String> {
+        let arg = arg.trim_start();
+        let arg = arg.strip_prefix("format!(").unwrap_or(arg);
+        let lit = arg.strip_prefix('"')?;
+        let end = lit.find('"')?;
+        let mut msg = String::new();
+        let mut rest = &lit[..end];
+        while let Some(open) = rest.find('{') {
+            msg.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+            msg.push('7');
+            rest = &rest[close.min(rest.len())..];
+        }
+        msg.push_str(rest);
+        Some(msg)
+    }
+
+    /// The free-text reasons the domain words its refusals with: a request detail's, a contract range's,
+    /// and the `message` of a document's, an ЭДО connection's or content's invalid input.
+    fn domain_wordings(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                domain_wordings(&path, out);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.to_string_lossy().contains("test")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for marker in ["reason: ", "message: "] {
+                for (i, _) in text.match_indices(marker) {
+                    if let Some(m) = literal(&text[i + marker.len()..]) {
+                        out.push((path.display().to_string(), m));
+                    }
+                }
+            }
+            for (i, _) in text.match_indices("RequestError::detail(") {
+                let call = &text[i + "RequestError::detail(".len()..];
+                if let Some(comma) = call.find(',') {
+                    if let Some(m) = literal(&call[comma + 1..]) {
+                        out.push((path.display().to_string(), m));
+                    }
+                }
+            }
+        }
+    }
+
     /// The messages written out at `ApiError::validation(field, "…")` (or `format!("…")`) calls in `dir`.
     fn written_messages(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -666,22 +820,9 @@ mod tests {
                         _ => {}
                     }
                 }
-                let Some(arg) = second else { continue };
-                let arg = arg.strip_prefix("format!(").unwrap_or(arg);
-                let Some(lit) = arg.strip_prefix('"') else {
+                let Some(msg) = second.and_then(literal) else {
                     continue;
                 };
-                let Some(end) = lit.find('"') else { continue };
-                // A placeholder reads as a number, the way it is filled in.
-                let mut msg = String::new();
-                let mut rest = &lit[..end];
-                while let Some(open) = rest.find('{') {
-                    msg.push_str(&rest[..open]);
-                    let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
-                    msg.push('7');
-                    rest = &rest[close.min(rest.len())..];
-                }
-                msg.push_str(rest);
                 out.push((path.display().to_string(), msg));
             }
         }
@@ -695,6 +836,12 @@ mod tests {
         let mut all = Vec::new();
         written_messages(&src, &mut all);
         assert!(all.len() > 40, "the calls were not found: {}", all.len());
+        let before = all.len();
+        domain_wordings(&src.join("../../domain/src"), &mut all);
+        assert!(
+            all.len() > before + 20,
+            "the domain's wordings were not found"
+        );
         let unclassified: Vec<String> = all
             .iter()
             .filter(|(_, m)| !classified(&phrase(m)))
