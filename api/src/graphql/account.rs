@@ -83,18 +83,15 @@ impl AccountQuery {
         )
         .await
         .map_err(ApiError::from)?;
-        let total = super::pagination::total(
+        Ok(super::pagination::counted(
             ctx,
-            accounts::count(&app(ctx).pool, search.as_deref(), role.map(Into::into)),
-        )
-        .await?;
-        Ok(super::pagination::page_with(
             rows,
             limit,
             after.is_some(),
-            total,
+            accounts::count(&app(ctx).pool, search.as_deref(), role.map(Into::into)),
             |r| (r.account_id.to_string(), Account::from(r)),
-        ))
+        )
+        .await?)
     }
 
     /// One account (ADMIN); `null` when unknown.

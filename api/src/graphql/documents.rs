@@ -584,6 +584,34 @@ payload! {
     }
 }
 
+/// A document generated on a contract (`on`: the contract and the operation its company must allow; an
+/// unknown or unseen contract is NOT_FOUND), with [`generated`]'s idempotency.
+async fn generated_on<'a, F, Fut>(
+    ctx: &Context<'a>,
+    (contract_id, op): (Uuid, fn(Uuid) -> Operation),
+    key: Option<String>,
+    generate: F,
+) -> Result<DocumentPayload, ApiError>
+where
+    F: FnOnce(
+        &'a generate::DocumentService,
+        projections::store::event::CommandMeta,
+        Uuid,
+        Uuid,
+    ) -> Fut,
+    Fut: std::future::Future<Output = Result<generate::Generated, ApiError>>,
+{
+    let company = contract_company(ctx, contract_id).await?;
+    let (actor, req) = allow_seen(ctx, op(company), || {
+        ApiError::NotFound("contract not found".into())
+    })?;
+    let docs = &app(ctx).document_service;
+    generated(ctx, actor, req, key, |meta| {
+        generate(docs, meta, contract_id, company)
+    })
+    .await
+}
+
 /// Generates a document unless the idempotency key names an earlier call (then answers with that call's
 /// document: nothing is generated or numbered again).
 async fn generated<F, Fut>(
@@ -723,18 +751,15 @@ impl DocumentQuery {
                 Ok((cursor, ExchangeDocument::try_from(r)?))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        let total = super::pagination::total(
+        Ok(super::pagination::counted(
             ctx,
-            views::count_exchange_documents(&app(ctx).pool, company_id, contract_id),
-        )
-        .await?;
-        Ok(super::pagination::page_with(
             rows,
             limit,
             cursor.is_some(),
-            total,
+            views::count_exchange_documents(&app(ctx).pool, company_id, contract_id),
             |edge| edge,
-        ))
+        )
+        .await?)
     }
 
     /// One document; `null` when there is none the caller may see.
@@ -923,26 +948,21 @@ impl DocumentMutation {
         input: RequestInvoiceInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        let contract_id = input.contract_id;
-        let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
-            ApiError::NotFound("contract not found".into())
-        })?;
         let subject = input.what.subject().map_err(ApiError::in_input)?;
-        Ok(
-            generated(ctx, actor, req, idempotency_key, |meta| async move {
-                generate::issue_invoice(
-                    &app(ctx).document_service,
-                    &meta,
-                    Uuid::now_v7(),
-                    contract_id,
-                    company,
-                    &subject,
-                )
-                .await
-            })
-            .await?,
+        let on = (
+            input.contract_id,
+            Operation::GenerateDocuments as fn(Uuid) -> Operation,
+        );
+        Ok(generated_on(
+            ctx,
+            on,
+            idempotency_key,
+            |docs, meta, contract, company| async move {
+                generate::issue_invoice(docs, &meta, Uuid::now_v7(), contract, company, &subject)
+                    .await
+            },
         )
+        .await?)
     }
 
     /// Generates the reconciliation act (PDF) of a contract for a period and adds it to the company's
@@ -953,27 +973,30 @@ impl DocumentMutation {
         input: GenerateReconciliationActInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        let contract_id = input.contract_id;
-        let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
-            ApiError::NotFound("contract not found".into())
-        })?;
-        Ok(
-            generated(ctx, actor, req, idempotency_key, |meta| async move {
+        let (from, to) = (input.from.0, input.to.0);
+        let on = (
+            input.contract_id,
+            Operation::GenerateDocuments as fn(Uuid) -> Operation,
+        );
+        Ok(generated_on(
+            ctx,
+            on,
+            idempotency_key,
+            |docs, meta, contract, company| async move {
                 generate::issue_act(
-                    &app(ctx).document_service,
+                    docs,
                     &meta,
                     Uuid::now_v7(),
-                    contract_id,
+                    contract,
                     company,
                     None,
-                    input.from.0,
-                    input.to.0,
+                    from,
+                    to,
                 )
                 .await
-            })
-            .await?,
+            },
         )
+        .await?)
     }
 
     /// Issues a certificate on a contract as of a date (staff; clients ask through a certificate request).
@@ -983,27 +1006,30 @@ impl DocumentMutation {
         input: IssueCertificateInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        let contract_id = input.contract_id;
-        let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
-            ApiError::NotFound("contract not found".into())
-        })?;
-        Ok(
-            generated(ctx, actor, req, idempotency_key, |meta| async move {
+        let (kind, as_of) = (certificate_kind(input.kind), input.as_of.0);
+        let on = (
+            input.contract_id,
+            Operation::IssueCertificates as fn(Uuid) -> Operation,
+        );
+        Ok(generated_on(
+            ctx,
+            on,
+            idempotency_key,
+            |docs, meta, contract, company| async move {
                 generate::issue_certificate(
-                    &app(ctx).document_service,
+                    docs,
                     &meta,
                     Uuid::now_v7(),
-                    contract_id,
+                    contract,
                     company,
                     None,
-                    certificate_kind(input.kind),
-                    input.as_of.0,
+                    kind,
+                    as_of,
                 )
                 .await
-            })
-            .await?,
+            },
         )
+        .await?)
     }
 
     /// Draws up the ОС-1 act for a completed contract (staff).
@@ -1013,25 +1039,19 @@ impl DocumentMutation {
         input: IssueOs1Input,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        let contract_id = input.contract_id;
-        let company = contract_company(ctx, contract_id).await?;
-        let (actor, req) = allow_seen(ctx, Operation::IssueCertificates(company), || {
-            ApiError::NotFound("contract not found".into())
-        })?;
-        Ok(
-            generated(ctx, actor, req, idempotency_key, |meta| async move {
-                generate::issue_os1(
-                    &app(ctx).document_service,
-                    &meta,
-                    Uuid::now_v7(),
-                    contract_id,
-                    company,
-                    None,
-                )
-                .await
-            })
-            .await?,
+        let on = (
+            input.contract_id,
+            Operation::IssueCertificates as fn(Uuid) -> Operation,
+        );
+        Ok(generated_on(
+            ctx,
+            on,
+            idempotency_key,
+            |docs, meta, contract, company| async move {
+                generate::issue_os1(docs, &meta, Uuid::now_v7(), contract, company, None).await
+            },
         )
+        .await?)
     }
 
     /// Uploads a document for a company (and optionally a contract). The same content uploaded again for the

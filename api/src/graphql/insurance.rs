@@ -538,23 +538,20 @@ impl InsuranceQuery {
         .map_err(ApiError::from)?;
         let mut rows = with_children(ctx, rows).await?;
         rows.truncate(limit as usize + 1);
-        let total = super::pagination::total(
+        Ok(super::pagination::counted(
             ctx,
+            rows,
+            limit,
+            cursor.is_some(),
             views::count_policies(
                 &app(ctx).pool,
                 company_id,
                 contract_id,
                 status.map(PolicyStatus::as_str),
             ),
-        )
-        .await?;
-        Ok(super::pagination::page_with(
-            rows,
-            limit,
-            cursor.is_some(),
-            total,
             |p| (format!("{}|{}", p.ends_on, p.id), p),
-        ))
+        )
+        .await?)
     }
 
     /// One policy; `null` when there is none the caller may see.

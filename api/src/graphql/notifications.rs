@@ -237,16 +237,15 @@ impl NotificationQuery {
         let rows = service::list(&app(ctx).pool, &scope, unread_only, before, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let total =
-            super::pagination::total(ctx, service::count(&app(ctx).pool, &scope, unread_only))
-                .await?;
-        Ok(super::pagination::page_with(
+        Ok(super::pagination::counted(
+            ctx,
             rows,
             limit,
             before.is_some(),
-            total,
+            service::count(&app(ctx).pool, &scope, unread_only),
             |r| (r.place().to_string(), Notification(r)),
-        ))
+        )
+        .await?)
     }
 
     /// How many of those the caller has not read.

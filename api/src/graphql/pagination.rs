@@ -152,3 +152,24 @@ pub(crate) fn slice<N: async_graphql::OutputType + Clone>(
         (i.to_string(), n)
     }))
 }
+
+/// [`page_with`] a `totalCount` of `count` (run only when the query selects it): every root list that
+/// counts its pages.
+///
+/// # Errors
+/// A database error of the count.
+pub(crate) async fn counted<R, N, C>(
+    ctx: &async_graphql::Context<'_>,
+    rows: Vec<R>,
+    limit: i64,
+    has_previous: bool,
+    count: C,
+    edge: impl FnMut(R) -> (String, N),
+) -> Result<Connection<String, N, Total>, ApiError>
+where
+    N: async_graphql::OutputType,
+    C: std::future::Future<Output = Result<i64, sqlx::Error>>,
+{
+    let total = total(ctx, count).await?;
+    Ok(page_with(rows, limit, has_previous, total, edge))
+}

@@ -64,18 +64,15 @@ impl CoreQuery {
         let rows = list_companies(&app(ctx).pool, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let total = super::pagination::total(
+        Ok(super::pagination::counted(
             ctx,
-            projections::views::companies::count_companies(&app(ctx).pool, &filter),
-        )
-        .await?;
-        Ok(super::pagination::page_with(
             rows,
             limit,
             after.is_some(),
-            total,
+            projections::views::companies::count_companies(&app(ctx).pool, &filter),
             |v| (v.registered_position.to_string(), Company::from(v)),
-        ))
+        )
+        .await?)
     }
 }
 

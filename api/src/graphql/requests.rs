@@ -1040,18 +1040,15 @@ impl RequestQuery {
             .map_err(ApiError::from)?;
         let wanted = super::pagination::nodes_select(ctx, &["history", "comments", "attachments"]);
         let rows = with_history(ctx, rows, wanted).await?;
-        let total = super::pagination::total(
+        Ok(super::pagination::counted(
             ctx,
-            views::count_requests(&app(ctx).pool, company_id, &filter),
-        )
-        .await?;
-        Ok(super::pagination::page_with(
             rows,
             limit,
             cursor.is_some(),
-            total,
+            views::count_requests(&app(ctx).pool, company_id, &filter),
             |r| (format!("{}|{}", r.submitted_at.to_rfc3339(), r.id), r),
-        ))
+        )
+        .await?)
     }
 
     /// One request with its history, comments and attachments; `null` when there is none the caller may
