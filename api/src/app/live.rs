@@ -41,6 +41,11 @@ impl Targets {
         self.all || !self.companies.is_empty()
     }
 
+    /// Whether `company` is concerned, or without one any company.
+    pub fn about(&self, company: Option<Uuid>) -> bool {
+        company.map_or_else(|| self.any(), |c| self.concerns(c))
+    }
+
     fn add(&mut self, company: Option<Uuid>) {
         match company {
             Some(c) => {
@@ -368,9 +373,9 @@ pub const EDO: Subject = Subject {
     view: None,
 };
 
-/// The changes to `company`'s things of `subject` (or only `id`) after `after` in the global order, from
-/// finished transactions (below the commit horizon, and at least `floor`): (transaction, position, id) of
-/// each change, at most `limit`.
+/// The changes to the things of `subject` of `companies` (`None`: every company; or only `id`) after
+/// `after` in the global order, from finished transactions (below the commit horizon, and at least
+/// `floor`): (transaction, position, id) of each change, at most `limit`.
 ///
 /// # Errors
 /// A database error.
@@ -378,7 +383,7 @@ pub const EDO: Subject = Subject {
 pub async fn changes_after(
     pool: &PgPool,
     subject: &Subject,
-    company: Uuid,
+    companies: Option<&[Uuid]>,
     id: Option<Uuid>,
     after: Checkpoint,
     limit: i64,
@@ -389,12 +394,12 @@ pub async fn changes_after(
         Some((view, column)) => (
             format!("events e JOIN {view} v ON v.{column}::text = e.aggregate_id"),
             format!("v.{column}"),
-            "v.company_id = $1",
+            "($1::uuid[] IS NULL OR v.company_id = ANY($1))",
         ),
         None => (
             "events e".to_owned(),
             "e.aggregate_id::uuid".to_owned(),
-            "e.aggregate_id = $1::text",
+            "($1::uuid[] IS NULL OR e.aggregate_id = ANY($1::uuid[]::text[]))",
         ),
     };
     sqlx::query_as(&format!(
@@ -406,7 +411,7 @@ pub async fn changes_after(
          ORDER BY e.transaction_id, e.position LIMIT $5",
         horizon::below("e.transaction_id", 6)
     ))
-    .bind(company)
+    .bind(companies)
     .bind(id)
     .bind(after.transaction_id)
     .bind(after.position)

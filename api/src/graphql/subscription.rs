@@ -169,14 +169,30 @@ impl Changed for EdoUpdate {
 /// last change in the read), built by `make` from the change's place and the thing's id.
 async fn changes<T: Changed>(
     ctx: &Context<'_>,
-    op: Operation,
+    op: fn(Uuid) -> Operation,
     subject: &'static live::Subject,
-    (company_id, id): (Uuid, Option<Uuid>),
+    (company_id, id): (Option<Uuid>, Option<Uuid>),
     after: Option<Position>,
     relevant: fn(&Wake, Option<Uuid>) -> bool,
     make: fn(Checkpoint, Uuid) -> T,
 ) -> Result<impl Stream<Item = T>, ApiError> {
-    let (guard, _) = Guard::new(ctx, op)?;
+    // One company; or, without one, every company the caller sees: staff all of them, a client the ones
+    // it is linked to at each read (a company unlinked meanwhile drops out).
+    let (guard, scope) = match company_id {
+        Some(c) => (Guard::new(ctx, op(c))?.0, Followed::One(c)),
+        None => {
+            let (guard, actor) = Guard::new(ctx, Operation::Me)?;
+            if actor.is_staff() {
+                authorize(Some(actor), op(Uuid::nil()))?;
+                (guard, Followed::All)
+            } else {
+                for c in &actor.companies {
+                    authorize(Some(actor), op(*c))?;
+                }
+                (guard, Followed::Linked(actor.account_id))
+            }
+        }
+    };
     let after = match after {
         Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
         None => None,
@@ -186,8 +202,28 @@ async fn changes<T: Changed>(
     let fetch: Fetch<Checkpoint, T> = Box::new(move |cursor: Checkpoint, floor| {
         let pool = pool.clone();
         Box::pin(async move {
-            let rows =
-                live::changes_after(&pool, subject, company_id, id, cursor, BATCH, floor).await?;
+            let companies = match scope {
+                Followed::One(c) => Some(vec![c]),
+                Followed::All => None,
+                Followed::Linked(account) => Some(
+                    sqlx::query_scalar(
+                        "SELECT company_id FROM account_companies WHERE account_id = $1",
+                    )
+                    .bind(account)
+                    .fetch_all(&pool)
+                    .await?,
+                ),
+            };
+            let rows = live::changes_after(
+                &pool,
+                subject,
+                companies.as_deref(),
+                id,
+                cursor,
+                BATCH,
+                floor,
+            )
+            .await?;
             let next = rows.last().map_or(cursor, |r| Checkpoint {
                 transaction_id: r.0,
                 position: r.1,
@@ -212,12 +248,23 @@ async fn changes<T: Changed>(
         pending: VecDeque::new(),
         read_now: after.is_some(),
         relevant,
-        company: Some(company_id),
+        company: company_id,
         at_wake: |c| c,
         fetch,
         guard,
         floor: 0,
     }))
+}
+
+/// Whose things a subscription follows.
+#[derive(Debug, Clone, Copy)]
+enum Followed {
+    /// One company's.
+    One(Uuid),
+    /// Every company's (staff).
+    All,
+    /// The companies the account is linked to when each read runs.
+    Linked(Uuid),
 }
 
 /// A company's debt after a change.
@@ -480,22 +527,22 @@ impl SubscriptionRoot {
         }))
     }
 
-    /// Changes to the requests of `companyId` (or only `requestId`): each time one changes, the request as
-    /// it is then. With `after` (an update's `position`), first the requests changed since.
+    /// Changes to the requests of `companyId` (or only `requestId`; without `companyId`, of every company
+    /// the caller sees): each time one changes, the request as it is then. With `after` (an update's `position`), first the requests changed since.
     async fn request_updated(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
+        company_id: Option<Uuid>,
         request_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = RequestUpdate>> {
         Ok(changes(
             ctx,
-            Operation::ReadRequests(company_id),
+            Operation::ReadRequests,
             &live::REQUESTS,
             (company_id, request_id),
             after,
-            |w, c| c.is_some_and(|c| w.requests.concerns(c)),
+            |w, c| w.requests.about(c),
             |position, request_id| RequestUpdate {
                 position,
                 request_id,
@@ -504,23 +551,24 @@ impl SubscriptionRoot {
         .await?)
     }
 
-    /// Changes to the exchange documents of `companyId` (or only `documentId`): each time one is issued,
+    /// Changes to the exchange documents of `companyId` (or only `documentId`; without `companyId`, of every
+    /// company the caller sees): each time one is issued,
     /// uploaded or takes a signing step, the document as it is then. With `after`, first the documents
     /// changed since.
     async fn document_updated(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
+        company_id: Option<Uuid>,
         document_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = DocumentUpdate>> {
         Ok(changes(
             ctx,
-            Operation::ReadExchange(company_id),
+            Operation::ReadExchange,
             &live::DOCUMENTS,
             (company_id, document_id),
             after,
-            |w, c| c.is_some_and(|c| w.documents.concerns(c)),
+            |w, c| w.documents.about(c),
             |position, document_id| DocumentUpdate {
                 position,
                 document_id,
@@ -529,23 +577,24 @@ impl SubscriptionRoot {
         .await?)
     }
 
-    /// Changes to the policies of `companyId` (or only `policyId`): issued, prolonged, changed, cancelled,
+    /// Changes to the policies of `companyId` (or only `policyId`; without `companyId`, of every company the
+    /// caller sees): issued, prolonged, changed, cancelled,
     /// premium paid, an insured event reported — the policy as it is then. With `after`, first the policies
     /// changed since.
     async fn policy_updated(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
+        company_id: Option<Uuid>,
         policy_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = PolicyUpdate>> {
         Ok(changes(
             ctx,
-            Operation::ReadPolicies(company_id),
+            Operation::ReadPolicies,
             &live::POLICIES,
             (company_id, policy_id),
             after,
-            |w, c| c.is_some_and(|c| w.policies.concerns(c)),
+            |w, c| w.policies.about(c),
             |position, policy_id| PolicyUpdate {
                 position,
                 policy_id,
@@ -554,21 +603,21 @@ impl SubscriptionRoot {
         .await?)
     }
 
-    /// `companyId`'s ЭДО connection each time it changes (questionnaire, offer, roaming, confirmation,
+    /// `companyId`'s ЭДО connection (without it, every company's the caller sees) each time it changes (questionnaire, offer, roaming, confirmation,
     /// refusal). With `after`, first the changes since.
     async fn edo_status_changed(
         &self,
         ctx: &Context<'_>,
-        company_id: Uuid,
+        company_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = EdoUpdate>> {
         Ok(changes(
             ctx,
-            Operation::ReadExchange(company_id),
+            Operation::ReadExchange,
             &live::EDO,
             (company_id, None),
             after,
-            |w, c| c.is_some_and(|c| w.edo.concerns(c)),
+            |w, c| w.edo.about(c),
             |position, company_id| EdoUpdate {
                 position,
                 company_id,

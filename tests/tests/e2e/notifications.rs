@@ -1056,6 +1056,43 @@ async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_
         json!({"kind": "PAYMENT_RECEIVED", "companyId": w.company.to_string()}),
         "the first to arrive is this company's payment, not the other's contract or payment: {got:?}"
     );
+    // Requests the same way: a client without companyId gets its own company's, staff every company's.
+    let mut mine = Subscriptions::connect(&base, Some(&w.client))
+        .await
+        .unwrap();
+    let mut staff = Subscriptions::connect(&base, Some(&w.admin)).await.unwrap();
+    let q = "subscription { requestUpdated { requestId request { companyId } } }";
+    mine.subscribe("r", q, json!({})).await;
+    staff.subscribe("r", q, json!({})).await;
+    let file = |company: Uuid| {
+        w.ok(
+            &w.admin,
+            "mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"Вопрос\", text: \"Текст\"}}}) { request { id } } }",
+            json!({ "c": company }),
+        )
+    };
+    file(other).await;
+    file(w.company).await;
+    let got = mine.collect_until("r", |g| !g.is_empty()).await;
+    assert_eq!(
+        got[0]["requestUpdated"]["request"]["companyId"],
+        w.company.to_string(),
+        "the client's first update is its own company's request: {got:?}"
+    );
+    let got = staff.collect_until("r", |g| g.len() >= 2).await;
+    let companies: BTreeSet<String> = got
+        .iter()
+        .map(|g| {
+            g["requestUpdated"]["request"]["companyId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        companies,
+        BTreeSet::from([other.to_string(), w.company.to_string()])
+    );
 }
 
 #[tokio::test]
