@@ -65,7 +65,7 @@ macro_rules! payload {
 pub(crate) use payload;
 
 /// The answer of a mutation whose only result is that it was accepted (password recovery, a login
-/// change asked for, a removal).
+/// change asked for).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct AcceptedPayload {
     /// Always true: a refusal is an error.
