@@ -9,6 +9,8 @@
 //! ordinal among that event's notifications: a rebuild gives the same ids, and read marks
 //! (`notification_reads`, account data outside the projection) keep pointing at them.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::clock::ClockEvent;
@@ -237,14 +239,81 @@ impl Draft {
 /// The projection.
 pub struct NotificationsProjection;
 
-async fn contract_of(
-    conn: &mut PgConnection,
-    contract: Uuid,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT company_id, number FROM notification_contracts WHERE contract_id = $1")
-        .bind(contract)
-        .fetch_optional(&mut *conn)
-        .await
+/// An open schedule line as the projection keeps it: the due-soon reminder is sent once per line.
+#[derive(Debug, Clone, PartialEq)]
+struct OpenLine {
+    due_date: NaiveDate,
+    outstanding: Decimal,
+    reminded: bool,
+}
+
+/// What a contract event does to the contract's open lines. A batch applies these in memory and writes the
+/// difference once (see [`NotificationsProjection::flush_contracts`]).
+enum LineOp {
+    /// Lines (re)scheduled: inserted, or replaced with their reminder reset.
+    Upsert(Vec<(i32, NaiveDate, Decimal)>),
+    /// A line paid down by an amount; gone when nothing remains.
+    Reduce(i32, Decimal),
+    /// Lines cancelled.
+    Drop(Vec<i32>),
+    /// The contract completed: no line stays open.
+    DropAll,
+}
+
+impl LineOp {
+    fn upsert(lines: &[domain::schedule::ScheduleLine]) -> Self {
+        Self::Upsert(
+            lines
+                .iter()
+                .map(|l| (l.number as i32, l.due_date, l.amount.amount()))
+                .collect(),
+        )
+    }
+
+    fn drop(lines: &[u32]) -> Self {
+        Self::Drop(lines.iter().map(|l| *l as i32).collect())
+    }
+
+    fn apply(self, lines: &mut BTreeMap<i32, OpenLine>) {
+        match self {
+            Self::Upsert(new) => {
+                for (line, due_date, outstanding) in new {
+                    lines.insert(
+                        line,
+                        OpenLine {
+                            due_date,
+                            outstanding,
+                            reminded: false,
+                        },
+                    );
+                }
+            }
+            Self::Reduce(line, amount) => {
+                if let Some(l) = lines.get_mut(&line) {
+                    l.outstanding -= amount;
+                    if l.outstanding <= Decimal::ZERO {
+                        lines.remove(&line);
+                    }
+                }
+            }
+            Self::Drop(gone) => {
+                for line in gone {
+                    lines.remove(&line);
+                }
+            }
+            Self::DropAll => lines.clear(),
+        }
+    }
+}
+
+/// Open lines to upsert, column by column (`unnest`): contract, line, due date, outstanding, reminded.
+type ChangedLines = (Vec<Uuid>, Vec<i32>, Vec<NaiveDate>, Vec<Decimal>, Vec<bool>);
+
+/// A contract as the projection knows it: its company and number, and its open lines.
+#[derive(Debug, Clone, Default)]
+struct KnownContract {
+    registered: Option<(Uuid, String)>,
+    lines: BTreeMap<i32, OpenLine>,
 }
 
 async fn request_of(
@@ -259,65 +328,87 @@ async fn request_of(
     Ok(row.and_then(|(c, k)| RequestKind::parse(&k).map(|k| (c, k))))
 }
 
-async fn reduce_line(
-    conn: &mut PgConnection,
-    contract: Uuid,
-    line: u32,
-    amount: Decimal,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE notification_lines SET outstanding = outstanding - $3 WHERE contract_id = $1 AND line = $2",
-    )
-    .bind(contract)
-    .bind(line as i32)
-    .bind(amount)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM notification_lines WHERE contract_id = $1 AND line = $2 AND outstanding <= 0",
-    )
-    .bind(contract)
-    .bind(line as i32)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// The notifications of a batch, written by one statement: each row as [`Pending::push`] received it.
+#[derive(Default)]
+struct Pending {
+    id: Vec<Uuid>,
+    company: Vec<Option<Uuid>>,
+    audience: Vec<&'static str>,
+    kind: Vec<&'static str>,
+    title_ru: Vec<String>,
+    text_ru: Vec<String>,
+    title_en: Vec<String>,
+    text_en: Vec<String>,
+    params: Vec<Value>,
+    entity_type: Vec<&'static str>,
+    entity_id: Vec<String>,
+    recorded_at: Vec<chrono::DateTime<chrono::Utc>>,
+    transaction_id: Vec<i64>,
+    position: Vec<i64>,
+    ordinal: Vec<i32>,
 }
 
-async fn drop_lines(
-    conn: &mut PgConnection,
-    contract: Uuid,
-    lines: &[u32],
-) -> Result<(), sqlx::Error> {
-    let lines: Vec<i32> = lines.iter().map(|l| *l as i32).collect();
-    sqlx::query("DELETE FROM notification_lines WHERE contract_id = $1 AND line = ANY($2)")
-        .bind(contract)
-        .bind(&lines)
+impl Pending {
+    /// The rows an event gives, numbered in the event's order.
+    fn push(&mut self, e: &StoredEvent, drafts: Vec<Draft>) {
+        for (i, d) in drafts.into_iter().enumerate() {
+            let ordinal = i as i32;
+            self.id.push(notification_id(e.position, ordinal));
+            self.company.push(d.company);
+            self.audience.push(d.kind.audience().as_str());
+            self.kind.push(d.kind.as_str());
+            self.title_ru.push(d.title.0);
+            self.text_ru.push(d.text.0);
+            self.title_en.push(d.title.1);
+            self.text_en.push(d.text.1);
+            self.params.push(d.params);
+            self.entity_type.push(d.entity.0);
+            self.entity_id.push(d.entity.1);
+            self.recorded_at.push(e.recorded_at);
+            self.transaction_id.push(e.transaction_id);
+            self.position.push(e.position);
+            self.ordinal.push(ordinal);
+        }
+    }
+
+    /// Inserts the rows (one statement) and empties the buffer. Every row takes the business day the
+    /// projection holds now: the batch writes its rows before a business day starts.
+    async fn write(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.id.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(self);
+        sqlx::query(
+            "INSERT INTO notifications (id, company_id, audience, kind, title_ru, text_ru, title_en, text_en, \
+               params, entity_type, entity_id, business_date, recorded_at, transaction_id, position, ordinal) \
+             SELECT u.id, u.company_id, u.audience, u.kind, u.title_ru, u.text_ru, u.title_en, u.text_en, \
+               u.params, u.entity_type, u.entity_id, (SELECT business_date FROM notification_business_day), \
+               u.recorded_at, u.transaction_id::text::xid8, u.position, u.ordinal \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+               $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], $13::bigint[], \
+               $14::bigint[], $15::int[]) \
+               AS u(id, company_id, audience, kind, title_ru, text_ru, title_en, text_en, params, entity_type, \
+                    entity_id, recorded_at, transaction_id, position, ordinal)",
+        )
+        .bind(rows.id)
+        .bind(rows.company)
+        .bind(rows.audience)
+        .bind(rows.kind)
+        .bind(rows.title_ru)
+        .bind(rows.text_ru)
+        .bind(rows.title_en)
+        .bind(rows.text_en)
+        .bind(rows.params)
+        .bind(rows.entity_type)
+        .bind(rows.entity_id)
+        .bind(rows.recorded_at)
+        .bind(rows.transaction_id)
+        .bind(rows.position)
+        .bind(rows.ordinal)
         .execute(&mut *conn)
         .await?;
-    Ok(())
-}
-
-async fn insert_lines(
-    conn: &mut PgConnection,
-    contract: Uuid,
-    lines: &[domain::schedule::ScheduleLine],
-) -> Result<(), sqlx::Error> {
-    let numbers: Vec<i32> = lines.iter().map(|l| l.number as i32).collect();
-    let dates: Vec<NaiveDate> = lines.iter().map(|l| l.due_date).collect();
-    let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount.amount()).collect();
-    sqlx::query(
-        "INSERT INTO notification_lines (contract_id, line, due_date, outstanding) \
-         SELECT $1, * FROM unnest($2::int[], $3::date[], $4::numeric[]) \
-         ON CONFLICT (contract_id, line) DO UPDATE SET due_date = EXCLUDED.due_date, \
-           outstanding = EXCLUDED.outstanding, reminded = false",
-    )
-    .bind(contract)
-    .bind(&numbers)
-    .bind(&dates)
-    .bind(&amounts)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+        Ok(())
+    }
 }
 
 fn file_params(f: &FileRef) -> Value {
@@ -338,14 +429,17 @@ fn document(company: Uuid, f: &FileRef, context_ru: &str, context_en: &str) -> D
 }
 
 impl NotificationsProjection {
-    async fn contract(
-        &self,
-        conn: &mut PgConnection,
-        e: &StoredEvent,
-    ) -> Result<Vec<Draft>, ProjectionError> {
+    /// A contract event's notifications, with what it does to the contract's open lines (`ops`) and, for
+    /// the conclusion, the company and number it registers. `known` is the company and number registered
+    /// before; an event of a contract the projection never saw concluded gives nothing.
+    #[allow(clippy::type_complexity)]
+    fn contract(
+        id: Uuid,
+        known: Option<&(Uuid, String)>,
+        event: ContractEvent,
+        ops: &mut Vec<LineOp>,
+    ) -> Result<(Option<(Uuid, String)>, Vec<Draft>), ProjectionError> {
         use NotificationKind as K;
-        let event: ContractEvent = e.decode_event()?;
-        let id = e.aggregate_uuid()?;
         if let ContractEvent::ContractConcluded {
             company_id,
             number,
@@ -355,18 +449,9 @@ impl NotificationsProjection {
             ..
         } = &event
         {
-            sqlx::query(
-                "INSERT INTO notification_contracts (contract_id, company_id, number) VALUES ($1, $2, $3) \
-                 ON CONFLICT (contract_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(company_id)
-            .bind(number)
-            .execute(&mut *conn)
-            .await?;
-            insert_lines(conn, id, lines).await?;
+            ops.push(LineOp::upsert(lines));
             let p = price.amount();
-            return Ok(vec![Draft::new(
+            let draft = Draft::new(
                 Some(*company_id),
                 K::ContractConcluded,
                 "Договор заключён",
@@ -382,14 +467,15 @@ impl NotificationsProjection {
                 ),
                 json!({ "number": number, "date": date, "price": p }),
                 ("contract", id.to_string()),
-            )]);
+            );
+            return Ok((Some((*company_id, number.clone())), vec![draft]));
         }
-        let Some((company, number)) = contract_of(conn, id).await? else {
-            return Ok(vec![]);
+        let Some((company, number)) = known.cloned() else {
+            return Ok((None, vec![]));
         };
         let c = Some(company);
         let link = || ("contract", id.to_string());
-        Ok(match event {
+        let drafts = match event {
             ContractEvent::ContractConcluded { .. } => vec![],
             ContractEvent::ContractActivated { date } => vec![Draft::new(
                 c,
@@ -417,7 +503,7 @@ impl NotificationsProjection {
                     let x = a.amount.amount();
                     let (ru, en) = match &a.target {
                         AllocationTarget::Line { number: line } => {
-                            reduce_line(conn, id, *line, x).await?;
+                            ops.push(LineOp::Reduce(*line as i32, x));
                             (format!("платёж № {line}"), format!("payment {line}"))
                         }
                         AllocationTarget::Penalties => ("пени".to_owned(), "penalties".to_owned()),
@@ -459,7 +545,7 @@ impl NotificationsProjection {
                 )]
             }
             ContractEvent::CreditApplied { line, amount, .. } => {
-                reduce_line(conn, id, line, amount.amount()).await?;
+                ops.push(LineOp::Reduce(line as i32, amount.amount()));
                 vec![]
             }
             ContractEvent::PaymentFellDue {
@@ -567,8 +653,8 @@ impl NotificationsProjection {
             }
             ContractEvent::TrafficFinePaid { .. } => vec![],
             ContractEvent::ScheduleRecalculated { replaced, lines, .. } => {
-                drop_lines(conn, id, &replaced).await?;
-                insert_lines(conn, id, &lines).await?;
+                ops.push(LineOp::drop(&replaced));
+                ops.push(LineOp::upsert(&lines));
                 vec![]
             }
             ContractEvent::ContractBoughtOut {
@@ -576,26 +662,24 @@ impl NotificationsProjection {
                 redemption_line,
                 ..
             } => {
-                drop_lines(conn, id, &cancelled_lines).await?;
+                ops.push(LineOp::drop(&cancelled_lines));
                 if let Some((line, _)) = redemption_line {
-                    drop_lines(conn, id, &[line]).await?;
+                    ops.push(LineOp::drop(&[line]));
                 }
                 vec![]
             }
             ContractEvent::ContractTerminated {
                 cancelled_lines, ..
             } => {
-                drop_lines(conn, id, &cancelled_lines).await?;
+                ops.push(LineOp::drop(&cancelled_lines));
                 vec![]
             }
             ContractEvent::ContractCompleted { .. } => {
-                sqlx::query("DELETE FROM notification_lines WHERE contract_id = $1")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                ops.push(LineOp::DropAll);
                 vec![]
             }
-        })
+        };
+        Ok((None, drafts))
     }
 
     async fn policy(
@@ -1107,40 +1191,121 @@ impl NotificationsProjection {
         )])
     }
 
-    async fn write(
-        &self,
+    /// Applies a run of consecutive contract events: the contracts they name are read once (company,
+    /// number, open lines), the events folded in memory in order, the changed lines written once, and the
+    /// notifications added to `pending`.
+    async fn flush_contracts(
         conn: &mut PgConnection,
-        e: &StoredEvent,
-        drafts: Vec<Draft>,
+        segment: &mut Vec<(&StoredEvent, Uuid, ContractEvent)>,
+        pending: &mut Pending,
     ) -> Result<(), ProjectionError> {
-        if drafts.is_empty() {
+        if segment.is_empty() {
             return Ok(());
         }
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO notifications (id, company_id, audience, kind, title_ru, text_ru, title_en, text_en, \
-               params, entity_type, entity_id, business_date, recorded_at, transaction_id, position, ordinal) ",
-        );
-        qb.push_values(drafts.into_iter().enumerate(), |mut b, (i, d)| {
-            let ordinal = i as i32;
-            b.push_bind(notification_id(e.position, ordinal))
-                .push_bind(d.company)
-                .push_bind(d.kind.audience().as_str())
-                .push_bind(d.kind.as_str())
-                .push_bind(d.title.0)
-                .push_bind(d.text.0)
-                .push_bind(d.title.1)
-                .push_bind(d.text.1)
-                .push_bind(d.params)
-                .push_bind(d.entity.0)
-                .push_bind(d.entity.1)
-                .push("(SELECT business_date FROM notification_business_day)")
-                .push_bind(e.recorded_at)
-                .push_bind(e.transaction_id)
-                .push_unseparated("::bigint::text::xid8")
-                .push_bind(e.position)
-                .push_bind(ordinal);
-        });
-        qb.build().execute(&mut *conn).await?;
+        let mut ids: Vec<Uuid> = segment.iter().map(|s| s.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = sqlx::query(
+            "SELECT c.contract_id, c.company_id, c.number, l.line, l.due_date, l.outstanding, l.reminded \
+             FROM notification_contracts c LEFT JOIN notification_lines l USING (contract_id) \
+             WHERE c.contract_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut known: HashMap<Uuid, KnownContract> = HashMap::with_capacity(ids.len());
+        for r in rows {
+            let k = known.entry(r.try_get("contract_id")?).or_default();
+            k.registered = Some((r.try_get("company_id")?, r.try_get("number")?));
+            if let Some(line) = r.try_get::<Option<i32>, _>("line")? {
+                k.lines.insert(
+                    line,
+                    OpenLine {
+                        due_date: r.try_get("due_date")?,
+                        outstanding: r.try_get("outstanding")?,
+                        reminded: r.try_get("reminded")?,
+                    },
+                );
+            }
+        }
+        let before = known.clone();
+        for (e, id, event) in segment.drain(..) {
+            let k = known.entry(id).or_default();
+            let mut ops = Vec::new();
+            let (registers, drafts) = Self::contract(id, k.registered.as_ref(), event, &mut ops)?;
+            if let Some(r) = registers {
+                // The first registration stays (a repeated conclusion does not rename the contract).
+                k.registered.get_or_insert(r);
+            }
+            if k.registered.is_some() {
+                for op in ops {
+                    op.apply(&mut k.lines);
+                }
+            }
+            pending.push(e, drafts);
+        }
+        // The difference, written once.
+        let mut new_contracts: (Vec<Uuid>, Vec<Uuid>, Vec<String>) = Default::default();
+        let mut gone: (Vec<Uuid>, Vec<i32>) = Default::default();
+        let mut changed = ChangedLines::default();
+        let empty = KnownContract::default();
+        for (id, k) in &known {
+            let was = before.get(id).unwrap_or(&empty);
+            if let (None, Some((company, number))) = (&was.registered, &k.registered) {
+                new_contracts.0.push(*id);
+                new_contracts.1.push(*company);
+                new_contracts.2.push(number.clone());
+            }
+            for line in was.lines.keys().filter(|l| !k.lines.contains_key(l)) {
+                gone.0.push(*id);
+                gone.1.push(*line);
+            }
+            for (line, l) in &k.lines {
+                if was.lines.get(line) != Some(l) {
+                    changed.0.push(*id);
+                    changed.1.push(*line);
+                    changed.2.push(l.due_date);
+                    changed.3.push(l.outstanding);
+                    changed.4.push(l.reminded);
+                }
+            }
+        }
+        if !new_contracts.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO notification_contracts (contract_id, company_id, number) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) ON CONFLICT (contract_id) DO NOTHING",
+            )
+            .bind(new_contracts.0)
+            .bind(new_contracts.1)
+            .bind(new_contracts.2)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !gone.0.is_empty() {
+            sqlx::query(
+                "DELETE FROM notification_lines l USING unnest($1::uuid[], $2::int[]) AS g(contract_id, line) \
+                 WHERE l.contract_id = g.contract_id AND l.line = g.line",
+            )
+            .bind(gone.0)
+            .bind(gone.1)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !changed.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO notification_lines (contract_id, line, due_date, outstanding, reminded) \
+                 SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::numeric[], $5::bool[]) \
+                 ON CONFLICT (contract_id, line) DO UPDATE SET due_date = EXCLUDED.due_date, \
+                   outstanding = EXCLUDED.outstanding, reminded = EXCLUDED.reminded",
+            )
+            .bind(changed.0)
+            .bind(changed.1)
+            .bind(changed.2)
+            .bind(changed.3)
+            .bind(changed.4)
+            .execute(&mut *conn)
+            .await?;
+        }
         Ok(())
     }
 }
@@ -1180,18 +1345,42 @@ impl ReadModel for NotificationsProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
-        let drafts = match e.aggregate_type.as_str() {
-            "Contract" => self.contract(conn, e).await?,
-            "Policy" => self.policy(conn, e).await?,
-            "ClientRequest" => self.request(conn, e).await?,
-            "BusinessClock" => self.day(conn, e).await?,
-            "News" => self.news(conn, e).await?,
-            "TermsOfUse" => self.terms(e)?,
-            "EdoConnection" => edo(e)?,
-            "Document" => exchange_document(conn, e).await?,
-            _ => return Ok(()),
-        };
-        self.write(conn, e, drafts).await
+        self.apply_batch(conn, std::slice::from_ref(e)).await
+    }
+
+    /// Contract events (most of the log) are folded in memory a run at a time; any other event first
+    /// writes what came before it (its handler reads the tables: open lines on a new business day, the news
+    /// notifications on an edit) and is applied on its own. The notifications of the batch are inserted by
+    /// one statement at each such point and at the end.
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut segment = Vec::new();
+        let mut pending = Pending::default();
+        for e in events {
+            if e.aggregate_type == "Contract" {
+                segment.push((e, e.aggregate_uuid()?, e.decode_event::<ContractEvent>()?));
+                continue;
+            }
+            Self::flush_contracts(conn, &mut segment, &mut pending).await?;
+            pending.write(conn).await?;
+            let drafts = match e.aggregate_type.as_str() {
+                "Policy" => self.policy(conn, e).await?,
+                "ClientRequest" => self.request(conn, e).await?,
+                "BusinessClock" => self.day(conn, e).await?,
+                "News" => self.news(conn, e).await?,
+                "TermsOfUse" => self.terms(e)?,
+                "EdoConnection" => edo(e)?,
+                "Document" => exchange_document(conn, e).await?,
+                _ => continue,
+            };
+            pending.push(e, drafts);
+        }
+        Self::flush_contracts(conn, &mut segment, &mut pending).await?;
+        pending.write(conn).await?;
+        Ok(())
     }
 }
 
@@ -1343,6 +1532,31 @@ mod tests {
         assert_eq!(rub_ru(dec!(120.5)), "120,50 ₽");
         assert_eq!(rub_en(dec!(1234567.891)), "RUB 1,234,567.89");
         assert_eq!(rub_en(dec!(-1500)), "RUB -1,500.00");
+    }
+
+    #[test]
+    fn a_batch_folds_open_lines_as_the_statements_one_by_one_did() {
+        let d = NaiveDate::from_ymd_opt(2030, 1, 10).unwrap();
+        let mut lines = BTreeMap::new();
+        LineOp::Upsert(vec![(1, d, dec!(100.00)), (2, d, dec!(100.00))]).apply(&mut lines);
+        lines.get_mut(&2).unwrap().reminded = true;
+        // Partly paid: stays open with what remains; paid in full: no longer open.
+        LineOp::Reduce(1, dec!(40.00)).apply(&mut lines);
+        assert_eq!(lines[&1].outstanding, dec!(60.00));
+        LineOp::Reduce(1, dec!(60.00)).apply(&mut lines);
+        assert!(!lines.contains_key(&1));
+        // Paying a line that is not open changes nothing (no row to update).
+        LineOp::Reduce(7, dec!(5)).apply(&mut lines);
+        assert_eq!(lines.len(), 1);
+        // A rescheduled line is open again, its reminder to be sent again.
+        LineOp::Upsert(vec![(2, d, dec!(80.00))]).apply(&mut lines);
+        assert!(!lines[&2].reminded);
+        assert_eq!(lines[&2].outstanding, dec!(80.00));
+        LineOp::Drop(vec![2, 9]).apply(&mut lines);
+        assert!(lines.is_empty());
+        LineOp::Upsert(vec![(3, d, dec!(1))]).apply(&mut lines);
+        LineOp::DropAll.apply(&mut lines);
+        assert!(lines.is_empty());
     }
 
     #[test]
