@@ -53,7 +53,11 @@ pub fn contract_executor(
         Arc::new(views::lookups::PgCompanyDirectory::new(pool.clone())),
         calendar,
     );
-    CommandExecutor::new(PgEventStore::new(pool, inline, snapshot_every), services)
+    CommandExecutor::new(
+        PgEventStore::new(pool, inline, snapshot_every),
+        services.clone(),
+    )
+    .with_batches(services)
 }
 
 /// The business clock's command executor.

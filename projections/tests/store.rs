@@ -338,6 +338,8 @@ async fn an_event_stored_with_an_old_version_is_upcast_on_load_and_on_replay() {
 #[derive(Default)]
 struct Seen {
     slow: bool,
+    /// The aggregate types it reads (`None`: all).
+    types: Option<&'static [&'static str]>,
 }
 
 #[async_trait]
@@ -350,6 +352,9 @@ impl ReadModel for Seen {
     }
     fn tables(&self) -> &'static [&'static str] {
         &["seen_test"]
+    }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        self.types
     }
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
         if self.slow && e.aggregate_id.starts_with("slow") {
@@ -643,6 +648,60 @@ async fn one_catch_up_consumer_leads_at_a_time_and_another_takes_over_without_du
     stop2.send(true).unwrap();
     r2.await.unwrap().unwrap();
     assert_eq!(seen(&pool).await, vec!["x", "y"]);
+}
+
+/// A consumer is woken only by appends of the aggregate types it reads — but when an event of its own was
+/// notified while an earlier appender held the horizon back, the next append of any type wakes it, so the
+/// event arrives then and not only at the next poll (here two minutes: longer than the test's bound).
+#[tokio::test]
+async fn a_consumer_held_back_by_another_types_appender_is_woken_when_that_appender_commits() {
+    let pool = pool().await;
+    let exec = seen_table_and_counters(&pool).await;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let runner = tokio::spawn(
+        CatchUp::read_model(
+            Arc::new(Seen {
+                types: Some(&["Counter"]),
+                ..Seen::default()
+            }),
+            100,
+        )
+        .run(pool.clone(), std::time::Duration::from_secs(120), rx),
+    );
+    exec.execute("first", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    wait_for_seen(&pool, &["first"]).await;
+
+    // An appender of another type takes its transaction id first and stays open.
+    let mut other = pool.begin().await.unwrap();
+    projections::engine::horizon::register_appender(&mut other)
+        .await
+        .unwrap();
+    let (txid, position): (i64, i64) = sqlx::query_as(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Other', 'o', 1, 'Happened', '1', '{}', '{}') \
+         RETURNING transaction_id::text::bigint, position",
+    )
+    .fetch_one(&mut *other)
+    .await
+    .unwrap();
+    // A counter commits after it: notified, but below the horizon only once the other one ends.
+    exec.execute("held", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(seen(&pool).await, vec!["first"]);
+    // The other appender commits with the store's notification, naming its own type.
+    sqlx::query("SELECT pg_notify('cabinet_events', $1)")
+        .bind(format!("{txid}/{position}:Other"))
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    other.commit().await.unwrap();
+    wait_for_seen(&pool, &["first", "held"]).await;
+    stop.send(true).unwrap();
+    runner.await.unwrap().unwrap();
 }
 
 async fn wait_for_seen(pool: &PgPool, want: &[&str]) {
@@ -1036,17 +1095,41 @@ async fn a_consumer_whose_statement_is_cancelled_or_whose_session_ends_lets_go_a
         .enumerate()
     {
         let (stop, rx) = tokio::sync::watch::channel(false);
-        let first = tokio::spawn(CatchUp::read_model(Arc::new(Seen { slow: true }), 100).run(
-            pool.clone(),
-            poll,
-            rx,
-        ));
+        let first = tokio::spawn(
+            CatchUp::read_model(
+                Arc::new(Seen {
+                    slow: true,
+                    ..Seen::default()
+                }),
+                100,
+            )
+            .run(pool.clone(), poll, rx),
+        );
         let pid = leader_pid(&pool, "seen_test").await;
         exec.execute(&format!("slow{round}"), 1, &CommandMeta::system("t"))
             .await
             .unwrap();
-        // Cancel its statement (or end its session) while it works.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Cancel its statement (or end its session) while it works: once its backend is in the slow
+        // statement (a fixed pause raced the consumer's start on a busy machine).
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let busy: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' \
+                   AND query LIKE '%pg_sleep%')",
+            )
+            .bind(pid)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if busy {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the consumer never started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         sqlx::query(&format!("SELECT {how}($1)"))
             .bind(pid)
             .execute(&pool)
@@ -1059,11 +1142,16 @@ async fn a_consumer_whose_statement_is_cancelled_or_whose_session_ends_lets_go_a
         assert!(ended.unwrap().is_err(), "{how}: the run should fail");
         // Another node takes over and delivers, once.
         let (stop2, rx2) = tokio::sync::watch::channel(false);
-        let second = tokio::spawn(CatchUp::read_model(Arc::new(Seen { slow: true }), 100).run(
-            pool.clone(),
-            poll,
-            rx2,
-        ));
+        let second = tokio::spawn(
+            CatchUp::read_model(
+                Arc::new(Seen {
+                    slow: true,
+                    ..Seen::default()
+                }),
+                100,
+            )
+            .run(pool.clone(), poll, rx2),
+        );
         let want: Vec<String> = (0..=round).map(|r| format!("slow{r}")).collect();
         let want: Vec<&str> = want.iter().map(String::as_str).collect();
         wait_for_seen(&pool, &want).await;
@@ -1164,4 +1252,107 @@ async fn transaction_ids_from_the_lock_table_are_widened_next_to_the_snapshot_on
         w.await.unwrap();
     }
     assert!(reads > 0);
+}
+
+/// A batch (`execute_many`) decides each aggregate as alone and commits all of them in one transaction with
+/// the inline read models over every event; a refusal concerns its command only; a batch that cannot commit
+/// as a whole (an append raced it) stores nothing and each command then runs on its own, once.
+#[tokio::test]
+async fn a_batch_commits_many_aggregates_at_once_refuses_alone_and_falls_back_when_raced() {
+    let pool = pool().await;
+    seen_table(&pool).await;
+    let inline: Arc<[Arc<dyn ReadModel>]> =
+        Arc::from(vec![Arc::new(Seen::default()) as Arc<dyn ReadModel>]);
+    let exec = CommandExecutor::new(PgEventStore::<Counter>::new(pool.clone(), inline, 2), ())
+        .with_batches(());
+    let meta = CommandMeta::system("t");
+    exec.execute("a", 1, &meta).await.unwrap();
+    let out = exec
+        .execute_many(
+            vec![
+                ("a".into(), 2),
+                ("b".into(), 3),
+                ("c".into(), -1),
+                ("d".into(), 4),
+            ],
+            &meta,
+        )
+        .await
+        .unwrap();
+    let outcomes: Vec<(String, Option<usize>)> =
+        out.into_iter().map(|(id, r)| (id, r.ok())).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("a".to_owned(), Some(1)),
+            ("b".to_owned(), Some(1)),
+            ("c".to_owned(), None),
+            ("d".to_owned(), Some(1))
+        ]
+    );
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT transaction_id) FROM events WHERE aggregate_id IN ('b', 'd') \
+            OR (aggregate_id = 'a' AND sequence = 2)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(transactions, 1);
+    assert_eq!(seen(&pool).await, vec!["a", "a", "b", "d"]);
+    // The state after the batch, from the snapshot it wrote (every 2 events) and from the events alike.
+    assert_eq!(exec.load("a").await.unwrap().total, 3);
+    let snapshot: i64 = sqlx::query_scalar(
+        "SELECT last_sequence FROM snapshots WHERE aggregate_type = 'Counter' AND aggregate_id = 'a'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(snapshot, 2);
+
+    // Another appender holds e's first sequence: the batch's insert waits for it, fails when it commits,
+    // and the commands then run one by one (e after the other's event, f as before).
+    let mut other = pool.begin().await.unwrap();
+    projections::engine::horizon::register_appender(&mut other)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Counter', 'e', 1, 'Added', '1', '{\"Added\": {\"n\": 10}}', '{}')",
+    )
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    let batch = {
+        let (exec, meta) = (Arc::new(exec), meta.clone());
+        let e2 = exec.clone();
+        (
+            tokio::spawn(async move {
+                e2.execute_many(vec![("e".into(), 5), ("f".into(), 6)], &meta)
+                    .await
+                    .unwrap()
+            }),
+            exec,
+        )
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    other.commit().await.unwrap();
+    let out = batch.0.await.unwrap();
+    assert!(out.iter().all(|(_, r)| r.as_ref().is_ok_and(|n| *n == 1)));
+    assert_eq!(batch.1.load("e").await.unwrap().total, 15);
+    assert_eq!(batch.1.load("f").await.unwrap().total, 6);
+    let events: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, sequence FROM events WHERE aggregate_id IN ('e', 'f') ORDER BY aggregate_id, sequence",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![
+            ("e".to_owned(), 1),
+            ("e".to_owned(), 2),
+            ("f".to_owned(), 1)
+        ]
+    );
+    assert_eq!(seen(&pool).await, vec!["a", "a", "b", "d", "e", "f"]);
 }

@@ -37,8 +37,14 @@ pub async fn projections_command(command: ProjectionsCommand, app: &App) -> anyh
                     known.join(", ")
                 );
             }
-            for p in chosen {
-                let r = projections::engine::runner::rebuild(&app.pool, p.as_ref(), 5_000).await?;
+            let reports = projections::engine::runner::rebuild_all(
+                &app.pool,
+                &chosen,
+                5_000,
+                projections::engine::runner::default_rebuild_parallelism(),
+            )
+            .await?;
+            for r in reports {
                 println!(
                     "rebuilt {}: {} events in {:.2} s ({:.0} events/s)",
                     r.projection,

@@ -19,11 +19,14 @@ use uuid::Uuid;
 
 use projections::engine::error::ProjectionError;
 use projections::engine::process_manager::ProcessManager;
-use projections::store::command::{CommandError, CommandExecutor};
+use projections::store::command::CommandExecutor;
 use projections::store::event::{CommandMeta, StoredEvent};
 
-/// Contracts closed in parallel for one day.
-const PARALLEL: usize = 4;
+/// Batches of contracts closed in parallel for one day.
+const PARALLEL: usize = 2;
+
+/// Contracts closed in one transaction.
+const BATCH: usize = 100;
 
 /// The consumer.
 pub struct BusinessDays {
@@ -57,31 +60,39 @@ impl BusinessDays {
         let mut meta = CommandMeta::system("business-days");
         meta.causation_id = causation.to_owned();
         meta.correlation_id = format!("business-day:{date}");
+        // Contracts are closed in batches, each one transaction (`execute_many`: every contract decides as
+        // alone, the events of the batch are appended and projected together), two batches at a time.
         let contracts = self.contracts.clone();
-        let results: Vec<Result<(), ProjectionError>> = futures::stream::iter(ids.clone())
-            .map(move |id: Uuid| {
+        let batches: Vec<Vec<(String, ContractCommand)>> = ids
+            .chunks(BATCH)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|id| {
+                        (
+                            id.to_string(),
+                            ContractCommand::CloseBusinessDay { as_of: date },
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let results: Vec<Result<(), ProjectionError>> = futures::stream::iter(batches)
+            .map(move |batch| {
                 let meta = meta.clone();
                 let contracts = contracts.clone();
                 async move {
-                    match contracts
-                        .execute(
-                            &id.to_string(),
-                            ContractCommand::CloseBusinessDay { as_of: date },
-                            &meta,
-                        )
-                        .await
-                    {
-                        Ok(_) => Ok(()),
+                    let done = contracts.execute_many(batch, &meta).await.map_err(|e| {
+                        ProjectionError::Effect(format!("closing {date}: {e}"))
+                    })?;
+                    for (id, outcome) in done {
                         // A refusal is a fact about that contract (say, it was just completed), not a
                         // reason to stop closing the day for the others.
-                        Err(CommandError::Rejected(e)) => {
+                        if let Err(e) = outcome {
                             tracing::warn!(contract = %id, %date, error = %e, "day closing refused");
-                            Ok(())
                         }
-                        Err(e) => Err(ProjectionError::Effect(format!(
-                            "closing {date} for contract {id}: {e}"
-                        ))),
                     }
+                    Ok(())
                 }
             })
             .buffer_unordered(PARALLEL)

@@ -58,13 +58,19 @@ pub fn start(
     let restart_max = Duration::from_secs(settings.workers.restart_max_seconds.max(1));
     let mut tasks = Vec::new();
     let managers = process_managers(app);
+    // The node's consumers are woken together by every append: one horizon read serves them all.
+    let horizon = Arc::new(projections::engine::horizon::Shared::default());
     for manager in managers.clone() {
-        let pool = app.pool.clone();
+        let (pool, horizon) = (app.pool.clone(), horizon.clone());
         tasks.push(spawn_restarting(
             manager.name(),
             restart_max,
             shutdown.clone(),
-            move |stop| CatchUp::process_manager(manager.clone(), 50).run(pool.clone(), poll, stop),
+            move |stop| {
+                CatchUp::process_manager(manager.clone(), 50)
+                    .with_shared_horizon(horizon.clone())
+                    .run(pool.clone(), poll, stop)
+            },
         ));
     }
     // Every node watches how far the workers are behind.

@@ -38,7 +38,6 @@ struct ToMail {
     title_en: String,
     text_en: String,
     position: i64,
-    correlation_id: String,
 }
 
 #[async_trait]
@@ -69,10 +68,22 @@ impl ProcessManager for NotificationMail {
         };
         // The batch is every event of these types between first and last in the global order, and only
         // those events have notifications: the range selects exactly the batch's notifications.
+        // The correlation of each notification's event comes from the batch itself (a join with `events`
+        // made the planner hash the whole log for every batch; issue 24's profile).
+        let correlations: std::collections::HashMap<i64, &str> = events
+            .iter()
+            .map(|e| {
+                let id = e
+                    .metadata
+                    .get("correlation_id")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                (e.position, id)
+            })
+            .collect();
         let rows: Vec<ToMail> = sqlx::query_as(
-            "SELECT n.kind, n.company_id, n.audience, n.title_ru, n.text_ru, n.title_en, n.text_en, n.position, \
-                    coalesce(e.metadata ->> 'correlation_id', '') AS correlation_id \
-             FROM notifications n JOIN events e ON e.position = n.position \
+            "SELECT n.kind, n.company_id, n.audience, n.title_ru, n.text_ru, n.title_en, n.text_en, n.position \
+             FROM notifications n \
              WHERE (n.transaction_id, n.position) >= ($1::bigint::text::xid8, $2) \
                AND (n.transaction_id, n.position) <= ($3::bigint::text::xid8, $4) \
              ORDER BY n.transaction_id, n.position, n.ordinal",
@@ -117,7 +128,11 @@ impl ProcessManager for NotificationMail {
                 };
                 let letter = templates::notification(locale, &self.outbox.site, title, text);
                 let cause = Cause {
-                    correlation_id: n.correlation_id.clone(),
+                    correlation_id: correlations
+                        .get(&n.position)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned(),
                     event: Some(n.position),
                 };
                 self.outbox

@@ -55,18 +55,31 @@ pub fn catch_up_sql() -> String {
     batch_sql(true)
 }
 
+/// Which bound a batch read keeps to.
+#[derive(Clone, Copy)]
+enum Bound<'a> {
+    /// None: verify's snapshot, or rebuild's swap under the tables' locks.
+    Committed,
+    /// The horizon, read now.
+    Horizon,
+    /// The horizon, from a read of the process's shared reader that started at or after the instant.
+    SharedSince(&'a horizon::Shared, std::time::Instant),
+}
+
 async fn read_batch(
     conn: &mut PgConnection,
-    below_horizon: bool,
+    bound: Bound<'_>,
     after: Checkpoint,
     limit: i64,
     types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     // The horizon is read in a statement of its own, before the batch's (ADR 0014).
-    let bound = if below_horizon {
-        Some(horizon::read(&mut *conn).await?)
-    } else {
-        None
+    let (below_horizon, bound) = match bound {
+        Bound::Committed => (false, None),
+        Bound::Horizon => (true, Some(horizon::read(&mut *conn).await?)),
+        Bound::SharedSince(shared, since) => {
+            (true, Some(shared.read_since(&mut *conn, since).await?))
+        }
     };
     let sql = batch_sql(below_horizon);
     let mut query = sqlx::query(&sql)
@@ -98,7 +111,7 @@ pub async fn fetch_batch(
     limit: i64,
     types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    read_batch(conn, true, after, limit, types).await
+    read_batch(conn, Bound::Horizon, after, limit, types).await
 }
 
 /// Reads the next `limit` events after `after` that this statement's snapshot sees, without the xmin
@@ -110,7 +123,7 @@ async fn fetch_committed_after(
     limit: i64,
     types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    read_batch(conn, false, after, limit, types).await
+    read_batch(conn, Bound::Committed, after, limit, types).await
 }
 
 /// Applies every event after `cp` that `fetch_committed_after` sees, a batch at a time; returns the new
@@ -268,12 +281,24 @@ impl Consumer {
 pub struct CatchUp {
     consumer: Consumer,
     batch: i64,
+    horizon: Option<Arc<horizon::Shared>>,
 }
 
 impl CatchUp {
     /// A consumer for `consumer`, reading `batch` events per transaction.
     pub fn new(consumer: Consumer, batch: i64) -> Self {
-        Self { consumer, batch }
+        Self {
+            consumer,
+            batch,
+            horizon: None,
+        }
+    }
+
+    /// Shares horizon reads with the other consumers of the process woken by the same notification
+    /// ([`horizon::Shared`]; one per database).
+    pub fn with_shared_horizon(mut self, shared: Arc<horizon::Shared>) -> Self {
+        self.horizon = Some(shared);
+        self
     }
 
     /// A read model fed by catch-up, `batch` events per transaction.
@@ -291,10 +316,31 @@ impl CatchUp {
     /// # Errors
     /// A database or projection error; the batch's transaction is rolled back, checkpoint included.
     pub async fn step(&self, conn: &mut PgConnection) -> Result<usize, RunnerError> {
+        Ok(self.step_since(conn, std::time::Instant::now()).await?.0)
+    }
+
+    /// [`CatchUp::step`], below a horizon read that started at or after `since` (shared with the other
+    /// consumers woken at the same moment when the consumer has a shared reader).
+    async fn step_since(
+        &self,
+        conn: &mut PgConnection,
+        since: std::time::Instant,
+    ) -> Result<(usize, Checkpoint), RunnerError> {
         let mut tx = conn.begin().await?;
         let name = self.consumer.name();
         let cp = load_checkpoint(&mut tx, name).await?;
-        let events = fetch_batch(&mut tx, cp, self.batch, self.consumer.aggregate_types()).await?;
+        let bound = match &self.horizon {
+            Some(shared) => Bound::SharedSince(shared, since),
+            None => Bound::Horizon,
+        };
+        let events = read_batch(
+            &mut tx,
+            bound,
+            cp,
+            self.batch,
+            self.consumer.aggregate_types(),
+        )
+        .await?;
         if let Some(last) = events.last() {
             use tracing::Instrument as _;
             // A trace of its own per batch (a worker runs for days; one span would never end).
@@ -325,7 +371,11 @@ impl CatchUp {
             .await?;
         }
         tx.commit().await?;
-        Ok(events.len())
+        let reached = events.last().map_or(cp, |last| Checkpoint {
+            transaction_id: last.transaction_id,
+            position: last.position,
+        });
+        Ok((events.len(), reached))
     }
 
     /// Runs until `shutdown` resolves: waits to become the leader (a session advisory lock keyed by the
@@ -354,11 +404,37 @@ impl CatchUp {
         else {
             return Ok(());
         };
+        let mut woke = std::time::Instant::now();
+        // The latest notified event of the consumer's types not applied yet (the horizon held it back).
+        let mut pending: Option<Checkpoint> = None;
         loop {
-            while self.step(leader.conn()).await? > 0 {}
-            if !leader.wait(&mut shutdown).await? {
-                break;
+            // A short batch means caught up to the horizon: no further read until the next wake (an
+            // appender that held the horizon back notifies when it commits, and `poll` bounds the rest).
+            let mut since = woke;
+            let reached = loop {
+                let (applied, reached) = self.step_since(leader.conn(), since).await?;
+                if (applied as i64) < self.batch {
+                    break reached;
+                }
+                since = std::time::Instant::now();
+            };
+            if pending.is_some_and(|p| reached >= p) {
+                pending = None;
             }
+            match leader
+                .wait_for(
+                    &mut shutdown,
+                    self.consumer.aggregate_types(),
+                    COALESCE,
+                    pending.is_some(),
+                )
+                .await?
+            {
+                Woken::Stop => break,
+                Woken::Poll | Woken::Notified(None) => {}
+                Woken::Notified(Some(at)) => pending = pending.max(Some(at)),
+            }
+            woke = std::time::Instant::now();
         }
         leader.release().await;
         Ok(())
@@ -453,11 +529,53 @@ impl Leadership {
         &mut self,
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<bool, sqlx::Error> {
-        tokio::select! {
-            r = self.listener.recv() => r.map(|_| true),
-            _ = tokio::time::sleep(self.poll) => Ok(true),
-            _ = shutdown.changed() => Ok(false),
+        Ok(self.wait_for(shutdown, None, Duration::ZERO, true).await? != Woken::Stop)
+    }
+
+    /// [`Leadership::wait`] for appends of the aggregate `types` only (`None`: any): a notification of the
+    /// events channel names the appended transaction, position and aggregate type
+    /// (`<transaction id>/<position>:<type>`), and appends of other types are let pass — unless `any`: the
+    /// consumer still waits for a notified event of its own that the horizon held back, and whichever append
+    /// comes next may be the one that lets it through. After a wake it lets `coalesce` pass, so that appends
+    /// following closely are taken in the same batch (under load a consumer then reads the horizon once for
+    /// many commands instead of once for each), and takes the notifications that came meanwhile: the step
+    /// after the wake reads past them.
+    ///
+    /// # Errors
+    /// The LISTEN connection failed (the worker restarts and listens again).
+    pub async fn wait_for(
+        &mut self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+        types: Option<&[&str]>,
+        coalesce: Duration,
+        any: bool,
+    ) -> Result<Woken, sqlx::Error> {
+        let deadline = tokio::time::Instant::now() + self.poll;
+        let mut notified = loop {
+            tokio::select! {
+                r = self.listener.recv() => {
+                    let n = r?;
+                    let (concerns, at) = notice(n.payload(), types);
+                    if concerns || any {
+                        break at.filter(|_| concerns);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return Ok(Woken::Poll),
+                _ = shutdown.changed() => return Ok(Woken::Stop),
+            }
+        };
+        if !coalesce.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(coalesce) => {}
+                _ = shutdown.changed() => return Ok(Woken::Stop),
+            }
         }
+        while let Some(n) = self.listener.next_buffered() {
+            if let (true, Some(at)) = notice(n.payload(), types) {
+                notified = notified.max(Some(at));
+            }
+        }
+        Ok(Woken::Notified(notified))
     }
 
     /// Gives the leadership up (closing the connection releases the lock even if the unlock fails).
@@ -470,6 +588,35 @@ impl Leadership {
         let _ = self.conn.close().await;
     }
 }
+
+/// Whether a notification of the events channel (`<transaction id>/<position>:<type>`) concerns a
+/// consumer of `types`, and the appended event's place; one in another shape always concerns it.
+fn notice(payload: &str, types: Option<&[&str]>) -> (bool, Option<Checkpoint>) {
+    let Some((at, appended)) = payload.split_once(':') else {
+        return (true, None);
+    };
+    let at = at.split_once('/').and_then(|(t, p)| {
+        Some(Checkpoint {
+            transaction_id: t.parse().ok()?,
+            position: p.parse().ok()?,
+        })
+    });
+    (types.is_none_or(|types| types.contains(&appended)), at)
+}
+
+/// Why a leader's wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// Shutdown.
+    Stop,
+    /// The poll interval passed.
+    Poll,
+    /// A notification; with the place of the latest notified event of the consumer's types, when known.
+    Notified(Option<Checkpoint>),
+}
+
+/// How long a catch-up consumer lets pass after a wake before it reads (see [`Leadership::wait_for`]).
+pub const COALESCE: Duration = Duration::from_millis(20);
 
 /// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
 async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
@@ -585,6 +732,18 @@ pub async fn rebuild(
     p: &dyn ReadModel,
     batch: i64,
 ) -> Result<RebuildReport, RunnerError> {
+    rebuild_swapping_alone(pool, p, batch, &tokio::sync::Mutex::new(())).await
+}
+
+/// [`rebuild`], whose swap waits for `swaps`: rebuilds run side by side swap one at a time (a swap drops
+/// and restores the views over the live tables, and views such as the analysts' span several read models:
+/// two swaps at once could lock them in opposite orders).
+async fn rebuild_swapping_alone(
+    pool: &PgPool,
+    p: &dyn ReadModel,
+    batch: i64,
+    swaps: &tokio::sync::Mutex<()>,
+) -> Result<RebuildReport, RunnerError> {
     let started = std::time::Instant::now();
     if !p.replaceable() {
         return Err(RunnerError::NotReplaceable(p.name()));
@@ -629,6 +788,7 @@ pub async fn rebuild(
         events += batch_events.len() as u64;
         tx.commit().await?;
     }
+    let _alone = swaps.lock().await;
     // Swap. The live tables' lock is asked for with a short lock timeout, and asked again after a pause
     // when it times out: a long reader of the live tables delays the swap, while writers never queue for
     // long behind a waiting ACCESS EXCLUSIVE request.
@@ -698,6 +858,47 @@ pub async fn rebuild(
         events,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Rebuilds several read models, `parallel` at a time (each on its own connection, reading the log for its
+/// own aggregate types; read models share no tables, so their rebuilds are independent). Reports come in
+/// the order given; the first failure is returned after the others finish.
+///
+/// # Errors
+/// As [`rebuild`].
+pub async fn rebuild_all(
+    pool: &PgPool,
+    models: &[Arc<dyn ReadModel>],
+    batch: i64,
+    parallel: usize,
+) -> Result<Vec<RebuildReport>, RunnerError> {
+    use futures::StreamExt;
+    let swaps = tokio::sync::Mutex::new(());
+    let results: Vec<(usize, Result<RebuildReport, RunnerError>)> =
+        futures::stream::iter(models.iter().cloned().enumerate())
+            .map(|(i, m)| {
+                let swaps = &swaps;
+                async move {
+                    (
+                        i,
+                        rebuild_swapping_alone(pool, m.as_ref(), batch, swaps).await,
+                    )
+                }
+            })
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
+    let mut results = results;
+    results.sort_by_key(|r| r.0);
+    results.into_iter().map(|r| r.1).collect()
+}
+
+/// How many rebuilds run at once by default: one per core, at most four.
+pub fn default_rebuild_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
 }
 
 const VERIFY_BATCH: i64 = 5_000;

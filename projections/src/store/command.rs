@@ -109,6 +109,8 @@ pub struct CommandExecutor<A: Aggregate + 'static> {
     turns: Option<Turns>,
     pool: PgPool,
     max_attempts: u32,
+    /// The aggregate's services for [`CommandExecutor::execute_many`] (which decides outside cqrs-es).
+    batch_services: Option<A::Services>,
 }
 
 impl<A> CommandExecutor<A>
@@ -127,7 +129,14 @@ where
             turns: None,
             pool,
             max_attempts: 16,
+            batch_services: None,
         }
+    }
+
+    /// Lets [`CommandExecutor::execute_many`] commit batches (it needs its own copy of the services).
+    pub fn with_batches(mut self, services: A::Services) -> Self {
+        self.batch_services = Some(services);
+        self
     }
 
     /// The aggregate's current state (from its snapshot and the events after it), for answers computed from
@@ -393,6 +402,101 @@ where
         Err(CommandError::Conflict {
             attempts: self.max_attempts,
         })
+    }
+}
+
+/// What one command of a batch did: the events it appended, or the aggregate's refusal.
+pub type BatchOutcome<E> = Result<usize, E>;
+
+impl<A> CommandExecutor<A>
+where
+    A: Aggregate + 'static,
+    A::Command: Clone,
+    A::Error: Rejection,
+{
+    /// Executes commands on many aggregates (one command each) in one transaction: each aggregate is loaded
+    /// and decides as alone, and the events of all are appended, projected and committed together
+    /// ([`PgEventStore::commit_many`]) — the business day's closing over every contract, a bulk import.
+    /// A refusal concerns its command only. When the batch cannot commit as a whole (another command
+    /// changed one of the aggregates meanwhile, a read model's unique key), nothing of it is stored and each
+    /// command is executed on its own instead, with the usual retries. Without
+    /// [`CommandExecutor::with_batches`] the commands are executed one by one. Batches carry no idempotency
+    /// key (each command must be harmless to repeat, as closing a day is).
+    ///
+    /// # Errors
+    /// A store failure of a command executed on its own.
+    pub async fn execute_many(
+        &self,
+        commands: Vec<(String, A::Command)>,
+        meta: &CommandMeta,
+    ) -> Result<Vec<(String, BatchOutcome<A::Error>)>, CommandError<A::Error>> {
+        let mut meta = meta.clone();
+        meta.idempotency_key = None;
+        if let Some(services) = &self.batch_services {
+            match self.try_batch(&commands, &meta, services).await {
+                Ok(done) => return Ok(done),
+                Err(e) => {
+                    tracing::warn!(aggregate = A::TYPE, commands = commands.len(), error = %e,
+                        "the batch could not commit as a whole; executing its commands one by one");
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(commands.len());
+        for (id, command) in commands {
+            let r = match self.execute(&id, command, &meta).await {
+                Ok(o) => Ok(o.events),
+                Err(CommandError::Rejected(e)) => Err(e),
+                Err(e) => return Err(e),
+            };
+            out.push((id, r));
+        }
+        Ok(out)
+    }
+
+    async fn try_batch(
+        &self,
+        commands: &[(String, A::Command)],
+        meta: &CommandMeta,
+        services: &A::Services,
+    ) -> Result<Vec<(String, BatchOutcome<A::Error>)>, AggregateError<A::Error>> {
+        use cqrs_es::EventStore;
+        let started = std::time::Instant::now();
+        let mut out = Vec::with_capacity(commands.len());
+        let mut items = Vec::new();
+        for (id, command) in commands {
+            let mut context = self.store.load_aggregate(id).await?;
+            // The sink applies each event to the state as it is written (cqrs-es), so the context is the
+            // state after the command, as the snapshot wants it; a refused command's context is dropped.
+            let sink = cqrs_es::event_sink::EventSink::default();
+            let decided = context
+                .aggregate
+                .handle(command.clone(), services, &sink)
+                .await;
+            match decided {
+                Ok(()) => {
+                    let events = sink.collect().await;
+                    out.push((id.clone(), Ok(events.len())));
+                    items.push((events, context));
+                }
+                Err(e) => {
+                    if let Some(f) = e.lookup_failed() {
+                        return Err(AggregateError::UnexpectedError(Box::new(f.clone())));
+                    }
+                    out.push((id.clone(), Err(e)));
+                }
+            }
+        }
+        let stored = self.store.commit_many(items, &meta.to_map()).await?;
+        let appended: usize = stored.iter().map(Vec::len).sum();
+        metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => "ok")
+            .increment(out.iter().filter(|o| o.1.is_ok()).count() as u64);
+        metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => "rejected")
+            .increment(out.iter().filter(|o| o.1.is_err()).count() as u64);
+        metrics::counter!("cabinet_events_appended_total", "aggregate" => A::TYPE)
+            .increment(appended as u64);
+        metrics::histogram!("cabinet_command_batch_duration_seconds", "aggregate" => A::TYPE)
+            .record(started.elapsed().as_secs_f64());
+        Ok(out)
     }
 }
 

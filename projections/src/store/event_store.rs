@@ -289,21 +289,53 @@ where
         context: Self::AC,
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        if events.is_empty() {
+        let stored = self.commit_many(vec![(events, context)], &metadata).await?;
+        stored.iter().flatten().map(envelope).collect()
+    }
+}
+
+impl<A> PgEventStore<A>
+where
+    A: Aggregate + 'static,
+{
+    /// Appends the new events of several aggregates of this type in one transaction — one appender
+    /// registration, one INSERT, the inline projections over all of them at once, the snapshots that are due,
+    /// one `NOTIFY` — or none of it. Each item is an aggregate as loaded (its context, whose state already
+    /// includes the new events) and its new events. A command with an idempotency key commits alone.
+    /// Returns each item's stored events.
+    ///
+    /// # Errors
+    /// A conflict on any aggregate's sequence (`AggregateConflict`: nothing was stored), or a store failure.
+    pub async fn commit_many(
+        &self,
+        items: Vec<(Vec<A::Event>, PgAggregateContext<A>)>,
+        metadata: &HashMap<String, String>,
+    ) -> Result<Vec<Vec<StoredEvent>>, AggregateError<A::Error>> {
+        let items: Vec<_> = items.into_iter().filter(|(e, _)| !e.is_empty()).collect();
+        if items.is_empty() {
             return Ok(Vec::new());
         }
-        let meta_json = serde_json::to_value(&metadata)
-            .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
-        let mut rows = Vec::with_capacity(events.len());
-        for (i, e) in events.iter().enumerate() {
-            let payload = serde_json::to_value(e)
-                .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
-            rows.push((
-                context.current_sequence + 1 + i as i64,
-                e.event_type(),
-                e.event_version(),
-                payload,
+        if items.len() > 1 && metadata.contains_key("idempotency_key") {
+            return Err(AggregateError::UnexpectedError(
+                "a batch of commands carries no idempotency key".into(),
             ));
+        }
+        let meta_json = serde_json::to_value(metadata)
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+        // (item, sequence, type, version, payload) of every new event, in item order.
+        let mut rows = Vec::new();
+        for (k, (events, context)) in items.iter().enumerate() {
+            for (i, e) in events.iter().enumerate() {
+                let payload = serde_json::to_value(e)
+                    .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+                rows.push((
+                    k,
+                    context.current_sequence + 1 + i as i64,
+                    e.event_type(),
+                    e.event_version(),
+                    payload,
+                ));
+            }
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // 0. Registered as an appender (and given its transaction id) before any write: the commit horizon
@@ -314,17 +346,22 @@ where
 
         // Personal values are sealed before anything is written (ADR 0016): the rows get the ciphertext, the
         // inline projections and the caller the clear values.
-        let mut sealed: Vec<Value> = rows.iter().map(|r| r.3.clone()).collect();
-        {
-            let mut refs: Vec<&mut Value> = sealed.iter_mut().collect();
+        let mut sealed: Vec<Value> = rows.iter().map(|r| r.4.clone()).collect();
+        for (k, (_, context)) in items.iter().enumerate() {
+            let mut refs: Vec<&mut Value> = sealed
+                .iter_mut()
+                .zip(&rows)
+                .filter(|(_, r)| r.0 == k)
+                .map(|(v, _)| v)
+                .collect();
             let destroyed =
                 crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut refs)
                     .await
                     .map_err(personal_err)?;
             // A subject destroyed since the aggregate was loaded: its values read as destroyed for the
             // inline projections and the caller too, not as the stale clear copy.
-            for row in rows.iter_mut() {
-                crate::personal::blank_roles(&mut row.3, &destroyed);
+            for row in rows.iter_mut().filter(|r| r.0 == k) {
+                crate::personal::blank_roles(&mut row.4, &destroyed);
             }
         }
 
@@ -336,9 +373,9 @@ where
         );
         qb.push_values(
             rows.iter().zip(&sealed),
-            |mut b, ((seq, et, ev, _), payload)| {
+            |mut b, ((k, seq, et, ev, _), payload)| {
                 b.push_bind(A::TYPE)
-                    .push_bind(&context.aggregate_id)
+                    .push_bind(&items[*k].1.aggregate_id)
                     .push_bind(*seq)
                     .push_bind(et)
                     .push_bind(ev)
@@ -346,20 +383,35 @@ where
                     .push_bind(&meta_json);
             },
         );
-        qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, sequence) ");
+        qb.push(" RETURNING position, transaction_id::text::bigint AS transaction_id, recorded_at, aggregate_id, sequence) ");
+        // The payload names the transaction, the last position and the aggregate type
+        // (`<transaction id>/<position>:<type>`): a consumer of other types is not woken
+        // (`runner::Leadership::wait_for`).
         qb.push("SELECT ins.*, pg_notify(");
         qb.push_bind(EVENTS_CHANNEL);
-        qb.push(", (SELECT max(position) FROM ins)::text)::text AS notified FROM ins");
-        let mut returned = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
-        returned.sort_by_key(|r| r.try_get::<i64, _>("sequence").unwrap_or_default());
-        let mut stored = Vec::with_capacity(rows.len());
-        for (r, (seq, et, ev, payload)) in returned.iter().zip(rows) {
-            stored.push(StoredEvent {
+        qb.push(", (SELECT max(transaction_id)::text || '/' || max(position)::text FROM ins) || ':' || ");
+        qb.push_bind(A::TYPE);
+        qb.push(")::text AS notified FROM ins");
+        let returned = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+        let mut placed: HashMap<(String, i64), &sqlx::postgres::PgRow> =
+            HashMap::with_capacity(returned.len());
+        for r in &returned {
+            let id: String = r.try_get("aggregate_id").map_err(db_err)?;
+            let seq: i64 = r.try_get("sequence").map_err(db_err)?;
+            placed.insert((id, seq), r);
+        }
+        let mut stored: Vec<Vec<StoredEvent>> = items.iter().map(|_| Vec::new()).collect();
+        for (k, seq, et, ev, payload) in rows {
+            let id = &items[k].1.aggregate_id;
+            let r = placed.get(&(id.clone(), seq)).ok_or_else(|| {
+                AggregateError::UnexpectedError("an appended row was not returned".into())
+            })?;
+            stored[k].push(StoredEvent {
                 position: r.try_get("position").map_err(db_err)?,
                 transaction_id: r.try_get("transaction_id").map_err(db_err)?,
                 recorded_at: r.try_get("recorded_at").map_err(db_err)?,
                 aggregate_type: A::TYPE.to_owned(),
-                aggregate_id: context.aggregate_id.clone(),
+                aggregate_id: id.clone(),
                 sequence: seq,
                 event_type: et,
                 stored_version: ev.clone(),
@@ -368,11 +420,14 @@ where
                 metadata: meta_json.clone(),
             });
         }
+        // Global order within the transaction is by position.
+        let mut all: Vec<StoredEvent> = stored.iter().flatten().cloned().collect();
+        all.sort_by_key(|e| e.position);
 
         // 2. The idempotency key, before any read model: a concurrent command with the same key (on this node
         // or another) waits here for this transaction and then fails on the key's primary key, and replays
         // this result, rather than tripping over a read model's unique key first.
-        let last_position = stored.last().map(|e| e.position);
+        let last_position = all.last().map(|e| e.position);
         if let Some(key) = metadata.get("idempotency_key") {
             sqlx::query(
                 "INSERT INTO idempotency_keys (idempotency_key, actor, aggregate_type, aggregate_id, last_position) \
@@ -381,7 +436,7 @@ where
             .bind(key)
             .bind(metadata.get("actor").map(String::as_str).unwrap_or("system"))
             .bind(A::TYPE)
-            .bind(&context.aggregate_id)
+            .bind(&items[0].1.aggregate_id)
             .bind(last_position)
             .execute(&mut *tx)
             .await
@@ -389,8 +444,8 @@ where
         }
 
         // 3. Inline projections: the read models commit with the events (read your writes). A commit holds
-        // one aggregate's events, so a projection that reads other aggregate types is not called at all, as
-        // replay and catch-up do not fetch those events for it.
+        // one aggregate type's events, so a projection that reads other aggregate types is not called at
+        // all, as replay and catch-up do not fetch those events for it.
         for p in self.inline.iter() {
             if p.aggregate_types()
                 .is_some_and(|types| !types.contains(&A::TYPE))
@@ -398,7 +453,7 @@ where
                 continue;
             }
             use tracing::Instrument as _;
-            p.apply_batch(&mut tx, &stored)
+            p.apply_batch(&mut tx, &all)
                 .instrument(tracing::debug_span!(
                     "projection.inline",
                     projection = p.name()
@@ -415,29 +470,31 @@ where
 
         // 4. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
         // more than N events, whether they came from commands or from an import.
-        let last_sequence = context.current_sequence + stored.len() as i64;
-        if self.snapshot_every > 0
-            && last_sequence - context.snapshot_sequence >= self.snapshot_every
-        {
-            let mut payload = serde_json::to_value(&context.aggregate)
-                .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
-            crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut [&mut payload])
+        for ((_, context), stored) in items.iter().zip(&stored) {
+            let last_sequence = context.current_sequence + stored.len() as i64;
+            if self.snapshot_every > 0
+                && last_sequence - context.snapshot_sequence >= self.snapshot_every
+            {
+                let mut payload = serde_json::to_value(&context.aggregate)
+                    .map_err(|e| AggregateError::UnexpectedError(Box::new(StoreError::Serde(e))))?;
+                crate::personal::seal(&mut tx, A::TYPE, &context.aggregate_id, &mut [&mut payload])
+                    .await
+                    .map_err(personal_err)?;
+                sqlx::query(
+                    "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
+                     VALUES ($1, $2, $3, 1, $4) \
+                     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, \
+                     current_snapshot = snapshots.current_snapshot + 1, payload = EXCLUDED.payload, \
+                     recorded_at = clock_timestamp()",
+                )
+                .bind(A::TYPE)
+                .bind(&context.aggregate_id)
+                .bind(last_sequence)
+                .bind(payload)
+                .execute(&mut *tx)
                 .await
-                .map_err(personal_err)?;
-            sqlx::query(
-                "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
-                 VALUES ($1, $2, $3, 1, $4) \
-                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, \
-                 current_snapshot = snapshots.current_snapshot + 1, payload = EXCLUDED.payload, \
-                 recorded_at = clock_timestamp()",
-            )
-            .bind(A::TYPE)
-            .bind(&context.aggregate_id)
-            .bind(last_sequence)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+                .map_err(db_err)?;
+            }
         }
 
         tx.commit().await.map_err(|e| match e {
@@ -451,10 +508,10 @@ where
             if let Ok(mut r) = r.lock() {
                 *r = Some(CommitReceipt {
                     last_position,
-                    events: stored.len(),
+                    events: all.len(),
                 });
             }
         });
-        stored.iter().map(envelope).collect()
+        Ok(stored)
     }
 }
