@@ -124,6 +124,7 @@ async fn the_cabinet_reaches_postgresql_over_tls_and_verifies_the_server() {
                 Tuning {
                     throwaway: true,
                     tls: true,
+                    ..Tuning::default()
                 },
             )
             .expect("cluster");

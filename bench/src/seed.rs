@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Months, NaiveDate};
 use cqrs_es::DomainEvent;
 use domain::company::{CompanyEvent, CompanyKind};
 use domain::contract::{
@@ -155,13 +155,18 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
 }
 
+/// The business day the benchmark closes: every seeded contract has its first unpaid line due that day
+/// (the lines before it are paid on their due dates, the 15th of each month).
+pub const CLOSE_DAY: &str = "2027-06-15";
+
 /// The ContractConcluded of contract `i`: an annuity of 36–60 months, 10% advance, 18% a year.
 fn concluded(i: usize, id: Uuid, company: Uuid) -> anyhow::Result<ContractEvent> {
     let price = Money::round(Decimal::from(2_400_000 + (i % 20) as i64 * 100_000));
     let advance = Money::round(price.amount() / Decimal::from(10));
     let term = 36 + (i % 25) as u32;
-    let date = d("2025-01-15") + Days::new((i % 300) as u64);
-    let first_due = date + Days::new(30);
+    // Every contract pays on the 15th: each has a line due on [`CLOSE_DAY`], the day the benchmark closes.
+    let date = d("2025-01-15") + Months::new((i % 10) as u32);
+    let first_due = date + Months::new(1);
     let redemption = Money::round(Decimal::from(1000));
     let penalty = PenaltyTerms {
         rate_per_day: Decimal::new(1, 1),
@@ -223,7 +228,7 @@ fn payment(reference: String, date: NaiveDate, line: u32, amount: Money) -> Cont
 }
 
 /// Writes about `target_events` events: companies with `per_company` contracts each; each contract
-/// concluded and two thirds of its lines paid on their due dates. Plus two contracts for the history
+/// concluded and the lines due before [`CLOSE_DAY`] paid on their due dates. Plus two contracts for the history
 /// figure: one with 10 events, one with 10,000.
 ///
 /// # Errors
@@ -250,9 +255,10 @@ pub async fn seed(pool: &PgPool, target_events: u64, per_company: usize) -> anyh
         let ContractEvent::ContractConcluded { lines, .. } = &c else {
             unreachable!()
         };
+        let close_day = d(CLOSE_DAY);
         let paid: Vec<_> = lines
             .iter()
-            .take(lines.len() * 2 / 3)
+            .filter(|l| l.due_date < close_day)
             .map(|l| (l.number, l.due_date, l.amount))
             .collect();
         rows.push("Contract", id, 1, &c).await?;

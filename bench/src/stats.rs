@@ -21,6 +21,8 @@ pub struct Level {
     pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
+    /// The first error, when there were any (a benchmark whose operations fail measures nothing).
+    pub first_error: Option<String>,
 }
 
 /// Runs `clients` workers for `duration`, each calling `op(worker, iteration)` in a loop; an `Err` counts
@@ -56,17 +58,24 @@ where
     }
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut first_error = None;
     for t in tasks {
         if let Ok((lat, e, first)) = t.await {
             all.extend(lat);
             errors += e;
-            if let Some(first) = first {
-                tracing::debug!(error = %first, "operation failed");
+            if first_error.is_none() {
+                first_error = first;
             }
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    summarize(clients, all, errors, elapsed)
+    if let Some(e) = &first_error {
+        eprintln!("bench: {errors} operations failed, the first with: {e}");
+    }
+    Level {
+        first_error,
+        ..summarize(clients, all, errors, elapsed)
+    }
 }
 
 /// Percentiles of `samples`.
@@ -87,5 +96,6 @@ pub fn summarize(clients: usize, mut samples: Vec<Duration>, errors: u64, second
         p50_ms: pct(0.50),
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
+        first_error: None,
     }
 }

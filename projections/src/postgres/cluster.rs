@@ -201,6 +201,8 @@ pub struct Tuning {
     pub throwaway: bool,
     /// Serve TLS (`ssl = on`) with the certificate and key [`Cluster::install_tls`] put in place.
     pub tls: bool,
+    /// Load `pg_stat_statements` (the benchmark's profile of what one command or screen costs PostgreSQL).
+    pub statement_stats: bool,
 }
 
 /// A private cluster in a directory: `data/` (PGDATA), `socket/`, `password`, `postgres.log`.
@@ -395,6 +397,11 @@ impl Cluster {
             );
             if self.tuning.throwaway {
                 opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            }
+            if self.tuning.statement_stats {
+                opts.push_str(
+                    " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all",
+                );
             }
             if self.tuning.tls {
                 let tls = self.base.join("tls");

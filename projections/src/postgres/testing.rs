@@ -106,6 +106,7 @@ fn shared_cluster() -> anyhow::Result<String> {
         Tuning {
             throwaway: true,
             tls: false,
+            ..Tuning::default()
         },
     )?;
     // Starts the server, or adopts the one another test process started.
