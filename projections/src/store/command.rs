@@ -486,8 +486,7 @@ where
                 }
             }
         }
-        let stored = self.store.commit_many(items, &meta.to_map()).await?;
-        let appended: usize = stored.iter().map(Vec::len).sum();
+        let appended = self.store.commit_many(items, &meta.to_map()).await?.len();
         metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => "ok")
             .increment(out.iter().filter(|o| o.1.is_ok()).count() as u64);
         metrics::counter!("cabinet_commands_total", "aggregate" => A::TYPE, "outcome" => "rejected")

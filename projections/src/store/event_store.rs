@@ -290,7 +290,7 @@ where
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         let stored = self.commit_many(vec![(events, context)], &metadata).await?;
-        stored.iter().flatten().map(envelope).collect()
+        stored.iter().map(envelope).collect()
     }
 }
 
@@ -302,7 +302,7 @@ where
     /// registration, one INSERT, the inline projections over all of them at once, the snapshots that are due,
     /// one `NOTIFY` — or none of it. Each item is an aggregate as loaded (its context, whose state already
     /// includes the new events) and its new events. A command with an idempotency key commits alone.
-    /// Returns each item's stored events.
+    /// Returns the stored events of all items, in the global order (by position).
     ///
     /// # Errors
     /// A conflict on any aggregate's sequence (`AggregateConflict`: nothing was stored), or a store failure.
@@ -310,7 +310,7 @@ where
         &self,
         items: Vec<(Vec<A::Event>, PgAggregateContext<A>)>,
         metadata: &HashMap<String, String>,
-    ) -> Result<Vec<Vec<StoredEvent>>, AggregateError<A::Error>> {
+    ) -> Result<Vec<StoredEvent>, AggregateError<A::Error>> {
         let items: Vec<_> = items.into_iter().filter(|(e, _)| !e.is_empty()).collect();
         if items.is_empty() {
             return Ok(Vec::new());
@@ -400,13 +400,13 @@ where
             let seq: i64 = r.try_get("sequence").map_err(db_err)?;
             placed.insert((id, seq), r);
         }
-        let mut stored: Vec<Vec<StoredEvent>> = items.iter().map(|_| Vec::new()).collect();
+        let mut all: Vec<StoredEvent> = Vec::with_capacity(rows.len());
         for (k, seq, et, ev, payload) in rows {
             let id = &items[k].1.aggregate_id;
             let r = placed.get(&(id.clone(), seq)).ok_or_else(|| {
                 AggregateError::UnexpectedError("an appended row was not returned".into())
             })?;
-            stored[k].push(StoredEvent {
+            all.push(StoredEvent {
                 position: r.try_get("position").map_err(db_err)?,
                 transaction_id: r.try_get("transaction_id").map_err(db_err)?,
                 recorded_at: r.try_get("recorded_at").map_err(db_err)?,
@@ -421,7 +421,6 @@ where
             });
         }
         // Global order within the transaction is by position.
-        let mut all: Vec<StoredEvent> = stored.iter().flatten().cloned().collect();
         all.sort_by_key(|e| e.position);
 
         // 2. The idempotency key, before any read model: a concurrent command with the same key (on this node
@@ -470,8 +469,8 @@ where
 
         // 4. Snapshot once N events have been appended since the loaded snapshot — so loading never replays
         // more than N events, whether they came from commands or from an import.
-        for ((_, context), stored) in items.iter().zip(&stored) {
-            let last_sequence = context.current_sequence + stored.len() as i64;
+        for (events, context) in &items {
+            let last_sequence = context.current_sequence + events.len() as i64;
             if self.snapshot_every > 0
                 && last_sequence - context.snapshot_sequence >= self.snapshot_every
             {
@@ -512,6 +511,6 @@ where
                 });
             }
         });
-        Ok(stored)
+        Ok(all)
     }
 }
