@@ -21,6 +21,10 @@ use uuid::Uuid;
 /// was still open becomes readable only when that one ends, without a notification of its own).
 pub const POLL: Duration = Duration::from_millis(250);
 
+/// How long a new subscription waits for the feed to pass what is already committed (see
+/// [`LiveFeed::subscribe`]).
+const CATCH_UP: Duration = Duration::from_secs(2);
+
 /// How long the feed lets pass after an append's notification before it reads (see `run`).
 const COALESCE: Duration = Duration::from_millis(10);
 
@@ -122,16 +126,33 @@ impl LiveFeed {
     }
 
     /// Subscribes to wake-ups, then returns the position the feed has delivered up to: everything after it
-    /// is announced to the receiver. Waits until the feed has started.
+    /// is announced to the receiver. Waits until the feed has started, and (for at most [`CATCH_UP`]) until
+    /// it has passed what was committed when the call began: a subscription "from now" does not start
+    /// with what was committed before it only because the feed was one coalescing window behind.
     pub async fn subscribe(&self) -> (broadcast::Receiver<Arc<Wake>>, Checkpoint) {
         let rx = self.wakes.subscribe();
         let mut pos = self.position.subscribe();
+        // Unknown (the database did not answer): the feed's own position, as before.
+        let now = head(&self.pool).await.ok();
+        let deadline = tokio::time::Instant::now() + CATCH_UP;
         let cp = loop {
-            if let Some(cp) = *pos.borrow_and_update() {
-                break cp;
+            let at = *pos.borrow_and_update();
+            if let Some(cp) = at {
+                if now.is_none_or(|n| cp >= n) {
+                    break cp;
+                }
             }
-            if pos.changed().await.is_err() {
-                break Checkpoint::default();
+            match (at, tokio::time::timeout_at(deadline, pos.changed()).await) {
+                (_, Ok(Ok(()))) => {}
+                // The feed ended, or (started) did not catch up in time: from where it is.
+                (_, Ok(Err(_))) => break pos.borrow().unwrap_or_default(),
+                (Some(cp), Err(_)) => break cp,
+                // Not started yet: wait for the start however long it takes.
+                (None, Err(_)) => {
+                    if pos.changed().await.is_err() {
+                        break Checkpoint::default();
+                    }
+                }
             }
         };
         (rx, cp)

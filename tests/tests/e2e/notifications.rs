@@ -1022,6 +1022,48 @@ async fn the_position_a_mutation_returns_resumes_every_subscription() {
 }
 
 #[tokio::test]
+async fn a_subscription_without_a_position_starts_after_what_was_committed_before_it() {
+    // The live feed reads one coalescing window after a commit's NOTIFY; a subscription taken inside that
+    // window started at the feed's position and so began with notifications committed before it (the
+    // day's PAYMENT_DUE_TODAY reached a subscription opened after the day was closed). "From now" is now
+    // the log as committed when the subscription starts, for every subscription over the live feed.
+    let w = World::new().await;
+    let base = w.t.serve_http().await;
+    w.advance_to("2026-03-12").await;
+    let pay = |reference: &'static str| {
+        w.ok(
+            &w.admin,
+            "mutation($c: UUID!, $r: String!) { recordPayment(input: {contractId: $c, amount: \"1000\", \
+               date: \"2026-03-12\", bankReference: $r, purpose: LEASING_PAYMENT}) { position } }",
+            json!({ "c": w.contract, "r": reference }),
+        )
+    };
+    let q = "subscription($c: UUID) { notificationAdded(companyId: $c) { kind params { bankReference } } }";
+    for round in 0..3 {
+        let before = format!("п/п 8{round}0").leak();
+        let after = format!("п/п 8{round}1").leak();
+        // Connected before the commit, subscribed at once after it: with and without a company.
+        let mut one = Subscriptions::connect(&base, Some(&w.client))
+            .await
+            .unwrap();
+        let mut all = Subscriptions::connect(&base, Some(&w.client))
+            .await
+            .unwrap();
+        pay(before).await;
+        one.subscribe("n", q, json!({ "c": w.company })).await;
+        all.subscribe("n", q, json!({ "c": null })).await;
+        pay(after).await;
+        for (name, ws) in [("one", &mut one), ("all", &mut all)] {
+            let got = ws.collect_until("n", |g| !g.is_empty()).await;
+            assert_eq!(
+                got[0]["notificationAdded"]["params"]["bankReference"], *after,
+                "round {round}: the subscription {name} began with a notification committed before it: {got:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_and_no_other() {
     let w = World::new().await;
     let base = w.t.serve_http().await;
