@@ -7,7 +7,7 @@
 //! - aggregates, each with its commands, events, errors (and services where a command needs the outside):
 //!   [`company`], [`contract`], [`policy`], [`request`] (client requests), [`document`] (exchanged and
 //!   signed documents), [`edo`] (the ЭДО connection), [`content`] (news, FAQ, terms of use), [`clock`] (the
-//!   business clock);
+//!   business clock), [`payments`] (incoming bank payments, the purpose reader and the matching rule);
 //! - arithmetic, pure: [`schedule`] (payment schedules), [`penalty`] (penalties), [`reconciliation`] (the
 //!   act of reconciliation from a contract's events), [`calendar`] (the production calendar);
 //! - [`failure`]: a broken rule or a failed look-up, as the command executor tells them apart;
@@ -21,6 +21,7 @@ pub mod contract;
 pub mod document;
 pub mod edo;
 pub mod failure;
+pub mod payments;
 pub mod penalty;
 pub mod policy;
 pub mod reconciliation;

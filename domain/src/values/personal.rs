@@ -47,6 +47,8 @@ roles! {
     Driver = "driver";
     /// The persons who signed a document electronically (name and position from the certificate).
     Signer = "signer";
+    /// The payer of an incoming bank payment (an entrepreneur's name; the purpose the payer wrote).
+    Payer = "payer";
 }
 
 /// A personal value: present, or destroyed (its subject's key is gone).
