@@ -486,3 +486,123 @@ fn a_check_that_cannot_run_exits_2_and_says_why() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[tokio::test]
+async fn a_bank_statement_is_imported_and_posted_from_the_command_line_and_a_second_run_changes_nothing(
+) {
+    use domain::contract::ContractCommand;
+    use domain::testing::sample_contract;
+
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let app = App::new(pool.clone(), &Settings::default()).unwrap();
+    let company = uuid::Uuid::now_v7();
+    app.companies
+        .execute(
+            &company.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: company,
+                profile: Box::new(sample_profile("773601001")),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    let contract = uuid::Uuid::now_v7();
+    app.contracts
+        .execute(
+            &contract.to_string(),
+            ContractCommand::ConcludeContract(Box::new(sample_contract(
+                contract, company, "ЛД-CLI",
+            ))),
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-import-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let statement = dir.join("2026-03-12.txt");
+    std::fs::write(
+        &statement,
+        "1CClientBankExchange\nВерсияФормата=1.03\nКодировка=UTF-8\nРасчСчет=40701810000000000001\n\
+         СекцияДокумент=Платежное поручение\nНомер=7\nДата=12.03.2026\nСумма=15000.00\n\
+         ПлательщикСчет=40702810900000000002\nПлательщикИНН=7707083893\nПлательщикКПП=773601001\n\
+         ПолучательСчет=40701810000000000001\nНазначениеПлатежа=Лизинговый платеж по договору № ЛД-CLI\n\
+         КонецДокумента\nКонецФайла\n",
+    )
+    .unwrap();
+    let path = statement.to_string_lossy().into_owned();
+    let url = db.url.clone();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet_owned(&url, args))
+    };
+    let args = vec![
+        "import".into(),
+        "statement".into(),
+        path.clone(),
+        "--json".into(),
+    ];
+    let o = run(args.clone()).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["matched"], 1, "{report}");
+    assert_eq!(report["status"], "done");
+    // No server runs: the command posted the payment itself.
+    let posted: Vec<(String, rust_decimal::Decimal)> =
+        sqlx::query_as("SELECT bank_reference, amount FROM payments_view WHERE contract_id = $1")
+            .bind(contract)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].1, rust_decimal::Decimal::new(1500000, 2));
+    assert!(posted[0].0.starts_with("п/п 7 от 12.03.2026"), "{posted:?}");
+    // Again: a duplicate, nothing new.
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let o = run(args).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (report["duplicates"].as_i64(), report["matched"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, events);
+    // A file cut short inside its XML: exit status 1 with the reason; not a statement at all: refused.
+    let cut = dir.join("cut.xml");
+    std::fs::write(&cut, "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt><Stmt><Ntry><Amt").unwrap();
+    let o = run(vec![
+        "import".into(),
+        "statement".into(),
+        cut.to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("failed"), "{}", text(&o));
+    let pdf = dir.join("x.pdf");
+    std::fs::write(&pdf, "%PDF-1.4").unwrap();
+    let o = run(vec![
+        "import".into(),
+        "statement".into(),
+        pdf.to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("VALIDATION: file:") && text(&o).contains("1CClientBankExchange"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -571,6 +571,7 @@ fn no_crate_has_a_circle_between_its_modules() {
     for (krate, src) in [
         ("domain", "src"),
         ("documents", "src"),
+        ("formats", "src"),
         ("projections", "src"),
         ("api", "src"),
         ("bench", "src"),

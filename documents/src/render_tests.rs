@@ -193,3 +193,44 @@ fn certificates_and_the_os1_act_render_their_statements() {
     assert!(text.contains("WVWZZZ1JZ3W386752"));
     assert!(text.contains("Дата передачи 15.01.2027"));
 }
+
+#[test]
+fn every_invoice_purpose_is_read_back_by_the_statement_matcher_as_its_contract_and_kind() {
+    // The purpose an invoice prints is what the payer copies into the payment order: the matcher
+    // (domain::payments::purpose) must find the contract number and the kind in it, and the invoice's own
+    // number when the invoice mixes kinds.
+    use domain::payments::purpose::{read, Kind};
+    let line = |kind: LineKind| Line {
+        kind,
+        description: "x".into(),
+        amount: dec!(100),
+        vat_rate: None,
+        vat_amount: dec!(0),
+    };
+    let mut inv = invoice();
+    inv.number = "СЧ-2026-000017".into();
+    for (kinds, expected) in [
+        (vec![LineKind::Leasing], Kind::Leasing),
+        (vec![LineKind::Penalty], Kind::Penalty),
+        (vec![LineKind::Fine], Kind::Fine),
+    ] {
+        inv.lines = kinds.into_iter().map(line).collect();
+        let r = read(&inv.purpose());
+        assert_eq!(
+            r.numbers,
+            [inv.contract_number.clone()],
+            "{}",
+            inv.purpose()
+        );
+        assert_eq!(r.main_kind(), expected, "{}", inv.purpose());
+        assert!(r.parts.is_empty(), "{}", inv.purpose());
+    }
+    inv.lines = vec![line(LineKind::Leasing), line(LineKind::Penalty)];
+    let r = read(&inv.purpose());
+    assert_eq!(r.invoices, ["СЧ-2026-000017"], "{}", inv.purpose());
+    assert!(
+        r.numbers.contains(&inv.contract_number),
+        "{}",
+        inv.purpose()
+    );
+}

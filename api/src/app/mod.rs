@@ -5,6 +5,7 @@
 //! - [`files`]: checking, storing and authorizing files (the [`files::FileStore`]);
 //! - [`documents`]: generated documents (invoice, reconciliation act, certificates, ОС-1), numbered and
 //!   recorded as Documents;
+//! - [`imports`]: bank statements read and their payments received and matched (issue 25);
 //! - [`notifications`]: reading and marking a person's notifications, and their preferences;
 //! - [`live`]: this process's fan-out of committed events to its subscriptions;
 //! - [`demo`]: the demo data of `serve --demo`.
@@ -12,6 +13,7 @@
 pub mod demo;
 pub mod documents;
 pub mod files;
+pub mod imports;
 pub mod links;
 pub mod live;
 pub mod notifications;
@@ -84,6 +86,8 @@ pub struct App {
     pub documents: Arc<CommandExecutor<domain::document::Document>>,
     /// ЭДО connection commands.
     pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
+    /// Incoming bank payment commands (imported statements, the staff's queue).
+    pub payments: Arc<CommandExecutor<domain::payments::BankPayment>>,
     /// Generating documents.
     pub document_service: DocumentService,
     /// The current ЭДО offer version.
@@ -114,6 +118,17 @@ impl App {
             &self.ledger,
         )
         .await
+    }
+}
+
+impl App {
+    /// The importer of back-office files (the staff's upload and `cabinet import`).
+    pub fn importer(&self) -> imports::Importer {
+        imports::Importer {
+            pool: self.pool.clone(),
+            payments: self.payments.clone(),
+            lessor: self.document_service.lessor.clone(),
+        }
     }
 }
 
@@ -171,6 +186,9 @@ impl App {
         let documents =
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let edo = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let payments = content_executor(pool.clone(), inline.clone(), snap)
+            .with_batches(())
+            .with_turns(turns.clone());
         let lessor = Lessor {
             organisation: settings.lessor.organisation()?,
             signatory: settings.lessor.signatory.clone(),
@@ -240,6 +258,7 @@ impl App {
             trusted_proxies: Arc::from(settings.trusted_proxies.clone()),
             documents,
             edo: Arc::new(edo),
+            payments: Arc::new(payments),
             document_service,
             edo_offer_version: settings.edo_offer_version,
             store,

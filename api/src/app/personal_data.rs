@@ -129,6 +129,10 @@ async fn company_scopes(
             "Document",
             "SELECT document_id::text FROM exchange_documents_view WHERE company_id = $1",
         ),
+        (
+            "BankPayment",
+            "SELECT payment_id::text FROM bank_payments_view WHERE company_id = $1",
+        ),
     ];
     let mut scopes = vec![
         ("Company".to_owned(), vec![company.to_string()]),
@@ -538,6 +542,13 @@ async fn blank_read_models(
         "Company" => sqlx::query(
             "UPDATE companies_view SET contact_email = NULL, contact_phone = NULL, manager_name = NULL, \
                manager_phone = NULL, manager_email = NULL WHERE company_id::text = ANY($1)",
+        )
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        "BankPayment" => sqlx::query(
+            "UPDATE bank_payments_view SET payer_name = NULL, purpose = NULL WHERE payment_id::text = ANY($1)",
         )
         .bind(ids)
         .execute(&mut *conn)

@@ -102,6 +102,13 @@ pub enum Operation {
     ConnectEdo(Uuid),
     /// Staff decisions on a company's ЭДО connection.
     ProcessEdo(Uuid),
+    /// Read imports' reports and the incoming bank payments: `imports`, `import`, `bankPayments`,
+    /// `bankPayment`.
+    ReadImports,
+    /// Import files from the back office: `importBankStatement`.
+    ImportFiles,
+    /// Decide on queued bank payments: `assignBankPayment`, `returnBankPayment`.
+    ResolveBankPayments,
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -160,6 +167,8 @@ impl Operation {
             Self::IssueCertificates(_) => &[Role::Manager, Role::Accountant, Role::Admin],
             Self::ConnectEdo(_) => &[Role::Client],
             Self::ProcessEdo(_) => &[Role::Manager, Role::Admin],
+            Self::ReadImports => &[Role::Accountant, Role::Auditor, Role::Admin],
+            Self::ImportFiles | Self::ResolveBankPayments => &[Role::Accountant, Role::Admin],
         }
     }
 
@@ -356,6 +365,9 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             "company, contract, policy, request, debt with asOf",
             Operation::ReadHistory,
         ),
+        ("imports, import, bankPayments, bankPayment", Operation::ReadImports),
+        ("importBankStatement", Operation::ImportFiles),
+        ("assignBankPayment, returnBankPayment", Operation::ResolveBankPayments),
         ("publishTerms", Operation::PublishTerms),
         (
             "accounts, account, blockAccount, unblockAccount, resetAccountPassword, changeAccountRoles",

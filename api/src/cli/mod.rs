@@ -2,12 +2,14 @@
 //!
 //! # Layout
 //! - this module: the command line, `serve` and `migrate`;
-//! - [`accounts`], [`projections`], [`events`], [`analysts`], [`clock`]: one module per subcommand group.
+//! - [`accounts`], [`projections`], [`events`], [`analysts`], [`clock`], [`import`]: one module per subcommand
+//!   group.
 
 pub mod accounts;
 pub mod analysts;
 pub mod clock;
 pub mod events;
+pub mod import;
 pub mod personal_data;
 pub mod projections;
 
@@ -121,6 +123,11 @@ pub enum Command {
     Clock {
         #[command(subcommand)]
         command: clock::ClockCommand,
+    },
+    /// Files from the back office: bank statements.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
     },
 }
 
@@ -357,6 +364,7 @@ async fn run_with(command: Command, settings: &Settings, app: &App) -> anyhow::R
         Command::Accounts { command } => accounts::accounts_command(command, settings, app).await,
         Command::Projections { command } => projections::projections_command(command, app).await,
         Command::Clock { command } => clock::clock_command(command, app).await,
+        Command::Import { command } => import::import_command(command, app).await,
         Command::PersonalData { command } => {
             personal_data::personal_data_command(command, app).await
         }

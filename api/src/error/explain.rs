@@ -100,6 +100,31 @@ const WORDING: &[(&str, &str, &str)] = &[
         "UNKNOWN_POSITION",
         "в журнале нет события с такой позицией",
     ),
+    (
+        "not a bank statement*",
+        "FILE_FORMAT",
+        "это не банковская выписка: нужен файл 1CClientBankExchange или ISO 20022 camt.053",
+    ),
+    (
+        "the file could not be read*",
+        "FILE_UNREADABLE",
+        "файл не удалось прочитать",
+    ),
+    (
+        "not a policy of this contract",
+        "UNKNOWN",
+        "это не полис этого договора",
+    ),
+    (
+        "is required for INSURANCE",
+        "REQUIRED",
+        "обязателен для части INSURANCE",
+    ),
+    (
+        "is only for INSURANCE",
+        "NOT_APPLICABLE",
+        "указывается только для части INSURANCE",
+    ),
     ("there is no such *", "UNKNOWN", "такого нет"),
     ("no such *", "UNKNOWN", "такого нет"),
     ("is in the future", "IN_FUTURE", "дата ещё не наступила"),

@@ -150,6 +150,8 @@ macro_rules! stored_enum {
     };
 }
 
+pub(crate) use stored_enum;
+
 stored_enum!(EntityType, "notifications.entity_type", "What a notification links to.", {
     Contract = "contract", "A contract: `id` is its UUID.";
     Policy = "policy", "An insurance policy: `id` is its UUID.";

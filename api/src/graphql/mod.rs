@@ -13,6 +13,7 @@ mod documents;
 mod enums;
 mod files;
 mod history;
+mod imports;
 mod inputs;
 mod insurance;
 pub mod limits;
@@ -39,6 +40,7 @@ pub use audit::AuditQuery;
 pub use content::{ContentMutation, ContentQuery};
 pub use contracts::{ContractMutation, ContractQuery};
 pub use documents::{DocumentMutation, DocumentQuery};
+pub use imports::{ImportMutation, ImportQuery};
 pub use insurance::{InsuranceMutation, InsuranceQuery};
 pub use mutation::CoreMutation;
 pub use notifications::{NotificationMutation, NotificationQuery};
@@ -58,6 +60,7 @@ pub struct QueryRoot(
     ContentQuery,
     DocumentQuery,
     AuditQuery,
+    ImportQuery,
 );
 
 /// Every mutation.
@@ -71,6 +74,7 @@ pub struct MutationRoot(
     NotificationMutation,
     ContentMutation,
     DocumentMutation,
+    ImportMutation,
 );
 
 use crate::app::App;

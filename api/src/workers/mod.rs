@@ -7,6 +7,7 @@
 //! - [`provisioning`]: a cabinet account for a concluded contract's contact person;
 //! - [`effects`]: what completing a request changes elsewhere;
 //! - [`notification_mail`]: notifications mailed by the recipients' preferences;
+//! - [`posting`]: matched bank payments posted to their contracts and policies;
 //! - [`outbox`]: delivering queued mail;
 //! - [`clock`]: the midnight clock;
 //! - [`watch`]: how far each worker is behind, in `/metrics` and the log.
@@ -20,6 +21,7 @@ pub mod days;
 pub mod effects;
 pub mod notification_mail;
 pub mod outbox;
+pub mod posting;
 pub mod provisioning;
 pub mod watch;
 
@@ -40,6 +42,11 @@ pub fn process_managers(app: &App) -> Vec<Arc<dyn ProcessManager>> {
         Arc::new(provisioning::Provisioning::new(app.outbox.clone())),
         Arc::new(effects::RequestEffects::new(app.clone())),
         Arc::new(notification_mail::NotificationMail::new(app.outbox.clone())),
+        Arc::new(posting::Posting::new(
+            app.contracts.clone(),
+            app.policies.clone(),
+            app.payments.clone(),
+        )),
     ]
 }
 

@@ -22,6 +22,7 @@ pub const PERSONAL_AGGREGATES: &[&str] = &[
     domain::request::ClientRequest::TYPE,
     domain::edo::EdoConnection::TYPE,
     domain::document::Document::TYPE,
+    domain::payments::BankPayment::TYPE,
 ];
 
 /// Whether the one-time rewrite has run on this database.
@@ -59,6 +60,7 @@ fn remarked(aggregate_type: &str, payload: &Value) -> Option<Value> {
         "ClientRequest" => marked_form::<domain::request::RequestEvent>(payload),
         "EdoConnection" => marked_form::<domain::edo::EdoEvent>(payload),
         "Document" => marked_form::<domain::document::DocumentEvent>(payload),
+        "BankPayment" => marked_form::<domain::payments::BankPaymentEvent>(payload),
         _ => None,
     }
 }

@@ -8,5 +8,6 @@ pub mod documents;
 pub mod edo;
 pub mod lookups;
 pub mod notifications;
+pub mod payments;
 pub mod policies;
 pub mod requests;

@@ -184,6 +184,19 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "a list filtered to the caller's companies: tried below with B's ИНН as the search",
     ),
     ("terms", "public to every signed-in person"),
+    (
+        "imports",
+        "ACCOUNTANT, AUDITOR and ADMIN only (a CLIENT is FORBIDDEN before any look-up): tried in imports.rs",
+    ),
+    ("import", "staff only, as `imports`"),
+    ("bankPayments", "staff only, as `imports`"),
+    ("bankPayment", "staff only, as `imports`"),
+    (
+        "importBankStatement",
+        "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in imports.rs",
+    ),
+    ("assignBankPayment", "ACCOUNTANT and ADMIN only, as `importBankStatement`"),
+    ("returnBankPayment", "ACCOUNTANT and ADMIN only, as `importBankStatement`"),
     ("businessDate", "one business date for everyone"),
     (
         "correlation",

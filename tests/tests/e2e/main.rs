@@ -12,6 +12,7 @@ mod compat;
 mod contracts;
 mod documents;
 mod http;
+mod imports;
 mod isolation;
 mod notifications;
 mod personal_data;

@@ -81,6 +81,26 @@ async fn a_deleted_client_without_obligations_is_destroyed_everywhere_and_the_lo
         )
         .await;
     assert!(r["errors"].is_null(), "{r}");
+    // A bank statement names her as the payer's signatory: the payer's name and purpose are sealed, and
+    // go with the company's data.
+    let statement = crate::imports::one_c(&[crate::imports::Doc {
+        number: "901",
+        date: "02.02.2026",
+        amount: "1.00",
+        payer_name: NAME,
+        purpose: &format!("Оплата по договору лизинга № ЛД-77, плательщик {NAME}"),
+        ..crate::imports::Doc::default()
+    }]);
+    let accountant = t.sign_in(Role::Accountant, &[]).await;
+    let report = crate::imports::import(
+        &t,
+        &accountant,
+        "st.txt",
+        &crate::imports::cp1251(&statement),
+    )
+    .await;
+    assert_eq!(report["matched"], 1, "{report}");
+    t.wait_for_consumer_of("bank-payments", "BankPayment").await;
     // The contract ends before anything fell due: no obligation remains.
     terminate(&t, &admin, contract).await;
     // Before: the values are in the read models and the mails, and nowhere in clear in the log.

@@ -1,0 +1,99 @@
+//! `cabinet import`: files from the back office, for scheduled jobs (the same code as the staff's upload).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::app::imports::Report;
+use crate::app::App;
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import a bank statement (1CClientBankExchange or camt.053): credits to the lessor's account are
+    /// received, matched to contracts and posted, or queued for staff; a statement imported again
+    /// changes nothing. Exit status 0 when the file was read to its end (rejected lines are in the
+    /// report), 1 when it broke off.
+    Statement {
+        /// The statement file.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print(report: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!(
+        "import {} ({}, {}): {}",
+        report.import_id,
+        report.file_name,
+        report.format.as_deref().unwrap_or("-"),
+        report.status
+    );
+    println!(
+        "lines {}: matched {} ({} ₽), queued {} ({} ₽), duplicates {}, rejected {}, skipped {}",
+        report.lines,
+        report.matched,
+        report.amount_matched,
+        report.queued,
+        report.amount_queued,
+        report.duplicates,
+        report.rejected,
+        report.skipped
+    );
+    for r in &report.rejections {
+        println!("  rejected at {}: {}: {}", r.place, r.field, r.reason);
+    }
+    if let Some(e) = &report.error {
+        println!("error: {e}");
+    }
+    Ok(())
+}
+
+pub async fn import_command(command: ImportCommand, app: &App) -> anyhow::Result<i32> {
+    match command {
+        ImportCommand::Statement { path, json } => {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let meta = projections::store::event::CommandMeta::system("cli");
+            let report =
+                app.importer()
+                    .statement(file, &name, &meta)
+                    .await
+                    .map_err(|e| match e {
+                        crate::error::ApiError::Internal(cause) => {
+                            anyhow::anyhow!("{}: {cause:#}", path.display())
+                        }
+                        e => anyhow::anyhow!("{}: {}: {}", path.display(), e.code(), e.message()),
+                    })?;
+            // Post what was matched now, unless a running server does it.
+            let posting = std::sync::Arc::new(crate::workers::posting::Posting::new(
+                app.contracts.clone(),
+                app.policies.clone(),
+                app.payments.clone(),
+            ));
+            let consumer = projections::engine::runner::CatchUp::process_manager(posting, 200);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                match consumer.run_once(&app.pool).await? {
+                    Some(n) if n > 0 && std::time::Instant::now() < deadline => continue,
+                    Some(_) => break,
+                    None => {
+                        eprintln!("a running server posts the matched payments");
+                        break;
+                    }
+                }
+            }
+            print(&report, json)?;
+            Ok(if report.status == "done" { 0 } else { 1 })
+        }
+    }
+}
