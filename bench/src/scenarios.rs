@@ -463,3 +463,92 @@ pub async fn day_close(c: &Ctx) -> anyhow::Result<Value> {
         json!({ "date": day, "contracts": contracts, "seconds": seconds, "contracts_per_second": rate }),
     )
 }
+
+/// A bank statement of 100,000 payments (10,000 in a quick run) imported as `cabinet import statement`
+/// does, in a child process while the server runs: each names a seeded contract by its number and comes
+/// from its lessee. Reports the import's lines/s (read, matched, received), the payments posted per second
+/// until the server's `bank-payments` worker has posted every part (end to end), and the importing
+/// process's peak RSS — what "bounded memory" means for a file this size.
+pub async fn statement_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
+    let lines = if c.quick { 10_000 } else { 100_000 };
+    let contracts: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.number, co.inn FROM contracts_view c JOIN companies_view co USING (company_id) \
+         WHERE c.status IN ('concluded', 'active') ORDER BY c.contract_id LIMIT 5000",
+    )
+    .fetch_all(&c.pool)
+    .await?;
+    anyhow::ensure!(!contracts.is_empty(), "no open contract to pay");
+    let account = "40701810000000000001";
+    let file = c.data_dir.join("statement.txt");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        write!(
+            w,
+            "1CClientBankExchange\r\nВерсияФормата=1.03\r\nКодировка=UTF-8\r\nРасчСчет={account}\r\n"
+        )?;
+        for i in 0..lines {
+            let (number, inn) = &contracts[i % contracts.len()];
+            write!(
+                w,
+                "СекцияДокумент=Платежное поручение\r\nНомер={n}\r\nДата=14.06.2027\r\nСумма=100.00\r\n\
+                 ПлательщикСчет=40702810900000000002\r\nПлательщикИНН={inn}\r\nПлательщик1=ООО Плательщик\r\n\
+                 ПолучательСчет={account}\r\nКод=0\r\nНазначениеПлатежа=Лизинговый платеж по договору лизинга \
+                 № {number}, НДС не облагается\r\nКонецДокумента\r\n",
+                n = 900_000 + i,
+            )?;
+        }
+        write!(w, "КонецФайла\r\n")?;
+        w.flush()?;
+    }
+    let bytes = std::fs::metadata(&file)?.len();
+    let started = Instant::now();
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["import", "--url", url, "--file"])
+        .arg(&file)
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let child: Value = serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .rfind(|l| l.starts_with(b"{"))
+            .unwrap_or_default(),
+    )?;
+    // The server's worker posts every part: wait until it has passed the last payment received.
+    let limit = Duration::from_secs(if c.quick { 300 } else { 3_600 });
+    loop {
+        let done: bool = sqlx::query_scalar(
+            "SELECT coalesce((SELECT position FROM projection_checkpoints WHERE name = 'bank-payments'), 0) \
+             >= coalesce((SELECT max(position) FROM events WHERE aggregate_type = 'BankPayment'), 0)",
+        )
+        .fetch_one(&c.pool)
+        .await?;
+        if done {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < limit,
+            "posting did not finish within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end_to_end = started.elapsed().as_secs_f64();
+    let seconds = child["seconds"].as_f64().unwrap_or(f64::NAN);
+    let matched = child["report"]["matched"].as_f64().unwrap_or(0.0);
+    let _ = std::fs::remove_file(&file);
+    Ok(json!({
+        "lines": lines,
+        "file_bytes": bytes,
+        "import_seconds": seconds,
+        "lines_per_second": lines as f64 / seconds,
+        "end_to_end_seconds": end_to_end,
+        "payments_posted_per_second": matched / end_to_end,
+        "importer_peak_rss_mb": child["peak_rss_mb"],
+        "report": child["report"],
+    }))
+}

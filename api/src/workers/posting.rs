@@ -5,6 +5,10 @@
 //! matching event's position and the part. A part the contract or the policy refuses (the contract was
 //! completed meanwhile, the premium was paid by another payment) queues the payment for staff again with
 //! the refusal (`Requeue`); parts posted before it stay posted (the queue shows the contract and parts).
+//!
+//! A batch of matched payments (an import's) posts its contract parts together: one `execute_many`
+//! transaction per wave of distinct contracts. Those commands carry no idempotency key; a batch repeated
+//! after a crash skips the parts already on their contracts (the reference is unique per contract).
 
 use std::sync::Arc;
 
@@ -48,6 +52,16 @@ fn refusal<E: std::fmt::Display + std::fmt::Debug>(
     }
 }
 
+/// A contract part of a payment, ready to post.
+struct ContractPart {
+    payment: Uuid,
+    position: i64,
+    contract: Uuid,
+    command: ContractCommand,
+    bank_reference: String,
+    kind: &'static str,
+}
+
 impl Posting {
     /// A process manager posting through these executors.
     pub fn new(
@@ -62,6 +76,165 @@ impl Posting {
         }
     }
 
+    async fn post_many(
+        &self,
+        conn: &mut PgConnection,
+        matched: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let ids: Vec<Uuid> = matched
+            .iter()
+            .map(|e| e.aggregate_uuid())
+            .collect::<Result<_, _>>()?;
+        let rows: Vec<(Uuid, String, NaiveDate)> = sqlx::query_as(
+            "SELECT payment_id, reference, payment_date FROM bank_payments_view WHERE payment_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut parts: Vec<ContractPart> = Vec::new();
+        // Payments with policy parts: those go one by one, as `post` does.
+        let mut singles: Vec<(&StoredEvent, Uuid, Uuid, Vec<Part>)> = Vec::new();
+        for (e, payment) in matched.iter().zip(&ids) {
+            let BankPaymentEvent::BankPaymentMatched(m) = e.decode_event()? else {
+                continue;
+            };
+            let Some((_, reference, date)) = rows.iter().find(|r| r.0 == *payment) else {
+                return Err(store_error(
+                    "posting a bank payment",
+                    format!("{payment} is not in the read model"),
+                ));
+            };
+            let contract_parts = m
+                .parts
+                .iter()
+                .filter(|p| !matches!(p.target, Target::Insurance { .. }))
+                .count();
+            let mut has_policy_parts = false;
+            for part in &m.parts {
+                let purpose = match part.target {
+                    Target::Insurance { .. } => {
+                        has_policy_parts = true;
+                        continue;
+                    }
+                    Target::Leasing => PaymentPurpose::LeasingPayment,
+                    Target::Penalty => PaymentPurpose::Penalty,
+                    Target::Fine => PaymentPurpose::Fine,
+                    Target::Credit => PaymentPurpose::Unallocated,
+                };
+                let bank_reference = if contract_parts > 1 {
+                    format!("{reference} ({})", part.target.as_str())
+                } else {
+                    reference.clone()
+                };
+                parts.push(ContractPart {
+                    payment: *payment,
+                    position: e.position,
+                    contract: m.contract_id,
+                    command: ContractCommand::RecordPayment {
+                        amount: part.amount,
+                        date: *date,
+                        bank_reference: bank_reference.clone(),
+                        purpose,
+                    },
+                    bank_reference,
+                    kind: part.target.as_str(),
+                });
+            }
+            if has_policy_parts {
+                singles.push((e, *payment, m.contract_id, m.parts.clone()));
+            }
+        }
+        // Parts already on their contracts (this batch ran before and stopped before its checkpoint).
+        let (contracts, references): (Vec<Uuid>, Vec<String>) = parts
+            .iter()
+            .map(|p| (p.contract, p.bank_reference.clone()))
+            .unzip();
+        let recorded: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT contract_id, bank_reference FROM payments_view \
+             WHERE (contract_id, bank_reference) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))",
+        )
+        .bind(&contracts)
+        .bind(&references)
+        .fetch_all(&mut *conn)
+        .await?;
+        parts.retain(|p| {
+            !recorded
+                .iter()
+                .any(|(c, r)| *c == p.contract && *r == p.bank_reference)
+        });
+        // Waves of distinct contracts: two commands on one contract in one transaction would race.
+        let mut waves: Vec<Vec<ContractPart>> = Vec::new();
+        for p in parts {
+            match waves
+                .iter_mut()
+                .find(|w| !w.iter().any(|q| q.contract == p.contract))
+            {
+                Some(w) => w.push(p),
+                None => waves.push(vec![p]),
+            }
+        }
+        let mut meta = CommandMeta::system("bank-payments");
+        meta.correlation_id = matched[0]
+            .meta("correlation_id")
+            .unwrap_or_default()
+            .to_owned();
+        meta.causation_id = format!("event:{}", matched[0].position);
+        let mut refused: Vec<(Uuid, i64, String)> = Vec::new();
+        for wave in waves {
+            let places: Vec<(Uuid, i64, &'static str)> = wave
+                .iter()
+                .map(|p| (p.payment, p.position, p.kind))
+                .collect();
+            let commands: Vec<(String, ContractCommand)> = wave
+                .into_iter()
+                .map(|p| (p.contract.to_string(), p.command))
+                .collect();
+            let outcomes = self
+                .contracts
+                .execute_many(commands, &meta)
+                .await
+                .map_err(|e| store_error("posting bank payments", e))?;
+            for ((_, outcome), (payment, position, kind)) in outcomes.into_iter().zip(places) {
+                if let Err(e) = outcome {
+                    refused.push((payment, position, format!("{kind}: {e}")));
+                }
+            }
+        }
+        for (e, payment, contract, all_parts) in singles {
+            self.post(conn, e, payment, contract, &all_parts, true)
+                .await?;
+        }
+        for (payment, position, detail) in refused {
+            self.requeue(payment, position, detail).await?;
+        }
+        Ok(())
+    }
+
+    async fn requeue(
+        &self,
+        payment: Uuid,
+        position: i64,
+        detail: String,
+    ) -> Result<(), ProjectionError> {
+        tracing::warn!(payment = %payment, detail, "bank payment part refused; queued for staff");
+        let mut meta = CommandMeta::system("bank-payments");
+        meta.causation_id = format!("event:{position}");
+        meta.idempotency_key = Some(format!("bank-payment-requeue:{position}"));
+        match self
+            .payments
+            .execute(
+                &payment.to_string(),
+                BankPaymentCommand::Requeue { detail },
+                &meta,
+            )
+            .await
+        {
+            // Returned or reassigned meanwhile: nothing to queue.
+            Ok(_) | Err(CommandError::Rejected(_)) => Ok(()),
+            Err(e) => Err(store_error("queuing a refused bank payment", e)),
+        }
+    }
+
     async fn post(
         &self,
         conn: &mut PgConnection,
@@ -69,6 +242,7 @@ impl Posting {
         payment: Uuid,
         contract: Uuid,
         parts: &[Part],
+        only_policies: bool,
     ) -> Result<(), ProjectionError> {
         let (reference, date): (String, NaiveDate) = sqlx::query_as(
             "SELECT reference, payment_date FROM bank_payments_view WHERE payment_id = $1",
@@ -84,6 +258,9 @@ impl Posting {
             .filter(|p| !matches!(p.target, Target::Insurance { .. }))
             .count();
         for (i, part) in parts.iter().enumerate() {
+            if only_policies && !matches!(part.target, Target::Insurance { .. }) {
+                continue;
+            }
             meta.idempotency_key = Some(format!("bank-payment:{}:{i}", e.position));
             let refused = match part.target {
                 Target::Insurance { policy_id } => refusal(
@@ -129,23 +306,12 @@ impl Posting {
                 }
             };
             if let Some(detail) = refused {
-                tracing::warn!(payment = %payment, part = i, detail, "bank payment part refused; queued for staff");
-                meta.idempotency_key = Some(format!("bank-payment-requeue:{}", e.position));
-                match self
-                    .payments
-                    .execute(
-                        &payment.to_string(),
-                        BankPaymentCommand::Requeue {
-                            detail: format!("{}: {detail}", part.target.as_str()),
-                        },
-                        &meta,
-                    )
-                    .await
-                {
-                    // Returned or reassigned meanwhile: nothing to queue.
-                    Ok(_) | Err(CommandError::Rejected(_)) => {}
-                    Err(e) => return Err(store_error("queuing a refused bank payment", e)),
-                }
+                self.requeue(
+                    payment,
+                    e.position,
+                    format!("{}: {detail}", part.target.as_str()),
+                )
+                .await?;
                 return Ok(());
             }
         }
@@ -163,6 +329,27 @@ impl ProcessManager for Posting {
         Some(&["BankPayment"])
     }
 
+    /// A batch: the contract parts of all its matched payments are posted together, a transaction per
+    /// wave of distinct contracts (`execute_many`), the parts already on their contracts (a batch repeated
+    /// after a crash) skipped; policy parts and refusals go as in [`Posting::post`].
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let matched: Vec<&StoredEvent> = events
+            .iter()
+            .filter(|e| e.event_type == "BankPaymentMatched")
+            .collect();
+        if matched.len() <= 1 {
+            for e in matched {
+                self.handle(conn, e).await?;
+            }
+            return Ok(());
+        }
+        self.post_many(conn, &matched).await
+    }
+
     async fn handle(
         &self,
         conn: &mut PgConnection,
@@ -175,6 +362,7 @@ impl ProcessManager for Posting {
             return Ok(());
         };
         let payment = e.aggregate_uuid()?;
-        self.post(conn, e, payment, m.contract_id, &m.parts).await
+        self.post(conn, e, payment, m.contract_id, &m.parts, false)
+            .await
     }
 }

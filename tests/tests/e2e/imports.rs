@@ -577,6 +577,43 @@ async fn a_camt053_statement_and_files_that_are_not_statements() {
     assert_eq!(ld7[0]["bankReference"], "SBER-0001");
     assert_eq!(ld7[0]["amount"], "7000.00");
 
+    // A part the contract refuses when posted (paid before the contract's date) puts the payment back in
+    // the queue with the refusal; the other payment of the same batch is posted.
+    let statement = one_c(&[
+        Doc {
+            number: "301",
+            date: "15.01.2026",
+            amount: "700.00",
+            purpose: "Лизинговый платеж по договору № ЛД-7",
+            ..Doc::default()
+        },
+        Doc {
+            number: "302",
+            amount: "800.00",
+            payer_inn: "7712345671",
+            payer_account: "40702810900000000003",
+            purpose: "Лизинговый платеж по договору № ЛД-21",
+            ..Doc::default()
+        },
+    ]);
+    let report = import(&w.t, &w.staff, "early.txt", &cp1251(&statement)).await;
+    assert_eq!(report["matched"], 2, "{report}");
+    w.posted().await;
+    let refused = w.queue().await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["number"], "301");
+    assert_eq!(refused[0]["queueReason"], "POSTING_REFUSED");
+    assert!(
+        refused[0]["queueDetail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("leasing:")),
+        "{refused:?}"
+    );
+    assert_eq!(refused[0]["contractId"], w.ld7.to_string());
+    let ld21 = payments(&w.t, &w.staff, w.ld21).await;
+    assert_eq!(ld21.len(), 1, "{ld21:?}");
+    assert_eq!(ld21[0]["amount"], "800.00");
+
     // Not a statement: refused naming the field, and nothing is stored.
     let events = w.t.event_count().await;
     let r =
@@ -612,6 +649,6 @@ async fn a_camt053_statement_and_files_that_are_not_statements() {
         )
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
-    let _ = (w.vasilek, w.ld21, w.ld22, w.policy);
+    let _ = (w.vasilek, w.ld22, w.policy);
     w.t.assert_read_models_equal_the_log().await;
 }
