@@ -27,6 +27,34 @@ fn cabinet(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Registers the sample company and concludes the sample contract `number` for it; returns the contract.
+async fn company_with_contract(app: &App, number: &str) -> uuid::Uuid {
+    use domain::contract::ContractCommand;
+    use domain::testing::sample_contract;
+    let company = uuid::Uuid::now_v7();
+    app.companies
+        .execute(
+            &company.to_string(),
+            CompanyCommand::RegisterCompany {
+                company_id: company,
+                profile: Box::new(sample_profile("773601001")),
+            },
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    let contract = uuid::Uuid::now_v7();
+    app.contracts
+        .execute(
+            &contract.to_string(),
+            ContractCommand::ConcludeContract(Box::new(sample_contract(contract, company, number))),
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    contract
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -158,8 +186,6 @@ async fn accounts_projections_and_export_work_from_the_command_line() {
 
 #[tokio::test]
 async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
-    use domain::contract::ContractCommand;
-    use domain::testing::sample_contract;
     use rust_decimal::Decimal;
 
     let db = projections::postgres::testing::fresh_database()
@@ -172,29 +198,7 @@ async fn the_clock_advances_and_closes_business_days_from_the_command_line() {
         tokio::task::spawn_blocking(move || cabinet(&url, args, None))
     };
     let app = App::new(pool.clone(), &Settings::default()).unwrap();
-    let company = uuid::Uuid::now_v7();
-    app.companies
-        .execute(
-            &company.to_string(),
-            CompanyCommand::RegisterCompany {
-                company_id: company,
-                profile: Box::new(sample_profile("773601001")),
-            },
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
-    let contract = uuid::Uuid::now_v7();
-    app.contracts
-        .execute(
-            &contract.to_string(),
-            ContractCommand::ConcludeContract(Box::new(sample_contract(
-                contract, company, "ЛД-CLI",
-            ))),
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
+    let contract = company_with_contract(&app, "ЛД-CLI").await;
 
     // No server runs: the command closes the days itself.
     let o = run(&["clock", "advance", "--to", "2026-03-12"])
@@ -490,37 +494,12 @@ fn a_check_that_cannot_run_exits_2_and_says_why() {
 #[tokio::test]
 async fn a_bank_statement_is_imported_and_posted_from_the_command_line_and_a_second_run_changes_nothing(
 ) {
-    use domain::contract::ContractCommand;
-    use domain::testing::sample_contract;
-
     let db = projections::postgres::testing::fresh_database()
         .await
         .unwrap();
     let pool = db.pool(5).await.unwrap();
     let app = App::new(pool.clone(), &Settings::default()).unwrap();
-    let company = uuid::Uuid::now_v7();
-    app.companies
-        .execute(
-            &company.to_string(),
-            CompanyCommand::RegisterCompany {
-                company_id: company,
-                profile: Box::new(sample_profile("773601001")),
-            },
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
-    let contract = uuid::Uuid::now_v7();
-    app.contracts
-        .execute(
-            &contract.to_string(),
-            ContractCommand::ConcludeContract(Box::new(sample_contract(
-                contract, company, "ЛД-CLI",
-            ))),
-            &CommandMeta::system("test"),
-        )
-        .await
-        .unwrap();
+    let contract = company_with_contract(&app, "ЛД-CLI").await;
     let dir = std::env::temp_dir().join(format!("cabinet-import-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let statement = dir.join("2026-03-12.txt");
