@@ -18,6 +18,7 @@ pub mod destruction;
 pub mod invoice;
 pub mod pdf;
 pub mod qr;
+pub mod sheet;
 pub mod words;
 
 use chrono::NaiveDate;

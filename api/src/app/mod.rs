@@ -5,6 +5,7 @@
 //! - [`files`]: checking, storing and authorizing files (the [`files::FileStore`]);
 //! - [`documents`]: generated documents (invoice, reconciliation act, certificates, ОС-1), numbered and
 //!   recorded as Documents;
+//! - [`exports`]: the schedule, payments and act of reconciliation as XLSX and CSV;
 //! - [`imports`]: bank statements read and their payments received and matched (issue 25);
 //! - [`notifications`]: reading and marking a person's notifications, and their preferences;
 //! - [`live`]: this process's fan-out of committed events to its subscriptions;
@@ -12,6 +13,7 @@
 
 pub mod demo;
 pub mod documents;
+pub mod exports;
 pub mod files;
 pub mod imports;
 pub mod links;

@@ -298,7 +298,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("changeCompanyRequisites", Operation::ChangeCompanyRequisites(c)),
         ("assignManager", Operation::AssignManager(c)),
         (
-            "contract, contracts, debt, earlyBuyoutQuote",
+            "contract, contracts, debt, earlyBuyoutQuote, GET /exports/schedule.*, GET /exports/payments.*",
             Operation::ReadContracts(c),
         ),
         ("concludeContract", Operation::ConcludeContract(c)),
@@ -340,7 +340,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             Operation::ManageContent,
         ),
         (
-            "documents, document, reconciliation, edoStatus",
+            "documents, document, reconciliation, edoStatus, GET /exports/reconciliation.*",
             Operation::ReadExchange(c),
         ),
         (

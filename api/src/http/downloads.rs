@@ -36,29 +36,34 @@ pub async fn download(
     let signed = query.as_deref().and_then(crate::app::links::Signed::parse);
     match serve_download(&s, &id, signed, &headers).await {
         Ok(r) => r,
-        Err(e) => {
-            let code = match e.code() {
-                "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-                "NOT_FOUND" => StatusCode::NOT_FOUND,
-                "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-                "UNAVAILABLE" | "IN_DOUBT" => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::FORBIDDEN,
-            };
-            match &e {
-                ApiError::Internal(cause) => {
-                    tracing::error!(error = format!("{cause:#}"), "download failed")
-                }
-                ApiError::Unavailable { cause, .. } => {
-                    tracing::warn!(
-                        error = format!("{cause:#}"),
-                        "download: database unavailable"
-                    )
-                }
-                _ => {}
-            }
-            (code, e.message()).into_response()
-        }
+        Err(e) => error_response(e, "download"),
     }
+}
+
+/// A refusal or failure as a plain-text answer with its HTTP status (internal and database causes logged).
+pub(crate) fn error_response(e: ApiError, what: &str) -> Response {
+    let code = match e.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "VALIDATION" => StatusCode::BAD_REQUEST,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        "UNAVAILABLE" | "IN_DOUBT" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::FORBIDDEN,
+    };
+    match &e {
+        ApiError::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "{what} failed")
+        }
+        ApiError::Unavailable { cause, .. } => {
+            tracing::warn!(error = format!("{cause:#}"), "{what}: database unavailable")
+        }
+        _ => {}
+    }
+    let text = match &e {
+        ApiError::Validation { field, .. } => format!("{field}: {}", e.message()),
+        _ => e.message(),
+    };
+    (code, text).into_response()
 }
 
 async fn serve_download(
@@ -83,17 +88,21 @@ async fn serve_download(
         (None, None) => None,
     };
     let file = files::download(&s.pool, s.store.as_ref(), actor.as_ref(), id).await?;
-    let mut response = (StatusCode::OK, file.content).into_response();
+    Ok(attachment(&file.content_type, &file.name, file.content))
+}
+
+/// A file as an attachment: its content type, `nosniff`, and its name (RFC 6266 / 5987: an ASCII fallback
+/// and the UTF-8 name percent-encoded).
+pub(crate) fn attachment(content_type: &str, name: &str, content: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, content).into_response();
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let name = file.name;
-    // RFC 6266 / 5987: an ASCII fallback and the UTF-8 name percent-encoded.
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -119,5 +128,5 @@ async fn serve_download(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }

@@ -8,6 +8,7 @@
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`, GraphiQL.
 
 pub mod downloads;
+pub mod exports;
 pub mod graphql;
 pub mod headers;
 pub mod health;
@@ -97,6 +98,10 @@ pub fn router(app: App, config: &HttpConfig) -> Router {
         sessions: state.sessions,
         links: app.links.clone(),
     };
+    let exports = exports::ExportState {
+        sessions: state.sessions,
+        docs: app.document_service.clone(),
+    };
     let mut graphql = get(health::no_graphiql);
     if config.graphiql {
         graphql = get(health::graphiql);
@@ -119,6 +124,11 @@ pub fn router(app: App, config: &HttpConfig) -> Router {
             Router::new()
                 .route("/documents/{sha256}", get(downloads::download))
                 .with_state(downloads),
+        )
+        .merge(
+            Router::new()
+                .route("/exports/{file}", get(exports::export))
+                .with_state(exports),
         )
         .route_layer(axum::middleware::from_fn(observe::http_metrics))
         .layer(TimeoutLayer::with_status_code(

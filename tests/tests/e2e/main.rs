@@ -11,6 +11,7 @@ mod companies;
 mod compat;
 mod contracts;
 mod documents;
+mod exports;
 mod http;
 mod imports;
 mod isolation;
