@@ -305,42 +305,39 @@ impl Importer {
         };
         let mut chunks = read_in_chunks(file, format);
         let mut seen: HashSet<Uuid> = HashSet::new();
-        let mut failure: Option<String> = None;
-        while let Some(chunk) = chunks.recv().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
-            };
-            let tally = self
-                .chunk(chunk.items, &chunk.accounts, &source, &mut seen, &meta)
-                .await?;
-            sqlx::query(
-                "UPDATE imports SET accounts = $2, lines = lines + $3, matched = matched + $4, \
-                   queued = queued + $5, duplicates = duplicates + $6, rejected = rejected + $7, \
-                   skipped = skipped + $8, amount_matched = amount_matched + $9, \
-                   amount_queued = amount_queued + $10, \
-                   rejections = CASE WHEN jsonb_array_length(rejections) >= $11 THEN rejections \
-                     ELSE rejections || $12 END \
-                 WHERE import_id = $1",
-            )
-            .bind(import_id)
-            .bind(&chunk.accounts)
-            .bind(tally.lines)
-            .bind(tally.matched)
-            .bind(tally.queued)
-            .bind(tally.duplicates)
-            .bind(tally.rejected)
-            .bind(tally.skipped)
-            .bind(tally.amount_matched)
-            .bind(tally.amount_queued)
-            .bind(KEPT_REJECTIONS as i32)
-            .bind(sqlx::types::Json(&tally.rejections))
-            .execute(&self.pool)
-            .await?;
-        }
+        let run = async {
+            let mut failure: Option<String> = None;
+            while let Some(chunk) = chunks.recv().await {
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                };
+                let tally = self
+                    .chunk(chunk.items, &chunk.accounts, &source, &mut seen, &meta)
+                    .await?;
+                self.tally(import_id, &chunk.accounts, &tally).await?;
+            }
+            Ok::<_, ApiError>(failure)
+        };
+        let failure = match run.await {
+            Ok(f) => f,
+            Err(e) => {
+                // The database failed midway: the report says so (best effort: it may be the database that
+                // is gone), and what was received before stays; importing the file again completes it.
+                let _ = sqlx::query(
+                    "UPDATE imports SET status = 'failed', error = $2, finished_at = clock_timestamp() \
+                     WHERE import_id = $1",
+                )
+                .bind(import_id)
+                .bind(format!("stopped: {}: {}", e.code(), e.message()))
+                .execute(&self.pool)
+                .await;
+                return Err(e);
+            }
+        };
         sqlx::query(
             "UPDATE imports SET status = $2, error = $3, finished_at = clock_timestamp(), \
                rejections = (SELECT coalesce(jsonb_agg(r), '[]') FROM (SELECT r FROM jsonb_array_elements(rejections) r \
@@ -370,6 +367,34 @@ impl Importer {
             "bank statement imported"
         );
         Ok(r)
+    }
+
+    /// Adds a chunk's counts to the import's report.
+    async fn tally(&self, import_id: Uuid, accounts: &[String], t: &Tally) -> Result<(), ApiError> {
+        sqlx::query(
+            "UPDATE imports SET accounts = $2, lines = lines + $3, matched = matched + $4, \
+               queued = queued + $5, duplicates = duplicates + $6, rejected = rejected + $7, \
+               skipped = skipped + $8, amount_matched = amount_matched + $9, \
+               amount_queued = amount_queued + $10, \
+               rejections = CASE WHEN jsonb_array_length(rejections) >= $11 THEN rejections \
+                 ELSE rejections || $12 END \
+             WHERE import_id = $1",
+        )
+        .bind(import_id)
+        .bind(accounts)
+        .bind(t.lines)
+        .bind(t.matched)
+        .bind(t.queued)
+        .bind(t.duplicates)
+        .bind(t.rejected)
+        .bind(t.skipped)
+        .bind(t.amount_matched)
+        .bind(t.amount_queued)
+        .bind(KEPT_REJECTIONS as i32)
+        .bind(sqlx::types::Json(&t.rejections))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Whether a line is money coming to the lessor: the statement says so (camt), or the payee's account

@@ -652,3 +652,41 @@ async fn a_camt053_statement_and_files_that_are_not_statements() {
     let _ = (w.vasilek, w.ld22, w.policy);
     w.t.assert_read_models_equal_the_log().await;
 }
+
+#[tokio::test]
+async fn an_import_the_database_fails_midway_is_reported_failed_not_left_running() {
+    let w = World::new().await;
+    // The payments' read model is gone (an operator's mistake, a failed migration): receiving fails.
+    sqlx::query("ALTER TABLE bank_payments_view RENAME TO bank_payments_view_away")
+        .execute(&w.t.pool)
+        .await
+        .unwrap();
+    let file = cp1251(&statement());
+    let r = w
+        .t
+        .gql_upload(
+            Some(&w.staff),
+            "mutation($f: Upload!) { importBankStatement(input: {file: $f}) { report { id } } }",
+            json!({ "f": null }),
+            &[("f", "выписка.txt", "text/plain", &file)],
+        )
+        .await;
+    assert!(r["errors"][0]["extensions"]["code"].is_string(), "{r}");
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM imports ORDER BY started_at DESC LIMIT 1")
+            .fetch_one(&w.t.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.as_deref().is_some_and(|e| e.starts_with("stopped:")), "{error:?}");
+    // Back in place, the same file imports completely.
+    sqlx::query("ALTER TABLE bank_payments_view_away RENAME TO bank_payments_view")
+        .execute(&w.t.pool)
+        .await
+        .unwrap();
+    let report = import(&w.t, &w.staff, "выписка.txt", &file).await;
+    assert_eq!(report["status"], "DONE", "{report}");
+    assert_eq!(report["matched"], 4, "{report}");
+    w.posted().await;
+    w.t.assert_read_models_equal_the_log().await;
+}
