@@ -662,9 +662,8 @@ async fn an_import_the_database_fails_midway_is_reported_failed_not_left_running
         .await
         .unwrap();
     let file = cp1251(&statement());
-    let r = w
-        .t
-        .gql_upload(
+    let r =
+        w.t.gql_upload(
             Some(&w.staff),
             "mutation($f: Upload!) { importBankStatement(input: {file: $f}) { report { id } } }",
             json!({ "f": null }),
@@ -678,7 +677,10 @@ async fn an_import_the_database_fails_midway_is_reported_failed_not_left_running
             .await
             .unwrap();
     assert_eq!(status, "failed");
-    assert!(error.as_deref().is_some_and(|e| e.starts_with("stopped:")), "{error:?}");
+    assert!(
+        error.as_deref().is_some_and(|e| e.starts_with("stopped:")),
+        "{error:?}"
+    );
     // Back in place, the same file imports completely.
     sqlx::query("ALTER TABLE bank_payments_view_away RENAME TO bank_payments_view")
         .execute(&w.t.pool)
