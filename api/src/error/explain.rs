@@ -125,6 +125,23 @@ const WORDING: &[(&str, &str, &str)] = &[
         "NOT_APPLICABLE",
         "указывается только для части INSURANCE",
     ),
+    (
+        "the act of reconciliation needs a period*",
+        "PERIOD_REQUIRED",
+        "для акта сверки нужен период: from и to",
+    ),
+    ("is not a UUID", "FORMAT", "это не UUID"),
+    (
+        "is not a date (YYYY-MM-DD)",
+        "FORMAT",
+        "это не дата (ГГГГ-ММ-ДД)",
+    ),
+    (
+        "give either contractId or companyId",
+        "ONE_OF",
+        "укажите contractId или companyId",
+    ),
+    ("give both from and to", "REQUIRED", "укажите и from, и to"),
     ("there is no such *", "UNKNOWN", "такого нет"),
     ("no such *", "UNKNOWN", "такого нет"),
     ("is in the future", "IN_FUTURE", "дата ещё не наступила"),
