@@ -52,6 +52,43 @@ fn refusal<E: std::fmt::Display + std::fmt::Debug>(
     }
 }
 
+/// The contract payment part `i` of a matched payment makes (`None` for insurance, which the policy takes):
+/// its reference on the contract — the statement's, with the part's kind when the payment pays several
+/// things there (one reference per part) — and the `RecordPayment`.
+fn contract_payment(
+    parts: &[Part],
+    i: usize,
+    reference: &str,
+    date: NaiveDate,
+) -> Option<(String, ContractCommand)> {
+    let part = parts[i];
+    let purpose = match part.target {
+        Target::Insurance { .. } => return None,
+        Target::Leasing => PaymentPurpose::LeasingPayment,
+        Target::Penalty => PaymentPurpose::Penalty,
+        Target::Fine => PaymentPurpose::Fine,
+        Target::Credit => PaymentPurpose::Unallocated,
+    };
+    let on_contract = parts
+        .iter()
+        .filter(|p| !matches!(p.target, Target::Insurance { .. }))
+        .count();
+    let bank_reference = if on_contract > 1 {
+        format!("{reference} ({})", part.target.as_str())
+    } else {
+        reference.to_owned()
+    };
+    Some((
+        bank_reference.clone(),
+        ContractCommand::RecordPayment {
+            amount: part.amount,
+            date,
+            bank_reference,
+            purpose,
+        },
+    ))
+}
+
 /// A contract part of a payment, ready to post.
 struct ContractPart {
     payment: Uuid,
@@ -104,38 +141,19 @@ impl Posting {
                     format!("{payment} is not in the read model"),
                 ));
             };
-            let contract_parts = m
-                .parts
-                .iter()
-                .filter(|p| !matches!(p.target, Target::Insurance { .. }))
-                .count();
             let mut has_policy_parts = false;
-            for part in &m.parts {
-                let purpose = match part.target {
-                    Target::Insurance { .. } => {
-                        has_policy_parts = true;
-                        continue;
-                    }
-                    Target::Leasing => PaymentPurpose::LeasingPayment,
-                    Target::Penalty => PaymentPurpose::Penalty,
-                    Target::Fine => PaymentPurpose::Fine,
-                    Target::Credit => PaymentPurpose::Unallocated,
-                };
-                let bank_reference = if contract_parts > 1 {
-                    format!("{reference} ({})", part.target.as_str())
-                } else {
-                    reference.clone()
+            for (i, part) in m.parts.iter().enumerate() {
+                let Some((bank_reference, command)) =
+                    contract_payment(&m.parts, i, reference, *date)
+                else {
+                    has_policy_parts = true;
+                    continue;
                 };
                 parts.push(ContractPart {
                     payment: *payment,
                     position: e.position,
                     contract: m.contract_id,
-                    command: ContractCommand::RecordPayment {
-                        amount: part.amount,
-                        date: *date,
-                        bank_reference: bank_reference.clone(),
-                        purpose,
-                    },
+                    command,
                     bank_reference,
                     kind: part.target.as_str(),
                 });
@@ -253,10 +271,6 @@ impl Posting {
         let mut meta = CommandMeta::system("bank-payments");
         meta.causation_id = format!("event:{}", e.position);
         meta.correlation_id = e.meta("correlation_id").unwrap_or_default().to_owned();
-        let contract_parts = parts
-            .iter()
-            .filter(|p| !matches!(p.target, Target::Insurance { .. }))
-            .count();
         for (i, part) in parts.iter().enumerate() {
             if only_policies && !matches!(part.target, Target::Insurance { .. }) {
                 continue;
@@ -275,32 +289,12 @@ impl Posting {
                         )
                         .await,
                 )?,
-                target => {
-                    let purpose = match target {
-                        Target::Leasing => PaymentPurpose::LeasingPayment,
-                        Target::Penalty => PaymentPurpose::Penalty,
-                        Target::Fine => PaymentPurpose::Fine,
-                        _ => PaymentPurpose::Unallocated,
-                    };
-                    // One reference per part on the contract: the statement's, with the part's kind when
-                    // the payment pays several things there.
-                    let bank_reference = if contract_parts > 1 {
-                        format!("{reference} ({})", target.as_str())
-                    } else {
-                        reference.clone()
-                    };
+                _ => {
+                    let (_, command) = contract_payment(parts, i, &reference, date)
+                        .expect("a part that is not insurance is a contract payment");
                     refusal(
                         self.contracts
-                            .execute(
-                                &contract.to_string(),
-                                ContractCommand::RecordPayment {
-                                    amount: part.amount,
-                                    date,
-                                    bank_reference,
-                                    purpose,
-                                },
-                                &meta,
-                            )
+                            .execute(&contract.to_string(), command, &meta)
                             .await,
                     )?
                 }
