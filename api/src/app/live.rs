@@ -125,10 +125,13 @@ impl LiveFeed {
         }
     }
 
-    /// Subscribes to wake-ups, then returns the position the feed has delivered up to: everything after it
-    /// is announced to the receiver. Waits until the feed has started, and (for at most [`CATCH_UP`]) until
-    /// it has passed what was committed when the call began: a subscription "from now" does not start
-    /// with what was committed before it only because the feed was one coalescing window behind.
+    /// Subscribes to wake-ups, then returns where a subscription "from now" starts: the log's head as
+    /// committed when the call began. Waits until the feed has started, and (for at most [`CATCH_UP`]) until
+    /// it has passed that head, so everything after the returned position is announced to the receiver: a
+    /// subscription does not start with what was committed before it only because the feed was one
+    /// coalescing window behind, nor skip what was committed while it waited because the feed read past it.
+    /// (When the feed does not catch up in time, or the head cannot be read, it starts at the feed's
+    /// position.)
     pub async fn subscribe(&self) -> (broadcast::Receiver<Arc<Wake>>, Checkpoint) {
         let rx = self.wakes.subscribe();
         let mut pos = self.position.subscribe();
@@ -138,8 +141,13 @@ impl LiveFeed {
         let cp = loop {
             let at = *pos.borrow_and_update();
             if let Some(cp) = at {
-                if now.is_none_or(|n| cp >= n) {
-                    break cp;
+                match now {
+                    // From the head as it was when the call began, not from where the feed has got to
+                    // meanwhile: what was committed while this waited is announced to `rx` (subscribed
+                    // first), and a cursor past it would skip it.
+                    Some(n) if cp >= n => break n,
+                    Some(_) => {}
+                    None => break cp,
                 }
             }
             match (at, tokio::time::timeout_at(deadline, pos.changed()).await) {

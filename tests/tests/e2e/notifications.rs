@@ -1064,6 +1064,52 @@ async fn a_subscription_without_a_position_starts_after_what_was_committed_befor
 }
 
 #[tokio::test]
+async fn what_is_committed_while_a_subscription_waits_for_the_feed_is_not_skipped() {
+    // A subscription "from now" waits until the feed has passed the log's head as it was when the
+    // subscription began. The feed, once it moves, may have read past commits made during that wait; the
+    // subscription started at the feed's new position then and never saw them (a CI run lost a payment's
+    // notification so). It starts at the head it read instead.
+    let w = World::new().await;
+    let feed = std::sync::Arc::new(api::app::live::LiveFeed::new(w.t.pool.clone()));
+    // Not running yet: the subscription reads the head and waits for the feed to start.
+    let waiting = tokio::spawn({
+        let feed = feed.clone();
+        async move { feed.subscribe().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the subscription waits for the feed"
+    );
+    w.ok(
+        &w.admin,
+        "mutation($c: UUID!) { recordPayment(input: {contractId: $c, amount: \"1000\", \
+           date: \"2026-03-02\", bankReference: \"п/п 90\", purpose: LEASING_PAYMENT}) { position } }",
+        json!({ "c": w.contract }),
+    )
+    .await;
+    let paid: i64 = sqlx::query_scalar(
+        "SELECT max(position) FROM events WHERE aggregate_type = 'Contract' AND event_type = 'PaymentRecorded'",
+    )
+    .fetch_one(&w.t.pool)
+    .await
+    .unwrap();
+    // The feed starts at the head, which is past the payment.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(feed.clone().run(stop));
+    let (_rx, from) = tokio::time::timeout(std::time::Duration::from_secs(30), waiting)
+        .await
+        .expect("the subscription starts once the feed runs")
+        .unwrap();
+    assert!(
+        from.position < paid,
+        "the subscription starts before the payment committed while it waited ({from:?}, payment at {paid})"
+    );
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_and_no_other() {
     let w = World::new().await;
     let base = w.t.serve_http().await;
