@@ -585,3 +585,98 @@ async fn a_bank_statement_is_imported_and_posted_from_the_command_line_and_a_sec
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_fines_register_is_imported_from_the_command_line_and_a_second_run_changes_nothing() {
+    use domain::contract::ContractCommand;
+    use domain::testing::sample_contract;
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let app = App::new(pool.clone(), &Settings::default()).unwrap();
+    let first = company_with_contract(&app, "ЛД-CLI").await;
+    let company: uuid::Uuid =
+        sqlx::query_scalar("SELECT company_id FROM contracts_view WHERE contract_id = $1")
+            .bind(first)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    // A car leased with its plate.
+    let car = uuid::Uuid::now_v7();
+    let mut terms = sample_contract(car, company, "ЛД-CAR");
+    terms.subject.kind = "легковой автомобиль".into();
+    terms.subject.registration_plate = Some("А123ВС77".into());
+    app.contracts
+        .execute(
+            &car.to_string(),
+            ContractCommand::ConcludeContract(Box::new(terms)),
+            &CommandMeta::system("test"),
+        )
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-fines-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let register = dir.join("fines.csv");
+    std::fs::write(
+        &register,
+        "uin,resolution_date,amount,article,plate\n\
+         18810177260303000031,03.03.2026,500.00,ч. 2 ст. 12.9,A123BC77\n\
+         18810177260303000032,03.03.2026,500.00,,Х000ХХ00\n",
+    )
+    .unwrap();
+    let url = db.url.clone();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet_owned(&url, args))
+    };
+    let args = vec![
+        "import".into(),
+        "fines".into(),
+        register.to_string_lossy().into_owned(),
+        "--json".into(),
+    ];
+    let o = run(args.clone()).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (
+            report["kind"].as_str(),
+            report["matched"].as_i64(),
+            report["rejected"].as_i64()
+        ),
+        (Some("fines_register"), Some(1), Some(1)),
+        "{report}"
+    );
+    let due: rust_decimal::Decimal =
+        sqlx::query_scalar("SELECT due FROM fines_view WHERE contract_id = $1")
+            .bind(car)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(due, rust_decimal::Decimal::new(25000, 2));
+    // Again, as text: a duplicate, nothing new.
+    let o = run(args[..3].to_vec()).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("registered 0") && text(&o).contains("duplicates 1"),
+        "{}",
+        text(&o)
+    );
+    let pdf = dir.join("x.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n\x00").unwrap();
+    let o = run(vec![
+        "import".into(),
+        "fines".into(),
+        pdf.to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("VALIDATION: file:") && text(&o).contains("реестр штрафов"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -21,6 +21,7 @@ pub mod contract;
 pub mod document;
 pub mod edo;
 pub mod failure;
+pub mod fines;
 pub mod payments;
 pub mod penalty;
 pub mod policy;

@@ -168,14 +168,48 @@ pub fn reconcile(
                 date,
                 amount,
                 description,
+                discount,
+                fee,
                 ..
+            } => {
+                // What is owed at first: the discounted amount while the discount lasts; the lessor's fee
+                // on its own line.
+                let owed = discount.map_or(*amount, |d| d.amount);
+                ops.push(op(
+                    *date,
+                    format!("постановление {resolution_number}"),
+                    match discount {
+                        Some(d) => format!(
+                            "Штраф: {description} (со скидкой 50 % до {})",
+                            d.until.format("%d.%m.%Y")
+                        ),
+                        None => format!("Штраф: {description}"),
+                    },
+                    owed.amount(),
+                    Decimal::ZERO,
+                ));
+                if *fee > crate::values::Money::ZERO {
+                    ops.push(op(
+                        *date,
+                        format!("постановление {resolution_number}"),
+                        "Вознаграждение лизингодателя за перевыставление штрафа".into(),
+                        fee.amount(),
+                        Decimal::ZERO,
+                    ));
+                }
+            }
+            ContractEvent::TrafficFineDiscountExpired {
+                resolution_number,
+                date,
+                amount,
             } => ops.push(op(
                 *date,
                 format!("постановление {resolution_number}"),
-                format!("Штраф: {description}"),
+                "Срок оплаты штрафа со скидкой истёк: доначислена вторая половина".into(),
                 amount.amount(),
                 Decimal::ZERO,
             )),
+            ContractEvent::FineFeeAgreed { .. } => {}
             ContractEvent::TrafficFinePaid {
                 resolution_number,
                 date,

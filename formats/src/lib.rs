@@ -4,11 +4,13 @@
 //!
 //! - [`onec`]: the bank-client exchange file every Russian bank exports (`1CClientBankExchange`, format
 //!   1.03, Windows-1251, DOS (866) or UTF-8);
-//! - [`camt`]: an ISO 20022 bank-to-customer statement (`camt.053`, any version from 001.02).
+//! - [`camt`]: an ISO 20022 bank-to-customer statement (`camt.053`, any version from 001.02);
+//! - [`fines`]: the traffic fines register (CSV or XML).
 //!
 //! docs/formats.md describes each field by field.
 
 pub mod camt;
+pub mod fines;
 pub mod onec;
 
 use chrono::NaiveDate;

@@ -374,7 +374,9 @@ async fn load_contract(app: &App, company: Uuid, today: NaiveDate) -> anyhow::Re
                 date: today - Days::new(20),
                 amount: Money::parse("1500")?,
                 vehicle: "А123ВС777".into(),
-                description: "Превышение скорости на 20–40 км/ч (КоАП 12.9 ч. 2)".into(),
+                description: "Превышение скорости на 20–40 км/ч".into(),
+                article: Some("ч. 2 ст. 12.9".into()),
+                discount_until: None,
             },
             &keyed("demo-fine"),
         )

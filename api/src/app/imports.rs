@@ -140,11 +140,15 @@ pub struct Importer {
     pub payments: Arc<CommandExecutor<BankPayment>>,
     /// The lessor (its settlement account receives the payments).
     pub lessor: Arc<Lessor>,
+    /// Contract commands (the fines register).
+    pub contracts: Arc<CommandExecutor<domain::contract::Contract>>,
 }
+
+mod fines;
 
 /// Counts of one chunk.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     lines: i32,
     matched: i32,
     queued: i32,
@@ -167,7 +171,7 @@ struct Chunk {
     accounts: Vec<String>,
 }
 
-fn hash_file(file: &mut std::fs::File) -> std::io::Result<(String, i64, Vec<u8>)> {
+pub(crate) fn hash_file(file: &mut std::fs::File) -> std::io::Result<(String, i64, Vec<u8>)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0i64;
@@ -281,22 +285,9 @@ impl Importer {
                 "not a bank statement: expected 1CClientBankExchange or an ISO 20022 camt.053 XML file",
             ));
         };
-        let import_id = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO imports (import_id, kind, format, file_name, sha256, size, imported_by, status) \
-             VALUES ($1, 'bank_statement', $2, $3, $4, $5, $6, 'running')",
-        )
-        .bind(import_id)
-        .bind(format.as_str())
-        .bind(name)
-        .bind(&sha256)
-        .bind(size)
-        .bind(&meta.actor)
-        .execute(&self.pool)
-        .await?;
-        let mut meta = meta.clone();
-        meta.correlation_id = format!("import:{import_id}");
-        meta.causation_id = format!("import:{import_id}");
+        let (import_id, meta) = self
+            .begin("bank_statement", format.as_str(), name, &sha256, size, meta)
+            .await?;
         let source = |place: usize| Source {
             import_id,
             sha256: sha256.clone(),
@@ -322,7 +313,53 @@ impl Importer {
             }
             Ok::<_, ApiError>(failure)
         };
-        let failure = match run.await {
+        let r = self.finish(import_id, run.await).await?;
+        tracing::info!(
+            import = %import_id, file = name, lines = r.lines, matched = r.matched, queued = r.queued,
+            duplicates = r.duplicates, rejected = r.rejected, skipped = r.skipped, status = %r.status,
+            "bank statement imported"
+        );
+        Ok(r)
+    }
+
+    /// Opens an import's report (`running`) and the meta its commands carry (correlation `import:<id>`).
+    pub(crate) async fn begin(
+        &self,
+        kind: &str,
+        format: &str,
+        name: &str,
+        sha256: &str,
+        size: i64,
+        meta: &CommandMeta,
+    ) -> Result<(Uuid, CommandMeta), ApiError> {
+        let import_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO imports (import_id, kind, format, file_name, sha256, size, imported_by, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
+        )
+        .bind(import_id)
+        .bind(kind)
+        .bind(format)
+        .bind(name)
+        .bind(sha256)
+        .bind(size)
+        .bind(&meta.actor)
+        .execute(&self.pool)
+        .await?;
+        let mut meta = meta.clone();
+        meta.correlation_id = format!("import:{import_id}");
+        meta.causation_id = format!("import:{import_id}");
+        Ok((import_id, meta))
+    }
+
+    /// Closes an import's report after its run (`Ok(Some(reason))`: the file broke off; `Err`: the
+    /// database failed midway) and returns it.
+    pub(crate) async fn finish(
+        &self,
+        import_id: Uuid,
+        run: Result<Option<String>, ApiError>,
+    ) -> Result<Report, ApiError> {
+        let failure = match run {
             Ok(f) => f,
             Err(e) => {
                 // The database failed midway: the report says so (best effort: it may be the database that
@@ -361,16 +398,16 @@ impl Importer {
             .increment(r.duplicates as u64);
         metrics::counter!("cabinet_import_lines_total", "outcome" => "rejected")
             .increment(r.rejected as u64);
-        tracing::info!(
-            import = %import_id, file = name, lines = r.lines, matched = r.matched, queued = r.queued,
-            duplicates = r.duplicates, rejected = r.rejected, skipped = r.skipped, status = %r.status,
-            "bank statement imported"
-        );
         Ok(r)
     }
 
     /// Adds a chunk's counts to the import's report.
-    async fn tally(&self, import_id: Uuid, accounts: &[String], t: &Tally) -> Result<(), ApiError> {
+    pub(crate) async fn tally(
+        &self,
+        import_id: Uuid,
+        accounts: &[String],
+        t: &Tally,
+    ) -> Result<(), ApiError> {
         sqlx::query(
             "UPDATE imports SET accounts = $2, lines = lines + $3, matched = matched + $4, \
                queued = queued + $5, duplicates = duplicates + $6, rejected = rejected + $7, \

@@ -130,6 +130,7 @@ impl App {
             pool: self.pool.clone(),
             payments: self.payments.clone(),
             lessor: self.document_service.lessor.clone(),
+            contracts: self.contracts.clone(),
         }
     }
 }

@@ -105,7 +105,7 @@ pub enum Operation {
     /// Read imports' reports and the incoming bank payments: `imports`, `import`, `bankPayments`,
     /// `bankPayment`.
     ReadImports,
-    /// Import files from the back office: `importBankStatement`.
+    /// Import files from the back office: `importBankStatement`, `importFinesRegister`.
     ImportFiles,
     /// Decide on queued bank payments: `assignBankPayment`, `returnBankPayment`.
     ResolveBankPayments,
@@ -303,8 +303,8 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ),
         ("concludeContract", Operation::ConcludeContract(c)),
         (
-            "activateContract, recordPayment, registerTrafficFine, recordFinePaid, recalculateSchedule, \
-             completeContract, terminateContract",
+            "activateContract, recordPayment, registerTrafficFine, recordFinePaid, agreeFineFee, \
+             recalculateSchedule, completeContract, terminateContract",
             Operation::ChangeContract(c),
         ),
         ("policies, policy", Operation::ReadPolicies(c)),
@@ -366,7 +366,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             Operation::ReadHistory,
         ),
         ("imports, import, bankPayments, bankPayment", Operation::ReadImports),
-        ("importBankStatement", Operation::ImportFiles),
+        ("importBankStatement, importFinesRegister", Operation::ImportFiles),
         ("assignBankPayment, returnBankPayment", Operation::ResolveBankPayments),
         ("publishTerms", Operation::PublishTerms),
         (

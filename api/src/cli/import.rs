@@ -20,6 +20,34 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import a traffic fines register (CSV or XML, docs/formats.md): each resolution is re-billed on the
+    /// contract leasing the vehicle, with the discount for paying early and the contract's fee; a register
+    /// imported again changes nothing. Exit status as for a statement.
+    Fines {
+        /// The register file.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn open(path: &std::path::Path) -> anyhow::Result<(std::fs::File, String)> {
+    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((file, name))
+}
+
+fn failed(path: &std::path::Path, e: crate::error::ApiError) -> anyhow::Error {
+    match e {
+        crate::error::ApiError::Internal(cause) => {
+            anyhow::anyhow!("{}: {cause:#}", path.display())
+        }
+        e => anyhow::anyhow!("{}: {}: {}", path.display(), e.code(), e.message()),
+    }
 }
 
 fn print(report: &Report, json: bool) -> anyhow::Result<()> {
@@ -34,17 +62,24 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
         report.format.as_deref().unwrap_or("-"),
         report.status
     );
-    println!(
-        "lines {}: matched {} ({} ₽), queued {} ({} ₽), duplicates {}, rejected {}, skipped {}",
-        report.lines,
-        report.matched,
-        report.amount_matched,
-        report.queued,
-        report.amount_queued,
-        report.duplicates,
-        report.rejected,
-        report.skipped
-    );
+    if report.kind == "fines_register" {
+        println!(
+            "resolutions {}: registered {} ({} ₽), duplicates {}, rejected {}",
+            report.lines, report.matched, report.amount_matched, report.duplicates, report.rejected
+        );
+    } else {
+        println!(
+            "lines {}: matched {} ({} ₽), queued {} ({} ₽), duplicates {}, rejected {}, skipped {}",
+            report.lines,
+            report.matched,
+            report.amount_matched,
+            report.queued,
+            report.amount_queued,
+            report.duplicates,
+            report.rejected,
+            report.skipped
+        );
+    }
     for r in &report.rejections {
         println!("  rejected at {}: {}: {}", r.place, r.field, r.reason);
     }
@@ -56,24 +91,25 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
 
 pub async fn import_command(command: ImportCommand, app: &App) -> anyhow::Result<i32> {
     match command {
-        ImportCommand::Statement { path, json } => {
-            let file = std::fs::File::open(&path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        ImportCommand::Fines { path, json } => {
+            let (file, name) = open(&path)?;
             let meta = projections::store::event::CommandMeta::system("cli");
-            let report =
-                app.importer()
-                    .statement(file, &name, &meta)
-                    .await
-                    .map_err(|e| match e {
-                        crate::error::ApiError::Internal(cause) => {
-                            anyhow::anyhow!("{}: {cause:#}", path.display())
-                        }
-                        e => anyhow::anyhow!("{}: {}: {}", path.display(), e.code(), e.message()),
-                    })?;
+            let report = app
+                .importer()
+                .fines(file, &name, &meta)
+                .await
+                .map_err(|e| failed(&path, e))?;
+            print(&report, json)?;
+            Ok(if report.status == "done" { 0 } else { 1 })
+        }
+        ImportCommand::Statement { path, json } => {
+            let (file, name) = open(&path)?;
+            let meta = projections::store::event::CommandMeta::system("cli");
+            let report = app
+                .importer()
+                .statement(file, &name, &meta)
+                .await
+                .map_err(|e| failed(&path, e))?;
             // Post what was matched now, unless a running server does it.
             let posting = std::sync::Arc::new(crate::workers::posting::Posting::new(
                 app.contracts.clone(),

@@ -101,6 +101,31 @@ const WORDING: &[(&str, &str, &str)] = &[
         "в журнале нет события с такой позицией",
     ),
     (
+        "not a fines register*",
+        "FILE_FORMAT",
+        "это не реестр штрафов: нужен файл CSV со строкой заголовков или XML <FinesRegister>",
+    ),
+    (
+        "an article of the КоАП РФ such as «ч. 2 ст. 12.9» is expected",
+        "FORMAT",
+        "нужна статья КоАП РФ, например «ч. 2 ст. 12.9»",
+    ),
+    (
+        "the offence's article admits no discount (ч. 1.3 ст. 32.2 КоАП РФ)",
+        "NO_DISCOUNT",
+        "за это правонарушение скидка при оплате не предусмотрена (ч. 1.3 ст. 32.2 КоАП РФ)",
+    ),
+    (
+        "the discount's last day is before the resolution",
+        "DATE_ORDER",
+        "последний день скидки раньше даты постановления",
+    ),
+    (
+        "a fee is zero or more",
+        "OUT_OF_RANGE",
+        "вознаграждение не может быть отрицательным",
+    ),
+    (
         "not a bank statement*",
         "FILE_FORMAT",
         "это не банковская выписка: нужен файл 1CClientBankExchange или ISO 20022 camt.053",

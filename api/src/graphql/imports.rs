@@ -21,6 +21,11 @@ use crate::app::imports::{self, Report};
 use crate::auth::policy::Operation;
 use crate::error::{command_error, ApiError, Reason};
 
+stored_enum!(ImportKind, "imports.kind", "What was imported.", {
+    BankStatement = "bank_statement", "A bank statement: its lines are payments.";
+    FinesRegister = "fines_register", "A traffic fines register: its lines are resolutions.";
+});
+
 stored_enum!(ImportStatus, "imports.status", "Where an import is.", {
     Running = "running", "Being read.";
     Done = "done", "Read to its end (rejected lines are in the report).";
@@ -79,7 +84,11 @@ impl ImportReport {
     async fn id(&self) -> Uuid {
         self.0.import_id
     }
-    /// `1c` (1CClientBankExchange) or `camt053`.
+    /// What was imported.
+    async fn kind(&self) -> Result<ImportKind> {
+        Ok(ImportKind::from_stored(&self.0.kind)?)
+    }
+    /// `1c` (1CClientBankExchange) or `camt053` for a statement; `csv` or `xml` for a fines register.
     async fn format(&self) -> Option<&str> {
         self.0.format.as_deref()
     }
@@ -107,11 +116,12 @@ impl ImportReport {
     async fn accounts(&self) -> &[String] {
         &self.0.accounts
     }
-    /// Payment documents read (the sum of every outcome below).
+    /// Payment documents (a register: resolutions) read (the sum of every outcome below).
     async fn lines(&self) -> i32 {
         self.0.lines
     }
-    /// Received and matched to a contract.
+    /// Received and matched to a contract (a register: fines re-billed on the contract leasing the
+    /// vehicle).
     async fn matched(&self) -> i32 {
         self.0.matched
     }
@@ -413,11 +423,26 @@ pub struct ImportBankStatementInput {
     pub file: Upload,
 }
 
+/// A traffic fines register to import.
+#[derive(InputObject)]
+pub struct ImportFinesRegisterInput {
+    /// The file: CSV with a header row (UTF-8 or Windows-1251) or `<FinesRegister>` XML (docs/formats.md).
+    pub file: Upload,
+}
+
 payload! {
     /// The answer of an import: its report; `position` is the place of the last event the import wrote
     /// (`null` when it wrote none: every line a duplicate or rejected), and `replayed` is always false (an
     /// import needs no idempotency key: importing the same file again changes nothing).
     ImportBankStatementPayload {
+        /// The report.
+        report: ImportReport
+    }
+}
+
+payload! {
+    /// The answer of a fines register's import, as a statement's (`ImportBankStatementPayload`).
+    ImportFinesRegisterPayload {
         /// The report.
         report: ImportReport
     }
@@ -534,43 +559,36 @@ impl ImportMutation {
         input: ImportBankStatementInput,
     ) -> Result<ImportBankStatementPayload> {
         let (actor, req) = allow(ctx, Operation::ImportFiles)?;
-        let value = input.file.value(ctx).map_err(|e| {
-            ApiError::validation("input.file", format!("the upload cannot be read: {e}"))
-        })?;
-        let name = value.filename.clone();
+        let value = upload(ctx, &input.file)?;
         let meta = req.meta(actor, None);
         let report = app(ctx)
             .importer()
-            .statement(value.content, &name, &meta)
+            .statement(value.content, &value.filename, &meta)
             .await
-            .map_err(|e| match e {
-                ApiError::Validation {
-                    field,
-                    message,
-                    reason,
-                    what,
-                } if field == "file" => ApiError::Validation {
-                    field: "input.file".into(),
-                    message,
-                    reason,
-                    what,
-                },
-                e => e,
-            })?;
-        let last: Option<i64> = sqlx::query_scalar(
-            "SELECT max(position) FROM events WHERE metadata ->> 'correlation_id' = $1",
-        )
-        .bind(format!("import:{}", report.import_id))
-        .fetch_one(&app(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
-        Ok(ImportBankStatementPayload::new(
-            ImportReport(report),
-            Done {
-                position: last.map(super::position::Position::event),
-                replayed: false,
-            },
-        ))
+            .map_err(on_input_file)?;
+        let done = imported(ctx, &report).await?;
+        Ok(ImportBankStatementPayload::new(ImportReport(report), done))
+    }
+
+    /// Imports a traffic fines register (accountants, administrators): each resolution is re-billed on the
+    /// contract leasing the vehicle (by VIN, else by plate), with the discount the law gives for paying
+    /// early and the fee the contract agrees; a register imported again changes nothing. The report counts
+    /// every outcome and lists the rejected lines (a vehicle no contract in force leases among them).
+    async fn import_fines_register(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportFinesRegisterInput,
+    ) -> Result<ImportFinesRegisterPayload> {
+        let (actor, req) = allow(ctx, Operation::ImportFiles)?;
+        let value = upload(ctx, &input.file)?;
+        let meta = req.meta(actor, None);
+        let report = app(ctx)
+            .importer()
+            .fines(value.content, &value.filename, &meta)
+            .await
+            .map_err(on_input_file)?;
+        let done = imported(ctx, &report).await?;
+        Ok(ImportFinesRegisterPayload::new(ImportReport(report), done))
     }
 
     /// Assigns a queued payment to a contract, with its parts (accountants, administrators); they are
@@ -672,4 +690,45 @@ impl ImportMutation {
         )
         .await?)
     }
+}
+
+/// The uploaded file, or why it cannot be read.
+fn upload(
+    ctx: &Context<'_>,
+    file: &async_graphql::Upload,
+) -> Result<async_graphql::UploadValue, ApiError> {
+    file.value(ctx)
+        .map_err(|e| ApiError::validation("input.file", format!("the upload cannot be read: {e}")))
+}
+
+/// An importer's refusal of the file, named as the input's field.
+fn on_input_file(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Validation {
+            field,
+            message,
+            reason,
+            what,
+        } if field == "file" => ApiError::Validation {
+            field: "input.file".into(),
+            message,
+            reason,
+            what,
+        },
+        e => e,
+    }
+}
+
+/// An import's place in the log: the last event it wrote (none when it wrote none).
+async fn imported(ctx: &Context<'_>, report: &Report) -> Result<Done, ApiError> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT max(position) FROM events WHERE metadata ->> 'correlation_id' = $1",
+    )
+    .bind(format!("import:{}", report.import_id))
+    .fetch_one(&app(ctx).pool)
+    .await?;
+    Ok(Done {
+        position: last.map(super::position::Position::event),
+        replayed: false,
+    })
 }

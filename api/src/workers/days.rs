@@ -1,7 +1,8 @@
 //! The business-day process manager (`business-days`): a catch-up consumer of the clock's
 //! BusinessDayStarted events. For each day, in order, it sends CloseBusinessDay to every contract with an
-//! open line due by that day (credit applied, lines marked due and overdue, penalties accrued), then records
-//! the day as closed in the same transaction as its checkpoint.
+//! open line due by that day (credit applied, lines marked due and overdue, penalties accrued) or an unpaid
+//! fine whose discount ran out before it, then records the day as closed in the same transaction as its
+//! checkpoint.
 //!
 //! Its effects are commands, each idempotent for a given day (a second run records nothing), so a crash
 //! between the commands and the checkpoint only repeats harmless work. Replaying the log never runs it
@@ -50,8 +51,11 @@ impl BusinessDays {
         causation: &str,
     ) -> Result<usize, ProjectionError> {
         let ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT contract_id FROM schedule_view \
+            "SELECT contract_id FROM schedule_view \
              WHERE due_date <= $1 AND status IN ('upcoming', 'due', 'partially_paid', 'overdue') \
+             UNION \
+             SELECT contract_id FROM fines_view \
+             WHERE discount_until < $1 AND NOT discount_expired AND paid < due \
              ORDER BY contract_id",
         )
         .bind(date)

@@ -76,8 +76,16 @@ impl LineState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct FineState {
     resolution_number: String,
+    /// What is owed for it now: the discounted amount while the discount lasts, else the amount; plus the
+    /// lessor's fee.
     amount: Money,
     paid: Money,
+    /// The discount still running (taken away when it expires).
+    #[serde(default)]
+    discount: Option<crate::fines::Discount>,
+    /// The whole amount plus the fee: what is owed once the discount is gone.
+    #[serde(default)]
+    full: Option<Money>,
 }
 
 /// The concluded contract's state (what the rules need, and what a snapshot holds).
@@ -97,6 +105,9 @@ struct State {
     credit_since: Option<NaiveDate>,
     penalties_paid: Money,
     fines: Vec<FineState>,
+    /// The lessor's fee per re-billed fine (`FineFeeAgreed`).
+    #[serde(default)]
+    fine_fee: Money,
 }
 
 impl State {
@@ -524,10 +535,11 @@ impl Contract {
         let Some(s) = self.state.as_ref() else {
             return Vec::new();
         };
+        // A fine's discount runs out whatever the contract's status.
+        let mut events = Self::expired_discounts(s, as_of);
         if s.status == ContractStatus::Completed {
-            return Vec::new();
+            return events;
         }
-        let mut events = Vec::new();
         let mut credit = s.credit;
         // Credit pays lines as they fall due, oldest first.
         let mut applied: Vec<(u32, Money)> = Vec::new();
@@ -654,6 +666,45 @@ impl Contract {
             non_empty("vehicle", vehicle)?,
             non_empty("description", description)?,
         ))
+    }
+
+    /// The article as written in the event, and the fine's discount (`fines::discount`).
+    fn fine_discount(
+        amount: Money,
+        date: NaiveDate,
+        article: Option<&str>,
+        discount_until: Option<NaiveDate>,
+    ) -> Result<(Option<String>, Option<crate::fines::Discount>), ContractError> {
+        let discount =
+            crate::fines::discount(amount, date, article, discount_until).map_err(|e| {
+                let r = e.refusal();
+                ContractError::OutOfRange {
+                    field: r.field,
+                    reason: r.reason,
+                }
+            })?;
+        let article = article
+            .and_then(crate::fines::Article::parse)
+            .map(|a| a.to_string());
+        Ok((article, discount))
+    }
+
+    /// Discounts that ran out by `as_of` on fines still not paid in full.
+    fn expired_discounts(s: &State, as_of: NaiveDate) -> Vec<ContractEvent> {
+        s.fines
+            .iter()
+            .filter_map(|f| {
+                let d = f.discount?;
+                let full = f.full?;
+                (as_of > d.until && f.paid < f.amount).then(|| {
+                    ContractEvent::TrafficFineDiscountExpired {
+                        resolution_number: f.resolution_number.clone(),
+                        date: as_of,
+                        amount: full - f.amount,
+                    }
+                })
+            })
+            .collect()
     }
 
     fn recalculate(
@@ -865,16 +916,37 @@ impl Aggregate for Contract {
                 amount,
                 vehicle,
                 description,
+                article,
+                discount_until,
             } => {
                 let (resolution_number, vehicle, description) =
                     self.register_fine(&resolution_number, amount, &vehicle, &description)?;
+                let (article, discount) =
+                    Self::fine_discount(amount, date, article.as_deref(), discount_until)?;
                 vec![ContractEvent::TrafficFineRegistered {
                     resolution_number,
                     date,
                     amount,
                     vehicle,
                     description,
+                    article,
+                    discount,
+                    fee: self.state()?.fine_fee,
                 }]
+            }
+            ContractCommand::AgreeFineFee { fee } => {
+                let s = self.state()?;
+                if fee.is_negative() {
+                    return Err(ContractError::OutOfRange {
+                        field: "fee",
+                        reason: "a fee is zero or more",
+                    });
+                }
+                if s.fine_fee == fee {
+                    vec![]
+                } else {
+                    vec![ContractEvent::FineFeeAgreed { fee }]
+                }
             }
             ContractCommand::RecordFinePaid {
                 resolution_number,
@@ -938,6 +1010,7 @@ impl Aggregate for Contract {
                 credit_since: None,
                 penalties_paid: Money::ZERO,
                 fines: Vec::new(),
+                fine_fee: Money::ZERO,
             });
             return;
         }
@@ -1011,12 +1084,31 @@ impl Aggregate for Contract {
             ContractEvent::TrafficFineRegistered {
                 resolution_number,
                 amount,
+                discount,
+                fee,
                 ..
             } => s.fines.push(FineState {
                 resolution_number,
-                amount,
+                amount: discount.map_or(amount, |d| d.amount) + fee,
                 paid: Money::ZERO,
+                discount,
+                full: Some(amount + fee),
             }),
+            ContractEvent::TrafficFineDiscountExpired {
+                resolution_number,
+                amount,
+                ..
+            } => {
+                if let Some(f) = s
+                    .fines
+                    .iter_mut()
+                    .find(|f| f.resolution_number == resolution_number)
+                {
+                    f.amount = f.amount + amount;
+                    f.discount = None;
+                }
+            }
+            ContractEvent::FineFeeAgreed { fee } => s.fine_fee = fee,
             ContractEvent::TrafficFinePaid {
                 resolution_number,
                 amount,

@@ -649,6 +649,9 @@ fn fine(number: &str, amount: &str) -> ContractEvent {
         amount: m(amount),
         vehicle: "А123ВС77".into(),
         description: "превышение скорости".into(),
+        article: None,
+        discount: None,
+        fee: Money::ZERO,
     }
 }
 
@@ -662,6 +665,8 @@ async fn a_fine_is_registered_once_per_resolution_number() {
         amount: m("500"),
         vehicle: "А123ВС77".into(),
         description: "превышение скорости".into(),
+        article: None,
+        discount_until: None,
     };
     framework()
         .given(vec![concluded(terms())])
@@ -686,6 +691,8 @@ async fn a_resolution_number_that_is_not_20_or_25_digits_is_refused() {
             amount: m("500"),
             vehicle: "А123ВС77".into(),
             description: "парковка".into(),
+            article: None,
+            discount_until: None,
         })
         .await
         .inspect_result()
@@ -741,6 +748,212 @@ async fn a_fine_payment_covers_the_oldest_fine_and_a_fine_paid_outside_is_cleare
         ContractError::FineNotFound(UIN.into()),
     )
     .await;
+}
+
+/// A speeding fine of 500 under ч. 2 ст. 12.9 of 03.03.2026, registered with the fee `fee`: 250 (+ fee)
+/// until 23.03.2026.
+fn discounted_fine(fee: &str) -> ContractEvent {
+    ContractEvent::TrafficFineRegistered {
+        resolution_number: UIN.into(),
+        date: d("2026-03-03"),
+        amount: m("500"),
+        vehicle: "А123ВС77".into(),
+        description: "превышение скорости".into(),
+        article: Some("ч. 2 ст. 12.9 КоАП РФ".into()),
+        discount: Some(crate::fines::Discount {
+            amount: m("250"),
+            until: d("2026-03-23"),
+        }),
+        fee: m(fee),
+    }
+}
+
+fn register_speeding(article: &str, until: Option<&str>) -> ContractCommand {
+    ContractCommand::RegisterTrafficFine {
+        resolution_number: UIN.into(),
+        date: d("2026-03-03"),
+        amount: m("500"),
+        vehicle: "А123ВС77".into(),
+        description: "превышение скорости".into(),
+        article: Some(article.into()),
+        discount_until: until.map(d),
+    }
+}
+
+fn discount_expiries(events: &[ContractEvent]) -> Vec<ContractEvent> {
+    events
+        .iter()
+        .filter(|e| matches!(e, ContractEvent::TrafficFineDiscountExpired { .. }))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fine_under_an_article_with_the_discount_is_owed_at_half_for_twenty_days_with_the_agreed_fee(
+) {
+    framework()
+        .given(vec![
+            concluded(terms()),
+            ContractEvent::FineFeeAgreed { fee: m("300") },
+        ])
+        .when_async(register_speeding("12.9 ч.2", None))
+        .await
+        .then_expect_events(vec![discounted_fine("300")]);
+    // Paid at half (and the fee) within the period: cleared, and its discount never expires.
+    framework()
+        .given(vec![concluded(terms()), discounted_fine("300")])
+        .when_async(pay("f1", "2026-03-20", "550", PaymentPurpose::Fine))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "f1".into(),
+            date: d("2026-03-20"),
+            amount: m("550"),
+            purpose: PaymentPurpose::Fine,
+            allocations: vec![Allocation {
+                target: AllocationTarget::Fine {
+                    resolution_number: UIN.into(),
+                },
+                amount: m("550"),
+            }],
+        }]);
+    let paid_in_time = framework()
+        .given(vec![
+            concluded(terms()),
+            discounted_fine("300"),
+            pay_event_fine("f1", "2026-03-20", "550"),
+        ])
+        .when_async(ContractCommand::CloseBusinessDay {
+            as_of: d("2026-03-24"),
+        })
+        .await
+        .inspect_result()
+        .unwrap();
+    assert_eq!(discount_expiries(&paid_in_time), vec![]);
+}
+
+fn pay_event_fine(reference: &str, date: &str, amount: &str) -> ContractEvent {
+    ContractEvent::PaymentRecorded {
+        bank_reference: reference.into(),
+        date: d(date),
+        amount: m(amount),
+        purpose: PaymentPurpose::Fine,
+        allocations: vec![Allocation {
+            target: AllocationTarget::Fine {
+                resolution_number: UIN.into(),
+            },
+            amount: m(amount),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_discount_not_used_by_its_last_day_expires_and_the_whole_fine_is_owed() {
+    let on = |day: &str| ContractCommand::CloseBusinessDay { as_of: d(day) };
+    // The last day itself: still at half.
+    let last_day = framework()
+        .given(vec![concluded(terms()), discounted_fine("0")])
+        .when_async(on("2026-03-23"))
+        .await
+        .inspect_result()
+        .unwrap();
+    assert_eq!(discount_expiries(&last_day), vec![]);
+    let expired = ContractEvent::TrafficFineDiscountExpired {
+        resolution_number: UIN.into(),
+        date: d("2026-03-24"),
+        amount: m("250"),
+    };
+    let after = framework()
+        .given(vec![concluded(terms()), discounted_fine("0")])
+        .when_async(on("2026-03-24"))
+        .await
+        .inspect_result()
+        .unwrap();
+    assert_eq!(discount_expiries(&after), vec![expired.clone()]);
+    // Half paid, late: the other half is still owed; and a day closed again expires nothing twice.
+    let again = framework()
+        .given(vec![
+            concluded(terms()),
+            discounted_fine("0"),
+            expired.clone(),
+        ])
+        .when_async(on("2026-03-25"))
+        .await
+        .inspect_result()
+        .unwrap();
+    assert_eq!(discount_expiries(&again), vec![]);
+    framework()
+        .given(vec![concluded(terms()), discounted_fine("0"), expired])
+        .when_async(pay("f2", "2026-03-26", "600", PaymentPurpose::Fine))
+        .await
+        .then_expect_events(vec![ContractEvent::PaymentRecorded {
+            bank_reference: "f2".into(),
+            date: d("2026-03-26"),
+            amount: m("600"),
+            purpose: PaymentPurpose::Fine,
+            allocations: vec![
+                Allocation {
+                    target: AllocationTarget::Fine {
+                        resolution_number: UIN.into(),
+                    },
+                    amount: m("500"),
+                },
+                Allocation {
+                    target: AllocationTarget::Credit,
+                    amount: m("100"),
+                },
+            ],
+        }]);
+}
+
+#[tokio::test]
+async fn a_discount_the_law_does_not_give_is_refused_and_the_fee_is_never_negative() {
+    // ч. 1 ст. 12.26 (refusing the medical examination) has no discount: none is computed...
+    let events = framework()
+        .given(vec![concluded(terms())])
+        .when_async(register_speeding("ч. 1 ст. 12.26", None))
+        .await
+        .inspect_result()
+        .unwrap();
+    assert!(
+        matches!(&events[..], [ContractEvent::TrafficFineRegistered { discount: None, article: Some(a), .. }] if a == "ч. 1 ст. 12.26 КоАП РФ"),
+        "{events:?}"
+    );
+    // ...and a register that states one is wrong.
+    errors_with(
+        vec![concluded(terms())],
+        register_speeding("ч. 1 ст. 12.26", Some("2026-03-23")),
+        ContractError::OutOfRange {
+            field: "discountUntil",
+            reason: "the offence's article admits no discount (ч. 1.3 ст. 32.2 КоАП РФ)",
+        },
+    )
+    .await;
+    errors_with(
+        vec![concluded(terms())],
+        register_speeding("стоянка", None),
+        ContractError::OutOfRange {
+            field: "article",
+            reason: "an article of the КоАП РФ such as «ч. 2 ст. 12.9» is expected",
+        },
+    )
+    .await;
+    errors_with(
+        vec![concluded(terms())],
+        ContractCommand::AgreeFineFee { fee: m("-1") },
+        ContractError::OutOfRange {
+            field: "fee",
+            reason: "a fee is zero or more",
+        },
+    )
+    .await;
+    framework()
+        .given(vec![
+            concluded(terms()),
+            ContractEvent::FineFeeAgreed { fee: m("300") },
+        ])
+        .when_async(ContractCommand::AgreeFineFee { fee: m("300") })
+        .await
+        .then_expect_events(vec![]);
 }
 
 // --- Recalculation, completion, termination ----------------------------------------------------------------

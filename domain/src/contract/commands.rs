@@ -96,6 +96,16 @@ pub enum ContractCommand {
         vehicle: String,
         /// What the fine is for.
         description: String,
+        /// The offence's article as the resolution names it («ч. 2 ст. 12.9»), when known: it decides
+        /// whether the fine may be paid at half (`fines::discount`).
+        article: Option<String>,
+        /// The discount's last day as the register states it (without it, estimated from the resolution).
+        discount_until: Option<NaiveDate>,
+    },
+    /// Agree the lessor's fee for re-billing each traffic fine (zero: none), for fines registered from now.
+    AgreeFineFee {
+        /// The fee per fine.
+        fee: Money,
     },
     /// The fine was paid (by the lessee directly, or confirmed paid).
     RecordFinePaid {

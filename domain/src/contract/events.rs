@@ -176,18 +176,41 @@ pub enum ContractEvent {
         /// The line's whole penalty through `through`.
         total: Money,
     },
-    /// A traffic fine was re-billed to the lessee.
+    /// A traffic fine was re-billed to the lessee (version 2 added `article`, `discount` and `fee`; the
+    /// upcaster reads a version 1 fine as one without them).
     TrafficFineRegistered {
         /// Resolution number (УИН).
         resolution_number: String,
         /// Date of the resolution.
         date: NaiveDate,
-        /// Amount.
+        /// Amount of the fine as imposed.
         amount: Money,
         /// The vehicle.
         vehicle: String,
         /// What it is for.
         description: String,
+        /// The offence's article, as `fines::Article` writes it («ч. 2 ст. 12.9 КоАП РФ»), when known.
+        article: Option<String>,
+        /// The discount for paying early (ч. 1.3 ст. 32.2 КоАП РФ): what is owed for the fine until its last
+        /// day. Afterwards (`TrafficFineDiscountExpired`) the whole amount is.
+        discount: Option<crate::fines::Discount>,
+        /// The lessor's fee for re-billing it, as the contract's terms say (`FineFeeAgreed`); zero without.
+        fee: Money,
+    },
+    /// A fine's discount period ended with the fine not paid: the whole amount is owed from now.
+    TrafficFineDiscountExpired {
+        /// Resolution number (УИН).
+        resolution_number: String,
+        /// The business day it was found expired (the day after the discount's last day, or later).
+        date: NaiveDate,
+        /// What the fine's owed amount grows by (the amount less the discounted amount).
+        amount: Money,
+    },
+    /// The contract's terms for re-billing traffic fines: the lessor's fee added to each fine registered
+    /// from now on (zero: none).
+    FineFeeAgreed {
+        /// The fee per fine.
+        fee: Money,
     },
     /// A fine was paid outside the contract's payments (or confirmed paid); what was still owed is cleared.
     TrafficFinePaid {
@@ -251,6 +274,8 @@ impl DomainEvent for ContractEvent {
             Self::PenaltyAccrued { .. } => "PenaltyAccrued",
             Self::TrafficFineRegistered { .. } => "TrafficFineRegistered",
             Self::TrafficFinePaid { .. } => "TrafficFinePaid",
+            Self::TrafficFineDiscountExpired { .. } => "TrafficFineDiscountExpired",
+            Self::FineFeeAgreed { .. } => "FineFeeAgreed",
             Self::ScheduleRecalculated { .. } => "ScheduleRecalculated",
             Self::ContractCompleted { .. } => "ContractCompleted",
             Self::ContractBoughtOut { .. } => "ContractBoughtOut",
@@ -261,7 +286,7 @@ impl DomainEvent for ContractEvent {
 
     fn event_version(&self) -> String {
         match self {
-            Self::ContractConcluded { .. } => "2",
+            Self::ContractConcluded { .. } | Self::TrafficFineRegistered { .. } => "2",
             _ => "1",
         }
         .to_owned()

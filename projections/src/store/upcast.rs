@@ -34,7 +34,29 @@ pub static UPCASTERS: &[Upcaster] = &[
         to: "2",
         apply: contract_concluded_v1_to_v2,
     },
+    Upcaster {
+        aggregate_type: "Contract",
+        event_type: "TrafficFineRegistered",
+        from: "1",
+        to: "2",
+        apply: traffic_fine_registered_v1_to_v2,
+    },
 ];
+
+/// TrafficFineRegistered v1 knew neither the offence's article, nor the discount, nor a fee: a v1 fine is
+/// owed at its amount, which is what a fine without them is.
+fn traffic_fine_registered_v1_to_v2(mut payload: Value) -> Value {
+    if let Some(body) = payload
+        .get_mut("TrafficFineRegistered")
+        .and_then(Value::as_object_mut)
+    {
+        body.entry("article").or_insert(Value::Null);
+        body.entry("discount").or_insert(Value::Null);
+        body.entry("fee")
+            .or_insert(Value::String("0.00".to_owned()));
+    }
+    payload
+}
 
 /// ContractConcluded v1 did not say what its redemption was; its schedule was computed with the redemption
 /// as a residual value (FV, due with the last line), so that is what a v1 contract is. (A v1 contract
@@ -87,6 +109,18 @@ mod tests {
     use serde_json::json;
 
     use super::upcast;
+
+    #[test]
+    fn a_v1_fine_reads_as_one_without_article_discount_or_fee() {
+        let v1 = json!({"TrafficFineRegistered": {"resolution_number": "18810177260303000001", "amount": "500.00"}});
+        let (v, p) = upcast("Contract", "TrafficFineRegistered", "1", v1);
+        assert_eq!(v, "2");
+        assert_eq!(
+            p,
+            json!({"TrafficFineRegistered": {"resolution_number": "18810177260303000001", "amount": "500.00",
+                   "article": null, "discount": null, "fee": "0.00"}})
+        );
+    }
 
     #[test]
     fn company_registered_v1_gets_both_addresses() {

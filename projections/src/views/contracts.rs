@@ -234,7 +234,7 @@ pub struct FineView {
     pub company_id: Uuid,
     /// Date of the resolution.
     pub issued_on: NaiveDate,
-    /// Amount.
+    /// Amount of the fine as imposed.
     pub amount: Decimal,
     /// Paid so far.
     pub paid: Decimal,
@@ -244,6 +244,19 @@ pub struct FineView {
     pub description: String,
     /// When it was paid in full.
     pub paid_on: Option<NaiveDate>,
+    /// The offence's article («ч. 2 ст. 12.9 КоАП РФ»), when known.
+    pub article: Option<String>,
+    /// What is owed for the fine within the discount period (half), when it has one.
+    pub discounted_amount: Option<Decimal>,
+    /// The discount period's last day.
+    pub discount_until: Option<NaiveDate>,
+    /// Whether the period ended with the fine unpaid (the whole amount is owed).
+    pub discount_expired: bool,
+    /// The lessor's fee for re-billing it.
+    pub fee: Decimal,
+    /// What is owed for it in all (before payments): the discounted amount while the discount lasts,
+    /// else the amount; plus the fee.
+    pub due: Decimal,
 }
 
 const CONTRACT_COLUMNS: &[&str] = &[
@@ -356,6 +369,12 @@ const FINE_COLUMNS: &[&str] = &[
     "vehicle",
     "description",
     "paid_on",
+    "article",
+    "discounted_amount",
+    "discount_until",
+    "discount_expired",
+    "fee",
+    "due",
 ];
 
 fn columns(c: &[&str]) -> String {
@@ -611,7 +630,7 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
                             .find(|x| &x.resolution_number == resolution_number)
                         {
                             fine.paid += money(a.amount);
-                            if fine.paid >= fine.amount {
+                            if fine.paid >= fine.due {
                                 fine.paid_on = Some(date);
                             }
                         }
@@ -680,6 +699,9 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             amount,
             vehicle,
             description,
+            article,
+            discount,
+            fee,
         } => f.fines.push(FineView {
             contract_id: id,
             resolution_number,
@@ -690,7 +712,28 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             vehicle,
             description,
             paid_on: None,
+            article,
+            discounted_amount: discount.map(|d| money(d.amount)),
+            discount_until: discount.map(|d| d.until),
+            discount_expired: false,
+            fee: money(fee),
+            due: money(discount.map_or(amount, |d| d.amount) + fee),
         }),
+        ContractEvent::TrafficFineDiscountExpired {
+            resolution_number,
+            amount,
+            ..
+        } => {
+            if let Some(fine) = f
+                .fines
+                .iter_mut()
+                .find(|x| x.resolution_number == resolution_number)
+            {
+                fine.due += money(amount);
+                fine.discount_expired = true;
+            }
+        }
+        ContractEvent::FineFeeAgreed { .. } => {}
         ContractEvent::TrafficFinePaid {
             resolution_number,
             date,
@@ -804,7 +847,7 @@ fn derive(f: &mut Folded) {
         next = None;
     }
     let fines = if f.fines_loaded {
-        f.fines.iter().map(|x| x.amount - x.paid).sum::<Decimal>()
+        f.fines.iter().map(|x| x.due - x.paid).sum::<Decimal>()
     } else {
         f.debt.fines
     };
@@ -887,9 +930,9 @@ impl ContractsProjection {
         // Fines change only with fine events (or a payment allocated to a fine); otherwise the debt row
         // already holds their total, and the round trip is saved.
         let touches_fines = segment.iter().any(|(_, _, e)| match e {
-            ContractEvent::TrafficFineRegistered { .. } | ContractEvent::TrafficFinePaid { .. } => {
-                true
-            }
+            ContractEvent::TrafficFineRegistered { .. }
+            | ContractEvent::TrafficFinePaid { .. }
+            | ContractEvent::TrafficFineDiscountExpired { .. } => true,
             ContractEvent::PaymentRecorded { allocations, .. } => allocations
                 .iter()
                 .any(|a| matches!(a.target, AllocationTarget::Fine { .. })),

@@ -630,26 +630,57 @@ impl NotificationsProjection {
                 amount,
                 vehicle,
                 description,
+                discount,
+                fee,
+                ..
             } => {
                 let a = amount.amount();
+                let fee = fee.amount();
+                // What the lessee is asked to pay, and by when for the discount.
+                let (terms_ru, terms_en) = match discount {
+                    Some(d) => (
+                        format!(
+                            " При оплате до {} включительно — {} (скидка 50 %).",
+                            date_ru(d.until),
+                            rub_ru(d.amount.amount())
+                        ),
+                        format!(
+                            " Paid by {} inclusive, it is {} (a 50% discount).",
+                            d.until,
+                            rub_en(d.amount.amount())
+                        ),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                let (fee_ru, fee_en) = if fee.is_zero() {
+                    (String::new(), String::new())
+                } else {
+                    (
+                        format!(" Вознаграждение лизингодателя по договору — {}.", rub_ru(fee)),
+                        format!(" The lessor's fee under the contract is {}.", rub_en(fee)),
+                    )
+                };
                 vec![Draft::new(
                     c,
                     K::FineRegistered,
                     "Штраф ГИБДД",
                     format!(
-                        "По договору № {number} выставлен штраф {} (постановление {resolution_number} от {}, {vehicle}): {description}.",
+                        "По договору № {number} выставлен штраф {} (постановление {resolution_number} от {}, {vehicle}): {description}.{terms_ru}{fee_ru}",
                         rub_ru(a),
                         date_ru(date)
                     ),
                     "Traffic fine",
                     format!(
-                        "A traffic fine of {} was billed under contract {number} (resolution {resolution_number} of {date}, {vehicle}): {description}.",
+                        "A traffic fine of {} was billed under contract {number} (resolution {resolution_number} of {date}, {vehicle}): {description}.{terms_en}{fee_en}",
                         rub_en(a)
                     ),
                     json!({ "number": number, "resolution_number": resolution_number, "date": date,
-                            "amount": a, "vehicle": vehicle }),
+                            "amount": a, "vehicle": vehicle, "deadline": discount.map(|d| d.until) }),
                     link(),
                 )]
+            }
+            ContractEvent::TrafficFineDiscountExpired { .. } | ContractEvent::FineFeeAgreed { .. } => {
+                vec![]
             }
             ContractEvent::TrafficFinePaid { .. } => vec![],
             ContractEvent::ScheduleRecalculated { replaced, lines, .. } => {

@@ -103,6 +103,7 @@ fn cases() -> Vec<Case> {
         case("activateContract", "mutation($c: UUID!) { activateContract(input: {contractId: $c, date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("recordPayment", "mutation($c: UUID!) { recordPayment(input: {contractId: $c, amount: \"1\", date: \"2026-02-02\", bankReference: \"x\", purpose: LEASING_PAYMENT}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("registerTrafficFine", "mutation($c: UUID!) { registerTrafficFine(input: {contractId: $c, resolutionNumber: \"18810177260303000009\", date: \"2026-02-02\", amount: \"500\", vehicle: \"x\", description: \"x\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
+        case("agreeFineFee", "mutation($c: UUID!) { agreeFineFee(input: {contractId: $c, fee: \"1000\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("recordFinePaid", "mutation($c: UUID!) { recordFinePaid(input: {contractId: $c, resolutionNumber: \"18810177260303000009\", date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("recalculateSchedule", "mutation($c: UUID!) { recalculateSchedule(input: {contractId: $c, date: \"2026-02-02\", amount: \"1\", mode: SHORTER_TERM}) { position } }", |s| json!({"c": s.contract}), Forbidden),
         case("completeContract", "mutation($c: UUID!) { completeContract(input: {contractId: $c, date: \"2026-02-02\"}) { position } }", |s| json!({"c": s.contract}), Forbidden),
@@ -194,6 +195,10 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
     (
         "importBankStatement",
         "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in imports.rs",
+    ),
+    (
+        "importFinesRegister",
+        "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in fines.rs",
     ),
     ("assignBankPayment", "ACCOUNTANT and ADMIN only, as `importBankStatement`"),
     ("returnBankPayment", "ACCOUNTANT and ADMIN only, as `importBankStatement`"),

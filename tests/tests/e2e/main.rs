@@ -12,6 +12,7 @@ mod compat;
 mod contracts;
 mod documents;
 mod exports;
+mod fines;
 mod http;
 mod imports;
 mod isolation;

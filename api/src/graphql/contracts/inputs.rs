@@ -202,6 +202,21 @@ pub struct RegisterTrafficFineInput {
     pub vehicle: String,
     /// What it is for.
     pub description: String,
+    /// The offence's article as the resolution names it («ч. 2 ст. 12.9»): it decides whether the fine
+    /// may be paid at half within twenty days (ч. 1.3 ст. 32.2 КоАП РФ).
+    pub article: Option<String>,
+    /// The discount's last day as the register states it (without it, twenty days after the resolution
+    /// when the article admits the discount).
+    pub discount_until: Option<Date>,
+}
+
+/// The contract's terms for re-billing traffic fines.
+#[derive(Debug, Clone, InputObject)]
+pub struct AgreeFineFeeInput {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The lessor's fee added to each fine registered from now on (0: none).
+    pub fee: Decimal,
 }
 
 /// A fine paid outside the contract's payments.

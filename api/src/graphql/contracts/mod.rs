@@ -377,7 +377,24 @@ impl ContractMutation {
                 amount,
                 vehicle: input.vehicle,
                 description: input.description,
+                article: input.article,
+                discount_until: input.discount_until.map(|d| d.0),
             })
+        })
+        .await?)
+    }
+
+    /// Agrees the lessor's fee for re-billing each traffic fine on the contract (as its terms say), for the
+    /// fines registered from now on; 0 removes it.
+    async fn agree_fine_fee(
+        &self,
+        ctx: &Context<'_>,
+        input: AgreeFineFeeInput,
+        idempotency_key: Option<String>,
+    ) -> Result<ContractPayload> {
+        let fee = money("input.fee", input.fee)?;
+        Ok(changed(ctx, input.contract_id, idempotency_key, |_| {
+            Ok(ContractCommand::AgreeFineFee { fee })
         })
         .await?)
     }

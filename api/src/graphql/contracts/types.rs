@@ -244,8 +244,24 @@ pub struct TrafficFine {
     pub resolution_number: String,
     /// Date of the resolution.
     pub date: Date,
-    /// Amount.
+    /// Amount of the fine as imposed.
     pub amount: Decimal,
+    /// The offence's article («ч. 2 ст. 12.9 КоАП РФ»), when known.
+    pub article: Option<String>,
+    /// What is owed for the fine when paid by `discountUntil` (half of it; ч. 1.3 ст. 32.2 КоАП РФ), when
+    /// the fine has the discount.
+    pub discounted_amount: Option<Decimal>,
+    /// The discount's last day.
+    pub discount_until: Option<Date>,
+    /// Whether the discount ran out with the fine unpaid: the whole amount is owed.
+    pub discount_expired: bool,
+    /// The lessor's fee for re-billing it (as the contract's terms say).
+    pub fee: Decimal,
+    /// What is owed for it in all: the discounted amount while the discount lasts, else the amount; plus
+    /// the fee.
+    pub due: Decimal,
+    /// Still to pay: `due` less `paid`.
+    pub outstanding: Decimal,
     /// Paid so far.
     pub paid: Decimal,
     /// Whether it is paid in full.
@@ -262,10 +278,17 @@ impl From<FineView> for TrafficFine {
     fn from(v: FineView) -> Self {
         Self {
             contract_id: v.contract_id,
-            is_paid: v.paid >= v.amount,
+            is_paid: v.paid >= v.due,
             resolution_number: v.resolution_number,
             date: v.issued_on.into(),
             amount: m2(v.amount),
+            article: v.article,
+            discounted_amount: v.discounted_amount.map(m2),
+            discount_until: v.discount_until.map(Date),
+            discount_expired: v.discount_expired,
+            fee: m2(v.fee),
+            due: m2(v.due),
+            outstanding: m2((v.due - v.paid).max(Decimal::ZERO)),
             paid: m2(v.paid),
             paid_on: v.paid_on.map(Date),
             vehicle: v.vehicle,
