@@ -34,9 +34,12 @@ SELECT contract_id, resolution_number, company_id, issued_on, amount, paid, due 
 FROM public.fines_view;
 -- (The analysts' role is granted it by the default privileges of migration 0009.)
 
--- The register's imports are reported beside the statements'.
+-- The register's and the accounting system's contracts' imports are reported beside the statements'; a
+-- contracts file counts the contracts it changed.
 ALTER TABLE imports DROP CONSTRAINT imports_kind_check;
-ALTER TABLE imports ADD CONSTRAINT imports_kind_check CHECK (kind IN ('bank_statement', 'fines_register'));
+ALTER TABLE imports ADD CONSTRAINT imports_kind_check
+    CHECK (kind IN ('bank_statement', 'fines_register', 'contracts'));
+ALTER TABLE imports ADD COLUMN changed integer NOT NULL DEFAULT 0;
 
 -- The close of a business day finds the fines whose discount ran out unpaid.
 CREATE INDEX fines_view_discount_idx ON fines_view (discount_until)

@@ -240,6 +240,16 @@ pub fn reconcile(
                 }
                 add_lines(&mut lines, new);
             }
+            ContractEvent::ScheduleReplaced {
+                replaced,
+                lines: new,
+                ..
+            } => {
+                for n in replaced {
+                    lines.remove(n);
+                }
+                add_lines(&mut lines, new);
+            }
             ContractEvent::ContractBoughtOut {
                 date,
                 amount,

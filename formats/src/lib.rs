@@ -5,11 +5,13 @@
 //! - [`onec`]: the bank-client exchange file every Russian bank exports (`1CClientBankExchange`, format
 //!   1.03, Windows-1251, DOS (866) or UTF-8);
 //! - [`camt`]: an ISO 20022 bank-to-customer statement (`camt.053`, any version from 001.02);
-//! - [`fines`]: the traffic fines register (CSV or XML).
+//! - [`fines`]: the traffic fines register (CSV or XML);
+//! - [`contracts`]: contracts and schedules from the accounting system (JSON Lines).
 //!
 //! docs/formats.md describes each field by field.
 
 pub mod camt;
+pub mod contracts;
 pub mod fines;
 pub mod onec;
 

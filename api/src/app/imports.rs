@@ -80,6 +80,8 @@ pub struct Report {
     pub rejected: i32,
     /// Not a payment to the lessor (a debit, or a credit to another account).
     pub skipped: i32,
+    /// Changed (a contracts file: contracts whose schedule or terms changed).
+    pub changed: i32,
     /// Sum of the matched.
     pub amount_matched: Decimal,
     /// Sum of the queued.
@@ -96,8 +98,8 @@ pub struct Report {
 }
 
 const REPORT_COLUMNS: &str = "import_id, kind, format, file_name, sha256, size, imported_by, status, accounts, \
-    lines, matched, queued, duplicates, rejected, skipped, amount_matched, amount_queued, rejections, error, \
-    started_at, finished_at";
+    lines, matched, queued, duplicates, rejected, skipped, changed, amount_matched, amount_queued, rejections, \
+    error, started_at, finished_at";
 
 /// One import's report.
 ///
@@ -144,6 +146,7 @@ pub struct Importer {
     pub contracts: Arc<CommandExecutor<domain::contract::Contract>>,
 }
 
+pub mod contracts;
 mod fines;
 
 /// Counts of one chunk.
@@ -155,6 +158,7 @@ pub(crate) struct Tally {
     duplicates: i32,
     rejected: i32,
     skipped: i32,
+    changed: i32,
     amount_matched: Decimal,
     amount_queued: Decimal,
     rejections: Vec<Rejection>,
@@ -414,7 +418,8 @@ impl Importer {
                skipped = skipped + $8, amount_matched = amount_matched + $9, \
                amount_queued = amount_queued + $10, \
                rejections = CASE WHEN jsonb_array_length(rejections) >= $11 THEN rejections \
-                 ELSE rejections || $12 END \
+                 ELSE rejections || $12 END, \
+               changed = changed + $13 \
              WHERE import_id = $1",
         )
         .bind(import_id)
@@ -429,6 +434,7 @@ impl Importer {
         .bind(t.amount_queued)
         .bind(KEPT_REJECTIONS as i32)
         .bind(sqlx::types::Json(&t.rejections))
+        .bind(t.changed)
         .execute(&self.pool)
         .await?;
         Ok(())

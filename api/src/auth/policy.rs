@@ -105,7 +105,8 @@ pub enum Operation {
     /// Read imports' reports and the incoming bank payments: `imports`, `import`, `bankPayments`,
     /// `bankPayment`.
     ReadImports,
-    /// Import files from the back office: `importBankStatement`, `importFinesRegister`.
+    /// Import files from the back office: `importBankStatement`, `importFinesRegister`,
+    /// `importContracts`.
     ImportFiles,
     /// Decide on queued bank payments: `assignBankPayment`, `returnBankPayment`.
     ResolveBankPayments,
@@ -366,7 +367,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             Operation::ReadHistory,
         ),
         ("imports, import, bankPayments, bankPayment", Operation::ReadImports),
-        ("importBankStatement, importFinesRegister", Operation::ImportFiles),
+        ("importBankStatement, importFinesRegister, importContracts", Operation::ImportFiles),
         ("assignBankPayment, returnBankPayment", Operation::ResolveBankPayments),
         ("publishTerms", Operation::PublishTerms),
         (

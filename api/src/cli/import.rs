@@ -30,6 +30,16 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import contracts and schedules from the accounting system (JSON Lines, docs/formats.md): new
+    /// contracts are concluded, changed schedules replace the lines not yet due or paid; a file imported
+    /// again changes nothing. Exit status as for a statement.
+    Contracts {
+        /// The contracts file.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn open(path: &std::path::Path) -> anyhow::Result<(std::fs::File, String)> {
@@ -62,7 +72,12 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
         report.format.as_deref().unwrap_or("-"),
         report.status
     );
-    if report.kind == "fines_register" {
+    if report.kind == "contracts" {
+        println!(
+            "contracts {}: created {}, changed {}, unchanged {}, rejected {}",
+            report.lines, report.matched, report.changed, report.duplicates, report.rejected
+        );
+    } else if report.kind == "fines_register" {
         println!(
             "resolutions {}: registered {} ({} ₽), duplicates {}, rejected {}",
             report.lines, report.matched, report.amount_matched, report.duplicates, report.rejected
@@ -91,6 +106,17 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
 
 pub async fn import_command(command: ImportCommand, app: &App) -> anyhow::Result<i32> {
     match command {
+        ImportCommand::Contracts { path, json } => {
+            let (file, name) = open(&path)?;
+            let meta = projections::store::event::CommandMeta::system("cli");
+            let report = app
+                .importer()
+                .contracts(file, &name, &meta)
+                .await
+                .map_err(|e| failed(&path, e))?;
+            print(&report, json)?;
+            Ok(if report.status == "done" { 0 } else { 1 })
+        }
         ImportCommand::Fines { path, json } => {
             let (file, name) = open(&path)?;
             let meta = projections::store::event::CommandMeta::system("cli");

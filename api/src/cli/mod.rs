@@ -124,7 +124,7 @@ pub enum Command {
         #[command(subcommand)]
         command: clock::ClockCommand,
     },
-    /// Files from the back office: bank statements, the traffic fines register.
+    /// Files from the back office: bank statements, the traffic fines register, contracts.
     Import {
         #[command(subcommand)]
         command: import::ImportCommand,

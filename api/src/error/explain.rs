@@ -101,6 +101,16 @@ const WORDING: &[(&str, &str, &str)] = &[
         "в журнале нет события с такой позицией",
     ),
     (
+        "not a contracts file*",
+        "FILE_FORMAT",
+        "это не файл договоров: нужен JSON Lines, по одному договору в строке",
+    ),
+    (
+        "a line already due or paid cannot change",
+        "LINE_SETTLED",
+        "строку графика, срок которой наступил или которая оплачена, изменить нельзя",
+    ),
+    (
         "not a fines register*",
         "FILE_FORMAT",
         "это не реестр штрафов: нужен файл CSV со строкой заголовков или XML <FinesRegister>",

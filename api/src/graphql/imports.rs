@@ -24,6 +24,7 @@ use crate::error::{command_error, ApiError, Reason};
 stored_enum!(ImportKind, "imports.kind", "What was imported.", {
     BankStatement = "bank_statement", "A bank statement: its lines are payments.";
     FinesRegister = "fines_register", "A traffic fines register: its lines are resolutions.";
+    Contracts = "contracts", "Contracts and schedules from the accounting system: its lines are contracts.";
 });
 
 stored_enum!(ImportStatus, "imports.status", "Where an import is.", {
@@ -129,9 +130,15 @@ impl ImportReport {
     async fn queued(&self) -> i32 {
         self.0.queued
     }
-    /// Received before (this file or another): nothing changed.
+    /// Received before (this file or another): nothing changed. (A contracts file: contracts already as
+    /// the file has them.)
     async fn duplicates(&self) -> i32 {
         self.0.duplicates
+    }
+    /// A contracts file: contracts the cabinet had whose schedule (the lines not yet due or paid) or fine
+    /// fee the file changed. 0 for other files.
+    async fn changed(&self) -> i32 {
+        self.0.changed
     }
     /// Not readable: see `rejections`.
     async fn rejected(&self) -> i32 {
@@ -423,6 +430,13 @@ pub struct ImportBankStatementInput {
     pub file: Upload,
 }
 
+/// Contracts and schedules to import.
+#[derive(InputObject)]
+pub struct ImportContractsInput {
+    /// The file: JSON Lines, one contract per line (docs/formats.md "Contracts").
+    pub file: Upload,
+}
+
 /// A traffic fines register to import.
 #[derive(InputObject)]
 pub struct ImportFinesRegisterInput {
@@ -435,6 +449,14 @@ payload! {
     /// (`null` when it wrote none: every line a duplicate or rejected), and `replayed` is always false (an
     /// import needs no idempotency key: importing the same file again changes nothing).
     ImportBankStatementPayload {
+        /// The report.
+        report: ImportReport
+    }
+}
+
+payload! {
+    /// The answer of a contracts file's import, as a statement's (`ImportBankStatementPayload`).
+    ImportContractsPayload {
         /// The report.
         report: ImportReport
     }
@@ -589,6 +611,28 @@ impl ImportMutation {
             .map_err(on_input_file)?;
         let done = imported(ctx, &report).await?;
         Ok(ImportFinesRegisterPayload::new(ImportReport(report), done))
+    }
+
+    /// Imports contracts and schedules from the accounting system (accountants, administrators): a contract
+    /// the cabinet does not have is concluded (its lessee found by ИНН and КПП); one it has gets the file's
+    /// schedule — the lines not yet due or paid that differ are replaced — and fine fee. A file imported
+    /// again changes nothing. The report counts created (`matched`), `changed`, unchanged (`duplicates`) and
+    /// rejected contracts.
+    async fn import_contracts(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportContractsInput,
+    ) -> Result<ImportContractsPayload> {
+        let (actor, req) = allow(ctx, Operation::ImportFiles)?;
+        let value = upload(ctx, &input.file)?;
+        let meta = req.meta(actor, None);
+        let report = app(ctx)
+            .importer()
+            .contracts(value.content, &value.filename, &meta)
+            .await
+            .map_err(on_input_file)?;
+        let done = imported(ctx, &report).await?;
+        Ok(ImportContractsPayload::new(ImportReport(report), done))
     }
 
     /// Assigns a queued payment to a contract, with its parts (accountants, administrators); they are

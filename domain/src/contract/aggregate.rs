@@ -668,6 +668,84 @@ impl Contract {
         ))
     }
 
+    /// The accounting system's schedule in place of the lines that differ from it (none: no event).
+    fn replace_schedule(
+        &self,
+        date: NaiveDate,
+        explicit: Vec<(NaiveDate, Money)>,
+        redemption: Money,
+        source: String,
+    ) -> Result<Vec<ContractEvent>, ContractError> {
+        let s = self.state()?;
+        if matches!(
+            s.status,
+            ContractStatus::Completed | ContractStatus::Terminated
+        ) {
+            return Err(ContractError::WrongStatus(s.status));
+        }
+        if redemption.is_negative() {
+            return Err(ContractError::OutOfRange {
+                field: "redemption",
+                reason: "must not be negative",
+            });
+        }
+        let advance = s
+            .lines
+            .iter()
+            .find(|l| l.line.kind == crate::schedule::LineKind::Advance)
+            .map_or(Money::ZERO, |l| l.line.amount);
+        let total = explicit
+            .iter()
+            .fold(advance + redemption, |sum, (_, amount)| sum + *amount);
+        let new = build_schedule(&ScheduleTerms {
+            contract_date: s.date,
+            price: total,
+            advance,
+            term_months: u32::try_from(explicit.len()).unwrap_or(u32::MAX),
+            annual_rate: s.annual_rate,
+            first_due_date: explicit.first().map_or(s.date, |l| l.0),
+            redemption,
+            redemption_kind: s.redemption_kind,
+            kind: ScheduleKind::Explicit,
+            explicit,
+        })
+        .map_err(ContractError::Schedule)?;
+        let same = |a: &ScheduleLine, b: &ScheduleLine| {
+            a.kind == b.kind && a.due_date == b.due_date && a.amount == b.amount
+        };
+        let mut replaced = Vec::new();
+        for current in s.lines.iter().filter(|l| !l.cancelled) {
+            let next = new.iter().find(|n| n.number == current.line.number);
+            if next.is_some_and(|n| same(&current.line, n)) {
+                continue;
+            }
+            if current.fell_due || current.paid > Money::ZERO {
+                return Err(ContractError::OutOfRange {
+                    field: "schedule",
+                    reason: "a line already due or paid cannot change",
+                });
+            }
+            replaced.push(current.line.number);
+        }
+        let lines: Vec<ScheduleLine> = new
+            .into_iter()
+            .filter(|n| {
+                !s.lines
+                    .iter()
+                    .any(|c| !c.cancelled && c.line.number == n.number && same(&c.line, n))
+            })
+            .collect();
+        if replaced.is_empty() && lines.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(vec![ContractEvent::ScheduleReplaced {
+            date,
+            replaced,
+            lines,
+            source,
+        }])
+    }
+
     /// The article as written in the event, and the fine's discount (`fines::discount`).
     fn fine_discount(
         amount: Money,
@@ -934,6 +1012,12 @@ impl Aggregate for Contract {
                     fee: self.state()?.fine_fee,
                 }]
             }
+            ContractCommand::ReplaceSchedule {
+                date,
+                lines,
+                redemption,
+                source,
+            } => self.replace_schedule(date, lines, redemption, source)?,
             ContractCommand::AgreeFineFee { fee } => {
                 let s = self.state()?;
                 if fee.is_negative() {
@@ -1129,6 +1213,13 @@ impl Aggregate for Contract {
                 ..
             } => {
                 s.credit = s.credit - amount;
+                s.lines.retain(|l| !replaced.contains(&l.line.number));
+                s.lines.extend(lines.into_iter().map(LineState::new));
+                s.lines.sort_by_key(|l| l.line.number);
+            }
+            ContractEvent::ScheduleReplaced {
+                replaced, lines, ..
+            } => {
                 s.lines.retain(|l| !replaced.contains(&l.line.number));
                 s.lines.extend(lines.into_iter().map(LineState::new));
                 s.lines.sort_by_key(|l| l.line.number);

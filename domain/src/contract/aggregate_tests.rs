@@ -956,6 +956,101 @@ async fn a_discount_the_law_does_not_give_is_refused_and_the_fee_is_never_negati
         .then_expect_events(vec![]);
 }
 
+// --- A schedule replaced by the accounting system ----------------------------------------------------------
+
+fn replace(lines: &[(&str, &str)], redemption: &str) -> ContractCommand {
+    ContractCommand::ReplaceSchedule {
+        date: d("2026-03-15"),
+        lines: lines
+            .iter()
+            .map(|(day, amount)| (d(day), m(amount)))
+            .collect(),
+        redemption: m(redemption),
+        source: "import:test".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_accounting_systems_schedule_replaces_the_lines_that_differ_and_not_yet_due() {
+    use crate::schedule::{LineKind, ScheduleLine};
+    // Line 1 paid; the accounting system spreads the rest over three smaller lines.
+    let spread = replace(
+        &[
+            ("2026-03-10", "150000"),
+            ("2026-04-10", "100000"),
+            ("2026-05-10", "100000"),
+            ("2026-06-10", "100000"),
+        ],
+        "1000",
+    );
+    framework()
+        .given(vec![
+            concluded(terms()),
+            paid("p1", "2026-03-10", "150000", 1),
+        ])
+        .when_async(spread.clone())
+        .await
+        .then_expect_events(vec![ContractEvent::ScheduleReplaced {
+            date: d("2026-03-15"),
+            replaced: vec![2, 3, 4],
+            lines: vec![
+                ScheduleLine::new(2, LineKind::Regular, d("2026-04-10"), m("100000"), None),
+                ScheduleLine::new(3, LineKind::Regular, d("2026-05-10"), m("100000"), None),
+                ScheduleLine::new(4, LineKind::Regular, d("2026-06-10"), m("100000"), None),
+                // The residual redemption moves with the last regular line.
+                ScheduleLine::new(5, LineKind::Redemption, d("2026-06-10"), m("1000"), None),
+            ],
+            source: "import:test".into(),
+        }]);
+    // The same schedule again: nothing.
+    framework()
+        .given(vec![concluded(terms())])
+        .when_async(replace(
+            &[
+                ("2026-03-10", "150000"),
+                ("2026-04-10", "150000"),
+                ("2026-05-10", "150000"),
+            ],
+            "1000",
+        ))
+        .await
+        .then_expect_events(vec![]);
+    // A paid line cannot change.
+    errors_with(
+        vec![concluded(terms()), paid("p1", "2026-03-10", "150000", 1)],
+        replace(
+            &[
+                ("2026-03-10", "140000"),
+                ("2026-04-10", "160000"),
+                ("2026-05-10", "150000"),
+            ],
+            "1000",
+        ),
+        ContractError::OutOfRange {
+            field: "schedule",
+            reason: "a line already due or paid cannot change",
+        },
+    )
+    .await;
+    // Nor a line that fell due, paid or not.
+    errors_with(
+        vec![
+            concluded(terms()),
+            ContractEvent::PaymentFellDue {
+                line: 1,
+                due_date: d("2026-03-10"),
+                amount: m("150000"),
+            },
+        ],
+        replace(&[("2026-03-11", "150000")], "0"),
+        ContractError::OutOfRange {
+            field: "schedule",
+            reason: "a line already due or paid cannot change",
+        },
+    )
+    .await;
+}
+
 // --- Recalculation, completion, termination ----------------------------------------------------------------
 
 /// 300,000 received on 2026-03-01 without a purpose: credit for an early repayment.

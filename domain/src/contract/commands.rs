@@ -102,6 +102,18 @@ pub enum ContractCommand {
         /// The discount's last day as the register states it (without it, estimated from the resolution).
         discount_until: Option<NaiveDate>,
     },
+    /// Replace the schedule with the accounting system's (regular lines and the redemption; the advance
+    /// stays): the lines that differ are replaced, which only lines not yet due or paid may be.
+    ReplaceSchedule {
+        /// The business day it is received.
+        date: NaiveDate,
+        /// The regular lines: (due date, amount with VAT), in order.
+        lines: Vec<(NaiveDate, Money)>,
+        /// The redemption payment (0: none).
+        redemption: Money,
+        /// Where the change comes from.
+        source: String,
+    },
     /// Agree the lessor's fee for re-billing each traffic fine (zero: none), for fines registered from now.
     AgreeFineFee {
         /// The fee per fine.

@@ -234,6 +234,18 @@ pub enum ContractEvent {
         /// The new lines.
         lines: Vec<ScheduleLine>,
     },
+    /// The lessor's accounting system changed the schedule (a supplementary agreement it holds): the lines
+    /// not yet due or paid that differ are replaced by its lines.
+    ScheduleReplaced {
+        /// The business day the change was received.
+        date: NaiveDate,
+        /// Numbers of the lines replaced (removed): none of them was due or paid.
+        replaced: Vec<u32>,
+        /// The new lines (changed and added), numbered as the accounting system's schedule.
+        lines: Vec<ScheduleLine>,
+        /// Where the change came from («import:<id>» for an imported file).
+        source: String,
+    },
     /// Everything was paid; the contract is complete.
     ContractCompleted {
         /// Completion date.
@@ -277,6 +289,7 @@ impl DomainEvent for ContractEvent {
             Self::TrafficFineDiscountExpired { .. } => "TrafficFineDiscountExpired",
             Self::FineFeeAgreed { .. } => "FineFeeAgreed",
             Self::ScheduleRecalculated { .. } => "ScheduleRecalculated",
+            Self::ScheduleReplaced { .. } => "ScheduleReplaced",
             Self::ContractCompleted { .. } => "ContractCompleted",
             Self::ContractBoughtOut { .. } => "ContractBoughtOut",
             Self::ContractTerminated { .. } => "ContractTerminated",

@@ -765,6 +765,19 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
                 f.lines.insert(n, line_row(id, company_id, l));
             }
         }
+        ContractEvent::ScheduleReplaced {
+            replaced, lines, ..
+        } => {
+            for n in replaced {
+                f.lines.remove(&(n as i32));
+                f.removed_lines.push(n as i32);
+            }
+            for l in &lines {
+                let n = l.number as i32;
+                f.removed_lines.retain(|r| *r != n);
+                f.lines.insert(n, line_row(id, company_id, l));
+            }
+        }
         ContractEvent::ContractCompleted { date } => {
             f.contract.status = "completed".into();
             f.contract.closed_on = Some(date);

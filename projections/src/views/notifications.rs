@@ -683,7 +683,8 @@ impl NotificationsProjection {
                 vec![]
             }
             ContractEvent::TrafficFinePaid { .. } => vec![],
-            ContractEvent::ScheduleRecalculated { replaced, lines, .. } => {
+            ContractEvent::ScheduleRecalculated { replaced, lines, .. }
+            | ContractEvent::ScheduleReplaced { replaced, lines, .. } => {
                 ops.push(LineOp::drop(&replaced));
                 ops.push(LineOp::upsert(&lines));
                 vec![]

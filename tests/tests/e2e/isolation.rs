@@ -197,6 +197,10 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in imports.rs",
     ),
     (
+        "importContracts",
+        "ACCOUNTANT and ADMIN only, as `importBankStatement`",
+    ),
+    (
         "importFinesRegister",
         "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in fines.rs",
     ),

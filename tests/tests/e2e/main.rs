@@ -3,6 +3,7 @@
 //! serves the whole run. Each test ends with `projections verify` on its database (see [`common`]).
 
 mod access;
+mod accounting;
 mod accounts;
 mod analytics;
 mod audit;

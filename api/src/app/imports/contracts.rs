@@ -1,0 +1,443 @@
+//! Contracts and schedules from the accounting system (docs/formats.md "Contracts"): each line of the file is
+//! a contract under the accounting system's id. A contract the cabinet does not have is concluded with the
+//! file's schedule (its id derived from the external id, so the same line always names the same contract);
+//! one it has gets the file's schedule — the lines that differ and are not yet due or paid are replaced,
+//! with an event that says so (`ScheduleReplaced`) — and its fine fee. A line as the cabinet already has it
+//! changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+
+use domain::contract::{Advance, ContractCommand, ContractError, ContractTerms, LeasingSubject};
+use domain::penalty::PenaltyTerms;
+use domain::schedule::{RedemptionKind, ScheduleKind};
+use domain::values::{Email, Money, Vin};
+use formats::contracts::ContractRecord;
+use formats::{FileError, Rejected};
+use projections::store::event::CommandMeta;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::{hash_file, Importer, Rejection, Report, Tally, CHUNK};
+use crate::error::ApiError;
+
+/// The namespace of the ids of imported contracts: a contract's id is the UUID v5 of its external id in it.
+pub const IMPORTED_CONTRACTS: Uuid = Uuid::from_u128(0x1c0c_7a1e_0000_4000_8000_636f_6e74_7261);
+
+/// The cabinet's id of the contract the accounting system calls `external_id`.
+pub fn contract_id(external_id: &str) -> Uuid {
+    Uuid::new_v5(&IMPORTED_CONTRACTS, external_id.trim().as_bytes())
+}
+
+type Chunk = Vec<Result<ContractRecord, Rejected>>;
+
+fn read_in_chunks(file: std::fs::File) -> tokio::sync::mpsc::Receiver<Result<Chunk, FileError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let reader = formats::contracts::Reader::new(BufReader::with_capacity(64 * 1024, file));
+        let mut items = Vec::with_capacity(CHUNK);
+        for item in reader {
+            match item {
+                Ok(r) => items.push(r),
+                Err(e) => {
+                    if !items.is_empty()
+                        && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err()
+                    {
+                        return;
+                    }
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+            if items.len() >= CHUNK && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
+                return;
+            }
+        }
+        if !items.is_empty() {
+            let _ = tx.blocking_send(Ok(items));
+        }
+    });
+    rx
+}
+
+fn money(field: &str, raw: &str) -> Result<Money, (String, String)> {
+    Money::parse(raw).map_err(|e| (field.to_owned(), e.reason))
+}
+
+fn optional_money(field: &str, raw: &Option<String>) -> Result<Money, (String, String)> {
+    raw.as_deref().map_or(Ok(Money::ZERO), |r| money(field, r))
+}
+
+fn decimal(field: &str, raw: &str) -> Result<Decimal, (String, String)> {
+    raw.trim()
+        .parse()
+        .map_err(|_| (field.to_owned(), format!("«{raw}» is not a number")))
+}
+
+/// The record as the terms of a contract of `company` (the field at fault and why, when it cannot be).
+fn terms(r: &ContractRecord, company: Uuid) -> Result<ContractTerms, (String, String)> {
+    let contact_email =
+        Email::parse(&r.contact_email).map_err(|e| ("contactEmail".to_owned(), e.reason))?;
+    let vin = r
+        .subject
+        .vin
+        .as_deref()
+        .map(Vin::parse)
+        .transpose()
+        .map_err(|e| ("subject.vin".to_owned(), e.reason))?;
+    let explicit = r
+        .schedule
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Ok((
+                l.due_date,
+                money(&format!("schedule[{i}].amount"), &l.amount)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, (String, String)>>()?;
+    let redemption_kind = match r.redemption_kind.as_deref() {
+        None => None,
+        Some("symbolic") => Some(RedemptionKind::Symbolic),
+        Some("residual") => Some(RedemptionKind::Residual),
+        Some(other) => {
+            return Err((
+                "redemptionKind".into(),
+                format!("«{other}» is not symbolic or residual"),
+            ))
+        }
+    };
+    Ok(ContractTerms {
+        contract_id: contract_id(&r.external_id),
+        company_id: company,
+        number: r.number.clone(),
+        date: r.date,
+        contact_email,
+        subject: LeasingSubject {
+            kind: r.subject.kind.clone(),
+            make: r.subject.make.clone(),
+            model: r.subject.model.clone(),
+            year: r.subject.year,
+            vin,
+            serial_number: r.subject.serial_number.clone(),
+            registration_plate: r.subject.registration_plate.clone(),
+        },
+        price: money("price", &r.price)?,
+        advance: Advance::Amount(optional_money("advance", &r.advance)?),
+        term_months: u32::try_from(explicit.len()).unwrap_or(u32::MAX),
+        annual_rate: r
+            .annual_rate
+            .as_deref()
+            .map_or(Ok(Decimal::ZERO), |a| decimal("annualRate", a))?,
+        first_due_date: explicit.first().map_or(r.date, |l| l.0),
+        schedule_kind: ScheduleKind::Explicit,
+        explicit_lines: explicit,
+        redemption: optional_money("redemption", &r.redemption)?,
+        redemption_kind,
+        penalty: PenaltyTerms {
+            rate_per_day: decimal("penalty.ratePerDay", &r.penalty.rate_per_day)?,
+            base_includes_vat: r.penalty.base_includes_vat,
+            payment_day_counts: r.penalty.payment_day_counts,
+        },
+    })
+}
+
+/// The field a contract's refusal is about, as the file names it.
+fn refused(e: &ContractError) -> (String, String) {
+    let field = match e {
+        ContractError::OutOfRange { field, .. } => (*field).to_owned(),
+        ContractError::Schedule(_) => "schedule".to_owned(),
+        ContractError::CompanyNotFound => "company".to_owned(),
+        ContractError::SubjectNotIdentified => "subject".to_owned(),
+        _ => "contract".to_owned(),
+    };
+    (field, e.to_string())
+}
+
+/// Where one contract of the file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Created,
+    Changed,
+    Unchanged,
+}
+
+impl Importer {
+    /// Imports contracts and schedules from the accounting system's file `file` (its name as given: `name`)
+    /// as `meta`'s actor.
+    ///
+    /// # Errors
+    /// VALIDATION on `file` when it is not a contracts file (nothing is stored); a database error.
+    pub async fn contracts(
+        &self,
+        mut file: std::fs::File,
+        name: &str,
+        meta: &CommandMeta,
+    ) -> Result<Report, ApiError> {
+        let (sha256, size, head, file) = tokio::task::spawn_blocking(move || {
+            hash_file(&mut file).map(|(h, s, head)| (h, s, head, file))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| ApiError::validation("file", format!("the file could not be read: {e}")))?;
+        if !formats::contracts::detect(&head) {
+            return Err(ApiError::validation(
+                "file",
+                "not a contracts file: expected JSON Lines, one contract object per line",
+            ));
+        }
+        let (import_id, meta) = self
+            .begin("contracts", "jsonl", name, &sha256, size, meta)
+            .await?;
+        let source = format!("import:{import_id}");
+        let mut chunks = read_in_chunks(file);
+        let mut seen: HashSet<String> = HashSet::new();
+        let run = async {
+            while let Some(chunk) = chunks.recv().await {
+                match chunk {
+                    Ok(items) => {
+                        let tally = self
+                            .contracts_chunk(items, &mut seen, &source, &meta)
+                            .await?;
+                        self.tally(import_id, &[], &tally).await?;
+                    }
+                    Err(e) => return Ok(Some(e.to_string())),
+                }
+            }
+            Ok::<_, ApiError>(None)
+        };
+        let r = self.finish(import_id, run.await).await?;
+        tracing::info!(
+            import = %import_id, file = name, lines = r.lines, created = r.matched, changed = r.changed,
+            unchanged = r.duplicates, rejected = r.rejected, status = %r.status,
+            "contracts imported"
+        );
+        Ok(r)
+    }
+
+    async fn contracts_chunk(
+        &self,
+        items: Chunk,
+        seen: &mut HashSet<String>,
+        source: &str,
+        meta: &CommandMeta,
+    ) -> Result<Tally, ApiError> {
+        let mut t = Tally::default();
+        let reject = |t: &mut Tally, place: usize, (field, reason): (String, String)| {
+            t.rejected += 1;
+            t.rejections.push(Rejection {
+                place,
+                field,
+                reason,
+            });
+        };
+        let mut records = Vec::new();
+        for item in items {
+            t.lines += 1;
+            match item {
+                Err(r) => reject(&mut t, r.place, (r.field, r.reason)),
+                Ok(r) if r.external_id.trim().is_empty() => {
+                    reject(&mut t, r.place, ("externalId".into(), "is empty".into()))
+                }
+                // The same contract twice in the file: the first stands.
+                Ok(r) if !seen.insert(r.external_id.trim().to_owned()) => t.duplicates += 1,
+                Ok(r) => records.push(r),
+            }
+        }
+        if records.is_empty() {
+            return Ok(t);
+        }
+        let ids: Vec<Uuid> = records
+            .iter()
+            .map(|r| contract_id(&r.external_id))
+            .collect();
+        let existing: HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+            "SELECT contract_id, number FROM contracts_view WHERE contract_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .collect();
+        let inns: Vec<&str> = records.iter().map(|r| r.company.inn.trim()).collect();
+        let companies: Vec<(Uuid, String, Option<String>)> =
+            sqlx::query_as("SELECT company_id, inn, kpp FROM companies_view WHERE inn = ANY($1)")
+                .bind(&inns)
+                .fetch_all(&self.pool)
+                .await?;
+        let today: chrono::NaiveDate = sqlx::query_scalar(
+            "SELECT coalesce((SELECT business_date FROM business_day_view), current_date)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let mut first = Vec::new();
+        let mut fees = Vec::new();
+        let mut places: HashMap<String, usize> = HashMap::new();
+        for r in records {
+            let id = contract_id(&r.external_id);
+            let key = id.to_string();
+            places.insert(key.clone(), r.place);
+            let command = match existing.get(&id) {
+                Some(number) if *number != r.number.trim() => {
+                    reject(
+                        &mut t,
+                        r.place,
+                        (
+                            "number".into(),
+                            format!("the contract's number is «{number}»: it cannot change"),
+                        ),
+                    );
+                    continue;
+                }
+                Some(_) => {
+                    let lines = r
+                        .schedule
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            Ok((
+                                l.due_date,
+                                money(&format!("schedule[{i}].amount"), &l.amount)?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>, (String, String)>>()
+                        .and_then(|lines| {
+                            Ok((lines, optional_money("redemption", &r.redemption)?))
+                        });
+                    match lines {
+                        Ok((lines, redemption)) => ContractCommand::ReplaceSchedule {
+                            date: today,
+                            lines,
+                            redemption,
+                            source: source.to_owned(),
+                        },
+                        Err(e) => {
+                            reject(&mut t, r.place, e);
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    let inn = r.company.inn.trim();
+                    let kpp = r.company.kpp.as_deref().map(str::trim);
+                    let with_inn: Vec<&(Uuid, String, Option<String>)> =
+                        companies.iter().filter(|c| c.1 == inn).collect();
+                    let chosen: Vec<&&(Uuid, String, Option<String>)> = match kpp {
+                        Some(k) => with_inn
+                            .iter()
+                            .filter(|c| c.2.as_deref() == Some(k))
+                            .collect(),
+                        None => with_inn.iter().collect(),
+                    };
+                    let company = match chosen.as_slice() {
+                        [one] => one.0,
+                        [] => {
+                            reject(
+                                &mut t,
+                                r.place,
+                                (
+                                    "company".into(),
+                                    format!(
+                                        "no company of the cabinet has ИНН {inn}{}",
+                                        kpp.map(|k| format!(" and КПП {k}")).unwrap_or_default()
+                                    ),
+                                ),
+                            );
+                            continue;
+                        }
+                        _ => {
+                            reject(
+                                &mut t,
+                                r.place,
+                                (
+                                    "company.kpp".into(),
+                                    format!("several companies have ИНН {inn}: give the КПП"),
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    match terms(&r, company) {
+                        Ok(terms) => ContractCommand::ConcludeContract(Box::new(terms)),
+                        Err(e) => {
+                            reject(&mut t, r.place, e);
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(fee) = &r.fine_fee {
+                match money("fineFee", fee) {
+                    Ok(fee) => fees.push((key.clone(), ContractCommand::AgreeFineFee { fee })),
+                    Err(e) => {
+                        reject(&mut t, r.place, e);
+                        continue;
+                    }
+                }
+            }
+            first.push((key, command));
+        }
+        let created: HashSet<String> = first
+            .iter()
+            .filter(|(_, c)| matches!(c, ContractCommand::ConcludeContract(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+        for (key, outcome) in self
+            .contracts
+            .execute_many(first, meta)
+            .await
+            .map_err(crate::error::command_error)?
+        {
+            let place = places.get(&key).copied().unwrap_or_default();
+            match outcome {
+                Ok(_) if created.contains(&key) => {
+                    outcomes.insert(key, Outcome::Created);
+                }
+                Ok(0) => {
+                    outcomes.insert(key, Outcome::Unchanged);
+                }
+                Ok(_) => {
+                    outcomes.insert(key, Outcome::Changed);
+                }
+                // Concluded meanwhile by another import of the same file.
+                Err(ContractError::AlreadyConcluded) => {
+                    outcomes.insert(key, Outcome::Unchanged);
+                }
+                Err(e) => reject(&mut t, place, refused(&e)),
+            }
+        }
+        // The fee, for the contracts that stand.
+        fees.retain(|(k, _)| outcomes.contains_key(k));
+        if !fees.is_empty() {
+            for (key, outcome) in self
+                .contracts
+                .execute_many(fees, meta)
+                .await
+                .map_err(crate::error::command_error)?
+            {
+                match outcome {
+                    Ok(n) if n > 0 => {
+                        if let Some(o @ Outcome::Unchanged) = outcomes.get_mut(&key) {
+                            *o = Outcome::Changed;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let place = places.get(&key).copied().unwrap_or_default();
+                        outcomes.remove(&key);
+                        reject(&mut t, place, refused(&e));
+                    }
+                }
+            }
+        }
+        for o in outcomes.values() {
+            match o {
+                Outcome::Created => t.matched += 1,
+                Outcome::Changed => t.changed += 1,
+                Outcome::Unchanged => t.duplicates += 1,
+            }
+        }
+        Ok(t)
+    }
+}
