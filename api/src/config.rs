@@ -97,6 +97,11 @@ pub struct Settings {
     pub lessor: LessorSettings,
     /// The version of the ЭДО offer clients accept (`acceptEdoOffer(version)` must name it).
     pub edo_offer_version: i32,
+    /// The lessor's own ЭДО participant id, shown to clients (they need it to invite the lessor through
+    /// their operator's roaming); unset: not shown.
+    pub edo_participant_id: Option<String>,
+    /// The text of the ЭДО offer clients accept (unset: the built-in summary of the usual terms).
+    pub edo_offer_text: Option<String>,
     /// Limits of the HTTP and WebSocket transport (`[http]` in the settings file).
     pub http: HttpSettings,
     /// Who may ask the schema about itself (`__schema`, `__type`).
@@ -520,6 +525,8 @@ impl Default for Settings {
             service_levels: std::collections::BTreeMap::new(),
             lessor: LessorSettings::default(),
             edo_offer_version: 1,
+            edo_participant_id: None,
+            edo_offer_text: None,
             http: HttpSettings::default(),
             introspection: Introspection::default(),
             graphiql: true,
@@ -548,6 +555,10 @@ impl Settings {
         }
         self.tz()?;
         self.tracing.check()?;
+        if let Some(id) = &self.edo_participant_id {
+            domain::values::EdoParticipantId::parse(id)
+                .map_err(|e| anyhow::anyhow!("edo_participant_id: {:?} {}", id, e.reason))?;
+        }
         Ok(())
     }
 }

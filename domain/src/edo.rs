@@ -75,22 +75,49 @@ pub enum EdoError {
 
 impl crate::failure::Rejection for EdoError {}
 
-/// Checks a roaming request's operator code and participant id: the code is one of the maintained list
-/// ([`EDO_OPERATORS`]) and the id (4–46 characters of `[A-Za-z0-9@.-]`) starts with it.
+/// An ЭДО operator roaming works with: its code (the first three characters of its participants' ids) and
+/// its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdoOperator {
+    /// 3 characters, upper case.
+    pub code: String,
+    /// Its name as clients know it.
+    pub name: String,
+}
+
+impl EdoOperator {
+    /// The list in force before staff publish one (`EDO_OPERATORS`).
+    pub fn defaults() -> Vec<Self> {
+        EDO_OPERATORS
+            .iter()
+            .map(|(code, name)| Self {
+                code: (*code).to_owned(),
+                name: (*name).to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// Checks a roaming request's operator code and participant id: the code is one of `operators` (the list
+/// staff maintain) and the id (4–46 characters of `[A-Za-z0-9@.-]`) starts with it.
 ///
 /// # Errors
 /// [`EdoError::Invalid`] on `operatorCode` or `participantId`.
-pub fn roaming_id(operator_code: &str, participant_id: &str) -> Result<EdoParticipantId, EdoError> {
+pub fn roaming_id(
+    operators: &[EdoOperator],
+    operator_code: &str,
+    participant_id: &str,
+) -> Result<EdoParticipantId, EdoError> {
     let code = operator_code.trim().to_ascii_uppercase();
-    if !EDO_OPERATORS.iter().any(|(c, _)| *c == code) {
+    if !operators.iter().any(|o| o.code == code) {
         return Err(EdoError::Invalid {
             field: "operatorCode",
             message: format!(
                 "unknown operator code «{}» (known: {})",
                 operator_code.trim(),
-                EDO_OPERATORS
+                operators
                     .iter()
-                    .map(|(c, n)| format!("{c} {n}"))
+                    .map(|o| format!("{} {}", o.code, o.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -107,6 +134,132 @@ pub fn roaming_id(operator_code: &str, participant_id: &str) -> Result<EdoPartic
         });
     }
     Ok(id)
+}
+
+/// The built-in text of the ЭДО offer (the `edo_offer_text` setting replaces it): what a client's accountant
+/// agrees to when accepting it.
+pub fn default_offer_text(lessor: &str) -> String {
+    format!(
+        "Оферта об электронном документообороте. {lessor} (лизингодатель) предлагает лизингополучателю \
+         обмениваться первичными документами, счетами-фактурами, УПД, актами сверки и письмами в электронном \
+         виде через оператора ЭДО по формату ФНС России. Документы подписываются усиленной квалифицированной \
+         электронной подписью (ст. 6 Федерального закона от 06.04.2011 № 63-ФЗ) и равнозначны документам на \
+         бумаге, подписанным собственноручно. Счёт-фактура в электронном виде выставляется по порядку, \
+         утверждённому приказом Минфина России от 05.02.2021 № 14н. Стороны проверяют поступление документов \
+         не реже одного раза в рабочий день и подписывают или мотивированно отклоняют их в сроки, \
+         установленные договором лизинга. Принимая оферту, лизингополучатель подтверждает, что лица, \
+         подписывающие документы от его имени, имеют на то полномочия (в том числе по машиночитаемой \
+         доверенности). Отказ от ЭДО — письменным уведомлением за 30 дней."
+    )
+}
+
+/// Validation of the operator list staff publish.
+const MAX_OPERATORS: usize = 200;
+
+/// The list of ЭДО operators roaming works with, as staff maintain it (one stream, id
+/// [`EDO_OPERATORS_ID`]). Until a list is published, [`EdoOperator::defaults`] applies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdoOperatorList {
+    operators: Vec<EdoOperator>,
+}
+
+/// The aggregate id of the operator list.
+pub const EDO_OPERATORS_ID: &str = "edo-operators";
+
+/// A command to the operator list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdoOperatorsCommand {
+    /// Publish the whole list: (code, name) pairs.
+    PublishEdoOperators {
+        /// The operators.
+        operators: Vec<(String, String)>,
+    },
+}
+
+/// What happened to the operator list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EdoOperatorsEvent {
+    /// The list in force from now on (it replaces the previous one).
+    EdoOperatorsPublished {
+        /// The operators, in the order shown.
+        operators: Vec<EdoOperator>,
+    },
+}
+
+impl DomainEvent for EdoOperatorsEvent {
+    fn event_type(&self) -> String {
+        "EdoOperatorsPublished".to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+/// The list as checked: codes of 3 Latin letters or digits (upper-cased), unique; names not blank.
+///
+/// # Errors
+/// [`EdoError::Invalid`] on `operators`.
+pub fn operator_list(operators: Vec<(String, String)>) -> Result<Vec<EdoOperator>, EdoError> {
+    let invalid = |message: String| EdoError::Invalid {
+        field: "operators",
+        message,
+    };
+    if operators.is_empty() || operators.len() > MAX_OPERATORS {
+        return Err(invalid(format!(
+            "the list has 1 to {MAX_OPERATORS} operators"
+        )));
+    }
+    let mut out: Vec<EdoOperator> = Vec::with_capacity(operators.len());
+    for (code, name) in operators {
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid(format!(
+                "«{code}» is not an operator code (3 Latin letters or digits)"
+            )));
+        }
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(invalid(format!(
+                "the name of operator {code} must be 1 to 200 characters"
+            )));
+        }
+        if out.iter().any(|o| o.code == code) {
+            return Err(invalid(format!("operator {code} is listed twice")));
+        }
+        out.push(EdoOperator { code, name });
+    }
+    Ok(out)
+}
+
+impl Aggregate for EdoOperatorList {
+    const TYPE: &'static str = "EdoOperatorList";
+    type Command = EdoOperatorsCommand;
+    type Event = EdoOperatorsEvent;
+    type Error = EdoError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let EdoOperatorsCommand::PublishEdoOperators { operators } = command;
+        let operators = operator_list(operators)?;
+        // The same list again changes nothing.
+        if operators == self.operators {
+            return Ok(());
+        }
+        sink.write(EdoOperatorsEvent::EdoOperatorsPublished { operators }, self)
+            .await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        let EdoOperatorsEvent::EdoOperatorsPublished { operators } = event;
+        self.operators = operators;
+    }
 }
 
 /// A company's ЭДО connection.
@@ -482,54 +635,128 @@ mod tests {
             .then_expect_events(vec![submitted()]);
     }
 
+    #[tokio::test]
+    async fn staff_publish_the_operator_list_checked_and_the_same_list_again_changes_nothing() {
+        let published = EdoOperatorsEvent::EdoOperatorsPublished {
+            operators: vec![
+                EdoOperator {
+                    code: "2BE".into(),
+                    name: "Тензор (СБИС)".into(),
+                },
+                EdoOperator {
+                    code: "2LT".into(),
+                    name: "Линк-Сервис".into(),
+                },
+            ],
+        };
+        let publish = |list: &[(&str, &str)]| EdoOperatorsCommand::PublishEdoOperators {
+            operators: list
+                .iter()
+                .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
+                .collect(),
+        };
+        cqrs_es::test::TestFramework::<EdoOperatorList>::with(())
+            .given_no_previous_events()
+            .when_async(publish(&[
+                ("2be", " Тензор (СБИС) "),
+                ("2LT", "Линк-Сервис"),
+            ]))
+            .await
+            .then_expect_events(vec![published.clone()]);
+        cqrs_es::test::TestFramework::<EdoOperatorList>::with(())
+            .given(vec![published])
+            .when_async(publish(&[("2BE", "Тензор (СБИС)"), ("2LT", "Линк-Сервис")]))
+            .await
+            .then_expect_events(vec![]);
+        for bad in [
+            vec![],
+            vec![("2B", "x")],
+            vec![("2BE", " ")],
+            vec![("2BE", "a"), ("2be", "b")],
+        ] {
+            let e = cqrs_es::test::TestFramework::<EdoOperatorList>::with(())
+                .given_no_previous_events()
+                .when_async(publish(&bad))
+                .await
+                .inspect_result()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    EdoError::Invalid {
+                        field: "operators",
+                        ..
+                    }
+                ),
+                "{bad:?}: {e:?}"
+            );
+        }
+        // A roaming request is checked against the list in force.
+        let list = operator_list(vec![("2LT".into(), "Линк-Сервис".into())]).unwrap();
+        assert!(roaming_id(&list, "2LT", "2LT-12345").is_ok());
+        assert!(roaming_id(&list, "2BE", "2BE12345").is_err());
+    }
+
     #[test]
     fn roaming_ids_need_a_listed_operator_code_they_start_with_and_4_to_46_characters() {
         assert_eq!(
-            roaming_id("2be", "2BE1234567890abc").unwrap().as_str(),
+            roaming_id(&EdoOperator::defaults(), "2be", "2BE1234567890abc")
+                .unwrap()
+                .as_str(),
             "2BE1234567890abc"
         );
         assert!(matches!(
-            roaming_id("2ZZ", "2ZZ12345").unwrap_err(),
+            roaming_id(&EdoOperator::defaults(), "2ZZ", "2ZZ12345").unwrap_err(),
             EdoError::Invalid {
                 field: "operatorCode",
                 ..
             }
         ));
         assert!(matches!(
-            roaming_id("2BEX", "2BE12345").unwrap_err(),
+            roaming_id(&EdoOperator::defaults(), "2BEX", "2BE12345").unwrap_err(),
             EdoError::Invalid {
                 field: "operatorCode",
                 ..
             }
         ));
         assert!(matches!(
-            roaming_id("2BE", "2BE").unwrap_err(),
+            roaming_id(&EdoOperator::defaults(), "2BE", "2BE").unwrap_err(),
             EdoError::Invalid {
                 field: "participantId",
                 ..
             }
         ));
         assert!(matches!(
-            roaming_id("2BE", &format!("2BE{}", "1".repeat(44))).unwrap_err(),
+            roaming_id(
+                &EdoOperator::defaults(),
+                "2BE",
+                &format!("2BE{}", "1".repeat(44))
+            )
+            .unwrap_err(),
             EdoError::Invalid {
                 field: "participantId",
                 ..
             }
         ));
         assert!(matches!(
-            roaming_id("2BE", "2BE 1234").unwrap_err(),
+            roaming_id(&EdoOperator::defaults(), "2BE", "2BE 1234").unwrap_err(),
             EdoError::Invalid {
                 field: "participantId",
                 ..
             }
         ));
         assert!(matches!(
-            roaming_id("2BE", "2BM12345").unwrap_err(),
+            roaming_id(&EdoOperator::defaults(), "2BE", "2BM12345").unwrap_err(),
             EdoError::Invalid {
                 field: "participantId",
                 ..
             }
         ));
-        assert!(roaming_id("2AK", &format!("2AK{}", "a".repeat(43))).is_ok());
+        assert!(roaming_id(
+            &EdoOperator::defaults(),
+            "2AK",
+            &format!("2AK{}", "a".repeat(43))
+        )
+        .is_ok());
     }
 }

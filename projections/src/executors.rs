@@ -23,6 +23,7 @@ pub fn inline_projections() -> Arc<[Arc<dyn ReadModel>]> {
         Arc::new(views::requests::RequestsProjection),
         Arc::new(views::documents::DocumentsProjection),
         Arc::new(views::edo::EdoProjection),
+        Arc::new(views::edo::EdoOperatorsProjection),
         Arc::new(views::notifications::NotificationsProjection),
         Arc::new(views::content::ContentProjection),
         Arc::new(views::content::TermsProjection),

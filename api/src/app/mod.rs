@@ -88,12 +88,18 @@ pub struct App {
     pub documents: Arc<CommandExecutor<domain::document::Document>>,
     /// ЭДО connection commands.
     pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
+    /// The ЭДО operator list's commands.
+    pub edo_operators: Arc<CommandExecutor<domain::edo::EdoOperatorList>>,
     /// Incoming bank payment commands (imported statements, the staff's queue).
     pub payments: Arc<CommandExecutor<domain::payments::BankPayment>>,
     /// Generating documents.
     pub document_service: DocumentService,
     /// The current ЭДО offer version.
     pub edo_offer_version: i32,
+    /// The lessor's ЭДО participant id, when set.
+    pub edo_participant_id: Option<String>,
+    /// The ЭДО offer's text (the setting, or the built-in one).
+    pub edo_offer_text: String,
     /// Where file contents live.
     pub store: Arc<dyn FileStore>,
     /// Sessions revoked on any node (the workers follow them; open WebSockets close on them).
@@ -189,6 +195,8 @@ impl App {
         let documents =
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let edo = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let edo_operators =
+            content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let payments = content_executor(pool.clone(), inline.clone(), snap)
             .with_batches(())
             .with_turns(turns.clone());
@@ -261,9 +269,15 @@ impl App {
             trusted_proxies: Arc::from(settings.trusted_proxies.clone()),
             documents,
             edo: Arc::new(edo),
+            edo_operators: Arc::new(edo_operators),
             payments: Arc::new(payments),
             document_service,
             edo_offer_version: settings.edo_offer_version,
+            edo_participant_id: settings.edo_participant_id.clone(),
+            edo_offer_text: settings
+                .edo_offer_text
+                .clone()
+                .unwrap_or_else(|| domain::edo::default_offer_text(&settings.lessor.name)),
             store,
             revocations: Arc::default(),
             personal_data: Arc::new(settings.personal_data.clone()),

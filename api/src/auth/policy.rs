@@ -86,9 +86,9 @@ pub enum Operation {
     ReadNotifications(Uuid),
     /// The caller's own notifications over all its companies, its read marks and mail preferences.
     ReadOwnNotifications,
-    /// `news`, `faq`.
+    /// `news`, `faq`, `edoOperators`.
     ReadNews,
-    /// Publishing news and FAQ entries.
+    /// Publishing news, FAQ entries and the ЭДО operator list.
     ManageContent,
     /// A company's exchanged documents, the reconciliation of its contracts, its ЭДО status.
     ReadExchange(Uuid),
@@ -335,9 +335,9 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ),
         ("requestUpdated", Operation::ReadRequests(c)),
         ("debtChanged", Operation::ReadContracts(c)),
-        ("news, faq", Operation::ReadNews),
+        ("news, faq, edoOperators", Operation::ReadNews),
         (
-            "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry",
+            "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry, publishEdoOperators",
             Operation::ManageContent,
         ),
         (

@@ -12,7 +12,7 @@ use domain::document::{
 };
 use domain::edo::{roaming_id, EdoCommand, EdoError};
 use domain::request::Party as DomainParty;
-use domain::values::{EdoParticipantId, Email, Phone, EDO_OPERATORS};
+use domain::values::{EdoParticipantId, Email, Phone};
 use projections::store::command::CommandError;
 use projections::views::documents::{self as views, ExchangeDocumentView};
 use rust_decimal::Decimal;
@@ -355,8 +355,15 @@ pub struct EdoConnectionStatus {
     pub current_offer_version: i32,
     /// Why the connection was refused.
     pub reason: Option<String>,
-    /// The operators roaming works with.
+    /// The operators roaming works with (the list staff maintain).
     pub operators: Vec<EdoOperator>,
+    /// The lessor's own ЭДО participant id (to invite the lessor through the client's operator), when the
+    /// lessor set it.
+    pub lessor_participant_id: Option<String>,
+    /// The lessor's operator, by its code in `lessorParticipantId`.
+    pub lessor_operator_name: Option<String>,
+    /// The text of the ЭДО offer (version `currentOfferVersion`) the client accepts.
+    pub offer_text: String,
     /// When it last changed.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -405,38 +412,60 @@ impl EdoStatus {
         })
     }
 
-    fn words(self, offer: i32) -> (&'static str, String) {
+    /// The status in words and what the client's accountant does next — in the cabinet's terms, never
+    /// the API's.
+    fn words(self, offer: i32, lessor_id: Option<&str>) -> (&'static str, String) {
+        let invite = lessor_id.map_or_else(String::new, |id| {
+            format!(" Идентификатор лизингодателя для приглашения: {id}.")
+        });
         match self {
             Self::NotConnected => (
                 "Подключение отсутствует",
-                "Чтобы обмениваться документами в электронном виде, заполните анкету на подключение к \
-                 оператору лизингодателя (submitEdoQuestionnaire) или, если вы уже работаете с другим \
-                 оператором, запросите роуминг (requestEdoRoaming) с кодом оператора и идентификатором участника."
-                    .into(),
+                format!(
+                    "Чтобы получать счета-фактуры, УПД и акты в электронном виде, подключитесь к ЭДО: \
+                     заполните в разделе «Электронный документооборот» анкету на подключение к оператору \
+                     лизингодателя или, если ваша организация уже работает с другим оператором, отправьте \
+                     запрос на роуминг, указав оператора и идентификатор участника ЭДО вашей организации \
+                     (его можно найти в личном кабинете вашего оператора).{invite}"
+                ),
             ),
             Self::QuestionnaireSubmitted => (
                 "Анкета получена",
-                format!("Ознакомьтесь с офертой об электронном документообороте и примите её (версия {offer})."),
+                format!(
+                    "Ознакомьтесь с офертой об электронном документообороте (редакция {offer}) и примите её \
+                     в разделе «Электронный документооборот»: после этого оператор подключит вашу организацию."
+                ),
             ),
             Self::OfferAccepted => (
                 "Оферта принята",
-                "Оператор подключает вашу организацию; идентификатор участника появится после подключения.".into(),
+                "Оператор подключает вашу организацию. Когда подключение завершится, здесь появится \
+                 идентификатор участника ЭДО, а документы лизингодателя начнут поступать оператору."
+                    .into(),
             ),
             Self::Connected => (
                 "Подключено",
-                "Документы лизингодателя будут приходить через оператора ЭДО.".into(),
+                "Документы лизингодателя поступают через оператора ЭДО. Подписывайте их квалифицированной \
+                 электронной подписью руководителя или уполномоченного лица (с машиночитаемой доверенностью)."
+                    .into(),
             ),
             Self::RoamingRequested => (
                 "Запрошен роуминг",
-                "Лизингодатель настраивает роуминг с вашим оператором.".into(),
+                format!(
+                    "Лизингодатель настраивает роуминг с вашим оператором. Если оператор попросит \
+                     приглашение от вашей организации, отправьте его лизингодателю из кабинета вашего \
+                     оператора.{invite}"
+                ),
             ),
             Self::RoamingActive => (
                 "Роуминг настроен",
-                "Документы лизингодателя будут приходить через вашего оператора ЭДО.".into(),
+                "Документы лизингодателя поступают через вашего оператора ЭДО; подписывайте их там \
+                 квалифицированной электронной подписью."
+                    .into(),
             ),
             Self::Rejected => (
                 "В подключении отказано",
-                "Исправьте указанное в причине отказа и подайте анкету или запрос роуминга снова.".into(),
+                "Исправьте то, что указано в причине отказа, и подайте анкету или запрос на роуминг снова."
+                    .into(),
             ),
         }
     }
@@ -449,29 +478,38 @@ pub(crate) async fn edo_status(
     let app = app(ctx);
     let row = projections::views::edo::load_edo(&app.pool, company_id).await?;
     let status = EdoStatus::from_view(row.as_ref().map(|r| r.status.as_str()))?;
-    let (text, instructions) = status.words(app.edo_offer_version);
+    let (text, instructions) =
+        status.words(app.edo_offer_version, app.edo_participant_id.as_deref());
     let operator_code = row.as_ref().and_then(|r| r.operator_code.clone());
+    let operators = projections::views::edo::load_edo_operators(&app.pool).await?;
+    let name_of = |code: &str| {
+        operators
+            .iter()
+            .find(|o| o.code.eq_ignore_ascii_case(code))
+            .map(|o| o.name.clone())
+    };
     Ok(EdoConnectionStatus {
         company_id,
         status,
         status_text: text.into(),
         instructions,
         participant_id: row.as_ref().and_then(|r| r.participant_id.clone()),
-        operator_name: operator_code.as_ref().and_then(|c| {
-            EDO_OPERATORS
-                .iter()
-                .find(|(k, _)| k == c)
-                .map(|(_, n)| (*n).to_owned())
-        }),
+        operator_name: operator_code.as_deref().and_then(name_of),
         operator_code,
         accepted_offer_version: row.as_ref().and_then(|r| r.offer_version),
         current_offer_version: app.edo_offer_version,
         reason: row.as_ref().and_then(|r| r.reason.clone()),
-        operators: EDO_OPERATORS
+        lessor_operator_name: app
+            .edo_participant_id
+            .as_deref()
+            .and_then(|id| name_of(id.get(..3).unwrap_or_default())),
+        lessor_participant_id: app.edo_participant_id.clone(),
+        offer_text: app.edo_offer_text.clone(),
+        operators: operators
             .iter()
-            .map(|(c, n)| EdoOperator {
-                code: (*c).into(),
-                name: (*n).into(),
+            .map(|o| EdoOperator {
+                code: o.code.clone(),
+                name: o.name.clone(),
             })
             .collect(),
         updated_at: row.map(|r| r.updated_at),
@@ -573,6 +611,30 @@ payload! {
     DocumentPayload {
         /// The document after the change (read your writes).
         document: ExchangeDocument
+    }
+}
+
+/// An operator of the list staff publish.
+#[derive(Debug, Clone, InputObject)]
+pub struct EdoOperatorInput {
+    /// Its 3-character code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// The whole operator list.
+#[derive(Debug, Clone, InputObject)]
+pub struct PublishEdoOperatorsInput {
+    /// The operators, in the order clients see them (it replaces the list).
+    pub operators: Vec<EdoOperatorInput>,
+}
+
+payload! {
+    /// The operator list in force after `publishEdoOperators`.
+    EdoOperatorsPayload {
+        /// The operators.
+        operators: Vec<EdoOperator>
     }
 }
 
@@ -803,6 +865,20 @@ impl DocumentQuery {
     async fn edo_status(&self, ctx: &Context<'_>, company_id: Uuid) -> Result<EdoConnectionStatus> {
         allow(ctx, Operation::ReadExchange(company_id))?;
         Ok(edo_status(ctx, company_id).await?)
+    }
+
+    /// The ЭДО operators roaming works with, as staff maintain them (everyone signed in).
+    async fn edo_operators(&self, ctx: &Context<'_>) -> Result<Vec<EdoOperator>> {
+        allow(ctx, Operation::ReadNews)?;
+        Ok(projections::views::edo::load_edo_operators(&app(ctx).pool)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|o| EdoOperator {
+                code: o.code,
+                name: o.name,
+            })
+            .collect())
     }
 }
 
@@ -1258,8 +1334,11 @@ impl DocumentMutation {
         idempotency_key: Option<String>,
     ) -> Result<EdoConnectionPayload> {
         let company_id = input.company_id;
-        let participant_id =
-            roaming_id(&input.operator_code, &input.participant_id).map_err(|e| {
+        let operators = projections::views::edo::load_edo_operators(&app(ctx).pool)
+            .await
+            .map_err(ApiError::from)?;
+        let participant_id = roaming_id(&operators, &input.operator_code, &input.participant_id)
+            .map_err(|e| {
                 ApiError::invalid(
                     format!(
                         "input.{}",
@@ -1280,6 +1359,43 @@ impl DocumentMutation {
             },
         )
         .await?)
+    }
+
+    /// Publishes the list of ЭДО operators roaming works with (ADMIN): it replaces the list in force; a roaming
+    /// request names one of them. The same list again changes nothing.
+    async fn publish_edo_operators(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishEdoOperatorsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EdoOperatorsPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let key = super::context::idempotency_key(idempotency_key)?;
+        let out = app(ctx)
+            .edo_operators
+            .execute(
+                domain::edo::EDO_OPERATORS_ID,
+                domain::edo::EdoOperatorsCommand::PublishEdoOperators {
+                    operators: input
+                        .operators
+                        .into_iter()
+                        .map(|o| (o.code, o.name))
+                        .collect(),
+                },
+                &req.meta(actor, key),
+            )
+            .await
+            .map_err(edo_error)?;
+        let operators = projections::views::edo::load_edo_operators(&app(ctx).pool)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|o| EdoOperator {
+                code: o.code,
+                name: o.name,
+            })
+            .collect();
+        Ok(EdoOperatorsPayload::new(operators, Done::from(&out)))
     }
 
     /// Confirms a company's ЭДО connection (staff): with the participant id the lessor's operator assigned

@@ -115,3 +115,67 @@ pub async fn load_edo(
     .fetch_optional(pool)
     .await
 }
+
+/// The ЭДО operators roaming works with (`edo-operators`, an inline projection): `edo_operators_view`
+/// holds the list staff published last, in its order. No rows: none published, and the defaults apply
+/// ([`load_edo_operators`]).
+pub struct EdoOperatorsProjection;
+
+#[async_trait]
+impl ReadModel for EdoOperatorsProjection {
+    fn name(&self) -> &'static str {
+        "edo-operators"
+    }
+
+    fn version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["edo_operators_view"]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["EdoOperatorList"])
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        let domain::edo::EdoOperatorsEvent::EdoOperatorsPublished { operators } =
+            e.decode_event()?;
+        sqlx::query("DELETE FROM edo_operators_view")
+            .execute(&mut *conn)
+            .await?;
+        let codes: Vec<&str> = operators.iter().map(|o| o.code.as_str()).collect();
+        let names: Vec<&str> = operators.iter().map(|o| o.name.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO edo_operators_view (code, name, ordinal, published_at) \
+             SELECT code, name, ordinal::int, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS o(code, name, ordinal)",
+        )
+        .bind(&codes)
+        .bind(&names)
+        .bind(e.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The operators in force: the list staff published last, or the defaults before any.
+///
+/// # Errors
+/// A database error.
+pub async fn load_edo_operators(
+    pool: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<domain::edo::EdoOperator>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM edo_operators_view ORDER BY ordinal")
+            .fetch_all(pool)
+            .await?;
+    Ok(if rows.is_empty() {
+        domain::edo::EdoOperator::defaults()
+    } else {
+        rows.into_iter()
+            .map(|(code, name)| domain::edo::EdoOperator { code, name })
+            .collect()
+    })
+}

@@ -340,6 +340,117 @@ async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field
 }
 
 #[tokio::test]
+async fn the_lessors_edo_id_and_offer_are_served_and_staff_maintain_the_operator_list() {
+    let t = TestApp::spawn_with(|s| {
+        s.edo_participant_id = Some("2BM-7701000001-770101001".into());
+        s.edo_offer_text = Some("Оферта ЭДО ООО «Лизинг-Демо», редакция 1.".into());
+    })
+    .await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let client = t.sign_in(Role::Client, &[company]).await;
+    let q = "query($c: UUID!) { edoStatus(companyId: $c) { instructions lessorParticipantId lessorOperatorName \
+               offerText operators { code name } } }";
+    let r = t.gql(Some(&client), q, json!({"c": company})).await;
+    let s = &r["data"]["edoStatus"];
+    assert_eq!(
+        (
+            &s["lessorParticipantId"],
+            &s["lessorOperatorName"],
+            &s["offerText"]
+        ),
+        (
+            &json!("2BM-7701000001-770101001"),
+            &json!("Контур.Диадок"),
+            &json!("Оферта ЭДО ООО «Лизинг-Демо», редакция 1.")
+        ),
+        "{r}"
+    );
+    // The instructions speak to an accountant: the cabinet's sections and the lessor's id, never the API.
+    let instructions = s["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("2BM-7701000001-770101001")
+            && instructions.contains("«Электронный документооборот»"),
+        "{instructions}"
+    );
+    for mutation in [
+        "submitEdoQuestionnaire",
+        "requestEdoRoaming",
+        "acceptEdoOffer",
+    ] {
+        assert!(!instructions.contains(mutation), "{instructions}");
+    }
+    // Staff replace the operator list; roaming follows it.
+    let publish = "mutation($o: [EdoOperatorInput!]!) { publishEdoOperators(input: {operators: $o}) { position operators { code name } } }";
+    let list =
+        json!([{"code": "2be", "name": "Тензор (СБИС)"}, {"code": "2LT", "name": "Линк-Сервис"}]);
+    let r = t.gql(Some(&client), publish, json!({"o": list})).await;
+    assert_eq!(error(&r).0, "FORBIDDEN", "{r}");
+    let r = t.gql(Some(&admin), publish, json!({"o": list})).await;
+    assert_eq!(
+        r["data"]["publishEdoOperators"]["operators"],
+        json!([{"code": "2BE", "name": "Тензор (СБИС)"}, {"code": "2LT", "name": "Линк-Сервис"}]),
+        "{r}"
+    );
+    let r = t
+        .gql(
+            Some(&admin),
+            publish,
+            json!({"o": [{"code": "2B", "name": "x"}]}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.operators".to_owned())),
+        "{r}"
+    );
+    let r = t
+        .gql(Some(&client), "{ edoOperators { code } }", json!({}))
+        .await;
+    assert_eq!(
+        r["data"]["edoOperators"],
+        json!([{"code": "2BE"}, {"code": "2LT"}]),
+        "{r}"
+    );
+    let roam = "mutation($c: UUID!, $o: String!, $p: String!) { requestEdoRoaming(input: { companyId: $c, operatorCode: $o, participantId: $p }) { edoStatus { status operatorName lessorOperatorName } } }";
+    // Контур.Диадок is no longer listed.
+    let r = t
+        .gql(
+            Some(&client),
+            roam,
+            json!({"c": company, "o": "2BM", "p": "2BM-12345"}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        (
+            "VALIDATION".to_owned(),
+            Some("input.operatorCode".to_owned())
+        ),
+        "{r}"
+    );
+    let r = t
+        .gql(
+            Some(&client),
+            roam,
+            json!({"c": company, "o": "2LT", "p": "2LT-7707083893"}),
+        )
+        .await;
+    let s = &r["data"]["requestEdoRoaming"]["edoStatus"];
+    assert_eq!(
+        (&s["status"], &s["operatorName"], &s["lessorOperatorName"]),
+        (
+            &json!("ROAMING_REQUESTED"),
+            &json!("Линк-Сервис"),
+            &Value::Null
+        ),
+        "{r}"
+    );
+}
+
+#[tokio::test]
 async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_request_mails_its_documents(
 ) {
     let t = TestApp::spawn_with(|s| s.upload_max_bytes = 4096).await;

@@ -185,6 +185,8 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "a list filtered to the caller's companies: tried below with B's ИНН as the search",
     ),
     ("terms", "public to every signed-in person"),
+    ("edoOperators", "public to every signed-in person, as `news`"),
+    ("publishEdoOperators", "ADMIN only, as `publishNews`"),
     (
         "imports",
         "ACCOUNTANT, AUDITOR and ADMIN only (a CLIENT is FORBIDDEN before any look-up): tried in imports.rs",
