@@ -277,24 +277,55 @@ pub async fn invoice(
                 .iter()
                 .find(|f| &f.resolution_number == resolution)
                 .ok_or_else(|| ApiError::NotFound(format!("fine {resolution}")))?;
-            if f.amount - f.paid <= Decimal::ZERO {
+            // What is owed for it (the discounted amount while the discount lasts, and the lessor's fee:
+            // the fine's `due`), payments covering the fine before the fee.
+            let outstanding = f.due - f.paid;
+            if outstanding <= Decimal::ZERO {
                 return Err(ApiError::validation("what.fine", "the fine is paid"));
             }
-            (
-                vec![Line {
+            let fine_part = (f.due - f.fee - f.paid).max(Decimal::ZERO);
+            let fee_part = outstanding - fine_part;
+            let discount = match (f.discount_until, f.discount_expired) {
+                (Some(until), false) => format!(
+                    ", со скидкой 50 % при оплате до {} включительно (ч. 1.3 ст. 32.2 КоАП РФ)",
+                    documents::date(until)
+                ),
+                _ => String::new(),
+            };
+            let mut items = Vec::new();
+            if fine_part > Decimal::ZERO {
+                items.push(Line {
                     kind: LineKind::Fine,
                     description: format!(
-                        "Возмещение штрафа по постановлению № {} от {} ({})",
+                        "Возмещение штрафа по постановлению № {} от {} ({}){discount}",
                         f.resolution_number,
                         documents::date(f.issued_on),
                         f.vehicle
                     ),
-                    amount: f.amount - f.paid,
+                    amount: fine_part,
                     vat_rate: None,
                     vat_amount: Decimal::ZERO,
-                }],
-                date,
-            )
+                });
+            }
+            if fee_part > Decimal::ZERO {
+                // The lessor's fee is a service of its own: VAT inside, at the rate of the invoice's date.
+                let rate = domain::values::vat_rate_on(date);
+                items.push(Line {
+                    kind: LineKind::Fine,
+                    description: format!(
+                        "Вознаграждение лизингодателя за перевыставление штрафа по постановлению № {}",
+                        f.resolution_number
+                    ),
+                    amount: fee_part,
+                    vat_rate: Some(rate),
+                    vat_amount: Money::round(fee_part).vat_inside(rate).amount(),
+                });
+            }
+            let due = match (f.discount_until, f.discount_expired) {
+                (Some(until), false) if until >= date => until,
+                _ => date,
+            };
+            (items, due)
         }
     };
     Ok(Invoice {

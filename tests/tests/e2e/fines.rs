@@ -251,6 +251,40 @@ async fn a_fines_register_is_matched_by_vehicle_discounted_charged_the_fee_and_i
         "{turn}"
     );
     assert_eq!(debt, "1050.00");
+    // Its invoice asks for what is owed: the half within the discount, and the fee on a line of its own.
+    let r = t
+        .gql(
+            Some(&client),
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {fine: \"18810177260304000012\"} }) \
+               { document { file { sha256 } } } }",
+            json!({ "k": ld32 }),
+        )
+        .await;
+    let sha = ok(&r)["requestInvoice"]["document"]["file"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, pdf) = t.download(Some(&client), &sha).await;
+    assert_eq!(status, 200);
+    let text = documents::inspect::text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needle in [
+        "со скидкой 50 % при оплате до 24.03.2026 включительно",
+        "Вознаграждение лизингодателя за перевыставление штрафа",
+        "1 050,00",
+    ] {
+        assert!(text.contains(needle), "missing «{needle}» in {text}");
+    }
+    let codes = documents::inspect::qr_codes(&pdf);
+    let fields = documents::qr::parse(&codes[0]).expect("a payment QR");
+    assert_eq!(fields["Sum"], "105000");
+    assert!(
+        fields["Purpose"].starts_with("Возмещение штрафа по договору лизинга № ЛД-32"),
+        "{}",
+        fields["Purpose"]
+    );
     // The notification tells the client the discount and its last day.
     let r = t
         .gql(
