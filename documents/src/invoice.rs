@@ -17,6 +17,10 @@ pub enum LineKind {
     Penalty,
     /// A re-billed traffic fine (compensation, no VAT).
     Fine,
+    /// A re-billed insurance premium (compensation of an insurance service, no VAT).
+    Insurance,
+    /// The early buyout of the asset (VAT inside on the leasing part).
+    Buyout,
 }
 
 /// A line of the invoice.
@@ -100,7 +104,11 @@ impl Invoice {
             date(self.contract_date)
         );
         let kinds: Vec<LineKind> = self.lines.iter().map(|l| l.kind).collect();
-        let what = if kinds.iter().all(|k| *k == LineKind::Leasing) {
+        let what = if kinds.contains(&LineKind::Buyout) {
+            "Досрочный выкуп предмета лизинга".to_owned()
+        } else if kinds.iter().all(|k| *k == LineKind::Insurance) {
+            "Возмещение страховой премии".to_owned()
+        } else if kinds.iter().all(|k| *k == LineKind::Leasing) {
             "Лизинговый платеж".to_owned()
         } else if kinds.iter().all(|k| *k == LineKind::Penalty) {
             "Пени".to_owned()

@@ -86,6 +86,10 @@ pub enum InvoiceSubject {
     Fine(String),
     /// One schedule line (what is still open on it).
     Line(u32),
+    /// The contract's re-billed insurance premiums not yet paid.
+    Insurance,
+    /// The early buyout as the quote computed it.
+    EarlyBuyout(domain::contract::BuyoutQuote),
 }
 
 /// A generated document, stored and recorded.
@@ -327,11 +331,110 @@ pub async fn invoice(
             };
             (items, due)
         }
+        InvoiceSubject::Insurance => {
+            let policies: Vec<(String, String, String, Decimal)> = sqlx::query_as(
+                "SELECT kind, number, insurer, premium - premium_paid FROM policies_view \
+                 WHERE contract_id = $1 AND payer = 'lessor' AND status <> 'cancelled' \
+                   AND premium > premium_paid ORDER BY first_starts_on, policy_id",
+            )
+            .bind(contract_id)
+            .fetch_all(&docs.pool)
+            .await?;
+            if policies.is_empty() {
+                return Err(ApiError::validation(
+                    "what",
+                    "no insurance premium is owed on the contract",
+                ));
+            }
+            let items = policies
+                .into_iter()
+                .map(|(kind, number, insurer, unpaid)| Line {
+                    kind: LineKind::Insurance,
+                    description: format!(
+                        "Возмещение страховой премии по полису {} № {number} ({insurer}), договор лизинга № {} от {}",
+                        match kind.as_str() {
+                            "osago" => "ОСАГО",
+                            "kasko" => "КАСКО",
+                            "property" => "страхования имущества",
+                            _ => "страхования",
+                        },
+                        c.number,
+                        documents::date(c.contract_date)
+                    ),
+                    amount: unpaid,
+                    vat_rate: None,
+                    vat_amount: Decimal::ZERO,
+                })
+                .collect();
+            (items, date)
+        }
+        InvoiceSubject::EarlyBuyout(q) => {
+            if q.total <= Money::ZERO {
+                return Err(ApiError::validation(
+                    "what.earlyBuyout",
+                    "nothing is to be paid for the early buyout on that day",
+                ));
+            }
+            // The leasing part (principal, unpaid lines, the redemption, less the credit) carries VAT at the
+            // rate of the quote's day; penalties and fines do not.
+            let leasing = q.outstanding_principal + q.unpaid_due + q.redemption - q.credit;
+            let rate = domain::values::vat_rate_on(q.as_of);
+            let mut items = Vec::new();
+            if leasing > Money::ZERO {
+                items.push(Line {
+                    kind: LineKind::Buyout,
+                    description: format!(
+                        "Досрочный выкуп предмета лизинга по договору лизинга № {} от {} на {}: \
+                         невозмещённая стоимость {}, неоплаченные платежи {}, выкупной платёж {}{}",
+                        c.number,
+                        documents::date(c.contract_date),
+                        documents::date(q.as_of),
+                        documents::money(q.outstanding_principal.amount()),
+                        documents::money(q.unpaid_due.amount()),
+                        documents::money(q.redemption.amount()),
+                        if q.credit > Money::ZERO {
+                            format!(
+                                ", за вычетом переплаты {}",
+                                documents::money(q.credit.amount())
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    amount: leasing.amount(),
+                    vat_rate: Some(rate),
+                    vat_amount: leasing.vat_inside(rate).amount(),
+                });
+            }
+            if q.penalties > Money::ZERO {
+                items.push(Line {
+                    kind: LineKind::Penalty,
+                    description: format!(
+                        "Пени по договору лизинга № {} по {}",
+                        c.number,
+                        documents::date(q.as_of)
+                    ),
+                    amount: q.penalties.amount(),
+                    vat_rate: None,
+                    vat_amount: Decimal::ZERO,
+                });
+            }
+            if q.fines > Money::ZERO {
+                items.push(Line {
+                    kind: LineKind::Fine,
+                    description: format!("Возмещение штрафов по договору лизинга № {}", c.number),
+                    amount: q.fines.amount(),
+                    vat_rate: None,
+                    vat_amount: Decimal::ZERO,
+                });
+            }
+            (items, q.as_of)
+        }
     };
     Ok(Invoice {
         number,
         date,
-        due_date,
+        due_date: due_date.max(date),
         seller: docs.lessor.organisation.clone(),
         buyer: company(docs, c.company_id).await?,
         contract_number: c.number,

@@ -282,6 +282,26 @@ const WORDING: &[(&str, &str, &str)] = &[
         "NOTHING_DUE",
         "неоплаченных пеней нет",
     ),
+    (
+        "no insurance premium is owed on the contract",
+        "NOTHING_DUE",
+        "по договору нет неоплаченной страховой премии",
+    ),
+    (
+        "nothing is to be paid for the early buyout on that day",
+        "NOTHING_DUE",
+        "к оплате за досрочный выкуп на эту дату ничего нет",
+    ),
+    (
+        "the early buyout is quoted by the contract",
+        "INVALID",
+        "сумму досрочного выкупа рассчитывает договор",
+    ),
+    (
+        "the quote's day is before the business date",
+        "DATE_ORDER",
+        "дата расчёта раньше текущего операционного дня",
+    ),
     ("the fine is paid", "ALREADY_PAID", "штраф уже оплачен"),
     (
         "the line is paid or cancelled",

@@ -300,6 +300,10 @@ pub enum InvoiceSubjectInput {
     Fine(String),
     /// A schedule line, by its number.
     Line(i32),
+    /// The re-billed insurance premiums not yet paid.
+    Insurance(bool),
+    /// The early buyout as quoted on this day (`earlyBuyoutQuote(asOf)`): not before the business date.
+    EarlyBuyout(Date),
 }
 
 impl InvoiceSubjectInput {
@@ -313,6 +317,14 @@ impl InvoiceSubjectInput {
                 u32::try_from(n)
                     .map_err(|_| ApiError::validation("what.line", "must not be negative"))?,
             ),
+            Self::Insurance(_) => InvoiceSubject::Insurance,
+            // Quoted by the mutation, which loads the contract once it is authorized.
+            Self::EarlyBuyout(_) => {
+                return Err(ApiError::validation(
+                    "what.earlyBuyout",
+                    "the early buyout is quoted by the contract",
+                ))
+            }
         })
     }
 }
@@ -1024,7 +1036,12 @@ impl DocumentMutation {
         input: RequestInvoiceInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        let subject = input.what.subject().map_err(ApiError::in_input)?;
+        let subject = match input.what {
+            InvoiceSubjectInput::EarlyBuyout(as_of) => {
+                InvoiceSubject::EarlyBuyout(buyout_quote(ctx, input.contract_id, as_of.0).await?)
+            }
+            what => what.subject().map_err(ApiError::in_input)?,
+        };
         let on = (
             input.contract_id,
             Operation::GenerateDocuments as fn(Uuid) -> Operation,
@@ -1464,4 +1481,36 @@ async fn edo(
         edo_status(ctx, company_id).await?,
         Done::from(&out),
     ))
+}
+
+/// The early-buyout quote of a contract the caller may invoice, on `as_of` (not before the business date).
+async fn buyout_quote(
+    ctx: &Context<'_>,
+    contract_id: Uuid,
+    as_of: chrono::NaiveDate,
+) -> Result<domain::contract::BuyoutQuote, ApiError> {
+    // As `generated_on` checks it: an unseen contract is not found.
+    let company = contract_company(ctx, contract_id).await?;
+    allow_seen(ctx, Operation::GenerateDocuments(company), || {
+        ApiError::NotFound("contract not found".into())
+    })?;
+    let app = app(ctx);
+    let today: Option<chrono::NaiveDate> =
+        sqlx::query_scalar("SELECT business_date FROM business_day_view")
+            .fetch_optional(&app.pool)
+            .await?;
+    if today.is_some_and(|t| as_of < t) {
+        return Err(ApiError::validation(
+            "input.what.earlyBuyout",
+            "the quote's day is before the business date",
+        ));
+    }
+    let aggregate = app
+        .contracts
+        .load(&contract_id.to_string())
+        .await
+        .map_err(crate::error::command_error)?;
+    aggregate
+        .early_buyout_quote(as_of, &app.calendar)
+        .map_err(|e| ApiError::validation("input.what.earlyBuyout", e.to_string()))
 }

@@ -217,6 +217,146 @@ async fn an_invoice_reads_back_with_its_payment_qr_and_the_act_closes_at_the_deb
     );
 }
 
+/// Requests an invoice for `what` on `contract`; its PDF text (white space squashed) and its QR fields.
+async fn invoice_of(
+    t: &TestApp,
+    token: &str,
+    contract: Uuid,
+    what: Value,
+) -> (String, std::collections::HashMap<String, String>) {
+    let r = t
+        .gql(
+            Some(token),
+            "mutation($k: UUID!, $w: InvoiceSubjectInput!) { requestInvoice(input: { contractId: $k, what: $w }) \
+               { document { file { sha256 } } } }",
+            json!({"k": contract, "w": what}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let sha = r["data"]["requestInvoice"]["document"]["file"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, pdf) = t.download(Some(token), &sha).await;
+    assert_eq!(status, 200);
+    let codes = inspect::qr_codes(&pdf);
+    assert_eq!(codes.len(), 1);
+    let fields = qr::parse(&codes[0]).expect("a ГОСТ Р 56042-2014 payload");
+    (
+        squash(&inspect::text(&pdf)),
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn insurance_debt_and_an_early_buyout_are_invoiced_with_a_purpose_the_matcher_reads_back() {
+    use domain::payments::purpose::{self, Kind};
+    let t = TestApp::spawn().await;
+    let (admin, company, contract) = contract_on_march_20(&t, "ЛД-2026/09").await;
+    let client = t.sign_in(Role::Client, &[company]).await;
+    // Nothing is owed for insurance yet.
+    let r = t
+        .gql(
+            Some(&client),
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {insurance: true} }) { document { id } } }",
+            json!({"k": contract}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.what".to_owned())),
+        "{r}"
+    );
+    let r = t
+        .gql(
+            Some(&admin),
+            "mutation($c: UUID!) { issuePolicy(input: {contractId: $c, insurer: \"ВСК\", kind: KASKO, \
+               number: \"КАСКО-9\", startsOn: \"2026-03-01\", endsOn: \"2027-02-28\", sumInsured: \"300000\", \
+               premium: \"12000\", payer: LESSOR}) { policy { id } } }",
+            json!({"c": contract}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let (text, fields) = invoice_of(&t, &client, contract, json!({"insurance": true})).await;
+    assert!(
+        text.contains("Возмещение страховой премии по полису КАСКО № КАСКО-9 (ВСК)"),
+        "{text}"
+    );
+    assert_eq!(fields["Sum"], "1200000");
+    assert!(
+        fields["Purpose"]
+            .starts_with("Возмещение страховой премии по договору лизинга № ЛД-2026/09"),
+        "{}",
+        fields["Purpose"]
+    );
+    assert_eq!(
+        purpose::read(&fields["Purpose"]).main_kind(),
+        Kind::Insurance
+    );
+
+    // The early buyout as quoted on the business date: the same total, VAT on the leasing part.
+    let r = t
+        .gql(
+            Some(&client),
+            "query($k: UUID!) { earlyBuyoutQuote(contractId: $k, asOf: \"2026-03-20\") { total } }",
+            json!({"k": contract}),
+        )
+        .await;
+    let total: Decimal = r["data"]["earlyBuyoutQuote"]["total"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (text, fields) =
+        invoice_of(&t, &client, contract, json!({"earlyBuyout": "2026-03-20"})).await;
+    assert!(
+        text.contains("Досрочный выкуп предмета лизинга по договору лизинга № ЛД-2026/09 от 01.02.2026 на 20.03.2026"),
+        "{text}"
+    );
+    assert_eq!(
+        fields["Sum"],
+        (total * Decimal::from(100)).trunc().to_string()
+    );
+    assert!(
+        fields["Purpose"]
+            .starts_with("Досрочный выкуп предмета лизинга по договору лизинга № ЛД-2026/09"),
+        "{}",
+        fields["Purpose"]
+    );
+    assert_eq!(purpose::read(&fields["Purpose"]).main_kind(), Kind::Leasing);
+    // Not before the business date; and not on another company's contract.
+    let r = t
+        .gql(
+            Some(&client),
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {earlyBuyout: \"2026-03-01\"} }) { document { id } } }",
+            json!({"k": contract}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        (
+            "VALIDATION".to_owned(),
+            Some("input.what.earlyBuyout".to_owned())
+        ),
+        "{r}"
+    );
+    let other = t
+        .company(&admin, company_input("7712345671", "773601001"))
+        .await;
+    let stranger = t.sign_in(Role::Client, &[other]).await;
+    let r = t
+        .gql(
+            Some(&stranger),
+            "mutation($k: UUID!) { requestInvoice(input: { contractId: $k, what: {earlyBuyout: \"2026-03-20\"} }) { document { id } } }",
+            json!({"k": contract}),
+        )
+        .await;
+    assert_eq!(error(&r).0, "NOT_FOUND", "{r}");
+}
+
 #[tokio::test]
 async fn a_company_connects_to_edo_step_by_step_and_bad_ids_are_refused_by_field() {
     let t = TestApp::spawn().await;
