@@ -112,6 +112,8 @@ pub struct LiveFeed {
     /// Accounts that marked notifications read (on any node).
     reads: broadcast::Sender<Uuid>,
     position: watch::Sender<Option<Checkpoint>>,
+    /// Subscriptions started (their "from now" fixed) since the process started.
+    started: std::sync::atomic::AtomicU64,
 }
 
 impl LiveFeed {
@@ -122,6 +124,7 @@ impl LiveFeed {
             wakes: broadcast::channel(1024).0,
             reads: broadcast::channel(1024).0,
             position: watch::channel(None).0,
+            started: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -163,7 +166,15 @@ impl LiveFeed {
                 }
             }
         };
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (rx, cp)
+    }
+
+    /// How many subscriptions have started on this process (each counted once its starting position is
+    /// fixed): what comes after lets a caller know a subscription it asked for is in place.
+    pub fn started(&self) -> u64 {
+        self.started.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The accounts that mark notifications read from now on, on any node.

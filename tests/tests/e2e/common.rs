@@ -824,3 +824,27 @@ pub fn captured_logs() -> CapturedLogs {
     })
     .clone()
 }
+
+impl TestApp {
+    /// Subscribes on `ws` and waits until this server has started the subscription (fixed where it starts):
+    /// a subscription without `after` starts at the log as committed then, and the graphql-transport-ws
+    /// protocol acknowledges nothing, so a test that commits right after subscribing waits for this first.
+    pub async fn subscribe(
+        &self,
+        ws: &mut cabinet_tests::Subscriptions,
+        id: &str,
+        query: &str,
+        variables: Value,
+    ) {
+        let before = self.app.live.started();
+        ws.subscribe(id, query, variables).await;
+        eventually(&format!("subscription {id} started"), || async {
+            if self.app.live.started() > before {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        })
+        .await;
+    }
+}

@@ -321,7 +321,8 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     let mut live = Subscriptions::connect(&base, Some(&w.client))
         .await
         .unwrap();
-    live.subscribe(
+    w.t.subscribe(
+        &mut live,
         "n",
         ADDED,
         json!({ "c": w.company, "a": seen[0]["position"] }),
@@ -464,13 +465,13 @@ async fn every_kind_is_produced_seen_over_graphql_and_a_subscription_and_is_the_
     assert_eq!(live_kinds, set(&every_kind(Audience::Client)));
     // Staff kinds over a subscription of the back office, resumed from the very start.
     let mut back_office = Subscriptions::connect(&base, Some(&w.admin)).await.unwrap();
-    back_office
-        .subscribe(
-            "s",
-            ADDED,
-            json!({ "c": w.company, "a": w.t.first_position(&w.admin).await }),
-        )
-        .await;
+    w.t.subscribe(
+        &mut back_office,
+        "s",
+        ADDED,
+        json!({ "c": w.company, "a": w.t.first_position(&w.admin).await }),
+    )
+    .await;
     let got = back_office
         .collect_until("s", |got| got.len() >= staff.len())
         .await;
@@ -707,7 +708,7 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
         .is_err());
 
     // Requests: a live update, then the connection drops; what happened meanwhile comes on resume.
-    ws.subscribe(
+    w.t.subscribe(&mut ws,
         "r",
         "subscription($c: UUID!, $a: Position) { requestUpdated(companyId: $c, after: $a) { position requestId request { status } } }",
         // From the start of the log (the company has no request yet), so the subscription's own start cannot
@@ -738,7 +739,7 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     let mut ws = Subscriptions::connect(&base, Some(&w.client))
         .await
         .unwrap();
-    ws.subscribe(
+    w.t.subscribe(&mut ws,
         "r",
         "subscription($c: UUID!, $a: Position) { requestUpdated(companyId: $c, after: $a) { requestId request { status } } }",
         json!({ "c": w.company, "a": seen_request }),
@@ -753,8 +754,13 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     let all = w.list(&w.client, Some(w.company), false).await;
     let oldest_first: Vec<&Value> = all.iter().rev().collect();
     let first_seen = oldest_first[0]["position"].as_str().unwrap();
-    ws.subscribe("n", ADDED, json!({ "c": w.company, "a": first_seen }))
-        .await;
+    w.t.subscribe(
+        &mut ws,
+        "n",
+        ADDED,
+        json!({ "c": w.company, "a": first_seen }),
+    )
+    .await;
     let got = ws
         .collect_until("n", |g| g.len() >= oldest_first.len() - 1)
         .await;
@@ -763,7 +769,7 @@ async fn a_subscription_to_another_company_is_refused_and_a_dropped_one_resumes_
     assert_eq!(ids, expected);
     // Debt: a payment changes it, and the subscriber gets the new figure, as `debt` tells it.
     const DEBT: &str = "leasingDue credit total nextPayment { date amount }";
-    ws.subscribe(
+    w.t.subscribe(&mut ws,
         "d",
         &format!(
             "subscription($c: UUID!, $a: Position) {{ debtChanged(companyId: $c, after: $a) {{ debt {{ {DEBT} }} }} }}"
@@ -980,7 +986,7 @@ async fn the_position_a_mutation_returns_resumes_every_subscription() {
     let mut ws = Subscriptions::connect(&base, Some(&w.client))
         .await
         .unwrap();
-    ws.subscribe("n", ADDED, json!({ "c": w.company, "a": first }))
+    w.t.subscribe(&mut ws, "n", ADDED, json!({ "c": w.company, "a": first }))
         .await;
     let got = ws.collect_until("n", |g| g.len() >= 2).await;
     let kinds: Vec<&str> = got
@@ -989,7 +995,8 @@ async fn the_position_a_mutation_returns_resumes_every_subscription() {
         .collect();
     assert_eq!(kinds, ["PAYMENT_RECEIVED", "PAYMENT_RECEIVED"], "{got:?}");
     // The notification's own position resumes after it: only the second payment's.
-    ws.subscribe(
+    w.t.subscribe(
+        &mut ws,
         "m",
         ADDED,
         json!({ "c": w.company, "a": got[0]["notificationAdded"]["position"] }),
@@ -1001,7 +1008,7 @@ async fn the_position_a_mutation_returns_resumes_every_subscription() {
         got[1]["notificationAdded"]["id"]
     );
     // The debt feed takes the same position.
-    ws.subscribe(
+    w.t.subscribe(&mut ws,
         "d",
         "subscription($c: UUID!, $a: Position) { debtChanged(companyId: $c, after: $a) { position debt { credit } } }",
         json!({ "c": w.company, "a": first }),
@@ -1050,8 +1057,9 @@ async fn a_subscription_without_a_position_starts_after_what_was_committed_befor
             .await
             .unwrap();
         pay(before).await;
-        one.subscribe("n", q, json!({ "c": w.company })).await;
-        all.subscribe("n", q, json!({ "c": null })).await;
+        w.t.subscribe(&mut one, "n", q, json!({ "c": w.company }))
+            .await;
+        w.t.subscribe(&mut all, "n", q, json!({ "c": null })).await;
         pay(after).await;
         for (name, ws) in [("one", &mut one), ("all", &mut all)] {
             let got = ws.collect_until("n", |g| !g.is_empty()).await;
@@ -1117,7 +1125,8 @@ async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_
     let mut ws = Subscriptions::connect(&base, Some(&w.client))
         .await
         .unwrap();
-    ws.subscribe(
+    w.t.subscribe(
+        &mut ws,
         "all",
         "subscription { notificationAdded { kind companyId } }",
         json!({}),
@@ -1150,8 +1159,8 @@ async fn without_a_company_a_subscription_follows_every_company_the_caller_sees_
         .unwrap();
     let mut staff = Subscriptions::connect(&base, Some(&w.admin)).await.unwrap();
     let q = "subscription { requestUpdated { requestId request { companyId } } }";
-    mine.subscribe("r", q, json!({})).await;
-    staff.subscribe("r", q, json!({})).await;
+    w.t.subscribe(&mut mine, "r", q, json!({})).await;
+    w.t.subscribe(&mut staff, "r", q, json!({})).await;
     let file = |company: Uuid| {
         w.ok(
             &w.admin,
@@ -1191,13 +1200,13 @@ async fn the_unread_count_streams_when_notifications_arrive_and_when_another_dev
     let mut phone = Subscriptions::connect(&base, Some(&w.client))
         .await
         .unwrap();
-    phone
-        .subscribe(
-            "u",
-            "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }",
-            json!({ "c": w.company }),
-        )
-        .await;
+    w.t.subscribe(
+        &mut phone,
+        "u",
+        "subscription($c: UUID!) { unreadNotificationCount(companyId: $c) }",
+        json!({ "c": w.company }),
+    )
+    .await;
     let now = w.unread(&w.client, Some(w.company)).await;
     let first = phone.collect_until("u", |g| !g.is_empty()).await;
     assert_eq!(
