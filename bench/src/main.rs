@@ -76,6 +76,9 @@ enum Child {
         url: String,
         #[arg(long)]
         file: PathBuf,
+        /// `statement` or `fines`.
+        #[arg(long, default_value = "statement")]
+        kind: String,
     },
 }
 
@@ -123,8 +126,8 @@ fn main() -> anyhow::Result<()> {
         // The server keeps its own runtime (the default multi-threaded one, as `cabinet serve`).
         return tokio::runtime::Runtime::new()?.block_on(run_server(url));
     }
-    if let Some(Child::Import { url, file }) = cli.child {
-        return tokio::runtime::Runtime::new()?.block_on(run_import(url, file));
+    if let Some(Child::Import { url, file, kind }) = cli.child {
+        return tokio::runtime::Runtime::new()?.block_on(run_import(url, file, kind));
     }
     // The load generator's own runtime, in its own process.
     tokio::runtime::Builder::new_multi_thread()
@@ -133,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         .block_on(run(cli))
 }
 
-async fn run_import(url: String, file: PathBuf) -> anyhow::Result<()> {
+async fn run_import(url: String, file: PathBuf, kind: String) -> anyhow::Result<()> {
     let settings = api::config::Settings {
         database_url: Some(url.into()),
         clock: api::config::ClockMode::Manual,
@@ -142,15 +145,14 @@ async fn run_import(url: String, file: PathBuf) -> anyhow::Result<()> {
     let db = api::startup::Database::open(&settings).await?;
     let app = api::app::App::new(db.pool.clone(), &settings)?;
     let t = Instant::now();
-    let report = app
-        .importer()
-        .statement(
-            std::fs::File::open(&file)?,
-            "bench.txt",
-            &projections::store::event::CommandMeta::system("bench"),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.message()))?;
+    let meta = projections::store::event::CommandMeta::system("bench");
+    let importer = app.importer();
+    let input = std::fs::File::open(&file)?;
+    let report = match kind.as_str() {
+        "fines" => importer.fines(input, "bench.csv", &meta).await,
+        _ => importer.statement(input, "bench.txt", &meta).await,
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.message()))?;
     let seconds = t.elapsed().as_secs_f64();
     println!(
         "{}",
@@ -821,6 +823,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .unwrap_or_else(|e| failed("statement import", e));
     rss_by_phase.push(("statement import", peak_rss_mb(server.child.id())));
+    let fines_import = scenarios::fines_import(&ctx, &url)
+        .await
+        .unwrap_or_else(|e| failed("fines import", e));
+    rss_by_phase.push(("fines import", peak_rss_mb(server.child.id())));
     let rss = peak_rss_mb(server.child.id());
     drop(server.child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await;
@@ -1018,6 +1024,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "fan_out": fan_out,
         "day_close": day_close,
         "statement_import": statement_import,
+        "fines_import": fines_import,
     });
     let md = markdown(
         &report,
@@ -1263,6 +1270,18 @@ fn extra_markdown(report: &Value) -> String {
         d["seconds"].as_f64().unwrap_or(0.0),
         d["contracts_per_second"].as_f64().unwrap_or(0.0)
     );
+    let f = &report["fines_import"];
+    if f["lines"].is_number() {
+        s += &format!(
+            "\nA traffic fines register of {} resolutions ({:.1} MB, CSV) matched by plate and re-billed in {:.1} s \
+             ({:.0} fines/s, importer peak RSS {:.0} MB).\n",
+            f["lines"],
+            f["file_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            f["import_seconds"].as_f64().unwrap_or(0.0),
+            f["fines_per_second"].as_f64().unwrap_or(0.0),
+            f["importer_peak_rss_mb"].as_f64().unwrap_or(0.0),
+        );
+    }
     let i = &report["statement_import"];
     if i["lines"].is_number() {
         s += &format!(

@@ -552,3 +552,70 @@ pub async fn statement_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
         "report": child["report"],
     }))
 }
+
+/// A traffic fines register of 100,000 resolutions (10,000 in a quick run), CSV, on the seeded contracts'
+/// plates (several fines per contract: they go in waves of distinct contracts), imported as `cabinet import
+/// fines` does in a child process while the server runs. Reports fines re-billed per second and the
+/// importer's peak RSS.
+pub async fn fines_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
+    let lines = if c.quick { 10_000 } else { 100_000 };
+    let plates: Vec<String> = sqlx::query_scalar(
+        "SELECT registration_plate FROM contracts_view \
+         WHERE status IN ('concluded', 'active') AND registration_plate IS NOT NULL \
+         ORDER BY contract_id LIMIT 20000",
+    )
+    .fetch_all(&c.pool)
+    .await?;
+    anyhow::ensure!(!plates.is_empty(), "no leased vehicle with a plate");
+    let file = c.data_dir.join("fines.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(w, "УИН;Дата постановления;Сумма;Статья;Госномер;Описание")?;
+        for i in 0..lines {
+            writeln!(
+                w,
+                "1881{i:016};01.06.2027;500,00;ч. 2 ст. 12.9;{};Превышение скорости на 20–40 км/ч",
+                plates[i % plates.len()]
+            )?;
+        }
+        w.flush()?;
+    }
+    let bytes = std::fs::metadata(&file)?.len();
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["import", "--kind", "fines", "--url", url, "--file"])
+        .arg(&file)
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let child: Value = serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .rfind(|l| l.starts_with(b"{"))
+            .unwrap_or_default(),
+    )?;
+    let seconds = child["seconds"].as_f64().unwrap_or(f64::NAN);
+    let registered = child["report"]["matched"].as_f64().unwrap_or(0.0);
+    anyhow::ensure!(
+        registered as usize == lines,
+        "{registered} of {lines} fines registered: {}",
+        child["report"]
+    );
+    let _ = std::fs::remove_file(&file);
+    eprintln!(
+        "bench: fines import: {lines} in {seconds:.1} s ({:.0}/s)",
+        registered / seconds
+    );
+    Ok(json!({
+        "lines": lines,
+        "file_bytes": bytes,
+        "import_seconds": seconds,
+        "fines_per_second": registered / seconds,
+        "importer_peak_rss_mb": child["peak_rss_mb"],
+        "report": child["report"],
+    }))
+}

@@ -198,7 +198,8 @@ fn concluded(i: usize, id: Uuid, company: Uuid) -> anyhow::Result<ContractEvent>
             year: 2025,
             vin: None,
             serial_number: Some(format!("SN{i:09}")),
-            registration_plate: None,
+            // A plate of its own: the fines register matches by it.
+            registration_plate: Some(format!("B{i:07}")),
         },
         price,
         advance,
