@@ -200,6 +200,63 @@ pub(crate) fn hash_file(file: &mut std::fs::File) -> std::io::Result<(String, i6
     Ok((hex, size, head))
 }
 
+/// The file's SHA-256, size and first bytes (it is read once through, then rewound), on a blocking thread.
+///
+/// # Errors
+/// VALIDATION on `file` when it cannot be read.
+pub(crate) async fn hashed(
+    mut file: std::fs::File,
+) -> Result<(String, i64, Vec<u8>, std::fs::File), ApiError> {
+    tokio::task::spawn_blocking(move || hash_file(&mut file).map(|(h, s, head)| (h, s, head, file)))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| ApiError::validation("file", format!("the file could not be read: {e}")))
+}
+
+/// Reads the records `open` makes of `file` on a blocking thread, sending chunks of [`CHUNK`] (two in flight
+/// at most); a reader's error ends the stream after the records before it.
+pub(crate) fn records_in_chunks<T, I>(
+    file: std::fs::File,
+    open: impl FnOnce(BufReader<std::fs::File>) -> Result<I, FileError> + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<T>, FileError>>
+where
+    T: Send + 'static,
+    I: Iterator<Item = Result<T, FileError>>,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let reader = match open(BufReader::with_capacity(64 * 1024, file)) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut items = Vec::with_capacity(CHUNK);
+        for item in reader {
+            match item {
+                Ok(record) => items.push(record),
+                Err(e) => {
+                    if !items.is_empty()
+                        && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err()
+                    {
+                        return;
+                    }
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+            if items.len() >= CHUNK && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
+                return;
+            }
+        }
+        if !items.is_empty() {
+            let _ = tx.blocking_send(Ok(items));
+        }
+    });
+    rx
+}
+
 /// Reads `file` on a blocking thread, sending chunks of [`CHUNK`] items (two in flight at most).
 fn read_in_chunks(
     file: std::fs::File,
@@ -273,16 +330,11 @@ impl Importer {
     /// breaks off midway is reported `failed` with the reason, keeping what was received before.
     pub async fn statement(
         &self,
-        mut file: std::fs::File,
+        file: std::fs::File,
         name: &str,
         meta: &CommandMeta,
     ) -> Result<Report, ApiError> {
-        let (sha256, size, head, file) = tokio::task::spawn_blocking(move || {
-            hash_file(&mut file).map(|(h, s, head)| (h, s, head, file))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
-        .map_err(|e| ApiError::validation("file", format!("the file could not be read: {e}")))?;
+        let (sha256, size, head, file) = hashed(file).await?;
         let Some(format) = StatementFormat::detect(&head) else {
             return Err(ApiError::validation(
                 "file",

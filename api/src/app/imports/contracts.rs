@@ -6,19 +6,18 @@
 //! changes nothing.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufReader;
 
 use domain::contract::{Advance, ContractCommand, ContractError, ContractTerms, LeasingSubject};
 use domain::penalty::PenaltyTerms;
 use domain::schedule::{RedemptionKind, ScheduleKind};
 use domain::values::{Email, Money, Vin};
 use formats::contracts::ContractRecord;
-use formats::{FileError, Rejected};
+use formats::Rejected;
 use projections::store::event::CommandMeta;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{hash_file, Importer, Rejection, Report, Tally, CHUNK};
+use super::{hashed, records_in_chunks, Importer, Rejection, Report, Tally};
 use crate::error::ApiError;
 
 /// The namespace of the ids of imported contracts: a contract's id is the UUID v5 of its external id in it.
@@ -30,35 +29,6 @@ pub fn contract_id(external_id: &str) -> Uuid {
 }
 
 type Chunk = Vec<Result<ContractRecord, Rejected>>;
-
-fn read_in_chunks(file: std::fs::File) -> tokio::sync::mpsc::Receiver<Result<Chunk, FileError>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        let reader = formats::contracts::Reader::new(BufReader::with_capacity(64 * 1024, file));
-        let mut items = Vec::with_capacity(CHUNK);
-        for item in reader {
-            match item {
-                Ok(r) => items.push(r),
-                Err(e) => {
-                    if !items.is_empty()
-                        && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err()
-                    {
-                        return;
-                    }
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-            if items.len() >= CHUNK && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
-                return;
-            }
-        }
-        if !items.is_empty() {
-            let _ = tx.blocking_send(Ok(items));
-        }
-    });
-    rx
-}
 
 fn money(field: &str, raw: &str) -> Result<Money, (String, String)> {
     Money::parse(raw).map_err(|e| (field.to_owned(), e.reason))
@@ -170,16 +140,11 @@ impl Importer {
     /// VALIDATION on `file` when it is not a contracts file (nothing is stored); a database error.
     pub async fn contracts(
         &self,
-        mut file: std::fs::File,
+        file: std::fs::File,
         name: &str,
         meta: &CommandMeta,
     ) -> Result<Report, ApiError> {
-        let (sha256, size, head, file) = tokio::task::spawn_blocking(move || {
-            hash_file(&mut file).map(|(h, s, head)| (h, s, head, file))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
-        .map_err(|e| ApiError::validation("file", format!("the file could not be read: {e}")))?;
+        let (sha256, size, head, file) = hashed(file).await?;
         if !formats::contracts::detect(&head) {
             return Err(ApiError::validation(
                 "file",
@@ -190,7 +155,8 @@ impl Importer {
             .begin("contracts", "jsonl", name, &sha256, size, meta)
             .await?;
         let source = format!("import:{import_id}");
-        let mut chunks = read_in_chunks(file);
+        let mut chunks =
+            records_in_chunks(file, |input| Ok(formats::contracts::Reader::new(input)));
         let mut seen: HashSet<String> = HashSet::new();
         let run = async {
             while let Some(chunk) = chunks.recv().await {

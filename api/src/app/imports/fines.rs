@@ -5,59 +5,19 @@
 //! nothing; one whose vehicle no open contract leases is rejected with the reason, for staff to look at.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufReader;
 
 use domain::contract::{ContractCommand, ContractError};
 use domain::values::Money;
 use formats::fines::{plate_key, FineLine, RegisterFormat};
-use formats::{FileError, Rejected};
+use formats::Rejected;
 use projections::store::event::CommandMeta;
 use uuid::Uuid;
 
-use super::{hash_file, Importer, Rejection, Report, Tally, CHUNK};
+use super::{hashed, records_in_chunks, Importer, Rejection, Report, Tally};
 use crate::error::ApiError;
 
 /// What the reading thread hands over.
 type Chunk = Vec<Result<FineLine, Rejected>>;
-
-fn read_in_chunks(
-    file: std::fs::File,
-    format: RegisterFormat,
-) -> tokio::sync::mpsc::Receiver<Result<Chunk, FileError>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        let input = BufReader::with_capacity(64 * 1024, file);
-        let reader = match formats::fines::Reader::new(input, format) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        };
-        let mut items = Vec::with_capacity(CHUNK);
-        for item in reader {
-            match item {
-                Ok(line) => items.push(line),
-                Err(e) => {
-                    if !items.is_empty()
-                        && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err()
-                    {
-                        return;
-                    }
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-            if items.len() >= CHUNK && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
-                return;
-            }
-        }
-        if !items.is_empty() {
-            let _ = tx.blocking_send(Ok(items));
-        }
-    });
-    rx
-}
 
 /// A contract that may lease a register's vehicle.
 struct Candidate {
@@ -89,16 +49,11 @@ impl Importer {
     /// breaks off midway is reported `failed` with the reason, keeping what was registered before.
     pub async fn fines(
         &self,
-        mut file: std::fs::File,
+        file: std::fs::File,
         name: &str,
         meta: &CommandMeta,
     ) -> Result<Report, ApiError> {
-        let (sha256, size, head, file) = tokio::task::spawn_blocking(move || {
-            hash_file(&mut file).map(|(h, s, head)| (h, s, head, file))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
-        .map_err(|e| ApiError::validation("file", format!("the file could not be read: {e}")))?;
+        let (sha256, size, head, file) = hashed(file).await?;
         let Some(format) = RegisterFormat::detect(&head) else {
             return Err(ApiError::validation(
                 "file",
@@ -108,7 +63,9 @@ impl Importer {
         let (import_id, meta) = self
             .begin("fines_register", format.as_str(), name, &sha256, size, meta)
             .await?;
-        let mut chunks = read_in_chunks(file, format);
+        let mut chunks = records_in_chunks(file, move |input| {
+            formats::fines::Reader::new(input, format)
+        });
         let mut seen: HashSet<String> = HashSet::new();
         let run = async {
             while let Some(chunk) = chunks.recv().await {
