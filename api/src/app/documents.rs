@@ -623,16 +623,22 @@ pub async fn certificate(
         }
         DocumentKind::BookValueCertificate => {
             let lines = views::load_schedules(&docs.pool, &[contract_id]).await?;
-            // The part of the financed amount not yet repaid: the principal of the lines falling due after the
-            // date, and the redemption payment.
+            // No book value comes from the accounting system yet: the figure is the cabinet's estimate, and
+            // says so — the part of the financed amount not yet repaid: the principal of the lines falling
+            // due after the date (an explicit schedule's lines have no split: their whole amount, as the
+            // early-buyout quote counts them), and the redemption payment.
             let principal: Decimal = lines
                 .iter()
                 .filter(|l| l.status != "cancelled" && l.due_date > as_of)
                 .map(|l| match l.kind.as_str() {
                     "redemption" => l.amount,
-                    _ => l.principal.unwrap_or(Decimal::ZERO),
+                    _ => l.principal.unwrap_or(l.amount),
                 })
                 .sum();
+            facts.push((
+                "Источник суммы".into(),
+                "расчётная оценка по графику платежей (не данные бухгалтерского учёта)".into(),
+            ));
             let (rate, vat_amount) = vat(principal, as_of);
             facts.push((
                 "Остаточная (невозмещённая) стоимость".into(),
@@ -652,7 +658,7 @@ pub async fn certificate(
                 format!(
                     "{} сообщает, что по состоянию на {on} остаточная стоимость предмета лизинга по {} — \
                      невозмещённая часть стоимости предмета лизинга (основной долг по платежам, срок которых не \
-                     наступил, и выкупной платеж) — составляет {} руб.",
+                     наступил, и выкупной платеж), рассчитанная по графику платежей, — составляет {} руб.",
                     docs.lessor.organisation.name, contract_line, money(principal)
                 ),
             )

@@ -1219,3 +1219,100 @@ async fn lists_inside_a_request_page_like_every_connection_and_lists_count_their
     assert_eq!(d["clients"]["totalCount"], clients, "{r}");
     assert!(clients < accounts);
 }
+
+/// The text of the company's only document of `kind` (white space squashed).
+async fn document_text(w: &World, kind: &str) -> String {
+    let r = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { documents(companyId: $c) { edges { node { kind file { sha256 } } } } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    let of_kind: Vec<&Value> = r["data"]["documents"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .filter(|e| e["node"]["kind"] == kind)
+        .collect();
+    assert_eq!(of_kind.len(), 1, "{kind}: {r}");
+    let (status, pdf) =
+        w.t.download(
+            Some(&w.client),
+            of_kind[0]["node"]["file"]["sha256"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    documents::inspect::text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn each_certificate_request_completes_into_its_pdf_and_a_completed_contract_gets_its_os1() {
+    let w = World::new().await;
+    // Business day 02.03.2026; the contract's one line (300 000) is due 10.03: no debt yet.
+    for (kind, document, needles) in [
+        ("NO_DEBT", "NO_DEBT_CERTIFICATE", vec!["ЛД-1", "02.03.2026"]),
+        (
+            "CONTRACT_IN_FORCE",
+            "CONTRACT_IN_FORCE_CERTIFICATE",
+            vec!["Справка о действии договора лизинга", "действует"],
+        ),
+        (
+            "BOOK_VALUE",
+            "BOOK_VALUE_CERTIFICATE",
+            vec![
+                "300 000,00",
+                "расчётная оценка по графику платежей (не данные бухгалтерского учёта)",
+            ],
+        ),
+    ] {
+        let id = w
+            .submitted(json!({"certificate": {"certificate": kind, "asOf": "2026-03-02"}}))
+            .await;
+        let done = w.review_and_complete(id, Value::Null).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        let effect = w.effect(id).await;
+        assert_eq!(effect["effect"], "APPLIED", "{kind}: {effect}");
+        let text = document_text(&w, document).await;
+        for needle in needles {
+            assert!(
+                text.contains(needle),
+                "{kind}: missing «{needle}» in {text}"
+            );
+        }
+    }
+    // The ОС-1 act once everything is paid and the contract completed.
+    let pay = w
+        .gql(
+            &w.admin,
+            "mutation($c: UUID!) { recordPayment(input: {contractId: $c, amount: \"300000\", date: \"2026-03-02\", \
+               bankReference: \"п/п 77\", purpose: LEASING_PAYMENT}) { position } }",
+            json!({"c": w.contract}),
+        )
+        .await;
+    assert!(pay["errors"].is_null(), "{pay}");
+    let r = w
+        .gql(
+            &w.admin,
+            "mutation($c: UUID!) { completeContract(input: {contractId: $c, date: \"2026-03-02\"}) { position } }",
+            json!({"c": w.contract}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let r = w
+        .gql(
+            &w.admin,
+            "mutation($k: UUID!) { issueOs1(input: { contractId: $k }) { document { kind } } }",
+            json!({"k": w.contract}),
+        )
+        .await;
+    assert_eq!(r["data"]["issueOs1"]["document"]["kind"], "OS_1", "{r}");
+    let text = document_text(&w, "OS_1").await;
+    for needle in ["Унифицированная форма № ОС-1", "ОКУД 0306001", "ЛД-1"]
+    {
+        assert!(text.contains(needle), "missing «{needle}» in {text}");
+    }
+}
