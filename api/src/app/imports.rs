@@ -164,6 +164,18 @@ pub(crate) struct Tally {
     rejections: Vec<Rejection>,
 }
 
+impl Tally {
+    /// Counts a rejected line and keeps why.
+    fn reject(&mut self, place: usize, field: impl Into<String>, reason: impl Into<String>) {
+        self.rejected += 1;
+        self.rejections.push(Rejection {
+            place,
+            field: field.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
 /// What the reading thread hands over.
 enum Item {
     Line(Box<StatementLine>),
@@ -526,12 +538,7 @@ impl Importer {
             t.lines += 1;
             match item {
                 Item::Rejected(r) => {
-                    t.rejected += 1;
-                    t.rejections.push(Rejection {
-                        place: r.place,
-                        field: r.field,
-                        reason: r.reason,
-                    });
+                    t.reject(r.place, r.field, r.reason);
                 }
                 Item::Line(line) => {
                     if !self.incoming(&line, accounts) {
@@ -663,12 +670,7 @@ impl Importer {
                 // Another import of the same payment committed first.
                 Err(BankPaymentError::AlreadyReceived) => t.duplicates += 1,
                 Err(e) => {
-                    t.rejected += 1;
-                    t.rejections.push(Rejection {
-                        place: 0,
-                        field: "payment".into(),
-                        reason: e.to_string(),
-                    });
+                    t.reject(0, "payment", e.to_string());
                 }
             }
         }

@@ -160,10 +160,7 @@ async fn contracts_from_the_accounting_system_are_concluded_once_and_a_changed_s
     );
 
     // The same file again: nothing new.
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let events = t.event_count().await;
     let again = import(&t, &staff, file.as_bytes()).await;
     let r = &again["report"];
     assert_eq!(
@@ -177,10 +174,7 @@ async fn contracts_from_the_accounting_system_are_concluded_once_and_a_changed_s
         "{r}"
     );
     assert!(again["position"].is_null(), "{again}");
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let after = t.event_count().await;
     assert_eq!(after, events);
 
     // Line 1 paid; the accounting system spreads the rest over four lines (a supplementary agreement).

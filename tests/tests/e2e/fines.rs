@@ -310,10 +310,7 @@ async fn a_fines_register_is_matched_by_vehicle_discounted_charged_the_fee_and_i
     );
 
     // The same register again: nothing new in the log.
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let events = t.event_count().await;
     let again = import(&t, &staff, "fines-2026-03.csv", file.as_bytes()).await;
     let r = &again["report"];
     assert_eq!(
@@ -322,10 +319,7 @@ async fn a_fines_register_is_matched_by_vehicle_discounted_charged_the_fee_and_i
         "{r}"
     );
     assert!(again["position"].is_null(), "{again}");
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let after = t.event_count().await;
     assert_eq!(after, events);
     // One file, one story.
     let r = t
@@ -436,10 +430,7 @@ async fn the_xml_register_is_read_alike_and_a_file_that_is_not_a_register_stores
         "{f}"
     );
     // A PDF, and a CSV without the columns a register needs: refused by name, no import row, no event.
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let events = t.event_count().await;
     let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM imports")
         .fetch_one(&t.pool)
         .await
@@ -468,10 +459,7 @@ async fn the_xml_register_is_read_alike_and_a_file_that_is_not_a_register_stores
         report["error"].as_str().unwrap().contains("ResolutionDate"),
         "{report}"
     );
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&t.pool)
-        .await
-        .unwrap();
+    let after = t.event_count().await;
     assert_eq!(after, events);
     let imports_after: i64 = sqlx::query_scalar("SELECT count(*) FROM imports")
         .fetch_one(&t.pool)

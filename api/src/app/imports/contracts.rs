@@ -17,7 +17,7 @@ use projections::store::event::CommandMeta;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{hashed, records_in_chunks, Importer, Rejection, Report, Tally};
+use super::{hashed, records_in_chunks, Importer, Report, Tally};
 use crate::error::ApiError;
 
 /// The namespace of the ids of imported contracts: a contract's id is the UUID v5 of its external id in it.
@@ -189,13 +189,9 @@ impl Importer {
         meta: &CommandMeta,
     ) -> Result<Tally, ApiError> {
         let mut t = Tally::default();
+        // The field at fault and why, as the helpers below name them.
         let reject = |t: &mut Tally, place: usize, (field, reason): (String, String)| {
-            t.rejected += 1;
-            t.rejections.push(Rejection {
-                place,
-                field,
-                reason,
-            });
+            t.reject(place, field, reason)
         };
         let mut records = Vec::new();
         for item in items {

@@ -13,7 +13,7 @@ use formats::Rejected;
 use projections::store::event::CommandMeta;
 use uuid::Uuid;
 
-use super::{hashed, records_in_chunks, Importer, Rejection, Report, Tally};
+use super::{hashed, records_in_chunks, Importer, Report, Tally};
 use crate::error::ApiError;
 
 /// What the reading thread hands over.
@@ -96,19 +96,11 @@ impl Importer {
         meta: &CommandMeta,
     ) -> Result<Tally, ApiError> {
         let mut t = Tally::default();
-        let reject = |t: &mut Tally, place: usize, field: &str, reason: String| {
-            t.rejected += 1;
-            t.rejections.push(Rejection {
-                place,
-                field: field.to_owned(),
-                reason,
-            });
-        };
         let mut lines = Vec::new();
         for item in items {
             t.lines += 1;
             match item {
-                Err(r) => reject(&mut t, r.place, &r.field, r.reason),
+                Err(r) => t.reject(r.place, r.field, r.reason),
                 // The same resolution twice in the file.
                 Ok(line) if !seen.insert(line.uin.clone()) => t.duplicates += 1,
                 Ok(line) => lines.push(line),
@@ -192,11 +184,10 @@ impl Importer {
             let contract = match open.as_slice() {
                 [one] => one.contract_id,
                 [] if found.is_empty() => {
-                    reject(
-                        &mut t,
+                    t.reject(
                         line.place,
                         field,
-                        "no contract leases a vehicle with this VIN or plate".into(),
+                        "no contract leases a vehicle with this VIN or plate",
                     );
                     continue;
                 }
@@ -205,8 +196,7 @@ impl Importer {
                         .iter()
                         .map(|c| format!("№ {} ({})", c.number, c.status))
                         .collect();
-                    reject(
-                        &mut t,
+                    t.reject(
                         line.place,
                         field,
                         format!(
@@ -219,8 +209,7 @@ impl Importer {
                 several => {
                     let numbers: Vec<String> =
                         several.iter().map(|c| format!("№ {}", c.number)).collect();
-                    reject(
-                        &mut t,
+                    t.reject(
                         line.place,
                         field,
                         format!(
@@ -284,9 +273,9 @@ impl Importer {
                     // Registered meanwhile by another import of the same register.
                     Err(ContractError::DuplicateFine(_)) => t.duplicates += 1,
                     Err(ContractError::OutOfRange { field, reason }) => {
-                        reject(&mut t, place, register_field(field), reason.to_owned())
+                        t.reject(place, register_field(field), reason.to_owned())
                     }
-                    Err(e) => reject(&mut t, place, "Fine", e.to_string()),
+                    Err(e) => t.reject(place, "Fine", e.to_string()),
                 }
             }
         }
