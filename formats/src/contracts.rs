@@ -10,7 +10,7 @@ use std::io::BufRead;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::{FileError, Rejected, MAX_RECORD_BYTES};
+use crate::{read_line_bounded, FileError, Rejected, MAX_RECORD_BYTES};
 
 /// The lessee, as the accounting system names it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -147,33 +147,14 @@ impl<R: BufRead> Iterator for Reader<R> {
                 return None;
             }
             let mut bytes = Vec::new();
-            let mut too_long = false;
-            // One line, at most MAX_RECORD_BYTES kept.
-            loop {
-                let buf = match self.input.fill_buf() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        self.ended = true;
-                        return Some(Err(e.into()));
-                    }
-                };
-                if buf.is_empty() {
-                    break;
+            let read = match read_line_bounded(&mut self.input, &mut bytes) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
                 }
-                let (take, done) = match buf.iter().position(|b| *b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (buf.len(), false),
-                };
-                if bytes.len() + take > MAX_RECORD_BYTES {
-                    too_long = true;
-                } else {
-                    bytes.extend_from_slice(&buf[..take]);
-                }
-                self.input.consume(take);
-                if done {
-                    break;
-                }
-            }
+            };
+            let too_long = read > MAX_RECORD_BYTES;
             if bytes.is_empty() && !too_long {
                 self.ended = true;
                 return None;

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use quick_xml::events::Event;
 use rust_decimal::Decimal;
 
-use crate::{amount, date, FileError, Rejected, MAX_RECORD_BYTES};
+use crate::{amount, date, read_line_bounded, FileError, Rejected, MAX_RECORD_BYTES};
 
 /// One resolution of the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,30 +366,6 @@ fn read_record<R: BufRead>(
     }
     let (text, _, _) = encoding_rs::WINDOWS_1251.decode(&bytes);
     Ok(Some(text.into_owned()))
-}
-
-/// One physical line, at most a little over [`MAX_RECORD_BYTES`] kept (the rest of a longer line is read
-/// and dropped, so memory stays bounded); the bytes read.
-fn read_line_bounded<R: BufRead>(input: &mut R, out: &mut Vec<u8>) -> Result<usize, FileError> {
-    let mut total = 0;
-    loop {
-        let buf = input.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(total);
-        }
-        let (take, done) = match buf.iter().position(|b| *b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        if out.len() <= MAX_RECORD_BYTES {
-            out.extend_from_slice(&buf[..take]);
-        }
-        input.consume(take);
-        total += take;
-        if done {
-            return Ok(total);
-        }
-    }
 }
 
 /// Splits a record at `separator` outside quotes, unquoting.

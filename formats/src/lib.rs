@@ -134,6 +134,33 @@ impl StatementFormat {
     }
 }
 
+/// One physical line, at most a little over [`MAX_RECORD_BYTES`] kept (the rest of a longer line is read
+/// and dropped, so memory stays bounded); the bytes read.
+pub(crate) fn read_line_bounded<R: std::io::BufRead>(
+    input: &mut R,
+    out: &mut Vec<u8>,
+) -> Result<usize, FileError> {
+    let mut total = 0;
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if out.len() <= MAX_RECORD_BYTES {
+            out.extend_from_slice(&buf[..take]);
+        }
+        input.consume(take);
+        total += take;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
 /// Parses an amount written with a point or a comma and at most two decimals («1500.00», «1 500,5»).
 pub fn amount(raw: &str) -> Result<Decimal, String> {
     let cleaned: String = raw
