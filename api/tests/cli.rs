@@ -680,3 +680,116 @@ async fn a_fines_register_is_imported_from_the_command_line_and_a_second_run_cha
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn accounting_documents_are_imported_from_a_directory_on_the_command_line_and_a_second_run_changes_nothing(
+) {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(5).await.unwrap();
+    let app = App::new(pool.clone(), &Settings::default()).unwrap();
+    let first = company_with_contract(&app, "ЛД-CLI").await;
+    let (company, inn): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT c.company_id, co.inn FROM contracts_view c JOIN companies_view co USING (company_id) \
+         WHERE c.contract_id = $1",
+    )
+    .bind(first)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("cabinet-documents-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(dir.join("pdf")).unwrap();
+    let contracts = dir.join("contracts.jsonl");
+    std::fs::write(
+        &contracts,
+        serde_json::json!({
+            "externalId": "1C-CLI", "number": "ЛД-1C-CLI", "date": "2026-02-01", "company": {"inn": inn},
+            "contactEmail": "buh@romashka.ru",
+            "subject": {"kind": "экскаватор", "make": "JCB", "model": "3CX", "year": 2024, "serialNumber": "JCB3CX0001"},
+            "price": "600000.00", "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true},
+            "schedule": [{"dueDate": "2026-03-10", "amount": "300000.00"}, {"dueDate": "2026-04-10", "amount": "300000.00"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let url = db.url.clone();
+    let run = move |args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || cabinet_owned(&url, args))
+    };
+    let o = run(vec![
+        "import".into(),
+        "contracts".into(),
+        contracts.to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let package = dir.join("package");
+    std::fs::create_dir_all(package.join("pdf")).unwrap();
+    std::fs::write(package.join("pdf/5.pdf"), b"%PDF-1.7\n\x00\x01").unwrap();
+    std::fs::write(
+        package.join("documents.jsonl"),
+        serde_json::json!({
+            "externalId": "ACT-5", "kind": "act", "contract": "1C-CLI", "number": "5", "date": "2026-03-31",
+            "periodFrom": "2026-03-01", "periodTo": "2026-03-31", "amount": "300000.00", "vat": "50000.00",
+            "pdf": "pdf/5.pdf"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let args = vec![
+        "import".into(),
+        "documents".into(),
+        package.to_string_lossy().into_owned(),
+        "--json".into(),
+    ];
+    let o = run(args.clone()).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (
+            report["kind"].as_str(),
+            report["matched"].as_i64(),
+            report["rejected"].as_i64()
+        ),
+        (Some("accounting_documents"), Some(1), Some(0)),
+        "{report}"
+    );
+    // The act is the company's document, of its contract, for March.
+    let (kind, period): (String, chrono::NaiveDate) = sqlx::query_as(
+        "SELECT kind, period_from FROM exchange_documents_view WHERE company_id = $1 AND external_id = 'ACT-5'",
+    )
+    .bind(company)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), period.to_string().as_str()),
+        ("act", "2026-03-01")
+    );
+    // Again, as text: unchanged.
+    let o = run(args[..3].to_vec()).await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("imported 0") && text(&o).contains("unchanged 1"),
+        "{}",
+        text(&o)
+    );
+    // A directory without a manifest is not a package: nothing stored.
+    let o = run(vec![
+        "import".into(),
+        "documents".into(),
+        dir.join("pdf").to_string_lossy().into_owned(),
+    ])
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("VALIDATION: file:") && text(&o).contains("documents.jsonl"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,6 +34,12 @@ pub enum DocumentKind {
     Os1,
     /// A file a side uploaded.
     Uploaded,
+    /// Счёт-фактура from the accounting system.
+    TaxInvoice,
+    /// УПД (универсальный передаточный документ) from the accounting system.
+    Upd,
+    /// Акт оказанных услуг from the accounting system.
+    Act,
 }
 
 impl DocumentKind {
@@ -47,7 +53,15 @@ impl DocumentKind {
             Self::BookValueCertificate => "book_value_certificate",
             Self::Os1 => "os1",
             Self::Uploaded => "uploaded",
+            Self::TaxInvoice => "tax_invoice",
+            Self::Upd => "upd",
+            Self::Act => "act",
         }
+    }
+
+    /// An accounting document the accounting system issues (imported, never generated here).
+    pub fn is_accounting(self) -> bool {
+        matches!(self, Self::TaxInvoice | Self::Upd | Self::Act)
     }
 }
 
@@ -220,6 +234,27 @@ pub struct DocumentInfo {
     pub date: NaiveDate,
     /// The file.
     pub file: FileRef,
+    /// What the accounting system says of an accounting document (with its kind, and only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<Box<Accounting>>,
+}
+
+/// An accounting document as the accounting system issued it: its id there, the period it covers, its sums
+/// and the formalised file in the ФНС's XML format (the one ЭДО carries), beside the printed PDF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounting {
+    /// The accounting system's id of the document.
+    pub external_id: String,
+    /// First day of the period it covers.
+    pub period_from: NaiveDate,
+    /// Last day of the period it covers.
+    pub period_to: NaiveDate,
+    /// Its total, VAT included.
+    pub amount: crate::values::Money,
+    /// The VAT in it.
+    pub vat: crate::values::Money,
+    /// The ФНС XML file (none for a paper-only document).
+    pub formal: Option<FileRef>,
 }
 
 /// A command to a document.
@@ -331,6 +366,35 @@ impl DomainEvent for DocumentEvent {
     }
 }
 
+/// The checks of an accounting document's details.
+fn accounting(a: &Accounting, info: &DocumentInfo) -> Result<(), DocumentError> {
+    let invalid = |field: &'static str, message: &str| {
+        Err(DocumentError::Invalid {
+            field,
+            message: message.into(),
+        })
+    };
+    if a.external_id.trim().is_empty() || a.external_id.chars().count() > 100 {
+        return invalid("id", "must be 1 to 100 characters");
+    }
+    if a.period_from > a.period_to {
+        return invalid("period", "its first day is after its last");
+    }
+    if a.amount.is_negative() || a.vat.is_negative() || a.vat > a.amount {
+        return invalid("vat", "must be between zero and the amount");
+    }
+    if info.contract_id.is_none() {
+        return invalid("contract", "an accounting document is about a contract");
+    }
+    if info.number.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return invalid("number", "must not be blank");
+    }
+    match &a.formal {
+        Some(f) if !f.content_type.ends_with("xml") => invalid("xml", "must be the ФНС XML file"),
+        _ => Ok(()),
+    }
+}
+
 fn reason(v: &str) -> Result<String, DocumentError> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > 2000 {
@@ -371,6 +435,17 @@ impl Aggregate for Document {
                         field: "title",
                         message: "must be 1 to 300 characters".into(),
                     });
+                }
+                if info.kind.is_accounting() != info.accounting.is_some() {
+                    return Err(DocumentError::Invalid {
+                        field: "kind",
+                        message:
+                            "an accounting document comes with its accounting details, and only it"
+                                .into(),
+                    });
+                }
+                if let Some(a) = &info.accounting {
+                    accounting(a, &info)?;
                 }
                 DocumentEvent::DocumentIssued {
                     document_id,
@@ -503,6 +578,7 @@ mod tests {
                 title: "Дополнительное соглашение".into(),
                 date: d("2026-03-02"),
                 file: file('a'),
+                accounting: None,
             },
         }
     }
@@ -700,5 +776,94 @@ mod tests {
             .then_expect_events(vec![DocumentEvent::DocumentAnnulled {
                 party: Party::Staff,
             }]);
+    }
+
+    fn accounting_info(accounting: Option<Accounting>, kind: DocumentKind) -> DocumentInfo {
+        DocumentInfo {
+            company_id: Uuid::from_u128(2),
+            contract_id: Some(Uuid::from_u128(3)),
+            request_id: None,
+            kind,
+            number: Some("17".into()),
+            title: "УПД № 17 от 28.02.2026".into(),
+            date: d("2026-02-28"),
+            file: file('a'),
+            accounting: accounting.map(Box::new),
+        }
+    }
+
+    fn february() -> Accounting {
+        Accounting {
+            external_id: "BP-1".into(),
+            period_from: d("2026-02-01"),
+            period_to: d("2026-02-28"),
+            amount: crate::values::Money::parse("300000.00").unwrap(),
+            vat: crate::values::Money::parse("50000.00").unwrap(),
+            formal: Some(FileRef::new(&"c".repeat(64), "17.xml", "application/xml", 10).unwrap()),
+        }
+    }
+
+    #[test]
+    fn an_accounting_document_is_issued_with_its_period_and_sums_and_only_an_accounting_kind_has_them(
+    ) {
+        let issue = |info: DocumentInfo| DocumentCommand::Issue {
+            document_id: Uuid::from_u128(1),
+            party: Party::Staff,
+            info,
+        };
+        let good = accounting_info(Some(february()), DocumentKind::Upd);
+        TestFramework::<Document>::with(())
+            .given_no_previous_events()
+            .when(issue(good.clone()))
+            .then_expect_events(vec![DocumentEvent::DocumentIssued {
+                document_id: Uuid::from_u128(1),
+                party: Party::Staff,
+                info: good,
+            }]);
+        let reversed = Accounting {
+            period_from: d("2026-03-01"),
+            ..february()
+        };
+        let vat_above = Accounting {
+            vat: crate::values::Money::parse("300000.01").unwrap(),
+            ..february()
+        };
+        let pdf_as_formal = Accounting {
+            formal: Some(file('d')),
+            ..february()
+        };
+        let no_contract = DocumentInfo {
+            contract_id: None,
+            ..accounting_info(Some(february()), DocumentKind::TaxInvoice)
+        };
+        for (info, field) in [
+            (accounting_info(None, DocumentKind::Upd), "kind"),
+            (
+                accounting_info(Some(february()), DocumentKind::Uploaded),
+                "kind",
+            ),
+            (accounting_info(Some(reversed), DocumentKind::Act), "period"),
+            (accounting_info(Some(vat_above), DocumentKind::Upd), "vat"),
+            (
+                accounting_info(Some(pdf_as_formal), DocumentKind::Upd),
+                "xml",
+            ),
+            (no_contract, "contract"),
+        ] {
+            TestFramework::<Document>::with(())
+                .given_no_previous_events()
+                .when(issue(info))
+                .then_expect_error_message(&format!(
+                    "{field}: {}",
+                    match field {
+                        "kind" =>
+                            "an accounting document comes with its accounting details, and only it",
+                        "period" => "its first day is after its last",
+                        "vat" => "must be between zero and the amount",
+                        "xml" => "must be the ФНС XML file",
+                        _ => "an accounting document is about a contract",
+                    }
+                ));
+        }
     }
 }

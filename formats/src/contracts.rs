@@ -5,12 +5,8 @@
 //!
 //! Amounts are JSON strings («1500.00»): money never travels as a floating-point number.
 
-use std::io::BufRead;
-
 use chrono::NaiveDate;
 use serde::Deserialize;
-
-use crate::{read_line_bounded, FileError, Rejected, MAX_RECORD_BYTES};
 
 /// The lessee, as the accounting system names it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -111,97 +107,18 @@ pub struct ContractRecord {
 }
 
 /// Reads a contracts file line by line.
-pub struct Reader<R> {
-    input: R,
-    line: usize,
-    ended: bool,
-}
+pub type Reader<R> = crate::jsonl::Reader<R, ContractRecord>;
 
-impl<R: BufRead> Reader<R> {
-    /// A reader of `input`.
-    pub fn new(input: R) -> Self {
-        Self {
-            input,
-            line: 0,
-            ended: false,
-        }
-    }
-}
-
-/// The field a serde message names («missing field `number`», «unknown field `colour`», «… at line 1
-/// column 40» inside `subject`…), or `record`.
-fn field_of(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.contains("field `"))
-        .map_or_else(|| "record".to_owned(), str::to_owned)
-}
-
-impl<R: BufRead> Iterator for Reader<R> {
-    type Item = Result<Result<ContractRecord, Rejected>, FileError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.ended {
-                return None;
-            }
-            let mut bytes = Vec::new();
-            let read = match read_line_bounded(&mut self.input, &mut bytes) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.ended = true;
-                    return Some(Err(e));
-                }
-            };
-            let too_long = read > MAX_RECORD_BYTES;
-            if bytes.is_empty() && !too_long {
-                self.ended = true;
-                return None;
-            }
-            self.line += 1;
-            let place = self.line;
-            if too_long {
-                return Some(Ok(Err(Rejected {
-                    place,
-                    field: "record".into(),
-                    reason: format!("longer than {MAX_RECORD_BYTES} bytes"),
-                })));
-            }
-            let text = match std::str::from_utf8(&bytes) {
-                Ok(t) => t.trim_start_matches('\u{feff}').trim(),
-                Err(_) => {
-                    return Some(Ok(Err(Rejected {
-                        place,
-                        field: "record".into(),
-                        reason: "is not UTF-8".into(),
-                    })))
-                }
-            };
-            if text.is_empty() {
-                continue;
-            }
-            return Some(Ok(match serde_json::from_str::<ContractRecord>(text) {
-                Ok(mut r) => {
-                    r.place = place;
-                    Ok(r)
-                }
-                Err(e) => Err(Rejected {
-                    place,
-                    field: field_of(&e.to_string()),
-                    reason: e.to_string(),
-                }),
-            }));
-        }
+impl crate::jsonl::Record for ContractRecord {
+    fn placed(mut self, place: usize) -> Self {
+        self.place = place;
+        self
     }
 }
 
 /// Whether the start of a file looks like a contracts file (a JSON object first).
 pub fn detect(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    head.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{')
+    crate::jsonl::detect(head)
 }
 
 #[cfg(test)]

@@ -6,13 +6,17 @@
 //!   1.03, Windows-1251, DOS (866) or UTF-8);
 //! - [`camt`]: an ISO 20022 bank-to-customer statement (`camt.053`, any version from 001.02);
 //! - [`fines`]: the traffic fines register (CSV or XML);
-//! - [`contracts`]: contracts and schedules from the accounting system (JSON Lines).
+//! - [`contracts`]: contracts and schedules from the accounting system (JSON Lines, [`jsonl`]);
+//! - [`accounting`]: accounting documents from the accounting system (a package: a JSON Lines manifest and
+//!   the files it names) and the ФНС XML of a счёт-фактура or УПД.
 //!
 //! docs/formats.md describes each field by field.
 
+pub mod accounting;
 pub mod camt;
 pub mod contracts;
 pub mod fines;
+pub mod jsonl;
 pub mod onec;
 
 use chrono::NaiveDate;
@@ -92,7 +96,8 @@ pub enum FileError {
 }
 
 impl FileError {
-    fn format(field: &str, reason: impl Into<String>) -> Self {
+    /// A file that is not of the format, with the field at fault.
+    pub fn format(field: &str, reason: impl Into<String>) -> Self {
         Self::Format {
             field: field.to_owned(),
             reason: reason.into(),

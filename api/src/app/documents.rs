@@ -780,6 +780,7 @@ pub async fn issue(
             title: title.clone(),
             date,
             file: file.clone(),
+            accounting: None,
         },
     };
     let position = match docs.documents.execute(&id.to_string(), command, meta).await {

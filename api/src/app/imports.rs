@@ -144,9 +144,14 @@ pub struct Importer {
     pub lessor: Arc<Lessor>,
     /// Contract commands (the fines register).
     pub contracts: Arc<CommandExecutor<domain::contract::Contract>>,
+    /// Document commands (accounting documents).
+    pub documents: Arc<CommandExecutor<domain::document::Document>>,
+    /// Where the files of accounting documents are stored.
+    pub store: Arc<dyn crate::app::files::FileStore>,
 }
 
 pub mod contracts;
+pub mod documents;
 mod fines;
 
 /// Counts of one chunk.
@@ -235,16 +240,31 @@ where
     T: Send + 'static,
     I: Iterator<Item = Result<T, FileError>>,
 {
+    chunks_of(CHUNK, move || {
+        open(BufReader::with_capacity(64 * 1024, file))
+    })
+}
+
+/// Reads the records `open` makes on a blocking thread, sending chunks of `size` (two in flight at most); a
+/// reader's error ends the stream after the records before it.
+pub(crate) fn chunks_of<T, I>(
+    size: usize,
+    open: impl FnOnce() -> Result<I, FileError> + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<T>, FileError>>
+where
+    T: Send + 'static,
+    I: Iterator<Item = Result<T, FileError>>,
+{
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        let reader = match open(BufReader::with_capacity(64 * 1024, file)) {
+        let reader = match open() {
             Ok(r) => r,
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
                 return;
             }
         };
-        let mut items = Vec::with_capacity(CHUNK);
+        let mut items = Vec::with_capacity(size);
         for item in reader {
             match item {
                 Ok(record) => items.push(record),
@@ -258,7 +278,7 @@ where
                     return;
                 }
             }
-            if items.len() >= CHUNK && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
+            if items.len() >= size && tx.blocking_send(Ok(std::mem::take(&mut items))).is_err() {
                 return;
             }
         }

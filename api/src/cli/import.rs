@@ -40,6 +40,17 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import accounting documents from the accounting system (счета-фактуры, УПД, acts; docs/formats.md):
+    /// a ZIP archive or a directory holding `documents.jsonl` and the files it names. Each document is
+    /// listed to its contract's company (and sent for signature when the line carries the lessor's
+    /// signature); a package imported again changes nothing. Exit status as for a statement.
+    Documents {
+        /// The package: a ZIP archive or a directory.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn open(path: &std::path::Path) -> anyhow::Result<(std::fs::File, String)> {
@@ -72,7 +83,12 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
         report.format.as_deref().unwrap_or("-"),
         report.status
     );
-    if report.kind == "contracts" {
+    if report.kind == "accounting_documents" {
+        println!(
+            "documents {}: imported {}, unchanged {}, rejected {}",
+            report.lines, report.matched, report.duplicates, report.rejected
+        );
+    } else if report.kind == "contracts" {
         println!(
             "contracts {}: created {}, changed {}, unchanged {}, rejected {}",
             report.lines, report.matched, report.changed, report.duplicates, report.rejected
@@ -106,6 +122,29 @@ fn print(report: &Report, json: bool) -> anyhow::Result<()> {
 
 pub async fn import_command(command: ImportCommand, app: &App) -> anyhow::Result<i32> {
     match command {
+        ImportCommand::Documents { path, json } => {
+            let (package, name) = if path.is_dir() {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (
+                    crate::app::imports::documents::Package::Dir(path.clone()),
+                    name,
+                )
+            } else {
+                let (file, name) = open(&path)?;
+                (crate::app::imports::documents::Package::Zip(file), name)
+            };
+            let meta = projections::store::event::CommandMeta::system("cli");
+            let report = app
+                .importer()
+                .accounting_documents(package, &name, &meta)
+                .await
+                .map_err(|e| failed(&path, e))?;
+            print(&report, json)?;
+            Ok(if report.status == "done" { 0 } else { 1 })
+        }
         ImportCommand::Contracts { path, json } => {
             let (file, name) = open(&path)?;
             let meta = projections::store::event::CommandMeta::system("cli");

@@ -106,6 +106,11 @@ const WORDING: &[(&str, &str, &str)] = &[
         "это не файл договоров: нужен JSON Lines, по одному договору в строке",
     ),
     (
+        "not an accounting-documents package*",
+        "FILE_FORMAT",
+        "это не пакет учётных документов: нужен ZIP-архив с documents.jsonl и файлами, которые он называет",
+    ),
+    (
         "a line already due or paid cannot change",
         "LINE_SETTLED",
         "строку графика, срок которой наступил или которая оплачена, изменить нельзя",

@@ -46,6 +46,12 @@ pub enum DocumentKind {
     Os1,
     /// Uploaded by the client or the lessor.
     Uploaded,
+    /// Счёт-фактура from the lessor's accounting system.
+    TaxInvoice,
+    /// УПД from the lessor's accounting system.
+    Upd,
+    /// Акт оказанных услуг from the lessor's accounting system.
+    Act,
 }
 
 impl DocumentKind {
@@ -58,6 +64,9 @@ impl DocumentKind {
             "book_value_certificate" => Self::BookValueCertificate,
             "os1" => Self::Os1,
             "uploaded" => Self::Uploaded,
+            "tax_invoice" => Self::TaxInvoice,
+            "upd" => Self::Upd,
+            "act" => Self::Act,
             other => return Err(unknown_stored("exchange_documents_view.kind", other)),
         })
     }
@@ -158,6 +167,27 @@ pub struct ExchangeDocument {
     pub issued_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// What the lessor's accounting system says of an accounting document (счёт-фактура, УПД, act); null
+    /// for the others.
+    pub accounting: Option<AccountingDetails>,
+}
+
+/// An accounting document as the lessor's accounting system issued it.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AccountingDetails {
+    /// The accounting system's id of the document.
+    pub external_id: String,
+    /// First day of the period it covers.
+    pub period_from: Date,
+    /// Last day of the period it covers.
+    pub period_to: Date,
+    /// Its total, VAT included, rubles.
+    pub amount: Decimal,
+    /// The VAT in it, rubles.
+    pub vat: Decimal,
+    /// The formalised file in the ФНС's XML format (the one ЭДО carries; null for a paper-only
+    /// document); download from `url` with the bearer token.
+    pub formal_file: Option<FileInfo>,
 }
 
 impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
@@ -215,6 +245,23 @@ impl TryFrom<ExchangeDocumentView> for ExchangeDocument {
             reason: v.reason,
             issued_at: v.issued_at,
             updated_at: v.updated_at,
+            accounting: match (v.external_id, v.period_from, v.period_to) {
+                (Some(external_id), Some(from), Some(to)) => Some(AccountingDetails {
+                    external_id,
+                    period_from: from.into(),
+                    period_to: to.into(),
+                    amount: v.amount.unwrap_or_default(),
+                    vat: v.vat.unwrap_or_default(),
+                    formal_file: v.formal_sha256.map(|sha256| FileInfo {
+                        url: format!("/documents/{sha256}"),
+                        sha256,
+                        name: v.formal_name.unwrap_or_default(),
+                        content_type: "application/xml".into(),
+                        size: v.formal_size.unwrap_or_default(),
+                    }),
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -1209,6 +1256,7 @@ impl DocumentMutation {
                 title,
                 date,
                 file,
+                accounting: None,
             },
         };
         Ok(execute(ctx, id, actor, req, key, command).await?)

@@ -223,7 +223,8 @@ graphql_enum!(Delivery, dr::Delivery, "How a document reaches the client.", {
 });
 
 graphql_enum!(AccountingDocument, dr::AccountingDocument, "An accounting document.", {
-    Invoice => Invoice, "Счёт-фактура.";
+    Invoice => Invoice, "Счета-фактуры and УПД the accounting system issued for the period.";
     ReconciliationAct => ReconciliationAct, "Акт сверки.";
     Os1 => Os1, "ОС-1.";
+    Act => Act, "Акты оказанных услуг and УПД the accounting system issued for the period.";
 });

@@ -25,6 +25,7 @@ stored_enum!(ImportKind, "imports.kind", "What was imported.", {
     BankStatement = "bank_statement", "A bank statement: its lines are payments.";
     FinesRegister = "fines_register", "A traffic fines register: its lines are resolutions.";
     Contracts = "contracts", "Contracts and schedules from the accounting system: its lines are contracts.";
+    AccountingDocuments = "accounting_documents", "Accounting documents from the accounting system: its lines are documents.";
 });
 
 stored_enum!(ImportStatus, "imports.status", "Where an import is.", {
@@ -89,7 +90,8 @@ impl ImportReport {
     async fn kind(&self) -> Result<ImportKind> {
         Ok(ImportKind::from_stored(&self.0.kind)?)
     }
-    /// `1c` (1CClientBankExchange) or `camt053` for a statement; `csv` or `xml` for a fines register.
+    /// `1c` (1CClientBankExchange) or `camt053` for a statement; `csv` or `xml` for a fines register;
+    /// `jsonl` for contracts; `package` for accounting documents.
     async fn format(&self) -> Option<&str> {
         self.0.format.as_deref()
     }
@@ -437,6 +439,14 @@ pub struct ImportContractsInput {
     pub file: Upload,
 }
 
+/// Accounting documents to import.
+#[derive(InputObject)]
+pub struct ImportAccountingDocumentsInput {
+    /// The package: a ZIP archive of `documents.jsonl` and the files it names (docs/formats.md
+    /// "Accounting documents").
+    pub file: Upload,
+}
+
 /// A traffic fines register to import.
 #[derive(InputObject)]
 pub struct ImportFinesRegisterInput {
@@ -457,6 +467,15 @@ payload! {
 payload! {
     /// The answer of a contracts file's import, as a statement's (`ImportBankStatementPayload`).
     ImportContractsPayload {
+        /// The report.
+        report: ImportReport
+    }
+}
+
+payload! {
+    /// The answer of an accounting-documents package's import, as a statement's
+    /// (`ImportBankStatementPayload`).
+    ImportAccountingDocumentsPayload {
         /// The report.
         report: ImportReport
     }
@@ -633,6 +652,35 @@ impl ImportMutation {
             .map_err(on_input_file)?;
         let done = imported(ctx, &report).await?;
         Ok(ImportContractsPayload::new(ImportReport(report), done))
+    }
+
+    /// Imports accounting documents from the accounting system (accountants, administrators): счета-фактуры,
+    /// УПД and acts, each listed to its contract's company with its period and sums (and sent for the
+    /// lessee's signature when it carries the lessor's), delivered on the accounting-documents requests for
+    /// its period. A ФНС XML that disagrees with its line is rejected; a package imported again changes
+    /// nothing. The report counts imported (`matched`), unchanged (`duplicates`) and rejected documents.
+    async fn import_accounting_documents(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportAccountingDocumentsInput,
+    ) -> Result<ImportAccountingDocumentsPayload> {
+        let (actor, req) = allow(ctx, Operation::ImportFiles)?;
+        let value = upload(ctx, &input.file)?;
+        let meta = req.meta(actor, None);
+        let report = app(ctx)
+            .importer()
+            .accounting_documents(
+                crate::app::imports::documents::Package::Zip(value.content),
+                &value.filename,
+                &meta,
+            )
+            .await
+            .map_err(on_input_file)?;
+        let done = imported(ctx, &report).await?;
+        Ok(ImportAccountingDocumentsPayload::new(
+            ImportReport(report),
+            done,
+        ))
     }
 
     /// Assigns a queued payment to a contract, with its parts (accountants, administrators); they are

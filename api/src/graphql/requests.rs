@@ -1279,7 +1279,8 @@ pub(crate) async fn request_as_of(
     let pool = &app(ctx).pool;
     let documents = super::history::ids(
         pool,
-        "SELECT document_id::text FROM exchange_documents_view WHERE request_id = $1",
+        "SELECT document_id::text FROM exchange_documents_view WHERE request_id = $1 \
+         UNION SELECT document_id::text FROM request_document_links WHERE request_id = $1",
         id,
     )
     .await?;

@@ -95,6 +95,8 @@ impl RequestEffects {
         meta.idempotency_key = Some(format!("effect:{id}"));
         let company = request.company_id().unwrap_or_default();
         let contract = request.contract_id();
+        // Imported documents an accounting-documents request delivers.
+        let mut delivered = Vec::new();
         let result = match details {
             RequestDetails::RequisitesChange { change } => outcome(
                 self.app
@@ -156,7 +158,8 @@ impl RequestEffects {
             }
             RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
             RequestDetails::Certificate { .. } | RequestDetails::AccountingDocuments { .. } => {
-                self.documents(id, &request, &details, &meta, cause).await?
+                self.documents(id, &request, &details, &meta, cause, &mut delivered)
+                    .await?
             }
             _ => return Ok(()),
         };
@@ -168,6 +171,7 @@ impl RequestEffects {
                 &id.to_string(),
                 RequestCommand::RecordEffect {
                     outcome: result.clone(),
+                    documents: if result.is_ok() { delivered } else { vec![] },
                 },
                 &meta,
             )
@@ -184,7 +188,8 @@ impl RequestEffects {
     }
 
     /// Generates the documents a certificate or accounting-documents request asks for (each with an id
-    /// derived from the request, so a second run records nothing new), then mails them once.
+    /// derived from the request, so a second run records nothing new), finds the accounting documents the
+    /// accounting system issued for the period (their ids into `delivered`), then mails them all once.
     async fn documents(
         &self,
         id: Uuid,
@@ -192,6 +197,7 @@ impl RequestEffects {
         details: &RequestDetails,
         meta: &CommandMeta,
         cause: &Cause,
+        delivered: &mut Vec<Uuid>,
     ) -> Result<Result<String, String>, ProjectionError> {
         use domain::document::DocumentKind;
         use domain::request::{AccountingDocument, CertificateKind};
@@ -204,6 +210,7 @@ impl RequestEffects {
         let app = &self.app;
         let doc_id = |what: &str| Uuid::new_v5(&id, what.as_bytes());
         let mut notes = Vec::new();
+        let mut imported = Vec::new();
         let email = match details {
             RequestDetails::Certificate { certificate, as_of } => {
                 let kind = match certificate {
@@ -263,11 +270,29 @@ impl RequestEffects {
                             )
                             .await
                         }
-                        AccountingDocument::Invoice => {
-                            notes.push(
-                                "счета-фактуры выставляет учётная система лизингодателя; они не формируются в кабинете"
-                                    .to_owned(),
-                            );
+                        AccountingDocument::Invoice | AccountingDocument::Act => {
+                            let (kinds, none) = if *d == AccountingDocument::Invoice {
+                                (["tax_invoice", "upd"], "счетов-фактур и УПД")
+                            } else {
+                                (["act", "upd"], "актов и УПД")
+                            };
+                            let found = projections::views::documents::accounting_documents(
+                                &app.pool, contract, &kinds, *from, *to,
+                            )
+                            .await?;
+                            if found.is_empty() {
+                                notes.push(format!(
+                                    "{none} за период с {} по {} учётная система не передавала",
+                                    from.format("%d.%m.%Y"),
+                                    to.format("%d.%m.%Y")
+                                ));
+                            }
+                            for f in found {
+                                if !delivered.contains(&f.document_id) {
+                                    delivered.push(f.document_id);
+                                    imported.push(f);
+                                }
+                            }
                             continue;
                         }
                     };
@@ -283,8 +308,11 @@ impl RequestEffects {
             }
             _ => return Ok(Err("not a documents request".into())),
         };
-        // What was recorded (also on a second run, whose generation changed nothing).
-        let recorded = projections::views::documents::request_documents(&app.pool, id).await?;
+        // What was recorded (also on a second run, whose generation changed nothing), then what the
+        // accounting system issued.
+        let mut recorded = projections::views::documents::request_documents(&app.pool, id).await?;
+        recorded.retain(|r| !delivered.contains(&r.document_id));
+        recorded.extend(imported);
         if recorded.is_empty() {
             return Ok(Err(if notes.is_empty() {
                 "no document could be generated".into()
@@ -303,12 +331,24 @@ impl RequestEffects {
         };
         if let Some(to) = recipient {
             let titles: Vec<String> = recorded.iter().map(|d| d.title.clone()).collect();
+            // Each document's file, and beside it the ФНС XML of an accounting document that has one.
             let files: Vec<crate::mail::transport::Attachment> = recorded
                 .iter()
-                .map(|d| crate::mail::transport::Attachment {
-                    sha256: d.sha256.clone(),
-                    name: d.name.clone(),
-                    content_type: d.content_type.clone(),
+                .flat_map(|d| {
+                    let formal =
+                        d.formal_sha256
+                            .as_ref()
+                            .map(|sha256| crate::mail::transport::Attachment {
+                                sha256: sha256.clone(),
+                                name: d.formal_name.clone().unwrap_or_default(),
+                                content_type: "application/xml".into(),
+                            });
+                    std::iter::once(crate::mail::transport::Attachment {
+                        sha256: d.sha256.clone(),
+                        name: d.name.clone(),
+                        content_type: d.content_type.clone(),
+                    })
+                    .chain(formal)
                 })
                 .collect();
             let letter = crate::mail::templates::request_documents(

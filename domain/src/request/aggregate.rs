@@ -200,7 +200,7 @@ impl ClientRequest {
                 };
                 vec![RequestEvent::RequestWithdrawn { reason }]
             }
-            RequestCommand::RecordEffect { outcome } => {
+            RequestCommand::RecordEffect { outcome, documents } => {
                 let s = self.state()?;
                 if s.status != St::Completed {
                     return Err(RequestError::WrongStatus(s.status));
@@ -209,7 +209,7 @@ impl ClientRequest {
                     vec![]
                 } else {
                     vec![match outcome {
-                        Ok(detail) => RequestEvent::EffectApplied { detail },
+                        Ok(detail) => RequestEvent::EffectApplied { detail, documents },
                         Err(reason) => RequestEvent::EffectFailed { reason },
                     }]
                 }

@@ -478,18 +478,34 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
         .given(given.clone())
         .when(RequestCommand::RecordEffect {
             outcome: Ok("prolonged".into()),
+            documents: vec![],
         })
         .then_expect_events(vec![RequestEvent::EffectApplied {
             detail: "prolonged".into(),
+            documents: vec![],
+        }]);
+    // The documents delivered with the effect are part of its record.
+    let delivered = vec![uuid::Uuid::from_u128(7)];
+    framework()
+        .given(given.clone())
+        .when(RequestCommand::RecordEffect {
+            outcome: Ok("documents: УПД № 17".into()),
+            documents: delivered.clone(),
+        })
+        .then_expect_events(vec![RequestEvent::EffectApplied {
+            detail: "documents: УПД № 17".into(),
+            documents: delivered,
         }]);
     let mut applied = given;
     applied.push(RequestEvent::EffectApplied {
         detail: "prolonged".into(),
+        documents: vec![],
     });
     framework()
         .given(applied)
         .when(RequestCommand::RecordEffect {
             outcome: Ok("prolonged".into()),
+            documents: vec![],
         })
         .then_expect_events(vec![]);
 }

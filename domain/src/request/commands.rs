@@ -84,5 +84,7 @@ pub enum RequestCommand {
     RecordEffect {
         /// `Ok(detail)` when applied, `Err(reason)` when refused.
         outcome: Result<String, String>,
+        /// The imported documents delivered with it (when applied).
+        documents: Vec<uuid::Uuid>,
     },
 }

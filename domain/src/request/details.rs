@@ -69,6 +69,8 @@ pub enum AccountingDocument {
     ReconciliationAct,
     /// ОС-1, act of acceptance-transfer of a fixed asset.
     Os1,
+    /// Акты оказанных услуг (and УПД, which serve as acts) the accounting system issued.
+    Act,
 }
 
 /// What the client asks for, with the details of its kind.

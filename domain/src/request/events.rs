@@ -96,6 +96,10 @@ pub enum RequestEvent {
     EffectApplied {
         /// What was done.
         detail: String,
+        /// Documents the accounting system issued that were delivered on the request (an
+        /// accounting-documents request's счета-фактуры, УПД and acts; absent before issue 25).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        documents: Vec<uuid::Uuid>,
     },
     /// The completion's effect could not be applied; staff must act.
     EffectFailed {

@@ -98,6 +98,7 @@ impl ReadModel for DocumentsProjection {
             "documents_view",
             "documents_owners",
             "exchange_documents_view",
+            "request_document_links",
         ]
     }
 
@@ -169,6 +170,18 @@ impl ReadModel for DocumentsProjection {
                 RequestEvent::AttachmentAdded { party, file } => {
                     Self::insert(conn, e, owner, "request_attachment", party, &[file], None).await
                 }
+                RequestEvent::EffectApplied { documents, .. } if !documents.is_empty() => {
+                    sqlx::query(
+                        "INSERT INTO request_document_links (request_id, document_id, position) \
+                         SELECT $1, d, $3 FROM unnest($2::uuid[]) AS d ON CONFLICT DO NOTHING",
+                    )
+                    .bind(owner)
+                    .bind(&documents)
+                    .bind(e.position)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                }
                 RequestEvent::RequestCompleted {
                     result: Some(file), ..
                 } => {
@@ -216,11 +229,15 @@ impl DocumentsProjection {
         let (status, signature, reason) = match event {
             DocumentEvent::DocumentIssued { party, info, .. } => {
                 Self::own(conn, id, info.company_id).await?;
+                let a = info.accounting.as_ref();
+                let formal = a.and_then(|a| a.formal.as_ref());
                 sqlx::query(
                     "INSERT INTO exchange_documents_view (document_id, company_id, contract_id, request_id, kind, \
                        number, title, doc_date, sha256, name, content_type, size, issued_by, status, issued_at, \
-                       updated_at, position) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14, $15)",
+                       updated_at, position, external_id, period_from, period_to, amount, vat, formal_sha256, \
+                       formal_name, formal_size) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14, $15, $16, \
+                       $17, $18, $19, $20, $21, $22, $23)",
                 )
                 .bind(id)
                 .bind(info.company_id)
@@ -237,15 +254,25 @@ impl DocumentsProjection {
                 .bind(party.as_str())
                 .bind(e.recorded_at)
                 .bind(e.position)
+                .bind(a.map(|a| a.external_id.as_str()))
+                .bind(a.map(|a| a.period_from))
+                .bind(a.map(|a| a.period_to))
+                .bind(a.map(|a| a.amount.amount()))
+                .bind(a.map(|a| a.vat.amount()))
+                .bind(formal.map(|f| f.sha256.as_str()))
+                .bind(formal.map(|f| f.name.as_str()))
+                .bind(formal.map(|f| f.size as i64))
                 .execute(&mut *conn)
                 .await?;
+                let mut files = vec![info.file.clone()];
+                files.extend(formal.cloned());
                 return Self::insert(
                     conn,
                     e,
                     id,
                     "document",
                     party,
-                    &[info.file],
+                    &files,
                     Some(info.company_id),
                 )
                 .await;
@@ -400,11 +427,28 @@ pub struct ExchangeDocumentView {
     pub issued_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The accounting system's id (imported accounting documents).
+    pub external_id: Option<String>,
+    /// First day of the period an accounting document covers.
+    pub period_from: Option<chrono::NaiveDate>,
+    /// Last day of that period.
+    pub period_to: Option<chrono::NaiveDate>,
+    /// An accounting document's total, VAT included.
+    pub amount: Option<rust_decimal::Decimal>,
+    /// The VAT in it.
+    pub vat: Option<rust_decimal::Decimal>,
+    /// Its ФНС XML file's hash.
+    pub formal_sha256: Option<String>,
+    /// Its ФНС XML file's name.
+    pub formal_name: Option<String>,
+    /// Its ФНС XML file's size.
+    pub formal_size: Option<i64>,
 }
 
 const EXCHANGE_COLUMNS: &str =
     "document_id, company_id, contract_id, request_id, kind, number, title, doc_date, \
-    sha256, name, content_type, size, issued_by, status, signatures, reason, issued_at, updated_at";
+    sha256, name, content_type, size, issued_by, status, signatures, reason, issued_at, updated_at, \
+    external_id, period_from, period_to, amount, vat, formal_sha256, formal_name, formal_size";
 
 /// One document.
 ///
@@ -468,7 +512,7 @@ pub async fn count_exchange_documents(
     .await
 }
 
-/// The documents generated for a request.
+/// The documents generated for a request and the imported ones delivered on it.
 ///
 /// # Errors
 /// A database error.
@@ -477,9 +521,37 @@ pub async fn request_documents(
     request: Uuid,
 ) -> Result<Vec<ExchangeDocumentView>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view WHERE request_id = $1 ORDER BY issued_at, document_id"
+        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view WHERE request_id = $1 \
+           OR document_id IN (SELECT document_id FROM request_document_links WHERE request_id = $1) \
+         ORDER BY issued_at, document_id"
     ))
     .bind(request)
+    .fetch_all(pool)
+    .await
+}
+
+/// The accounting documents of `kinds` (`tax_invoice`, `upd`, `act`) the accounting system issued for
+/// `contract` whose period overlaps `from..=to`, in the order of their dates.
+///
+/// # Errors
+/// A database error.
+pub async fn accounting_documents(
+    pool: impl sqlx::PgExecutor<'_>,
+    contract: Uuid,
+    kinds: &[&str],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<ExchangeDocumentView>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM exchange_documents_view \
+         WHERE contract_id = $1 AND external_id IS NOT NULL AND kind = ANY($2) \
+           AND period_from <= $4 AND period_to >= $3 \
+         ORDER BY doc_date, number, document_id"
+    ))
+    .bind(contract)
+    .bind(kinds)
+    .bind(from)
+    .bind(to)
     .fetch_all(pool)
     .await
 }

@@ -122,7 +122,7 @@ impl RequestsProjection {
                     "client",
                 )
             }
-            RequestEvent::EffectApplied { detail } => {
+            RequestEvent::EffectApplied { detail, .. } => {
                 text = Some(detail.clone());
                 ("effect = 'applied', effect_detail = $4".into(), "system")
             }

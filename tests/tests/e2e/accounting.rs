@@ -257,3 +257,381 @@ async fn contracts_from_the_accounting_system_are_concluded_once_and_a_changed_s
         .await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "input.file", "{r}");
 }
+
+/// A ФНС XML УПД (format 5.03, Windows-1251) as the accounting system writes it.
+fn upd_xml(
+    function: &str,
+    number: &str,
+    date: &str,
+    buyer_inn: &str,
+    total: &str,
+    vat: &str,
+) -> Vec<u8> {
+    let text = format!(
+        r#"<?xml version="1.0" encoding="windows-1251"?>
+<Файл ИдФайл="ON_NSCHFDOPPR_{number}" ВерсФорм="5.03" ВерсПрог="1С:Бухгалтерия 3.0">
+ <Документ КНД="1115131" Функция="{function}" ДатаИнфПр="{date}">
+  <СвСчФакт НомерДок="{number}" ДатаДок="{date}">
+   <СвПрод><ИдСв><СвЮЛУч НаимОрг="ООО Лизинг" ИННЮЛ="7702070139" КПП="770201001"/></ИдСв></СвПрод>
+   <СвПокуп><ИдСв><СвЮЛУч НаимОрг="ООО Ромашка" ИННЮЛ="{buyer_inn}" КПП="773601001"/></ИдСв></СвПокуп>
+  </СвСчФакт>
+  <ТаблСчФакт><ВсегоОпл СтТовУчНалВсего="{total}"><СумНалВсего><СумНал>{vat}</СумНал></СумНалВсего></ВсегоОпл></ТаблСчФакт>
+ </Документ>
+</Файл>"#
+    );
+    encoding_rs::WINDOWS_1251.encode(&text).0.into_owned()
+}
+
+/// A ZIP archive of `files` (name, content).
+fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    for (name, bytes) in files {
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+async fn import_documents(t: &TestApp, token: &str, zip: &[u8]) -> Value {
+    let r = t
+        .gql_upload(
+            Some(token),
+            &format!(
+                "mutation($f: Upload!) {{ importAccountingDocuments(input: {{file: $f}}) {{ position report {{ {REPORT} }} }} }}"
+            ),
+            json!({ "f": null }),
+            &[("f", "documents.zip", "application/zip", zip)],
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    r["data"]["importAccountingDocuments"].clone()
+}
+
+#[tokio::test]
+async fn accounting_documents_are_imported_once_checked_against_their_fns_xml_listed_and_delivered_on_a_request(
+) {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let staff = t.sign_in(Role::Accountant, &[]).await;
+    t.advance_clock(&admin, "2026-03-01").await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let client = t.sign_in(Role::Client, &[company]).await;
+    let three = [
+        ("2026-03-10", "300000.00"),
+        ("2026-04-10", "300000.00"),
+        ("2026-05-10", "300000.00"),
+    ];
+    import(
+        &t,
+        &staff,
+        contract("1C-1", "7707083893", &three).as_bytes(),
+    )
+    .await;
+    let pdf = |n: u8| [&b"%PDF-1.7\n"[..], &[n; 64]].concat();
+    let sig: Vec<u8> = [&[0x30u8, 0x82, 0x01, 0x00][..], &[7u8; 256]].concat();
+    let line = |id: &str, kind: &str, number: &str, from: &str, to: &str, extra: Value| {
+        let mut v = json!({
+            "externalId": id, "kind": kind, "contract": "1C-1", "number": number, "date": to,
+            "periodFrom": from, "periodTo": to, "amount": "300000.00", "vat": "50000.00",
+            "pdf": format!("pdf/{number}.pdf")
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v.to_string()
+    };
+    let manifest = [
+        // A УПД for February with its ФНС XML and the lessor's signature.
+        line(
+            "BP-1",
+            "upd",
+            "17",
+            "2026-02-01",
+            "2026-02-28",
+            json!({"xml": "xml/17.xml", "signature": {"file": "sig/17.sig", "signerName": "Петров П. П.",
+                   "signerPosition": "Главный бухгалтер", "thumbprint": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+                   "signedAt": "2026-02-28T12:00:00Z"}}),
+        ),
+        // A paper счёт-фактура for March.
+        line("BP-2", "invoice", "18", "2026-03-01", "2026-03-31", json!({})),
+        // An act whose XML names another buyer.
+        line("BP-3", "act", "19", "2026-02-01", "2026-02-28", json!({"xml": "xml/19.xml"})),
+        // A contract the cabinet does not have.
+        line("BP-4", "upd", "20", "2026-02-01", "2026-02-28", json!({})).replace("\"1C-1\"", "\"1C-9\""),
+        // A path outside the package.
+        line("BP-5", "upd", "21", "2026-02-01", "2026-02-28", json!({})).replace("pdf/21.pdf", "../21.pdf"),
+        // The first again.
+        line("BP-1", "upd", "17", "2026-02-01", "2026-02-28", json!({"xml": "xml/17.xml"})),
+    ]
+    .join("\n");
+    let xml17 = upd_xml(
+        "СЧФДОП",
+        "17",
+        "28.02.2026",
+        "7707083893",
+        "300000.00",
+        "50000.00",
+    );
+    let package = zip_of(&[
+        ("documents.jsonl", manifest.into_bytes()),
+        ("pdf/17.pdf", pdf(17)),
+        ("pdf/18.pdf", pdf(18)),
+        ("pdf/19.pdf", pdf(19)),
+        ("pdf/20.pdf", pdf(20)),
+        ("xml/17.xml", xml17.clone()),
+        (
+            "xml/19.xml",
+            upd_xml(
+                "ДОП",
+                "19",
+                "28.02.2026",
+                "7712345671",
+                "300000.00",
+                "50000.00",
+            ),
+        ),
+        ("sig/17.sig", sig.clone()),
+    ]);
+    let first = import_documents(&t, &staff, &package).await;
+    let r = &first["report"];
+    assert_eq!(
+        (
+            &r["kind"],
+            &r["format"],
+            &r["status"],
+            &r["lines"],
+            &r["matched"],
+            &r["duplicates"],
+            &r["rejected"]
+        ),
+        (
+            &json!("ACCOUNTING_DOCUMENTS"),
+            &json!("package"),
+            &json!("DONE"),
+            &json!(6),
+            &json!(2),
+            &json!(1),
+            &json!(3)
+        ),
+        "{r}"
+    );
+    let mut rejected: Vec<(i64, String, String)> = r["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["place"].as_i64().unwrap(),
+                x["field"].as_str().unwrap().to_owned(),
+                x["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rejected.sort();
+    assert_eq!(
+        rejected
+            .iter()
+            .map(|(p, f, _)| (*p, f.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(3, "xml"), (4, "contract"), (5, "pdf")],
+        "{r}"
+    );
+    assert!(
+        rejected[0].2.contains("buyer's ИНН is 7712345671"),
+        "{rejected:?}"
+    );
+    assert_eq!(
+        story(&t, &admin, &first).await,
+        vec![
+            "DocumentIssued",
+            "DocumentIssued",
+            "DocumentSentForSignature"
+        ]
+    );
+
+    // The same package again: nothing new.
+    let events = t.event_count().await;
+    let again = import_documents(&t, &staff, &package).await;
+    let r = &again["report"];
+    assert_eq!(
+        (&r["matched"], &r["duplicates"], &r["rejected"]),
+        (&json!(0), &json!(3), &json!(3)),
+        "{r}"
+    );
+    assert_eq!(t.event_count().await, events);
+    // The same id with other files is refused: a correction is a document of its own.
+    let changed = zip_of(&[
+        (
+            "documents.jsonl",
+            line(
+                "BP-2",
+                "invoice",
+                "18",
+                "2026-03-01",
+                "2026-03-31",
+                json!({}),
+            )
+            .into_bytes(),
+        ),
+        ("pdf/18.pdf", pdf(99)),
+    ]);
+    let r = import_documents(&t, &staff, &changed).await;
+    assert_eq!(r["report"]["rejections"][0]["field"], "externalId", "{r}");
+    // Not a package.
+    let r = t
+        .gql_upload(
+            Some(&staff),
+            "mutation($f: Upload!) { importAccountingDocuments(input: {file: $f}) { report { id } } }",
+            json!({ "f": null }),
+            &[("f", "x.csv", "text/csv", b"uin;amount\n")],
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["field"], "input.file", "{r}");
+    // A client may not import.
+    let r = t
+        .gql_upload(
+            Some(&client),
+            "mutation($f: Upload!) { importAccountingDocuments(input: {file: $f}) { report { id } } }",
+            json!({ "f": null }),
+            &[("f", "documents.zip", "application/zip", &package)],
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+
+    // The client sees both among its documents, with the period, sums and the ФНС file.
+    let r = t
+        .gql(
+            Some(&client),
+            "query($c: UUID!) { documents(companyId: $c) { nodes { id kind number status title accounting { externalId periodFrom periodTo amount vat formalFile { sha256 name } } } } }",
+            json!({ "c": company }),
+        )
+        .await;
+    let nodes = ok(&r)["documents"]["nodes"].as_array().unwrap().clone();
+    let upd = nodes
+        .iter()
+        .find(|n| n["kind"] == "UPD")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(
+        (
+            &upd["status"],
+            &upd["title"],
+            &upd["accounting"]["periodFrom"],
+            &upd["accounting"]["amount"],
+            &upd["accounting"]["vat"]
+        ),
+        (
+            &json!("SENT"),
+            &json!("УПД № 17 от 28.02.2026"),
+            &json!("2026-02-01"),
+            &json!("300000.00"),
+            &json!("50000.00")
+        ),
+        "{upd}"
+    );
+    let invoice = nodes
+        .iter()
+        .find(|n| n["kind"] == "TAX_INVOICE")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(invoice["accounting"]["formalFile"].is_null(), "{invoice}");
+    let (code, bytes) = t
+        .download(
+            Some(&client),
+            upd["accounting"]["formalFile"]["sha256"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!((code, bytes), (200, xml17));
+    // Another company's client cannot.
+    let other = t
+        .company(&admin, company_input("7712345671", "771201001"))
+        .await;
+    let stranger = t.sign_in(Role::Client, &[other]).await;
+    let (code, _) = t
+        .download(
+            Some(&stranger),
+            upd["accounting"]["formalFile"]["sha256"].as_str().unwrap(),
+        )
+        .await;
+    assert_ne!(code, 200);
+    // The lessee signs the УПД in the cabinet.
+    let r = t
+        .gql_upload(
+            Some(&client),
+            "mutation($d: UUID!, $s: SignatureInput!, $f: Upload!) { signDocument(input: { documentId: $d, signature: $s, signatureFile: $f }) { document { status } } }",
+            json!({"d": upd["id"], "s": {"signerName": "Иванов И. И.", "signerPosition": "Директор", "thumbprint": "b1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "signedAt": "2026-03-01T10:00:00Z"}, "f": null}),
+            &[("f", "buyer.sig", "application/pkcs7-signature", &[&sig[..], b"b"].concat())],
+        )
+        .await;
+    assert_eq!(
+        ok(&r)["signDocument"]["document"]["status"],
+        "SIGNED",
+        "{r}"
+    );
+
+    // An accounting-documents request for February delivers the УПД (as a счёт-фактура and as an act) and
+    // not March's счёт-фактура.
+    let r = t.gql(Some(&client), "mutation($c: UUID!, $k: UUID!) { submitRequest(input: {companyId: $c, contractId: $k, details: {accountingDocuments: {documents: [INVOICE, ACT], from: \"2026-02-01\", to: \"2026-02-28\", email: \"buh@romashka.ru\"}}}) { request { id } } }", json!({"c": company, "k": contract_id("1C-1")})).await;
+    let request = ok(&r)["submitRequest"]["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for m in ["takeRequestIntoReview", "completeRequest"] {
+        ok(&t
+            .gql(
+                Some(&admin),
+                &format!("mutation($r: UUID!) {{ {m}(input: {{ requestId: $r }}) {{ request {{ status }} }} }}"),
+                json!({"r": request}),
+            )
+            .await);
+    }
+    let r = crate::common::eventually("the request's effect recorded", || async {
+        let r = t
+            .gql(
+                Some(&client),
+                "query($r: UUID!) { request(id: $r) { effectDetail documents { id kind } } }",
+                json!({"r": request}),
+            )
+            .await;
+        if r["data"]["request"]["effectDetail"].is_string() {
+            Ok(r)
+        } else {
+            Err(r.to_string())
+        }
+    })
+    .await;
+    let docs = r["data"]["request"]["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{r}");
+    assert_eq!(
+        (&docs[0]["id"], &docs[0]["kind"]),
+        (&upd["id"], &json!("UPD")),
+        "{r}"
+    );
+    let mail = t.mail("buh@romashka.ru", "request_documents").await;
+    assert!(
+        mail.text.contains("УПД № 17 от 28.02.2026"),
+        "{}",
+        mail.text
+    );
+    let raw = std::fs::read_dir(t.data_dir.join("mail"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .find(|m| m.contains(&mail.message_id))
+        .expect("the mail file");
+    assert!(raw.contains("17.pdf") && raw.contains("17.xml"), "{raw}");
+    // The delivery is a fact of the request's history.
+    let delivered: Value = sqlx::query_scalar(
+        "SELECT payload -> 'EffectApplied' -> 'documents' FROM events WHERE event_type = 'EffectApplied'",
+    )
+    .fetch_one(&t.pool)
+    .await
+    .unwrap();
+    assert_eq!(delivered, json!([upd["id"]]));
+    // The signer's name is personal data: sealed in the log.
+    t.assert_no_clear_personal_data_in_the_log(&["Петров П. П.", "Главный бухгалтер"])
+        .await;
+}

@@ -848,7 +848,7 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
         r["data"]["request"]["effectDetail"]
             .as_str()
             .unwrap()
-            .contains("счета-фактуры"),
+            .contains("счетов-фактур"),
         "{r}"
     );
     // The signers' names and positions are personal data: stored sealed (issue 21).

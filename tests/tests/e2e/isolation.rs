@@ -203,6 +203,10 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "ACCOUNTANT and ADMIN only, as `importBankStatement`",
     ),
     (
+        "importAccountingDocuments",
+        "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in accounting.rs",
+    ),
+    (
         "importFinesRegister",
         "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in fines.rs",
     ),
