@@ -209,7 +209,7 @@ pub fn reconcile(
                 amount.amount(),
                 Decimal::ZERO,
             )),
-            ContractEvent::FineFeeAgreed { .. } => {}
+            ContractEvent::FineFeeAgreed { .. } | ContractEvent::BookValueReported { .. } => {}
             ContractEvent::TrafficFinePaid {
                 resolution_number,
                 date,

@@ -104,6 +104,19 @@ pub struct ContractRecord {
     /// The lessor's fee for re-billing each traffic fine, when the contract agrees one.
     #[serde(default)]
     pub fine_fee: Option<String>,
+    /// The asset's book (residual) value as the books have it on a date.
+    #[serde(default)]
+    pub book_value: Option<BookValue>,
+}
+
+/// The asset's book value on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BookValue {
+    /// The date the figure is for (YYYY-MM-DD).
+    pub as_of: NaiveDate,
+    /// The value.
+    pub amount: String,
 }
 
 /// Reads a contracts file line by line.

@@ -622,46 +622,78 @@ pub async fn certificate(
             )
         }
         DocumentKind::BookValueCertificate => {
-            let lines = views::load_schedules(&docs.pool, &[contract_id]).await?;
-            // No book value comes from the accounting system yet: the figure is the cabinet's estimate, and
-            // says so — the part of the financed amount not yet repaid: the principal of the lines falling
-            // due after the date (an explicit schedule's lines have no split: their whole amount, as the
-            // early-buyout quote counts them), and the redemption payment.
-            let principal: Decimal = lines
-                .iter()
-                .filter(|l| l.status != "cancelled" && l.due_date > as_of)
-                .map(|l| match l.kind.as_str() {
-                    "redemption" => l.amount,
-                    _ => l.principal.unwrap_or(l.amount),
-                })
-                .sum();
-            facts.push((
-                "Источник суммы".into(),
-                "расчётная оценка по графику платежей (не данные бухгалтерского учёта)".into(),
-            ));
-            let (rate, vat_amount) = vat(principal, as_of);
-            facts.push((
-                "Остаточная (невозмещённая) стоимость".into(),
-                format!(
-                    "{} руб., в т.ч. НДС {} {} руб.",
-                    money(principal),
-                    documents::rate(rate),
-                    money(vat_amount)
-                ),
-            ));
-            facts.push((
-                "Стоимость предмета лизинга по договору".into(),
-                format!("{} руб.", money(c.price)),
-            ));
-            (
-                "Справка о балансовой (остаточной) стоимости предмета лизинга",
-                format!(
-                    "{} сообщает, что по состоянию на {on} остаточная стоимость предмета лизинга по {} — \
-                     невозмещённая часть стоимости предмета лизинга (основной долг по платежам, срок которых не \
-                     наступил, и выкупной платеж), рассчитанная по графику платежей, — составляет {} руб.",
-                    docs.lessor.organisation.name, contract_line, money(principal)
-                ),
-            )
+            let title = "Справка о балансовой (остаточной) стоимости предмета лизинга";
+            // The accounting system's figure when it reported one on or before the date.
+            if let (Some(value), Some(reported)) =
+                (c.book_value, c.book_value_as_of.filter(|d| *d <= as_of))
+            {
+                let on_books = documents::date(reported);
+                facts.push((
+                    "Источник суммы".into(),
+                    format!("данные бухгалтерского учёта лизингодателя на {on_books}"),
+                ));
+                facts.push((
+                    "Балансовая (остаточная) стоимость".into(),
+                    format!("{} руб.", money(value)),
+                ));
+                facts.push((
+                    "Стоимость предмета лизинга по договору".into(),
+                    format!("{} руб.", money(c.price)),
+                ));
+                (
+                    title,
+                    format!(
+                        "{} сообщает, что по данным бухгалтерского учёта на {on_books} балансовая (остаточная) \
+                         стоимость предмета лизинга по {} составляет {} руб.",
+                        docs.lessor.organisation.name,
+                        contract_line,
+                        money(value)
+                    ),
+                )
+            } else {
+                let lines = views::load_schedules(&docs.pool, &[contract_id]).await?;
+                // No book value from the accounting system for the date: the figure is the cabinet's
+                // estimate, and says so — the part of the financed amount not yet repaid: the principal of
+                // the lines falling due after the date (an explicit schedule's lines have no split: their
+                // whole amount, as the early-buyout quote counts them), and the redemption payment.
+                let principal: Decimal = lines
+                    .iter()
+                    .filter(|l| l.status != "cancelled" && l.due_date > as_of)
+                    .map(|l| match l.kind.as_str() {
+                        "redemption" => l.amount,
+                        _ => l.principal.unwrap_or(l.amount),
+                    })
+                    .sum();
+                facts.push((
+                    "Источник суммы".into(),
+                    "расчётная оценка по графику платежей (не данные бухгалтерского учёта)".into(),
+                ));
+                let (rate, vat_amount) = vat(principal, as_of);
+                facts.push((
+                    "Остаточная (невозмещённая) стоимость".into(),
+                    format!(
+                        "{} руб., в т.ч. НДС {} {} руб.",
+                        money(principal),
+                        documents::rate(rate),
+                        money(vat_amount)
+                    ),
+                ));
+                facts.push((
+                    "Стоимость предмета лизинга по договору".into(),
+                    format!("{} руб.", money(c.price)),
+                ));
+                (
+                    title,
+                    format!(
+                        "{} сообщает, что по состоянию на {on} остаточная стоимость предмета лизинга по {} — \
+                         невозмещённая часть стоимости предмета лизинга (основной долг по платежам, срок которых \
+                         не наступил, и выкупной платеж), рассчитанная по графику платежей, — составляет {} руб.",
+                        docs.lessor.organisation.name,
+                        contract_line,
+                        money(principal)
+                    ),
+                )
+            }
         }
         _ => return Err(ApiError::validation("kind", "not a certificate")),
     };

@@ -108,6 +108,9 @@ struct State {
     /// The lessor's fee per re-billed fine (`FineFeeAgreed`).
     #[serde(default)]
     fine_fee: Money,
+    /// The latest book value the accounting system reported: (as of, amount).
+    #[serde(default)]
+    book_value: Option<(NaiveDate, Money)>,
 }
 
 impl State {
@@ -1018,6 +1021,34 @@ impl Aggregate for Contract {
                 redemption,
                 source,
             } => self.replace_schedule(date, lines, redemption, source)?,
+            ContractCommand::ReportBookValue {
+                as_of,
+                amount,
+                source,
+            } => {
+                let s = self.state()?;
+                if amount.is_negative() {
+                    return Err(ContractError::OutOfRange {
+                        field: "bookValue.amount",
+                        reason: "a book value is zero or more",
+                    });
+                }
+                if as_of < s.date {
+                    return Err(ContractError::OutOfRange {
+                        field: "bookValue.asOf",
+                        reason: "not before the contract date",
+                    });
+                }
+                match s.book_value {
+                    // The same figure again, or an older one than the books have reported since.
+                    Some((on, a)) if on > as_of || (on == as_of && a == amount) => vec![],
+                    _ => vec![ContractEvent::BookValueReported {
+                        as_of,
+                        amount,
+                        source,
+                    }],
+                }
+            }
             ContractCommand::AgreeFineFee { fee } => {
                 let s = self.state()?;
                 if fee.is_negative() {
@@ -1095,6 +1126,7 @@ impl Aggregate for Contract {
                 penalties_paid: Money::ZERO,
                 fines: Vec::new(),
                 fine_fee: Money::ZERO,
+                book_value: None,
             });
             return;
         }
@@ -1193,6 +1225,9 @@ impl Aggregate for Contract {
                 }
             }
             ContractEvent::FineFeeAgreed { fee } => s.fine_fee = fee,
+            ContractEvent::BookValueReported { as_of, amount, .. } => {
+                s.book_value = Some((as_of, amount));
+            }
             ContractEvent::TrafficFinePaid {
                 resolution_number,
                 amount,

@@ -956,6 +956,62 @@ async fn a_discount_the_law_does_not_give_is_refused_and_the_fee_is_never_negati
         .then_expect_events(vec![]);
 }
 
+// --- The book value from the accounting system ------------------------------------------------------------
+
+#[tokio::test]
+async fn the_book_value_is_recorded_once_and_never_replaced_by_an_older_one() {
+    let report = |on: &str, amount: &str| ContractCommand::ReportBookValue {
+        as_of: d(on),
+        amount: m(amount),
+        source: "import:1".into(),
+    };
+    let reported = |on: &str, amount: &str| ContractEvent::BookValueReported {
+        as_of: d(on),
+        amount: m(amount),
+        source: "import:1".into(),
+    };
+    framework()
+        .given(vec![concluded(terms())])
+        .when_async(report("2026-02-28", "750000"))
+        .await
+        .then_expect_events(vec![reported("2026-02-28", "750000")]);
+    let after = vec![concluded(terms()), reported("2026-02-28", "750000")];
+    // The same figure again, and an older one: nothing.
+    for (on, amount) in [("2026-02-28", "750000"), ("2026-02-15", "800000")] {
+        framework()
+            .given(after.clone())
+            .when_async(report(on, amount))
+            .await
+            .then_expect_events(vec![]);
+    }
+    // A corrected figure for the same date, and a later one: recorded.
+    for (on, amount) in [("2026-02-28", "749000"), ("2026-03-31", "700000")] {
+        framework()
+            .given(after.clone())
+            .when_async(report(on, amount))
+            .await
+            .then_expect_events(vec![reported(on, amount)]);
+    }
+    errors_with(
+        vec![concluded(terms())],
+        report("2026-02-28", "-1"),
+        ContractError::OutOfRange {
+            field: "bookValue.amount",
+            reason: "a book value is zero or more",
+        },
+    )
+    .await;
+    errors_with(
+        vec![concluded(terms())],
+        report("2020-01-01", "1"),
+        ContractError::OutOfRange {
+            field: "bookValue.asOf",
+            reason: "not before the contract date",
+        },
+    )
+    .await;
+}
+
 // --- A schedule replaced by the accounting system ----------------------------------------------------------
 
 fn replace(lines: &[(&str, &str)], redemption: &str) -> ContractCommand {

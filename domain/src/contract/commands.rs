@@ -114,6 +114,15 @@ pub enum ContractCommand {
         /// Where the change comes from.
         source: String,
     },
+    /// Record the asset's book (residual) value as the lessor's accounting system has it on a date.
+    ReportBookValue {
+        /// The date the figure is for.
+        as_of: NaiveDate,
+        /// The value, as the books have it.
+        amount: Money,
+        /// Where it comes from (`import:<id>`).
+        source: String,
+    },
     /// Agree the lessor's fee for re-billing each traffic fine (zero: none), for fines registered from now.
     AgreeFineFee {
         /// The fee per fine.

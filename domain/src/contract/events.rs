@@ -206,6 +206,16 @@ pub enum ContractEvent {
         /// What the fine's owed amount grows by (the amount less the discounted amount).
         amount: Money,
     },
+    /// The asset's book (residual) value as the lessor's accounting system has it on a date: what the
+    /// book-value certificate states from then on (instead of the cabinet's estimate).
+    BookValueReported {
+        /// The date the figure is for.
+        as_of: NaiveDate,
+        /// The value, as the books have it.
+        amount: Money,
+        /// Where it comes from (`import:<id>`).
+        source: String,
+    },
     /// The contract's terms for re-billing traffic fines: the lessor's fee added to each fine registered
     /// from now on (zero: none).
     FineFeeAgreed {
@@ -288,6 +298,7 @@ impl DomainEvent for ContractEvent {
             Self::TrafficFinePaid { .. } => "TrafficFinePaid",
             Self::TrafficFineDiscountExpired { .. } => "TrafficFineDiscountExpired",
             Self::FineFeeAgreed { .. } => "FineFeeAgreed",
+            Self::BookValueReported { .. } => "BookValueReported",
             Self::ScheduleRecalculated { .. } => "ScheduleRecalculated",
             Self::ScheduleReplaced { .. } => "ScheduleReplaced",
             Self::ContractCompleted { .. } => "ContractCompleted",

@@ -85,6 +85,10 @@ pub struct ContractView {
     pub closed_on: Option<NaiveDate>,
     /// Why it was terminated.
     pub termination_reason: Option<String>,
+    /// The asset's book value, as the accounting system last reported it (`BookValueReported`).
+    pub book_value: Option<Decimal>,
+    /// The date that figure is for.
+    pub book_value_as_of: Option<NaiveDate>,
     /// The next line to pay (not overdue).
     pub next_payment_date: Option<NaiveDate>,
     /// What is open on it.
@@ -287,6 +291,8 @@ const CONTRACT_COLUMNS: &[&str] = &[
     "activated_on",
     "closed_on",
     "termination_reason",
+    "book_value",
+    "book_value_as_of",
     "next_payment_date",
     "next_payment_amount",
     "concluded_position",
@@ -555,6 +561,8 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             activated_on: None,
             closed_on: None,
             termination_reason: None,
+            book_value: None,
+            book_value_as_of: None,
             next_payment_date: None,
             next_payment_amount: None,
             concluded_position: e.position,
@@ -734,6 +742,10 @@ fn fold(rows: &mut HashMap<Uuid, Folded>, e: &StoredEvent, id: Uuid, event: Cont
             }
         }
         ContractEvent::FineFeeAgreed { .. } => {}
+        ContractEvent::BookValueReported { as_of, amount, .. } => {
+            f.contract.book_value = Some(money(amount));
+            f.contract.book_value_as_of = Some(as_of);
+        }
         ContractEvent::TrafficFinePaid {
             resolution_number,
             date,

@@ -679,7 +679,9 @@ impl NotificationsProjection {
                     link(),
                 )]
             }
-            ContractEvent::TrafficFineDiscountExpired { .. } | ContractEvent::FineFeeAgreed { .. } => {
+            ContractEvent::TrafficFineDiscountExpired { .. }
+            | ContractEvent::FineFeeAgreed { .. }
+            | ContractEvent::BookValueReported { .. } => {
                 vec![]
             }
             ContractEvent::TrafficFinePaid { .. } => vec![],

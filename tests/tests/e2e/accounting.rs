@@ -635,3 +635,103 @@ async fn accounting_documents_are_imported_once_checked_against_their_fns_xml_li
     t.assert_no_clear_personal_data_in_the_log(&["Петров П. П.", "Главный бухгалтер"])
         .await;
 }
+
+/// The text of a certificate issued as of `as_of`, whitespace squashed.
+async fn book_value_certificate(
+    t: &TestApp,
+    admin: &str,
+    contract: uuid::Uuid,
+    as_of: &str,
+) -> String {
+    let r = t
+        .gql(
+            Some(admin),
+            "mutation($k: UUID!, $d: Date!) { issueCertificate(input: { contractId: $k, kind: BOOK_VALUE, asOf: $d }) { document { file { sha256 } } } }",
+            json!({ "k": contract, "d": as_of }),
+        )
+        .await;
+    let sha = ok(&r)["issueCertificate"]["document"]["file"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, pdf) = t.download(Some(admin), &sha).await;
+    assert_eq!(status, 200);
+    documents::inspect::text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn the_book_value_comes_from_the_accounting_system_and_the_certificate_states_it_as_of_its_date(
+) {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let staff = t.sign_in(Role::Accountant, &[]).await;
+    t.advance_clock(&admin, "2026-03-01").await;
+    t.company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let three = [
+        ("2026-03-10", "300000.00"),
+        ("2026-04-10", "300000.00"),
+        ("2026-05-10", "300000.00"),
+    ];
+    let with_value = |on: &str, amount: &str| {
+        let mut v: Value = serde_json::from_str(&contract("1C-1", "7707083893", &three)).unwrap();
+        v["bookValue"] = json!({"asOf": on, "amount": amount});
+        v.to_string()
+    };
+    let id = contract_id("1C-1");
+    // Before any figure: the estimate, labelled.
+    import(
+        &t,
+        &staff,
+        contract("1C-1", "7707083893", &three).as_bytes(),
+    )
+    .await;
+    let text = book_value_certificate(&t, &admin, id, "2026-03-01").await;
+    assert!(
+        text.contains("расчётная оценка по графику платежей"),
+        "{text}"
+    );
+    let r = import(&t, &staff, with_value("2026-02-28", "612345.67").as_bytes()).await;
+    assert_eq!(
+        (&r["report"]["changed"], &r["report"]["rejected"]),
+        (&json!(1), &json!(0)),
+        "{r}"
+    );
+    assert_eq!(story(&t, &admin, &r).await, vec!["BookValueReported"]);
+    let shown = t
+        .gql(
+            Some(&admin),
+            "query($c: UUID!) { contract(id: $c) { bookValue { asOf amount } } }",
+            json!({ "c": id }),
+        )
+        .await;
+    assert_eq!(
+        ok(&shown)["contract"]["bookValue"],
+        json!({"asOf": "2026-02-28", "amount": "612345.67"})
+    );
+    let text = book_value_certificate(&t, &admin, id, "2026-03-01").await;
+    for needle in [
+        "данные бухгалтерского учёта лизингодателя на 28.02.2026",
+        "612 345,67",
+    ] {
+        assert!(text.contains(needle), "missing «{needle}» in {text}");
+    }
+    assert!(!text.contains("расчётная оценка"), "{text}");
+    // As of a day before the books' figure: the estimate again.
+    let text = book_value_certificate(&t, &admin, id, "2026-02-15").await;
+    assert!(
+        text.contains("расчётная оценка по графику платежей"),
+        "{text}"
+    );
+    // The same figure again changes nothing; a malformed one is refused by its field.
+    let r = import(&t, &staff, with_value("2026-02-28", "612345.67").as_bytes()).await;
+    assert_eq!(r["report"]["duplicates"], json!(1), "{r}");
+    let r = import(&t, &staff, with_value("2026-02-28", "много").as_bytes()).await;
+    assert_eq!(
+        r["report"]["rejections"][0]["field"], "bookValue.amount",
+        "{r}"
+    );
+}

@@ -234,6 +234,7 @@ impl Importer {
         .await?;
         let mut first = Vec::new();
         let mut fees = Vec::new();
+        let mut values = Vec::new();
         let mut places: HashMap<String, usize> = HashMap::new();
         for r in records {
             let id = contract_id(&r.external_id);
@@ -328,10 +329,28 @@ impl Importer {
                     }
                 }
             };
+            // What follows the contract's conclusion or schedule: its fine fee and book value.
             if let Some(fee) = &r.fine_fee {
                 match money("fineFee", fee) {
                     Ok(fee) => fees.push((key.clone(), ContractCommand::AgreeFineFee { fee })),
                     Err(e) => {
+                        reject(&mut t, r.place, e);
+                        continue;
+                    }
+                }
+            }
+            if let Some(b) = &r.book_value {
+                match money("bookValue.amount", &b.amount) {
+                    Ok(amount) => values.push((
+                        key.clone(),
+                        ContractCommand::ReportBookValue {
+                            as_of: b.as_of,
+                            amount,
+                            source: source.to_owned(),
+                        },
+                    )),
+                    Err(e) => {
+                        fees.retain(|(k, _)| *k != key);
                         reject(&mut t, r.place, e);
                         continue;
                     }
@@ -369,12 +388,15 @@ impl Importer {
                 Err(e) => reject(&mut t, place, refused(&e)),
             }
         }
-        // The fee, for the contracts that stand.
-        fees.retain(|(k, _)| outcomes.contains_key(k));
-        if !fees.is_empty() {
+        // The fee, then the book value (a batch takes one command per contract), for the contracts that stand.
+        for mut follow in [fees, values] {
+            follow.retain(|(k, _)| outcomes.contains_key(k));
+            if follow.is_empty() {
+                continue;
+            }
             for (key, outcome) in self
                 .contracts
-                .execute_many(fees, meta)
+                .execute_many(follow, meta)
                 .await
                 .map_err(crate::error::command_error)?
             {

@@ -440,6 +440,9 @@ pub struct Contract {
     pub closed_on: Option<Date>,
     /// Why it was terminated.
     pub termination_reason: Option<String>,
+    /// The asset's book (residual) value as the lessor's accounting system last reported it; null until it
+    /// does (the book-value certificate then gives an estimate and says so).
+    pub book_value: Option<BookValue>,
     /// The next payment (the earliest open line that is not overdue).
     pub next_payment: Option<NextPayment>,
     /// The place of the last event applied to it.
@@ -451,6 +454,15 @@ pub struct Contract {
     /// Everything below the contract, as of an instant (its children are never read from the live tables).
     #[graphql(skip)]
     pub(crate) as_of: Option<std::sync::Arc<ContractAsOf>>,
+}
+
+/// The asset's book value on a date, from the accounting system.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct BookValue {
+    /// The date the figure is for.
+    pub as_of: Date,
+    /// The value, rubles.
+    pub amount: Decimal,
 }
 
 /// A contract's rows as reconstructed at an instant.
@@ -498,6 +510,13 @@ impl TryFrom<ContractView> for Contract {
             activated_on: v.activated_on.map(Date),
             closed_on: v.closed_on.map(Date),
             termination_reason: v.termination_reason,
+            book_value: match (v.book_value_as_of, v.book_value) {
+                (Some(as_of), Some(amount)) => Some(BookValue {
+                    as_of: Date(as_of),
+                    amount,
+                }),
+                _ => None,
+            },
             next_payment: next_payment(v.next_payment_date.map(Date), v.next_payment_amount),
             position: Position::event(v.last_position),
             prefetched_schedule: None,
