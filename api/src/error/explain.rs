@@ -141,6 +141,16 @@ const WORDING: &[(&str, &str, &str)] = &[
         "вознаграждение не может быть отрицательным",
     ),
     (
+        "a book value is zero or more",
+        "OUT_OF_RANGE",
+        "балансовая стоимость не может быть отрицательной",
+    ),
+    (
+        "not before the contract date",
+        "OUT_OF_RANGE",
+        "дата не может быть раньше даты договора",
+    ),
+    (
         "not a bank statement*",
         "FILE_FORMAT",
         "это не банковская выписка: нужен файл 1CClientBankExchange или ISO 20022 camt.053",
