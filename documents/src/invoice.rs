@@ -51,10 +51,9 @@ pub struct Invoice {
     pub seller: Organisation,
     /// The lessee.
     pub buyer: Organisation,
-    /// Contract number.
-    pub contract_number: String,
-    /// Contract date.
-    pub contract_date: NaiveDate,
+    /// The contracts it is for: number and date — one for a contract's invoice, each of a company's for
+    /// one covering them all.
+    pub contracts: Vec<(String, NaiveDate)>,
     /// Lines.
     pub lines: Vec<Line>,
     /// Who signs for the seller.
@@ -98,11 +97,30 @@ impl Invoice {
     /// The payment purpose, in the lessors' format: «Лизинговый платеж по договору лизинга № … от …, в т.ч.
     /// НДС …» for leasing payments; penalties and fines are named as such; a mix names the invoice.
     pub fn purpose(&self) -> String {
-        let contract = format!(
-            "по договору лизинга № {} от {}",
-            self.contract_number,
-            date(self.contract_date)
-        );
+        if self.contracts.len() > 1 {
+            // A company's invoice: its number is what the matcher splits the payment back by; the contracts
+            // are named while the purpose keeps within a payment order's 210 characters.
+            let head = format!("Оплата по счету № {} от {}", self.number, date(self.date));
+            let listed = format!(
+                "{head} по договорам лизинга {}, {}",
+                self.contracts
+                    .iter()
+                    .map(|(n, _)| format!("№ {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.vat_clause()
+            );
+            if listed.chars().count() <= 210 {
+                return listed;
+            }
+            return format!(
+                "{head} по {} договорам лизинга, {}",
+                self.contracts.len(),
+                self.vat_clause()
+            );
+        }
+        let (number, on) = self.contracts.first().cloned().unwrap_or_default();
+        let contract = format!("по договору лизинга № {number} от {}", date(on));
         let kinds: Vec<LineKind> = self.lines.iter().map(|l| l.kind).collect();
         let what = if kinds.contains(&LineKind::Buyout) {
             "Досрочный выкуп предмета лизинга".to_owned()
@@ -182,11 +200,17 @@ impl Invoice {
             ("Покупатель (Заказчик):", self.buyer.line()),
             (
                 "Основание:",
-                format!(
-                    "Договор лизинга № {} от {}",
-                    self.contract_number,
-                    date(self.contract_date)
-                ),
+                match self.contracts.as_slice() {
+                    [(n, on)] => format!("Договор лизинга № {n} от {}", date(*on)),
+                    several => format!(
+                        "Договоры лизинга {}",
+                        several
+                            .iter()
+                            .map(|(n, on)| format!("№ {n} от {}", date(*on)))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                },
             ),
         ] {
             let top = d.y;

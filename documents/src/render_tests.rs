@@ -42,8 +42,7 @@ fn invoice() -> Invoice {
         due_date: d("2026-03-10"),
         seller: lessor(),
         buyer: lessee(),
-        contract_number: "Л-2026/001".into(),
-        contract_date: d("2026-01-15"),
+        contracts: vec![("Л-2026/001".into(), d("2026-01-15"))],
         lines: vec![
             Line {
                 kind: LineKind::Leasing,
@@ -216,21 +215,40 @@ fn every_invoice_purpose_is_read_back_by_the_statement_matcher_as_its_contract_a
     ] {
         inv.lines = kinds.into_iter().map(line).collect();
         let r = read(&inv.purpose());
-        assert_eq!(
-            r.numbers,
-            [inv.contract_number.clone()],
-            "{}",
-            inv.purpose()
-        );
+        assert_eq!(r.numbers, [inv.contracts[0].0.clone()], "{}", inv.purpose());
         assert_eq!(r.main_kind(), expected, "{}", inv.purpose());
         assert!(r.parts.is_empty(), "{}", inv.purpose());
     }
     inv.lines = vec![line(LineKind::Leasing), line(LineKind::Penalty)];
     let r = read(&inv.purpose());
     assert_eq!(r.invoices, ["СЧ-2026-000017"], "{}", inv.purpose());
+    assert!(r.numbers.contains(&inv.contracts[0].0), "{}", inv.purpose());
+}
+
+#[test]
+fn a_company_invoice_names_its_contracts_and_its_number_within_a_payment_orders_210_characters() {
+    use domain::payments::purpose::read;
+    let mut inv = invoice();
+    inv.number = "СЧ-2026-000018".into();
+    inv.contracts = vec![
+        ("Л-2026/001".into(), d("2026-01-15")),
+        ("Л-2026/002".into(), d("2026-02-01")),
+    ];
+    let purpose = inv.purpose();
+    let r = read(&purpose);
+    assert_eq!(r.invoices, ["СЧ-2026-000018"], "{purpose}");
+    assert!(purpose.contains("№ Л-2026/001, № Л-2026/002"), "{purpose}");
+    let text = squash(&inspect::text(&inv.render()));
     assert!(
-        r.numbers.contains(&inv.contract_number),
-        "{}",
-        inv.purpose()
+        text.contains("Договоры лизинга № Л-2026/001 от 15.01.2026; № Л-2026/002 от 01.02.2026"),
+        "{text}"
     );
+    // Thirty contracts do not fit: the purpose counts them, and still names the invoice.
+    inv.contracts = (1..=30)
+        .map(|i| (format!("Л-2026/{i:03}"), d("2026-01-15")))
+        .collect();
+    let purpose = inv.purpose();
+    assert!(purpose.chars().count() <= 210, "{purpose}");
+    assert!(purpose.contains("по 30 договорам лизинга"), "{purpose}");
+    assert_eq!(read(&purpose).invoices, ["СЧ-2026-000018"]);
 }

@@ -237,6 +237,19 @@ pub struct DocumentInfo {
     /// What the accounting system says of an accounting document (with its kind, and only then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounting: Option<Box<Accounting>>,
+    /// A company-wide invoice's share of each contract it covers, in its order (empty for every other
+    /// document): what a payment of it is split back into.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<InvoiceShare>,
+}
+
+/// A contract's share of a company-wide invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceShare {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// What the invoice asks for it.
+    pub amount: crate::values::Money,
 }
 
 /// An accounting document as the accounting system issued it: its id there, the period it covers, its sums
@@ -267,7 +280,7 @@ pub enum DocumentCommand {
         /// Which side issued it.
         party: Party,
         /// What it is.
-        info: DocumentInfo,
+        info: Box<DocumentInfo>,
     },
     /// The issuer sends it for signature with its own signature.
     SendForSignature(Box<Signature>),
@@ -447,12 +460,26 @@ impl Aggregate for Document {
                 if let Some(a) = &info.accounting {
                     accounting(a, &info)?;
                 }
+                if !info.covers.is_empty()
+                    && (info.kind != DocumentKind::Invoice
+                        || info.contract_id.is_some()
+                        || info
+                            .covers
+                            .iter()
+                            .any(|s| s.amount <= crate::values::Money::ZERO))
+                {
+                    return Err(DocumentError::Invalid {
+                        field: "covers",
+                        message: "only a company-wide invoice covers contracts, each with a positive amount"
+                            .into(),
+                    });
+                }
                 DocumentEvent::DocumentIssued {
                     document_id,
                     party,
                     info: DocumentInfo {
                         title: title.to_owned(),
-                        ..info
+                        ..*info
                     },
                 }
             }
@@ -579,6 +606,7 @@ mod tests {
                 date: d("2026-03-02"),
                 file: file('a'),
                 accounting: None,
+                covers: Vec::new(),
             },
         }
     }
@@ -789,6 +817,7 @@ mod tests {
             date: d("2026-02-28"),
             file: file('a'),
             accounting: accounting.map(Box::new),
+            covers: Vec::new(),
         }
     }
 
@@ -809,7 +838,7 @@ mod tests {
         let issue = |info: DocumentInfo| DocumentCommand::Issue {
             document_id: Uuid::from_u128(1),
             party: Party::Staff,
-            info,
+            info: Box::new(info),
         };
         let good = accounting_info(Some(february()), DocumentKind::Upd);
         TestFramework::<Document>::with(())
@@ -864,6 +893,60 @@ mod tests {
                         _ => "an accounting document is about a contract",
                     }
                 ));
+        }
+    }
+
+    #[test]
+    fn only_a_company_wide_invoice_covers_contracts_each_with_a_positive_share() {
+        let share = |amount: &str| InvoiceShare {
+            contract_id: Uuid::from_u128(3),
+            amount: crate::values::Money::parse(amount).unwrap(),
+        };
+        let invoice = |contract: Option<Uuid>, kind: DocumentKind, covers: Vec<InvoiceShare>| {
+            DocumentCommand::Issue {
+                document_id: Uuid::from_u128(1),
+                party: Party::Staff,
+                info: Box::new(DocumentInfo {
+                    company_id: Uuid::from_u128(2),
+                    contract_id: contract,
+                    request_id: None,
+                    kind,
+                    number: Some("СЧ-2026-000018".into()),
+                    title: "Счет на оплату".into(),
+                    date: d("2026-03-01"),
+                    file: file('a'),
+                    accounting: None,
+                    covers,
+                }),
+            }
+        };
+        let good = invoice(None, DocumentKind::Invoice, vec![share("300000")]);
+        let DocumentCommand::Issue { info, .. } = good.clone() else {
+            unreachable!()
+        };
+        TestFramework::<Document>::with(())
+            .given_no_previous_events()
+            .when(good)
+            .then_expect_events(vec![DocumentEvent::DocumentIssued {
+                document_id: Uuid::from_u128(1),
+                party: Party::Staff,
+                info: *info,
+            }]);
+        for bad in [
+            invoice(
+                Some(Uuid::from_u128(3)),
+                DocumentKind::Invoice,
+                vec![share("1")],
+            ),
+            invoice(None, DocumentKind::ReconciliationAct, vec![share("1")]),
+            invoice(None, DocumentKind::Invoice, vec![share("0")]),
+        ] {
+            TestFramework::<Document>::with(())
+                .given_no_previous_events()
+                .when(bad)
+                .then_expect_error_message(
+                    "covers: only a company-wide invoice covers contracts, each with a positive amount",
+                );
         }
     }
 }

@@ -437,8 +437,7 @@ pub async fn invoice(
         due_date: due_date.max(date),
         seller: docs.lessor.organisation.clone(),
         buyer: company(docs, c.company_id).await?,
-        contract_number: c.number,
-        contract_date: c.contract_date,
+        contracts: vec![(c.number, c.contract_date)],
         lines: items,
         signatory: docs.lessor.signatory.clone(),
     })
@@ -791,6 +790,7 @@ pub async fn issue(
     title: String,
     date: NaiveDate,
     pdf: Vec<u8>,
+    covers: Vec<domain::document::InvoiceShare>,
 ) -> Result<Generated, ApiError> {
     let hash: String = Sha256::digest(&pdf)
         .iter()
@@ -803,7 +803,7 @@ pub async fn issue(
     let command = DocumentCommand::Issue {
         document_id: id,
         party: Party::Staff,
-        info: DocumentInfo {
+        info: Box::new(DocumentInfo {
             company_id,
             contract_id,
             request_id,
@@ -813,7 +813,8 @@ pub async fn issue(
             date,
             file: file.clone(),
             accounting: None,
-        },
+            covers,
+        }),
     };
     let position = match docs.documents.execute(&id.to_string(), command, meta).await {
         Ok(out) => out.last_position,
@@ -860,6 +861,96 @@ pub async fn issue_invoice(
         title,
         date,
         inv.render(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// Generates, stores and records one invoice covering all of a company's open contracts, dated the business
+/// day: for each contract, what a contract's invoice of `subject` (the next payment, or what is overdue)
+/// would ask, in the order of the contracts' dates; a contract with nothing to invoice is left out. The
+/// document records each contract's share (`covers`), which a payment of the invoice is split back into.
+///
+/// # Errors
+/// VALIDATION on `what` for another subject, or when no contract has anything to invoice; a store error.
+pub async fn issue_company_invoice(
+    docs: &DocumentService,
+    meta: &CommandMeta,
+    id: Uuid,
+    company_id: Uuid,
+    subject: &InvoiceSubject,
+) -> Result<Generated, ApiError> {
+    if !matches!(
+        subject,
+        InvoiceSubject::NextPayment | InvoiceSubject::Overdue
+    ) {
+        return Err(ApiError::validation(
+            "what",
+            "an invoice of all the company's contracts is for the next payments or what is overdue",
+        ));
+    }
+    docs.lessor.require()?;
+    let date = business_day(docs).await?;
+    let contracts: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT contract_id FROM contracts_view WHERE company_id = $1 \
+           AND status IN ('concluded', 'active') ORDER BY contract_date, number, contract_id",
+    )
+    .bind(company_id)
+    .fetch_all(&docs.pool)
+    .await?;
+    let mut covers = Vec::new();
+    let mut refs = Vec::new();
+    let mut lines = Vec::new();
+    let mut due: Option<NaiveDate> = None;
+    for contract_id in contracts {
+        let inv = match invoice(docs, contract_id, subject, String::new(), date).await {
+            Ok(inv) => inv,
+            // Nothing of the subject on this contract.
+            Err(ApiError::Validation { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        covers.push(domain::document::InvoiceShare {
+            contract_id,
+            amount: Money::round(inv.total()),
+        });
+        due = Some(due.map_or(inv.due_date, |d| d.min(inv.due_date)));
+        refs.extend(inv.contracts);
+        lines.extend(inv.lines);
+    }
+    if covers.is_empty() {
+        return Err(ApiError::validation(
+            "what",
+            "none of the company's contracts has anything of it to invoice",
+        ));
+    }
+    let number = next_number(&docs.pool, "invoice", "СЧ", date).await?;
+    let inv = Invoice {
+        number: number.clone(),
+        date,
+        due_date: due.unwrap_or(date).max(date),
+        seller: docs.lessor.organisation.clone(),
+        buyer: company(docs, company_id).await?,
+        contracts: refs,
+        lines,
+        signatory: docs.lessor.signatory.clone(),
+    };
+    let title = format!(
+        "Счет на оплату № {number} от {} по всем договорам лизинга",
+        documents::date(date)
+    );
+    issue(
+        docs,
+        meta,
+        id,
+        DocumentKind::Invoice,
+        company_id,
+        None,
+        None,
+        number,
+        title,
+        date,
+        inv.render(),
+        covers,
     )
     .await
 }
@@ -907,6 +998,7 @@ pub async fn issue_act(
         title,
         date,
         a.render(),
+        Vec::new(),
     )
     .await
 }
@@ -943,6 +1035,7 @@ pub async fn issue_certificate(
         title,
         date,
         c.render(),
+        Vec::new(),
     )
     .await
 }
@@ -976,6 +1069,7 @@ pub async fn issue_os1(
         title,
         date,
         a.render(),
+        Vec::new(),
     )
     .await
 }

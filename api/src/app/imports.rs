@@ -748,11 +748,22 @@ impl Importer {
         .bind(&invoices)
         .fetch_all(&self.pool)
         .await?;
+        // Company-wide invoices: the share of each contract, in the invoice's order.
+        let by_company_invoice: Vec<(String, Uuid, Decimal)> = sqlx::query_as(
+            "SELECT d.number, s.contract_id, s.amount FROM exchange_documents_view d \
+             JOIN invoice_shares_view s USING (document_id) \
+             WHERE d.kind = 'invoice' AND d.number = ANY($1) AND d.contract_id IS NULL \
+             ORDER BY d.number, s.ordinal",
+        )
+        .bind(&invoices)
+        .fetch_all(&self.pool)
+        .await?;
         // The contracts the fines and invoices name, for their facts.
         let extra: Vec<Uuid> = by_uin
             .iter()
             .map(|(_, c)| *c)
             .chain(by_invoice.iter().map(|(_, c)| *c))
+            .chain(by_company_invoice.iter().map(|(_, c, _)| *c))
             .collect();
         let by_id: Vec<Row> = sqlx::query_as(&format!("{CONTRACT} WHERE c.contract_id = ANY($1)"))
             .bind(&extra)
@@ -797,6 +808,14 @@ impl Importer {
                         .and_then(|(_, c)| find(*c))
                         .map(|c| (c, Kind::Leasing))
                 });
+                let company_invoice = r.invoices.iter().find_map(|i| {
+                    let shares: Vec<(ContractFact, Money)> = by_company_invoice
+                        .iter()
+                        .filter(|(n, _, _)| n == i)
+                        .filter_map(|(_, c, a)| find(*c).map(|c| (c, Money::round(*a))))
+                        .collect();
+                    (!shares.is_empty()).then(|| (i.clone(), shares))
+                });
                 let named: Vec<ContractFact> = r
                     .numbers
                     .iter()
@@ -829,6 +848,7 @@ impl Importer {
                 Facts {
                     fine: uin,
                     invoice,
+                    company_invoice,
                     named,
                     payer: payer.into_iter().map(fact).collect(),
                     policies: policies

@@ -288,6 +288,21 @@ const WORDING: &[(&str, &str, &str)] = &[
         "просроченной задолженности нет",
     ),
     (
+        "none of the company's contracts has anything of it to invoice",
+        "NOTHING_DUE",
+        "ни по одному договору компании выставлять нечего",
+    ),
+    (
+        "an invoice of all the company's contracts is for the next payments or what is overdue",
+        "INVALID",
+        "счёт по всем договорам выставляется на ближайшие платежи или на просроченную задолженность",
+    ),
+    (
+        "only a company-wide invoice covers contracts, each with a positive amount",
+        "INVALID",
+        "распределение по договорам бывает только у счёта по всем договорам компании, с положительными суммами",
+    ),
+    (
         "there is no next payment to invoice",
         "NOTHING_DUE",
         "нет следующего платежа для счёта",

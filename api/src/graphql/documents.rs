@@ -376,6 +376,24 @@ impl InvoiceSubjectInput {
     }
 }
 
+/// What an invoice of all of a company's contracts is for: exactly one.
+#[derive(Debug, Clone, OneofObject)]
+pub enum CompanyInvoiceSubjectInput {
+    /// Each contract's next schedule payment not yet overdue.
+    NextPayment(bool),
+    /// Everything overdue on every contract.
+    Overdue(bool),
+}
+
+/// An invoice covering all of a company's open contracts.
+#[derive(Debug, Clone, InputObject)]
+pub struct RequestCompanyInvoiceInput {
+    /// The company.
+    pub company_id: Uuid,
+    /// What it is for.
+    pub what: CompanyInvoiceSubjectInput,
+}
+
 /// A signature as the signing side's software produced it; the detached signature file is uploaded beside.
 #[derive(Debug, Clone, InputObject)]
 pub struct SignatureInput {
@@ -1105,6 +1123,35 @@ impl DocumentMutation {
         .await?)
     }
 
+    /// Generates one invoice (PDF with the payment QR) covering all of a company's open contracts — each
+    /// contract's next payment, or everything overdue — and adds it to the company's documents. Paid as
+    /// printed, the payment is split back into the contracts by the invoice's number (each contract its
+    /// share, in the invoice's order); more than the invoice waits for staff.
+    async fn request_company_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestCompanyInvoiceInput,
+        idempotency_key: Option<String>,
+    ) -> Result<DocumentPayload> {
+        let company = input.company_id;
+        let (actor, req) = allow_seen(ctx, Operation::GenerateDocuments(company), || {
+            ApiError::NotFound("company not found".into())
+        })?;
+        let subject = match input.what {
+            CompanyInvoiceSubjectInput::NextPayment(_) => InvoiceSubject::NextPayment,
+            CompanyInvoiceSubjectInput::Overdue(_) => InvoiceSubject::Overdue,
+        };
+        let docs = &app(ctx).document_service;
+        Ok(
+            generated(ctx, actor, req, idempotency_key, |meta| async move {
+                generate::issue_company_invoice(docs, &meta, Uuid::now_v7(), company, &subject)
+                    .await
+                    .map_err(ApiError::in_input)
+            })
+            .await?,
+        )
+    }
+
     /// Generates the reconciliation act (PDF) of a contract for a period and adds it to the company's
     /// documents.
     async fn generate_reconciliation_act(
@@ -1247,7 +1294,7 @@ impl DocumentMutation {
         let command = DocumentCommand::Issue {
             document_id: id,
             party: actor.party(),
-            info: DocumentInfo {
+            info: Box::new(DocumentInfo {
                 company_id,
                 contract_id,
                 request_id: None,
@@ -1257,7 +1304,8 @@ impl DocumentMutation {
                 date,
                 file,
                 accounting: None,
-            },
+                covers: Vec::new(),
+            }),
         };
         Ok(execute(ctx, id, actor, req, key, command).await?)
     }

@@ -55,6 +55,7 @@ stored_enum!(QueueReason, "bank_payments_view.queue_reason", "Why a payment wait
     ContractClosed = "contract_closed", "The contract it names is completed or terminated.";
     PartsExceedAmount = "parts_exceed_amount", "The parts it states add up to more than the amount.";
     PostingRefused = "posting_refused", "A part could not be posted: `queueDetail` has the refusal.";
+    ExceedsInvoice = "exceeds_invoice", "It pays more than the company-wide invoice it names (`queueDetail` names it): staff decide where the rest goes.";
 });
 
 stored_enum!(PartKind, "bank_payments_view.parts.kind", "What a part of a payment pays.", {
@@ -201,6 +202,8 @@ pub struct BankPaymentPart {
     pub kind: PartKind,
     /// The policy, for insurance.
     pub policy_id: Option<Uuid>,
+    /// The contract it goes to (a company-wide invoice's payment has a part per contract).
+    pub contract_id: Option<Uuid>,
     /// How much.
     pub amount: Decimal,
 }
@@ -299,6 +302,10 @@ impl BankPayment {
             out.push(BankPaymentPart {
                 kind: PartKind::from_stored(p["kind"].as_str().unwrap_or(""))?,
                 policy_id: p["policy_id"].as_str().and_then(|s| s.parse().ok()),
+                contract_id: p["contract_id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .or(self.0.contract_id),
                 amount: serde_json::from_value(p["amount"].clone())
                     .map_err(|e| ApiError::Internal(anyhow::anyhow!("a part's amount: {e}")))?,
             });
@@ -700,10 +707,7 @@ impl ImportMutation {
             .await?
             .ok_or_else(|| ApiError::NotFound("contract not found".into()))?;
         let parts = match input.parts {
-            None => vec![Part {
-                target: Target::Leasing,
-                amount: Money::round(payment.amount),
-            }],
+            None => vec![Part::new(Target::Leasing, Money::round(payment.amount))],
             Some(parts) => {
                 let mut out = Vec::with_capacity(parts.len());
                 for (i, p) in parts.into_iter().enumerate() {
@@ -745,7 +749,7 @@ impl ImportMutation {
                         (PartKind::Fine, None) => Target::Fine,
                         (PartKind::Credit, None) => Target::Credit,
                     };
-                    out.push(Part { target, amount });
+                    out.push(Part::new(target, amount));
                 }
                 out
             }

@@ -62,6 +62,7 @@ fn contract_payment(
     date: NaiveDate,
 ) -> Option<(String, ContractCommand)> {
     let part = parts[i];
+    let contract = |p: &Part| p.contract_id;
     let purpose = match part.target {
         Target::Insurance { .. } => return None,
         Target::Leasing => PaymentPurpose::LeasingPayment,
@@ -69,9 +70,10 @@ fn contract_payment(
         Target::Fine => PaymentPurpose::Fine,
         Target::Credit => PaymentPurpose::Unallocated,
     };
+    // The parts on the same contract (a company-wide invoice's payment has one per contract).
     let on_contract = parts
         .iter()
-        .filter(|p| !matches!(p.target, Target::Insurance { .. }))
+        .filter(|p| !matches!(p.target, Target::Insurance { .. }) && contract(p) == contract(&part))
         .count();
     let bank_reference = if on_contract > 1 {
         format!("{reference} ({})", part.target.as_str())
@@ -152,7 +154,7 @@ impl Posting {
                 parts.push(ContractPart {
                     payment: *payment,
                     position: e.position,
-                    contract: m.contract_id,
+                    contract: part.contract_id.unwrap_or(m.contract_id),
                     command,
                     bank_reference,
                     kind: part.target.as_str(),
@@ -292,9 +294,10 @@ impl Posting {
                 _ => {
                     let (_, command) = contract_payment(parts, i, &reference, date)
                         .expect("a part that is not insurance is a contract payment");
+                    let on = part.contract_id.unwrap_or(contract);
                     refusal(
                         self.contracts
-                            .execute(&contract.to_string(), command, &meta)
+                            .execute(&on.to_string(), command, &meta)
                             .await,
                     )?
                 }

@@ -60,6 +60,21 @@ pub struct Part {
     pub target: Target,
     /// How much.
     pub amount: Money,
+    /// The contract it goes to when not the match's (a company-wide invoice paid at once: a part per
+    /// contract it covers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<Uuid>,
+}
+
+impl Part {
+    /// A part of the match's own contract.
+    pub fn new(target: Target, amount: Money) -> Self {
+        Self {
+            target,
+            amount,
+            contract_id: None,
+        }
+    }
 }
 
 /// How a payment was matched.
@@ -119,6 +134,12 @@ pub enum QueueReason {
         /// The refusal.
         detail: String,
     },
+    /// It pays more than the company-wide invoice it names: which contract the rest goes to is staff's
+    /// decision.
+    ExceedsInvoice {
+        /// The invoice.
+        number: String,
+    },
 }
 
 impl QueueReason {
@@ -131,6 +152,7 @@ impl QueueReason {
             Self::ContractClosed { .. } => "contract_closed",
             Self::PartsExceedAmount => "parts_exceed_amount",
             Self::PostingRefused { .. } => "posting_refused",
+            Self::ExceedsInvoice { .. } => "exceeds_invoice",
         }
     }
 }
@@ -220,6 +242,9 @@ pub struct Facts {
     pub fine: Option<ContractFact>,
     /// The contract of an invoice the purpose names, and what the invoice charged.
     pub invoice: Option<(ContractFact, Kind)>,
+    /// A company-wide invoice the purpose names: its number and the share of each contract it covers, in
+    /// the invoice's order.
+    pub company_invoice: Option<(String, Vec<(ContractFact, Money)>)>,
     /// Contracts whose numbers the purpose names.
     pub named: Vec<ContractFact>,
     /// The payer's contracts (its ИНН, and КПП when given, is a lessee's).
@@ -291,7 +316,7 @@ pub fn split(
         }
         match parts.iter_mut().find(|p| p.target == target) {
             Some(p) => p.amount = p.amount + a,
-            None => parts.push(Part { target, amount: a }),
+            None => parts.push(Part::new(target, a)),
         }
     };
     let mut unpaid: Vec<(Uuid, Money)> = policies
@@ -357,6 +382,9 @@ pub fn decide(
         };
         return chosen(c, MatchRule::Uin, main);
     }
+    if let Some((number, shares)) = &facts.company_invoice {
+        return company_invoice(amount, number, shares);
+    }
     if let Some((c, kind)) = &facts.invoice {
         let main = if reading
             .kinds
@@ -399,6 +427,44 @@ pub fn decide(
             numbers: several.iter().map(|c| c.number.clone()).collect(),
         }),
     }
+}
+
+/// A payment of a company-wide invoice, split back into its contracts: each share in the invoice's order
+/// as far as the money goes (a leasing payment of that contract); more than the invoice waits for staff.
+fn company_invoice(amount: Money, number: &str, shares: &[(ContractFact, Money)]) -> Decision {
+    let total = shares.iter().fold(Money::ZERO, |t, (_, a)| t + *a);
+    let Some((first, _)) = shares.first() else {
+        return Decision::Queued(QueueReason::NoMatch);
+    };
+    if amount > total {
+        return Decision::Queued(QueueReason::ExceedsInvoice {
+            number: number.to_owned(),
+        });
+    }
+    if let Some((closed, _)) = shares.iter().find(|(c, _)| !c.open) {
+        return Decision::Queued(QueueReason::ContractClosed {
+            number: closed.number.clone(),
+        });
+    }
+    let mut left = amount;
+    let mut parts = Vec::new();
+    for (c, share) in shares {
+        let take = left.min(*share);
+        if take > Money::ZERO {
+            parts.push(Part {
+                target: Target::Leasing,
+                amount: take,
+                contract_id: Some(c.contract_id),
+            });
+            left = left - take;
+        }
+    }
+    Decision::Matched(Match {
+        contract_id: first.contract_id,
+        company_id: first.company_id,
+        parts,
+        rule: MatchRule::Invoice,
+    })
 }
 
 /// Why a BankPayment command was refused.

@@ -47,6 +47,7 @@ fn matched(amount: &str) -> Match {
         parts: vec![Part {
             target: Target::Leasing,
             amount: m(amount),
+            contract_id: None,
         }],
         rule: MatchRule::ContractNumber,
     }
@@ -99,10 +100,12 @@ fn parts_must_add_up_to_the_amount() {
                 Part {
                     target: Target::Leasing,
                     amount: m("1200"),
+                    contract_id: None,
                 },
                 Part {
                     target: Target::Penalty,
                     amount: m("-200"),
+                    contract_id: None,
                 },
             ],
             ..matched("1000")
@@ -333,5 +336,69 @@ fn stated_parts_and_insurance_are_split_and_what_exceeds_the_premium_is_credit()
             &facts
         ),
         Decision::Queued(QueueReason::PartsExceedAmount)
+    );
+}
+
+#[test]
+fn a_company_invoice_paid_at_once_is_split_back_into_its_contracts_in_the_invoices_order() {
+    let lessee = "7707083893";
+    let shares = vec![
+        (fact(CONTRACT, "ЛД-7", lessee, true), m("300000")),
+        (fact(OTHER, "ЛД-8", lessee, true), m("150000")),
+    ];
+    let facts = Facts {
+        company_invoice: Some(("СЧ-2026-000018".into(), shares.clone())),
+        // A contract the purpose names does not outrank the invoice.
+        named: vec![fact(CONTRACT, "ЛД-7", lessee, true)],
+        ..Facts::default()
+    };
+    let reading =
+        read("Оплата по счету № СЧ-2026-000018 от 01.03.2026 по договорам лизинга № ЛД-7, № ЛД-8");
+    let split = |amount: &str| -> Vec<(Option<Uuid>, Money)> {
+        match decide(m(amount), Some(lessee), &reading, &facts) {
+            Decision::Matched(x) => {
+                assert_eq!(x.rule, MatchRule::Invoice);
+                x.parts
+                    .iter()
+                    .inspect(|p| assert_eq!(p.target, Target::Leasing))
+                    .map(|p| (p.contract_id, p.amount))
+                    .collect()
+            }
+            Decision::Queued(r) => panic!("queued: {r:?}"),
+        }
+    };
+    assert_eq!(
+        split("450000"),
+        vec![(Some(CONTRACT), m("300000")), (Some(OTHER), m("150000"))]
+    );
+    // Less than the invoice: its contracts in order, as far as the money goes.
+    assert_eq!(
+        split("320000"),
+        vec![(Some(CONTRACT), m("300000")), (Some(OTHER), m("20000"))]
+    );
+    assert_eq!(split("1000"), vec![(Some(CONTRACT), m("1000"))]);
+    // More: staff decide.
+    assert_eq!(
+        decide(m("450000.01"), Some(lessee), &reading, &facts),
+        Decision::Queued(QueueReason::ExceedsInvoice {
+            number: "СЧ-2026-000018".into()
+        })
+    );
+    // A contract of it closed meanwhile: staff decide.
+    let closed = Facts {
+        company_invoice: Some((
+            "СЧ-2026-000018".into(),
+            vec![
+                shares[0].clone(),
+                (fact(OTHER, "ЛД-8", lessee, false), m("150000")),
+            ],
+        )),
+        ..Facts::default()
+    };
+    assert_eq!(
+        decide(m("450000"), Some(lessee), &reading, &closed),
+        Decision::Queued(QueueReason::ContractClosed {
+            number: "ЛД-8".into()
+        })
     );
 }

@@ -99,6 +99,7 @@ impl ReadModel for DocumentsProjection {
             "documents_owners",
             "exchange_documents_view",
             "request_document_links",
+            "invoice_shares_view",
         ]
     }
 
@@ -264,6 +265,21 @@ impl DocumentsProjection {
                 .bind(formal.map(|f| f.size as i64))
                 .execute(&mut *conn)
                 .await?;
+                if !info.covers.is_empty() {
+                    let contracts: Vec<Uuid> = info.covers.iter().map(|s| s.contract_id).collect();
+                    let amounts: Vec<rust_decimal::Decimal> =
+                        info.covers.iter().map(|s| s.amount.amount()).collect();
+                    sqlx::query(
+                        "INSERT INTO invoice_shares_view (document_id, ordinal, contract_id, amount) \
+                         SELECT $1, o::integer, c, a FROM unnest($2::uuid[], $3::numeric[]) \
+                           WITH ORDINALITY AS x(c, a, o)",
+                    )
+                    .bind(id)
+                    .bind(&contracts)
+                    .bind(&amounts)
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 let mut files = vec![info.file.clone()];
                 files.extend(formal.cloned());
                 return Self::insert(

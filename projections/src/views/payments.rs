@@ -21,9 +21,9 @@ pub struct BankPaymentsProjection;
 fn reason_detail(r: &QueueReason) -> Option<Value> {
     match r {
         QueueReason::SeveralContracts { numbers } => Some(json!({ "numbers": numbers })),
-        QueueReason::PayerIsNotLessee { number } | QueueReason::ContractClosed { number } => {
-            Some(json!({ "number": number }))
-        }
+        QueueReason::PayerIsNotLessee { number }
+        | QueueReason::ContractClosed { number }
+        | QueueReason::ExceedsInvoice { number } => Some(json!({ "number": number })),
         QueueReason::PostingRefused { detail } => Some(json!({ "detail": detail })),
         QueueReason::NoMatch | QueueReason::PartsExceedAmount => None,
     }
@@ -93,6 +93,8 @@ impl ReadModel for BankPaymentsProjection {
                         if let domain::payments::Target::Insurance { policy_id } = p.target {
                             v["policy_id"] = json!(policy_id);
                         }
+                        // Each part's contract (the match's unless the part names another).
+                        v["contract_id"] = json!(p.contract_id.unwrap_or(m.contract_id));
                         v
                     })
                     .collect();

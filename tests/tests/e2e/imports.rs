@@ -692,3 +692,141 @@ async fn an_import_the_database_fails_midway_is_reported_failed_not_left_running
     w.posted().await;
     w.t.assert_read_models_equal_the_log().await;
 }
+
+#[tokio::test]
+async fn one_invoice_of_all_a_companys_contracts_is_paid_as_printed_and_split_back_into_each_contract(
+) {
+    use documents::{inspect, qr};
+    let w = World::new().await;
+    let admin = w.t.sign_in(Role::Admin, &[]).await;
+    w.t.advance_clock(&admin, "2026-03-01").await;
+    let client = w.t.sign_in(Role::Client, &[w.vasilek]).await;
+    let request = "mutation($c: UUID!) { requestCompanyInvoice(input: {companyId: $c, what: {nextPayment: true}}) \
+                   { document { number title contractId file { sha256 } } } }";
+    let r =
+        w.t.gql(Some(&client), request, json!({ "c": w.vasilek }))
+            .await;
+    let doc = ok(&r)["requestCompanyInvoice"]["document"].clone();
+    let number = doc["number"].as_str().unwrap().to_owned();
+    assert!(doc["contractId"].is_null(), "{doc}");
+    assert!(
+        doc["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("по всем договорам лизинга"),
+        "{doc}"
+    );
+    let (status, pdf) =
+        w.t.download(Some(&client), doc["file"]["sha256"].as_str().unwrap())
+            .await;
+    assert_eq!(status, 200);
+    let text = inspect::text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needle in [
+        "по договору лизинга № ЛД-21",
+        "по договору лизинга № ЛД-22",
+        "600 000,00",
+    ] {
+        assert!(text.contains(needle), "missing «{needle}» in {text}");
+    }
+    let codes = inspect::qr_codes(&pdf);
+    let fields = qr::parse(&codes[0]).expect("a ГОСТ Р 56042-2014 payload");
+    assert_eq!(fields["Sum"], "60000000");
+    let purpose = fields["Purpose"].to_string();
+    assert!(
+        purpose.contains(&number) && purpose.contains("№ ЛД-21, № ЛД-22"),
+        "{purpose}"
+    );
+    // Another company's client cannot ask for it.
+    let stranger = w.t.sign_in(Role::Client, &[w.romashka]).await;
+    let r =
+        w.t.gql(Some(&stranger), request, json!({ "c": w.vasilek }))
+            .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+
+    // Paid as printed: one payment, split back into each contract's share.
+    let paid = one_c(&[Doc {
+        number: "501",
+        amount: "600000.00",
+        payer_inn: "7712345671",
+        payer_name: "ООО \"Василёк\"",
+        purpose: &purpose,
+        ..Doc::default()
+    }]);
+    let report = import(&w.t, &w.staff, "company.txt", &cp1251(&paid)).await;
+    assert_eq!(
+        (&report["matched"], &report["queued"]),
+        (&json!(1), &json!(0)),
+        "{report}"
+    );
+    w.posted().await;
+    for contract in [w.ld21, w.ld22] {
+        let p = payments(&w.t, &w.staff, contract).await;
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0]["amount"], "300000.00", "{p:?}");
+    }
+    let r = w
+        .t
+        .gql(
+            Some(&w.staff),
+            "{ bankPayments(status: MATCHED, first: 10) { nodes { number matchedBy parts { kind amount contractId } } } }",
+            json!({}),
+        )
+        .await;
+    let node = ok(&r)["bankPayments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["number"] == "501")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(node["matchedBy"], "INVOICE", "{node}");
+    let mut parts: Vec<(String, String)> = node["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["contractId"].as_str().unwrap().to_owned(),
+                p["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    parts.sort();
+    let mut expected = vec![
+        (w.ld21.to_string(), "300000.00".to_owned()),
+        (w.ld22.to_string(), "300000.00".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(parts, expected);
+
+    // More than the invoice: where the rest goes is staff's decision.
+    let more = one_c(&[Doc {
+        number: "502",
+        amount: "700000.00",
+        payer_inn: "7712345671",
+        payer_name: "ООО \"Василёк\"",
+        purpose: &purpose,
+        ..Doc::default()
+    }]);
+    let report = import(&w.t, &w.staff, "more.txt", &cp1251(&more)).await;
+    assert_eq!(report["queued"], 1, "{report}");
+    let queued = w.queue().await;
+    let q = queued.iter().find(|q| q["number"] == "502").unwrap();
+    assert_eq!(q["queueReason"], "EXCEEDS_INVOICE", "{queued:?}");
+    // Nothing of the subject on any contract: refused by its field, nothing stored.
+    let events = w.t.event_count().await;
+    let r = w
+        .t
+        .gql(
+            Some(&client),
+            "mutation($c: UUID!) { requestCompanyInvoice(input: {companyId: $c, what: {overdue: true}}) { document { id } } }",
+            json!({ "c": w.vasilek }),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["field"], "input.what", "{r}");
+    assert_eq!(w.t.event_count().await, events);
+    w.t.assert_read_models_equal_the_log().await;
+}

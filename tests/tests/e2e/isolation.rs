@@ -203,6 +203,10 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "ACCOUNTANT and ADMIN only, as `importBankStatement`",
     ),
     (
+        "requestCompanyInvoice",
+        "another company's id is NOT_FOUND: tried in imports.rs",
+    ),
+    (
         "importAccountingDocuments",
         "ACCOUNTANT and ADMIN only (a CLIENT is FORBIDDEN): tried in accounting.rs",
     ),

@@ -578,7 +578,7 @@ impl Importer {
         let command = DocumentCommand::Issue {
             document_id: id,
             party: Party::Staff,
-            info: DocumentInfo {
+            info: Box::new(DocumentInfo {
                 company_id: *company,
                 contract_id: Some(contract_id(&rec.contract)),
                 request_id: None,
@@ -595,7 +595,8 @@ impl Importer {
                     vat,
                     formal,
                 })),
-            },
+                covers: Vec::new(),
+            }),
         };
         Ok(Ok(Some((id, command, send))))
     }
