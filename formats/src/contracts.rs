@@ -107,6 +107,36 @@ pub struct ContractRecord {
     /// The asset's book (residual) value as the books have it on a date.
     #[serde(default)]
     pub book_value: Option<BookValue>,
+    /// The contract's insurance policies.
+    #[serde(default)]
+    pub policies: Vec<PolicyRecord>,
+}
+
+/// An insurance policy of the contract, as the accounting system holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyRecord {
+    /// The accounting system's id of the policy: its identity across imports.
+    pub external_id: String,
+    /// `osago`, `kasko`, `property` or `other`.
+    pub kind: String,
+    /// The insurance company.
+    pub insurer: String,
+    /// The policy's number.
+    pub number: String,
+    /// First day of cover.
+    pub starts_on: NaiveDate,
+    /// Last day of cover (a later one than the cabinet's prolongs the policy).
+    pub ends_on: NaiveDate,
+    /// Sum insured.
+    pub sum_insured: String,
+    /// The premium of the period.
+    pub premium: String,
+    /// The premium's installments (by default all of it on the first day of the period).
+    #[serde(default)]
+    pub installments: Vec<Line>,
+    /// Who pays the insurer: `lessor` (re-billed to the lessee) or `lessee`.
+    pub payer: String,
 }
 
 /// The asset's book value on a date.

@@ -144,6 +144,8 @@ pub struct Importer {
     pub lessor: Arc<Lessor>,
     /// Contract commands (the fines register).
     pub contracts: Arc<CommandExecutor<domain::contract::Contract>>,
+    /// Policy commands (the contracts file's policies).
+    pub policies: Arc<CommandExecutor<domain::policy::Policy>>,
     /// Document commands (accounting documents).
     pub documents: Arc<CommandExecutor<domain::document::Document>>,
     /// Where the files of accounting documents are stored.

@@ -137,6 +137,7 @@ impl App {
             payments: self.payments.clone(),
             lessor: self.document_service.lessor.clone(),
             contracts: self.contracts.clone(),
+            policies: self.policies.clone(),
             documents: self.document_service.documents.clone(),
             store: self.document_service.store.clone(),
         }

@@ -735,3 +735,108 @@ async fn the_book_value_comes_from_the_accounting_system_and_the_certificate_sta
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn the_contracts_file_brings_the_contracts_policies_and_a_later_period_prolongs_one() {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let staff = t.sign_in(Role::Accountant, &[]).await;
+    t.advance_clock(&admin, "2026-03-01").await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let three = [
+        ("2026-03-10", "300000.00"),
+        ("2026-04-10", "300000.00"),
+        ("2026-05-10", "300000.00"),
+    ];
+    let with_policies = |policies: Value| {
+        let mut v: Value = serde_json::from_str(&contract("1C-1", "7707083893", &three)).unwrap();
+        v["policies"] = policies;
+        v.to_string()
+    };
+    let kasko = |ends: &str, premium: &str| {
+        json!({"externalId": "POL-1", "kind": "kasko", "insurer": "ВСК", "number": "КАСКО-1",
+               "startsOn": "2026-02-01", "endsOn": ends, "sumInsured": "900000.00", "premium": premium,
+               "installments": [{"dueDate": "2026-02-01", "amount": "6000.00"}, {"dueDate": "2026-08-01", "amount": "6000.00"}],
+               "payer": "lessor"})
+    };
+    let r = import(
+        &t,
+        &staff,
+        with_policies(json!([kasko("2027-01-31", "12000.00")])).as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (&r["report"]["matched"], &r["report"]["rejected"]),
+        (&json!(1), &json!(0)),
+        "{r}"
+    );
+    assert_eq!(
+        story(&t, &admin, &r).await,
+        vec!["ContractConcluded", "FineFeeAgreed", "PolicyIssued"]
+    );
+    assert_eq!(
+        policies(&t, &admin, company).await,
+        json!([{"number": "КАСКО-1", "kind": "KASKO", "endsOn": "2027-01-31", "premium": "12000.00"}])
+    );
+    // Again: unchanged.
+    let r = import(
+        &t,
+        &staff,
+        with_policies(json!([kasko("2027-01-31", "12000.00")])).as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (&r["report"]["duplicates"], &r["report"]["changed"]),
+        (&json!(1), &json!(0)),
+        "{r}"
+    );
+    // A change within the period is the cabinet's, not the file's: refused by its field.
+    let r = import(
+        &t,
+        &staff,
+        with_policies(json!([kasko("2027-01-31", "13000.00")])).as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        r["report"]["rejections"][0]["field"], "policies[0].premium",
+        "{r}"
+    );
+    let mut bad = kasko("2027-01-31", "12000.00");
+    bad["kind"] = json!("жизнь");
+    let r = import(&t, &staff, with_policies(json!([bad])).as_bytes()).await;
+    assert_eq!(
+        r["report"]["rejections"][0]["field"], "policies[0].kind",
+        "{r}"
+    );
+    // The next period: the policy is prolonged.
+    let mut next = kasko("2028-01-31", "14000.00");
+    next["installments"] = json!([{"dueDate": "2027-02-01", "amount": "14000.00"}]);
+    let r = import(&t, &staff, with_policies(json!([next.clone()])).as_bytes()).await;
+    assert_eq!(r["report"]["changed"], json!(1), "{r}");
+    assert_eq!(story(&t, &admin, &r).await, vec!["PolicyProlonged"]);
+    // `premium` totals every period's.
+    assert_eq!(
+        policies(&t, &admin, company).await,
+        json!([{"number": "КАСКО-1", "kind": "KASKO", "endsOn": "2028-01-31", "premium": "26000.00"}])
+    );
+    // The new period's file again: unchanged.
+    let r = import(&t, &staff, with_policies(json!([next])).as_bytes()).await;
+    assert_eq!(
+        (&r["report"]["duplicates"], &r["report"]["rejected"]),
+        (&json!(1), &json!(0)),
+        "{r}"
+    );
+}
+
+async fn policies(t: &TestApp, admin: &str, company: uuid::Uuid) -> Value {
+    let r = t
+        .gql(
+            Some(admin),
+            "query($c: UUID!) { policies(companyId: $c) { nodes { number kind endsOn premium } } }",
+            json!({ "c": company }),
+        )
+        .await;
+    ok(&r)["policies"]["nodes"].clone()
+}

@@ -9,6 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use domain::contract::{Advance, ContractCommand, ContractError, ContractTerms, LeasingSubject};
 use domain::penalty::PenaltyTerms;
+use domain::policy::{
+    PolicyCommand, PolicyError, PolicyKind, PolicyTerms, PremiumPayer, Prolongation,
+};
 use domain::schedule::{RedemptionKind, ScheduleKind};
 use domain::values::{Email, Money, Vin};
 use formats::contracts::ContractRecord;
@@ -22,6 +25,14 @@ use crate::error::ApiError;
 
 /// The namespace of the ids of imported contracts: a contract's id is the UUID v5 of its external id in it.
 pub const IMPORTED_CONTRACTS: Uuid = Uuid::from_u128(0x1c0c_7a1e_0000_4000_8000_636f_6e74_7261);
+
+/// The namespace of the ids of imported policies.
+pub const IMPORTED_POLICIES: Uuid = Uuid::from_u128(0x1c0c_7a1e_0000_4000_8000_706f_6c69_6379);
+
+/// The cabinet's id of the policy the accounting system calls `external_id`.
+pub fn policy_id(external_id: &str) -> Uuid {
+    Uuid::new_v5(&IMPORTED_POLICIES, external_id.trim().as_bytes())
+}
 
 /// The cabinet's id of the contract the accounting system calls `external_id`.
 pub fn contract_id(external_id: &str) -> Uuid {
@@ -110,6 +121,115 @@ fn terms(r: &ContractRecord, company: Uuid) -> Result<ContractTerms, (String, St
             payment_day_counts: r.penalty.payment_day_counts,
         },
     })
+}
+
+/// A policy of the file as it stands in the cabinet: (contract, number, last day of cover, premium of the
+/// period, kind).
+type KnownPolicy = (Uuid, String, chrono::NaiveDate, Decimal, String);
+
+/// The command that brings policy `i` of `contract` to the file's (none: as the cabinet has it), or the field
+/// at fault and why.
+fn policy_command(
+    i: usize,
+    p: &formats::contracts::PolicyRecord,
+    contract: Uuid,
+    known: Option<&KnownPolicy>,
+) -> Result<Option<PolicyCommand>, (String, String)> {
+    let at = |f: &str| format!("policies[{i}].{f}");
+    let premium = money(&at("premium"), &p.premium)?;
+    let installments = p
+        .installments
+        .iter()
+        .enumerate()
+        .map(|(j, l)| {
+            Ok((
+                l.due_date,
+                money(&at(&format!("installments[{j}].amount")), &l.amount)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, (String, String)>>()?;
+    let kind = match p.kind.trim() {
+        "osago" => PolicyKind::Osago,
+        "kasko" => PolicyKind::Kasko,
+        "property" => PolicyKind::Property,
+        "other" => PolicyKind::Other,
+        other => {
+            return Err((
+                at("kind"),
+                format!("«{other}» is not osago, kasko, property or other"),
+            ))
+        }
+    };
+    let payer = match p.payer.trim() {
+        "lessor" => PremiumPayer::Lessor,
+        "lessee" => PremiumPayer::Lessee,
+        other => return Err((at("payer"), format!("«{other}» is not lessor or lessee"))),
+    };
+    let Some((on, number, ends_on, had_premium, had_kind)) = known else {
+        return Ok(Some(PolicyCommand::IssuePolicy(Box::new(PolicyTerms {
+            policy_id: policy_id(&p.external_id),
+            contract_id: contract,
+            insurer: p.insurer.clone(),
+            kind,
+            number: p.number.clone(),
+            starts_on: p.starts_on,
+            ends_on: p.ends_on,
+            sum_insured: money(&at("sumInsured"), &p.sum_insured)?,
+            premium,
+            installments,
+            payer,
+            form: None,
+        }))));
+    };
+    if *on != contract {
+        return Err((
+            at("externalId"),
+            "the policy is of another contract in the cabinet".into(),
+        ));
+    }
+    if p.ends_on > *ends_on {
+        // The accounting system's next period: the policy is prolonged.
+        return Ok(Some(PolicyCommand::ProlongPolicy(Box::new(Prolongation {
+            ends_on: p.ends_on,
+            premium,
+            installments,
+            number: (p.number.trim() != number).then(|| p.number.trim().to_owned()),
+            form: None,
+        }))));
+    }
+    // The same period: nothing to do when the file has it as the cabinet does.
+    let differs = if p.ends_on != *ends_on {
+        "endsOn"
+    } else if kind.as_str() != had_kind {
+        "kind"
+    } else if p.number.trim() != number {
+        "number"
+    } else if premium.amount() != *had_premium {
+        "premium"
+    } else {
+        return Ok(None);
+    };
+    Err((
+        at(differs),
+        "differs from the policy's current period in the cabinet: only a later period (a prolongation) is \
+         imported; a change within the period is made in the cabinet"
+            .into(),
+    ))
+}
+
+/// The field a policy's refusal is about, as the file names it.
+fn policy_refused(i: usize, e: &PolicyError) -> (String, String) {
+    let field = match e {
+        PolicyError::BadText { field, .. }
+        | PolicyError::NotPositive { field }
+        | PolicyError::PeriodNotAfterStart { field }
+        | PolicyError::BeforeCover { field } => format!("policies[{i}].{field}"),
+        PolicyError::InstallmentsDoNotAddUp { .. } | PolicyError::InstallmentAfterCover(_) => {
+            format!("policies[{i}].installments")
+        }
+        _ => format!("policies[{i}]"),
+    };
+    (field, e.to_string())
 }
 
 /// The field a contract's refusal is about, as the file names it.
@@ -235,6 +355,7 @@ impl Importer {
         let mut first = Vec::new();
         let mut fees = Vec::new();
         let mut values = Vec::new();
+        let mut policy_lists = Vec::new();
         let mut places: HashMap<String, usize> = HashMap::new();
         for r in records {
             let id = contract_id(&r.external_id);
@@ -356,6 +477,9 @@ impl Importer {
                     }
                 }
             }
+            if !r.policies.is_empty() {
+                policy_lists.push((key.clone(), r.place, id, r.policies.clone()));
+            }
             first.push((key, command));
         }
         let created: HashSet<String> = first
@@ -411,6 +535,82 @@ impl Importer {
                         let place = places.get(&key).copied().unwrap_or_default();
                         outcomes.remove(&key);
                         reject(&mut t, place, refused(&e));
+                    }
+                }
+            }
+        }
+        // The policies, for the contracts that stand: new ones issued, a later period prolonging one.
+        policy_lists.retain(|(k, ..)| outcomes.contains_key(k));
+        if !policy_lists.is_empty() {
+            let ids: Vec<Uuid> = policy_lists
+                .iter()
+                .flat_map(|(_, _, _, list)| list.iter().map(|p| policy_id(&p.external_id)))
+                .collect();
+            let known: HashMap<Uuid, KnownPolicy> = sqlx::query_as::<
+                _,
+                (Uuid, Uuid, String, chrono::NaiveDate, Decimal, String),
+            >(
+                // The premium of the current period: its installments (`premium` totals every period).
+                "SELECT p.policy_id, p.contract_id, p.number, p.ends_on, \
+                   coalesce((SELECT sum(i.amount) FROM policy_installments_view i \
+                             WHERE i.policy_id = p.policy_id AND i.due_date >= p.starts_on), p.premium), \
+                   p.kind FROM policies_view p WHERE p.policy_id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(p, c, n, e, a, k)| (p, (c, n, e, a, k)))
+            .collect();
+            let mut commands = Vec::new();
+            let mut owners: HashMap<String, (String, usize, usize)> = HashMap::new();
+            for (key, place, contract, list) in policy_lists {
+                let mut mine = Vec::new();
+                let mut bad = None;
+                for (i, p) in list.iter().enumerate() {
+                    let id = policy_id(&p.external_id);
+                    match policy_command(i, p, contract, known.get(&id)) {
+                        Ok(Some(c)) => mine.push((id.to_string(), c, i)),
+                        Ok(None) => {}
+                        Err(e) => {
+                            bad = Some(e);
+                            break;
+                        }
+                    }
+                }
+                if let Some(e) = bad {
+                    outcomes.remove(&key);
+                    reject(&mut t, place, e);
+                    continue;
+                }
+                for (id, c, i) in mine {
+                    owners.insert(id.clone(), (key.clone(), place, i));
+                    commands.push((id, c));
+                }
+            }
+            if !commands.is_empty() {
+                for (id, outcome) in self
+                    .policies
+                    .execute_many(commands, meta)
+                    .await
+                    .map_err(crate::error::command_error)?
+                {
+                    let Some((key, place, i)) = owners.get(&id).cloned() else {
+                        continue;
+                    };
+                    match outcome {
+                        Ok(n) if n > 0 => {
+                            if let Some(o @ Outcome::Unchanged) = outcomes.get_mut(&key) {
+                                *o = Outcome::Changed;
+                            }
+                        }
+                        // Issued meanwhile by another import of the same file.
+                        Ok(_) | Err(PolicyError::AlreadyIssued) => {}
+                        Err(e) => {
+                            if outcomes.remove(&key).is_some() {
+                                reject(&mut t, place, policy_refused(i, &e));
+                            }
+                        }
                     }
                 }
             }
