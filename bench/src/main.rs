@@ -76,7 +76,7 @@ enum Child {
         url: String,
         #[arg(long)]
         file: PathBuf,
-        /// `statement` or `fines`.
+        /// `statement`, `fines`, `contracts` or `documents` (a package directory).
         #[arg(long, default_value = "statement")]
         kind: String,
     },
@@ -147,10 +147,26 @@ async fn run_import(url: String, file: PathBuf, kind: String) -> anyhow::Result<
     let t = Instant::now();
     let meta = projections::store::event::CommandMeta::system("bench");
     let importer = app.importer();
-    let input = std::fs::File::open(&file)?;
     let report = match kind.as_str() {
-        "fines" => importer.fines(input, "bench.csv", &meta).await,
-        _ => importer.statement(input, "bench.txt", &meta).await,
+        "documents" => {
+            let package = api::app::imports::documents::Package::Dir(file.clone());
+            importer.accounting_documents(package, "bench", &meta).await
+        }
+        "fines" => {
+            importer
+                .fines(std::fs::File::open(&file)?, "bench.csv", &meta)
+                .await
+        }
+        "contracts" => {
+            importer
+                .contracts(std::fs::File::open(&file)?, "bench.jsonl", &meta)
+                .await
+        }
+        _ => {
+            importer
+                .statement(std::fs::File::open(&file)?, "bench.txt", &meta)
+                .await
+        }
     }
     .map_err(|e| anyhow::anyhow!("{}: {}", e.code(), e.message()))?;
     let seconds = t.elapsed().as_secs_f64();
@@ -827,6 +843,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .unwrap_or_else(|e| failed("fines import", e));
     rss_by_phase.push(("fines import", peak_rss_mb(server.child.id())));
+    let accounting_import = scenarios::accounting_import(&ctx, &url)
+        .await
+        .unwrap_or_else(|e| failed("accounting import", e));
+    rss_by_phase.push(("accounting import", peak_rss_mb(server.child.id())));
     let rss = peak_rss_mb(server.child.id());
     drop(server.child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await;
@@ -1025,6 +1045,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "day_close": day_close,
         "statement_import": statement_import,
         "fines_import": fines_import,
+        "accounting_import": accounting_import,
     });
     let md = markdown(
         &report,
@@ -1280,6 +1301,24 @@ fn extra_markdown(report: &Value) -> String {
             f["import_seconds"].as_f64().unwrap_or(0.0),
             f["fines_per_second"].as_f64().unwrap_or(0.0),
             f["importer_peak_rss_mb"].as_f64().unwrap_or(0.0),
+        );
+    }
+    let a = &report["accounting_import"];
+    if a["contracts"].is_number() {
+        s += &format!(
+            "\nThe accounting system's files: {} contracts (twelve lines and a policy each, {:.1} MB of JSON Lines) \
+             concluded in {:.1} s ({:.0} contracts/s, importer peak RSS {:.0} MB); a package of {} УПД (PDF and \
+             ФНС XML each, checked against its line) imported in {:.1} s ({:.0} documents/s, importer peak RSS \
+             {:.0} MB).\n",
+            a["contracts"],
+            a["contracts_file_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            a["contracts_seconds"].as_f64().unwrap_or(0.0),
+            a["contracts_per_second"].as_f64().unwrap_or(0.0),
+            a["contracts_importer_peak_rss_mb"].as_f64().unwrap_or(0.0),
+            a["documents"],
+            a["documents_seconds"].as_f64().unwrap_or(0.0),
+            a["documents_per_second"].as_f64().unwrap_or(0.0),
+            a["documents_importer_peak_rss_mb"].as_f64().unwrap_or(0.0),
         );
     }
     let i = &report["statement_import"];

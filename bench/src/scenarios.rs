@@ -464,6 +464,27 @@ pub async fn day_close(c: &Ctx) -> anyhow::Result<Value> {
     )
 }
 
+/// Runs the importer of `kind` on `file` in a child process, as `cabinet import` does while the server runs
+/// (its peak memory is the import's), and reads back its report, seconds and peak RSS.
+async fn child_import(kind: &str, url: &str, file: &std::path::Path) -> anyhow::Result<Value> {
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["import", "--kind", kind, "--url", url, "--file"])
+        .arg(file)
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the {kind} import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .rfind(|l| l.starts_with(b"{"))
+            .unwrap_or_default(),
+    )?)
+}
+
 /// A bank statement of 100,000 payments (10,000 in a quick run) imported as `cabinet import statement`
 /// does, in a child process while the server runs: each names a seeded contract by its number and comes
 /// from its lessee. Reports the import's lines/s (read, matched, received), the payments posted per second
@@ -503,22 +524,7 @@ pub async fn statement_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
     }
     let bytes = std::fs::metadata(&file)?.len();
     let started = Instant::now();
-    let out = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["import", "--url", url, "--file"])
-        .arg(&file)
-        .output()
-        .await?;
-    anyhow::ensure!(
-        out.status.success(),
-        "the import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let child: Value = serde_json::from_slice(
-        out.stdout
-            .split(|b| *b == b'\n')
-            .rfind(|l| l.starts_with(b"{"))
-            .unwrap_or_default(),
-    )?;
+    let child = child_import("statement", url, &file).await?;
     // The server's worker posts every part: wait until it has passed the last payment received.
     let limit = Duration::from_secs(if c.quick { 300 } else { 3_600 });
     loop {
@@ -582,22 +588,7 @@ pub async fn fines_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
         w.flush()?;
     }
     let bytes = std::fs::metadata(&file)?.len();
-    let out = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["import", "--kind", "fines", "--url", url, "--file"])
-        .arg(&file)
-        .output()
-        .await?;
-    anyhow::ensure!(
-        out.status.success(),
-        "the import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let child: Value = serde_json::from_slice(
-        out.stdout
-            .split(|b| *b == b'\n')
-            .rfind(|l| l.starts_with(b"{"))
-            .unwrap_or_default(),
-    )?;
+    let child = child_import("fines", url, &file).await?;
     let seconds = child["seconds"].as_f64().unwrap_or(f64::NAN);
     let registered = child["report"]["matched"].as_f64().unwrap_or(0.0);
     anyhow::ensure!(
@@ -617,5 +608,119 @@ pub async fn fines_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
         "fines_per_second": registered / seconds,
         "importer_peak_rss_mb": child["peak_rss_mb"],
         "report": child["report"],
+    }))
+}
+
+/// The accounting system's files: a contracts file of 20,000 contracts (2,000 in a quick run) of the seeded
+/// companies, each with twelve schedule lines and a policy, imported as `cabinet import contracts` does; then
+/// a package (a directory) of one УПД per contract — a PDF and its ФНС XML, each checked against its line —
+/// as `cabinet import documents` does. Reports contracts and documents per second and each importer's peak
+/// RSS.
+pub async fn accounting_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
+    use std::io::Write;
+    let count = if c.quick { 2_000 } else { 20_000 };
+    let companies: Vec<String> =
+        sqlx::query_scalar("SELECT inn FROM companies_view ORDER BY company_id LIMIT 2000")
+            .fetch_all(&c.pool)
+            .await?;
+    anyhow::ensure!(!companies.is_empty(), "no company to import contracts for");
+    let file = c.data_dir.join("contracts.jsonl");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for i in 0..count {
+            let schedule: Vec<Value> = (1..=12)
+                .map(|m| json!({"dueDate": format!("2028-{m:02}-10"), "amount": "50000.00"}))
+                .collect();
+            writeln!(
+                w,
+                "{}",
+                json!({
+                    "externalId": format!("BENCH-{i}"), "number": format!("1С-{i:06}"), "date": "2027-06-01",
+                    "company": {"inn": companies[i % companies.len()]}, "contactEmail": "buh@bench.example",
+                    "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2026,
+                                "serialNumber": format!("SN-{i}")},
+                    "price": "600000.00",
+                    "penalty": {"ratePerDay": "0.1", "baseIncludesVat": true, "paymentDayCounts": true},
+                    "schedule": schedule,
+                    "policies": [{"externalId": format!("BENCH-P-{i}"), "kind": "property", "insurer": "ВСК",
+                                  "number": format!("ИМ-{i}"), "startsOn": "2027-06-01", "endsOn": "2028-05-31",
+                                  "sumInsured": "600000.00", "premium": "6000.00", "payer": "lessor"}]
+                })
+            )?;
+        }
+        w.flush()?;
+    }
+    let contracts_bytes = std::fs::metadata(&file)?.len();
+    let child = child_import("contracts", url, &file).await?;
+    let contracts_seconds = child["seconds"].as_f64().unwrap_or(f64::NAN);
+    let created = child["report"]["matched"].as_f64().unwrap_or(0.0);
+    anyhow::ensure!(
+        created as usize == count,
+        "{created} of {count} contracts created: {}",
+        child["report"]
+    );
+    let contracts_rss = child["peak_rss_mb"].clone();
+    let _ = std::fs::remove_file(&file);
+    eprintln!(
+        "bench: contracts import: {count} in {contracts_seconds:.1} s ({:.0}/s)",
+        created / contracts_seconds
+    );
+
+    // One УПД per contract, for its lessee.
+    let package = c.data_dir.join("documents");
+    std::fs::create_dir_all(package.join("files"))?;
+    {
+        let mut w =
+            std::io::BufWriter::new(std::fs::File::create(package.join("documents.jsonl"))?);
+        for i in 0..count {
+            let inn = &companies[i % companies.len()];
+            let pdf = format!("files/{i}.pdf");
+            let xml = format!("files/{i}.xml");
+            std::fs::write(package.join(&pdf), format!("%PDF-1.7\n% УПД {i}\n%%EOF\n"))?;
+            std::fs::write(
+                package.join(&xml),
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?><Файл ИдФайл=\"ON_NSCHFDOPPR_{i}\" ВерсФорм=\"5.03\">\
+                     <Документ КНД=\"1115131\" Функция=\"СЧФДОП\"><СвСчФакт НомерДок=\"{i}\" ДатаДок=\"30.06.2027\">\
+                     <СвПокуп><ИдСв><СвЮЛУч ИННЮЛ=\"{inn}\"/></ИдСв></СвПокуп></СвСчФакт><ТаблСчФакт>\
+                     <ВсегоОпл СтТовУчНалВсего=\"50000.00\"><СумНалВсего><СумНал>9016.39</СумНал></СумНалВсего>\
+                     </ВсегоОпл></ТаблСчФакт></Документ></Файл>"
+                ),
+            )?;
+            writeln!(
+                w,
+                "{}",
+                json!({
+                    "externalId": format!("BENCH-UPD-{i}"), "kind": "upd", "contract": format!("BENCH-{i}"),
+                    "number": i.to_string(), "date": "2027-06-30", "periodFrom": "2027-06-01",
+                    "periodTo": "2027-06-30", "amount": "50000.00", "vat": "9016.39", "pdf": pdf, "xml": xml
+                })
+            )?;
+        }
+        w.flush()?;
+    }
+    let child = child_import("documents", url, &package).await?;
+    let documents_seconds = child["seconds"].as_f64().unwrap_or(f64::NAN);
+    let imported = child["report"]["matched"].as_f64().unwrap_or(0.0);
+    anyhow::ensure!(
+        imported as usize == count,
+        "{imported} of {count} documents imported: {}",
+        child["report"]
+    );
+    let _ = std::fs::remove_dir_all(&package);
+    eprintln!(
+        "bench: documents import: {count} in {documents_seconds:.1} s ({:.0}/s)",
+        imported / documents_seconds
+    );
+    Ok(json!({
+        "contracts": count,
+        "contracts_file_bytes": contracts_bytes,
+        "contracts_seconds": contracts_seconds,
+        "contracts_per_second": created / contracts_seconds,
+        "contracts_importer_peak_rss_mb": contracts_rss,
+        "documents": count,
+        "documents_seconds": documents_seconds,
+        "documents_per_second": imported / documents_seconds,
+        "documents_importer_peak_rss_mb": child["peak_rss_mb"],
     }))
 }
