@@ -619,8 +619,9 @@ pub async fn fines_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
 pub async fn accounting_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
     use std::io::Write;
     let count = if c.quick { 2_000 } else { 20_000 };
-    let companies: Vec<String> =
-        sqlx::query_scalar("SELECT inn FROM companies_view ORDER BY company_id LIMIT 2000")
+    // The lessee by ИНН and КПП (the seeded companies share ИНН).
+    let companies: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT inn, kpp FROM companies_view ORDER BY company_id LIMIT 2000")
             .fetch_all(&c.pool)
             .await?;
     anyhow::ensure!(!companies.is_empty(), "no company to import contracts for");
@@ -636,7 +637,8 @@ pub async fn accounting_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
                 "{}",
                 json!({
                     "externalId": format!("BENCH-{i}"), "number": format!("1С-{i:06}"), "date": "2027-06-01",
-                    "company": {"inn": companies[i % companies.len()]}, "contactEmail": "buh@bench.example",
+                    "company": {"inn": companies[i % companies.len()].0, "kpp": companies[i % companies.len()].1},
+                    "contactEmail": "buh@bench.example",
                     "subject": {"kind": "станок", "make": "DMG", "model": "CTX", "year": 2026,
                                 "serialNumber": format!("SN-{i}")},
                     "price": "600000.00",
@@ -673,7 +675,7 @@ pub async fn accounting_import(c: &Ctx, url: &str) -> anyhow::Result<Value> {
         let mut w =
             std::io::BufWriter::new(std::fs::File::create(package.join("documents.jsonl"))?);
         for i in 0..count {
-            let inn = &companies[i % companies.len()];
+            let inn = &companies[i % companies.len()].0;
             let pdf = format!("files/{i}.pdf");
             let xml = format!("files/{i}.xml");
             std::fs::write(package.join(&pdf), format!("%PDF-1.7\n% УПД {i}\n%%EOF\n"))?;

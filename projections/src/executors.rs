@@ -80,7 +80,12 @@ pub fn policy_executor(
     let services = PolicyServices::new(Arc::new(views::lookups::PgContractLookup::new(
         pool.clone(),
     )));
-    CommandExecutor::new(PgEventStore::new(pool, inline, snapshot_every), services)
+    // Batches: the contracts file's policies.
+    CommandExecutor::new(
+        PgEventStore::new(pool, inline, snapshot_every),
+        services.clone(),
+    )
+    .with_batches(services)
 }
 
 /// The ClientRequest command executor.

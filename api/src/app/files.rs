@@ -141,6 +141,18 @@ pub trait FileStore: Send + Sync {
         content: &[u8],
         stored_by: &str,
     ) -> Result<UploadMark, ApiError>;
+    /// Stores several contents at once (an import's chunk), returning each upload's mark in order.
+    async fn put_many(
+        &self,
+        files: &[(FileRef, &[u8])],
+        stored_by: &str,
+    ) -> Result<Vec<UploadMark>, ApiError> {
+        let mut marks = Vec::with_capacity(files.len());
+        for (file, content) in files {
+            marks.push(self.put(file, content, stored_by).await?);
+        }
+        Ok(marks)
+    }
     /// The content type and content of a stored file.
     async fn get(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, ApiError>;
     /// Forgets an upload whose command was refused: the content goes unless it was uploaded again since
@@ -185,6 +197,54 @@ impl FileStore for PgFileStore {
         .bind(stored_by)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    async fn put_many(
+        &self,
+        files: &[(FileRef, &[u8])],
+        stored_by: &str,
+    ) -> Result<Vec<UploadMark>, ApiError> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the chunk; the same content twice in it is stored once.
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<&(FileRef, &[u8])> = files
+            .iter()
+            .filter(|(f, _)| seen.insert(f.sha256.clone()))
+            .collect();
+        let hashes: Vec<&str> = unique.iter().map(|(f, _)| f.sha256.as_str()).collect();
+        let types: Vec<&str> = unique
+            .iter()
+            .map(|(f, _)| f.content_type.as_str())
+            .collect();
+        let sizes: Vec<i64> = unique.iter().map(|(f, _)| f.size as i64).collect();
+        let contents: Vec<&[u8]> = unique.iter().map(|(_, c)| *c).collect();
+        let marks: Vec<(String, UploadMark)> = sqlx::query_as(
+            "INSERT INTO stored_files (sha256, content_type, size, content, stored_by) \
+             SELECT h, t, s, c, $5 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS x(h, t, s, c) \
+             ON CONFLICT (sha256) DO UPDATE SET touched_at = clock_timestamp() \
+             RETURNING sha256, touched_at",
+        )
+        .bind(&hashes)
+        .bind(&types)
+        .bind(&sizes)
+        .bind(&contents)
+        .bind(stored_by)
+        .fetch_all(&self.pool)
+        .await?;
+        files
+            .iter()
+            .map(|(f, _)| {
+                marks
+                    .iter()
+                    .find(|(h, _)| *h == f.sha256)
+                    .map(|(_, m)| *m)
+                    .ok_or_else(|| {
+                        ApiError::Internal(anyhow::anyhow!("{} was not stored", f.sha256))
+                    })
+            })
+            .collect()
     }
 
     async fn discard(&self, sha256: &str, mark: UploadMark) -> Result<bool, ApiError> {

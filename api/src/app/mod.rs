@@ -195,8 +195,10 @@ impl App {
         let news = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let faq = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let terms = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
-        let documents =
-            content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        // Batches: a package of accounting documents.
+        let documents = content_executor(pool.clone(), inline.clone(), snap)
+            .with_batches(())
+            .with_turns(turns.clone());
         let edo = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let edo_operators =
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());

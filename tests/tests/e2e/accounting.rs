@@ -483,6 +483,37 @@ async fn accounting_documents_are_imported_once_checked_against_their_fns_xml_li
     ]);
     let r = import_documents(&t, &staff, &changed).await;
     assert_eq!(r["report"]["rejections"][0]["field"], "externalId", "{r}");
+    // A line the Document refuses (a title of 301 characters): rejected, and its file not kept.
+    let long = zip_of(&[
+        (
+            "documents.jsonl",
+            line(
+                "BP-6",
+                "act",
+                "22",
+                "2026-02-01",
+                "2026-02-28",
+                json!({"title": "Я".repeat(301)}),
+            )
+            .into_bytes(),
+        ),
+        ("pdf/22.pdf", pdf(22)),
+    ]);
+    let r = import_documents(&t, &staff, &long).await;
+    assert_eq!(
+        (
+            &r["report"]["rejected"],
+            &r["report"]["rejections"][0]["field"]
+        ),
+        (&json!(1), &json!("document")),
+        "{r}"
+    );
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM stored_files WHERE content = $1")
+        .bind(pdf(22))
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "the refused document's PDF was kept");
     // Not a package.
     let r = t
         .gql_upload(

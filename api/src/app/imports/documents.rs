@@ -399,21 +399,28 @@ impl Importer {
         let mut issue = Vec::new();
         let mut sends = Vec::new();
         let mut places: HashMap<String, usize> = HashMap::new();
-        for r in read {
+        // Each document's files, stored for the chunk at once before its commands.
+        let mut files: Vec<(FileRef, &[u8])> = Vec::new();
+        let mut owners: Vec<String> = Vec::new();
+        for r in &read {
             let place = r.record.place;
-            match self.document(&r, &known, &existing).await? {
+            match document(r, &known, &existing) {
                 Err((field, reason)) => t.reject(place, field, reason),
                 Ok(None) => t.duplicates += 1,
-                Ok(Some((id, command, send))) => {
+                Ok(Some((id, command, send, mine))) => {
                     places.insert(id.to_string(), place);
                     if let Some(s) = send {
                         sends.push((id.to_string(), s));
                     }
                     issue.push((id.to_string(), command));
+                    owners.extend(mine.iter().map(|_| id.to_string()));
+                    files.extend(mine);
                 }
             }
         }
+        let marks = self.store.put_many(&files, "system:import").await?;
         let mut issued = HashSet::new();
+        let mut refused = HashSet::new();
         for (key, outcome) in self
             .documents
             .execute_many(issue, meta)
@@ -427,11 +434,20 @@ impl Importer {
                 }
                 // Issued meanwhile by another import of the same package.
                 Err(DocumentError::AlreadyExists) => t.duplicates += 1,
-                Err(e) => t.reject(
-                    places.get(&key).copied().unwrap_or_default(),
-                    "document",
-                    e.to_string(),
-                ),
+                Err(e) => {
+                    t.reject(
+                        places.get(&key).copied().unwrap_or_default(),
+                        "document",
+                        e.to_string(),
+                    );
+                    refused.insert(key);
+                }
+            }
+        }
+        // A refused document's files go (unless another document has them).
+        for (((f, _), mark), owner) in files.iter().zip(&marks).zip(&owners) {
+            if refused.contains(owner) {
+                self.store.discard(&f.sha256, *mark).await?;
             }
         }
         sends.retain(|(k, _)| issued.contains(k));
@@ -449,155 +465,151 @@ impl Importer {
         }
         Ok(t)
     }
+}
 
-    /// One line as the command that records it and the one that sends it for signature; `None`: recorded
-    /// before as it is.
-    #[allow(clippy::type_complexity)]
-    async fn document(
-        &self,
-        r: &Read1,
-        known: &HashMap<Uuid, (Uuid, String)>,
-        existing: &HashMap<Uuid, (String, Option<String>)>,
-    ) -> Result<
-        Result<Option<(Uuid, DocumentCommand, Option<DocumentCommand>)>, (String, String)>,
-        ApiError,
-    > {
-        let rec = &r.record;
-        let field = |f: &str, why: String| Ok(Err((f.to_owned(), why)));
-        let Some(kind) = kind(&rec.kind) else {
-            return field(
-                "kind",
-                format!("«{}» is not invoice, upd or act", rec.kind.trim()),
-            );
-        };
-        let Some((company, inn)) = known.get(&contract_id(&rec.contract)) else {
-            return field(
-                "contract",
-                format!(
-                    "the cabinet has no contract «{}» of the accounting system",
-                    rec.contract.trim()
-                ),
-            );
-        };
-        let amount = match Money::parse(&rec.amount) {
-            Ok(a) => a,
-            Err(e) => return field("amount", e.reason),
-        };
-        let vat = match Money::parse(&rec.vat) {
-            Ok(a) => a,
-            Err(e) => return field("vat", e.reason),
-        };
-        let id = document_id(&rec.external_id);
-        let pdf = match file_ref("pdf", &r.pdf, "application/pdf") {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e)),
-        };
-        let formal = match &r.xml {
-            None => None,
-            Some((content, f)) => {
-                if let Some(why) = disagreement(rec, kind, f, inn, amount, vat) {
-                    return field(
-                        "xml",
-                        format!("the ФНС file disagrees with the line: {why}"),
-                    );
-                }
-                // Read as a ФНС file already (the uploads' text rule would refuse its Windows-1251).
-                let sha256: String = sha2::Sha256::digest(&content.bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                match FileRef::new(
-                    &sha256,
-                    &content.name,
-                    "application/xml",
-                    content.bytes.len() as u64,
-                ) {
-                    Ok(f) => Some(f),
-                    Err(e) => return field("xml", e.reason),
-                }
+/// A line's command, the one sending it for signature and its files to store
+/// (the PDF, the XML, the signature).
+type Ready<'a> = (
+    Uuid,
+    DocumentCommand,
+    Option<DocumentCommand>,
+    Vec<(FileRef, &'a [u8])>,
+);
+
+/// One line as the command that records it, the one that sends it for signature and the files to store;
+/// `None`: recorded before as it is; the field at fault and why when it cannot be.
+fn document<'a>(
+    r: &'a Read1,
+    known: &HashMap<Uuid, (Uuid, String)>,
+    existing: &HashMap<Uuid, (String, Option<String>)>,
+) -> Result<Option<Ready<'a>>, (String, String)> {
+    let rec = &r.record;
+    let field = |f: &str, why: String| Err((f.to_owned(), why));
+    let Some(kind) = kind(&rec.kind) else {
+        return field(
+            "kind",
+            format!("«{}» is not invoice, upd or act", rec.kind.trim()),
+        );
+    };
+    let Some((company, inn)) = known.get(&contract_id(&rec.contract)) else {
+        return field(
+            "contract",
+            format!(
+                "the cabinet has no contract «{}» of the accounting system",
+                rec.contract.trim()
+            ),
+        );
+    };
+    let amount = match Money::parse(&rec.amount) {
+        Ok(a) => a,
+        Err(e) => return field("amount", e.reason),
+    };
+    let vat = match Money::parse(&rec.vat) {
+        Ok(a) => a,
+        Err(e) => return field("vat", e.reason),
+    };
+    let id = document_id(&rec.external_id);
+    let pdf = file_ref("pdf", &r.pdf, "application/pdf")?;
+    let formal = match &r.xml {
+        None => None,
+        Some((content, f)) => {
+            if let Some(why) = disagreement(rec, kind, f, inn, amount, vat) {
+                return field(
+                    "xml",
+                    format!("the ФНС file disagrees with the line: {why}"),
+                );
             }
-        };
-        if let Some((pdf_hash, xml_hash)) = existing.get(&id) {
-            if *pdf_hash == pdf.sha256 && *xml_hash == formal.as_ref().map(|f| f.sha256.clone()) {
-                return Ok(Ok(None));
+            // Read as a ФНС file already (the uploads' text rule would refuse its Windows-1251).
+            let sha256: String = sha2::Sha256::digest(&content.bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            match FileRef::new(
+                &sha256,
+                &content.name,
+                "application/xml",
+                content.bytes.len() as u64,
+            ) {
+                Ok(f) => Some(f),
+                Err(e) => return field("xml", e.reason),
             }
-            return field(
+        }
+    };
+    if let Some((pdf_hash, xml_hash)) = existing.get(&id) {
+        if *pdf_hash == pdf.sha256 && *xml_hash == formal.as_ref().map(|f| f.sha256.clone()) {
+            return Ok(None);
+        }
+        return field(
                 "externalId",
                 format!(
                     "«{}» was imported before with other files: a corrected document comes under an id of its own",
                     rec.external_id.trim()
                 ),
             );
-        }
-        let send = match &r.signature {
-            None => None,
-            Some((s, content)) => {
-                let file = match file_ref("signature.file", content, "application/pkcs7-signature")
-                {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(e)),
-                };
-                match domain::document::Signature::new(
-                    Party::Staff,
-                    &s.signer_name,
-                    &s.signer_position,
-                    &s.thumbprint,
-                    s.signed_at,
-                    file.clone(),
-                    None,
-                ) {
-                    Ok(sig) => {
-                        self.store
-                            .put(&file, &content.bytes, "system:import")
-                            .await?;
-                        Some(DocumentCommand::SendForSignature(Box::new(sig)))
-                    }
-                    Err(DocumentError::Invalid { field: f, message }) => {
-                        return field(f, message);
-                    }
-                    Err(e) => return field("signature", e.to_string()),
-                }
-            }
-        };
-        self.store.put(&pdf, &r.pdf.bytes, "system:import").await?;
-        if let (Some(f), Some((content, _))) = (&formal, &r.xml) {
-            self.store.put(f, &content.bytes, "system:import").await?;
-        }
-        let label = match kind {
-            DocumentKind::TaxInvoice => "Счёт-фактура",
-            DocumentKind::Upd => "УПД",
-            _ => "Акт оказанных услуг",
-        };
-        let title = rec.title.clone().unwrap_or_else(|| {
-            format!(
-                "{label} № {} от {}",
-                rec.number.trim(),
-                rec.date.format("%d.%m.%Y")
-            )
-        });
-        let command = DocumentCommand::Issue {
-            document_id: id,
-            party: Party::Staff,
-            info: Box::new(DocumentInfo {
-                company_id: *company,
-                contract_id: Some(contract_id(&rec.contract)),
-                request_id: None,
-                kind,
-                number: Some(rec.number.trim().to_owned()),
-                title,
-                date: rec.date,
-                file: pdf,
-                accounting: Some(Box::new(Accounting {
-                    external_id: rec.external_id.trim().to_owned(),
-                    period_from: rec.period_from,
-                    period_to: rec.period_to,
-                    amount,
-                    vat,
-                    formal,
-                })),
-                covers: Vec::new(),
-            }),
-        };
-        Ok(Ok(Some((id, command, send))))
     }
+    let mut files = Vec::new();
+    let send = match &r.signature {
+        None => None,
+        Some((s, content)) => {
+            let file = file_ref("signature.file", content, "application/pkcs7-signature")?;
+            match domain::document::Signature::new(
+                Party::Staff,
+                &s.signer_name,
+                &s.signer_position,
+                &s.thumbprint,
+                s.signed_at,
+                file.clone(),
+                None,
+            ) {
+                Ok(sig) => {
+                    files.push((file, content.bytes.as_slice()));
+                    Some(DocumentCommand::SendForSignature(Box::new(sig)))
+                }
+                Err(DocumentError::Invalid { field: f, message }) => {
+                    return field(f, message);
+                }
+                Err(e) => return field("signature", e.to_string()),
+            }
+        }
+    };
+    files.push((pdf.clone(), r.pdf.bytes.as_slice()));
+    if let (Some(f), Some((content, _))) = (&formal, &r.xml) {
+        files.push((f.clone(), content.bytes.as_slice()));
+    }
+    let label = match kind {
+        DocumentKind::TaxInvoice => "Счёт-фактура",
+        DocumentKind::Upd => "УПД",
+        _ => "Акт оказанных услуг",
+    };
+    let title = rec.title.clone().unwrap_or_else(|| {
+        format!(
+            "{label} № {} от {}",
+            rec.number.trim(),
+            rec.date.format("%d.%m.%Y")
+        )
+    });
+    let command = DocumentCommand::Issue {
+        document_id: id,
+        party: Party::Staff,
+        info: Box::new(DocumentInfo {
+            company_id: *company,
+            contract_id: Some(contract_id(&rec.contract)),
+            request_id: None,
+            kind,
+            number: Some(rec.number.trim().to_owned()),
+            title,
+            date: rec.date,
+            file: pdf,
+            accounting: Some(Box::new(Accounting {
+                external_id: rec.external_id.trim().to_owned(),
+                period_from: rec.period_from,
+                period_to: rec.period_to,
+                amount,
+                vat,
+                formal,
+            })),
+            covers: Vec::new(),
+        }),
+    };
+    Ok(Some((id, command, send, files)))
 }
