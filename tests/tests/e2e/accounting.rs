@@ -12,19 +12,25 @@ use serde_json::{json, Value};
 const REPORT: &str =
     "id kind format status lines matched changed duplicates rejected rejections { place field reason }";
 
-async fn import(t: &TestApp, token: &str, bytes: &[u8]) -> Value {
+/// Uploads `bytes` as `name` to the import mutation `mutation` (its input is `{file}`) and returns its
+/// payload (`position`, `report`).
+async fn upload(t: &TestApp, token: &str, mutation: &str, name: &str, bytes: &[u8]) -> Value {
     let r = t
         .gql_upload(
             Some(token),
             &format!(
-                "mutation($f: Upload!) {{ importContracts(input: {{file: $f}}) {{ position report {{ {REPORT} }} }} }}"
+                "mutation($f: Upload!) {{ {mutation}(input: {{file: $f}}) {{ position report {{ {REPORT} }} }} }}"
             ),
             json!({ "f": null }),
-            &[("f", "contracts.jsonl", "application/x-ndjson", bytes)],
+            &[("f", name, "application/octet-stream", bytes)],
         )
         .await;
     assert!(r["errors"].is_null(), "{r}");
-    r["data"]["importContracts"].clone()
+    r["data"][mutation].clone()
+}
+
+async fn import(t: &TestApp, token: &str, bytes: &[u8]) -> Value {
+    upload(t, token, "importContracts", "contracts.jsonl", bytes).await
 }
 
 fn ok(r: &Value) -> Value {
@@ -297,18 +303,7 @@ fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
 }
 
 async fn import_documents(t: &TestApp, token: &str, zip: &[u8]) -> Value {
-    let r = t
-        .gql_upload(
-            Some(token),
-            &format!(
-                "mutation($f: Upload!) {{ importAccountingDocuments(input: {{file: $f}}) {{ position report {{ {REPORT} }} }} }}"
-            ),
-            json!({ "f": null }),
-            &[("f", "documents.zip", "application/zip", zip)],
-        )
-        .await;
-    assert!(r["errors"].is_null(), "{r}");
-    r["data"]["importAccountingDocuments"].clone()
+    upload(t, token, "importAccountingDocuments", "documents.zip", zip).await
 }
 
 #[tokio::test]
@@ -620,22 +615,8 @@ async fn accounting_documents_are_imported_once_checked_against_their_fns_xml_li
             )
             .await);
     }
-    let r = crate::common::eventually("the request's effect recorded", || async {
-        let r = t
-            .gql(
-                Some(&client),
-                "query($r: UUID!) { request(id: $r) { effectDetail documents { id kind } } }",
-                json!({"r": request}),
-            )
-            .await;
-        if r["data"]["request"]["effectDetail"].is_string() {
-            Ok(r)
-        } else {
-            Err(r.to_string())
-        }
-    })
-    .await;
-    let docs = r["data"]["request"]["documents"].as_array().unwrap();
+    let r = t.effect_recorded(&client, &request).await;
+    let docs = r["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 1, "{r}");
     assert_eq!(
         (&docs[0]["id"], &docs[0]["kind"]),
@@ -648,11 +629,7 @@ async fn accounting_documents_are_imported_once_checked_against_their_fns_xml_li
         "{}",
         mail.text
     );
-    let raw = std::fs::read_dir(t.data_dir.join("mail"))
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .find(|m| m.contains(&mail.message_id))
-        .expect("the mail file");
+    let raw = t.raw_mail(&mail.message_id);
     assert!(raw.contains("17.pdf") && raw.contains("17.xml"), "{raw}");
     // The delivery is a fact of the request's history.
     let delivered: Value = sqlx::query_scalar(

@@ -467,6 +467,36 @@ pub async fn conclude(
 }
 
 impl TestApp {
+    /// Waits (with a deadline) until the request-effects worker has recorded the effect of `request`, and
+    /// returns the request as `token` sees it (`effectDetail`, `documents { id kind requestId }`). The mail
+    /// of a documents request is queued before the effect is recorded.
+    pub async fn effect_recorded(&self, token: &str, request: &str) -> Value {
+        eventually("the request's effect recorded", || async {
+            let r = self
+                .gql(
+                    Some(token),
+                    "query($r: UUID!) { request(id: $r) { effectDetail documents { id kind requestId } } }",
+                    json!({ "r": request }),
+                )
+                .await;
+            if r["data"]["request"]["effectDetail"].is_string() {
+                Ok(r["data"]["request"].clone())
+            } else {
+                Err(r.to_string())
+            }
+        })
+        .await
+    }
+
+    /// The whole file of the mail `message_id` in the file transport (headers, parts, attachments).
+    pub fn raw_mail(&self, message_id: &str) -> String {
+        std::fs::read_dir(self.data_dir.join("mail"))
+            .expect("the mail directory")
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .find(|m| m.contains(message_id))
+            .expect("the mail file")
+    }
+
     /// Waits (with a deadline) until the catch-up consumer `name` has passed every contract event.
     pub async fn wait_for_consumer(&self, name: &str) {
         self.wait_for_consumer_of(name, "Contract").await

@@ -816,36 +816,15 @@ async fn documents_are_exchanged_and_signed_by_both_sides_and_a_completed_reques
     assert!(r["errors"].is_null(), "{r}");
     let mail = t.mail("buh@romashka.ru", "request_documents").await;
     assert!(mail.text.contains("Акт сверки №"), "{}", mail.text);
-    let raw = std::fs::read_dir(t.data_dir.join("mail"))
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .find(|m| m.contains(&mail.message_id))
-        .expect("the mail file");
+    let raw = t.raw_mail(&mail.message_id);
     assert!(raw.contains("Content-Disposition: attachment"), "{raw}");
     assert!(raw.contains("application/pdf"));
-    // The mail is queued before the outcome is recorded on the request: wait for the outcome.
-    let r = crate::common::eventually("the request's effect recorded", || async {
-        let r = t
-            .gql(
-                Some(&client),
-                "query($r: UUID!) { request(id: $r) { effectDetail documents { kind requestId } } }",
-                json!({"r": request}),
-            )
-            .await;
-        if r["data"]["request"]["effectDetail"].is_string() {
-            Ok(r)
-        } else {
-            Err(r.to_string())
-        }
-    })
-    .await;
-    let docs = r["data"]["request"]["documents"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{r}"));
+    let r = t.effect_recorded(&client, &request).await;
+    let docs = r["documents"].as_array().unwrap_or_else(|| panic!("{r}"));
     assert_eq!(docs.len(), 1, "{r}");
     assert_eq!(docs[0]["kind"], "RECONCILIATION_ACT");
     assert!(
-        r["data"]["request"]["effectDetail"]
+        r["effectDetail"]
             .as_str()
             .unwrap()
             .contains("счетов-фактур"),
