@@ -215,13 +215,8 @@ fn disagreement(
 ) -> Option<String> {
     if !functions(kind).contains(&f.function.as_str()) {
         return Some(format!(
-            "its Функция is «{}», not what a{} «{}» carries ({})",
+            "its Функция is «{}», not what «{}» carries ({})",
             f.function,
-            if r.kind.starts_with(['a', 'u']) {
-                "n"
-            } else {
-                ""
-            },
             r.kind.trim(),
             functions(kind).join(", ")
         ));
@@ -285,7 +280,8 @@ impl Importer {
             )
         };
         // The package's identity: the archive's hash, or a directory's manifest's.
-        let (opened, sha256, size) = tokio::task::spawn_blocking(move || {
+        // The manifest is opened (a ZIP's copied out) once, here, and streamed by the reading thread.
+        let (opened, manifest, sha256, size) = tokio::task::spawn_blocking(move || {
             let (mut opened, (sha256, size, _)) = match package {
                 Package::Zip(mut file) => {
                     let hash = hash_file(&mut file).map_err(|e| e.to_string())?;
@@ -300,8 +296,8 @@ impl Importer {
                     (Opened::Dir(root), hash)
                 }
             };
-            opened.manifest().map_err(|e| e.to_string())?;
-            Ok::<_, String>((opened, sha256, size))
+            let manifest = opened.manifest().map_err(|e| e.to_string())?;
+            Ok::<_, String>((opened, manifest, sha256, size))
         })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
@@ -311,7 +307,7 @@ impl Importer {
             .await?;
         let mut chunks = chunks_of(DOCUMENTS_PER_CHUNK, move || {
             let mut opened = opened;
-            let manifest = BufReader::with_capacity(64 * 1024, opened.manifest()?);
+            let manifest = BufReader::with_capacity(64 * 1024, manifest);
             let lines = formats::accounting::Reader::new(manifest);
             Ok(lines.map(move |line| {
                 line.map(|line| match line {
