@@ -63,6 +63,9 @@ pub struct Settings {
     /// Calls of `login`, `requestPasswordReset` and `resetPassword` allowed per client address per minute
     /// (each separately).
     pub auth_rate_per_minute: u32,
+    /// ADMIN accounts must sign in with two factors: until one enrols an authenticator app, its sessions may
+    /// only enrol.
+    pub admin_totp_required: bool,
     /// The TCP peer is a proxy of ours that appends the client's address to X-Forwarded-For: take the client
     /// address from that header, from the right, skipping `trusted_proxies` (only behind such a proxy).
     pub trust_forwarded_for: bool,
@@ -511,6 +514,7 @@ impl Default for Settings {
             mail_from: "Личный кабинет лизингополучателя <cabinet@leasing.local>".into(),
             smtp_url: None,
             auth_rate_per_minute: 20,
+            admin_totp_required: true,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
             reset_answer_floor_ms: 400,

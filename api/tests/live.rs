@@ -93,9 +93,14 @@ async fn a_payment_recorded_through_one_process_reaches_a_subscriber_of_another(
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    accounts::link_company(&mut conn, client_id, company)
-        .await
-        .unwrap();
+    accounts::link_company(
+        &mut conn,
+        client_id,
+        company,
+        api::auth::CompanyRole::Director,
+    )
+    .await
+    .unwrap();
     drop(conn);
 
     // The client listens on B, from the last notification it has seen (so the subscription's own start

@@ -192,6 +192,8 @@ async fn run_server(url: String) -> anyhow::Result<()> {
     // Sign-in is measured for what it costs (argon2), not for the limiter that keeps guessing slow (20
     // attempts a minute per address and account).
     settings.auth_rate_per_minute = 1_000_000;
+    // The bench's administrator drives load, not a phone: two-factor sign-in has its own tests.
+    settings.admin_totp_required = false;
     let db = api::startup::Database::open(&settings).await?;
     let app = api::app::App::new(db.pool.clone(), &settings)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

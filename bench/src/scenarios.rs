@@ -346,7 +346,8 @@ async fn client_token(c: &Ctx, company: Uuid) -> anyhow::Result<String> {
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let mut conn = c.pool.acquire().await?;
-    api::auth::accounts::link_company(&mut conn, id, company).await?;
+    api::auth::accounts::link_company(&mut conn, id, company, api::auth::CompanyRole::Director)
+        .await?;
     let anonymous = Http {
         token: String::new(),
         ..c.http.clone()

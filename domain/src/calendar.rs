@@ -102,6 +102,19 @@ impl ProductionCalendar {
         }
         date
     }
+
+    /// The working day `days` working days after `from` (a request's due date).
+    pub fn working_days_after(&self, from: NaiveDate, days: u32) -> NaiveDate {
+        let mut d = from;
+        let mut left = days;
+        while left > 0 {
+            d = d.succ_opt().unwrap_or(d);
+            if self.is_working_day(d) {
+                left -= 1;
+            }
+        }
+        d
+    }
 }
 
 impl Default for ProductionCalendar {

@@ -43,6 +43,25 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    /// Every kind.
+    pub const ALL: [DocumentKind; 10] = [
+        Self::Invoice,
+        Self::ReconciliationAct,
+        Self::NoDebtCertificate,
+        Self::ContractInForceCertificate,
+        Self::BookValueCertificate,
+        Self::Os1,
+        Self::Uploaded,
+        Self::TaxInvoice,
+        Self::Upd,
+        Self::Act,
+    ];
+
+    /// The kind by its stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -19,6 +19,7 @@ use sqlx::PgPool;
 pub fn inline_projections() -> Arc<[Arc<dyn ReadModel>]> {
     Arc::from(vec![
         Arc::new(views::companies::CompaniesProjection) as Arc<dyn ReadModel>,
+        Arc::new(views::companies::PowersOfAttorneyProjection),
         Arc::new(views::contracts::ContractsProjection),
         Arc::new(views::requests::RequestsProjection),
         Arc::new(views::documents::DocumentsProjection),

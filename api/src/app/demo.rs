@@ -100,7 +100,13 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     .await
     .map_err(err)?;
     let mut conn = app.pool.acquire().await?;
-    accounts::link_company(&mut conn, client, company).await?;
+    accounts::link_company(
+        &mut conn,
+        client,
+        company,
+        crate::auth::CompanyRole::Director,
+    )
+    .await?;
     drop(conn);
     let contract = load_contract(app, company, today).await?;
     load_insurance_and_requests(app, company, contract, client, today).await?;

@@ -315,7 +315,7 @@ pub async fn download(
     // Staff pass with any company; a client must be linked to one the file is shown to. A file a client
     // may not see answers NOT_FOUND, as one that does not exist.
     let linked = actor
-        .and_then(|a| companies.iter().find(|c| a.companies.contains(c)))
+        .and_then(|a| companies.iter().find(|c| a.member_of(**c)))
         .or(companies.first())
         .copied()
         .unwrap_or_else(uuid::Uuid::nil);

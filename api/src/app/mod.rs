@@ -2,6 +2,8 @@
 //! account flows, the live feed) and the services GraphQL, the workers and the command line share.
 //!
 //! # Layout
+//! - [`authority`]: signing authority (a director, or a power of attorney) before a client commits its company;
+//! - [`compromise`]: a client's "my account was compromised" (block, then a recovery request per company);
 //! - [`files`]: checking, storing and authorizing files (the [`files::FileStore`]);
 //! - [`documents`]: generated documents (invoice, reconciliation act, certificates, ОС-1), numbered and
 //!   recorded as Documents;
@@ -11,6 +13,8 @@
 //! - [`live`]: this process's fan-out of committed events to its subscriptions;
 //! - [`demo`]: the demo data of `serve --demo`.
 
+pub mod authority;
+pub mod compromise;
 pub mod demo;
 pub mod documents;
 pub mod exports;
@@ -234,6 +238,7 @@ impl App {
                 sessions: SessionPolicy {
                     idle: chrono::Duration::hours(settings.session_idle_hours),
                     absolute: chrono::Duration::days(settings.session_max_days),
+                    admin_totp: settings.admin_totp_required,
                 },
                 rate_per_minute: settings.auth_rate_per_minute,
                 reset_answer_floor: Duration::from_millis(settings.reset_answer_floor_ms),

@@ -82,7 +82,7 @@ impl Scope {
         let companies = match (company, staff) {
             (Some(c), _) => Some(vec![c]),
             (None, true) => None,
-            (None, false) => Some(actor.companies.clone()),
+            (None, false) => Some(actor.companies()),
         };
         Self {
             staff,

@@ -217,6 +217,14 @@ async fn destroy_due_locked(
 ) -> anyhow::Result<Vec<Act>> {
     let mut conn = pool.acquire().await?;
     let today = business_date(&mut conn).await?;
+    // Invitations hold an address: gone 30 days after they ended (accepted, revoked or expired).
+    sqlx::query(
+        "DELETE FROM invitations \
+         WHERE least(coalesce(accepted_at, 'infinity'), coalesce(revoked_at, 'infinity'), expires_at) \
+               < clock_timestamp() - interval '30 days'",
+    )
+    .execute(&mut *conn)
+    .await?;
     // Withdrawn consents a contract kept: once nothing keeps them, deactivated and due like a deletion.
     let withdrawn: Vec<Uuid> = sqlx::query_scalar(
         "SELECT account_id FROM accounts WHERE consent_withdrawn_at IS NOT NULL AND deleted_at IS NULL",
@@ -388,6 +396,10 @@ async fn apply_in_database(pool: &PgPool, plan: &Plan) -> anyhow::Result<(Act, V
             (
                 "control_strings",
                 "DELETE FROM control_strings WHERE account_id = $1",
+            ),
+            (
+                "invitations",
+                "DELETE FROM invitations WHERE accepted_by = $1",
             ),
             (
                 "terms_acceptances",

@@ -73,7 +73,8 @@ pub fn role_names(roles: &[Role]) -> Vec<&'static str> {
     roles.iter().map(|r| r.as_str()).collect()
 }
 
-/// Links an account to a company; true when the link is new.
+/// Links an account to a company with `role` there; true when the link is new (an existing link keeps its
+/// role).
 ///
 /// # Errors
 /// A database error.
@@ -81,12 +82,14 @@ pub async fn link_company(
     conn: &mut PgConnection,
     account_id: Uuid,
     company_id: Uuid,
+    role: super::CompanyRole,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "INSERT INTO account_companies (account_id, company_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO account_companies (account_id, company_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(account_id)
     .bind(company_id)
+    .bind(role.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -39,7 +39,7 @@ impl Purpose {
 }
 
 /// A control string as mailed: groups of four, e.g. `K7QX-M2PA-…`.
-fn generate() -> String {
+pub(crate) fn generate() -> String {
     let mut rng = rand::rngs::OsRng;
     let raw: Vec<char> = (0..LEN)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
@@ -51,7 +51,7 @@ fn generate() -> String {
 }
 
 /// The stored form of what a person typed: separators and spaces dropped, capitals, hashed.
-fn stored(typed: &str) -> Vec<u8> {
+pub(crate) fn stored(typed: &str) -> Vec<u8> {
     let canonical: String = typed
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

@@ -5,20 +5,24 @@
 //! - `sessions.rs`: opaque bearer tokens, stored hashed, with idle and absolute expiry and revocation;
 //! - `control.rs`: single-use control strings (recovery, login change);
 //! - `security.rs`: the security log, sign-in lockout, known clients; `ratelimit.rs`: per-address limits;
+//! - `totp.rs`: two-factor sign-in (TOTP codes and recovery codes);
 //! - `terms.rs`: terms-of-use versions and acceptances;
 //! - `service.rs`: the account flows (sign-in, password change and recovery, login change, deletion, staff
 //!   actions), each one transaction with its mails and log entries;
+//! - `people.rs`: a company's people and their roles, invitations, role changes and removals;
 //! - `policy.rs`: which role may do which operation, and on which company.
 
 pub mod accounts;
 pub mod control;
 pub mod passwords;
+pub mod people;
 pub mod policy;
 pub mod ratelimit;
 pub mod security;
 pub mod service;
 pub mod sessions;
 pub mod terms;
+pub mod totp;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -68,6 +72,17 @@ impl Role {
     }
 }
 
+/// A person's link to a company: the company and the person's role in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// The company.
+    pub company_id: Uuid,
+    /// The role there.
+    pub role: CompanyRole,
+}
+
+pub use domain::company::CompanyRole;
+
 /// Who is making a request: resolved from the bearer token once per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -77,16 +92,36 @@ pub struct Actor {
     pub email: String,
     /// Its roles.
     pub roles: Vec<Role>,
-    /// For CLIENT: the companies it is linked to.
-    pub companies: Vec<Uuid>,
+    /// For CLIENT: the companies it is linked to, each with its role there, in company id order.
+    pub memberships: Vec<Membership>,
     /// A temporary password must be changed before anything else.
     pub must_change_password: bool,
     /// For CLIENT: the terms-of-use version to accept before anything else, when the current one is not
     /// accepted yet.
     pub terms_required: Option<i32>,
+    /// An ADMIN without two-factor sign-in (while it is required): it may only enrol.
+    pub totp_enrolment_required: bool,
 }
 
 impl Actor {
+    /// The companies a CLIENT is linked to, in id order.
+    pub fn companies(&self) -> Vec<Uuid> {
+        self.memberships.iter().map(|m| m.company_id).collect()
+    }
+
+    /// Whether the actor is one of `company`'s people.
+    pub fn member_of(&self, company: Uuid) -> bool {
+        self.role_in(company).is_some()
+    }
+
+    /// The actor's role in `company`, when it is one of its people.
+    pub fn role_in(&self, company: Uuid) -> Option<CompanyRole> {
+        self.memberships
+            .iter()
+            .find(|m| m.company_id == company)
+            .map(|m| m.role)
+    }
+
     /// Whether the actor has `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
@@ -123,9 +158,13 @@ mod tests {
             account_id: Uuid::nil(),
             email: "a@example.com".into(),
             roles: roles.to_vec(),
-            companies: vec![Uuid::nil()],
+            memberships: vec![Membership {
+                company_id: Uuid::nil(),
+                role: CompanyRole::Director,
+            }],
             must_change_password: false,
             terms_required: None,
+            totp_enrolment_required: false,
         }
     }
 

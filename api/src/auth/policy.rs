@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Actor, Role};
+use super::{Actor, CompanyRole, Role};
 use crate::error::ApiError;
 
 /// An operation of the API, with the company it touches when it touches one.
@@ -110,9 +110,28 @@ pub enum Operation {
     ImportFiles,
     /// Decide on queued bank payments: `assignBankPayment`, `returnBankPayment`.
     ResolveBankPayments,
+    /// A company's people, their roles, open invitations and powers of attorney: `companyPeople`,
+    /// `powersOfAttorney`.
+    ReadPeople(Uuid),
+    /// Invite colleagues, change their roles, remove them: the company's director, or the back office.
+    ManagePeople(Uuid),
+    /// Register and revoke the company's powers of attorney: its director, or the back office.
+    ManagePowersOfAttorney(Uuid),
+    /// `reportAccountCompromised`: a client blocks its own login (allowed whatever else is pending).
+    ReportCompromise,
+    /// Two-factor sign-in of one's own account: `startTotpEnrolment`, `confirmTotpEnrolment`, `disableTotp`,
+    /// `regenerateRecoveryCodes` (allowed while enrolment is required).
+    ManageTwoFactor,
+    /// The steps of a document's signing that bind a side: send with one's signature, sign, refuse, ask for
+    /// or agree to an annulment. For a client, signing authority is checked besides (director or МЧД).
+    SignDocuments(Uuid),
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
+/// Every person of a client company.
+const EVERY_PERSON: &[CompanyRole] = &CompanyRole::ALL;
+/// The people of a client company who work in the cabinet, not only read it.
+const WORKING: &[CompanyRole] = &[CompanyRole::Director, CompanyRole::Accountant];
 const ALL: &[Role] = &[
     Role::Client,
     Role::Manager,
@@ -170,6 +189,29 @@ impl Operation {
             Self::ProcessEdo(_) => &[Role::Manager, Role::Admin],
             Self::ReadImports => &[Role::Accountant, Role::Auditor, Role::Admin],
             Self::ImportFiles | Self::ResolveBankPayments => &[Role::Accountant, Role::Admin],
+            Self::ReadPeople(_) | Self::ManageTwoFactor => ALL,
+            Self::ReportCompromise => &[Role::Client],
+            Self::ManagePeople(_) | Self::ManagePowersOfAttorney(_) => {
+                &[Role::Client, Role::Manager, Role::Admin]
+            }
+            Self::SignDocuments(_) => &[Role::Client, Role::Manager, Role::Accountant, Role::Admin],
+        }
+    }
+
+    /// The roles in a client company that let one of its people (a CLIENT) perform it on that company;
+    /// staff are decided by [`Self::roles`] alone.
+    fn company_roles(self) -> &'static [CompanyRole] {
+        match self {
+            Self::SubmitRequest(_)
+            | Self::WithdrawRequest(_)
+            | Self::CommentRequest(_)
+            | Self::ReportInsuredEvent(_)
+            | Self::GenerateDocuments(_)
+            | Self::ExchangeDocuments(_)
+            | Self::SignDocuments(_)
+            | Self::ConnectEdo(_) => WORKING,
+            Self::ManagePeople(_) | Self::ManagePowersOfAttorney(_) => &[CompanyRole::Director],
+            _ => EVERY_PERSON,
         }
     }
 
@@ -197,14 +239,33 @@ impl Operation {
             | Self::IssueCertificates(c)
             | Self::ExchangeDocuments(c)
             | Self::ConnectEdo(c)
-            | Self::ProcessEdo(c) => Some(c),
+            | Self::ProcessEdo(c)
+            | Self::ReadPeople(c)
+            | Self::ManagePeople(c)
+            | Self::ManagePowersOfAttorney(c)
+            | Self::SignDocuments(c) => Some(c),
             _ => None,
         }
     }
 
     /// Operations allowed while a password change is pending.
     fn allowed_before_password_change(self) -> bool {
-        matches!(self, Self::Me | Self::Logout | Self::ChangePassword)
+        matches!(
+            self,
+            Self::Me | Self::Logout | Self::ChangePassword | Self::ReportCompromise
+        )
+    }
+
+    /// Operations allowed while an ADMIN has not enrolled two-factor sign-in.
+    fn allowed_before_totp(self) -> bool {
+        matches!(
+            self,
+            Self::Me
+                | Self::Logout
+                | Self::LogoutEverywhere
+                | Self::ChangePassword
+                | Self::ManageTwoFactor
+        )
     }
 
     /// Operations allowed while the current terms of use are not accepted.
@@ -218,6 +279,8 @@ impl Operation {
                 | Self::ReadTerms
                 | Self::AcceptTerms
                 | Self::WithdrawConsent
+                | Self::ManageTwoFactor
+                | Self::ReportCompromise
         )
     }
 }
@@ -226,7 +289,7 @@ impl Operation {
 /// own. Where a caller names a thing by id, a thing of a company it does not see answers as an unknown id
 /// would (NOT_FOUND), whatever else it may not do.
 pub fn sees_company(actor: &Actor, company: Uuid) -> bool {
-    actor.is_staff() || actor.companies.contains(&company)
+    actor.is_staff() || actor.member_of(company)
 }
 
 /// Decides whether `actor` may perform `op`.
@@ -241,6 +304,15 @@ pub fn authorize(actor: Option<&Actor>, op: Operation) -> Result<&Actor, ApiErro
         return Err(ApiError::Forbidden {
             code: "PASSWORD_CHANGE_REQUIRED",
             message: "change the temporary password first".into(),
+        });
+    }
+    if actor.totp_enrolment_required && !op.allowed_before_totp() {
+        return Err(ApiError::Forbidden {
+            code: "TOTP_ENROLMENT_REQUIRED",
+            message:
+                "an administrator signs in with two factors: enrol an authenticator app first \
+                      (startTotpEnrolment, confirmTotpEnrolment)"
+                    .into(),
         });
     }
     if let Some(version) = actor.terms_required {
@@ -270,8 +342,20 @@ pub fn authorize(actor: Option<&Actor>, op: Operation) -> Result<&Actor, ApiErro
             .roles
             .iter()
             .any(|r| STAFF.contains(r) && allowed.contains(r));
-        if !staff_ok && !actor.companies.contains(&company) {
-            return Err(ApiError::forbidden("this company is not one of yours"));
+        if !staff_ok {
+            match actor.role_in(company) {
+                None => return Err(ApiError::forbidden("this company is not one of yours")),
+                Some(role) if !op.company_roles().contains(&role) => {
+                    return Err(ApiError::Forbidden {
+                        code: "COMPANY_ROLE",
+                        message: format!(
+                            "your role in this company ({}) does not allow this operation",
+                            role.as_str()
+                        ),
+                    })
+                }
+                Some(_) => {}
+            }
         }
     }
     Ok(actor)
@@ -292,12 +376,26 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("requestAccountDeletion", Operation::RequestAccountDeletion),
         ("withdrawConsent", Operation::WithdrawConsent),
         ("setMailLanguage", Operation::SetMailLanguage),
+        ("reportAccountCompromised", Operation::ReportCompromise),
+        (
+            "startTotpEnrolment, confirmTotpEnrolment, disableTotp, regenerateRecoveryCodes",
+            Operation::ManageTwoFactor,
+        ),
         ("securityLog", Operation::ReadSecurityLog(c)),
         ("company", Operation::ReadCompany(c)),
         ("companies", Operation::ListCompanies),
         ("registerCompany", Operation::RegisterCompany),
         ("changeCompanyRequisites", Operation::ChangeCompanyRequisites(c)),
         ("assignManager", Operation::AssignManager(c)),
+        ("companyPeople, powersOfAttorney", Operation::ReadPeople(c)),
+        (
+            "inviteColleague, revokeInvitation, changeColleagueRole, removeColleague",
+            Operation::ManagePeople(c),
+        ),
+        (
+            "registerPowerOfAttorney, revokePowerOfAttorney",
+            Operation::ManagePowersOfAttorney(c),
+        ),
         (
             "contract, contracts, debt, earlyBuyoutQuote, GET /exports/schedule.*, GET /exports/payments.*",
             Operation::ReadContracts(c),
@@ -349,10 +447,11 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
             Operation::GenerateDocuments(c),
         ),
         ("issueCertificate, issueOs1", Operation::IssueCertificates(c)),
+        ("uploadDocument, acknowledgeDocument", Operation::ExchangeDocuments(c)),
         (
-            "uploadDocument, sendDocumentForSignature, acknowledgeDocument, signDocument, \
-             rejectDocumentSignature, requestDocumentAnnulment, confirmDocumentAnnulment",
-            Operation::ExchangeDocuments(c),
+            "sendDocumentForSignature, signDocument, rejectDocumentSignature, requestDocumentAnnulment, \
+             confirmDocumentAnnulment",
+            Operation::SignDocuments(c),
         ),
         (
             "submitEdoQuestionnaire, acceptEdoOffer, requestEdoRoaming",
@@ -377,34 +476,43 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
     ]
 }
 
-/// The role matrix as a Markdown table, computed by asking [`authorize`] for every operation and role:
-/// "yes", "own" (only the companies or the account of the caller), or "—".
+/// The role matrix as a Markdown table, computed by asking [`authorize`] for every operation and role: "yes",
+/// "own" (only the companies or the account of the caller), or "—". A client's column is per role in the
+/// company (director, accountant, viewer).
 pub fn role_matrix() -> String {
-    const ROLES: [Role; 5] = [
-        Role::Client,
-        Role::Manager,
-        Role::Accountant,
-        Role::Auditor,
-        Role::Admin,
+    let columns: [(Role, CompanyRole); 7] = [
+        (Role::Client, CompanyRole::Director),
+        (Role::Client, CompanyRole::Accountant),
+        (Role::Client, CompanyRole::Viewer),
+        (Role::Manager, CompanyRole::Viewer),
+        (Role::Accountant, CompanyRole::Viewer),
+        (Role::Auditor, CompanyRole::Viewer),
+        (Role::Admin, CompanyRole::Viewer),
     ];
-    let mut out = String::from("| operation | CLIENT | MANAGER | ACCOUNTANT | AUDITOR | ADMIN |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| operation | CLIENT director | CLIENT accountant | CLIENT viewer | MANAGER | ACCOUNTANT | AUDITOR | ADMIN |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
     let placeholder = Uuid::from_u128(1);
     for (name, op) in catalogue() {
-        let cells: Vec<&str> = ROLES
+        let cells: Vec<&str> = columns
             .iter()
-            .map(|&role| {
+            .map(|&(role, company_role)| {
                 let stranger = Actor {
                     account_id: Uuid::from_u128(2),
                     email: "x@y.ru".into(),
                     roles: vec![role],
-                    companies: vec![],
+                    memberships: vec![],
                     must_change_password: false,
                     terms_required: None,
+                    totp_enrolment_required: false,
                 };
                 let owner = Actor {
                     account_id: placeholder,
-                    companies: vec![placeholder],
+                    memberships: vec![super::Membership {
+                        company_id: placeholder,
+                        role: company_role,
+                    }],
                     ..stranger.clone()
                 };
                 match (
@@ -431,9 +539,16 @@ mod tests {
             account_id: Uuid::nil(),
             email: "a@b.ru".into(),
             roles: roles.to_vec(),
-            companies: companies.to_vec(),
+            memberships: companies
+                .iter()
+                .map(|&company_id| super::super::Membership {
+                    company_id,
+                    role: CompanyRole::Director,
+                })
+                .collect(),
             must_change_password: false,
             terms_required: None,
+            totp_enrolment_required: false,
         }
     }
 
@@ -529,16 +644,74 @@ mod tests {
     fn the_role_matrix_marks_own_only_rows() {
         let m = role_matrix();
         assert!(
-            m.contains("| `company` | own | yes | yes | yes | yes |"),
+            m.contains("| `company` | own | own | own | yes | yes | yes | yes |"),
             "{m}"
         );
         assert!(
-            m.contains("| `securityLog` | own | own | own | own | yes |"),
+            m.contains("| `securityLog` | own | own | own | own | own | own | yes |"),
             "{m}"
         );
         assert!(
-            m.contains("| `advanceClock` | — | — | — | — | yes |"),
+            m.contains("| `advanceClock` | — | — | — | — | — | — | yes |"),
             "{m}"
+        );
+        assert!(
+            m.contains("| `inviteColleague, revokeInvitation, changeColleagueRole, removeColleague` | own | — | — | yes | — | — | yes |"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_persons_role_in_a_company_decides_what_it_may_do_there() {
+        let mine = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let person = |role| Actor {
+            memberships: vec![
+                super::super::Membership {
+                    company_id: mine,
+                    role,
+                },
+                super::super::Membership {
+                    company_id: other,
+                    role: CompanyRole::Director,
+                },
+            ],
+            ..actor(&[Role::Client], &[])
+        };
+        let code = |a: &Actor, op| authorize(Some(a), op).err().map(|e| e.code());
+        let viewer = person(CompanyRole::Viewer);
+        let accountant = person(CompanyRole::Accountant);
+        let director = person(CompanyRole::Director);
+        for op in [
+            Operation::ReadContracts(mine),
+            Operation::ReadPeople(mine),
+            Operation::ReadExchange(mine),
+        ] {
+            assert_eq!(code(&viewer, op), None, "{op:?}");
+        }
+        for op in [
+            Operation::SubmitRequest(mine),
+            Operation::SignDocuments(mine),
+            Operation::GenerateDocuments(mine),
+            Operation::CommentRequest(mine),
+            Operation::ManagePeople(mine),
+        ] {
+            assert_eq!(code(&viewer, op), Some("COMPANY_ROLE"), "{op:?}");
+        }
+        // The same person directs the other company.
+        assert_eq!(code(&viewer, Operation::ManagePeople(other)), None);
+        assert_eq!(code(&accountant, Operation::SignDocuments(mine)), None);
+        assert_eq!(
+            code(&accountant, Operation::ManagePowersOfAttorney(mine)),
+            Some("COMPANY_ROLE")
+        );
+        assert_eq!(
+            code(&director, Operation::ManagePowersOfAttorney(mine)),
+            None
+        );
+        assert_eq!(
+            code(&director, Operation::ManagePeople(Uuid::from_u128(3))),
+            Some("FORBIDDEN")
         );
     }
 }

@@ -79,6 +79,30 @@ pub enum SecurityEventKind {
     TemporaryPasswordIssued,
     /// Roles changed by staff.
     RolesChanged,
+    /// Invited a colleague to one of its companies (the inviter's log).
+    ColleagueInvited,
+    /// Withdrew an invitation (the log of who withdrew it).
+    InvitationRevoked,
+    /// Joined a company by accepting an invitation.
+    InvitationAccepted,
+    /// Its role in a company changed.
+    CompanyRoleChanged,
+    /// Removed from a company's people.
+    RemovedFromCompany,
+    /// Two-factor sign-in turned on (an authenticator app enrolled).
+    TotpEnabled,
+    /// Two-factor sign-in turned off.
+    TotpDisabled,
+    /// A code from the authenticator app was accepted.
+    TotpUsed,
+    /// A recovery code was used (it works no more).
+    RecoveryCodeUsed,
+    /// A wrong two-factor code (counted toward the lockout).
+    TotpFailed,
+    /// New recovery codes were issued; the old ones stopped working.
+    RecoveryCodesIssued,
+    /// Its owner reported it compromised: blocked, every session ended, the lessor asked to help.
+    CompromiseReported,
 }
 
 impl SecurityEventKind {
@@ -104,6 +128,18 @@ impl SecurityEventKind {
             Self::Unblocked => "UNBLOCKED",
             Self::TemporaryPasswordIssued => "TEMPORARY_PASSWORD_ISSUED",
             Self::RolesChanged => "ROLES_CHANGED",
+            Self::ColleagueInvited => "COLLEAGUE_INVITED",
+            Self::InvitationRevoked => "INVITATION_REVOKED",
+            Self::InvitationAccepted => "INVITATION_ACCEPTED",
+            Self::CompanyRoleChanged => "COMPANY_ROLE_CHANGED",
+            Self::RemovedFromCompany => "REMOVED_FROM_COMPANY",
+            Self::TotpEnabled => "TOTP_ENABLED",
+            Self::TotpDisabled => "TOTP_DISABLED",
+            Self::TotpUsed => "TOTP_USED",
+            Self::RecoveryCodeUsed => "RECOVERY_CODE_USED",
+            Self::TotpFailed => "TOTP_FAILED",
+            Self::RecoveryCodesIssued => "RECOVERY_CODES_ISSUED",
+            Self::CompromiseReported => "COMPROMISE_REPORTED",
         }
     }
 
@@ -133,6 +169,18 @@ const ALL_KINDS: &[SecurityEventKind] = &[
     SecurityEventKind::Unblocked,
     SecurityEventKind::TemporaryPasswordIssued,
     SecurityEventKind::RolesChanged,
+    SecurityEventKind::ColleagueInvited,
+    SecurityEventKind::InvitationRevoked,
+    SecurityEventKind::InvitationAccepted,
+    SecurityEventKind::CompanyRoleChanged,
+    SecurityEventKind::RemovedFromCompany,
+    SecurityEventKind::TotpEnabled,
+    SecurityEventKind::TotpDisabled,
+    SecurityEventKind::TotpUsed,
+    SecurityEventKind::RecoveryCodeUsed,
+    SecurityEventKind::TotpFailed,
+    SecurityEventKind::RecoveryCodesIssued,
+    SecurityEventKind::CompromiseReported,
 ];
 
 /// One entry to record.

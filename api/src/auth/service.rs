@@ -84,10 +84,10 @@ const CAPPED_TEMPLATES: &[&str] = &[
 
 /// The account flows.
 pub struct AccountService {
-    pool: PgPool,
-    outbox: Outbox,
-    settings: AccountSettings,
-    limiter: RateLimiter,
+    pub(super) pool: PgPool,
+    pub(super) outbox: Outbox,
+    pub(super) settings: AccountSettings,
+    pub(super) limiter: RateLimiter,
 }
 
 /// A successful sign-in.
@@ -101,7 +101,7 @@ pub struct SignedIn {
     pub actor: Actor,
 }
 
-fn locked(until: DateTime<Utc>) -> ApiError {
+pub(super) fn locked(until: DateTime<Utc>) -> ApiError {
     refused(
         "ACCOUNT_LOCKED",
         format!(
@@ -115,7 +115,7 @@ fn invalid_login() -> ApiError {
     ApiError::Unauthenticated("invalid e-mail or password".into())
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(super) fn refused(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::Forbidden {
         code,
         message: message.into(),
@@ -148,6 +148,7 @@ impl AccountService {
         &self,
         email: &str,
         password: String,
+        second_factor: Option<&str>,
         client: &Client,
     ) -> Result<SignedIn, ApiError> {
         self.limiter.check("login", client.address_or_unknown())?;
@@ -190,6 +191,16 @@ impl AccountService {
                 "the temporary password has expired; recover the password with your company's ИНН and this e-mail",
             ));
         }
+        // Two-factor sign-in: the app's code or a recovery code, after the right password.
+        self.second_factor_if_on(
+            &mut tx,
+            account.account_id,
+            &login,
+            second_factor,
+            "totpCode",
+            client,
+        )
+        .await?;
         security::clear_failures(&mut tx, &key).await?;
         if verified.needs_rehash {
             let hash = passwords::hash_async(&caller, password).await?;
@@ -240,6 +251,7 @@ impl AccountService {
         current_session: Option<&[u8]>,
         current: String,
         new: String,
+        second_factor: Option<&str>,
         client: &Client,
     ) -> Result<(), ApiError> {
         passwords::check_field("newPassword", &new, &actor.email)?;
@@ -253,6 +265,15 @@ impl AccountService {
             .await?;
         let hash = passwords::hash_async(&passwords::caller_account(actor.account_id), new).await?;
         let mut tx = self.pool.begin().await?;
+        self.second_factor_if_on(
+            &mut tx,
+            actor.account_id,
+            &actor.email,
+            second_factor,
+            "totpCode",
+            client,
+        )
+        .await?;
         accounts::set_password(&mut tx, actor.account_id, &hash).await?;
         sessions::revoke_all(&mut tx, actor.account_id, current_session).await?;
         security::record(
@@ -349,6 +370,7 @@ impl AccountService {
         &self,
         token: &str,
         new: String,
+        second_factor: Option<&str>,
         client: &Client,
     ) -> Result<(), ApiError> {
         self.limiter
@@ -368,6 +390,16 @@ impl AccountService {
                 .fetch_one(&mut *tx)
                 .await?;
         passwords::check_field("newPassword", &new, &email)?;
+        // The mailbox alone does not reset the password of an account with two factors.
+        self.second_factor_if_on(
+            &mut tx,
+            account_id,
+            &email,
+            second_factor,
+            "totpCode",
+            client,
+        )
+        .await?;
         let hash =
             passwords::hash_async(&passwords::caller_address(client.address_or_unknown()), new)
                 .await?;
@@ -384,6 +416,44 @@ impl AccountService {
         self.outbox.enqueue(&mut tx, &email, letter).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// "My account was compromised": blocks the login at once (its owner's own report), ends every session
+    /// and tells the owner; returns when it was blocked. The lessor's side of the recovery (a request to
+    /// the back office per company) is `app::compromise`.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn report_compromised(
+        &self,
+        actor: &Actor,
+        client: &Client,
+    ) -> Result<DateTime<Utc>, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let blocked_at: DateTime<Utc> = sqlx::query_scalar(
+            "UPDATE accounts SET blocked_at = coalesce(blocked_at, clock_timestamp()), \
+               blocked_reason = 'compromised: reported by its owner' \
+             WHERE account_id = $1 RETURNING blocked_at",
+        )
+        .bind(actor.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sessions::revoke_all(&mut tx, actor.account_id, None).await?;
+        security::record(
+            &mut tx,
+            Entry::new(actor.account_id, Kind::CompromiseReported, Some(client)),
+        )
+        .await?;
+        let locale = accounts::locale(&mut *tx, actor.account_id).await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                &actor.email,
+                templates::account_compromised(locale, &self.outbox.site),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(blocked_at)
     }
 
     /// Ends every session of the signed-in account, this one included.
@@ -435,6 +505,7 @@ impl AccountService {
         actor: &Actor,
         new_email: &str,
         current_password: String,
+        second_factor: Option<&str>,
         client: &Client,
     ) -> Result<(), ApiError> {
         let new =
@@ -445,6 +516,15 @@ impl AccountService {
         self.check_current_password(actor, current_password, "currentPassword", client)
             .await?;
         let mut tx = self.pool.begin().await?;
+        self.second_factor_if_on(
+            &mut tx,
+            actor.account_id,
+            &actor.email,
+            second_factor,
+            "totpCode",
+            client,
+        )
+        .await?;
         let started_today: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM control_strings WHERE account_id = $1 AND purpose = $2 \
                AND created_at > clock_timestamp() - interval '1 day'",
@@ -803,13 +883,25 @@ impl AccountService {
         let expires = accounts::set_temporary_password(&mut tx, id, &hash).await?;
         sessions::revoke_all(&mut tx, id, None).await?;
         security::clear_failures(&mut tx, &security::login_key(&before.email)).await?;
+        // Staff who checked the person's identity give the account back whole: an authenticator somebody
+        // else enrolled (a taken-over account) goes with the password; the person enrols again.
+        let second_factor = sqlx::query("DELETE FROM account_totp WHERE account_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        sqlx::query("DELETE FROM totp_recovery_codes WHERE account_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         self.staff_entry(
             &mut tx,
             id,
             Kind::TemporaryPasswordIssued,
             admin,
             client,
-            None,
+            second_factor.then_some("two-factor sign-in removed"),
         )
         .await?;
         let letter = templates::temporary_password_reset(
@@ -882,7 +974,7 @@ impl AccountService {
     ///
     /// # Errors
     /// RATE_LIMITED, ACCOUNT_LOCKED, VALIDATION on `field`.
-    async fn check_current_password(
+    pub(super) async fn check_current_password(
         &self,
         actor: &Actor,
         password: String,
@@ -918,7 +1010,7 @@ impl AccountService {
 
     /// Records a wrong password for `key` (and, for a known account, in its security log); at the limit
     /// the login locks and the account is told.
-    async fn failed_password(
+    pub(super) async fn failed_password(
         &self,
         tx: &mut sqlx::PgConnection,
         key: &[u8],

@@ -20,6 +20,8 @@ pub struct SessionPolicy {
     pub idle: Duration,
     /// A session ends this long after sign-in, used or not.
     pub absolute: Duration,
+    /// ADMIN accounts must enrol two-factor sign-in before anything else.
+    pub admin_totp: bool,
 }
 
 /// `last_seen_at` is written at most this often per session.
@@ -82,8 +84,9 @@ pub async fn revoke(pool: &PgPool, hash: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Tells every node that sessions of `account` ended (delivered when the transaction commits).
-async fn announce(conn: &mut PgConnection, account: Uuid) -> Result<(), sqlx::Error> {
+/// Tells every node that sessions of `account` ended or its authority changed (delivered when the
+/// transaction commits): sockets re-check their session, subscriptions their authorization.
+pub(crate) async fn announce(conn: &mut PgConnection, account: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(REVOKED_CHANNEL)
         .bind(account.to_string())
@@ -171,6 +174,8 @@ struct SessionRow {
     terms_current: Option<i32>,
     stale: bool,
     companies: Vec<Uuid>,
+    company_roles: Vec<String>,
+    totp_enabled: bool,
 }
 
 /// What an [`Actor`] is read from, over `accounts a` (the terms in force and the account's companies).
@@ -178,7 +183,11 @@ const ACTOR_COLUMNS: &str =
     "a.account_id, a.email, a.roles, a.must_change_password, a.terms_accepted_version, \
      (SELECT max(version) FROM terms_versions) AS terms_current, \
      coalesce((SELECT array_agg(l.company_id ORDER BY l.company_id) FROM account_companies l \
-               WHERE l.account_id = a.account_id), '{}') AS companies";
+               WHERE l.account_id = a.account_id), '{}') AS companies, \
+     coalesce((SELECT array_agg(l.role ORDER BY l.company_id) FROM account_companies l \
+               WHERE l.account_id = a.account_id), '{}') AS company_roles, \
+     EXISTS (SELECT 1 FROM account_totp t WHERE t.account_id = a.account_id AND t.enabled_at IS NOT NULL) \
+       AS totp_enabled";
 
 /// An account that may act: neither blocked nor deleted.
 const USABLE: &str = "a.blocked_at IS NULL AND a.deleted_at IS NULL";
@@ -225,7 +234,7 @@ pub async fn resolve_hash(
             .execute(pool)
             .await?;
     }
-    Ok(Some(actor_of(r)))
+    Ok(Some(actor_of(r, policy.admin_totp)))
 }
 
 /// The actor of `account` outside any session (a signed download link names its account): `None` when the
@@ -240,10 +249,13 @@ pub async fn actor_of_account(pool: &PgPool, account: Uuid) -> Result<Option<Act
     .bind(account)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(actor_of))
+    // A signed link was made by a session allowed to make it; the link itself asks no second factor.
+    Ok(row.map(|r| actor_of(r, false)))
 }
 
-fn actor_of(r: SessionRow) -> Actor {
+fn actor_of(r: SessionRow, admin_totp: bool) -> Actor {
+    let totp_enrolment_required =
+        admin_totp && r.roles.iter().any(|x| x == Role::Admin.as_str()) && !r.totp_enabled;
     let roles: Vec<Role> = r.roles.iter().filter_map(|x| Role::parse(x)).collect();
     // Terms of use bind the lessee's people; staff work under their employment contracts.
     let terms_required = match (roles.contains(&Role::Client), r.terms_current) {
@@ -254,8 +266,19 @@ fn actor_of(r: SessionRow) -> Actor {
         account_id: r.account_id,
         email: r.email,
         roles,
-        companies: r.companies,
+        memberships: r
+            .companies
+            .iter()
+            .zip(&r.company_roles)
+            .filter_map(|(&company_id, role)| {
+                Some(super::Membership {
+                    company_id,
+                    role: super::CompanyRole::parse(role)?,
+                })
+            })
+            .collect(),
         must_change_password: r.must_change_password,
         terms_required,
+        totp_enrolment_required,
     }
 }

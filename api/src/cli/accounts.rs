@@ -7,7 +7,7 @@ use clap::Subcommand;
 use domain::values::Email;
 
 use crate::app::App;
-use crate::auth::{accounts, passwords, Role};
+use crate::auth::{accounts, passwords, CompanyRole, Role};
 use crate::config::Settings;
 
 #[derive(Subcommand)]
@@ -24,6 +24,9 @@ pub enum AccountsCommand {
         /// For CLIENT: a company the account may act for (repeatable).
         #[arg(long)]
         company: Vec<uuid::Uuid>,
+        /// For CLIENT: the role in those companies: director (the default), accountant or viewer.
+        #[arg(long, default_value = "director")]
+        company_role: String,
     },
     /// Time argon2id hashing with the configured cost on this machine (the number docs/security.md
     /// records), without touching the database.
@@ -66,17 +69,21 @@ pub async fn accounts_command(
     settings: &Settings,
     app: &App,
 ) -> anyhow::Result<i32> {
-    let (email, role, company) = match command {
+    let (email, role, company, company_role) = match command {
         AccountsCommand::Create {
             email,
             role,
             company,
-        } => (email, role, company),
+            company_role,
+        } => (email, role, company, company_role),
         AccountsCommand::HashingTime { samples } => return hashing_time(settings, samples),
     };
     let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let Some(role) = Role::parse(&role) else {
         bail!("--role: expected one of CLIENT, MANAGER, ACCOUNTANT, AUDITOR, ADMIN");
+    };
+    let Some(company_role) = CompanyRole::parse(&company_role.to_ascii_lowercase()) else {
+        bail!("--company-role: expected one of director, accountant, viewer");
     };
     if role == Role::Client && company.is_empty() {
         bail!("--company: a CLIENT account needs at least one company");
@@ -103,7 +110,7 @@ pub async fn accounts_command(
     }
     let mut conn = app.pool.acquire().await?;
     for c in company {
-        accounts::link_company(&mut conn, id, c).await?;
+        accounts::link_company(&mut conn, id, c, company_role).await?;
     }
     drop(conn);
     println!("account {id} created for {email} ({})", role.as_str());

@@ -86,6 +86,41 @@ pub fn phrase(english: &str) -> Reason {
 /// code and the Russian text.
 const WORDING: &[(&str, &str, &str)] = &[
     (
+        "no enrolment is waiting for a code*",
+        "TOTP_NOT_STARTED",
+        "подключение приложения не начато: начните его заново",
+    ),
+    (
+        "is not the code the app shows now",
+        "TOTP_WRONG",
+        "это не тот код, который сейчас показывает приложение",
+    ),
+    (
+        "is neither the app's current code nor an unused recovery code",
+        "TOTP_WRONG",
+        "неверный код приложения или уже использованный код восстановления",
+    ),
+    (
+        "two-factor sign-in is not on",
+        "TOTP_OFF",
+        "вход с кодом из приложения не включён",
+    ),
+    (
+        "this person is already one of the company's people*",
+        "ALREADY_MEMBER",
+        "этот человек уже работает в кабинете от имени компании; измените его роль",
+    ),
+    (
+        "must be one of the company's people*",
+        "NOT_MEMBER",
+        "представителем может быть только сотрудник компании из списка её людей",
+    ),
+    (
+        "power of attorney * does not cover this*",
+        "POWER_DOES_NOT_COVER",
+        "доверенность не даёт права на это действие (другой человек, срок или полномочия)",
+    ),
+    (
         "not a cursor*",
         "UNKNOWN_CURSOR",
         "курсор не из этого списка",
@@ -540,6 +575,27 @@ pub fn company(e: &CompanyError) -> Reason {
         CompanyError::AlreadyRegistered | CompanyError::NotRegistered => {
             refusal("STATE", None, "компания не в том состоянии")
         }
+        CompanyError::PowerOfAttorneyExists(number) => refusal(
+            "DUPLICATE",
+            Some(json!({ "number": number })),
+            "доверенность с таким номером уже зарегистрирована",
+        ),
+        CompanyError::UnknownPowerOfAttorney(number) => refusal(
+            "UNKNOWN_POWER_OF_ATTORNEY",
+            Some(json!({ "number": number })),
+            "у компании нет доверенности с таким номером",
+        ),
+        CompanyError::InvalidPowerOfAttorney { message, .. } => refusal(
+            "POWER_OF_ATTORNEY",
+            None,
+            match *message {
+                "must not be before validFrom" => {
+                    "срок действия не может кончаться раньше, чем начинается"
+                }
+                "must be the МЧД's number in the register" => "номер МЧД из реестра ФНС",
+                _ => "доверенность должна давать право подписывать документы или подавать заявки",
+            },
+        ),
         CompanyError::LookupFailed(_) => Reason::Invalid,
     }
 }

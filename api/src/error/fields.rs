@@ -101,7 +101,12 @@ pub fn company(e: &CompanyError) -> Option<&'static str> {
         CompanyError::DuplicateInnKpp { .. } => Some("inn"),
         CompanyError::KppRequired | CompanyError::KppNotAllowed => Some("kpp"),
         CompanyError::OgrnDoesNotMatchKind => Some("ogrn"),
-        CompanyError::Empty { field } => Some(field),
+        CompanyError::Empty { field } | CompanyError::InvalidPowerOfAttorney { field, .. } => {
+            Some(field)
+        }
+        CompanyError::PowerOfAttorneyExists(_) | CompanyError::UnknownPowerOfAttorney(_) => {
+            Some("number")
+        }
         CompanyError::AlreadyRegistered
         | CompanyError::NotRegistered
         | CompanyError::LookupFailed(_) => None,

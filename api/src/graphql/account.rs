@@ -185,6 +185,9 @@ pub struct LoginInput {
     /// The password.
     #[graphql(secret)]
     pub password: String,
+    /// With two-factor sign-in on: the authenticator app's current code, or an unused recovery code.
+    #[graphql(secret)]
+    pub totp_code: Option<String>,
 }
 
 /// A new password, with the current one.
@@ -196,6 +199,9 @@ pub struct ChangePasswordInput {
     /// The new one.
     #[graphql(secret)]
     pub new_password: String,
+    /// With two-factor sign-in on: the authenticator app's current code, or an unused recovery code.
+    #[graphql(secret)]
+    pub totp_code: Option<String>,
 }
 
 /// Password recovery, step 1.
@@ -216,6 +222,9 @@ pub struct ResetPasswordInput {
     /// The new password.
     #[graphql(secret)]
     pub new_password: String,
+    /// With two-factor sign-in on: the authenticator app's current code, or an unused recovery code.
+    #[graphql(secret)]
+    pub totp_code: Option<String>,
 }
 
 /// The terms of use accepted.
@@ -247,6 +256,74 @@ pub struct RequestLoginChangeInput {
     /// The current password.
     #[graphql(secret)]
     pub current_password: String,
+    /// With two-factor sign-in on: the authenticator app's current code, or an unused recovery code.
+    #[graphql(secret)]
+    pub totp_code: Option<String>,
+}
+
+/// What reporting a compromised account did.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct AccountCompromisedPayload {
+    /// When the login was blocked (every session, this one included, has ended).
+    pub blocked_at: chrono::DateTime<chrono::Utc>,
+    /// The recovery requests opened for the lessor, one per company.
+    pub request_ids: Vec<uuid::Uuid>,
+    /// Always `null`: the block writes no event (the requests do).
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
+}
+
+/// Start enrolling an authenticator app.
+#[derive(Debug, Clone, InputObject)]
+pub struct StartTotpEnrolmentInput {
+    /// The current password.
+    #[graphql(secret)]
+    pub current_password: String,
+}
+
+/// A code from the authenticator app (or, where said, a recovery code).
+#[derive(Debug, Clone, InputObject)]
+pub struct TotpCodeInput {
+    /// The code.
+    #[graphql(secret)]
+    pub code: String,
+}
+
+/// Turn two-factor sign-in off.
+#[derive(Debug, Clone, InputObject)]
+pub struct DisableTotpInput {
+    /// The current password.
+    #[graphql(secret)]
+    pub current_password: String,
+    /// The app's current code or an unused recovery code.
+    #[graphql(secret)]
+    pub code: String,
+}
+
+/// An enrolment started: what the authenticator app needs. Shown once.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct TotpEnrolmentPayload {
+    /// The secret in base32, to type into the app by hand.
+    pub secret: String,
+    /// The `otpauth://totp/…` URL, to show as a QR code.
+    pub otpauth_url: String,
+    /// Always `null`: no event.
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
+}
+
+/// Recovery codes, shown once: each signs in once in place of the app's code. Keep them apart from the
+/// phone.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct RecoveryCodesPayload {
+    /// The codes.
+    pub recovery_codes: Vec<String>,
+    /// Always `null`: no event.
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
 }
 
 /// A login change confirmed.
@@ -291,7 +368,12 @@ impl AccountMutation {
         let req = request(ctx)?;
         let signed = app(ctx)
             .accounts
-            .login(&input.email, input.password, &req.client)
+            .login(
+                &input.email,
+                input.password,
+                input.totp_code.as_deref(),
+                &req.client,
+            )
             .await
             .map_err(ApiError::in_input)?;
         Ok(LoginPayload {
@@ -343,6 +425,7 @@ impl AccountMutation {
                 req.token_hash.as_deref(),
                 input.current_password,
                 input.new_password,
+                input.totp_code.as_deref(),
                 &req.client,
             )
             .await
@@ -377,10 +460,104 @@ impl AccountMutation {
         let req = request(ctx)?;
         app(ctx)
             .accounts
-            .reset_password(&input.token, input.new_password, &req.client)
+            .reset_password(
+                &input.token,
+                input.new_password,
+                input.totp_code.as_deref(),
+                &req.client,
+            )
             .await
             .map_err(ApiError::in_input)?;
         Ok(AcceptedPayload::new(Done::NO_EVENT))
+    }
+
+    /// "My account was compromised" (a client): blocks this login at once, ends every session (this one
+    /// too), mails the owner and opens a recovery request to the lessor for each company. Staff check the
+    /// person's identity, unblock the account and issue a temporary password.
+    async fn report_account_compromised(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<AccountCompromisedPayload> {
+        let (actor, req) = allow(ctx, Operation::ReportCompromise)?;
+        let r = crate::app::compromise::report(app(ctx), actor, &req.client).await?;
+        Ok(AccountCompromisedPayload {
+            blocked_at: r.blocked_at,
+            request_ids: r.requests,
+            position: None,
+            replayed: false,
+        })
+    }
+
+    /// Starts enrolling an authenticator app for two-factor sign-in (with the current password): a new
+    /// secret, shown once, on only when `confirmTotpEnrolment` gets a first code from the app. Required for
+    /// administrators, optional for everyone else.
+    async fn start_totp_enrolment(
+        &self,
+        ctx: &Context<'_>,
+        input: StartTotpEnrolmentInput,
+    ) -> Result<TotpEnrolmentPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageTwoFactor)?;
+        let e = app(ctx)
+            .accounts
+            .start_totp(actor, input.current_password, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(TotpEnrolmentPayload {
+            secret: e.secret,
+            otpauth_url: e.url,
+            position: None,
+            replayed: false,
+        })
+    }
+
+    /// Confirms the enrolment with the app's current code: two-factor sign-in is on from now (logged and
+    /// mailed). Returns the recovery codes, shown once.
+    async fn confirm_totp_enrolment(
+        &self,
+        ctx: &Context<'_>,
+        input: TotpCodeInput,
+    ) -> Result<RecoveryCodesPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageTwoFactor)?;
+        let codes = app(ctx)
+            .accounts
+            .confirm_totp(actor, &input.code, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(RecoveryCodesPayload {
+            recovery_codes: codes,
+            position: None,
+            replayed: false,
+        })
+    }
+
+    /// Turns two-factor sign-in off (not for an administrator while it is required).
+    async fn disable_totp(&self, ctx: &Context<'_>, input: DisableTotpInput) -> Result<MePayload> {
+        let (actor, req) = allow(ctx, Operation::ManageTwoFactor)?;
+        app(ctx)
+            .accounts
+            .disable_totp(actor, input.current_password, &input.code, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(MePayload::new(me_now(ctx).await?, Done::NO_EVENT))
+    }
+
+    /// New recovery codes (the old ones stop working), with the app's current code; shown once.
+    async fn regenerate_recovery_codes(
+        &self,
+        ctx: &Context<'_>,
+        input: TotpCodeInput,
+    ) -> Result<RecoveryCodesPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageTwoFactor)?;
+        let codes = app(ctx)
+            .accounts
+            .regenerate_recovery_codes(actor, &input.code, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(RecoveryCodesPayload {
+            recovery_codes: codes,
+            position: None,
+            replayed: false,
+        })
     }
 
     /// Accepts the current terms of use (`version` must be the current one).
@@ -437,7 +614,13 @@ impl AccountMutation {
         let (actor, req) = allow(ctx, Operation::ChangeLogin)?;
         app(ctx)
             .accounts
-            .request_login_change(actor, &input.new_email, input.current_password, &req.client)
+            .request_login_change(
+                actor,
+                &input.new_email,
+                input.current_password,
+                input.totp_code.as_deref(),
+                &req.client,
+            )
             .await
             .map_err(ApiError::in_input)?;
         Ok(AcceptedPayload::new(Done::NO_EVENT))

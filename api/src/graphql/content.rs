@@ -225,7 +225,8 @@ impl ContentQuery {
         let (actor, _) = allow(ctx, Operation::ReadNews)?;
         let limit = page_size(first)?;
         let cursor = pair_cursor::<chrono::NaiveDate>(after)?;
-        let own = (!actor.is_staff()).then_some(actor.companies.as_slice());
+        let mine = actor.companies();
+        let own = (!actor.is_staff()).then_some(mine.as_slice());
         let rows = views::list_news(&app(ctx).pool, own, cursor, limit + 1)
             .await
             .map_err(ApiError::from)?;

@@ -54,6 +54,23 @@ pub enum DocumentKind {
     Act,
 }
 
+impl From<DocumentKind> for Kind {
+    fn from(k: DocumentKind) -> Self {
+        match k {
+            DocumentKind::Invoice => Kind::Invoice,
+            DocumentKind::ReconciliationAct => Kind::ReconciliationAct,
+            DocumentKind::NoDebtCertificate => Kind::NoDebtCertificate,
+            DocumentKind::ContractInForceCertificate => Kind::ContractInForceCertificate,
+            DocumentKind::BookValueCertificate => Kind::BookValueCertificate,
+            DocumentKind::Os1 => Kind::Os1,
+            DocumentKind::Uploaded => Kind::Uploaded,
+            DocumentKind::TaxInvoice => Kind::TaxInvoice,
+            DocumentKind::Upd => Kind::Upd,
+            DocumentKind::Act => Kind::Act,
+        }
+    }
+}
+
 impl DocumentKind {
     pub(crate) fn from_view(s: &str) -> Result<Self, ApiError> {
         Ok(match s {
@@ -651,15 +668,44 @@ pub(crate) async fn load(ctx: &Context<'_>, id: Uuid) -> Result<ExchangeDocument
     document_company(ctx, id).await?.try_into()
 }
 
-/// The document and the caller, authorized to take its side's steps on it.
+/// The document and the caller, authorized to take its side's steps on it (`op` of its company).
 async fn exchanging<'a>(
     ctx: &Context<'a>,
     id: Uuid,
-) -> Result<(&'a Actor, &'a super::context::RequestCtx), ApiError> {
+    op: fn(Uuid) -> Operation,
+) -> Result<
+    (
+        &'a Actor,
+        &'a super::context::RequestCtx,
+        ExchangeDocumentView,
+    ),
+    ApiError,
+> {
     let doc = document_company(ctx, id).await?;
-    allow_seen(ctx, Operation::ExchangeDocuments(doc.company_id), || {
+    let (actor, req) = allow_seen(ctx, op(doc.company_id), || {
         ApiError::NotFound("document not found".into())
-    })
+    })?;
+    Ok((actor, req, doc))
+}
+
+/// Signing authority for a step that binds the caller's company (see [`crate::app::authority`]).
+async fn authority_for(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    doc: &ExchangeDocumentView,
+    named: Option<Uuid>,
+) -> Result<domain::company::Authority, ApiError> {
+    let kind = Kind::parse(&doc.kind)
+        .ok_or_else(|| unknown_stored("exchange_documents_view.kind", &doc.kind))?;
+    crate::app::authority::check(
+        &app(ctx).pool,
+        actor,
+        doc.company_id,
+        domain::company::Act::Sign(kind),
+        named,
+        "input.signature.powerOfAttorney",
+    )
+    .await
 }
 
 /// Runs a command on a document as `actor` and returns the document as it is now.
@@ -787,18 +833,29 @@ where
     ))
 }
 
-/// Runs a signing step for the caller's side on a document the caller may exchange.
+/// Runs a step for the caller's side on a document the caller may exchange; a step that binds the side
+/// (`binding`: refusing, annulling) needs signing authority besides.
 async fn step(
     ctx: &Context<'_>,
     id: Uuid,
     key: Option<String>,
+    binding: bool,
     command: impl FnOnce(DomainParty) -> DocumentCommand,
 ) -> Result<DocumentPayload, ApiError> {
-    let (actor, req) = exchanging(ctx, id).await?;
+    let op = if binding {
+        Operation::SignDocuments
+    } else {
+        Operation::ExchangeDocuments
+    };
+    let (actor, req, doc) = exchanging(ctx, id, op).await?;
+    if binding {
+        authority_for(ctx, actor, &doc, None).await?;
+    }
     execute(ctx, id, actor, req, key, command(actor.party())).await
 }
 
-/// Runs a signing step that carries the caller's side's signature (its detached file uploaded beside).
+/// Runs a signing step that carries the caller's side's signature (its detached file uploaded beside). A
+/// client's signature records the power of attorney it was given under, if any.
 async fn signed_step(
     ctx: &Context<'_>,
     input: SignedStepInput,
@@ -806,8 +863,10 @@ async fn signed_step(
     command: fn(Box<Signature>) -> DocumentCommand,
 ) -> Result<DocumentPayload, ApiError> {
     let id = input.document_id;
-    let (actor, req) = exchanging(ctx, id).await?;
-    let s = signature(
+    let (actor, req, doc) = exchanging(ctx, id, Operation::SignDocuments).await?;
+    let named = input.signature.power_of_attorney;
+    let authority = authority_for(ctx, actor, &doc, named).await?;
+    let mut s = signature(
         ctx,
         actor.party(),
         input.signature,
@@ -815,6 +874,9 @@ async fn signed_step(
         &actor.event_actor(),
     )
     .await?;
+    if !actor.is_staff() {
+        s.power_of_attorney = authority.power_of_attorney();
+    }
     execute(ctx, id, actor, req, key, command(Box::new(s))).await
 }
 
@@ -1333,10 +1395,12 @@ impl DocumentMutation {
         input: DocumentStepInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        Ok(step(ctx, input.document_id, idempotency_key, |party| {
-            DocumentCommand::AcknowledgeReceipt { party }
-        })
-        .await?)
+        Ok(
+            step(ctx, input.document_id, idempotency_key, false, |party| {
+                DocumentCommand::AcknowledgeReceipt { party }
+            })
+            .await?,
+        )
     }
 
     /// Signs a document sent to the caller's side.
@@ -1357,10 +1421,12 @@ impl DocumentMutation {
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
         let reason = input.reason;
-        Ok(step(ctx, input.document_id, idempotency_key, |party| {
-            DocumentCommand::RejectSignature { party, reason }
-        })
-        .await?)
+        Ok(
+            step(ctx, input.document_id, idempotency_key, true, |party| {
+                DocumentCommand::RejectSignature { party, reason }
+            })
+            .await?,
+        )
     }
 
     /// Asks to annul a signed document.
@@ -1371,10 +1437,12 @@ impl DocumentMutation {
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
         let reason = input.reason;
-        Ok(step(ctx, input.document_id, idempotency_key, |party| {
-            DocumentCommand::RequestAnnulment { party, reason }
-        })
-        .await?)
+        Ok(
+            step(ctx, input.document_id, idempotency_key, true, |party| {
+                DocumentCommand::RequestAnnulment { party, reason }
+            })
+            .await?,
+        )
     }
 
     /// Agrees to the other side's request to annul a signed document.
@@ -1384,10 +1452,12 @@ impl DocumentMutation {
         input: DocumentStepInput,
         idempotency_key: Option<String>,
     ) -> Result<DocumentPayload> {
-        Ok(step(ctx, input.document_id, idempotency_key, |party| {
-            DocumentCommand::ConfirmAnnulment { party }
-        })
-        .await?)
+        Ok(
+            step(ctx, input.document_id, idempotency_key, true, |party| {
+                DocumentCommand::ConfirmAnnulment { party }
+            })
+            .await?,
+        )
     }
 
     /// Files the questionnaire for connecting to ЭДО through the lessor's operator.

@@ -76,6 +76,12 @@ graphql_enum!(Role, crate::auth::Role, "A role. CLIENT is a lessee's person; the
     Admin => Admin, "Everything.";
 });
 
+graphql_enum!(CompanyRole, crate::auth::CompanyRole, "A person's role in a lessee company (one person may hold different roles in different companies).", {
+    Director => Director, "Acts for the company by law: signs, commits it, manages its people and powers of attorney.";
+    Accountant => Accountant, "Works with payments, documents and requests; commits the company only under a power of attorney.";
+    Viewer => Viewer, "Reads only.";
+});
+
 graphql_enum!(SecurityEventKind, crate::auth::security::SecurityEventKind, "What happened to an account.", {
     Provisioned => Provisioned, "Created for a contract's contact person, with a temporary password mailed.";
     CompanyLinked => CompanyLinked, "Linked to another company (a further contract names this login).";
@@ -96,6 +102,18 @@ graphql_enum!(SecurityEventKind, crate::auth::security::SecurityEventKind, "What
     Unblocked => Unblocked, "Unblocked by staff.";
     TemporaryPasswordIssued => TemporaryPasswordIssued, "A new temporary password issued by staff.";
     RolesChanged => RolesChanged, "Roles changed by staff.";
+    ColleagueInvited => ColleagueInvited, "Invited a colleague to one of its companies.";
+    InvitationRevoked => InvitationRevoked, "Withdrew an invitation.";
+    InvitationAccepted => InvitationAccepted, "Joined a company by accepting an invitation.";
+    CompanyRoleChanged => CompanyRoleChanged, "Its role in a company changed.";
+    RemovedFromCompany => RemovedFromCompany, "Removed from a company's people.";
+    TotpEnabled => TotpEnabled, "Two-factor sign-in turned on (an authenticator app enrolled).";
+    TotpDisabled => TotpDisabled, "Two-factor sign-in turned off.";
+    TotpUsed => TotpUsed, "A code from the authenticator app was accepted.";
+    RecoveryCodeUsed => RecoveryCodeUsed, "A recovery code was used (it works no more).";
+    TotpFailed => TotpFailed, "A wrong two-factor code (counted toward the lockout).";
+    CompromiseReported => CompromiseReported, "Its owner reported it compromised: blocked, every session ended, the lessor asked to help.";
+    RecoveryCodesIssued => RecoveryCodesIssued, "New recovery codes were issued; the old ones stopped working.";
 });
 
 /// A language of the cabinet's texts and mails: of a notification's title and text, of the mails an

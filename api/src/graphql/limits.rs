@@ -46,6 +46,10 @@ pub const COSTLY_FIELDS: &[&str] = &[
     "confirmLoginChange",
     "resetAccountPassword",
     "requestAccountDeletion",
+    "inviteColleague",
+    "acceptInvitation",
+    "startTotpEnrolment",
+    "disableTotp",
 ];
 
 /// See [`COSTLY_FIELDS`].

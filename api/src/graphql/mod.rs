@@ -23,6 +23,7 @@ mod notifications;
 mod order;
 mod pagination;
 mod payload;
+mod people;
 pub mod position;
 mod query;
 mod request_details;
@@ -44,6 +45,7 @@ pub use imports::{ImportMutation, ImportQuery};
 pub use insurance::{InsuranceMutation, InsuranceQuery};
 pub use mutation::CoreMutation;
 pub use notifications::{NotificationMutation, NotificationQuery};
+pub use people::{PeopleMutation, PeopleQuery};
 pub use query::CoreQuery;
 pub use requests::{RequestMutation, RequestQuery};
 pub use subscription::SubscriptionRoot;
@@ -61,6 +63,7 @@ pub struct QueryRoot(
     DocumentQuery,
     AuditQuery,
     ImportQuery,
+    PeopleQuery,
 );
 
 /// Every mutation.
@@ -75,6 +78,7 @@ pub struct MutationRoot(
     ContentMutation,
     DocumentMutation,
     ImportMutation,
+    PeopleMutation,
 );
 
 use crate::app::App;

@@ -57,7 +57,7 @@ impl CoreQuery {
         let limit = page_size(first)?;
         let after = cursor(after)?;
         let filter = CompanyFilter {
-            only: (!actor.is_staff()).then(|| actor.companies.clone()),
+            only: (!actor.is_staff()).then(|| actor.companies()),
             search,
             after,
         };

@@ -346,23 +346,6 @@ pub(crate) async fn today(ctx: &Context<'_>) -> Result<chrono::NaiveDate, ApiErr
     Ok(day.unwrap_or_else(|| Utc::now().date_naive()))
 }
 
-/// `days` working days after `from` (the production calendar).
-fn add_working_days(
-    calendar: &domain::calendar::ProductionCalendar,
-    from: chrono::NaiveDate,
-    days: u32,
-) -> chrono::NaiveDate {
-    let mut d = from;
-    let mut left = days;
-    while left > 0 {
-        d = d.succ_opt().unwrap_or(d);
-        if calendar.is_working_day(d) {
-            left -= 1;
-        }
-    }
-    d
-}
-
 /// Runs a workflow command on an existing request after `op` on its company.
 async fn step(
     ctx: &Context<'_>,
@@ -885,6 +868,16 @@ async fn submit(
     let key = idempotency_key(key)?;
     let app = app(ctx);
     let kind = input.details.kind();
+    // A request that commits the company needs its director or a power of attorney for requests.
+    crate::app::authority::check(
+        &app.pool,
+        actor,
+        input.company_id,
+        domain::company::Act::Submit(kind),
+        None,
+        "input",
+    )
+    .await?;
     let path = format!(
         "input.details.{}",
         crate::error::fields::request_details(kind)
@@ -939,11 +932,9 @@ async fn submit(
         contract_id,
         submitted_by: actor.account_id,
         submitted_on: today,
-        due_on: add_working_days(
-            &app.calendar,
-            today,
-            app.service_levels.get(&kind).copied().unwrap_or(5),
-        ),
+        due_on: app
+            .calendar
+            .working_days_after(today, app.service_levels.get(&kind).copied().unwrap_or(5)),
         details,
         // An insured event's files belong to the event on the policy (shown there and in the documents).
         attachments: if kind == DomainKind::InsuredEvent {

@@ -186,7 +186,7 @@ async fn changes<T: Changed>(
                 authorize(Some(actor), op(Uuid::nil()))?;
                 (guard, Followed::All)
             } else {
-                for c in &actor.companies {
+                for c in &actor.companies() {
                     authorize(Some(actor), op(*c))?;
                 }
                 (guard, Followed::Linked(actor.account_id))
@@ -281,12 +281,15 @@ type Fetch<C, T> = Box<
     dyn FnMut(C, i64) -> Pin<Box<dyn Future<Output = Result<(Vec<T>, C), ApiError>> + Send>> + Send,
 >;
 
-/// Re-checks the caller's session and `op` every [`RECHECK`].
+/// Re-checks the caller's session and `op` every [`RECHECK`], and at once after the caller's account was
+/// announced (a session ended, a role in a company changed, a removal from a company).
 struct Guard {
     app: App,
     token_hash: Option<Vec<u8>>,
     op: Operation,
     checked: Instant,
+    account: Uuid,
+    announced: tokio::sync::broadcast::Receiver<Uuid>,
 }
 
 impl Guard {
@@ -299,12 +302,27 @@ impl Guard {
             token_hash: req.token_hash.clone(),
             op,
             checked: Instant::now(),
+            account: actor.account_id,
+            announced: app(ctx).revocations.subscribe(),
         };
         Ok((guard, actor))
     }
 
+    /// Whether the caller's account was announced since the last look.
+    fn was_announced(&mut self) -> bool {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut announced = false;
+        loop {
+            match self.announced.try_recv() {
+                Ok(a) => announced |= a == self.account,
+                Err(TryRecvError::Lagged(_)) => announced = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return announced,
+            }
+        }
+    }
+
     async fn still_allowed(&mut self) -> bool {
-        if self.checked.elapsed() < RECHECK {
+        if !self.was_announced() && self.checked.elapsed() < RECHECK {
             return true;
         }
         self.checked = Instant::now();

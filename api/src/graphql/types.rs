@@ -215,6 +215,15 @@ pub struct LoginPayload {
     pub replayed: bool,
 }
 
+/// A person's role in one of its companies.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CompanyMembership {
+    /// The company.
+    pub company_id: Uuid,
+    /// The role there.
+    pub role: super::enums::CompanyRole,
+}
+
 /// The signed-in account.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
@@ -227,11 +236,15 @@ pub struct Me {
     pub roles: Vec<Role>,
     /// For a client: the companies it may act for (every company-scoped query takes one of them).
     pub company_ids: Vec<Uuid>,
+    /// For a client: its role in each of its companies.
+    pub memberships: Vec<CompanyMembership>,
     /// A temporary password must be changed before anything else is allowed.
     pub must_change_password: bool,
     /// The terms-of-use version to accept (`acceptTerms`) before anything else is allowed; `null` when
     /// nothing is pending.
     pub terms_acceptance_required: Option<i32>,
+    /// An administrator must enrol two-factor sign-in (`startTotpEnrolment`) before anything else.
+    pub totp_enrolment_required: bool,
 }
 
 #[async_graphql::ComplexObject]
@@ -247,6 +260,21 @@ impl Me {
                 .map_err(crate::error::ApiError::from)?
                 .into(),
         )
+    }
+
+    /// Whether two-factor sign-in is on for this account.
+    async fn two_factor_enabled(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<bool> {
+        let mut conn = super::context::app(ctx)
+            .pool
+            .acquire()
+            .await
+            .map_err(crate::error::ApiError::from)?;
+        Ok(crate::auth::totp::enabled(&mut conn, self.id)
+            .await
+            .map_err(crate::error::ApiError::from)?)
     }
 
     /// The companies this person may act for, to switch between (a client's; empty for staff, who see
@@ -280,9 +308,18 @@ impl From<&crate::auth::Actor> for Me {
             id: a.account_id,
             email: a.email.clone(),
             roles: a.roles.iter().map(|&r| r.into()).collect(),
-            company_ids: a.companies.clone(),
+            company_ids: a.companies(),
+            memberships: a
+                .memberships
+                .iter()
+                .map(|m| CompanyMembership {
+                    company_id: m.company_id,
+                    role: m.role.into(),
+                })
+                .collect(),
             must_change_password: a.must_change_password,
             terms_acceptance_required: a.terms_required,
+            totp_enrolment_required: a.totp_enrolment_required,
         }
     }
 }

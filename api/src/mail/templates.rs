@@ -582,6 +582,219 @@ pub fn request_documents(l: Locale, site: &Site, titles: &[String]) -> Letter {
     render("request_documents", l, subject.to_owned(), blocks)
 }
 
+/// The owner reported the account compromised: it is blocked, the lessor will help.
+pub fn account_compromised(l: Locale, site: &Site) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "account_compromised",
+            l,
+            "Вход в личный кабинет заблокирован по вашему сообщению".into(),
+            vec![
+                Para("Вы сообщили, что доступ к вашему личному кабинету получил посторонний. Вход заблокирован, все сеансы завершены, лизинговая компания получила заявку на восстановление доступа.".into()),
+                Para("Менеджер свяжется с вами, проверит вашу личность и выдаст новый временный пароль; двухфакторная защита, если её подключил не вы, будет снята. Сообщите также своему банку и руководителю, если через кабинет могли видеть платёжные данные.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+        Locale::En => render(
+            "account_compromised",
+            l,
+            "Your cabinet sign-in is blocked at your report".into(),
+            vec![
+                Para("You reported that somebody else got into your cabinet. The sign-in is blocked, every session was ended, and the lessor received a request to restore your access.".into()),
+                Para("A manager will contact you, check your identity and issue a new temporary password; two-factor sign-in somebody else enrolled is removed. Tell your bank and your director too if payment details may have been seen.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+    }
+}
+
+/// Two-factor sign-in was turned on (`on`) or off.
+pub fn totp_changed(l: Locale, site: &Site, on: bool) -> Letter {
+    use Block::*;
+    let (subject, text) = match (l, on) {
+        (Locale::Ru, true) => (
+            "Включён вход с кодом из приложения",
+            "Для вашего входа в личный кабинет включена двухфакторная защита: кроме пароля кабинет будет спрашивать код из приложения-аутентификатора. Храните коды восстановления отдельно от телефона.",
+        ),
+        (Locale::Ru, false) => (
+            "Выключен вход с кодом из приложения",
+            "Для вашего входа в личный кабинет выключена двухфакторная защита: кабинет больше не спрашивает код из приложения.",
+        ),
+        (Locale::En, true) => (
+            "Two-factor sign-in is on",
+            "Two-factor sign-in is on for your cabinet login: besides the password, the cabinet will ask for the code from your authenticator app. Keep the recovery codes apart from the phone.",
+        ),
+        (Locale::En, false) => (
+            "Two-factor sign-in is off",
+            "Two-factor sign-in is off for your cabinet login: the cabinet no longer asks for an app's code.",
+        ),
+    };
+    let warning = match l {
+        Locale::Ru => {
+            "Если это сделали не вы, немедленно смените пароль и сообщите своему менеджеру."
+        }
+        Locale::En => "If it was not you, change your password at once and tell your manager.",
+    };
+    render(
+        "totp_changed",
+        l,
+        subject.into(),
+        vec![
+            Para(text.into()),
+            Para(warning.into()),
+            Link(site.url.clone()),
+        ],
+    )
+}
+
+/// A role's name in a mail.
+pub fn role_name(l: Locale, role: domain::company::CompanyRole) -> &'static str {
+    use domain::company::CompanyRole::*;
+    match (l, role) {
+        (Locale::Ru, Director) => "руководитель (право подписи)",
+        (Locale::Ru, Accountant) => "бухгалтер",
+        (Locale::Ru, Viewer) => "только просмотр",
+        (Locale::En, Director) => "director (signing authority)",
+        (Locale::En, Accountant) => "accountant",
+        (Locale::En, Viewer) => "viewer (read only)",
+    }
+}
+
+/// A company's director (or the lessor's staff) invites a colleague: the control string, valid until
+/// `expires`.
+pub fn invitation(
+    l: Locale,
+    site: &Site,
+    company: &str,
+    role: domain::company::CompanyRole,
+    control: &str,
+    expires: DateTime<Utc>,
+) -> Letter {
+    use Block::*;
+    let role = role_name(l, role);
+    match l {
+        Locale::Ru => render(
+            "invitation",
+            l,
+            format!("{company}: приглашение в личный кабинет лизингополучателя"),
+            vec![
+                Para(format!(
+                    "Вас пригласили работать в личном кабинете лизингополучателя от имени компании {company}. Роль: {role}. Контрольная строка приглашения:"
+                )),
+                Code(control.into()),
+                Para(format!(
+                    "Введите её в кабинете («Принять приглашение») до {}. Если у вас ещё нет входа, после принятия на этот адрес придёт временный пароль.",
+                    when(expires)
+                )),
+                Link(site.url.clone()),
+                Para("Если вы не ждали приглашения, просто не отвечайте: без контрольной строки ничего не произойдёт.".into()),
+            ],
+        ),
+        Locale::En => render(
+            "invitation",
+            l,
+            format!("{company}: an invitation to the lessee cabinet"),
+            vec![
+                Para(format!(
+                    "You are invited to work in the lessee cabinet for {company}. Role: {role}. The invitation's control string:"
+                )),
+                Code(control.into()),
+                Para(format!(
+                    "Enter it in the cabinet (\"Accept an invitation\") before {}. If you have no sign-in yet, a temporary password comes to this address once you accept.",
+                    when(expires)
+                )),
+                Link(site.url.clone()),
+                Para("If you did not expect this, ignore it: nothing happens without the control string.".into()),
+            ],
+        ),
+    }
+}
+
+/// An open invitation was withdrawn.
+pub fn invitation_revoked(l: Locale, company: &str) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "invitation_revoked",
+            l,
+            format!("{company}: приглашение отозвано"),
+            vec![Para(format!(
+                "Приглашение работать в личном кабинете от имени компании {company} отозвано; его контрольная строка больше не действует."
+            ))],
+        ),
+        Locale::En => render(
+            "invitation_revoked",
+            l,
+            format!("{company}: the invitation was withdrawn"),
+            vec![Para(format!(
+                "The invitation to work in the cabinet for {company} was withdrawn; its control string no longer works."
+            ))],
+        ),
+    }
+}
+
+/// A person's role in a company changed (or the person joined it through an invitation, `from` None).
+pub fn company_role_changed(
+    l: Locale,
+    site: &Site,
+    company: &str,
+    from: Option<domain::company::CompanyRole>,
+    to: domain::company::CompanyRole,
+) -> Letter {
+    use Block::*;
+    let to = role_name(l, to);
+    let text = match (l, from) {
+        (Locale::Ru, Some(from)) => format!(
+            "Ваша роль в компании {company} изменена: было «{}», стало «{to}».",
+            role_name(l, from)
+        ),
+        (Locale::Ru, None) => format!(
+            "Компания {company} добавлена в ваш личный кабинет. Ваша роль: {to}. Войдите с прежним логином и паролем и выберите её в списке компаний."
+        ),
+        (Locale::En, Some(from)) => format!(
+            "Your role in {company} changed from \"{}\" to \"{to}\".",
+            role_name(l, from)
+        ),
+        (Locale::En, None) => format!(
+            "{company} was added to your cabinet with the role: {to}. Sign in as before and choose it in your list of companies."
+        ),
+    };
+    let subject = match l {
+        Locale::Ru => format!("{company}: ваша роль в личном кабинете"),
+        Locale::En => format!("{company}: your role in the cabinet"),
+    };
+    render(
+        "company_role_changed",
+        l,
+        subject,
+        vec![Para(text), Link(site.url.clone())],
+    )
+}
+
+/// A person was removed from a company's people.
+pub fn removed_from_company(l: Locale, company: &str) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "removed_from_company",
+            l,
+            format!("{company}: доступ закрыт"),
+            vec![Para(format!(
+                "Вы больше не работаете в личном кабинете от имени компании {company}: её договоры, документы и заявки вам больше не видны. Если это ошибка, обратитесь к руководителю компании."
+            ))],
+        ),
+        Locale::En => render(
+            "removed_from_company",
+            l,
+            format!("{company}: access ended"),
+            vec![Para(format!(
+                "You no longer work in the cabinet for {company}: its contracts, documents and requests are no longer shown to you. If this is a mistake, ask the company's director."
+            ))],
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -405,9 +405,10 @@ impl RequestEffects {
             account_id: account,
             email,
             roles: vec![Role::Client],
-            companies: Vec::new(),
+            memberships: Vec::new(),
             must_change_password: false,
             terms_required: None,
+            totp_enrolment_required: false,
         };
         let client = Client {
             address: None,

@@ -13,9 +13,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::auth::security::{self, Entry, SecurityEventKind as Kind};
-use crate::auth::{accounts, passwords, Role};
-use crate::mail::templates::{self, Locale};
+use crate::auth::people;
+use crate::auth::security::SecurityEventKind as Kind;
 use crate::mail::{Cause, Outbox};
 use projections::engine::error::ProjectionError;
 use projections::engine::process_manager::ProcessManager;
@@ -47,30 +46,13 @@ enum Payload {
     ContractConcluded(Concluded),
 }
 
-#[derive(sqlx::FromRow)]
-struct Existing {
-    account_id: Uuid,
-    roles: Vec<String>,
-    deleted: bool,
-    locale: String,
-}
-
 /// What provisioning did for one contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provisioned {
-    /// A new (or reopened) account, with a temporary password mailed.
-    Opened(Uuid),
-    /// An existing account was linked to this further company.
-    Linked(Uuid),
-    /// The account already served this company.
-    AlreadyLinked(Uuid),
-    /// The login belongs to a staff account; nothing was done.
-    StaffLogin(Uuid),
-}
+pub use crate::auth::people::Admitted as Provisioned;
 
 impl Provisioning {
-    /// Provisions the contact person of `company_id` on `conn` (the caller's transaction); the mail records
-    /// `cause`.
+    /// Provisions the contact person of `company_id` on `conn` (the caller's transaction) through the one
+    /// way a person joins a company ([`people::admit`]): director when the company has none yet, viewer
+    /// otherwise (its director decides more). The mail records `cause`.
     ///
     /// # Errors
     /// A database error, or hashing failed.
@@ -82,91 +64,24 @@ impl Provisioning {
         contract_number: &str,
         cause: &Cause,
     ) -> Result<Provisioned, ProjectionError> {
-        let email = email.trim().to_lowercase();
-        let company: String =
-            sqlx::query_scalar("SELECT short_name FROM companies_view WHERE company_id = $1")
-                .bind(company_id)
-                .fetch_optional(&mut *conn)
-                .await?
-                .unwrap_or_else(|| company_id.to_string());
-        let existing: Option<Existing> = sqlx::query_as(
-            "SELECT account_id, roles, deleted_at IS NOT NULL AS deleted, locale FROM accounts \
-             WHERE email = $1 FOR UPDATE",
+        let role = people::contact_role(conn, company_id).await?;
+        let detail = format!("contract {contract_number} ({})", role.as_str());
+        let outcome = people::admit(
+            conn,
+            &self.outbox,
+            email,
+            company_id,
+            role,
+            Kind::CompanyLinked,
+            &detail,
+            Some(cause),
         )
-        .bind(&email)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let detail = format!("contract {contract_number}");
-        match existing {
-            Some(a) if !a.roles.iter().any(|r| r == Role::Client.as_str()) => {
-                tracing::warn!(account = %a.account_id, contract = contract_number, "a contract names a staff login as its contact; no client access given");
-                Ok(Provisioned::StaffLogin(a.account_id))
-            }
-            Some(a) if !a.deleted => {
-                if !accounts::link_company(conn, a.account_id, company_id).await? {
-                    return Ok(Provisioned::AlreadyLinked(a.account_id));
-                }
-                let mut e = Entry::new(a.account_id, Kind::CompanyLinked, None);
-                e.detail = Some(&detail);
-                security::record(conn, e).await?;
-                let letter = templates::company_linked(
-                    Locale::parse(&a.locale),
-                    &self.outbox.site,
-                    &company,
-                );
-                self.outbox
-                    .enqueue_caused(conn, &email, letter, Some(cause))
-                    .await?;
-                Ok(Provisioned::Linked(a.account_id))
-            }
-            existing => {
-                let password = passwords::generate_temporary();
-                let hash = passwords::hash_async(passwords::SYSTEM, password.clone())
-                    .await
-                    .map_err(|e| ProjectionError::Effect(e.message()))?;
-                let (account_id, locale) = match existing {
-                    Some(a) => {
-                        sqlx::query(
-                            "UPDATE accounts SET deleted_at = NULL, destroy_personal_data_by = NULL, \
-                               roles = '{CLIENT}' WHERE account_id = $1",
-                        )
-                        .bind(a.account_id)
-                        .execute(&mut *conn)
-                        .await?;
-                        (a.account_id, a.locale)
-                    }
-                    None => {
-                        let id: Uuid = sqlx::query_scalar(
-                            "INSERT INTO accounts (account_id, email, password_hash, roles, must_change_password) \
-                             VALUES ($1, $2, $3, '{CLIENT}', true) RETURNING account_id",
-                        )
-                        .bind(Uuid::now_v7())
-                        .bind(&email)
-                        .bind(&hash)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                        (id, "ru".to_owned())
-                    }
-                };
-                let expires = accounts::set_temporary_password(conn, account_id, &hash).await?;
-                accounts::link_company(conn, account_id, company_id).await?;
-                let mut e = Entry::new(account_id, Kind::Provisioned, None);
-                e.detail = Some(&detail);
-                security::record(conn, e).await?;
-                let letter = templates::temporary_password(
-                    Locale::parse(&locale),
-                    &self.outbox.site,
-                    &company,
-                    &email,
-                    &password,
-                    expires,
-                );
-                self.outbox
-                    .enqueue_caused(conn, &email, letter, Some(cause))
-                    .await?;
-                Ok(Provisioned::Opened(account_id))
-            }
+        .await
+        .map_err(|e| ProjectionError::Effect(e.message()))?;
+        if let Provisioned::StaffLogin(a) = outcome {
+            tracing::warn!(account = %a, contract = contract_number, "a contract names a staff login as its contact; no client access given");
         }
+        Ok(outcome)
     }
 }
 

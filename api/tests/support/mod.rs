@@ -39,6 +39,9 @@ pub async fn start_with_env(
     env: &[(&str, &str)],
 ) -> Server {
     let mut command = Command::new(binary());
+    // These servers' administrators work at once: two-factor sign-in has its own tests (tests/e2e/totp.rs),
+    // which keep the setting's default.
+    command.env("CABINET_ADMIN_TOTP_REQUIRED", "false");
     command.envs(env.iter().copied());
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])

@@ -32,6 +32,9 @@ pub struct Registered {
         Personal<Phone, Manager>,
         Personal<Email, Manager>,
     )>,
+    /// Powers of attorney ever registered: number and whether revoked.
+    #[serde(default)]
+    powers: Vec<(Uuid, bool)>,
 }
 
 /// A lessee company. `Default` is "not yet registered".
@@ -204,6 +207,54 @@ impl Company {
         }
         Ok(Some(CompanyEvent::ManagerAssigned { name, phone, email }))
     }
+
+    fn register_power(
+        &self,
+        p: super::PowerOfAttorney,
+    ) -> Result<Option<CompanyEvent>, CompanyError> {
+        let s = self.state.as_ref().ok_or(CompanyError::NotRegistered)?;
+        let invalid = |field, message| CompanyError::InvalidPowerOfAttorney { field, message };
+        if p.number.is_nil() {
+            return Err(invalid(
+                "number",
+                "must be the МЧД's number in the register",
+            ));
+        }
+        if p.valid_until < p.valid_from {
+            return Err(invalid("validUntil", "must not be before validFrom"));
+        }
+        if p.document_kinds.is_empty() && !p.requests {
+            return Err(invalid(
+                "documentKinds",
+                "a power of attorney must extend to some documents or to requests",
+            ));
+        }
+        if s.powers.iter().any(|(n, _)| *n == p.number) {
+            return Err(CompanyError::PowerOfAttorneyExists(p.number));
+        }
+        let mut p = p;
+        p.document_kinds.sort_by_key(|k| k.as_str());
+        p.document_kinds.dedup();
+        Ok(Some(CompanyEvent::PowerOfAttorneyRegistered { power: p }))
+    }
+
+    fn revoke_power(
+        &self,
+        number: Uuid,
+        reason: String,
+    ) -> Result<Option<CompanyEvent>, CompanyError> {
+        let s = self.state.as_ref().ok_or(CompanyError::NotRegistered)?;
+        let reason = non_empty("reason", &reason)?;
+        match s.powers.iter().find(|(n, _)| *n == number) {
+            None => Err(CompanyError::UnknownPowerOfAttorney(number)),
+            // Revoking again changes nothing: a retried revocation is harmless.
+            Some((_, true)) => Ok(None),
+            Some((_, false)) => Ok(Some(CompanyEvent::PowerOfAttorneyRevoked {
+                number,
+                reason,
+            })),
+        }
+    }
 }
 
 impl Aggregate for Company {
@@ -229,6 +280,10 @@ impl Aggregate for Company {
                 self.change_requisites(*c, services).await?
             }
             CompanyCommand::AssignManager(m) => self.assign_manager(m)?,
+            CompanyCommand::RegisterPowerOfAttorney(p) => self.register_power(*p)?,
+            CompanyCommand::RevokePowerOfAttorney { number, reason } => {
+                self.revoke_power(number, reason)?
+            }
         };
         if let Some(event) = event {
             sink.write(event, self).await;
@@ -266,6 +321,7 @@ impl Aggregate for Company {
                     contact_email,
                     contact_phone,
                     manager: None,
+                    powers: Vec::new(),
                 })
             }
             CompanyEvent::CompanyRequisitesChanged {
@@ -292,6 +348,18 @@ impl Aggregate for Company {
             CompanyEvent::ManagerAssigned { name, phone, email } => {
                 if let Some(s) = self.state.as_mut() {
                     s.manager = Some((name, phone, email));
+                }
+            }
+            CompanyEvent::PowerOfAttorneyRegistered { power } => {
+                if let Some(s) = self.state.as_mut() {
+                    s.powers.push((power.number, false));
+                }
+            }
+            CompanyEvent::PowerOfAttorneyRevoked { number, .. } => {
+                if let Some(s) = self.state.as_mut() {
+                    if let Some(p) = s.powers.iter_mut().find(|(n, _)| *n == number) {
+                        p.1 = true;
+                    }
                 }
             }
         }
@@ -564,6 +632,99 @@ mod tests {
             .when_async(CompanyCommand::AssignManager(m))
             .await
             .then_expect_events(vec![]);
+    }
+
+    fn power() -> crate::company::PowerOfAttorney {
+        crate::company::PowerOfAttorney {
+            number: Uuid::from_u128(0xA1),
+            representative: Uuid::from_u128(0xB2),
+            document_kinds: vec![
+                crate::document::DocumentKind::Upd,
+                crate::document::DocumentKind::Act,
+                crate::document::DocumentKind::Upd,
+            ],
+            requests: false,
+            valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_power_of_attorney_is_registered_once_and_revoked_once() {
+        let mut recorded = power();
+        recorded.document_kinds = vec![
+            crate::document::DocumentKind::Act,
+            crate::document::DocumentKind::Upd,
+        ];
+        let registered_power = CompanyEvent::PowerOfAttorneyRegistered {
+            power: recorded.clone(),
+        };
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile())])
+            .when_async(CompanyCommand::RegisterPowerOfAttorney(Box::new(power())))
+            .await
+            .then_expect_events(vec![registered_power.clone()]);
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile()), registered_power.clone()])
+            .when_async(CompanyCommand::RegisterPowerOfAttorney(Box::new(power())))
+            .await
+            .then_expect_error(CompanyError::PowerOfAttorneyExists(recorded.number));
+        let revoked = CompanyEvent::PowerOfAttorneyRevoked {
+            number: recorded.number,
+            reason: "уволен".into(),
+        };
+        let revoke = || CompanyCommand::RevokePowerOfAttorney {
+            number: recorded.number,
+            reason: " уволен ".into(),
+        };
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile()), registered_power.clone()])
+            .when_async(revoke())
+            .await
+            .then_expect_events(vec![revoked.clone()]);
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![
+                registered(&profile()),
+                registered_power.clone(),
+                revoked,
+            ])
+            .when_async(revoke())
+            .await
+            .then_expect_events(vec![]);
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile())])
+            .when_async(revoke())
+            .await
+            .then_expect_error(CompanyError::UnknownPowerOfAttorney(recorded.number));
+    }
+
+    #[tokio::test]
+    async fn a_power_of_attorney_that_grants_nothing_or_ends_before_it_starts_is_refused() {
+        let mut empty = power();
+        empty.document_kinds.clear();
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile())])
+            .when_async(CompanyCommand::RegisterPowerOfAttorney(Box::new(empty)))
+            .await
+            .then_expect_error(CompanyError::InvalidPowerOfAttorney {
+                field: "documentKinds",
+                message: "a power of attorney must extend to some documents or to requests",
+            });
+        let mut backwards = power();
+        backwards.valid_until = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        TestFramework::<Company>::with(services(vec![]))
+            .given(vec![registered(&profile())])
+            .when_async(CompanyCommand::RegisterPowerOfAttorney(Box::new(backwards)))
+            .await
+            .then_expect_error(CompanyError::InvalidPowerOfAttorney {
+                field: "validUntil",
+                message: "must not be before validFrom",
+            });
+        TestFramework::<Company>::with(services(vec![]))
+            .given_no_previous_events()
+            .when_async(CompanyCommand::RegisterPowerOfAttorney(Box::new(power())))
+            .await
+            .then_expect_error(CompanyError::NotRegistered);
     }
 
     #[test]

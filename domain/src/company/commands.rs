@@ -78,4 +78,14 @@ pub enum CompanyCommand {
     ChangeCompanyRequisites(Box<RequisitesChange>),
     /// Assign (or replace) the responsible manager.
     AssignManager(ManagerDetails),
+    /// Register a power of attorney (the caller has checked that its representative is one of the
+    /// company's people).
+    RegisterPowerOfAttorney(Box<super::PowerOfAttorney>),
+    /// Revoke a power of attorney.
+    RevokePowerOfAttorney {
+        /// Its number.
+        number: Uuid,
+        /// Why.
+        reason: String,
+    },
 }

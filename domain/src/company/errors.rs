@@ -32,6 +32,20 @@ pub enum CompanyError {
         /// The command field (camelCase, as the command names it).
         field: &'static str,
     },
+    /// A power of attorney with this number was registered before.
+    #[error("power of attorney {0} is registered already")]
+    PowerOfAttorneyExists(Uuid),
+    /// No power of attorney of the company has this number.
+    #[error("the company has no power of attorney {0}")]
+    UnknownPowerOfAttorney(Uuid),
+    /// A power of attorney's fields do not make one.
+    #[error("{field}: {message}")]
+    InvalidPowerOfAttorney {
+        /// The input field.
+        field: &'static str,
+        /// What is wrong.
+        message: &'static str,
+    },
     /// A look-up the command needed failed (a store error, not a business rule); the executor reports it
     /// as such.
     #[error(transparent)]

@@ -87,6 +87,18 @@ pub enum CompanyEvent {
         /// E-mail (personal).
         email: Personal<Email, Manager>,
     },
+    /// The company registered a power of attorney (МЧД) for one of its people.
+    PowerOfAttorneyRegistered {
+        /// The power.
+        power: super::PowerOfAttorney,
+    },
+    /// The company revoked a power of attorney before its end.
+    PowerOfAttorneyRevoked {
+        /// Its number.
+        number: Uuid,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl DomainEvent for CompanyEvent {
@@ -95,6 +107,8 @@ impl DomainEvent for CompanyEvent {
             Self::CompanyRegistered { .. } => "CompanyRegistered",
             Self::CompanyRequisitesChanged { .. } => "CompanyRequisitesChanged",
             Self::ManagerAssigned { .. } => "ManagerAssigned",
+            Self::PowerOfAttorneyRegistered { .. } => "PowerOfAttorneyRegistered",
+            Self::PowerOfAttorneyRevoked { .. } => "PowerOfAttorneyRevoked",
         }
         .to_owned()
     }
@@ -102,7 +116,10 @@ impl DomainEvent for CompanyEvent {
     fn event_version(&self) -> String {
         match self {
             Self::CompanyRegistered { .. } => "2",
-            Self::CompanyRequisitesChanged { .. } | Self::ManagerAssigned { .. } => "1",
+            Self::CompanyRequisitesChanged { .. }
+            | Self::ManagerAssigned { .. }
+            | Self::PowerOfAttorneyRegistered { .. }
+            | Self::PowerOfAttorneyRevoked { .. } => "1",
         }
         .to_owned()
     }

@@ -174,8 +174,140 @@ fn fold(
             r.updated_at = e.recorded_at;
             r.last_position = e.position;
         }
+        // Powers of attorney have their own read model.
+        CompanyEvent::PowerOfAttorneyRegistered { .. }
+        | CompanyEvent::PowerOfAttorneyRevoked { .. } => return false,
     }
     true
+}
+
+/// The powers of attorney (МЧД) companies registered (`powers_of_attorney_view`): what the signing check
+/// reads in the same transaction as the commands that change them. Inline.
+pub struct PowersOfAttorneyProjection;
+
+#[async_trait]
+impl ReadModel for PowersOfAttorneyProjection {
+    fn name(&self) -> &'static str {
+        "powers-of-attorney"
+    }
+
+    fn version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["powers_of_attorney_view"]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Company"])
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        if e.aggregate_type != "Company" {
+            return Ok(());
+        }
+        match e.decode_event::<CompanyEvent>()? {
+            CompanyEvent::PowerOfAttorneyRegistered { power } => {
+                let kinds: Vec<&str> = power.document_kinds.iter().map(|k| k.as_str()).collect();
+                sqlx::query(
+                    "INSERT INTO powers_of_attorney_view (company_id, number, representative, document_kinds, \
+                       requests, valid_from, valid_until, registered_at, last_position) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                )
+                .bind(e.aggregate_uuid()?)
+                .bind(power.number)
+                .bind(power.representative)
+                .bind(&kinds)
+                .bind(power.requests)
+                .bind(power.valid_from)
+                .bind(power.valid_until)
+                .bind(e.recorded_at)
+                .bind(e.position)
+                .execute(&mut *conn)
+                .await?;
+            }
+            CompanyEvent::PowerOfAttorneyRevoked { number, reason } => {
+                sqlx::query(
+                    "UPDATE powers_of_attorney_view SET revoked_at = $3, revoked_reason = $4, last_position = $5 \
+                     WHERE company_id = $1 AND number = $2",
+                )
+                .bind(e.aggregate_uuid()?)
+                .bind(number)
+                .bind(e.recorded_at)
+                .bind(reason)
+                .bind(e.position)
+                .execute(&mut *conn)
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A row of `powers_of_attorney_view`.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct PowerOfAttorneyView {
+    /// The company.
+    pub company_id: Uuid,
+    /// The МЧД's number.
+    pub number: Uuid,
+    /// The representative's account.
+    pub representative: Uuid,
+    /// Document kinds it extends to.
+    pub document_kinds: Vec<String>,
+    /// Whether it extends to requests that commit the company.
+    pub requests: bool,
+    /// First valid day.
+    pub valid_from: chrono::NaiveDate,
+    /// Last valid day.
+    pub valid_until: chrono::NaiveDate,
+    /// Registered at.
+    pub registered_at: DateTime<Utc>,
+    /// Revoked at.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why revoked.
+    pub revoked_reason: Option<String>,
+}
+
+impl PowerOfAttorneyView {
+    /// The power as the signing rule reads it.
+    pub fn power(&self) -> domain::company::PowerOfAttorney {
+        domain::company::PowerOfAttorney {
+            number: self.number,
+            representative: self.representative,
+            document_kinds: self
+                .document_kinds
+                .iter()
+                .filter_map(|k| domain::document::DocumentKind::parse(k))
+                .collect(),
+            requests: self.requests,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+        }
+    }
+}
+
+/// A company's powers of attorney, newest first; `in_force_only` leaves out the revoked ones.
+///
+/// # Errors
+/// A database error.
+pub async fn powers_of_attorney(
+    db: impl sqlx::PgExecutor<'_>,
+    company_id: Uuid,
+    in_force_only: bool,
+) -> Result<Vec<PowerOfAttorneyView>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT company_id, number, representative, document_kinds, requests, valid_from, valid_until, \
+                registered_at, revoked_at, revoked_reason \
+         FROM powers_of_attorney_view WHERE company_id = $1 AND (NOT $2 OR revoked_at IS NULL) \
+         ORDER BY registered_at DESC, number",
+    )
+    .bind(company_id)
+    .bind(in_force_only)
+    .fetch_all(db)
+    .await
 }
 
 /// Writes whole rows: the batch's final state of every company it touched.

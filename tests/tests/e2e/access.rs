@@ -212,20 +212,24 @@ async fn the_role_matrix_holds_over_http() {
         .company(&admin, company_input("7707083893", "773601001"))
         .await;
     let contract = crate::common::conclude(&t, &admin, company, "ЛД-1", "a@romashka.ru").await;
-    let roles = [
-        Role::Client,
-        Role::Manager,
-        Role::Accountant,
-        Role::Auditor,
-        Role::Admin,
+    use api::auth::CompanyRole;
+    // A client once per role in the company; staff hold no company role.
+    let columns = [
+        (Role::Client, CompanyRole::Director),
+        (Role::Client, CompanyRole::Accountant),
+        (Role::Client, CompanyRole::Viewer),
+        (Role::Manager, CompanyRole::Viewer),
+        (Role::Accountant, CompanyRole::Viewer),
+        (Role::Auditor, CompanyRole::Viewer),
+        (Role::Admin, CompanyRole::Viewer),
     ];
-    for (n, role) in roles.into_iter().enumerate() {
+    for (n, (role, company_role)) in columns.into_iter().enumerate() {
         let companies = if role == Role::Client {
             vec![company]
         } else {
             vec![]
         };
-        let token = t.sign_in(role, &companies).await;
+        let (token, _, _) = t.sign_in_person(role, company_role, &companies).await;
         let me = t.gql(Some(&token), "{ me { id } }", json!({})).await;
         let me_id: uuid::Uuid = me["data"]["me"]["id"].as_str().unwrap().parse().unwrap();
         let probes: Vec<(&str, serde_json::Value, Operation)> = vec![
@@ -238,20 +242,32 @@ async fn the_role_matrix_holds_over_http() {
             ("mutation { requestAccountDeletion { deactivatedAt } }", json!({}), Operation::RequestAccountDeletion),
             ("mutation { advanceClock(input: { to: \"2026-02-01\" }) { businessDate } }", json!({}), Operation::AdvanceClock),
             ("mutation { publishTerms(input: { text: \"Условия\" }) { terms { version } } }", json!({}), Operation::PublishTerms),
+            ("query($c: UUID!) { companyPeople(companyId: $c) { people { role } } }", json!({"c": company}), Operation::ReadPeople(company)),
+            ("mutation($c: UUID!, $e: String!) { inviteColleague(input: {companyId: $c, email: $e, role: VIEWER}) { invitation { id } } }", json!({"c": company, "e": format!("colleague-{n}@romashka.ru")}), Operation::ManagePeople(company)),
+            ("mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"Вопрос\", text: \"Как дела?\"}}}) { request { id } } }", json!({"c": company}), Operation::SubmitRequest(company)),
+            ("mutation($c: UUID!) { registerPowerOfAttorney(input: {companyId: $c, number: \"00000000-0000-0000-0000-000000000000\", representativeId: \"00000000-0000-0000-0000-000000000000\", documentKinds: [UPD], validFrom: \"2026-01-01\", validUntil: \"2026-12-31\"}) { position } }", json!({"c": company}), Operation::ManagePowersOfAttorney(company)),
         ];
         let actor = api::auth::Actor {
             account_id: me_id,
             email: String::new(),
             roles: vec![role],
-            companies,
+            memberships: companies
+                .iter()
+                .map(|&company_id| api::auth::Membership {
+                    company_id,
+                    role: company_role,
+                })
+                .collect(),
             must_change_password: false,
             terms_required: None,
+            totp_enrolment_required: false,
         };
         for (q, vars, op) in probes {
             let r = t.gql(Some(&token), q, vars).await;
-            let forbidden = r["errors"][0]["extensions"]["code"] == "FORBIDDEN";
+            let code = &r["errors"][0]["extensions"]["code"];
+            let forbidden = code == "FORBIDDEN" || code == "COMPANY_ROLE";
             let expected = authorize(Some(&actor), op).is_err();
-            assert_eq!(forbidden, expected, "{role:?} {q}: {r}");
+            assert_eq!(forbidden, expected, "{role:?}/{company_role:?} {q}: {r}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! in-process through `tower::ServiceExt::oneshot`.
 
 use api::app::App;
-use api::auth::{accounts, Role};
+use api::auth::{accounts, CompanyRole, Role};
 use api::config::Settings;
 use api::http::router;
 use axum::body::Body;
@@ -225,8 +225,22 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Creates an account with `role` (and company links) and signs it in; returns the token.
+    /// Creates an account with `role` (and company links, as the companies' director) and signs it in;
+    /// returns the token.
     pub async fn sign_in(&self, role: Role, companies: &[Uuid]) -> String {
+        self.sign_in_person(role, CompanyRole::Director, companies)
+            .await
+            .0
+    }
+
+    /// Creates an account with `role`, linked to `companies` with `company_role`, and signs it in; returns
+    /// the token, the login and the account id.
+    pub async fn sign_in_person(
+        &self,
+        role: Role,
+        company_role: CompanyRole,
+        companies: &[Uuid],
+    ) -> (String, String, Uuid) {
         let email = format!(
             "{}-{}@test.local",
             role.as_str().to_lowercase(),
@@ -243,10 +257,48 @@ impl TestApp {
         .unwrap();
         let mut conn = self.pool.acquire().await.unwrap();
         for c in companies {
-            accounts::link_company(&mut conn, id, *c).await.unwrap();
+            accounts::link_company(&mut conn, id, *c, company_role)
+                .await
+                .unwrap();
         }
         drop(conn);
-        self.login(&email, PASSWORD).await
+        let token = self.login(&email, PASSWORD).await;
+        if role == Role::Admin {
+            // An administrator signs in with two factors (the default): enrol an app as a person would.
+            self.enrol_totp(&token, PASSWORD).await;
+        }
+        (token, email, id)
+    }
+
+    /// Enrols an authenticator app for the session's account; returns the base32 secret and the recovery
+    /// codes.
+    pub async fn enrol_totp(&self, token: &str, password: &str) -> (String, Vec<String>) {
+        let r = self
+            .gql(
+                Some(token),
+                "mutation($p: String!) { startTotpEnrolment(input: {currentPassword: $p}) { secret otpauthUrl } }",
+                json!({"p": password}),
+            )
+            .await;
+        let secret = r["data"]["startTotpEnrolment"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_owned();
+        let code = api::auth::totp::current_code(&secret).unwrap();
+        let r = self
+            .gql(
+                Some(token),
+                "mutation($c: String!) { confirmTotpEnrolment(input: {code: $c}) { recoveryCodes } }",
+                json!({"c": code}),
+            )
+            .await;
+        let codes = r["data"]["confirmTotpEnrolment"]["recoveryCodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        (secret, codes)
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {

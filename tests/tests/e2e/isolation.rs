@@ -156,6 +156,13 @@ fn cases() -> Vec<Case> {
         case("requestEdoRoaming", "mutation($c: UUID!) { requestEdoRoaming(input: { companyId: $c, operatorCode: \"2BE\", participantId: \"2BE12345\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Refused),
         case("confirmEdoConnection", "mutation($c: UUID!) { confirmEdoConnection(input: { companyId: $c, participantId: \"2BM12345\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Forbidden),
         case("rejectEdoConnection", "mutation($c: UUID!) { rejectEdoConnection(input: { companyId: $c, reason: \"x\" }) { edoStatus { status } } }", |s| json!({"c": s.company}), Forbidden),
+        case("companyPeople", "query($c: UUID!) { companyPeople(companyId: $c) { people { email role } invitations { email } } }", |s| json!({"c": s.company}), Reads),
+        case("powersOfAttorney", "query($c: UUID!) { powersOfAttorney(companyId: $c) { number representativeId } }", |s| json!({"c": s.company}), Reads),
+        case("inviteColleague", "mutation($c: UUID!) { inviteColleague(input: {companyId: $c, email: \"colleague@romashka.ru\", role: ACCOUNTANT}) { invitation { email } } }", |s| json!({"c": s.company}), Acts),
+        case("changeColleagueRole", "mutation($c: UUID!, $a: UUID!) { changeColleagueRole(input: {companyId: $c, accountId: $a, role: DIRECTOR}) { person { email } } }", |s| json!({"c": s.company, "a": s.account}), Acts),
+        case("removeColleague", "mutation($c: UUID!, $a: UUID!) { removeColleague(input: {companyId: $c, accountId: $a}) { people { people { email } } } }", |s| json!({"c": s.company, "a": s.account}), Refused),
+        case("registerPowerOfAttorney", "mutation($c: UUID!, $a: UUID!) { registerPowerOfAttorney(input: {companyId: $c, number: \"5d0c6c1e-0000-4000-8000-000000000001\", representativeId: $a, documentKinds: [UPD], validFrom: \"2026-01-01\", validUntil: \"2026-12-31\"}) { powerOfAttorney { number } } }", |s| json!({"c": s.company, "a": s.account}), Acts),
+        case("revokePowerOfAttorney", "mutation($c: UUID!) { revokePowerOfAttorney(input: {companyId: $c, number: \"5d0c6c1e-0000-4000-8000-0000000000ff\", reason: \"x\"}) { powerOfAttorney { number } } }", |s| json!({"c": s.company}), Refused),
     ]
 }
 
@@ -230,6 +237,16 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "answers the same for every ИНН and e-mail",
     ),
     ("resetPassword", "takes a mailed control string, not an id"),
+    ("acceptInvitation", "takes a mailed control string, not an id"),
+    ("startTotpEnrolment", "the caller's own account"),
+    ("reportAccountCompromised", "the caller's own account (and its own companies)"),
+    ("confirmTotpEnrolment", "the caller's own account"),
+    ("disableTotp", "the caller's own account"),
+    ("regenerateRecoveryCodes", "the caller's own account"),
+    (
+        "revokeInvitation",
+        "authorized by the invitation's company (another company's invitation is NOT_FOUND): tried in people.rs",
+    ),
     ("acceptTerms", "the caller's own account"),
     ("publishTerms", "ADMIN only; no tenant data"),
     ("requestLoginChange", "the caller's own account"),

@@ -78,6 +78,8 @@ async fn every_screen_is_one_request_that_answers_in_full_for_its_users() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
     let company = api::app::demo::load(&t.app, PASSWORD, today).await.unwrap();
     let admin = t.login(api::app::demo::ADMIN_EMAIL, PASSWORD).await;
+    // The demo's administrator, as every administrator, enrols two-factor sign-in first.
+    t.enrol_totp(&admin, PASSWORD).await;
     let client = t.login(api::app::demo::CLIENT_EMAIL, PASSWORD).await;
     let auditor = t.sign_in(Role::Auditor, &[]).await;
     let first = |r: Value, list: &str| r["data"][list]["edges"][0]["node"]["id"].clone();

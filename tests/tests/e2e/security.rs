@@ -67,7 +67,7 @@ async fn client_account(t: &TestApp, email: &str, company: Option<Uuid>) -> Uuid
     .unwrap();
     if let Some(c) = company {
         let mut conn = t.pool.acquire().await.unwrap();
-        api::auth::accounts::link_company(&mut conn, id, c)
+        api::auth::accounts::link_company(&mut conn, id, c, api::auth::CompanyRole::Director)
             .await
             .unwrap();
     }
