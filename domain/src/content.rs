@@ -573,3 +573,350 @@ mod tests {
             });
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Contacts
+
+/// The one contacts stream's aggregate id.
+pub const CONTACTS_ID: &str = "contacts";
+/// Most offices or channels in the contacts.
+pub const MAX_CONTACT_ITEMS: usize = 100;
+
+/// One of the lessor's offices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Office {
+    /// Its name («Головной офис», «Филиал в Казани»).
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Address.
+    pub address: String,
+    /// The office's phone (a corporate line, not a person's).
+    pub phone: Option<crate::values::Phone>,
+    /// The office's e-mail (a corporate mailbox, not a person's).
+    pub email: Option<crate::values::Email>,
+    /// Opening hours, as shown («пн–пт 9:00–18:00 МСК»).
+    pub hours: String,
+}
+
+/// A kind of support channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// A phone line.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// A Telegram account or bot (`@name` or `https://t.me/…`).
+    Telegram,
+    /// A web page (https).
+    Web,
+}
+
+/// A support channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// What it is.
+    pub kind: ChannelKind,
+    /// The number, address or link, normalised by kind.
+    pub value: String,
+    /// What it is for («Поддержка кабинета», «Страховые случаи 24/7»).
+    pub purpose: String,
+    /// When it answers.
+    pub hours: Option<String>,
+}
+
+/// The contacts as staff maintain them (one stream, id [`CONTACTS_ID`]); `Default` is none published.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contacts {
+    offices: Vec<Office>,
+    channels: Vec<Channel>,
+}
+
+/// A command to the contacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactsCommand {
+    /// Publish the whole contacts page: offices and channels as typed (checked here).
+    PublishContacts {
+        /// Offices: name, city, address, phone, e-mail, hours.
+        offices: Vec<OfficeInput>,
+        /// Channels: kind, value, purpose, hours.
+        channels: Vec<(ChannelKind, String, String, Option<String>)>,
+    },
+}
+
+/// An office as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeInput {
+    /// Name.
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Address.
+    pub address: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Hours.
+    pub hours: String,
+}
+
+/// What happened to the contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContactsEvent {
+    /// The contacts in force from now on (they replace the previous ones).
+    ContactsPublished {
+        /// Offices, in the order shown.
+        offices: Vec<Office>,
+        /// Channels, in the order shown.
+        channels: Vec<Channel>,
+    },
+}
+
+impl DomainEvent for ContactsEvent {
+    fn event_type(&self) -> String {
+        "ContactsPublished".to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+fn invalid(field: &'static str, message: String) -> ContentError {
+    ContentError::Invalid { field, message }
+}
+
+/// Checks and normalises the contacts as typed.
+///
+/// # Errors
+/// [`ContentError::Invalid`] naming `offices[i].field` or `channels[i].value` and the reason.
+pub fn contacts(
+    offices: Vec<OfficeInput>,
+    channels: Vec<(ChannelKind, String, String, Option<String>)>,
+) -> Result<(Vec<Office>, Vec<Channel>), ContentError> {
+    if offices.is_empty() && channels.is_empty() {
+        return Err(invalid(
+            "offices",
+            "the contacts need at least one office or channel".into(),
+        ));
+    }
+    if offices.len() > MAX_CONTACT_ITEMS || channels.len() > MAX_CONTACT_ITEMS {
+        return Err(invalid(
+            "offices",
+            format!("at most {MAX_CONTACT_ITEMS} offices and {MAX_CONTACT_ITEMS} channels"),
+        ));
+    }
+    let mut out_offices = Vec::with_capacity(offices.len());
+    for (i, o) in offices.into_iter().enumerate() {
+        let at = |what: &str, e: ContentError| match e {
+            ContentError::Invalid { message, .. } => {
+                invalid("offices", format!("offices[{i}].{what}: {message}"))
+            }
+            other => other,
+        };
+        let phone = match o.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                crate::values::Phone::parse(p)
+                    .map_err(|e| invalid("offices", format!("offices[{i}].phone: {e}")))?,
+            ),
+            None => None,
+        };
+        let email = match o.email.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                crate::values::Email::parse(p)
+                    .map_err(|e| invalid("offices", format!("offices[{i}].email: {e}")))?,
+            ),
+            None => None,
+        };
+        out_offices.push(Office {
+            name: text("name", &o.name, MAX_TITLE).map_err(|e| at("name", e))?,
+            city: text("city", &o.city, MAX_TITLE).map_err(|e| at("city", e))?,
+            address: text("address", &o.address, MAX_TITLE).map_err(|e| at("address", e))?,
+            phone,
+            email,
+            hours: text("hours", &o.hours, MAX_TITLE).map_err(|e| at("hours", e))?,
+        });
+    }
+    let mut out_channels = Vec::with_capacity(channels.len());
+    for (i, (kind, value, purpose, hours)) in channels.into_iter().enumerate() {
+        let bad = |m: String| invalid("channels", format!("channels[{i}].value: {m}"));
+        let value = value.trim();
+        let value = match kind {
+            ChannelKind::Phone => crate::values::Phone::parse(value)
+                .map_err(|e| bad(e.to_string()))?
+                .as_str()
+                .to_owned(),
+            ChannelKind::Email => crate::values::Email::parse(value)
+                .map_err(|e| bad(e.to_string()))?
+                .as_str()
+                .to_owned(),
+            ChannelKind::Telegram => {
+                let name = value
+                    .strip_prefix("https://t.me/")
+                    .or_else(|| value.strip_prefix('@'))
+                    .unwrap_or_default();
+                if name.len() < 5
+                    || name.len() > 32
+                    || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(bad(
+                        "must be @name or https://t.me/name (5 to 32 letters, digits, _)".into(),
+                    ));
+                }
+                format!("https://t.me/{name}")
+            }
+            ChannelKind::Web => {
+                if !value.starts_with("https://")
+                    || value.len() > 500
+                    || value.contains(char::is_whitespace)
+                {
+                    return Err(bad(
+                        "must be an https:// address of at most 500 characters".into()
+                    ));
+                }
+                value.to_owned()
+            }
+        };
+        let purpose = text("purpose", &purpose, MAX_TITLE).map_err(|e| match e {
+            ContentError::Invalid { message, .. } => {
+                invalid("channels", format!("channels[{i}].purpose: {message}"))
+            }
+            other => other,
+        })?;
+        let hours = match hours.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => Some(text("hours", h, MAX_TITLE)?),
+            None => None,
+        };
+        out_channels.push(Channel {
+            kind,
+            value,
+            purpose,
+            hours,
+        });
+    }
+    Ok((out_offices, out_channels))
+}
+
+impl Aggregate for Contacts {
+    const TYPE: &'static str = "Contacts";
+    type Command = ContactsCommand;
+    type Event = ContactsEvent;
+    type Error = ContentError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let ContactsCommand::PublishContacts { offices, channels } = command;
+        let (offices, channels) = contacts(offices, channels)?;
+        // The same page again changes nothing.
+        if offices == self.offices && channels == self.channels {
+            return Ok(());
+        }
+        sink.write(ContactsEvent::ContactsPublished { offices, channels }, self)
+            .await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        let ContactsEvent::ContactsPublished { offices, channels } = event;
+        self.offices = offices;
+        self.channels = channels;
+    }
+}
+
+#[cfg(test)]
+mod contacts_tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    fn office() -> OfficeInput {
+        OfficeInput {
+            name: " Головной офис ".into(),
+            city: "Москва".into(),
+            address: "ул. Тверская, 1".into(),
+            phone: Some("8 (495) 111-22-33".into()),
+            email: Some("Info@Lessor.ru".into()),
+            hours: "пн–пт 9:00–18:00".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn contacts_are_published_normalised_and_the_same_page_again_records_nothing() {
+        let channels = vec![
+            (
+                ChannelKind::Telegram,
+                "@lessor_help".to_owned(),
+                "Поддержка".to_owned(),
+                None,
+            ),
+            (
+                ChannelKind::Phone,
+                "+7 800 555-35-35".to_owned(),
+                "Страховые случаи".to_owned(),
+                Some("24/7".to_owned()),
+            ),
+        ];
+        let events = TestFramework::<Contacts>::with(())
+            .given_no_previous_events()
+            .when_async(ContactsCommand::PublishContacts {
+                offices: vec![office()],
+                channels: channels.clone(),
+            })
+            .await
+            .inspect_result()
+            .unwrap();
+        let ContactsEvent::ContactsPublished {
+            offices,
+            channels: c,
+        } = &events[0];
+        assert_eq!(offices[0].name, "Головной офис");
+        assert_eq!(offices[0].phone.as_ref().unwrap().as_str(), "+74951112233");
+        assert_eq!(
+            offices[0].email.as_ref().unwrap().as_str(),
+            "info@lessor.ru"
+        );
+        assert_eq!(c[0].value, "https://t.me/lessor_help");
+        assert_eq!(c[1].value, "+78005553535");
+        TestFramework::<Contacts>::with(())
+            .given(events.clone())
+            .when_async(ContactsCommand::PublishContacts {
+                offices: vec![office()],
+                channels,
+            })
+            .await
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_bad_channel_or_office_is_refused_by_its_place() {
+        let err = |offices, channels| match contacts(offices, channels) {
+            Err(ContentError::Invalid { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(err(vec![], vec![]).contains("at least one"));
+        let mut o = office();
+        o.phone = Some("12".into());
+        assert!(err(vec![o], vec![]).starts_with("offices[0].phone"));
+        assert!(err(
+            vec![],
+            vec![(
+                ChannelKind::Web,
+                "http://lessor.ru".into(),
+                "Сайт".into(),
+                None
+            )]
+        )
+        .starts_with("channels[0].value"));
+        assert!(err(
+            vec![],
+            vec![(ChannelKind::Telegram, "lessor".into(), "Бот".into(), None)]
+        )
+        .starts_with("channels[0].value"));
+    }
+}

@@ -28,6 +28,7 @@ pub fn inline_projections() -> Arc<[Arc<dyn ReadModel>]> {
         Arc::new(views::notifications::NotificationsProjection),
         Arc::new(views::content::ContentProjection),
         Arc::new(views::content::TermsProjection),
+        Arc::new(views::content::ContactsProjection),
         Arc::new(views::payments::BankPaymentsProjection),
     ])
 }

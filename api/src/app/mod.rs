@@ -94,6 +94,8 @@ pub struct App {
     pub edo: Arc<CommandExecutor<domain::edo::EdoConnection>>,
     /// The ЭДО operator list's commands.
     pub edo_operators: Arc<CommandExecutor<domain::edo::EdoOperatorList>>,
+    /// The contacts page.
+    pub contacts: Arc<CommandExecutor<domain::content::Contacts>>,
     /// Incoming bank payment commands (imported statements, the staff's queue).
     pub payments: Arc<CommandExecutor<domain::payments::BankPayment>>,
     /// Generating documents.
@@ -206,6 +208,8 @@ impl App {
         let edo = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let edo_operators =
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let contacts =
+            content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let payments = content_executor(pool.clone(), inline.clone(), snap)
             .with_batches(())
             .with_turns(turns.clone());
@@ -280,6 +284,7 @@ impl App {
             documents,
             edo: Arc::new(edo),
             edo_operators: Arc::new(edo_operators),
+            contacts: Arc::new(contacts),
             payments: Arc::new(payments),
             document_service,
             edo_offer_version: settings.edo_offer_version,

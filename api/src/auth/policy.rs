@@ -433,9 +433,10 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ),
         ("requestUpdated", Operation::ReadRequests(c)),
         ("debtChanged", Operation::ReadContracts(c)),
-        ("news, faq, edoOperators", Operation::ReadNews),
+        ("news, faq, edoOperators, contacts", Operation::ReadNews),
         (
-            "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry, publishEdoOperators",
+            "publishNews, editNews, unpublishNews, addFaqEntry, editFaqEntry, removeFaqEntry, publishEdoOperators, \
+             publishContacts",
             Operation::ManageContent,
         ),
         (

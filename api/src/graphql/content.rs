@@ -156,6 +156,161 @@ async fn check_companies(ctx: &Context<'_>, companies: &[Uuid]) -> Result<(), Ap
     Ok(())
 }
 
+/// A kind of support channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ChannelKind {
+    /// A phone line.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// A Telegram account or bot.
+    Telegram,
+    /// A web page.
+    Web,
+}
+
+impl From<ChannelKind> for domain::content::ChannelKind {
+    fn from(k: ChannelKind) -> Self {
+        match k {
+            ChannelKind::Phone => Self::Phone,
+            ChannelKind::Email => Self::Email,
+            ChannelKind::Telegram => Self::Telegram,
+            ChannelKind::Web => Self::Web,
+        }
+    }
+}
+
+impl From<domain::content::ChannelKind> for ChannelKind {
+    fn from(k: domain::content::ChannelKind) -> Self {
+        use domain::content::ChannelKind as D;
+        match k {
+            D::Phone => Self::Phone,
+            D::Email => Self::Email,
+            D::Telegram => Self::Telegram,
+            D::Web => Self::Web,
+        }
+    }
+}
+
+/// One of the lessor's offices.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct Office {
+    /// Its name.
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Address.
+    pub address: String,
+    /// Phone (E.164).
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Opening hours.
+    pub hours: String,
+}
+
+/// A support channel.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct Channel {
+    /// What it is.
+    pub kind: ChannelKind,
+    /// The number, address or link (a Telegram name as its https://t.me/ link).
+    pub value: String,
+    /// What it is for.
+    pub purpose: String,
+    /// When it answers.
+    pub hours: Option<String>,
+}
+
+/// The lessor's contacts page.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct ContactsPage {
+    /// Offices, in the order shown.
+    pub offices: Vec<Office>,
+    /// Support channels, in the order shown.
+    pub channels: Vec<Channel>,
+    /// When staff published this page.
+    pub published_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An office as published.
+#[derive(Debug, Clone, InputObject)]
+pub struct OfficeInput {
+    /// Name.
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Address.
+    pub address: String,
+    /// A corporate phone line.
+    pub phone: Option<String>,
+    /// A corporate mailbox.
+    pub email: Option<String>,
+    /// Opening hours.
+    pub hours: String,
+}
+
+/// A channel as published.
+#[derive(Debug, Clone, InputObject)]
+pub struct ChannelInput {
+    /// What it is.
+    pub kind: ChannelKind,
+    /// The number, address, `@name` or link.
+    pub value: String,
+    /// What it is for.
+    pub purpose: String,
+    /// When it answers.
+    pub hours: Option<String>,
+}
+
+/// The whole contacts page.
+#[derive(Debug, Clone, InputObject)]
+pub struct PublishContactsInput {
+    /// Offices.
+    #[graphql(default)]
+    pub offices: Vec<OfficeInput>,
+    /// Channels.
+    #[graphql(default)]
+    pub channels: Vec<ChannelInput>,
+}
+
+payload! {
+    /// The contacts page after it was published.
+    ContactsPayload {
+        /// The page in force.
+        contacts: ContactsPage
+    }
+}
+
+async fn contacts_page(ctx: &Context<'_>) -> Result<Option<ContactsPage>, ApiError> {
+    Ok(projections::views::content::load_contacts(&app(ctx).pool)
+        .await?
+        .map(|(offices, channels, published_at)| ContactsPage {
+            offices: offices
+                .into_iter()
+                .map(|o| Office {
+                    name: o.name,
+                    city: o.city,
+                    address: o.address,
+                    phone: o.phone.map(|p| p.as_str().to_owned()),
+                    email: o.email.map(|e| e.as_str().to_owned()),
+                    hours: o.hours,
+                })
+                .collect(),
+            channels: channels
+                .into_iter()
+                .map(|c| Channel {
+                    kind: c.kind.into(),
+                    value: c.value,
+                    purpose: c.purpose,
+                    hours: c.hours,
+                })
+                .collect(),
+            published_at,
+        }))
+}
+
 /// Runs a news command as the (already authorized) caller.
 async fn on_news(
     ctx: &Context<'_>,
@@ -215,6 +370,12 @@ pub struct ContentQuery;
 
 #[Object]
 impl ContentQuery {
+    /// The lessor's offices and support channels (`null` until staff publish them).
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Option<ContactsPage>> {
+        allow(ctx, Operation::ReadNews)?;
+        Ok(contacts_page(ctx).await?)
+    }
+
     /// Published news, newest first: a client sees the news for everyone and for its companies.
     async fn news(
         &self,
@@ -323,6 +484,46 @@ pub struct RemoveFaqEntryInput {
 
 #[Object]
 impl ContentMutation {
+    /// Publishes the whole contacts page (ADMIN): offices (corporate phones and mailboxes, not a person's)
+    /// and support channels. The same page again changes nothing.
+    async fn publish_contacts(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishContactsInput,
+        idempotency_key: Option<String>,
+    ) -> Result<ContactsPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageContent)?;
+        let key = super::context::idempotency_key(idempotency_key)?;
+        let command = domain::content::ContactsCommand::PublishContacts {
+            offices: input
+                .offices
+                .into_iter()
+                .map(|o| domain::content::OfficeInput {
+                    name: o.name,
+                    city: o.city,
+                    address: o.address,
+                    phone: o.phone,
+                    email: o.email,
+                    hours: o.hours,
+                })
+                .collect(),
+            channels: input
+                .channels
+                .into_iter()
+                .map(|c| (c.kind.into(), c.value, c.purpose, c.hours))
+                .collect(),
+        };
+        let out = app(ctx)
+            .contacts
+            .execute(domain::content::CONTACTS_ID, command, &req.meta(actor, key))
+            .await
+            .map_err(|e| content_command_error(e, "input."))?;
+        let page = contacts_page(ctx)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("contacts".into()))?;
+        Ok(ContactsPayload::new(page, Done::from(&out)))
+    }
+
     /// Publishes news; its addressees (every client when none are named) are notified.
     async fn publish_news(
         &self,

@@ -351,12 +351,14 @@ impl RequestEffects {
                     .chain(formal)
                 })
                 .collect();
-            let letter = crate::mail::templates::request_documents(
-                crate::mail::templates::Locale::Ru,
-                &app.outbox.site,
-                &titles,
-            );
+            // In the language of the person who asked (Russian when the account is gone).
             let mut conn = app.pool.acquire().await?;
+            let locale = match request.submitted_by() {
+                Some(account) => crate::auth::accounts::locale(&mut *conn, account).await?,
+                None => crate::mail::templates::Locale::Ru,
+            };
+            let letter =
+                crate::mail::templates::request_documents(locale, &app.outbox.site, &titles);
             app.outbox
                 .enqueue_once_with_files(
                     &mut conn,

@@ -509,3 +509,28 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
         })
         .then_expect_events(vec![]);
 }
+
+#[tokio::test]
+async fn a_certificate_request_without_a_contract_is_refused_at_submission() {
+    for certificate in [
+        CertificateKind::NoDebt,
+        CertificateKind::ContractInForce,
+        CertificateKind::BookValue,
+    ] {
+        let mut s = submission(RequestDetails::Certificate {
+            certificate,
+            as_of: d(TODAY),
+        });
+        assert_eq!(
+            s.contract_id,
+            Some(CONTRACT),
+            "every certificate names a contract"
+        );
+        s.contract_id = None;
+        framework()
+            .given_no_previous_events()
+            .when_async(RequestCommand::SubmitRequest(Box::new(s)))
+            .await
+            .then_expect_error(RequestError::ContractRequired);
+    }
+}

@@ -291,7 +291,9 @@ impl RequestKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Whether the request is about one contract (and must name it).
+    /// Whether the request is about one contract (and must name it). Every certificate is about a contract
+    /// (the lessor certifies a contract's state), so a certificate request without one is refused at
+    /// submission, not when staff complete it.
     pub fn needs_contract(self) -> bool {
         matches!(
             self,
@@ -299,6 +301,7 @@ impl RequestKind {
                 | Self::TravelAbroad
                 | Self::EarlyBuyout
                 | Self::PartialRepayment
+                | Self::Certificate
                 | Self::AccountingDocuments
                 | Self::InsuranceProlongation
                 | Self::InsuranceTermsChange

@@ -266,3 +266,74 @@ pub async fn list_faq(pool: &PgPool, search: Option<&str>) -> Result<Vec<FaqView
         }
     }
 }
+
+/// The contacts page (`contacts_view`): the one published last. Inline.
+pub struct ContactsProjection;
+
+#[async_trait]
+impl ReadModel for ContactsProjection {
+    fn name(&self) -> &'static str {
+        "contacts"
+    }
+
+    fn version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["contacts_view"]
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Contacts"])
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+        let domain::content::ContactsEvent::ContactsPublished { offices, channels } =
+            e.decode_event()?;
+        sqlx::query(
+            "INSERT INTO contacts_view (id, offices, channels, published_at, position) VALUES (1, $1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET offices = EXCLUDED.offices, channels = EXCLUDED.channels, \
+               published_at = EXCLUDED.published_at, position = EXCLUDED.position",
+        )
+        .bind(serde_json::to_value(&offices).map_err(ProjectionError::Encode)?)
+        .bind(serde_json::to_value(&channels).map_err(ProjectionError::Encode)?)
+        .bind(e.recorded_at)
+        .bind(e.position)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The contacts in force, and when they were published; `None` before the first publication.
+///
+/// # Errors
+/// A database error, or a row that does not decode.
+pub async fn load_contacts(
+    pool: impl sqlx::PgExecutor<'_>,
+) -> Result<
+    Option<(
+        Vec<domain::content::Office>,
+        Vec<domain::content::Channel>,
+        chrono::DateTime<chrono::Utc>,
+    )>,
+    sqlx::Error,
+> {
+    let row: Option<(
+        serde_json::Value,
+        serde_json::Value,
+        chrono::DateTime<chrono::Utc>,
+    )> = sqlx::query_as("SELECT offices, channels, published_at FROM contacts_view WHERE id = 1")
+        .fetch_optional(pool)
+        .await?;
+    let Some((offices, channels, at)) = row else {
+        return Ok(None);
+    };
+    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    Ok(Some((
+        serde_json::from_value(offices).map_err(decode)?,
+        serde_json::from_value(channels).map_err(decode)?,
+        at,
+    )))
+}

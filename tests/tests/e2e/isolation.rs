@@ -271,6 +271,8 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
         "a list filtered to the caller's companies (targeted news of another company: tests/notifications.rs)",
     ),
     ("faq", "public to every signed-in person"),
+    ("contacts", "public to every signed-in person"),
+    ("publishContacts", "ADMIN only; no tenant data"),
     ("notificationPreferences", "the caller's own account"),
     ("setNotificationPreferences", "the caller's own account"),
     ("publishNews", "ADMIN only; addressees are checked to exist"),

@@ -538,10 +538,10 @@ async fn signing_and_committing_need_a_director_or_a_power_of_attorney_valid_on_
         .gql(
             Some(&accountant),
             q,
-            submit(json!({"certificate": {"certificate": "NO_DEBT", "asOf": "2026-03-01"}})),
+            submit(json!({"consultation": {"subject": "Выкуп", "text": "Когда можно выкупить?"}})),
         )
         .await;
-    assert!(r["errors"].is_null(), "a certificate commits nothing: {r}");
+    assert!(r["errors"].is_null(), "a consultation commits nothing: {r}");
     let r = t.gql(Some(&director), q, submit(requisites.clone())).await;
     assert!(r["errors"].is_null(), "{r}");
     let requests_power = "55555555-5555-4555-8555-555555555555";
@@ -567,5 +567,57 @@ async fn signing_and_committing_need_a_director_or_a_power_of_attorney_valid_on_
         Some(5),
         "{r}"
     );
+    t.assert_read_models_equal_the_log().await;
+}
+
+#[tokio::test]
+async fn the_lessors_contacts_are_published_by_staff_and_read_by_every_person() {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let company = t
+        .company(&admin, company_input("7707083893", "773601001"))
+        .await;
+    let (viewer, _, _) = t
+        .sign_in_person(Role::Client, CompanyRole::Viewer, &[company])
+        .await;
+    let read = "{ contacts { offices { name city phone email hours } channels { kind value purpose hours } publishedAt } }";
+    let r = t.gql(Some(&viewer), read, json!({})).await;
+    assert!(
+        r["data"]["contacts"].is_null(),
+        "nothing published yet: {r}"
+    );
+    let publish = "mutation($i: PublishContactsInput!) { publishContacts(input: $i) { contacts { channels { value } } position } }";
+    let page = json!({"i": {
+        "offices": [{"name": "Головной офис", "city": "Москва", "address": "ул. Тверская, 1",
+                     "phone": "8 (495) 111-22-33", "email": "Info@Lessor.ru", "hours": "пн–пт 9:00–18:00"}],
+        "channels": [{"kind": "TELEGRAM", "value": "@lessor_help", "purpose": "Поддержка кабинета"},
+                     {"kind": "PHONE", "value": "8 800 555-35-35", "purpose": "Страховые случаи", "hours": "круглосуточно"}]}});
+    let r = t.gql(Some(&viewer), publish, page.clone()).await;
+    assert_eq!(error(&r).0, "FORBIDDEN", "{r}");
+    let events = t.event_count().await;
+    let bad = json!({"i": {"channels": [{"kind": "WEB", "value": "http://lessor.ru", "purpose": "Сайт"}]}});
+    let r = t.gql(Some(&admin), publish, bad).await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.channels".to_owned())),
+        "{r}"
+    );
+    assert_eq!(t.event_count().await, events, "nothing stored");
+    let r = t.gql(Some(&admin), publish, page.clone()).await;
+    assert!(r["data"]["publishContacts"]["position"].is_string(), "{r}");
+    let events = t.event_count().await;
+    let r = t.gql(Some(&admin), publish, page).await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(
+        t.event_count().await,
+        events,
+        "the same page again records nothing"
+    );
+    let r = t.gql(Some(&viewer), read, json!({})).await;
+    let c = &r["data"]["contacts"];
+    assert_eq!(c["offices"][0]["phone"], "+74951112233", "{r}");
+    assert_eq!(c["offices"][0]["email"], "info@lessor.ru");
+    assert_eq!(c["channels"][0]["value"], "https://t.me/lessor_help");
+    assert_eq!(c["channels"][1]["hours"], "круглосуточно");
     t.assert_read_models_equal_the_log().await;
 }

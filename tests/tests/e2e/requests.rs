@@ -1252,6 +1252,31 @@ async fn document_text(w: &World, kind: &str) -> String {
 #[tokio::test]
 async fn each_certificate_request_completes_into_its_pdf_and_a_completed_contract_gets_its_os1() {
     let w = World::new().await;
+    // A certificate is about a contract: without one the request is refused at once, not at completion.
+    let r = w
+        .gql(
+            &w.client,
+            &submit_query(),
+            json!({"i": {"companyId": w.company, "details": {"certificate": {"certificate": "NO_DEBT", "asOf": "2026-03-02"}}}}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.contractId".to_owned())),
+        "{r}"
+    );
+    // The person reads English: the documents come with an English letter.
+    let r = w
+        .gql(
+            &w.client,
+            "mutation { setMailLanguage(input: { language: EN }) { me { email } } }",
+            json!({}),
+        )
+        .await;
+    let email = r["data"]["setMailLanguage"]["me"]["email"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
     // Business day 02.03.2026; the contract's one line (300 000) is due 10.03: no debt yet.
     for (kind, document, needles) in [
         ("NO_DEBT", "NO_DEBT_CERTIFICATE", vec!["ЛД-1", "02.03.2026"]),
@@ -1284,6 +1309,13 @@ async fn each_certificate_request_completes_into_its_pdf_and_a_completed_contrac
             );
         }
     }
+    let mail = w.t.mail(&email, "request_documents").await;
+    assert!(
+        mail.text
+            .contains("The documents for your request are attached"),
+        "{}",
+        mail.text
+    );
     // The ОС-1 act once everything is paid and the contract completed.
     let pay = w
         .gql(
