@@ -271,6 +271,7 @@ async fn load_insurance_and_requests(
                 note: Some("Нужны заявление и платёжное поручение на сумму выкупа.".into()),
                 result: None,
                 prolongation: None,
+                terms_change: None,
             })));
         }
         for (i, step) in steps.into_iter().enumerate() {

@@ -116,6 +116,21 @@ pub async fn consume(
     .await
 }
 
+/// Retires every unused control string of `account_id` (its login moved: a string mailed to the old
+/// address must not work any more).
+///
+/// # Errors
+/// A database error.
+pub async fn retire_all(conn: &mut PgConnection, account_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE control_strings SET used_at = clock_timestamp() WHERE account_id = $1 AND used_at IS NULL",
+    )
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

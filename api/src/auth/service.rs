@@ -636,6 +636,78 @@ impl AccountService {
         Ok(())
     }
 
+    /// Moves a login to `new_email` for a person who lost the mailbox, after staff checked the person's
+    /// identity and completed the login-change request (the request-effects worker calls it once). Every
+    /// session ends; the old address is told where the login went (masked) and the new one that it is the
+    /// login now. `Ok(Err(why))` when it cannot be done (deleted account, address taken).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn move_login(
+        &self,
+        account_id: Uuid,
+        new_email: &Email,
+    ) -> Result<Result<String, String>, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(String, bool, String)> = sqlx::query_as(
+            "SELECT email, deleted_at IS NOT NULL, locale FROM accounts WHERE account_id = $1 FOR UPDATE",
+        )
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((old, deleted, locale)) = row else {
+            return Ok(Err("the account no longer exists".into()));
+        };
+        if deleted {
+            return Ok(Err("the account was deleted".into()));
+        }
+        if old == new_email.as_str() {
+            return Ok(Ok("the address is the login already".into()));
+        }
+        let taken: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1 AND account_id <> $2)",
+        )
+        .bind(new_email.as_str())
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken {
+            return Ok(Err(
+                "the new address is already another account's login".into()
+            ));
+        }
+        sqlx::query("UPDATE accounts SET email = $2 WHERE account_id = $1")
+            .bind(account_id)
+            .bind(new_email.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sessions::revoke_all(&mut tx, account_id, None).await?;
+        control::retire_all(&mut tx, account_id).await?;
+        let masked = templates::mask_email(new_email.as_str());
+        let detail = format!("moved by staff after an identity check to {masked}");
+        let mut e = Entry::new(account_id, Kind::LoginChanged, None);
+        e.detail = Some(&detail);
+        security::record(&mut tx, e).await?;
+        let locale = Locale::parse(&locale);
+        let site = &self.outbox.site;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                &old,
+                templates::login_changed(locale, site, &masked),
+            )
+            .await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                new_email.as_str(),
+                templates::login_moved(locale, site, new_email.as_str()),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(format!("the login was moved to {masked}")))
+    }
+
     /// Withdraws the signed-in CLIENT's consent to the processing of personal data. With no obligation
     /// left the account is deactivated and its data is due for destruction as after a deletion; while a
     /// linked company has a contract in force or a debt, the contract keeps the account and the contact

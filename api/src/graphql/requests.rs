@@ -676,8 +676,20 @@ pub struct CompleteRequestInput {
     pub note: Option<String>,
     /// For an insurance prolongation: the new period and premium (applied to the policy).
     pub prolongation: Option<ProlongationInput>,
+    /// For a change of insurance terms: what the insurer agreed (applied to the policy with the request's
+    /// description; absent: the description alone is recorded on the policy).
+    pub terms_change: Option<TermsChangeInput>,
     /// The result document (multipart upload), when there is one.
     pub result: Option<Upload>,
+}
+
+/// What the insurer agreed on a change of terms.
+#[derive(Debug, Clone, InputObject)]
+pub struct TermsChangeInput {
+    /// The new sum insured.
+    pub sum_insured: Option<Decimal>,
+    /// An additional premium, when the change costs more.
+    pub additional_premium: Option<super::insurance::InstallmentInput>,
 }
 
 /// The new period of a prolonged policy.
@@ -1218,6 +1230,22 @@ impl RequestMutation {
             }),
             None => None,
         };
+        let terms_change = match &input.terms_change {
+            Some(t) => Some(domain::request::TermsChangeTerms {
+                sum_insured: t
+                    .sum_insured
+                    .map(|s| money("input.termsChange.sumInsured", s))
+                    .transpose()?,
+                additional_premium: match &t.additional_premium {
+                    Some(i) => Some((
+                        i.due_date.0,
+                        money("input.termsChange.additionalPremium.amount", i.amount)?,
+                    )),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
         let result = match &input.result {
             Some(r) => {
                 Some(super::uploads::upload(ctx, "input.result", r, &actor.event_actor()).await?)
@@ -1235,6 +1263,7 @@ impl RequestMutation {
                 note: input.note,
                 result,
                 prolongation,
+                terms_change,
             })),
         )
         .await?)

@@ -582,6 +582,33 @@ pub fn request_documents(l: Locale, site: &Site, titles: &[String]) -> Letter {
     render("request_documents", l, subject.to_owned(), blocks)
 }
 
+/// A login moved here by staff (the person lost the old mailbox).
+pub fn login_moved(l: Locale, site: &Site, login: &str) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "login_moved",
+            l,
+            "Ваш новый логин в личном кабинете".into(),
+            vec![
+                Para(format!("По вашей заявке лизинговая компания проверила вашу личность и перенесла вход в личный кабинет на этот адрес: {login}. Пароль прежний; все сеансы завершены.")),
+                Para("Если вы не подавали такую заявку, немедленно сообщите своему менеджеру.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+        Locale::En => render(
+            "login_moved",
+            l,
+            "Your new cabinet login".into(),
+            vec![
+                Para(format!("At your request the lessor checked your identity and moved your cabinet sign-in to this address: {login}. The password is the same; every session was ended.")),
+                Para("If you did not ask for this, tell your manager at once.".into()),
+                Link(site.url.clone()),
+            ],
+        ),
+    }
+}
+
 /// The owner reported the account compromised: it is blocked, the lessor will help.
 pub fn account_compromised(l: Locale, site: &Site) -> Letter {
     use Block::*;

@@ -156,7 +156,43 @@ impl RequestEffects {
                     )?,
                 }
             }
+            RequestDetails::InsuranceTermsChange {
+                policy_id,
+                description,
+            } => {
+                let agreed = request.terms_change().cloned();
+                outcome(
+                    self.app
+                        .policies
+                        .execute(
+                            &policy_id.to_string(),
+                            PolicyCommand::ChangePolicyTerms(domain::policy::TermsChange {
+                                sum_insured: agreed.as_ref().and_then(|t| t.sum_insured),
+                                additional_premium: agreed.and_then(|t| t.additional_premium),
+                                description,
+                            }),
+                            &meta,
+                        )
+                        .await,
+                    "the policy's terms were changed".into(),
+                )?
+            }
             RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
+            RequestDetails::LoginEmailChange { new_email } => {
+                match (request.submitted_by(), new_email.get()) {
+                    (Some(account), Some(email)) => {
+                        match self.accounts.move_login(account, email).await {
+                            Ok(done) => done,
+                            Err(e) if e.is_infrastructure() => {
+                                return Err(store_error("moving a login", e.into_cause()))
+                            }
+                            Err(e) => Err(e.message()),
+                        }
+                    }
+                    (None, _) => Err("the request names no account".into()),
+                    (_, None) => Err("the new address was destroyed".into()),
+                }
+            }
             RequestDetails::Certificate { .. } | RequestDetails::AccountingDocuments { .. } => {
                 self.documents(id, &request, &details, &meta, cause, &mut delivered)
                     .await?

@@ -24,6 +24,8 @@ struct State {
     effect_recorded: bool,
     completed_on: Option<NaiveDate>,
     prolongation: Option<super::ProlongationTerms>,
+    #[serde(default)]
+    terms_change: Option<super::TermsChangeTerms>,
 }
 
 /// A client request. `Default` is "not yet submitted".
@@ -73,6 +75,11 @@ impl ClientRequest {
     /// The completion day, once completed.
     pub fn completed_on(&self) -> Option<NaiveDate> {
         self.state.as_ref().and_then(|s| s.completed_on)
+    }
+
+    /// What staff completed a change of insurance terms with.
+    pub fn terms_change(&self) -> Option<&super::TermsChangeTerms> {
+        self.state.as_ref().and_then(|s| s.terms_change.as_ref())
     }
 
     /// The prolongation terms staff completed an insurance prolongation with.
@@ -170,8 +177,10 @@ impl ClientRequest {
                     note,
                     result,
                     prolongation,
+                    terms_change,
                 } = *c;
                 let is_prolongation = s.details.kind() == RequestKind::InsuranceProlongation;
+                let is_terms_change = s.details.kind() == RequestKind::InsuranceTermsChange;
                 if is_prolongation && prolongation.is_none() {
                     return Err(RequestError::ProlongationTermsRequired);
                 }
@@ -184,6 +193,7 @@ impl ClientRequest {
                     note,
                     result,
                     prolongation: prolongation.filter(|_| is_prolongation),
+                    terms_change: terms_change.filter(|_| is_terms_change),
                 }]
             }
             RequestCommand::Reject { reason } => {
@@ -258,6 +268,7 @@ impl Aggregate for ClientRequest {
                 effect_recorded: false,
                 completed_on: None,
                 prolongation: None,
+                terms_change: None,
             });
             return;
         }
@@ -274,11 +285,13 @@ impl Aggregate for ClientRequest {
             RequestEvent::RequestCompleted {
                 completed_on,
                 prolongation,
+                terms_change,
                 ..
             } => {
                 s.status = RequestStatus::Completed;
                 s.completed_on = Some(completed_on);
                 s.prolongation = prolongation;
+                s.terms_change = terms_change;
             }
             RequestEvent::RequestRejected { .. } => s.status = RequestStatus::Rejected,
             RequestEvent::RequestWithdrawn { .. } => s.status = RequestStatus::Withdrawn,

@@ -6,7 +6,7 @@ use super::*;
 use crate::company::RequisitesChange;
 use crate::request::{
     AccountingDocument, CertificateKind, Delivery, Driver, Party, ProlongationTerms,
-    VehicleDocument,
+    TermsChangeTerms, VehicleDocument,
 };
 use crate::schedule::RecalculationMode;
 use crate::testing::{d, m};
@@ -365,12 +365,14 @@ fn the_whole_workflow_runs_from_submission_through_a_question_to_completion() {
             note: Some(" Исправили ".into()),
             result: None,
             prolongation: None,
+            terms_change: None,
         })))
         .then_expect_events(vec![RequestEvent::RequestCompleted {
             completed_on: d("2026-05-06"),
             note: Some("Исправили".into()),
             result: None,
             prolongation: None,
+            terms_change: None,
         }]);
 }
 
@@ -383,6 +385,7 @@ fn a_request_is_completed_only_from_review_and_nothing_happens_after_it_closes()
             note: None,
             result: None,
             prolongation: None,
+            terms_change: None,
         })))
         .then_expect_error(RequestError::WrongStatus(RequestStatus::Submitted));
     for closed in [
@@ -427,6 +430,7 @@ fn the_client_may_withdraw_until_completion_and_a_rejection_needs_a_reason() {
                 note: None,
                 result: None,
                 prolongation: None,
+                terms_change: None,
             },
         ])
         .when(RequestCommand::Withdraw { reason: None })
@@ -456,6 +460,7 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
             note: None,
             result: None,
             prolongation: None,
+            terms_change: None,
         })))
         .then_expect_error(RequestError::ProlongationTermsRequired);
     let completed = RequestEvent::RequestCompleted {
@@ -468,6 +473,7 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
             installments: vec![],
             number: None,
         }),
+        terms_change: None,
     };
     let given = vec![
         submitted(prolongation),
@@ -533,4 +539,52 @@ async fn a_certificate_request_without_a_contract_is_refused_at_submission() {
             .await
             .then_expect_error(RequestError::ContractRequired);
     }
+}
+
+#[test]
+fn a_change_of_insurance_terms_completes_with_what_the_insurer_agreed_and_other_kinds_drop_it() {
+    let change = RequestDetails::InsuranceTermsChange {
+        policy_id: Uuid::from_u128(77),
+        description: "добавить водителя".into(),
+    };
+    let agreed = TermsChangeTerms {
+        sum_insured: Some(m("2500000")),
+        additional_premium: Some((d("2026-06-01"), m("12000"))),
+    };
+    let complete = |terms: Option<TermsChangeTerms>| {
+        RequestCommand::Complete(Box::new(Completion {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: terms,
+        }))
+    };
+    framework()
+        .given(vec![
+            submitted(change),
+            RequestEvent::RequestTakenIntoReview,
+        ])
+        .when(complete(Some(agreed.clone())))
+        .then_expect_events(vec![RequestEvent::RequestCompleted {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: Some(agreed.clone()),
+        }]);
+    framework()
+        .given(vec![
+            submitted(complaint()),
+            RequestEvent::RequestTakenIntoReview,
+        ])
+        .when(complete(Some(agreed)))
+        .then_expect_events(vec![RequestEvent::RequestCompleted {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: None,
+        }]);
+    assert!(RequestKind::InsuranceTermsChange.has_effect());
 }

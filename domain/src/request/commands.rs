@@ -38,6 +38,8 @@ pub struct Completion {
     pub result: Option<FileRef>,
     /// For an insurance prolongation.
     pub prolongation: Option<ProlongationTerms>,
+    /// For a change of insurance terms: what the insurer agreed (the description is the request's).
+    pub terms_change: Option<super::TermsChangeTerms>,
 }
 
 /// A command to a request.

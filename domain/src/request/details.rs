@@ -317,6 +317,8 @@ impl RequestKind {
                 | Self::PartialRepayment
                 | Self::RequisitesChange
                 | Self::InsuranceProlongation
+                | Self::InsuranceTermsChange
+                | Self::LoginEmailChange
                 | Self::AccountDeletion
                 | Self::Certificate
                 | Self::AccountingDocuments

@@ -24,6 +24,16 @@ pub struct ProlongationTerms {
     pub number: Option<String>,
 }
 
+/// What staff agreed with the insurer on a completed change of insurance terms, applied to the policy with
+/// the request's description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsChangeTerms {
+    /// The new sum insured (unchanged when absent).
+    pub sum_insured: Option<Money>,
+    /// An additional premium (due date, amount) when the change costs more.
+    pub additional_premium: Option<(NaiveDate, Money)>,
+}
+
 /// What happened to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RequestEvent {
@@ -81,6 +91,10 @@ pub enum RequestEvent {
         result: Option<FileRef>,
         /// For an insurance prolongation: the new period and premium.
         prolongation: Option<ProlongationTerms>,
+        /// For a change of insurance terms: the new sum insured and an additional premium, if any
+        /// (issue 26; absent: none, and for other kinds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terms_change: Option<TermsChangeTerms>,
     },
     /// Staff rejected it.
     RequestRejected {

@@ -741,6 +741,46 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
     let p = w.gql(&w.client, POLICY, json!({"id": policy})).await;
     assert_eq!(p["data"]["policy"]["endsOn"], "2028-02-29", "{p}");
 
+    // A change of insurance terms → the policy, with what the insurer agreed and the request's description.
+    let change = w
+        .submitted(json!({"insuranceTermsChange": {"policyId": policy, "description": "добавить водителя"}}))
+        .await;
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(input: { requestId: $r })",
+        json!({"r": change}),
+    )
+    .await;
+    let premium_before: rust_decimal::Decimal = p["data"]["policy"]["premium"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = w
+        .gql(&w.admin, "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
+            json!({"i": {"requestId": change, "termsChange": {"sumInsured": "2500000",
+                "additionalPremium": {"dueDate": "2026-06-01", "amount": "12000"}}}}))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(w.effect(change).await["effect"], "APPLIED");
+    let p = w
+        .gql(
+            &w.client,
+            "query($id: UUID!) { policy(id: $id) { sumInsured premium } }",
+            json!({"id": policy}),
+        )
+        .await;
+    assert_eq!(p["data"]["policy"]["sumInsured"], "2500000.00", "{p}");
+    let premium_after: rust_decimal::Decimal = p["data"]["policy"]["premium"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        premium_after - premium_before,
+        rust_decimal::Decimal::from(12000)
+    );
+
     // Account deletion while the annuity contract is open → refused, recorded for staff.
     let deletion = w.submitted(json!({"accountDeletion": {}})).await;
     w.review_and_complete(deletion, json!(null)).await;
@@ -759,6 +799,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         "ScheduleRecalculated",
         "ContractBoughtOut",
         "PolicyProlonged",
+        "PolicyTermsChanged",
         "EffectApplied",
         "EffectFailed",
     ];
@@ -766,7 +807,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
     for e in effects {
         before.push(w.count(e).await);
     }
-    assert_eq!(before, [1, 1, 1, 1, 4, 1]);
+    assert_eq!(before, [1, 1, 1, 1, 1, 5, 1]);
     // A rebuild of every read model, then the effects consumer replaying the whole log from scratch:
     // nothing is applied again.
     for p in w.t.app.inline.iter().filter(|p| p.replaceable()) {
@@ -779,7 +820,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         .await
         .unwrap();
     let effects_pm = api::workers::effects::RequestEffects::new(w.t.app.clone());
-    for id in [req, repayment, buyout, prolong, deletion] {
+    for id in [req, repayment, buyout, prolong, change, deletion] {
         let cause = api::mail::Cause {
             correlation_id: "test-replay".into(),
             event: None,
@@ -1347,4 +1388,42 @@ async fn each_certificate_request_completes_into_its_pdf_and_a_completed_contrac
     {
         assert!(text.contains(needle), "missing «{needle}» in {text}");
     }
+}
+
+#[tokio::test]
+async fn a_login_change_request_moves_the_login_once_staff_complete_it_and_both_addresses_are_told()
+{
+    let w = World::new().await;
+    let me = w.gql(&w.client, "{ me { id email } }", json!({})).await;
+    let old = me["data"]["me"]["email"].as_str().unwrap().to_owned();
+    let id = w
+        .submitted(json!({"loginEmailChange": {"newEmail": "New.Boss@Romashka.ru"}}))
+        .await;
+    let done = w.review_and_complete(id, Value::Null).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let effect = w.effect(id).await;
+    assert_eq!(effect["effect"], "APPLIED", "{effect}");
+    // The old sessions ended; the new address signs in with the same password.
+    let r = w.gql(&w.client, "{ me { id } }", json!({})).await;
+    assert_eq!(error(&r).0, "UNAUTHENTICATED", "{r}");
+    let token =
+        w.t.login("new.boss@romashka.ru", crate::common::PASSWORD)
+            .await;
+    let r = w.gql(&token, "{ me { id email } }", json!({})).await;
+    assert_eq!(r["data"]["me"]["id"], me["data"]["me"]["id"], "{r}");
+    let told = w.t.mail(&old, "login_changed").await;
+    assert!(told.text.contains("ne***@romashka.ru"), "{}", told.text);
+    w.t.mail("new.boss@romashka.ru", "login_moved").await;
+    // The effect ran once: a replay of the consumer changes nothing more.
+    let effects_pm = api::workers::effects::RequestEffects::new(w.t.app.clone());
+    let cause = api::mail::Cause {
+        correlation_id: "test-replay".into(),
+        event: None,
+    };
+    effects_pm.apply_effect(id, &cause).await.unwrap();
+    assert_eq!(
+        w.t.outbox_count("new.boss@romashka.ru", "login_moved")
+            .await,
+        1
+    );
 }
