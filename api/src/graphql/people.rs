@@ -177,6 +177,18 @@ impl TryFrom<projections::views::companies::PowerOfAttorneyView> for PowerOfAtto
     }
 }
 
+/// A company's people as they are now.
+async fn company_people(ctx: &Context<'_>, company_id: Uuid) -> Result<CompanyPeople, ApiError> {
+    let rows = people::people(&app(ctx).pool, company_id).await?;
+    Ok(CompanyPeople {
+        company_id,
+        people: rows
+            .into_iter()
+            .map(CompanyPerson::try_from)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
 /// People queries.
 #[derive(Default)]
 pub struct PeopleQuery;
@@ -186,16 +198,7 @@ impl PeopleQuery {
     /// A company's people and their roles (its people and the lessor's staff).
     async fn company_people(&self, ctx: &Context<'_>, company_id: Uuid) -> Result<CompanyPeople> {
         allow(ctx, Operation::ReadPeople(company_id))?;
-        let rows = people::people(&app(ctx).pool, company_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(CompanyPeople {
-            company_id,
-            people: rows
-                .into_iter()
-                .map(CompanyPerson::try_from)
-                .collect::<Result<_, _>>()?,
-        })
+        Ok(company_people(ctx, company_id).await?)
     }
 
     /// A company's powers of attorney, newest first (revoked ones included, marked).
@@ -461,14 +464,7 @@ impl PeopleMutation {
             .remove_from_company(actor, input.company_id, input.account_id, &req.client)
             .await
             .map_err(ApiError::in_input)?;
-        let rows = people::people(&app.pool, input.company_id).await?;
-        let people = CompanyPeople {
-            company_id: input.company_id,
-            people: rows
-                .into_iter()
-                .map(CompanyPerson::try_from)
-                .collect::<Result<_, _>>()?,
-        };
+        let people = company_people(ctx, input.company_id).await?;
         Ok(CompanyPeoplePayload::new(people, Done::NO_EVENT))
     }
 
