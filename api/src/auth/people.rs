@@ -282,10 +282,12 @@ pub async fn invitation_company(
     db: impl sqlx::PgExecutor<'_>,
     invitation_id: Uuid,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT company_id FROM invitations WHERE invitation_id = $1")
-        .bind(invitation_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT company_id FROM invitations WHERE invitation_id = $1 AND company_id IS NOT NULL",
+    )
+    .bind(invitation_id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Locks a company's links and returns its people's (account, role).
@@ -431,7 +433,8 @@ impl AccountService {
     ) -> Result<Invitation, ApiError> {
         let mut tx = self.pool.begin().await?;
         let found: Option<(Invitation, bool)> = sqlx::query_as::<_, Invitation>(&format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE invitation_id = $1 FOR UPDATE"
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE invitation_id = $1 AND company_id IS NOT NULL \
+             FOR UPDATE"
         ))
         .bind(invitation_id)
         .fetch_optional(&mut *tx)
@@ -496,7 +499,7 @@ impl AccountService {
             .check("acceptInvitation", client.address_or_unknown())?;
         let mut tx = self.pool.begin().await?;
         let found: Option<Invitation> = sqlx::query_as(&format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1 \
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1 AND company_id IS NOT NULL \
                AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > clock_timestamp() FOR UPDATE"
         ))
         .bind(control::stored(control_string))
@@ -661,6 +664,179 @@ impl AccountService {
             .enqueue(tx, &email, letter(locale, &self.outbox.site))
             .await?;
         Ok(())
+    }
+}
+
+/// What accepting a staff invitation did.
+#[derive(Debug, Clone)]
+pub struct StaffAccepted {
+    /// The new account.
+    pub account_id: Uuid,
+    /// Its role.
+    pub role: Role,
+}
+
+impl AccountService {
+    /// Invites `email` to the lessor's staff with `role` (an ADMIN's act): a control string valid
+    /// [`INVITATION_DAYS`] days is mailed; an open staff invitation to the same address is replaced. The
+    /// account is made when the invitation is accepted, with a temporary password.
+    ///
+    /// # Errors
+    /// VALIDATION on `input.email` (malformed, or already an account's login) or `input.role` (CLIENT);
+    /// RATE_LIMITED (mails to the address this hour); a database error.
+    pub async fn invite_staff(
+        &self,
+        admin: &Actor,
+        email: &str,
+        role: Role,
+        client: &Client,
+    ) -> Result<Uuid, ApiError> {
+        if !role.is_staff() {
+            return Err(ApiError::validation(
+                "input.role",
+                "a staff invitation offers a staff role; clients are invited by their company",
+            ));
+        }
+        let email =
+            Email::parse(email).map_err(|e| ApiError::validation("input.email", e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
+                .bind(email.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists {
+            return Err(ApiError::validation(
+                "input.email",
+                "this address is already an account's login; change its roles instead",
+            ));
+        }
+        let mailed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE recipient = $1 AND template = 'staff_invitation' \
+               AND created_at > clock_timestamp() - interval '1 hour'",
+        )
+        .bind(email.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if mailed >= i64::from(self.settings.mails_per_recipient_per_hour) {
+            return Err(refused(
+                "RATE_LIMITED",
+                "too many invitations were mailed to this address in the last hour; try later",
+            ));
+        }
+        sqlx::query(
+            "UPDATE invitations SET revoked_at = clock_timestamp(), revoked_by = $2 \
+             WHERE company_id IS NULL AND email = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(email.as_str())
+        .bind(admin.account_id)
+        .execute(&mut *tx)
+        .await?;
+        let control = control::generate();
+        let (id, expires): (Uuid, DateTime<Utc>) = sqlx::query_as(
+            "INSERT INTO invitations (invitation_id, company_id, email, role, token_hash, invited_by, expires_at) \
+             VALUES ($1, NULL, $2, $3, $4, $5, clock_timestamp() + make_interval(days => $6::int)) \
+             RETURNING invitation_id, expires_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(email.as_str())
+        .bind(role.as_str())
+        .bind(control::stored(&control))
+        .bind(admin.account_id)
+        .bind(INVITATION_DAYS as i32)
+        .fetch_one(&mut *tx)
+        .await?;
+        let detail = format!("staff: {id} as {}", role.as_str());
+        let mut e = Entry::new(admin.account_id, Kind::ColleagueInvited, Some(client));
+        e.detail = Some(&detail);
+        security::record(&mut tx, e).await?;
+        let letter = templates::staff_invitation(
+            Locale::Ru,
+            &self.outbox.site,
+            role.as_str(),
+            &control,
+            expires,
+        );
+        self.outbox.enqueue(&mut tx, email.as_str(), letter).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Accepts a staff invitation by its control string (no session): the staff account is made with the
+    /// role offered and a temporary password mailed (an ADMIN then enrols two-factor sign-in). Unknown,
+    /// used, revoked and expired strings answer alike.
+    ///
+    /// # Errors
+    /// RATE_LIMITED; FORBIDDEN `INVITATION_INVALID`; a database error.
+    pub async fn accept_staff_invitation(
+        &self,
+        control_string: &str,
+        client: &Client,
+    ) -> Result<StaffAccepted, ApiError> {
+        self.limiter
+            .check("acceptInvitation", client.address_or_unknown())?;
+        let invalid = || {
+            refused(
+                "INVITATION_INVALID",
+                "this control string is unknown, used, revoked or expired; ask for a new invitation",
+            )
+        };
+        let mut tx = self.pool.begin().await?;
+        let found: Option<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT invitation_id, email, role FROM invitations WHERE token_hash = $1 AND company_id IS NULL \
+               AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > clock_timestamp() FOR UPDATE",
+        )
+        .bind(control::stored(control_string))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((invitation, email, role)) = found else {
+            return Err(invalid());
+        };
+        let role = Role::parse(&role)
+            .filter(|r| r.is_staff())
+            .ok_or_else(invalid)?;
+        let password = passwords::generate_temporary();
+        let hash = passwords::hash_async(passwords::SYSTEM, password.clone()).await?;
+        // The login may have been taken since the invitation (a client's contract): then nothing is made.
+        let account_id: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO accounts (account_id, email, password_hash, roles, must_change_password) \
+             VALUES ($1, $2, $3, ARRAY[$4], true) ON CONFLICT (email) DO NOTHING RETURNING account_id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&email)
+        .bind(&hash)
+        .bind(role.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(account_id) = account_id else {
+            return Err(refused(
+                "STAFF_LOGIN",
+                "this address became an account's login meanwhile; ask an administrator",
+            ));
+        };
+        let expires = accounts::set_temporary_password(&mut tx, account_id, &hash).await?;
+        let detail = format!("staff invitation {invitation} as {}", role.as_str());
+        let mut e = Entry::new(account_id, Kind::InvitationAccepted, Some(client));
+        e.detail = Some(&detail);
+        security::record(&mut tx, e).await?;
+        sqlx::query(
+            "UPDATE invitations SET accepted_at = clock_timestamp(), accepted_by = $2 WHERE invitation_id = $1",
+        )
+        .bind(invitation)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        let letter = templates::temporary_password(
+            Locale::Ru,
+            &self.outbox.site,
+            "лизинговой компании",
+            &email,
+            &password,
+            expires,
+        );
+        self.outbox.enqueue(&mut tx, &email, letter).await?;
+        tx.commit().await?;
+        Ok(StaffAccepted { account_id, role })
     }
 }
 

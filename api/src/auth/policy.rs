@@ -58,7 +58,7 @@ pub enum Operation {
     /// `setMailLanguage`.
     SetMailLanguage,
     /// Staff administration of accounts: `accounts`, `account`, `blockAccount`, `unblockAccount`,
-    /// `resetAccountPassword`, `changeAccountRoles`.
+    /// `resetAccountPassword`, `changeAccountRoles`, `inviteStaff`.
     ManageAccounts,
     /// `securityLog` of an account: ADMIN for any, everyone for their own.
     ReadSecurityLog(Uuid),
@@ -471,7 +471,7 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("assignBankPayment, returnBankPayment", Operation::ResolveBankPayments),
         ("publishTerms", Operation::PublishTerms),
         (
-            "accounts, account, blockAccount, unblockAccount, resetAccountPassword, changeAccountRoles",
+            "accounts, account, blockAccount, unblockAccount, resetAccountPassword, changeAccountRoles, inviteStaff",
             Operation::ManageAccounts,
         ),
     ]

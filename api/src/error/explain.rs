@@ -86,6 +86,16 @@ pub fn phrase(english: &str) -> Reason {
 /// code and the Russian text.
 const WORDING: &[(&str, &str, &str)] = &[
     (
+        "a staff invitation offers a staff role*",
+        "STAFF_ROLE",
+        "сотрудника приглашают на роль сотрудника; клиентов приглашает их компания",
+    ),
+    (
+        "this address is already an account's login*",
+        "LOGIN_TAKEN",
+        "этот адрес уже чей-то логин: измените роли этой учётной записи",
+    ),
+    (
         "no enrolment is waiting for a code*",
         "TOTP_NOT_STARTED",
         "подключение приложения не начато: начните его заново",

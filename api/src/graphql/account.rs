@@ -274,6 +274,47 @@ pub struct AccountCompromisedPayload {
     pub replayed: bool,
 }
 
+/// Invite a person to the lessor's staff.
+#[derive(Debug, Clone, InputObject)]
+pub struct InviteStaffInput {
+    /// The person's e-mail (the login it will have).
+    pub email: String,
+    /// The staff role offered.
+    pub role: Role,
+}
+
+/// A staff invitation mailed.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct StaffInvitationPayload {
+    /// The invitation.
+    pub invitation_id: uuid::Uuid,
+    /// Always `null`: no event.
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
+}
+
+/// Accept a staff invitation.
+#[derive(Debug, Clone, InputObject)]
+pub struct AcceptStaffInvitationInput {
+    /// The control string from the invitation mail.
+    #[graphql(secret)]
+    pub token: String,
+}
+
+/// A staff account made from an invitation: its temporary password was mailed.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct StaffAccountPayload {
+    /// The new account.
+    pub account_id: uuid::Uuid,
+    /// Its role.
+    pub role: Role,
+    /// Always `null`: no event.
+    pub position: Option<super::position::Position>,
+    /// Always false.
+    pub replayed: bool,
+}
+
 /// Start enrolling an authenticator app.
 #[derive(Debug, Clone, InputObject)]
 pub struct StartTotpEnrolmentInput {
@@ -469,6 +510,47 @@ impl AccountMutation {
             .await
             .map_err(ApiError::in_input)?;
         Ok(AcceptedPayload::new(Done::NO_EVENT))
+    }
+
+    /// Invites a person to the lessor's staff by mail (ADMIN): a control string valid 7 days; the account is
+    /// made, with a temporary password, when the person accepts (`acceptStaffInvitation`).
+    async fn invite_staff(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteStaffInput,
+    ) -> Result<StaffInvitationPayload> {
+        let (actor, req) = allow(ctx, Operation::ManageAccounts)?;
+        let id = app(ctx)
+            .accounts
+            .invite_staff(actor, &input.email, input.role.into(), &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(StaffInvitationPayload {
+            invitation_id: id,
+            position: None,
+            replayed: false,
+        })
+    }
+
+    /// Accepts a staff invitation with the mailed control string (no sign-in): the account is made with the
+    /// role offered and a temporary password mailed. Unknown, used, revoked and expired strings answer alike.
+    async fn accept_staff_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptStaffInvitationInput,
+    ) -> Result<StaffAccountPayload> {
+        let req = request(ctx)?;
+        let a = app(ctx)
+            .accounts
+            .accept_staff_invitation(&input.token, &req.client)
+            .await
+            .map_err(ApiError::in_input)?;
+        Ok(StaffAccountPayload {
+            account_id: a.account_id,
+            role: a.role.into(),
+            position: None,
+            replayed: false,
+        })
     }
 
     /// "My account was compromised" (a client): blocks this login at once, ends every session (this one

@@ -48,6 +48,8 @@ pub const COSTLY_FIELDS: &[&str] = &[
     "requestAccountDeletion",
     "inviteColleague",
     "acceptInvitation",
+    "acceptStaffInvitation",
+    "inviteStaff",
     "startTotpEnrolment",
     "disableTotp",
 ];

@@ -738,6 +738,41 @@ pub fn invitation(
     }
 }
 
+/// An administrator invites a person to the lessor's staff: the control string, valid until `expires`.
+pub fn staff_invitation(
+    l: Locale,
+    site: &Site,
+    role: &str,
+    control: &str,
+    expires: DateTime<Utc>,
+) -> Letter {
+    use Block::*;
+    match l {
+        Locale::Ru => render(
+            "staff_invitation",
+            l,
+            "Приглашение в кабинет лизинговой компании (сотрудник)".into(),
+            vec![
+                Para(format!("Вас пригласили работать в кабинете лизинговой компании как сотрудника, роль {role}. Контрольная строка приглашения:")),
+                Code(control.into()),
+                Para(format!("Введите её в кабинете до {}; после принятия на этот адрес придёт временный пароль. Администратору при первом входе нужно подключить приложение-аутентификатор.", when(expires))),
+                Link(site.url.clone()),
+            ],
+        ),
+        Locale::En => render(
+            "staff_invitation",
+            l,
+            "An invitation to the lessor's cabinet (staff)".into(),
+            vec![
+                Para(format!("You are invited to work in the lessor's cabinet as staff, role {role}. The invitation's control string:")),
+                Code(control.into()),
+                Para(format!("Enter it in the cabinet before {}; a temporary password comes to this address once you accept. An administrator enrols an authenticator app at the first sign-in.", when(expires))),
+                Link(site.url.clone()),
+            ],
+        ),
+    }
+}
+
 /// An open invitation was withdrawn.
 pub fn invitation_revoked(l: Locale, company: &str) -> Letter {
     use Block::*;

@@ -238,6 +238,8 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
     ),
     ("resetPassword", "takes a mailed control string, not an id"),
     ("acceptInvitation", "takes a mailed control string, not an id"),
+    ("acceptStaffInvitation", "takes a mailed control string, not an id"),
+    ("inviteStaff", "ADMIN only; no tenant data"),
     ("startTotpEnrolment", "the caller's own account"),
     ("reportAccountCompromised", "the caller's own account (and its own companies)"),
     ("confirmTotpEnrolment", "the caller's own account"),

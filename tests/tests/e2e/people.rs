@@ -621,3 +621,82 @@ async fn the_lessors_contacts_are_published_by_staff_and_read_by_every_person() 
     assert_eq!(c["channels"][1]["hours"], "круглосуточно");
     t.assert_read_models_equal_the_log().await;
 }
+
+#[tokio::test]
+async fn an_administrator_invites_staff_by_mail_who_join_with_a_temporary_password() {
+    let t = TestApp::spawn().await;
+    let admin = t.sign_in(Role::Admin, &[]).await;
+    let manager = t.sign_in(Role::Manager, &[]).await;
+    let invite = "mutation($e: String!, $r: Role!) { inviteStaff(input: {email: $e, role: $r}) { invitationId } }";
+    let r = t
+        .gql(
+            Some(&manager),
+            invite,
+            json!({"e": "new.manager@lessor.ru", "r": "MANAGER"}),
+        )
+        .await;
+    assert_eq!(error(&r).0, "FORBIDDEN", "an ADMIN's act: {r}");
+    let r = t
+        .gql(
+            Some(&admin),
+            invite,
+            json!({"e": "someone@lessor.ru", "r": "CLIENT"}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.role".to_owned())),
+        "{r}"
+    );
+    let r = t
+        .gql(
+            Some(&admin),
+            invite,
+            json!({"e": "New.Manager@Lessor.ru", "r": "MANAGER"}),
+        )
+        .await;
+    assert!(r["data"]["inviteStaff"]["invitationId"].is_string(), "{r}");
+    let control = t
+        .mail("new.manager@lessor.ru", "staff_invitation")
+        .await
+        .code();
+    // A company's acceptance does not take a staff string, and the other way round.
+    let r = t.gql(None, ACCEPT, json!({"t": control})).await;
+    assert_eq!(error(&r).0, "INVITATION_INVALID", "{r}");
+    let accept =
+        "mutation($t: String!) { acceptStaffInvitation(input: {token: $t}) { accountId role } }";
+    let r = t.gql(None, accept, json!({"t": control})).await;
+    assert_eq!(r["data"]["acceptStaffInvitation"]["role"], "MANAGER", "{r}");
+    let r = t.gql(None, accept, json!({"t": control})).await;
+    assert_eq!(error(&r).0, "INVITATION_INVALID", "once: {r}");
+    let temporary = t
+        .mail("new.manager@lessor.ru", "temporary_password")
+        .await
+        .code();
+    let token = t.login("new.manager@lessor.ru", &temporary).await;
+    let me = t
+        .gql(
+            Some(&token),
+            "{ me { roles mustChangePassword } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        me["data"]["me"],
+        json!({"roles": ["MANAGER"], "mustChangePassword": true}),
+        "{me}"
+    );
+    // An address that is a login already is not invited (its roles are changed instead).
+    let r = t
+        .gql(
+            Some(&admin),
+            invite,
+            json!({"e": "new.manager@lessor.ru", "r": "ADMIN"}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.email".to_owned())),
+        "{r}"
+    );
+}
