@@ -294,6 +294,17 @@ pub struct StaffInvitationPayload {
     pub replayed: bool,
 }
 
+impl RecoveryCodesPayload {
+    /// The codes, shown this once.
+    fn shown(recovery_codes: Vec<String>) -> Self {
+        Self {
+            recovery_codes,
+            position: None,
+            replayed: false,
+        }
+    }
+}
+
 /// Accept a staff invitation.
 #[derive(Debug, Clone, InputObject)]
 pub struct AcceptStaffInvitationInput {
@@ -605,11 +616,7 @@ impl AccountMutation {
             .confirm_totp(actor, &input.code, &req.client)
             .await
             .map_err(ApiError::in_input)?;
-        Ok(RecoveryCodesPayload {
-            recovery_codes: codes,
-            position: None,
-            replayed: false,
-        })
+        Ok(RecoveryCodesPayload::shown(codes))
     }
 
     /// Turns two-factor sign-in off (not for an administrator while it is required).
@@ -635,11 +642,7 @@ impl AccountMutation {
             .regenerate_recovery_codes(actor, &input.code, &req.client)
             .await
             .map_err(ApiError::in_input)?;
-        Ok(RecoveryCodesPayload {
-            recovery_codes: codes,
-            position: None,
-            replayed: false,
-        })
+        Ok(RecoveryCodesPayload::shown(codes))
     }
 
     /// Accepts the current terms of use (`version` must be the current one).
