@@ -66,6 +66,9 @@ pub struct Settings {
     /// ADMIN accounts must sign in with two factors: until one enrols an authenticator app, its sessions may
     /// only enrol.
     pub admin_totp_required: bool,
+    /// Minutes a staff notification about a company with a manager account waits in that manager's inbox,
+    /// unread, before it is handed to the whole back office.
+    pub manager_first_minutes: u32,
     /// The TCP peer is a proxy of ours that appends the client's address to X-Forwarded-For: take the client
     /// address from that header, from the right, skipping `trusted_proxies` (only behind such a proxy).
     pub trust_forwarded_for: bool,
@@ -496,6 +499,7 @@ pub fn default_service_level(kind: domain::request::RequestKind) -> u32 {
         | K::EarlyBuyout
         | K::InsuranceProlongation
         | K::InsuranceTermsChange
+        | K::VehicleInsurance
         | K::EdoConnection => 5,
         K::Complaint | K::AccountDeletion => 10,
     }
@@ -515,6 +519,7 @@ impl Default for Settings {
             smtp_url: None,
             auth_rate_per_minute: 20,
             admin_totp_required: true,
+            manager_first_minutes: 240,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
             reset_answer_floor_ms: 400,

@@ -122,12 +122,34 @@ async fn demo_debt(http: &reqwest::Client, url: &str, token: &str) -> Value {
                 Some(3),
                 "{more}"
             );
+            // The demo company has a manager account: its staff notifications reach that manager, not
+            // the administrator.
+            assert_eq!(more["data"]["unreadNotificationCount"], 0, "{more}");
+            let manager = gql(
+                http,
+                url,
+                None,
+                "mutation { login(input: { email: \"manager@demo.local\", password: \"demo-password-123\" }) { token } }",
+                json!({}),
+            )
+            .await;
+            let manager = manager["data"]["login"]["token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{manager}"));
+            let count = gql(
+                http,
+                url,
+                Some(manager),
+                "query($c: UUID!) { unreadNotificationCount(companyId: $c) }",
+                json!({ "c": company }),
+            )
+            .await;
             assert!(
-                more["data"]["unreadNotificationCount"]
+                count["data"]["unreadNotificationCount"]
                     .as_i64()
                     .unwrap_or(0)
                     > 0,
-                "{more}"
+                "{count}"
             );
             return debt;
         }

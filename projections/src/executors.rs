@@ -22,6 +22,7 @@ pub fn inline_projections() -> Arc<[Arc<dyn ReadModel>]> {
         Arc::new(views::companies::PowersOfAttorneyProjection),
         Arc::new(views::contracts::ContractsProjection),
         Arc::new(views::requests::RequestsProjection),
+        Arc::new(views::conversations::ConversationsProjection),
         Arc::new(views::documents::DocumentsProjection),
         Arc::new(views::edo::EdoProjection),
         Arc::new(views::edo::EdoOperatorsProjection),

@@ -43,6 +43,7 @@ async fn registered_with_manager(
     exec.execute(
         &id.to_string(),
         CompanyCommand::AssignManager(ManagerDetails {
+            account_id: None,
             name: "Петрова Анна Сергеевна".into(),
             phone: Phone::parse("+7 916 111-22-33").unwrap(),
             email: Email::parse("petrova@lessor.ru").unwrap(),

@@ -600,6 +600,7 @@ async fn rebuild_swaps_in_fresh_tables_without_losing_events_committed_meanwhile
         vec![
             "companies_view_inn_kpp_key",
             "companies_view_inn_no_kpp_key",
+            "companies_view_manager_idx",
             "companies_view_name_idx",
             "companies_view_pkey",
             "companies_view_registered_position_idx"

@@ -1,5 +1,6 @@
-//! `cabinet serve --demo`: a demo company, two accounts, and a 36-month annuity contract with payments, an
-//! overdue line with penalties, and an unpaid traffic fine, so the debt screen has something real to show.
+//! `cabinet serve --demo`: a demo company, three accounts (its manager among them), and a 36-month annuity
+//! contract with payments, an overdue line with penalties, and an unpaid traffic fine, so the debt screen has
+//! something real to show.
 //! Safe to run on every start: every command carries an idempotency key, the accounts are upserted.
 
 use chrono::{Days, NaiveDate};
@@ -20,6 +21,8 @@ use crate::auth::{accounts, Role};
 
 /// The demo ADMIN login.
 pub const ADMIN_EMAIL: &str = "admin@demo.local";
+/// The demo MANAGER login (the demo company's responsible manager).
+pub const MANAGER_EMAIL: &str = "manager@demo.local";
 /// The demo CLIENT login.
 pub const CLIENT_EMAIL: &str = "client@demo.local";
 
@@ -66,10 +69,30 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
         .await
         .map_err(|e| anyhow::anyhow!("registering the demo company: {e}"))?;
     let company: Uuid = out.aggregate_id.parse()?;
+    let err =
+        |e: crate::error::ApiError| anyhow::anyhow!("creating a demo account: {}", e.message());
+    let manager_account = accounts::create_account(
+        &app.pool,
+        &Email::parse(MANAGER_EMAIL)?,
+        password,
+        &[Role::Manager],
+        true,
+    )
+    .await
+    .map_err(err)?;
+    let manager_phone = Phone::parse("+7 495 777-00-01")?;
+    accounts::set_staff_profile(
+        &app.pool,
+        manager_account,
+        "Иванова Мария Петровна",
+        &manager_phone,
+    )
+    .await?;
     let manager = ManagerDetails {
+        account_id: Some(manager_account),
         name: "Иванова Мария Петровна".into(),
-        phone: Phone::parse("+7 495 777-00-01")?,
-        email: Email::parse("manager@demo.local")?,
+        phone: manager_phone,
+        email: Email::parse(MANAGER_EMAIL)?,
     };
     app.companies
         .execute(
@@ -79,8 +102,6 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
         )
         .await
         .map_err(|e| anyhow::anyhow!("assigning the demo manager: {e}"))?;
-    let err =
-        |e: crate::error::ApiError| anyhow::anyhow!("creating a demo account: {}", e.message());
     accounts::create_account(
         &app.pool,
         &Email::parse(ADMIN_EMAIL)?,
@@ -272,6 +293,7 @@ async fn load_insurance_and_requests(
                 result: None,
                 prolongation: None,
                 terms_change: None,
+                new_policy: None,
             })));
         }
         for (i, step) in steps.into_iter().enumerate() {

@@ -84,6 +84,8 @@ pub struct Wake {
     pub edo: Targets,
     /// Companies whose debt may have changed.
     pub debt: Targets,
+    /// Companies with new messages in their conversation (their own thread, or a request's).
+    pub conversations: Targets,
 }
 
 impl Wake {
@@ -390,6 +392,12 @@ async fn targets(
         .await?;
         wake.debt.companies.extend(companies);
     }
+    // A request's thread is part of the conversation.
+    wake.conversations
+        .companies
+        .extend(uuids(events, "Conversation"));
+    let request_companies = wake.requests.companies.clone();
+    wake.conversations.companies.extend(request_companies);
     // A policy's re-billed premium is part of the debt.
     let policy_companies = wake.policies.companies.clone();
     wake.debt.companies.extend(policy_companies);

@@ -15,6 +15,7 @@
 
 pub mod authority;
 pub mod compromise;
+pub mod conversations;
 pub mod demo;
 pub mod documents;
 pub mod exports;
@@ -96,6 +97,12 @@ pub struct App {
     pub edo_operators: Arc<CommandExecutor<domain::edo::EdoOperatorList>>,
     /// The contacts page.
     pub contacts: Arc<CommandExecutor<domain::content::Contacts>>,
+    /// Companies' conversations with the lessor.
+    pub conversations: Arc<CommandExecutor<domain::conversation::Conversation>>,
+    /// The back office's inboxes (escalations).
+    pub inbox: Arc<CommandExecutor<domain::inbox::StaffInbox>>,
+    /// Minutes a staff notification waits unread in the company manager's inbox before escalation.
+    pub manager_first_minutes: u32,
     /// Incoming bank payment commands (imported statements, the staff's queue).
     pub payments: Arc<CommandExecutor<domain::payments::BankPayment>>,
     /// Generating documents.
@@ -210,6 +217,9 @@ impl App {
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let contacts =
             content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let conversations =
+            content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
+        let inbox = content_executor(pool.clone(), inline.clone(), snap).with_turns(turns.clone());
         let payments = content_executor(pool.clone(), inline.clone(), snap)
             .with_batches(())
             .with_turns(turns.clone());
@@ -285,6 +295,9 @@ impl App {
             edo: Arc::new(edo),
             edo_operators: Arc::new(edo_operators),
             contacts: Arc::new(contacts),
+            conversations: Arc::new(conversations),
+            inbox: Arc::new(inbox),
+            manager_first_minutes: settings.manager_first_minutes,
             payments: Arc::new(payments),
             document_service,
             edo_offer_version: settings.edo_offer_version,

@@ -92,10 +92,26 @@ impl Scope {
     }
 }
 
-/// What a scope sees, over `n` (binds: $1 staff, $2 companies).
-const VISIBLE: &str =
-    "((NOT $1 AND n.audience = 'client' AND (n.company_id = ANY($2) OR n.company_id IS NULL)) \
-     OR ($1 AND n.audience = 'staff' AND ($2::uuid[] IS NULL OR n.company_id = ANY($2))))";
+/// What a scope sees, over `n` (binds: $1 staff, $2 companies, $3 the account).
+fn visible() -> String {
+    format!(
+        "((NOT $1 AND n.audience = 'client' AND (n.company_id = ANY($2) OR n.company_id IS NULL)) \
+         OR ($1 AND n.audience = 'staff' AND ($2::uuid[] IS NULL OR n.company_id = ANY($2)) AND {}))",
+        reaches_staff("$3")
+    )
+}
+
+/// Whether the staff notification `n` reaches the staff account `account` (an SQL expression over `n`): the
+/// one home of the routing rule, used by the feed (through `visible`) and by the notification mail. A
+/// company whose manager is an active staff account has its staff notifications reach that manager only;
+/// an escalated copy, and everything about a company without one, reaches every staff member.
+pub fn reaches_staff(account: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM companies_view mc JOIN accounts ma ON ma.account_id = mc.manager_account_id \
+           WHERE mc.company_id = n.company_id AND n.kind <> 'notification_escalated' \
+             AND n.recorded_at >= mc.manager_since AND ma.blocked_at IS NULL AND ma.deleted_at IS NULL AND ma.account_id <> {account})"
+    )
+}
 
 /// A notification as an account sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -161,8 +177,9 @@ pub async fn list(
     before: Option<Position>,
     limit: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let visible = visible();
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} AND (NOT $4 OR {UNREAD}) \
+        "SELECT {COLUMNS} FROM notifications n WHERE {visible} AND (NOT $4 OR {UNREAD}) \
            AND ($5::bigint IS NULL OR (n.transaction_id, n.position, n.ordinal) < ($5::bigint::text::xid8, $6, $7)) \
          ORDER BY n.transaction_id DESC, n.position DESC, n.ordinal DESC LIMIT $8"
     ))
@@ -191,9 +208,10 @@ pub async fn since(
     limit: i64,
     floor: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let visible = visible();
     let bound = horizon::read_at_least(pool, floor).await?;
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications n WHERE {VISIBLE} \
+        "SELECT {COLUMNS} FROM notifications n WHERE {visible} \
            AND (n.transaction_id, n.position, n.ordinal) > ($4::bigint::text::xid8, $5, $6) \
            AND {} \
          ORDER BY n.transaction_id, n.position, n.ordinal LIMIT $7",
@@ -224,8 +242,9 @@ pub async fn unread_count(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Err
 /// # Errors
 /// A database error.
 pub async fn count(pool: &PgPool, scope: &Scope, unread_only: bool) -> Result<i64, sqlx::Error> {
+    let visible = visible();
     sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM notifications n WHERE {VISIBLE} AND (NOT $4 OR {UNREAD})"
+        "SELECT count(*) FROM notifications n WHERE {visible} AND (NOT $4 OR {UNREAD})"
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
@@ -245,6 +264,7 @@ const UNREAD: &str = "NOT EXISTS (SELECT 1 FROM notification_reads r \
 /// VALIDATION on `ids` when empty or too many; NOT_FOUND naming `ids` when one is not visible to the scope
 /// (nothing is marked then); a database error.
 pub async fn mark_read(pool: &PgPool, scope: &Scope, ids: &[Uuid]) -> Result<i64, ApiError> {
+    let visible = visible();
     if ids.is_empty() || ids.len() > MAX_MARK {
         return Err(ApiError::validation(
             "ids",
@@ -255,15 +275,16 @@ pub async fn mark_read(pool: &PgPool, scope: &Scope, ids: &[Uuid]) -> Result<i64
     unique.sort_unstable();
     unique.dedup();
     let mut tx = pool.begin().await?;
-    let visible: i64 = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM notifications n WHERE {VISIBLE} AND n.id = ANY($3)"
+    let seen: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM notifications n WHERE {visible} AND n.id = ANY($4)"
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
+    .bind(scope.account)
     .bind(&unique)
     .fetch_one(&mut *tx)
     .await?;
-    if visible != unique.len() as i64 {
+    if seen != unique.len() as i64 {
         return Err(ApiError::NotFound(
             "ids: a notification is not one of yours".into(),
         ));
@@ -299,10 +320,11 @@ async fn announce_reads(conn: &mut sqlx::PgConnection, account: Uuid) -> Result<
 /// # Errors
 /// A database error.
 pub async fn mark_all(pool: &PgPool, scope: &Scope) -> Result<i64, sqlx::Error> {
+    let visible = visible();
     let mut tx = pool.begin().await?;
     let marked = sqlx::query(&format!(
         "INSERT INTO notification_reads (account_id, notification_id) \
-         SELECT $3, n.id FROM notifications n WHERE {VISIBLE} ON CONFLICT DO NOTHING"
+         SELECT $3, n.id FROM notifications n WHERE {visible} ON CONFLICT DO NOTHING"
     ))
     .bind(scope.staff)
     .bind(scope.companies.as_deref())
@@ -380,6 +402,63 @@ pub async fn set_preferences(
         }
     }
     tx.commit().await
+}
+
+/// Hands to the back office the staff notifications recorded before `cutoff` that their company's manager
+/// (an active staff account, manager since before they arose) has not read and that were not handed up
+/// before: one `NotificationsEscalated` per company, at most 1,000 notifications a run. Returns how many
+/// were handed up. Safe on several nodes at once: an inbox looked through to a place ignores the same look
+/// again.
+///
+/// # Errors
+/// A database error or a refused command.
+pub async fn escalate(app: &crate::app::App, cutoff: DateTime<Utc>) -> Result<usize, ApiError> {
+    let rows: Vec<(Uuid, Uuid, Uuid, i64, i64, i32)> = sqlx::query_as(
+        "SELECT n.company_id, mc.manager_account_id, n.id, n.transaction_id::text::bigint, n.position, n.ordinal \
+         FROM notifications n \
+         JOIN companies_view mc ON mc.company_id = n.company_id \
+         JOIN accounts ma ON ma.account_id = mc.manager_account_id \
+         WHERE n.audience = 'staff' AND n.kind <> 'notification_escalated' AND n.recorded_at < $1 \
+           AND n.recorded_at >= mc.manager_since AND ma.blocked_at IS NULL AND ma.deleted_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM notification_reads r \
+                           WHERE r.account_id = ma.account_id AND r.notification_id = n.id) \
+           AND NOT EXISTS (SELECT 1 FROM notifications e \
+                           WHERE e.kind = 'notification_escalated' AND e.params ->> 'of' = n.id::text) \
+         ORDER BY n.company_id, n.transaction_id, n.position, n.ordinal LIMIT 1000",
+    )
+    .bind(cutoff)
+    .fetch_all(&app.pool)
+    .await?;
+    let mut escalated = 0;
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let (company, manager) = (group[0].0, group[0].1);
+        let last = group[group.len() - 1];
+        let through = domain::inbox::InboxPlace {
+            transaction_id: last.3,
+            position: last.4,
+            ordinal: last.5,
+        };
+        let notifications: Vec<Uuid> = group.iter().map(|r| r.2).collect();
+        let out = app
+            .inbox
+            .execute(
+                &company.to_string(),
+                domain::inbox::StaffInboxCommand::Escalate {
+                    company_id: company,
+                    manager,
+                    waited_minutes: app.manager_first_minutes,
+                    through,
+                    notifications: notifications.clone(),
+                },
+                &projections::store::event::CommandMeta::system("staff-routing"),
+            )
+            .await
+            .map_err(|e| crate::error::content_command_error(e, "input."))?;
+        if out.events > 0 {
+            escalated += notifications.len();
+        }
+    }
+    Ok(escalated)
 }
 
 #[cfg(test)]

@@ -335,3 +335,54 @@ pub async fn obligations(
             .collect()
     })
 }
+
+/// A staff member as clients see their manager: the login is the e-mail.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffProfile {
+    /// Id.
+    pub account_id: Uuid,
+    /// Login (shown as the e-mail).
+    pub email: String,
+    /// The name clients see.
+    pub display_name: Option<String>,
+    /// The work phone clients see.
+    pub phone: Option<String>,
+    /// Stored role names.
+    pub roles: Vec<String>,
+    /// Neither blocked nor deleted.
+    pub active: bool,
+}
+
+/// One account's staff profile.
+///
+/// # Errors
+/// A database error.
+pub async fn staff_profile(pool: &PgPool, id: Uuid) -> Result<Option<StaffProfile>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT account_id, email, display_name, phone, roles, \
+                (blocked_at IS NULL AND deleted_at IS NULL) AS active \
+         FROM accounts WHERE account_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Sets a staff member's name and work phone (already checked).
+///
+/// # Errors
+/// A database error.
+pub async fn set_staff_profile(
+    pool: &PgPool,
+    id: Uuid,
+    name: &str,
+    phone: &domain::values::Phone,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET display_name = $2, phone = $3 WHERE account_id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(phone.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -125,6 +125,13 @@ pub enum Operation {
     /// The steps of a document's signing that bind a side: send with one's signature, sign, refuse, ask for
     /// or agree to an annulment. For a client, signing authority is checked besides (director or МЧД).
     SignDocuments(Uuid),
+    /// A company's conversation with the lessor (its thread and its requests' threads), read marks
+    /// included: `conversations`, `conversationMessages`, `markConversationRead`, `conversationMessageAdded`.
+    ReadConversation(Uuid),
+    /// Write in a company's conversation: `postMessage`.
+    WriteConversation(Uuid),
+    /// A staff member's own profile as clients see their manager: `updateStaffProfile`.
+    UpdateStaffProfile,
 }
 
 const STAFF: &[Role] = &[Role::Manager, Role::Accountant, Role::Auditor, Role::Admin];
@@ -195,6 +202,11 @@ impl Operation {
                 &[Role::Client, Role::Manager, Role::Admin]
             }
             Self::SignDocuments(_) => &[Role::Client, Role::Manager, Role::Accountant, Role::Admin],
+            Self::ReadConversation(_) => ALL,
+            Self::WriteConversation(_) => {
+                &[Role::Client, Role::Manager, Role::Accountant, Role::Admin]
+            }
+            Self::UpdateStaffProfile => STAFF,
         }
     }
 
@@ -209,6 +221,7 @@ impl Operation {
             | Self::GenerateDocuments(_)
             | Self::ExchangeDocuments(_)
             | Self::SignDocuments(_)
+            | Self::WriteConversation(_)
             | Self::ConnectEdo(_) => WORKING,
             Self::ManagePeople(_) | Self::ManagePowersOfAttorney(_) => &[CompanyRole::Director],
             _ => EVERY_PERSON,
@@ -243,7 +256,9 @@ impl Operation {
             | Self::ReadPeople(c)
             | Self::ManagePeople(c)
             | Self::ManagePowersOfAttorney(c)
-            | Self::SignDocuments(c) => Some(c),
+            | Self::SignDocuments(c)
+            | Self::ReadConversation(c)
+            | Self::WriteConversation(c) => Some(c),
             _ => None,
         }
     }
@@ -387,6 +402,12 @@ pub fn catalogue() -> Vec<(&'static str, Operation)> {
         ("registerCompany", Operation::RegisterCompany),
         ("changeCompanyRequisites", Operation::ChangeCompanyRequisites(c)),
         ("assignManager", Operation::AssignManager(c)),
+        ("updateStaffProfile", Operation::UpdateStaffProfile),
+        (
+            "conversations, conversationMessages, markConversationRead, conversationMessageAdded",
+            Operation::ReadConversation(c),
+        ),
+        ("postMessage", Operation::WriteConversation(c)),
         ("companyPeople, powersOfAttorney", Operation::ReadPeople(c)),
         (
             "inviteColleague, revokeInvitation, changeColleagueRole, removeColleague",

@@ -55,7 +55,7 @@ pub enum Command {
         /// Listen address (setting `listen`, `CABINET_LISTEN`).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// Load a demo company and the accounts admin@demo.local and client@demo.local.
+        /// Load a demo company and the accounts admin@demo.local, manager@demo.local and client@demo.local.
         #[arg(long)]
         demo: bool,
         /// Password of the demo accounts (better: `CABINET_DEMO_PASSWORD` or `CABINET_DEMO_PASSWORD_FILE`, which

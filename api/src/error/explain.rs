@@ -86,6 +86,36 @@ pub fn phrase(english: &str) -> Reason {
 /// code and the Russian text.
 const WORDING: &[(&str, &str, &str)] = &[
     (
+        "not an active staff account with the MANAGER or ADMIN role",
+        "NOT_A_MANAGER",
+        "это не действующая учётная запись сотрудника с ролью MANAGER или ADMIN",
+    ),
+    (
+        "the account's staff profile has none*",
+        "PROFILE_INCOMPLETE",
+        "в профиле сотрудника этого нет: укажите здесь или заполните профиль",
+    ),
+    (
+        "required without accountId",
+        "REQUIRED",
+        "обязательно, если не указана учётная запись менеджера",
+    ),
+    (
+        "not this thread's company",
+        "WRONG_COMPANY",
+        "это обсуждение другой компании",
+    ),
+    (
+        "a vehicle is insured under ОСАГО or КАСКО",
+        "OSAGO_OR_KASKO",
+        "транспортное средство страхуют по ОСАГО или КАСКО",
+    ),
+    (
+        "write something or attach a file",
+        "REQUIRED",
+        "напишите текст или приложите файл",
+    ),
+    (
         "a staff invitation offers a staff role*",
         "STAFF_ROLE",
         "сотрудника приглашают на роль сотрудника; клиентов приглашает их компания",
@@ -817,6 +847,11 @@ pub fn request(e: &RequestError) -> Reason {
             None,
             "для пролонгации нужны новый период и премия",
         ),
+        RequestError::PolicyTermsRequired => refusal(
+            "POLICY_REQUIRED",
+            None,
+            "для завершения заявки на страхование нужен оформленный полис",
+        ),
         RequestError::TooManyAttachments(n) => refusal(
             "TOO_MANY_FILES",
             Some(json!({ "max": n })),
@@ -923,6 +958,7 @@ mod tests {
             },
             RequestError::WrongStatus(domain::request::RequestStatus::Completed),
             RequestError::ProlongationTermsRequired,
+            RequestError::PolicyTermsRequired,
             RequestError::TooManyAttachments(20),
         ];
         for e in &request {

@@ -36,6 +36,7 @@ pub fn request(e: &RequestError) -> Option<&'static str> {
         RequestError::BadText { field, .. } => Some(field),
         RequestError::WrongStatus(_) => Some("requestId"),
         RequestError::ProlongationTermsRequired => Some("prolongation"),
+        RequestError::PolicyTermsRequired => Some("newPolicy"),
         RequestError::TooManyAttachments(_) => Some("file"),
         RequestError::AlreadySubmitted | RequestError::NotSubmitted => None,
     }

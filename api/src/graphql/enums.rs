@@ -179,6 +179,7 @@ stored_enum!(EntityType, "notifications.entity_type", "What a notification links
     News = "news", "A news item: `id` is its UUID.";
     Terms = "terms", "The terms of use: `id` is the version.";
     Edo = "edo", "The company's ЭДО connection: `id` is the company's UUID.";
+    Conversation = "conversation", "The company's conversation with the lessor: `id` is the company's UUID (its thread's id).";
 });
 
 stored_enum!(RequestChange, "request_history.change", "What changed a request.", {
@@ -210,6 +211,7 @@ graphql_enum!(RequestKind, dr::RequestKind, "The kind of a client request.", {
     AccountingDocuments => AccountingDocuments, "Accounting documents for a period by e-mail.";
     InsuranceProlongation => InsuranceProlongation, "Prolongation of a policy.";
     InsuranceTermsChange => InsuranceTermsChange, "Change of a policy's terms.";
+    VehicleInsurance => VehicleInsurance, "Insuring the contract's vehicle (ОСАГО/КАСКО) through the lessor: ends with a policy.";
     InsuredEvent => InsuredEvent, "An insured event.";
     Complaint => Complaint, "A complaint.";
     TechnicalSupport => TechnicalSupport, "Technical support.";

@@ -148,25 +148,59 @@ impl ChangeCompanyRequisitesInput {
     }
 }
 
-/// The responsible manager.
+/// The responsible manager: a staff account (`accountId`; its profile gives the name and phone, its login
+/// the e-mail, unless given here), or, for a manager without an account, a name, phone and e-mail.
 #[derive(Debug, Clone, InputObject)]
 pub struct AssignManagerInput {
     /// The company.
     pub company_id: Uuid,
-    /// Manager's full name.
-    pub name: String,
-    /// Manager's phone.
-    pub phone: String,
-    /// Manager's e-mail.
-    pub email: String,
+    /// The manager's staff account (MANAGER or ADMIN): their inbox gets the company's staff notifications
+    /// first.
+    pub account_id: Option<Uuid>,
+    /// Manager's full name (default: the account's profile).
+    pub name: Option<String>,
+    /// Manager's phone (default: the account's profile).
+    pub phone: Option<String>,
+    /// Manager's e-mail (default: the account's login).
+    pub email: Option<String>,
 }
 
 impl AssignManagerInput {
-    pub(crate) fn parse(&self) -> Result<ManagerDetails, ApiError> {
+    /// The details, completed from the staff account's profile when `accountId` is given (`profile`).
+    pub(crate) fn parse(
+        &self,
+        profile: Option<&crate::auth::accounts::StaffProfile>,
+    ) -> Result<ManagerDetails, ApiError> {
+        let missing = |field: &str| {
+            ApiError::validation(
+                field,
+                if self.account_id.is_some() {
+                    "the account's staff profile has none; give it here or in updateStaffProfile"
+                } else {
+                    "required without accountId"
+                },
+            )
+        };
+        let name = self
+            .name
+            .clone()
+            .or_else(|| profile.and_then(|p| p.display_name.clone()))
+            .ok_or_else(|| missing("input.name"))?;
+        let phone = self
+            .phone
+            .clone()
+            .or_else(|| profile.and_then(|p| p.phone.clone()))
+            .ok_or_else(|| missing("input.phone"))?;
+        let email = self
+            .email
+            .clone()
+            .or_else(|| profile.map(|p| p.email.clone()))
+            .ok_or_else(|| missing("input.email"))?;
         Ok(ManagerDetails {
-            name: self.name.clone(),
-            phone: parse_field("input.phone", Phone::parse(&self.phone))?,
-            email: parse_field("input.email", Email::parse(&self.email))?,
+            account_id: self.account_id,
+            name,
+            phone: parse_field("input.phone", Phone::parse(&phone))?,
+            email: parse_field("input.email", Email::parse(&email))?,
         })
     }
 }

@@ -26,8 +26,9 @@ use crate::auth::policy::{authorize, Operation};
 use crate::error::{policy_command_error, ApiError};
 
 /// What a policy insures against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
     /// ОСАГО.
     Osago,
@@ -40,7 +41,7 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
-    fn domain(self) -> dp::PolicyKind {
+    pub(crate) fn domain(self) -> dp::PolicyKind {
         match self {
             Self::Osago => dp::PolicyKind::Osago,
             Self::Kasko => dp::PolicyKind::Kasko,
@@ -68,6 +69,15 @@ pub enum PremiumPayer {
     Lessee,
     /// The lessor pays and re-bills the lessee (installments due are insurance debt).
     Lessor,
+}
+
+impl From<PremiumPayer> for dp::PremiumPayer {
+    fn from(p: PremiumPayer) -> Self {
+        match p {
+            PremiumPayer::Lessee => dp::PremiumPayer::Lessee,
+            PremiumPayer::Lessor => dp::PremiumPayer::Lessor,
+        }
+    }
 }
 
 /// Where a policy stands on the current business day.
@@ -614,10 +624,7 @@ impl InsuranceMutation {
             sum_insured: money("input.sumInsured", input.sum_insured)?,
             premium: money("input.premium", input.premium)?,
             installments: installments("input.installments", &input.installments)?,
-            payer: match input.payer {
-                PremiumPayer::Lessee => dp::PremiumPayer::Lessee,
-                PremiumPayer::Lessor => dp::PremiumPayer::Lessor,
-            },
+            payer: input.payer.into(),
             form: match &input.form {
                 Some(f) => {
                     Some(super::uploads::upload(ctx, "input.form", f, &actor.event_actor()).await?)

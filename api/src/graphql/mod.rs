@@ -9,6 +9,7 @@ mod audit;
 mod content;
 pub mod context;
 mod contracts;
+pub(crate) mod conversations;
 mod documents;
 mod enums;
 mod files;
@@ -40,6 +41,7 @@ pub use account::{AccountMutation, AccountQuery};
 pub use audit::AuditQuery;
 pub use content::{ContentMutation, ContentQuery};
 pub use contracts::{ContractMutation, ContractQuery};
+pub use conversations::{ConversationMutation, ConversationQuery};
 pub use documents::{DocumentMutation, DocumentQuery};
 pub use imports::{ImportMutation, ImportQuery};
 pub use insurance::{InsuranceMutation, InsuranceQuery};
@@ -64,6 +66,7 @@ pub struct QueryRoot(
     AuditQuery,
     ImportQuery,
     PeopleQuery,
+    ConversationQuery,
 );
 
 /// Every mutation.
@@ -79,6 +82,7 @@ pub struct MutationRoot(
     DocumentMutation,
     ImportMutation,
     PeopleMutation,
+    ConversationMutation,
 );
 
 use crate::app::App;

@@ -56,6 +56,26 @@ async fn company_command(
     company_payload(app, out).await
 }
 
+/// The staff account `account` as a manager: an active MANAGER or ADMIN.
+///
+/// # Errors
+/// VALIDATION on `input.accountId` otherwise.
+async fn manager_account(
+    ctx: &Context<'_>,
+    account: Uuid,
+) -> Result<crate::auth::accounts::StaffProfile, ApiError> {
+    let profile = crate::auth::accounts::staff_profile(&app(ctx).pool, account)
+        .await?
+        .filter(|p| p.active && p.roles.iter().any(|r| r == "MANAGER" || r == "ADMIN"))
+        .ok_or_else(|| {
+            ApiError::validation(
+                "input.accountId",
+                "not an active staff account with the MANAGER or ADMIN role",
+            )
+        })?;
+    Ok(profile)
+}
+
 #[Object]
 impl CoreMutation {
     /// Registers a lessee company (MANAGER, ADMIN). A second company with the same ИНН and КПП is refused.
@@ -112,12 +132,21 @@ impl CoreMutation {
         idempotency_key: Option<String>,
     ) -> Result<CompanyPayload> {
         let id = input.company_id;
+        allow(ctx, Operation::AssignManager(id))?;
+        let profile = match input.account_id {
+            Some(account) => Some(manager_account(ctx, account).await?),
+            None => None,
+        };
         Ok(company_command(
             ctx,
             Operation::AssignManager(id),
             id,
             idempotency_key,
-            || Ok(CompanyCommand::AssignManager(input.parse()?)),
+            || {
+                Ok(CompanyCommand::AssignManager(
+                    input.parse(profile.as_ref())?,
+                ))
+            },
         )
         .await?)
     }

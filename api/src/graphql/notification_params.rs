@@ -92,6 +92,20 @@ pub struct NotificationParams {
     pub signing_step: Option<SigningStep>,
     /// The terms of use's version (TERMS_CHANGED).
     pub version: Option<i32>,
+    /// The message (CONVERSATION_MESSAGE, CONVERSATION_MESSAGE_FROM_CLIENT).
+    pub message_id: Option<uuid::Uuid>,
+    /// How many files the message carries (conversation kinds).
+    pub files: Option<i32>,
+    /// The notification handed up (NOTIFICATION_ESCALATED; its other values are the original's).
+    pub escalated_from: Option<uuid::Uuid>,
+    /// The manager who left it unread (NOTIFICATION_ESCALATED).
+    pub manager_id: Option<uuid::Uuid>,
+    /// How long it waited, in minutes (NOTIFICATION_ESCALATED).
+    pub waited_minutes: Option<i32>,
+}
+
+fn uuid(p: &Value, key: &str) -> Option<uuid::Uuid> {
+    p.get(key)?.as_str()?.parse().ok()
 }
 
 fn text(p: &Value, key: &str) -> Option<String> {
@@ -145,6 +159,11 @@ impl NotificationParams {
             ends_on: date(p, "ends_on"),
             title: text(p, "title"),
             version: int(p, "version"),
+            message_id: uuid(p, "message"),
+            files: int(p, "files"),
+            escalated_from: uuid(p, "of"),
+            manager_id: uuid(p, "manager"),
+            waited_minutes: int(p, "waitedMinutes"),
             ..Default::default()
         };
         match entity_type {

@@ -40,6 +40,9 @@ graphql_enum!(NotificationKind, DomainKind, "What a notification is about.", {
     RequestEffectFailed => RequestEffectFailed, "Staff: a completed request's change was refused.";
     SignatureRequested => SignatureRequested, "The lessor took a signing step on a document: sent it to sign, received, signed, refused or annulled it (mailed by default).";
     DocumentFromClient => DocumentFromClient, "Staff: a client uploaded a document or took a signing step.";
+    ConversationMessage => ConversationMessage, "The lessor wrote in the company's conversation (mailed by default).";
+    ConversationMessageFromClient => ConversationMessageFromClient, "Staff: a client wrote in the company's conversation (the company's manager first; mailed by default).";
+    NotificationEscalated => NotificationEscalated, "Staff: a notification the company's manager left unread was handed to the back office (mailed by default).";
 });
 
 pub use super::enums::Language;

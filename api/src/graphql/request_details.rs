@@ -131,6 +131,17 @@ pub struct InsuranceTermsChangeDetails {
     pub description: String,
 }
 
+/// Insuring the contract's vehicle through the lessor (ОСАГО or КАСКО).
+#[derive(Debug, Clone, SimpleObject, Deserialize)]
+pub struct VehicleInsuranceDetails {
+    /// ОСАГО or КАСКО.
+    pub cover: super::insurance::PolicyKind,
+    /// The first day of cover wanted.
+    pub starts_on: Date,
+    /// Wishes (insurer, options, drivers).
+    pub wishes: Option<String>,
+}
+
 /// An insured event, recorded on the policy (its contact phone is kept there, not here).
 #[derive(Debug, Clone, SimpleObject, Deserialize)]
 pub struct InsuredEventDetails {
@@ -199,6 +210,8 @@ pub enum RequestDetails {
     InsuranceProlongation(InsuranceProlongationDetails),
     /// Change of insurance terms.
     InsuranceTermsChange(InsuranceTermsChangeDetails),
+    /// Insuring a vehicle.
+    VehicleInsurance(VehicleInsuranceDetails),
     /// Insured event.
     InsuredEvent(InsuredEventDetails),
     /// Complaint, support, consultation.
@@ -248,6 +261,7 @@ enum Stored {
     AccountingDocuments(AccountingDocumentsDetails),
     InsuranceProlongation(InsuranceProlongationDetails),
     InsuranceTermsChange(InsuranceTermsChangeDetails),
+    VehicleInsurance(VehicleInsuranceDetails),
     InsuredEvent(InsuredEventDetails),
     Complaint(MessageDetails),
     TechnicalSupport(MessageDetails),
@@ -292,6 +306,7 @@ impl RequestDetails {
             Stored::AccountingDocuments(d) => Self::AccountingDocuments(d),
             Stored::InsuranceProlongation(d) => Self::InsuranceProlongation(d),
             Stored::InsuranceTermsChange(d) => Self::InsuranceTermsChange(d),
+            Stored::VehicleInsurance(d) => Self::VehicleInsurance(d),
             Stored::InsuredEvent(d) => Self::InsuredEvent(d),
             Stored::Complaint(d) | Stored::TechnicalSupport(d) | Stored::Consultation(d) => {
                 Self::Message(d)

@@ -505,6 +505,17 @@ pub struct InsuranceTermsChangeInput {
     pub description: String,
 }
 
+/// Insuring the contract's vehicle through the lessor.
+#[derive(Debug, Clone, InputObject)]
+pub struct VehicleInsuranceInput {
+    /// OSAGO or KASKO.
+    pub cover: super::insurance::PolicyKind,
+    /// The first day of cover wanted (not before today).
+    pub starts_on: Date,
+    /// Wishes (insurer, options, drivers).
+    pub wishes: Option<String>,
+}
+
 /// An insured event.
 #[derive(Debug, Clone, InputObject)]
 pub struct InsuredEventInput {
@@ -574,6 +585,8 @@ pub enum RequestDetailsInput {
     InsuranceProlongation(InsuranceProlongationInput),
     /// Change of insurance terms.
     InsuranceTermsChange(InsuranceTermsChangeInput),
+    /// Insuring the contract's vehicle (ОСАГО/КАСКО); completed with the policy arranged.
+    VehicleInsurance(VehicleInsuranceInput),
     /// Insured event (recorded on the policy as well).
     InsuredEvent(InsuredEventInput),
     /// Complaint.
@@ -679,8 +692,33 @@ pub struct CompleteRequestInput {
     /// For a change of insurance terms: what the insurer agreed (applied to the policy with the request's
     /// description; absent: the description alone is recorded on the policy).
     pub terms_change: Option<TermsChangeInput>,
+    /// For a vehicle-insurance request: the policy arranged (required; issued on the request's contract
+    /// with the request's cover, `result` as its form).
+    pub new_policy: Option<NewPolicyInput>,
     /// The result document (multipart upload), when there is one.
     pub result: Option<Upload>,
+}
+
+/// The policy arranged on a vehicle-insurance request.
+#[derive(Debug, Clone, InputObject)]
+pub struct NewPolicyInput {
+    /// Insurance company.
+    pub insurer: String,
+    /// Policy number.
+    pub number: String,
+    /// First day of cover.
+    pub starts_on: Date,
+    /// Last day of cover.
+    pub ends_on: Date,
+    /// Sum insured.
+    pub sum_insured: Decimal,
+    /// Premium.
+    pub premium: Decimal,
+    /// Installments; none: all on the first day.
+    #[graphql(default)]
+    pub installments: Vec<InstallmentInput>,
+    /// Who pays the insurer.
+    pub payer: super::insurance::PremiumPayer,
 }
 
 /// What the insurer agreed on a change of terms.
@@ -718,6 +756,7 @@ impl RequestDetailsInput {
             Self::AccountingDocuments(_) => DomainKind::AccountingDocuments,
             Self::InsuranceProlongation(_) => DomainKind::InsuranceProlongation,
             Self::InsuranceTermsChange(_) => DomainKind::InsuranceTermsChange,
+            Self::VehicleInsurance(_) => DomainKind::VehicleInsurance,
             Self::InsuredEvent(_) => DomainKind::InsuredEvent,
             Self::Complaint(_) => DomainKind::Complaint,
             Self::TechnicalSupport(_) => DomainKind::TechnicalSupport,
@@ -811,6 +850,11 @@ impl RequestDetailsInput {
             Self::InsuranceTermsChange(x) => RequestDetails::InsuranceTermsChange {
                 policy_id: x.policy_id,
                 description: x.description,
+            },
+            Self::VehicleInsurance(x) => RequestDetails::VehicleInsurance {
+                cover: x.cover.domain(),
+                starts_on: x.starts_on.0,
+                wishes: x.wishes,
             },
             Self::InsuredEvent(x) => {
                 phone = Some(parse_field(
@@ -1246,6 +1290,19 @@ impl RequestMutation {
             }),
             None => None,
         };
+        let new_policy = match &input.new_policy {
+            Some(p) => Some(domain::request::NewPolicyTerms {
+                insurer: p.insurer.clone(),
+                number: p.number.clone(),
+                starts_on: p.starts_on.0,
+                ends_on: p.ends_on.0,
+                sum_insured: money("input.newPolicy.sumInsured", p.sum_insured)?,
+                premium: money("input.newPolicy.premium", p.premium)?,
+                installments: installments("input.newPolicy.installments", &p.installments)?,
+                payer: p.payer.into(),
+            }),
+            None => None,
+        };
         let result = match &input.result {
             Some(r) => {
                 Some(super::uploads::upload(ctx, "input.result", r, &actor.event_actor()).await?)
@@ -1264,6 +1321,7 @@ impl RequestMutation {
                 result,
                 prolongation,
                 terms_change,
+                new_policy,
             })),
         )
         .await?)

@@ -644,6 +644,76 @@ impl SubscriptionRoot {
         .await?)
     }
 
+    /// New messages in the conversation of `companyId` (its own thread and its requests' threads), as
+    /// `conversationMessages` shows them, in the order they were committed. Without `companyId`: a client's
+    /// companies; a staff member's, the companies they are the manager of (as each read finds them). With
+    /// `after` (a position), first everything after it.
+    async fn conversation_message_added(
+        &self,
+        ctx: &Context<'_>,
+        company_id: Option<Uuid>,
+        after: Option<Position>,
+    ) -> Result<impl Stream<Item = super::conversations::ConversationMessage>> {
+        use crate::app::conversations::{self as talk, Threads};
+        let (guard, actor) = match company_id {
+            Some(c) => Guard::new(ctx, Operation::ReadConversation(c))?,
+            None => Guard::new(ctx, Operation::Me)?,
+        };
+        let which = match company_id {
+            Some(c) => Threads::Of(c),
+            None if actor.is_staff() => Threads::ManagedBy(actor.account_id),
+            None => {
+                for c in actor.companies() {
+                    authorize(Some(actor), Operation::ReadConversation(c))?;
+                }
+                Threads::Companies(actor.companies())
+            }
+        };
+        let after = match after {
+            Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
+            None => None,
+        };
+        let (rx, head) = app(ctx).live.subscribe().await;
+        let pool = app(ctx).pool.clone();
+        let which = Arc::new(which);
+        let fetch: Fetch<Checkpoint, super::conversations::ConversationMessage> =
+            Box::new(move |cursor: Checkpoint, floor| {
+                let (pool, which) = (pool.clone(), which.clone());
+                Box::pin(async move {
+                    let companies = talk::companies(&pool, &which).await?;
+                    let rows = talk::since(
+                        &pool,
+                        &companies,
+                        (cursor.transaction_id, cursor.position),
+                        BATCH,
+                        floor,
+                    )
+                    .await?;
+                    let next = rows.last().map_or(cursor, |(t, m)| Checkpoint {
+                        transaction_id: *t,
+                        position: m.position,
+                    });
+                    let items = rows
+                        .into_iter()
+                        .map(|(_, m)| m.try_into())
+                        .collect::<Result<Vec<_>, ApiError>>()?;
+                    Ok((items, next))
+                })
+            });
+        Ok(follow(Follow {
+            rx,
+            cursor: after.unwrap_or(head),
+            pending: VecDeque::new(),
+            read_now: after.is_some(),
+            relevant: |w: &Wake, c| w.conversations.about(c),
+            company: company_id,
+            at_wake: |c| c,
+            fetch,
+            guard,
+            floor: 0,
+        }))
+    }
+
     /// `companyId`'s debt each time it changes. With `after`, the current debt first.
     async fn debt_changed(
         &self,

@@ -42,6 +42,9 @@ pub struct Manager {
     pub phone: String,
     /// E-mail.
     pub email: String,
+    /// The manager's staff account, when the manager is one: a message in the company's conversation
+    /// reaches them first.
+    pub account_id: Option<Uuid>,
 }
 
 /// A lessee company.
@@ -84,7 +87,12 @@ pub struct Company {
 impl From<CompanyView> for Company {
     fn from(v: CompanyView) -> Self {
         let manager = match (v.manager_name, v.manager_phone, v.manager_email) {
-            (Some(name), Some(phone), Some(email)) => Some(Manager { name, phone, email }),
+            (Some(name), Some(phone), Some(email)) => Some(Manager {
+                name,
+                phone,
+                email,
+                account_id: v.manager_account_id,
+            }),
             _ => None,
         };
         Self {

@@ -4,6 +4,10 @@
 //! - a partial early repayment → RecalculateSchedule on the Contract;
 //! - an early buyout → BuyOutEarly on the Contract (on the desired date);
 //! - an insurance prolongation → ProlongPolicy with the terms staff completed it with;
+//! - a change of insurance terms → ChangePolicyTerms; insuring a vehicle → IssuePolicy (one per request);
+//! - an ЭДО connection → roaming through the client's operator is requested and activated on the company's
+//!   EdoConnection; through the lessor's operator the client's own acts (questionnaire, offer) must be in
+//!   place and staff confirm with the assigned id, so the effect records where the connection stands;
 //! - an account deletion → the accounts rules (refused while obligations remain);
 //! - a certificate or accounting documents → the documents are generated, stored, recorded as Documents of
 //!   the request, and mailed (attached) to the e-mail the request gave.
@@ -176,6 +180,45 @@ impl RequestEffects {
                         .await,
                     "the policy's terms were changed".into(),
                 )?
+            }
+            RequestDetails::VehicleInsurance { cover, .. } => match request.new_policy() {
+                None => Err("the completion carries no policy".to_owned()),
+                Some((p, form)) => {
+                    // One policy per request, whatever happens to the first attempt: its id is the
+                    // request's.
+                    let policy = Uuid::new_v5(&id, b"vehicle-insurance-policy");
+                    outcome(
+                        self.app
+                            .policies
+                            .execute(
+                                &policy.to_string(),
+                                PolicyCommand::IssuePolicy(Box::new(domain::policy::PolicyTerms {
+                                    policy_id: policy,
+                                    contract_id: contract.unwrap_or_default(),
+                                    insurer: p.insurer.clone(),
+                                    kind: cover,
+                                    number: p.number.clone(),
+                                    starts_on: p.starts_on,
+                                    ends_on: p.ends_on,
+                                    sum_insured: p.sum_insured,
+                                    premium: p.premium,
+                                    installments: p.installments.clone(),
+                                    payer: p.payer,
+                                    form: form.cloned(),
+                                })),
+                                &meta,
+                            )
+                            .await,
+                        format!("policy {} was issued ({policy})", p.number),
+                    )?
+                }
+            },
+            RequestDetails::EdoConnection {
+                participant_id,
+                roaming,
+            } => {
+                self.edo_connection(company, participant_id, roaming, &meta)
+                    .await?
             }
             RequestDetails::AccountDeletion { .. } => self.delete_account(&request).await?,
             RequestDetails::LoginEmailChange { new_email } => {
@@ -418,6 +461,77 @@ impl RequestEffects {
             detail.push_str(&format!(" ({})", notes.join("; ")));
         }
         Ok(Ok(detail))
+    }
+
+    /// A completed ЭДО connection request drives the company's EdoConnection: roaming (the client's own
+    /// request, made by filing this one) is requested and activated; a connection through the lessor's
+    /// operator needs the client's questionnaire and accepted offer and the id the operator assigned, so a
+    /// connection not yet made is refused with what is missing.
+    async fn edo_connection(
+        &self,
+        company: Uuid,
+        participant: Option<domain::values::EdoParticipantId>,
+        roaming: bool,
+        meta: &CommandMeta,
+    ) -> Result<Result<String, String>, ProjectionError> {
+        use domain::edo::{EdoCommand, EdoStatus as S};
+        let id = company.to_string();
+        let connection = self
+            .app
+            .edo
+            .load(&id)
+            .await
+            .map_err(|e| store_error("loading an ЭДО connection", e))?;
+        let confirm = |meta: CommandMeta| async move {
+            outcome(
+                self.app
+                    .edo
+                    .execute(
+                        &id,
+                        EdoCommand::Confirm {
+                            participant_id: None,
+                        },
+                        &meta,
+                    )
+                    .await,
+                "roaming through the client's operator is active".to_owned(),
+            )
+        };
+        let step = |suffix: &str| {
+            let mut m = meta.clone();
+            m.idempotency_key = m.idempotency_key.map(|k| format!("{k}:{suffix}"));
+            m
+        };
+        Ok(match (connection.status(), roaming, participant) {
+            (S::Connected | S::RoamingActive, ..) => {
+                Ok(format!("the company is connected ({})", connection.status().as_str()))
+            }
+            (S::NotConnected | S::Rejected, true, Some(participant_id)) => {
+                let requested = outcome(
+                    self.app
+                        .edo
+                        .execute(
+                            &company.to_string(),
+                            EdoCommand::RequestRoaming {
+                                company_id: company,
+                                participant_id,
+                            },
+                            &step("roaming"),
+                        )
+                        .await,
+                    String::new(),
+                )?;
+                match requested {
+                    Ok(_) => confirm(step("confirm")).await?,
+                    Err(e) => Err(e),
+                }
+            }
+            (S::RoamingRequested, true, _) => confirm(step("confirm")).await?,
+            (status, _, _) => Err(format!(
+                "the connection through the lessor's operator is {}: the client files the questionnaire and                  accepts the offer in the ЭДО section, and staff confirm it there with the id the operator                  assigned",
+                status.as_str()
+            )),
+        })
     }
 
     async fn delete_account(

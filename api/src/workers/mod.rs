@@ -10,6 +10,8 @@
 //! - [`posting`]: matched bank payments posted to their contracts and policies;
 //! - [`outbox`]: delivering queued mail;
 //! - [`clock`]: the midnight clock;
+//! - `staff-routing`: staff notifications a company's manager left unread handed to the back office
+//!   ([`crate::app::notifications::escalate`]);
 //! - [`watch`]: how far each worker is behind, in `/metrics` and the log.
 //!
 //! Every worker recovers by itself: any error ends its run (closing the connection that held its
@@ -34,6 +36,9 @@ use projections::engine::runner::CatchUp;
 
 use crate::app::App;
 use crate::config::{ClockMode, Settings};
+
+/// How often unread staff notifications are looked at for escalation.
+const ROUTING_EVERY: Duration = Duration::from_secs(30);
 
 /// The process managers, in the order `projections status` lists them.
 pub fn process_managers(app: &App) -> Vec<Arc<dyn ProcessManager>> {
@@ -155,6 +160,33 @@ pub fn start(
                     app.destroy_due_personal_data().await?;
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                        _ = stop.changed() => return Ok::<(), anyhow::Error>(()),
+                    }
+                }
+            }
+        },
+    ));
+    // Staff notifications a company's manager left unread past `manager_first_minutes` go to the back
+    // office (several nodes may look at once: an inbox ignores a look it has already had).
+    let app_for_routing = app.clone();
+    tasks.push(spawn_restarting(
+        "staff-routing",
+        restart_max,
+        shutdown.clone(),
+        move |mut stop| {
+            let app = app_for_routing.clone();
+            async move {
+                loop {
+                    let cutoff = chrono::Utc::now()
+                        - chrono::Duration::minutes(i64::from(app.manager_first_minutes));
+                    let n = crate::app::notifications::escalate(&app, cutoff)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("escalating: {}", e.message()))?;
+                    if n > 0 {
+                        tracing::info!(notifications = n, "escalated to the back office");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(ROUTING_EVERY) => {}
                         _ = stop.changed() => return Ok::<(), anyhow::Error>(()),
                     }
                 }

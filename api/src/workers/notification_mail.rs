@@ -38,6 +38,7 @@ struct ToMail {
     title_en: String,
     text_en: String,
     position: i64,
+    recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[async_trait]
@@ -82,7 +83,8 @@ impl ProcessManager for NotificationMail {
             })
             .collect();
         let rows: Vec<ToMail> = sqlx::query_as(
-            "SELECT n.kind, n.company_id, n.audience, n.title_ru, n.text_ru, n.title_en, n.text_en, n.position \
+            "SELECT n.kind, n.company_id, n.audience, n.title_ru, n.text_ru, n.title_en, n.text_en, n.position, \
+               n.recorded_at \
              FROM notifications n \
              WHERE (n.transaction_id, n.position) >= ($1::bigint::text::xid8, $2) \
                AND (n.transaction_id, n.position) <= ($3::bigint::text::xid8, $4) \
@@ -94,6 +96,7 @@ impl ProcessManager for NotificationMail {
         .bind(last.position)
         .fetch_all(&mut *conn)
         .await?;
+        let reaches = crate::app::notifications::reaches_staff("a.account_id");
         for n in rows {
             // A kind this code does not know is a disagreement between the read model and the code: the
             // batch fails (and is retried after a fix) rather than silently mailing nothing.
@@ -103,21 +106,23 @@ impl ProcessManager for NotificationMail {
                     n.position, n.kind
                 ))
             })?;
-            let recipients: Vec<(String, String)> = sqlx::query_as(
-                "SELECT a.email, a.locale FROM accounts a \
+            let recipients: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT a.email, a.locale FROM accounts a, (SELECT $2::uuid AS company_id, $3::text AS kind, \
+                   $5::timestamptz AS recorded_at) n \
                  WHERE a.blocked_at IS NULL AND a.deleted_at IS NULL \
                    AND CASE WHEN $1 = 'client' \
                        THEN 'CLIENT' = ANY(a.roles) AND ($2::uuid IS NULL OR EXISTS \
                             (SELECT 1 FROM account_companies l WHERE l.account_id = a.account_id AND l.company_id = $2)) \
-                       ELSE a.roles && ARRAY['MANAGER', 'ACCOUNTANT', 'ADMIN'] END \
+                       ELSE a.roles && ARRAY['MANAGER', 'ACCOUNTANT', 'ADMIN'] AND {reaches} END \
                    AND coalesce((SELECT p.email FROM notification_preferences p \
                                  WHERE p.account_id = a.account_id AND p.kind = $3), $4) \
-                 ORDER BY a.account_id",
-            )
+                 ORDER BY a.account_id"
+            ))
             .bind(&n.audience)
             .bind(n.company_id)
             .bind(kind.as_str())
             .bind(kind.email_by_default())
+            .bind(n.recorded_at)
             .fetch_all(&mut *conn)
             .await?;
             for (email, locale) in recipients {

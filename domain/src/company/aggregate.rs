@@ -35,6 +35,9 @@ pub struct Registered {
     /// Powers of attorney ever registered: number and whether revoked.
     #[serde(default)]
     powers: Vec<(Uuid, bool)>,
+    /// The manager's staff account.
+    #[serde(default)]
+    manager_account: Option<Uuid>,
 }
 
 /// A lessee company. `Default` is "not yet registered".
@@ -202,10 +205,17 @@ impl Company {
             Personal::new(m.phone),
             Personal::new(m.email),
         );
-        if s.manager.as_ref() == Some(&(name.clone(), phone.clone(), email.clone())) {
+        if s.manager.as_ref() == Some(&(name.clone(), phone.clone(), email.clone()))
+            && s.manager_account == m.account_id
+        {
             return Ok(None);
         }
-        Ok(Some(CompanyEvent::ManagerAssigned { name, phone, email }))
+        Ok(Some(CompanyEvent::ManagerAssigned {
+            name,
+            phone,
+            email,
+            account_id: m.account_id,
+        }))
     }
 
     fn register_power(
@@ -322,6 +332,7 @@ impl Aggregate for Company {
                     contact_phone,
                     manager: None,
                     powers: Vec::new(),
+                    manager_account: None,
                 })
             }
             CompanyEvent::CompanyRequisitesChanged {
@@ -345,9 +356,15 @@ impl Aggregate for Company {
                     s.contact_phone = contact_phone;
                 }
             }
-            CompanyEvent::ManagerAssigned { name, phone, email } => {
+            CompanyEvent::ManagerAssigned {
+                name,
+                phone,
+                email,
+                account_id,
+            } => {
                 if let Some(s) = self.state.as_mut() {
                     s.manager = Some((name, phone, email));
+                    s.manager_account = account_id;
                 }
             }
             CompanyEvent::PowerOfAttorneyRegistered { power } => {
@@ -613,6 +630,7 @@ mod tests {
     #[tokio::test]
     async fn assigning_a_manager_records_it_once() {
         let m = ManagerDetails {
+            account_id: Some(Uuid::from_u128(0x77)),
             name: "Петров Пётр".into(),
             phone: Phone::parse("+7 495 111-22-33").unwrap(),
             email: Email::parse("petrov@lessor.ru").unwrap(),
@@ -621,6 +639,7 @@ mod tests {
             name: Personal::new(m.name.clone()),
             phone: Personal::new(m.phone.clone()),
             email: Personal::new(m.email.clone()),
+            account_id: m.account_id,
         };
         TestFramework::<Company>::with(services(vec![]))
             .given(vec![registered(&profile())])

@@ -66,6 +66,7 @@ impl RequestKind {
                 | Self::RequisitesChange
                 | Self::InsuranceProlongation
                 | Self::InsuranceTermsChange
+                | Self::VehicleInsurance
         )
     }
 }

@@ -56,6 +56,9 @@ pub struct RequisitesChange {
 /// The lessor's manager responsible for the company.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManagerDetails {
+    /// The manager's staff account, whose inbox gets the company's staff notifications first (None: a
+    /// name and a phone only, as before issue 26).
+    pub account_id: Option<Uuid>,
     /// Full name.
     pub name: String,
     /// Work phone.

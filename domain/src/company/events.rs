@@ -86,6 +86,9 @@ pub enum CompanyEvent {
         phone: Personal<Phone, Manager>,
         /// E-mail (personal).
         email: Personal<Email, Manager>,
+        /// The manager's staff account (issue 26; absent: not an account).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account_id: Option<uuid::Uuid>,
     },
     /// The company registered a power of attorney (МЧД) for one of its people.
     PowerOfAttorneyRegistered {

@@ -26,6 +26,10 @@ struct State {
     prolongation: Option<super::ProlongationTerms>,
     #[serde(default)]
     terms_change: Option<super::TermsChangeTerms>,
+    #[serde(default)]
+    new_policy: Option<super::NewPolicyTerms>,
+    #[serde(default)]
+    result: Option<crate::values::FileRef>,
 }
 
 /// A client request. `Default` is "not yet submitted".
@@ -80,6 +84,13 @@ impl ClientRequest {
     /// What staff completed a change of insurance terms with.
     pub fn terms_change(&self) -> Option<&super::TermsChangeTerms> {
         self.state.as_ref().and_then(|s| s.terms_change.as_ref())
+    }
+
+    /// The policy staff arranged on a vehicle-insurance request, with the completion's result file (its form).
+    pub fn new_policy(&self) -> Option<(&super::NewPolicyTerms, Option<&crate::values::FileRef>)> {
+        self.state
+            .as_ref()
+            .and_then(|s| s.new_policy.as_ref().map(|p| (p, s.result.as_ref())))
     }
 
     /// The prolongation terms staff completed an insurance prolongation with.
@@ -178,11 +189,16 @@ impl ClientRequest {
                     result,
                     prolongation,
                     terms_change,
+                    new_policy,
                 } = *c;
                 let is_prolongation = s.details.kind() == RequestKind::InsuranceProlongation;
                 let is_terms_change = s.details.kind() == RequestKind::InsuranceTermsChange;
+                let is_vehicle_insurance = s.details.kind() == RequestKind::VehicleInsurance;
                 if is_prolongation && prolongation.is_none() {
                     return Err(RequestError::ProlongationTermsRequired);
+                }
+                if is_vehicle_insurance && new_policy.is_none() {
+                    return Err(RequestError::PolicyTermsRequired);
                 }
                 let note = match note.as_deref().map(str::trim) {
                     None | Some("") => None,
@@ -194,6 +210,7 @@ impl ClientRequest {
                     result,
                     prolongation: prolongation.filter(|_| is_prolongation),
                     terms_change: terms_change.filter(|_| is_terms_change),
+                    new_policy: new_policy.filter(|_| is_vehicle_insurance),
                 }]
             }
             RequestCommand::Reject { reason } => {
@@ -269,6 +286,8 @@ impl Aggregate for ClientRequest {
                 completed_on: None,
                 prolongation: None,
                 terms_change: None,
+                new_policy: None,
+                result: None,
             });
             return;
         }
@@ -286,12 +305,16 @@ impl Aggregate for ClientRequest {
                 completed_on,
                 prolongation,
                 terms_change,
+                new_policy,
+                result,
                 ..
             } => {
                 s.status = RequestStatus::Completed;
                 s.completed_on = Some(completed_on);
                 s.prolongation = prolongation;
                 s.terms_change = terms_change;
+                s.new_policy = new_policy;
+                s.result = result;
             }
             RequestEvent::RequestRejected { .. } => s.status = RequestStatus::Rejected,
             RequestEvent::RequestWithdrawn { .. } => s.status = RequestStatus::Withdrawn,

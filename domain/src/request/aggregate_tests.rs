@@ -5,8 +5,8 @@ use cqrs_es::test::TestFramework;
 use super::*;
 use crate::company::RequisitesChange;
 use crate::request::{
-    AccountingDocument, CertificateKind, Delivery, Driver, Party, ProlongationTerms,
-    TermsChangeTerms, VehicleDocument,
+    AccountingDocument, CertificateKind, Delivery, Driver, NewPolicyTerms, Party,
+    ProlongationTerms, TermsChangeTerms, VehicleDocument,
 };
 use crate::schedule::RecalculationMode;
 use crate::testing::{d, m};
@@ -77,6 +77,11 @@ fn valid_details() -> Vec<RequestDetails> {
         RequestDetails::InsuranceTermsChange {
             policy_id: POLICY,
             description: "добавить водителя".into(),
+        },
+        RequestDetails::VehicleInsurance {
+            cover: crate::policy::PolicyKind::Kasko,
+            starts_on: d(TODAY),
+            wishes: None,
         },
         RequestDetails::InsuredEvent {
             policy_id: POLICY,
@@ -366,6 +371,7 @@ fn the_whole_workflow_runs_from_submission_through_a_question_to_completion() {
             result: None,
             prolongation: None,
             terms_change: None,
+            new_policy: None,
         })))
         .then_expect_events(vec![RequestEvent::RequestCompleted {
             completed_on: d("2026-05-06"),
@@ -373,6 +379,7 @@ fn the_whole_workflow_runs_from_submission_through_a_question_to_completion() {
             result: None,
             prolongation: None,
             terms_change: None,
+            new_policy: None,
         }]);
 }
 
@@ -386,6 +393,7 @@ fn a_request_is_completed_only_from_review_and_nothing_happens_after_it_closes()
             result: None,
             prolongation: None,
             terms_change: None,
+            new_policy: None,
         })))
         .then_expect_error(RequestError::WrongStatus(RequestStatus::Submitted));
     for closed in [
@@ -431,6 +439,7 @@ fn the_client_may_withdraw_until_completion_and_a_rejection_needs_a_reason() {
                 result: None,
                 prolongation: None,
                 terms_change: None,
+                new_policy: None,
             },
         ])
         .when(RequestCommand::Withdraw { reason: None })
@@ -461,6 +470,7 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
             result: None,
             prolongation: None,
             terms_change: None,
+            new_policy: None,
         })))
         .then_expect_error(RequestError::ProlongationTermsRequired);
     let completed = RequestEvent::RequestCompleted {
@@ -474,6 +484,7 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
             number: None,
         }),
         terms_change: None,
+        new_policy: None,
     };
     let given = vec![
         submitted(prolongation),
@@ -558,6 +569,7 @@ fn a_change_of_insurance_terms_completes_with_what_the_insurer_agreed_and_other_
             result: None,
             prolongation: None,
             terms_change: terms,
+            new_policy: None,
         }))
     };
     framework()
@@ -572,6 +584,7 @@ fn a_change_of_insurance_terms_completes_with_what_the_insurer_agreed_and_other_
             result: None,
             prolongation: None,
             terms_change: Some(agreed.clone()),
+            new_policy: None,
         }]);
     framework()
         .given(vec![
@@ -585,6 +598,86 @@ fn a_change_of_insurance_terms_completes_with_what_the_insurer_agreed_and_other_
             result: None,
             prolongation: None,
             terms_change: None,
+            new_policy: None,
         }]);
     assert!(RequestKind::InsuranceTermsChange.has_effect());
+}
+
+#[test]
+fn a_vehicle_is_insured_under_osago_or_kasko_from_today_and_completed_with_the_policy_arranged() {
+    use crate::policy::{PolicyKind, PremiumPayer};
+    let insure = |cover, starts_on: &str| RequestDetails::VehicleInsurance {
+        cover,
+        starts_on: d(starts_on),
+        wishes: Some("  без франшизы ".into()),
+    };
+    // Property insurance is not a vehicle's; a start in the past is refused.
+    for (details, field) in [
+        (insure(PolicyKind::Property, TODAY), "cover"),
+        (insure(PolicyKind::Kasko, "2026-01-01"), "startsOn"),
+    ] {
+        let r = details.validate(d(TODAY));
+        assert!(
+            matches!(&r, Err(RequestError::Detail { field: f, .. }) if *f == field),
+            "{r:?}"
+        );
+    }
+    let details = insure(PolicyKind::Osago, TODAY).validate(d(TODAY)).unwrap();
+    assert!(
+        matches!(&details, RequestDetails::VehicleInsurance { wishes: Some(w), .. } if w == "без франшизы")
+    );
+    assert!(RequestKind::VehicleInsurance.needs_contract());
+    assert!(RequestKind::VehicleInsurance.has_effect());
+    assert!(RequestKind::VehicleInsurance.commits_company());
+    let policy = NewPolicyTerms {
+        insurer: "АО «АльфаСтрахование»".into(),
+        number: "ХХХ 0123456789".into(),
+        starts_on: d(TODAY),
+        ends_on: d("2027-04-30"),
+        sum_insured: m("400000"),
+        premium: m("9800"),
+        installments: vec![],
+        payer: PremiumPayer::Lessor,
+    };
+    let complete = |new_policy: Option<NewPolicyTerms>| {
+        RequestCommand::Complete(Box::new(Completion {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: None,
+            new_policy,
+        }))
+    };
+    let given = vec![submitted(details), RequestEvent::RequestTakenIntoReview];
+    framework()
+        .given(given.clone())
+        .when(complete(None))
+        .then_expect_error(RequestError::PolicyTermsRequired);
+    framework()
+        .given(given)
+        .when(complete(Some(policy.clone())))
+        .then_expect_events(vec![RequestEvent::RequestCompleted {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: None,
+            new_policy: Some(policy.clone()),
+        }]);
+    // Another kind drops a policy given by mistake.
+    framework()
+        .given(vec![
+            submitted(complaint()),
+            RequestEvent::RequestTakenIntoReview,
+        ])
+        .when(complete(Some(policy)))
+        .then_expect_events(vec![RequestEvent::RequestCompleted {
+            completed_on: d(TODAY),
+            note: None,
+            result: None,
+            prolongation: None,
+            terms_change: None,
+            new_policy: None,
+        }]);
 }

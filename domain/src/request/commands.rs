@@ -40,6 +40,8 @@ pub struct Completion {
     pub prolongation: Option<ProlongationTerms>,
     /// For a change of insurance terms: what the insurer agreed (the description is the request's).
     pub terms_change: Option<super::TermsChangeTerms>,
+    /// For a vehicle-insurance request: the policy arranged.
+    pub new_policy: Option<super::NewPolicyTerms>,
 }
 
 /// A command to a request.

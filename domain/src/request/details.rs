@@ -152,6 +152,15 @@ pub enum RequestDetails {
         /// What should change.
         description: String,
     },
+    /// Insure the contract's vehicle (ОСАГО or КАСКО) through the lessor: ends with a policy.
+    VehicleInsurance {
+        /// ОСАГО or КАСКО.
+        cover: crate::policy::PolicyKind,
+        /// The first day of cover wanted.
+        starts_on: NaiveDate,
+        /// Wishes (insurer, options, drivers).
+        wishes: Option<String>,
+    },
     /// An insured event, reported on the policy; the request tracks its handling.
     InsuredEvent {
         /// The policy.
@@ -227,6 +236,8 @@ pub enum RequestKind {
     InsuranceProlongation,
     /// Change of insurance terms.
     InsuranceTermsChange,
+    /// Insuring a vehicle (ОСАГО/КАСКО).
+    VehicleInsurance,
     /// Insured event.
     InsuredEvent,
     /// Complaint.
@@ -245,7 +256,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// Every kind.
-    pub const ALL: [RequestKind; 16] = [
+    pub const ALL: [RequestKind; 17] = [
         Self::VehiclePassport,
         Self::TravelAbroad,
         Self::EarlyBuyout,
@@ -255,6 +266,7 @@ impl RequestKind {
         Self::AccountingDocuments,
         Self::InsuranceProlongation,
         Self::InsuranceTermsChange,
+        Self::VehicleInsurance,
         Self::InsuredEvent,
         Self::Complaint,
         Self::TechnicalSupport,
@@ -276,6 +288,7 @@ impl RequestKind {
             Self::AccountingDocuments => "accounting_documents",
             Self::InsuranceProlongation => "insurance_prolongation",
             Self::InsuranceTermsChange => "insurance_terms_change",
+            Self::VehicleInsurance => "vehicle_insurance",
             Self::InsuredEvent => "insured_event",
             Self::Complaint => "complaint",
             Self::TechnicalSupport => "technical_support",
@@ -305,6 +318,7 @@ impl RequestKind {
                 | Self::AccountingDocuments
                 | Self::InsuranceProlongation
                 | Self::InsuranceTermsChange
+                | Self::VehicleInsurance
                 | Self::InsuredEvent
         )
     }
@@ -318,6 +332,8 @@ impl RequestKind {
                 | Self::RequisitesChange
                 | Self::InsuranceProlongation
                 | Self::InsuranceTermsChange
+                | Self::VehicleInsurance
+                | Self::EdoConnection
                 | Self::LoginEmailChange
                 | Self::AccountDeletion
                 | Self::Certificate
@@ -361,6 +377,7 @@ impl RequestDetails {
             Self::AccountingDocuments { .. } => RequestKind::AccountingDocuments,
             Self::InsuranceProlongation { .. } => RequestKind::InsuranceProlongation,
             Self::InsuranceTermsChange { .. } => RequestKind::InsuranceTermsChange,
+            Self::VehicleInsurance { .. } => RequestKind::VehicleInsurance,
             Self::InsuredEvent { .. } => RequestKind::InsuredEvent,
             Self::Complaint { .. } => RequestKind::Complaint,
             Self::TechnicalSupport { .. } => RequestKind::TechnicalSupport,
@@ -567,6 +584,25 @@ impl RequestDetails {
                 policy_id,
                 description: text("description", &description, 2000)?,
             },
+            Self::VehicleInsurance {
+                cover,
+                starts_on,
+                wishes,
+            } => {
+                use crate::policy::PolicyKind;
+                if !matches!(cover, PolicyKind::Osago | PolicyKind::Kasko) {
+                    return Err(RequestError::detail(
+                        "cover",
+                        "a vehicle is insured under ОСАГО or КАСКО",
+                    ));
+                }
+                not_before_today("startsOn", starts_on)?;
+                Self::VehicleInsurance {
+                    cover,
+                    starts_on,
+                    wishes: optional_text("wishes", wishes, 2000)?,
+                }
+            }
             Self::InsuredEvent {
                 policy_id,
                 event_id,

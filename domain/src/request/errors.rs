@@ -39,6 +39,9 @@ pub enum RequestError {
     /// Completing an insurance prolongation needs the new period and premium.
     #[error("completing an insurance prolongation needs the new period and premium")]
     ProlongationTermsRequired,
+    /// Completing a vehicle-insurance request needs the policy arranged.
+    #[error("completing a vehicle-insurance request needs the policy arranged")]
+    PolicyTermsRequired,
     /// Too many attachments on one request.
     #[error("a request holds at most {0} attachments")]
     TooManyAttachments(usize),

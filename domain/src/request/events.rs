@@ -34,6 +34,28 @@ pub struct TermsChangeTerms {
     pub additional_premium: Option<(NaiveDate, Money)>,
 }
 
+/// The policy staff arranged on a completed vehicle-insurance request: issued on the request's contract with
+/// the request's kind (ОСАГО/КАСКО), the completion's result file as its form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPolicyTerms {
+    /// Insurance company.
+    pub insurer: String,
+    /// Policy number.
+    pub number: String,
+    /// First day of cover.
+    pub starts_on: NaiveDate,
+    /// Last day of cover.
+    pub ends_on: NaiveDate,
+    /// Sum insured.
+    pub sum_insured: Money,
+    /// Premium.
+    pub premium: Money,
+    /// Installments (due date, amount); empty: all on the first day.
+    pub installments: Vec<(NaiveDate, Money)>,
+    /// Who pays the insurer.
+    pub payer: crate::policy::PremiumPayer,
+}
+
 /// What happened to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RequestEvent {
@@ -95,6 +117,9 @@ pub enum RequestEvent {
         /// (issue 26; absent: none, and for other kinds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         terms_change: Option<TermsChangeTerms>,
+        /// For a vehicle-insurance request: the policy arranged (issue 26; absent for other kinds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_policy: Option<NewPolicyTerms>,
     },
     /// Staff rejected it.
     RequestRejected {

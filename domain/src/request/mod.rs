@@ -24,5 +24,5 @@ pub use details::{
     VehicleDocument,
 };
 pub use errors::RequestError;
-pub use events::{ProlongationTerms, RequestEvent, TermsChangeTerms};
+pub use events::{NewPolicyTerms, ProlongationTerms, RequestEvent, TermsChangeTerms};
 pub use status::{Party, RequestStatus};

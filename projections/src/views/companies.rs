@@ -130,6 +130,8 @@ fn fold(
                     manager_name: None,
                     manager_phone: None,
                     manager_email: None,
+                    manager_account_id: None,
+                    manager_since: None,
                     registered_at: e.recorded_at,
                     registered_position: e.position,
                     updated_at: e.recorded_at,
@@ -164,10 +166,19 @@ fn fold(
             r.updated_at = e.recorded_at;
             r.last_position = e.position;
         }
-        CompanyEvent::ManagerAssigned { name, phone, email } => {
+        CompanyEvent::ManagerAssigned {
+            name,
+            phone,
+            email,
+            account_id,
+        } => {
             let Some(r) = rows.get_mut(&id) else {
                 return false;
             };
+            if r.manager_account_id != account_id {
+                r.manager_since = account_id.map(|_| e.recorded_at);
+            }
+            r.manager_account_id = account_id;
             r.manager_name = name.into_inner();
             r.manager_phone = phone.get().map(|v| v.as_str().to_owned());
             r.manager_email = email.get().map(|v| v.as_str().to_owned());
@@ -314,12 +325,14 @@ pub async fn powers_of_attorney(
 const UPSERT: &str = "INSERT INTO companies_view SELECT * FROM jsonb_populate_recordset(NULL::companies_view, $1) \
     ON CONFLICT (company_id) DO UPDATE SET (kind, inn, kpp, ogrn, full_name, short_name, legal_address, \
     postal_address, bank_name, bik, correspondent_account, settlement_account, contact_email, contact_phone, \
-    manager_name, manager_phone, manager_email, registered_at, registered_position, updated_at, last_position) = \
+    manager_name, manager_phone, manager_email, registered_at, registered_position, updated_at, last_position, \
+    manager_account_id, manager_since) = \
     (EXCLUDED.kind, EXCLUDED.inn, EXCLUDED.kpp, EXCLUDED.ogrn, EXCLUDED.full_name, EXCLUDED.short_name, \
     EXCLUDED.legal_address, EXCLUDED.postal_address, EXCLUDED.bank_name, EXCLUDED.bik, \
     EXCLUDED.correspondent_account, EXCLUDED.settlement_account, EXCLUDED.contact_email, EXCLUDED.contact_phone, \
     EXCLUDED.manager_name, EXCLUDED.manager_phone, EXCLUDED.manager_email, EXCLUDED.registered_at, \
-    EXCLUDED.registered_position, EXCLUDED.updated_at, EXCLUDED.last_position)";
+    EXCLUDED.registered_position, EXCLUDED.updated_at, EXCLUDED.last_position, EXCLUDED.manager_account_id, \
+    EXCLUDED.manager_since)";
 
 /// A row of `companies_view`.
 #[derive(Debug, Clone, PartialEq, FromRow, Serialize)]
@@ -368,11 +381,16 @@ pub struct CompanyView {
     pub updated_at: DateTime<Utc>,
     /// Position of the last event applied.
     pub last_position: i64,
+    /// The manager's staff account (None: none assigned, or a name and phone only).
+    pub manager_account_id: Option<Uuid>,
+    /// When that account became the manager.
+    pub manager_since: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "company_id, kind, inn, kpp, ogrn, full_name, short_name, legal_address, postal_address, \
     bank_name, bik, correspondent_account, settlement_account, contact_email, contact_phone, manager_name, \
-    manager_phone, manager_email, registered_at, registered_position, updated_at, last_position";
+    manager_phone, manager_email, registered_at, registered_position, updated_at, last_position, \
+    manager_account_id, manager_since";
 
 /// Loads one company.
 ///

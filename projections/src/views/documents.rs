@@ -104,7 +104,7 @@ impl ReadModel for DocumentsProjection {
     }
 
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
-        Some(&["Policy", "ClientRequest", "Document"])
+        Some(&["Policy", "ClientRequest", "Document", "Conversation"])
     }
 
     async fn apply(&self, conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
@@ -112,6 +112,25 @@ impl ReadModel for DocumentsProjection {
             return Ok(());
         };
         match e.aggregate_type.as_str() {
+            // A company's thread: its id is the company's.
+            "Conversation" => {
+                let domain::conversation::ConversationEvent::MessagePosted {
+                    company_id,
+                    party,
+                    attachments,
+                    ..
+                } = e.decode_event()?;
+                Self::insert(
+                    conn,
+                    e,
+                    owner,
+                    "conversation",
+                    party,
+                    &attachments,
+                    Some(company_id),
+                )
+                .await
+            }
             "Policy" => match e.decode_event::<PolicyEvent>()? {
                 PolicyEvent::PolicyIssued {
                     company_id, form, ..
@@ -338,7 +357,7 @@ impl DocumentsProjection {
 pub struct DocumentView {
     /// The policy or request it belongs to.
     pub owner_id: Uuid,
-    /// policy_form, insured_event, request_attachment, request_result.
+    /// policy_form, insured_event, request_attachment, request_result, document, signature, conversation.
     pub source: String,
     /// Content hash.
     pub sha256: String,

@@ -4,6 +4,7 @@
 pub mod companies;
 pub mod content;
 pub mod contracts;
+pub mod conversations;
 pub mod documents;
 pub mod edo;
 pub mod lookups;

@@ -120,7 +120,24 @@ kinds! {
     RequestEffectFailed = "request_effect_failed", Staff, false, "A completed request's change was refused (staff).";
     SignatureRequested = "signature_requested", Client, true, "The lessor took a signing step on a document: sent it to sign, received, signed, refused or annulled it.";
     DocumentFromClient = "document_from_client", Staff, false, "A client uploaded a document or took a signing step (staff).";
+    ConversationMessage = "conversation_message", Client, true, "The lessor wrote in the company's conversation.";
+    ConversationMessageFromClient = "conversation_message_from_client", Staff, true, "A client wrote in the company's conversation (staff).";
+    NotificationEscalated = "notification_escalated", Staff, true, "A notification the company's manager left unread was handed to the back office (staff).";
 }
+
+/// What staff notifications link to, by their stored names (an escalated copy links where its original
+/// did).
+const ENTITY_TYPES: &[&str] = &[
+    "contract",
+    "policy",
+    "request",
+    "document",
+    "exchange_document",
+    "news",
+    "terms",
+    "edo",
+    "conversation",
+];
 
 impl NotificationKind {
     /// The kind by its stored name.
@@ -159,6 +176,7 @@ pub fn request_kind_names(kind: RequestKind) -> (&'static str, &'static str) {
         RequestKind::InsuranceTermsChange => {
             ("Изменение условий страхования", "Change of insurance terms")
         }
+        RequestKind::VehicleInsurance => ("Страхование ТС", "Vehicle insurance"),
         RequestKind::InsuredEvent => ("Страховой случай", "Insured event"),
         RequestKind::Complaint => ("Жалоба", "Complaint"),
         RequestKind::TechnicalSupport => ("Техническая поддержка", "Technical support"),
@@ -1375,6 +1393,8 @@ impl ReadModel for NotificationsProjection {
             "TermsOfUse",
             "EdoConnection",
             "Document",
+            "Conversation",
+            "StaffInbox",
         ])
     }
 
@@ -1408,6 +1428,8 @@ impl ReadModel for NotificationsProjection {
                 "TermsOfUse" => self.terms(e)?,
                 "EdoConnection" => edo(e)?,
                 "Document" => exchange_document(conn, e).await?,
+                "Conversation" => conversation(e)?,
+                "StaffInbox" => escalated(conn, e).await?,
                 _ => continue,
             };
             pending.push(e, drafts);
@@ -1416,6 +1438,113 @@ impl ReadModel for NotificationsProjection {
         pending.write(conn).await?;
         Ok(())
     }
+}
+
+/// A message in a company's conversation: the other side hears of it (staff: the company's manager first).
+fn conversation(e: &StoredEvent) -> Result<Vec<Draft>, ProjectionError> {
+    let domain::conversation::ConversationEvent::MessagePosted {
+        company_id,
+        message_id,
+        party,
+        text,
+        attachments,
+        ..
+    } = e.decode_event()?;
+    let files = attachments.len();
+    let (about_ru, about_en) = if text.is_empty() {
+        (format!("файлов: {files}"), format!("{files} file(s)"))
+    } else {
+        (excerpt(&text, 300), excerpt(&text, 300))
+    };
+    let params = json!({ "message": message_id, "files": files });
+    let link = ("conversation", company_id.to_string());
+    Ok(vec![match party {
+        Party::Staff => Draft::new(
+            Some(company_id),
+            NotificationKind::ConversationMessage,
+            "Сообщение от менеджера",
+            format!("Лизингодатель пишет: {about_ru}"),
+            "Message from your manager",
+            format!("The lessor writes: {about_en}"),
+            params,
+            link,
+        ),
+        Party::Client => Draft::new(
+            Some(company_id),
+            NotificationKind::ConversationMessageFromClient,
+            "Сообщение клиента",
+            format!("Клиент пишет: {about_ru}"),
+            "Message from a client",
+            format!("A client writes: {about_en}"),
+            params,
+            link,
+        ),
+    }])
+}
+
+/// Notifications a manager left unread, handed to the back office: a copy of each, linking where the
+/// original did.
+async fn escalated(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+) -> Result<Vec<Draft>, ProjectionError> {
+    let domain::inbox::StaffInboxEvent::NotificationsEscalated {
+        company_id,
+        manager,
+        waited_minutes,
+        notifications,
+        ..
+    } = e.decode_event()?;
+    let originals: Vec<Original> = sqlx::query_as(
+        "SELECT id, title_ru, text_ru, title_en, text_en, params, entity_type, entity_id FROM notifications \
+         WHERE id = ANY($1) ORDER BY transaction_id, position, ordinal",
+    )
+    .bind(&notifications)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(originals
+        .into_iter()
+        .map(|o| {
+            let entity = ENTITY_TYPES
+                .iter()
+                .copied()
+                .find(|t| *t == o.entity_type)
+                .unwrap_or("request");
+            // The original's values, and what the escalation adds.
+            let mut params = o.params;
+            if let Value::Object(p) = &mut params {
+                p.insert("of".into(), json!(o.id));
+                p.insert("manager".into(), json!(manager));
+                p.insert("waitedMinutes".into(), json!(waited_minutes));
+            }
+            Draft::new(
+                Some(company_id),
+                NotificationKind::NotificationEscalated,
+                format!("Без ответа менеджера: {}", o.title_ru),
+                format!("{} (менеджер не прочёл за {waited_minutes} мин)", o.text_ru),
+                format!("Unanswered by the manager: {}", o.title_en),
+                format!(
+                    "{} (the manager has not read it in {waited_minutes} min)",
+                    o.text_en
+                ),
+                params,
+                (entity, o.entity_id),
+            )
+        })
+        .collect())
+}
+
+/// A notification an escalation copies.
+#[derive(sqlx::FromRow)]
+struct Original {
+    id: Uuid,
+    title_ru: String,
+    text_ru: String,
+    title_en: String,
+    text_en: String,
+    params: Value,
+    entity_type: String,
+    entity_id: String,
 }
 
 /// ЭДО connection steps: the client hears of each.

@@ -246,6 +246,9 @@ async fn the_role_matrix_holds_over_http() {
             ("mutation($c: UUID!, $e: String!) { inviteColleague(input: {companyId: $c, email: $e, role: VIEWER}) { invitation { id } } }", json!({"c": company, "e": format!("colleague-{n}@romashka.ru")}), Operation::ManagePeople(company)),
             ("mutation($c: UUID!) { submitRequest(input: {companyId: $c, details: {consultation: {subject: \"Вопрос\", text: \"Как дела?\"}}}) { request { id } } }", json!({"c": company}), Operation::SubmitRequest(company)),
             ("mutation($c: UUID!) { registerPowerOfAttorney(input: {companyId: $c, number: \"00000000-0000-0000-0000-000000000000\", representativeId: \"00000000-0000-0000-0000-000000000000\", documentKinds: [UPD], validFrom: \"2026-01-01\", validUntil: \"2026-12-31\"}) { position } }", json!({"c": company}), Operation::ManagePowersOfAttorney(company)),
+            ("query($c: UUID!) { conversations(companyId: $c) { id unread } }", json!({"c": company}), Operation::ReadConversation(company)),
+            ("mutation($c: UUID!, $t: String!) { postMessage(input: {companyId: $c, text: $t}) { message { id } } }", json!({"c": company, "t": format!("сообщение {n}")}), Operation::WriteConversation(company)),
+            ("mutation { updateStaffProfile(input: {name: \"Иванова Мария\", phone: \"+74957770001\"}) { profile { name } } }", json!({}), Operation::UpdateStaffProfile),
         ];
         let actor = api::auth::Actor {
             account_id: me_id,

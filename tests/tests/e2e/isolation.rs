@@ -131,6 +131,13 @@ fn cases() -> Vec<Case> {
         case("commentRequest", "mutation($r: UUID!) { commentRequest(input: { requestId: $r, text: \"x\" }) { request { status } } }", |s| json!({"r": s.request}), Acts),
         upload("attachToRequest", "mutation($r: UUID!, $f: Upload!) { attachToRequest(input: { requestId: $r, file: $f }) { request { status } } }", |s| json!({"r": s.request, "f": null}), Acts),
         case("withdrawRequest", "mutation($r: UUID!) { withdrawRequest(input: { requestId: $r }) { request { status } } }", |s| json!({"r": s.request}), Acts),
+        case("conversations", "query($c: UUID!) { conversations(companyId: $c) { id unread } }", |s| json!({"c": s.company}), Reads),
+        case("conversationMessages", "query($t: UUID!) { conversationMessages(threadId: $t) { text } }", |s| json!({"t": s.company}), Reads),
+        case("conversationMessages", "query($t: UUID!) { conversationMessages(threadId: $t) { text } }", |s| json!({"t": s.request}), Reads),
+        case("markConversationRead", "mutation($t: UUID!) { markConversationRead(input: {threadId: $t}) { marked } }", |s| json!({"t": s.company}), Acts),
+        case("markConversationRead", "mutation($t: UUID!) { markConversationRead(input: {threadId: $t}) { marked } }", |s| json!({"t": s.request}), Acts),
+        case("postMessage", "mutation($c: UUID!) { postMessage(input: {companyId: $c, text: \"x\"}) { message { id } } }", |s| json!({"c": s.company}), Acts),
+        upload("postMessage", "mutation($c: UUID!, $f: Upload!) { postMessage(input: {companyId: $c, files: [$f]}) { message { id } } }", |s| json!({"c": s.company, "f": null}), Acts),
         case("notifications", "query($c: UUID!) { notifications(companyId: $c) { edges { node { id title text } } } }", |s| json!({"c": s.company}), Reads),
         case("unreadNotificationCount", "query($c: UUID!) { unreadNotificationCount(companyId: $c) }", |s| json!({"c": s.company}), Reads),
         case("markNotificationsRead", "mutation($n: UUID!) { markNotificationsRead(input: { ids: [$n] }) { marked } }", |s| json!({"n": s.notification}), Acts),
@@ -172,6 +179,7 @@ fn cases() -> Vec<Case> {
 fn subscription_cases() -> Vec<Case> {
     vec![
         case("notificationAdded", "subscription($c: UUID!) { notificationAdded(companyId: $c, after: \"MTowOi0x\") { id title text } }", |s| json!({"c": s.company}), Reads),
+        case("conversationMessageAdded", "subscription($c: UUID!) { conversationMessageAdded(companyId: $c, after: \"MTowOi0x\") { id text } }", |s| json!({"c": s.company}), Reads),
         case("requestUpdated", "subscription($c: UUID!) { requestUpdated(companyId: $c, after: \"MTowOi0x\") { requestId request { details { __typename } } } }", |s| json!({"c": s.company}), Reads),
         case("requestUpdated", "subscription($c: UUID!, $r: UUID!) { requestUpdated(companyId: $c, requestId: $r, after: \"MTowOi0x\") { requestId } }", |s| json!({"c": s.company, "r": s.request}), Reads),
         case("debtChanged", "subscription($c: UUID!) { debtChanged(companyId: $c, after: \"MTowOi0x\") { debt { total contracts { number } } } }", |s| json!({"c": s.company}), Reads),
@@ -187,6 +195,7 @@ fn subscription_cases() -> Vec<Case> {
 /// Fields that take no other tenant's id, and why they cannot reach B's data.
 const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
     ("me", "the caller's own account"),
+    ("updateStaffProfile", "the caller's own staff profile; staff only (a CLIENT is FORBIDDEN): tried in conversations.rs"),
     (
         "companies",
         "a list filtered to the caller's companies: tried below with B's ИНН as the search",

@@ -11,6 +11,7 @@ mod common;
 mod companies;
 mod compat;
 mod contracts;
+mod conversations;
 mod documents;
 mod exports;
 mod fines;

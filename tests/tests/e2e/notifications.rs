@@ -16,7 +16,8 @@ const LIST: &str = "query($c: UUID, $u: Boolean! = false, $a: String) { notifica
     edges { cursor node { id kind companyId title text titleEn: title(language: EN) textEn: text(language: EN) \
     params { number date price amount bankReference allocations { kind line resolutionNumber amount } line dueDate \
     deadline days through resolutionNumber vehicle requestKind requestStatus dueOn question comment note reason fileName \
-    sha256 edoStatus policyKind endsOn documentKind title signingStep version } \
+    sha256 edoStatus policyKind endsOn documentKind title signingStep version messageId files escalatedFrom \
+    managerId waitedMinutes } \
     link { entityType id } businessDate recordedAt read position } } pageInfo { hasNextPage } } }";
 
 const ADDED: &str =
@@ -307,6 +308,46 @@ async fn history(w: &World) {
         json!({}),
     )
     .await;
+    // The conversation: the client writes, the lessor answers.
+    let post = "mutation($c: UUID!, $t: String!) { postMessage(input: {companyId: $c, text: $t}) { message { id } } }";
+    w.ok(
+        &w.client,
+        post,
+        json!({"c": w.company, "t": "Когда придёт акт?"}),
+    )
+    .await;
+    w.ok(&w.admin, post, json!({"c": w.company, "t": "Завтра"}))
+        .await;
+    // A manager account takes the company; what reaches it and stays unread is handed to the back office.
+    let (manager, _, manager_id) =
+        w.t.sign_in_person(Role::Manager, api::auth::CompanyRole::Director, &[])
+            .await;
+    w.ok(
+        &manager,
+        "mutation { updateStaffProfile(input: {name: \"Петрова Анна\", phone: \"+74951112233\"}) { profile { name } } }",
+        json!({}),
+    )
+    .await;
+    w.ok(
+        &w.admin,
+        "mutation($c: UUID!, $a: UUID!) { assignManager(input: {companyId: $c, accountId: $a}) { position } }",
+        json!({"c": w.company, "a": manager_id}),
+    )
+    .await;
+    w.ok(
+        &w.client,
+        post,
+        json!({"c": w.company, "t": "Акт не пришёл"}),
+    )
+    .await;
+    let later = chrono::Utc::now()
+        + chrono::Duration::minutes(i64::from(w.t.app.manager_first_minutes) + 1);
+    assert_eq!(
+        api::app::notifications::escalate(&w.t.app, later)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -608,7 +649,8 @@ async fn overdue_and_decisions_are_mailed_by_default_and_each_account_chooses_it
             "REQUEST_DECIDED",
             "REQUEST_QUESTION",
             "EDO_STATUS_CHANGED",
-            "SIGNATURE_REQUESTED"
+            "SIGNATURE_REQUESTED",
+            "CONVERSATION_MESSAGE"
         ])
     );
     // The client also wants payments by mail, and no decisions.

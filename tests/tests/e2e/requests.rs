@@ -187,6 +187,7 @@ fn valid_details(policy: &str) -> Vec<Value> {
         json!({"accountingDocuments": {"documents": ["RECONCILIATION_ACT", "INVOICE"], "from": "2026-01-01", "to": "2026-02-28", "email": "buh@romashka.ru"}}),
         json!({"insuranceProlongation": {"policyId": policy, "wishes": "тот же страховщик"}}),
         json!({"insuranceTermsChange": {"policyId": policy, "description": "добавить водителя"}}),
+        json!({"vehicleInsurance": {"cover": "KASKO", "startsOn": "2026-03-10", "wishes": " без франшизы "}}),
         json!({"insuredEvent": {"policyId": policy, "date": "2026-03-01", "place": "МКАД 41 км", "description": "ДТП", "contactPhone": "+7 916 000-00-00"}}),
         json!({"complaint": {"subject": "Счёт", "text": "Счёт пришёл с ошибкой"}}),
         json!({"technicalSupport": {"subject": "Вход", "text": "Не приходит письмо"}}),
@@ -210,6 +211,7 @@ const DETAILS: &str = "details { __typename \
     ... on AccountingDocumentsDetails { documents from to email } \
     ... on InsuranceProlongationDetails { policyId wishes } \
     ... on InsuranceTermsChangeDetails { policyId description } \
+    ... on VehicleInsuranceDetails { cover startsOn wishes } \
     ... on InsuredEventDetails { policyId eventId date place eventDescription: description } \
     ... on MessageDetails { subject text } \
     ... on EdoConnectionDetails { participantId roaming } \
@@ -231,6 +233,7 @@ fn expected_details(policy: &str) -> Vec<Value> {
         json!({"__typename": "AccountingDocumentsDetails", "documents": ["RECONCILIATION_ACT", "INVOICE"], "from": "2026-01-01", "to": "2026-02-28", "email": "buh@romashka.ru"}),
         json!({"__typename": "InsuranceProlongationDetails", "policyId": policy, "wishes": "тот же страховщик"}),
         json!({"__typename": "InsuranceTermsChangeDetails", "policyId": policy, "description": "добавить водителя"}),
+        json!({"__typename": "VehicleInsuranceDetails", "cover": "KASKO", "startsOn": "2026-03-10", "wishes": "без франшизы"}),
         json!({"__typename": "InsuredEventDetails", "policyId": policy, "date": "2026-03-01", "place": "МКАД 41 км", "eventDescription": "ДТП"}),
         json!({"__typename": "MessageDetails", "subject": "Счёт", "text": "Счёт пришёл с ошибкой"}),
         json!({"__typename": "MessageDetails", "subject": "Вход", "text": "Не приходит письмо"}),
@@ -280,6 +283,14 @@ fn invalid_details() -> Vec<(Value, &'static str)> {
         (
             json!({"insuredEvent": {"policyId": random, "date": "2026-03-01", "place": "x", "description": "x", "contactPhone": "звоните"}}),
             "insuredEvent.contactPhone",
+        ),
+        (
+            json!({"vehicleInsurance": {"cover": "PROPERTY", "startsOn": "2026-03-10"}}),
+            "vehicleInsurance.cover",
+        ),
+        (
+            json!({"vehicleInsurance": {"cover": "OSAGO", "startsOn": "2026-03-01"}}),
+            "vehicleInsurance.startsOn",
         ),
         (
             json!({"complaint": {"subject": " ", "text": "x"}}),
@@ -337,9 +348,9 @@ async fn every_kind_is_submitted_with_valid_details_and_refused_naming_the_field
         assert!(req["dueOn"].as_str().unwrap() > "2026-03-02", "{r}");
         kinds.push(req["kind"].as_str().unwrap().to_owned());
     }
-    assert_eq!(kinds.len(), 16);
+    assert_eq!(kinds.len(), 17);
     kinds.dedup();
-    assert_eq!(kinds.len(), 16, "every kind once: {kinds:?}");
+    assert_eq!(kinds.len(), 17, "every kind once: {kinds:?}");
     // Each kind's details read back typed, field for field as filed (normalized as the domain keeps them).
     let r = w
         .gql(
@@ -781,6 +792,83 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         rust_decimal::Decimal::from(12000)
     );
 
+    // Insuring the vehicle → a policy on the request's contract, once; completing without it is refused.
+    let insure = w
+        .submitted(json!({"vehicleInsurance": {"cover": "OSAGO", "startsOn": "2026-03-10"}}))
+        .await;
+    w.step(
+        &w.admin,
+        "takeRequestIntoReview(input: { requestId: $r })",
+        json!({"r": insure}),
+    )
+    .await;
+    let r = w
+        .gql(
+            &w.admin,
+            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
+            json!({"i": {"requestId": insure}}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".to_owned(), Some("input.newPolicy".to_owned())),
+        "{r}"
+    );
+    let r = w
+        .t
+        .gql_upload(
+            Some(&w.admin),
+            "mutation($i: CompleteRequestInput!) { completeRequest(input: $i) { request { status } } }",
+            json!({"i": {"requestId": insure, "result": null, "newPolicy": {"insurer": "АО «АльфаСтрахование»",
+                "number": "ХХХ 0123456789", "startsOn": "2026-03-10", "endsOn": "2027-03-09", "sumInsured": "400000",
+                "premium": "9800", "payer": "LESSOR"}}}),
+            &[("i.result", "осаго.pdf", "application/pdf", PDF)],
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let done = w.effect(insure).await;
+    assert_eq!(done["effect"], "APPLIED", "{done}");
+    let issued: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT aggregate_id, payload FROM events WHERE event_type = 'PolicyIssued' \
+         AND payload -> 'PolicyIssued' ->> 'number' = 'ХХХ 0123456789'",
+    )
+    .fetch_all(&w.t.pool)
+    .await
+    .unwrap();
+    assert_eq!(issued.len(), 1, "one policy: {issued:?}");
+    let p = w
+        .gql(
+            &w.client,
+            "query($id: UUID!) { policy(id: $id) { number kind insurer contractId premium status form { name } } }",
+            json!({"id": issued[0].0}),
+        )
+        .await;
+    assert_eq!(
+        p["data"]["policy"],
+        json!({"number": "ХХХ 0123456789", "kind": "OSAGO", "insurer": "АО «АльфаСтрахование»",
+            "contractId": w.contract, "premium": "9800.00", "status": "ACTIVE", "form": {"name": "осаго.pdf"}}),
+        "{p}"
+    );
+    // The effect is not applied twice however often the worker is asked (a restart, another node).
+    api::workers::effects::RequestEffects::new(w.t.app.clone())
+        .apply_effect(
+            insure,
+            &api::mail::Cause {
+                correlation_id: "test".into(),
+                event: None,
+            },
+        )
+        .await
+        .unwrap();
+    let again: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type = 'PolicyIssued' \
+         AND payload -> 'PolicyIssued' ->> 'number' = 'ХХХ 0123456789'",
+    )
+    .fetch_one(&w.t.pool)
+    .await
+    .unwrap();
+    assert_eq!(again, 1);
+
     // Account deletion while the annuity contract is open → refused, recorded for staff.
     let deletion = w.submitted(json!({"accountDeletion": {}})).await;
     w.review_and_complete(deletion, json!(null)).await;
@@ -800,6 +888,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         "ContractBoughtOut",
         "PolicyProlonged",
         "PolicyTermsChanged",
+        "PolicyIssued",
         "EffectApplied",
         "EffectFailed",
     ];
@@ -807,7 +896,8 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
     for e in effects {
         before.push(w.count(e).await);
     }
-    assert_eq!(before, [1, 1, 1, 1, 1, 5, 1]);
+    // Two policies issued: one by staff above, one by the vehicle-insurance request.
+    assert_eq!(before, [1, 1, 1, 1, 1, 2, 6, 1]);
     // A rebuild of every read model, then the effects consumer replaying the whole log from scratch:
     // nothing is applied again.
     for p in w.t.app.inline.iter().filter(|p| p.replaceable()) {
@@ -820,7 +910,7 @@ async fn completing_requests_changes_the_company_contracts_policy_and_account_ex
         .await
         .unwrap();
     let effects_pm = api::workers::effects::RequestEffects::new(w.t.app.clone());
-    for id in [req, repayment, buyout, prolong, change, deletion] {
+    for id in [req, repayment, buyout, prolong, change, insure, deletion] {
         let cause = api::mail::Cause {
             correlation_id: "test-replay".into(),
             event: None,
@@ -1426,4 +1516,60 @@ async fn a_login_change_request_moves_the_login_once_staff_complete_it_and_both_
             .await,
         1
     );
+}
+
+#[tokio::test]
+async fn an_edo_connection_request_drives_the_connection_once() {
+    let w = World::new().await;
+    // Through the lessor's operator the client's own acts are missing: the effect says what is.
+    let direct = w
+        .submitted(json!({"edoConnection": {"roaming": false}}))
+        .await;
+    w.review_and_complete(direct, json!(null)).await;
+    let d = w.effect(direct).await;
+    assert_eq!(d["effect"], "FAILED", "{d}");
+    assert!(
+        d["effectDetail"]
+            .as_str()
+            .unwrap()
+            .contains("questionnaire"),
+        "{d}"
+    );
+    // Roaming through the client's own operator: requested and activated by the completion.
+    let roaming = w
+        .submitted(json!({"edoConnection": {"participantId": "2BM-7707083893-2012052808", "roaming": true}}))
+        .await;
+    w.review_and_complete(roaming, json!(null)).await;
+    let d = w.effect(roaming).await;
+    assert_eq!(d["effect"], "APPLIED", "{d}");
+    let r = w
+        .gql(
+            &w.client,
+            "query($c: UUID!) { edoStatus(companyId: $c) { status participantId } }",
+            json!({"c": w.company}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["edoStatus"],
+        json!({"status": "ROAMING_ACTIVE", "participantId": "2BM-7707083893-2012052808"}),
+        "{r}"
+    );
+    // Asked again (a restart, another node): nothing twice.
+    let effects = api::workers::effects::RequestEffects::new(w.t.app.clone());
+    for id in [direct, roaming] {
+        effects
+            .apply_effect(
+                id,
+                &api::mail::Cause {
+                    correlation_id: "again".into(),
+                    event: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for event in ["EdoRoamingRequested", "EdoRoamingActivated"] {
+        assert_eq!(w.count(event).await, 1, "{event}");
+    }
+    w.t.assert_read_models_equal_the_log().await;
 }
