@@ -19,8 +19,8 @@ CREATE INDEX companies_view_manager_idx ON companies_view (manager_account_id)
 -- Escalated copies name the notification they hand up (params.of); the routing process looks them up.
 CREATE INDEX notifications_escalated_of_idx ON notifications ((params ->> 'of'))
     WHERE kind = 'notification_escalated';
-CREATE INDEX notifications_staff_company_idx ON notifications (company_id, transaction_id, position, ordinal)
-    WHERE audience = 'staff';
+-- The routing process looks at a week of staff notifications before its cutoff.
+CREATE INDEX notifications_staff_recorded_idx ON notifications (recorded_at) WHERE audience = 'staff';
 
 -- Threads: one per company (thread_id = the company's id) and one per request (thread_id = the request's
 -- id, request_kind set). Built from Conversation.MessagePosted and the requests' comments, questions and

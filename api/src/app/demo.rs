@@ -133,6 +133,7 @@ pub async fn load(app: &App, password: &str, today: NaiveDate) -> anyhow::Result
     load_insurance_and_requests(app, company, contract, client, today).await?;
     load_news_and_faq(app, today).await?;
     load_invoice(app, company, contract).await?;
+    load_conversation(app, company, manager_account).await?;
     Ok(company)
 }
 
@@ -150,6 +151,30 @@ async fn load_invoice(app: &App, company: Uuid, contract: Uuid) -> anyhow::Resul
     .await
     .map_err(|e| anyhow::anyhow!("the demo invoice: {}", e.message()))?;
     println!("demo invoice: /documents/{} ({})", g.id, g.title);
+    Ok(())
+}
+
+/// The manager's first message in the company's conversation.
+async fn load_conversation(app: &App, company: Uuid, manager: Uuid) -> anyhow::Result<()> {
+    let mut meta = keyed("demo-conversation");
+    meta.actor = format!("account:{manager}");
+    app.conversations
+        .execute(
+            &company.to_string(),
+            domain::conversation::ConversationCommand::PostMessage {
+                company_id: company,
+                message_id: Uuid::new_v5(&company, b"demo-conversation"),
+                party: domain::request::Party::Staff,
+                author: manager,
+                text: "Здравствуйте! Я ваш персональный менеджер. Пишите сюда по любому вопросу о договоре, \
+                       платежах и документах — отвечу в течение рабочего дня."
+                    .into(),
+                attachments: vec![],
+            },
+            &meta,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo conversation: {e}"))?;
     Ok(())
 }
 

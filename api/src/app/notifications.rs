@@ -404,11 +404,16 @@ pub async fn set_preferences(
     tx.commit().await
 }
 
-/// Hands to the back office the staff notifications recorded before `cutoff` that their company's manager
-/// (an active staff account, manager since before they arose) has not read and that were not handed up
-/// before: one `NotificationsEscalated` per company, at most 1,000 notifications a run. Returns how many
-/// were handed up. Safe on several nodes at once: an inbox looked through to a place ignores the same look
-/// again.
+/// How far before the cutoff the routing process looks: a notification that waited this long past its
+/// time was either handled or is stale, and the look stays a week of staff notifications however long the
+/// history (a routing process stopped for longer hands up nothing older).
+pub const ESCALATION_WINDOW_DAYS: i64 = 7;
+
+/// Hands to the back office the staff notifications recorded before `cutoff` (and within
+/// [`ESCALATION_WINDOW_DAYS`] before it) that their company's manager (an active staff account, manager
+/// since before they arose) has not read and that were not handed up before: one `NotificationsEscalated`
+/// per company, at most 1,000 notifications a run. Returns how many were handed up. Safe on several nodes at
+/// once: an inbox looked through to a place ignores the same look again.
 ///
 /// # Errors
 /// A database error or a refused command.
@@ -419,7 +424,7 @@ pub async fn escalate(app: &crate::app::App, cutoff: DateTime<Utc>) -> Result<us
          JOIN companies_view mc ON mc.company_id = n.company_id \
          JOIN accounts ma ON ma.account_id = mc.manager_account_id \
          WHERE n.audience = 'staff' AND n.kind <> 'notification_escalated' AND n.recorded_at < $1 \
-           AND n.recorded_at >= mc.manager_since AND ma.blocked_at IS NULL AND ma.deleted_at IS NULL \
+           AND n.recorded_at >= $1 - make_interval(days => $2::int) AND n.recorded_at >= mc.manager_since AND ma.blocked_at IS NULL AND ma.deleted_at IS NULL \
            AND NOT EXISTS (SELECT 1 FROM notification_reads r \
                            WHERE r.account_id = ma.account_id AND r.notification_id = n.id) \
            AND NOT EXISTS (SELECT 1 FROM notifications e \
@@ -427,6 +432,7 @@ pub async fn escalate(app: &crate::app::App, cutoff: DateTime<Utc>) -> Result<us
          ORDER BY n.company_id, n.transaction_id, n.position, n.ordinal LIMIT 1000",
     )
     .bind(cutoff)
+    .bind(ESCALATION_WINDOW_DAYS as i32)
     .fetch_all(&app.pool)
     .await?;
     let mut escalated = 0;

@@ -516,6 +516,13 @@ async fn staff_notifications_reach_the_manager_first_and_the_back_office_when_le
             .unwrap(),
         0
     );
+    // Looked at more than a week after its time (a routing process stopped that long), it is stale.
+    assert_eq!(
+        api::app::notifications::escalate(&t.app, now + chrono::Duration::days(8))
+            .await
+            .unwrap(),
+        0
+    );
     // Past due: the unread request notification goes up, the read message does not.
     let later = now + chrono::Duration::minutes(1);
     assert_eq!(
