@@ -41,6 +41,12 @@ pub enum ClockMode {
 pub struct Settings {
     /// PostgreSQL URL; when absent a private cluster is started under the data directory.
     pub database_url: Option<Secret>,
+    /// Streaming replicas of that database for the screens' heavy reads (issue 27): URLs, in order; none:
+    /// every read goes to the primary.
+    pub read_replica_urls: Vec<Secret>,
+    /// Milliseconds a read that names a position (`Cabinet-Read-After`) waits for a replica to replay it
+    /// before it is answered by the primary.
+    pub replica_wait_ms: u64,
     /// Refuse to start without `database_url` instead of starting a private cluster (on in the container
     /// image, where a private cluster would live and die with the container); `serve --private-cluster`
     /// overrides it.
@@ -517,6 +523,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             mail_from: "Личный кабинет лизингополучателя <cabinet@leasing.local>".into(),
             smtp_url: None,
+            read_replica_urls: Vec::new(),
+            replica_wait_ms: 500,
             auth_rate_per_minute: 20,
             admin_totp_required: true,
             manager_first_minutes: 240,

@@ -25,6 +25,7 @@ pub mod links;
 pub mod live;
 pub mod notifications;
 pub mod personal_data;
+pub mod reads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +68,8 @@ pub struct App {
     pub terms: Arc<CommandExecutor<domain::content::TermsOfUse>>,
     /// This process's fan-out of committed events to its subscriptions.
     pub live: Arc<crate::app::live::LiveFeed>,
+    /// Streaming replicas for the screens' heavy reads (none: the primary).
+    pub reads: Arc<crate::app::reads::Replicas>,
     /// Signed download links.
     pub links: crate::app::links::Links,
     /// Working days to handle each kind of request.
@@ -272,6 +275,18 @@ impl App {
         };
         Ok(Self {
             live: Arc::new(crate::app::live::LiveFeed::new(pool.clone())),
+            reads: Arc::new(
+                crate::app::reads::Replicas::connect(
+                    &settings
+                        .read_replica_urls
+                        .iter()
+                        .map(|u| u.expose().to_owned())
+                        .collect::<Vec<_>>(),
+                    10,
+                    Duration::from_millis(settings.replica_wait_ms),
+                )
+                .map_err(|e| anyhow::anyhow!("read_replica_urls: {e}"))?,
+            ),
             links: Default::default(),
             pool,
             companies: Arc::new(companies),

@@ -26,6 +26,7 @@ pub const SEPARATOR: &str = "__";
 pub const SECRET_KEYS: &[&str] = &[
     "database_url",
     "smtp_url",
+    "read_replica_urls",
     "metrics_token",
     "personal_data.master_keys.*",
     "tracing.otlp_headers",
@@ -158,11 +159,13 @@ fn default_at<'a>(defaults: &'a Dict, path: &[String]) -> Option<&'a Value> {
 /// A variable's text as the value its key takes: a string where the key holds text (or nothing by default:
 /// every optional setting is text), else parsed (numbers, `true`/`false`, `[a, b]`; a list also as `a,b`).
 fn value_for(defaults: &Dict, path: &[String], raw: &str) -> Value {
-    if is_secret(path) {
+    let list = matches!(default_at(defaults, path), Some(Value::Array(..)));
+    if is_secret(path) && !list {
         return Value::from(raw.to_owned());
     }
     let numeric_map = path.len() == 2 && path[0] == "service_levels";
     match default_at(defaults, path) {
+        // A list (of secrets too: replica URLs) as `a,b`.
         Some(Value::Array(..)) if !raw.trim_start().starts_with('[') => Value::from(
             raw.split(',')
                 .map(|s| Value::from(s.trim().to_owned()))

@@ -111,6 +111,11 @@ const WORDING: &[(&str, &str, &str)] = &[
         "транспортное средство страхуют по ОСАГО или КАСКО",
     ),
     (
+        "not a position this API returned",
+        "NOT_A_POSITION",
+        "это не позиция, которую вернул API",
+    ),
+    (
         "write something or attach a file",
         "REQUIRED",
         "напишите текст или приложите файл",

@@ -24,6 +24,25 @@ pub struct RequestCtx {
     pub client: crate::auth::security::Client,
     /// The files this request stored.
     pub uploads: RequestUploads,
+    /// The event position the caller must see in what it reads (the `Cabinet-Read-After` header).
+    pub read_after: Option<i64>,
+    /// The pool this request's heavy reads use, chosen once (see [`read_pool`]).
+    pub reads: std::sync::Arc<tokio::sync::OnceCell<sqlx::PgPool>>,
+}
+
+/// The pool for the screens' heavy reads of this request: a replica that has replayed the caller's
+/// `Cabinet-Read-After` position (or any healthy one), else the primary; chosen once per request.
+///
+/// # Errors
+/// No request context.
+pub(crate) async fn read_pool(ctx: &Context<'_>) -> Result<sqlx::PgPool, ApiError> {
+    let req = request(ctx)?;
+    let app = app(ctx);
+    Ok(req
+        .reads
+        .get_or_init(|| app.reads.pool_for(&app.pool, req.read_after))
+        .await
+        .clone())
 }
 
 /// The files a request stored, so that a request that ends in an error can discard what it left behind

@@ -52,6 +52,11 @@ pub use query::CoreQuery;
 pub use requests::{RequestMutation, RequestQuery};
 pub use subscription::SubscriptionRoot;
 
+/// The event position a `Cabinet-Read-After` header names, if it is one this API returned.
+pub fn read_after(text: &str) -> Option<i64> {
+    position::Position::parse_text(text).map(|p| p.event)
+}
+
 /// Every query.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(

@@ -237,7 +237,8 @@ impl NotificationQuery {
             .as_deref()
             .map(|a| Position::parse(a, "after"))
             .transpose()?;
-        let rows = service::list(&app(ctx).pool, &scope, unread_only, before, limit + 1)
+        let pool = super::context::read_pool(ctx).await?;
+        let rows = service::list(&pool, &scope, unread_only, before, limit + 1)
             .await
             .map_err(ApiError::from)?;
         Ok(super::pagination::counted(
@@ -245,7 +246,7 @@ impl NotificationQuery {
             rows,
             limit,
             before.is_some(),
-            service::count(&app(ctx).pool, &scope, unread_only),
+            service::count(&pool, &scope, unread_only),
             |r| (r.place().to_string(), Notification(r)),
         )
         .await?)
@@ -258,7 +259,8 @@ impl NotificationQuery {
         company_id: Option<Uuid>,
     ) -> Result<i64> {
         let (_, scope) = scope(ctx, company_id)?;
-        Ok(service::unread_count(&app(ctx).pool, &scope)
+        let pool = super::context::read_pool(ctx).await?;
+        Ok(service::unread_count(&pool, &scope)
             .await
             .map_err(ApiError::from)?)
     }

@@ -45,6 +45,11 @@ impl Position {
         B64.encode(format!("1:{}:{}", self.event, self.ordinal))
     }
 
+    /// The position a `Cabinet-Read-After` header names (the text a `position` field gives).
+    pub fn parse_text(s: &str) -> Option<Self> {
+        Self::decode(s)
+    }
+
     fn decode(s: &str) -> Option<Self> {
         let text = String::from_utf8(B64.decode(s.trim()).ok()?).ok()?;
         let mut parts = text.split(':');

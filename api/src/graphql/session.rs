@@ -67,6 +67,7 @@ impl Extension for SessionPerOperation {
                 correlation_id: request_id.clone(),
                 request_id,
                 uploads: Default::default(),
+                reads: Default::default(),
                 ..connected.clone()
             });
         }

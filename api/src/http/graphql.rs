@@ -193,6 +193,22 @@ pub(crate) async fn graphql(
         request_id,
         client: client_of(&headers, &extensions, &s.forwarding),
         uploads: Default::default(),
+        read_after: match header(&headers, "cabinet-read-after") {
+            None => None,
+            Some(p) => match crate::graphql::read_after(&p) {
+                Some(position) => Some(position),
+                None => {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        ApiError::validation(
+                            "Cabinet-Read-After",
+                            "not a position this API returned",
+                        ),
+                    )
+                }
+            },
+        },
+        reads: Default::default(),
     };
     let uploads = ctx.uploads.clone();
     let started = std::time::Instant::now();

@@ -196,6 +196,8 @@ async fn run(
                 request_id,
                 client,
                 uploads: Default::default(),
+                read_after: None,
+                reads: Default::default(),
             });
             Ok(data)
         })

@@ -112,6 +112,14 @@ pub fn start(
         shutdown.clone(),
         move |stop| live.clone().run(stop),
     ));
+    // Every node looks at its read replicas' health and lag.
+    let (reads, pool) = (app.reads.clone(), app.pool.clone());
+    tasks.push(spawn_restarting(
+        "replica-watch",
+        restart_max,
+        shutdown.clone(),
+        move |stop| reads.clone().watch(pool.clone(), stop),
+    ));
     // Every node hears of revoked sessions, to close their WebSockets.
     let (revocations, pool) = (app.revocations.clone(), app.pool.clone());
     tasks.push(spawn_restarting(

@@ -239,6 +239,64 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Makes a streaming replica of the running `primary` in `base` (a base backup over the primary's Unix
+    /// socket with `-R`: `standby.signal` and `primary_conninfo` written, WAL streamed during the copy), ready
+    /// to [`Cluster::start`] as a hot standby on a port of its own. Only PostgreSQL's own tools: no home-made
+    /// copying. A `base` that already holds a cluster is used as it is.
+    ///
+    /// # Errors
+    /// The primary is not running, or `pg_basebackup` fails.
+    pub fn replica_of(primary: &Cluster, base: &Path) -> Result<Self, ClusterError> {
+        let port = primary.port.ok_or_else(|| ClusterError::Tool {
+            tool: "pg_basebackup".into(),
+            detail: "the primary is not running".into(),
+        })?;
+        fs::create_dir_all(base).map_err(io_err(format!("creating {}", base.display())))?;
+        let base = fs::canonicalize(base).map_err(io_err("resolving the replica directory"))?;
+        primary.run_as.give(&base)?;
+        let replica = Self {
+            base,
+            bins: primary.bins.clone(),
+            run_as: primary.run_as,
+            tuning: primary.tuning,
+            port: None,
+            started_here: false,
+        };
+        if replica.data().join("PG_VERSION").is_file() {
+            return Ok(replica);
+        }
+        let _ = fs::remove_dir_all(replica.data());
+        // The same superuser (a physical copy): the same password.
+        let pwfile = replica.base.join("password");
+        fs::write(&pwfile, primary.password()?).map_err(io_err("writing the replica password"))?;
+        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))
+            .map_err(io_err("protecting the replica password"))?;
+        primary.run_as.give(&pwfile)?;
+        replica.ensure_socket_dir()?;
+        run(
+            replica
+                .run_as
+                .command(replica.bins.tool("pg_basebackup"), &replica.base)
+                .arg("-D")
+                .arg(replica.data())
+                .arg("-h")
+                .arg(primary.socket_dir())
+                .args([
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                ]),
+            "pg_basebackup",
+        )?;
+        Ok(replica)
+    }
+
     /// The directory the cluster lives in.
     pub fn base(&self) -> &Path {
         &self.base

@@ -53,7 +53,14 @@ impl TestApp {
         let db = projections::postgres::testing::fresh_database()
             .await
             .expect("test database");
-        let pool = db.pool(20).await.expect("pool");
+        Self::spawn_at(&db.url, tune).await
+    }
+
+    /// A test application on the migrated database at `database_url` (a cluster the test runs itself).
+    pub async fn spawn_at(database_url: &str, tune: impl FnOnce(&mut Settings)) -> Self {
+        let pool = projections::postgres::db::connect(database_url, 20)
+            .await
+            .expect("pool");
         let data_dir =
             std::env::temp_dir().join(format!("cabinet-test-{}", Uuid::new_v4().simple()));
         let mut settings = Settings {
@@ -78,7 +85,7 @@ impl TestApp {
             app,
             pool,
             data_dir,
-            database_url: db.url.clone(),
+            database_url: database_url.to_owned(),
             _stop: stop,
         }
     }
@@ -106,6 +113,20 @@ impl TestApp {
                 query,
                 variables,
             )
+            .await;
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Runs a GraphQL operation with extra request headers; returns the whole response body.
+    pub async fn gql_headers(
+        &self,
+        headers: &[(&str, &str)],
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let body = self
+            .post_graphql(ADDRESS, headers, token, query, variables)
             .await;
         serde_json::from_slice(&body).unwrap()
     }

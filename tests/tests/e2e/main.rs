@@ -21,6 +21,7 @@ mod isolation;
 mod notifications;
 mod people;
 mod personal_data;
+mod replicas;
 mod requests;
 mod schema;
 mod screens;

@@ -166,7 +166,7 @@ impl ContractQuery {
         allow(ctx, Operation::ReadContracts(company_id))?;
         let limit = super::pagination::page_size(first)?;
         let cursor = parse_cursor(after)?;
-        let pool = &app(ctx).pool;
+        let pool = &super::context::read_pool(ctx).await?;
         let rows = views::list_contracts(
             pool,
             company_id,
@@ -230,7 +230,8 @@ impl ContractQuery {
             return Ok(debt_as_of(ctx, company_id, at).await?);
         }
         allow(ctx, Operation::ReadContracts(company_id))?;
-        Ok(company_debt(&app(ctx).pool, company_id).await?)
+        let pool = super::context::read_pool(ctx).await?;
+        Ok(company_debt(&pool, company_id).await?)
     }
 
     /// What buying the asset out costs on `asOf` (default: the business date): outstanding principal, unpaid
