@@ -282,3 +282,33 @@ fn actor_of(r: SessionRow, admin_totp: bool) -> Actor {
         totp_enrolment_required,
     }
 }
+
+/// Raises the session's read floor to the log's head: its later reads from a replica wait until the replica
+/// shows that event (issue 27; only with read replicas configured).
+///
+/// # Errors
+/// A database error.
+pub async fn raise_read_floor(pool: &PgPool, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET read_floor = greatest(read_floor, \
+           (SELECT coalesce(max(position), 0) FROM events)) WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The session's read floor (see [`raise_read_floor`]).
+///
+/// # Errors
+/// A database error.
+pub async fn read_floor(pool: &PgPool, token_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT read_floor FROM sessions WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?
+    .flatten())
+}

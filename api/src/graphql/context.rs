@@ -40,7 +40,17 @@ pub(crate) async fn read_pool(ctx: &Context<'_>) -> Result<sqlx::PgPool, ApiErro
     let app = app(ctx);
     Ok(req
         .reads
-        .get_or_init(|| app.reads.pool_for(&app.pool, req.read_after))
+        .get_or_init(|| async {
+            // The later of the header's position and the session's last write.
+            let floor = match (&req.token_hash, app.reads.any()) {
+                (Some(hash), true) => crate::auth::sessions::read_floor(&app.pool, hash)
+                    .await
+                    .unwrap_or_default(),
+                _ => None,
+            };
+            let after = req.read_after.max(floor);
+            app.reads.pool_for(&app.pool, after).await
+        })
         .await
         .clone())
 }

@@ -211,6 +211,11 @@ pub(crate) async fn graphql(
         reads: Default::default(),
     };
     let uploads = ctx.uploads.clone();
+    // With read replicas, a session's mutation raises its read floor (below), so its next reads see it.
+    let floor_for = match (&ctx.token_hash, s.replicas && is_mutation(&req)) {
+        (Some(hash), true) => Some(hash.clone()),
+        _ => None,
+    };
     let started = std::time::Instant::now();
     let actor = ctx.actor.as_ref().map(|a| a.event_actor());
     let request_id = ctx.request_id.clone();
@@ -228,6 +233,11 @@ pub(crate) async fn graphql(
     let response = crate::error::reason::LANGUAGE
         .scope(language, s.schema.execute(req.data(ctx)))
         .await;
+    if let Some(hash) = floor_for.filter(|_| response.errors.is_empty()) {
+        if let Err(e) = sessions::raise_read_floor(&s.pool, &hash).await {
+            tracing::warn!(error = %e, "raising a session's read floor failed");
+        }
+    }
     if !response.errors.is_empty() {
         // A refused command leaves no file behind (one another field or request still uses stays).
         for (sha256, mark) in uploads.take() {
@@ -273,6 +283,22 @@ pub(crate) async fn graphql(
 
 /// The operation's name for logs and spans: the one the request names, else the first operation's name in
 /// the document, else its kind and first field (`mutation login`), at most 100 characters.
+/// Whether the request runs a mutation (its named operation, or its only one).
+fn is_mutation(req: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
+        return false;
+    };
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match req.operation_name.as_deref() {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None => ops.values().next().map(|op| op.node.ty),
+        },
+    };
+    ty == Some(OperationType::Mutation)
+}
+
 fn operation_name(req: &async_graphql::Request) -> String {
     if let Some(name) = req.operation_name.as_deref().filter(|n| !n.is_empty()) {
         return name.chars().take(100).collect();

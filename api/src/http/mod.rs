@@ -90,6 +90,7 @@ pub fn router(app: App, config: &HttpConfig) -> Router {
         metrics_token: config.metrics_token.clone().map(Arc::from),
         revocations: app.revocations.clone(),
         store: app.store.clone(),
+        replicas: app.reads.any(),
         schema: build_schema(app.clone()),
     };
     let downloads = downloads::DownloadState {

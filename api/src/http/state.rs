@@ -21,4 +21,6 @@ pub(crate) struct HttpState {
     pub(crate) metrics_token: Option<Arc<str>>,
     pub(crate) revocations: Arc<Revocations>,
     pub(crate) store: Arc<dyn crate::app::files::FileStore>,
+    /// Read replicas are configured: a session's mutations set its read floor.
+    pub(crate) replicas: bool,
 }

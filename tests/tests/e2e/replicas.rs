@@ -137,6 +137,27 @@ async fn a_read_naming_a_write_sees_it_on_the_replica_and_a_stopped_replica_is_b
             "a replica that replayed {position} serves it"
         );
     }
+    // Without the header, the session's own last write is the floor: a staff member concludes a contract
+    // and reads the debt at once.
+    let sixth = conclude(&t, &admin, company, "ЛД-6", "buh@romashka.ru").await;
+    let floor: Option<i64> =
+        sqlx::query_scalar("SELECT max(read_floor) FROM sessions WHERE read_floor IS NOT NULL")
+            .fetch_one(&t.pool)
+            .await
+            .unwrap();
+    let written: i64 =
+        sqlx::query_scalar("SELECT max(position) FROM events WHERE aggregate_id = $1")
+            .bind(sixth.to_string())
+            .fetch_one(&t.pool)
+            .await
+            .unwrap();
+    assert!(floor.is_some_and(|f| f >= written), "{floor:?} < {written}");
+    let r = t.gql(Some(&admin), DEBT, json!({"c": company})).await;
+    assert_eq!(
+        r["data"]["debt"]["contracts"].as_array().map(Vec::len),
+        Some(6),
+        "{r}"
+    );
     // A position no replica has (yet) is answered by the primary after the bounded wait.
     let chosen = t.app.reads.pool_for(&t.pool, Some(i64::MAX)).await;
     assert!(!in_recovery(&chosen).await);
@@ -166,7 +187,7 @@ async fn a_read_naming_a_write_sees_it_on_the_replica_and_a_stopped_replica_is_b
         assert!(r["errors"].is_null(), "{r}");
         assert_eq!(
             r["data"]["debt"]["contracts"].as_array().map(Vec::len),
-            Some(5)
+            Some(6)
         );
     }
     let chosen = t.app.reads.pool_for(&t.pool, None).await;
