@@ -62,6 +62,7 @@ pub async fn report(app: &App, actor: &Actor, client: &Client) -> Result<Reporte
                 ),
             },
             attachments: Vec::new(),
+            power_of_attorney: None,
         };
         match app
             .requests

@@ -305,6 +305,7 @@ async fn load_insurance_and_requests(
                     due_on: today + Days::new(5),
                     details,
                     attachments: vec![],
+                    power_of_attorney: None,
                 })),
                 &keyed(key),
             )

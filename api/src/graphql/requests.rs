@@ -106,6 +106,8 @@ pub struct Request {
     pub details: super::request_details::RequestDetails,
     /// The filing account.
     pub submitted_by: Uuid,
+    /// The power of attorney (МЧД number) the filing person acted under, when not the company's director.
+    pub power_of_attorney: Option<Uuid>,
     /// The business day it was filed.
     pub submitted_on: Date,
     /// Due date (the kind's service level in working days).
@@ -256,6 +258,7 @@ impl Request {
                 v.contract_id,
             )?,
             submitted_by: v.submitted_by,
+            power_of_attorney: v.power_of_attorney,
             submitted_on: v.submitted_on.into(),
             due_on: v.due_on.into(),
             overdue: v.overdue,
@@ -615,6 +618,10 @@ pub struct SubmitRequestInput {
     /// Files (multipart upload; PDF, JPEG, PNG, DOCX, XLSX, XML, text).
     #[graphql(default)]
     pub attachments: Vec<Upload>,
+    /// For a request that commits the company, filed by a representative rather than its director: the
+    /// power of attorney (its number) to act under (default: the first in force that covers requests). It is
+    /// recorded with the request.
+    pub power_of_attorney: Option<Uuid>,
 }
 
 /// An insured event reported on a policy, with its files.
@@ -924,14 +931,15 @@ async fn submit(
     let key = idempotency_key(key)?;
     let app = app(ctx);
     let kind = input.details.kind();
-    // A request that commits the company needs its director or a power of attorney for requests.
-    crate::app::authority::check(
+    // A request that commits the company needs its director or a power of attorney for requests; the power
+    // it rests on is recorded with it.
+    let ground = crate::app::authority::check(
         &app.pool,
         actor,
         input.company_id,
         domain::company::Act::Submit(kind),
-        None,
-        "input",
+        input.power_of_attorney,
+        "input.powerOfAttorney",
     )
     .await?;
     let path = format!(
@@ -998,6 +1006,7 @@ async fn submit(
         } else {
             files.clone()
         },
+        power_of_attorney: ground.power_of_attorney(),
     };
     if let Err(e) = submission.details.clone().validate(today) {
         return Err(request_command_error(
@@ -1148,6 +1157,7 @@ impl RequestMutation {
             contract_id: Some(policy.contract_id),
             details: RequestDetailsInput::InsuredEvent(input.event),
             attachments: input.attachments,
+            power_of_attorney: None,
         };
         Ok(submit(ctx, input, idempotency_key).await?)
     }

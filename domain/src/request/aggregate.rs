@@ -126,6 +126,7 @@ impl ClientRequest {
             due_on: s.due_on,
             details,
             attachments: s.attachments,
+            power_of_attorney: s.power_of_attorney,
         })
     }
 

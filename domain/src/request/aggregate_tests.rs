@@ -239,6 +239,7 @@ fn submission(details: RequestDetails) -> Submission {
         due_on: d("2026-05-08"),
         details,
         attachments: vec![],
+        power_of_attorney: None,
     }
 }
 
@@ -253,6 +254,7 @@ fn submitted(details: RequestDetails) -> RequestEvent {
         due_on: s.due_on,
         details: s.details,
         attachments: s.attachments,
+        power_of_attorney: s.power_of_attorney,
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Submission {
     pub details: RequestDetails,
     /// Files.
     pub attachments: Vec<FileRef>,
+    /// The power of attorney the filing person acted under, for a request that commits the company and was
+    /// not filed by its director (checked by the caller against the company's powers).
+    pub power_of_attorney: Option<Uuid>,
 }
 
 /// Staff's completion.

@@ -77,6 +77,10 @@ pub enum RequestEvent {
         details: RequestDetails,
         /// Files given with it.
         attachments: Vec<FileRef>,
+        /// The power of attorney (МЧД number) it was filed under, when the person was not the company's
+        /// director (issue 26; absent: a director, staff, or a kind that commits nothing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        power_of_attorney: Option<Uuid>,
     },
     /// Staff took it into review.
     RequestTakenIntoReview,

@@ -43,16 +43,17 @@ impl RequestsProjection {
                 due_on,
                 details,
                 attachments,
+                power_of_attorney,
                 ..
             } => {
                 let kind = details.kind();
                 sqlx::query(
                     "INSERT INTO requests_view (request_id, company_id, contract_id, policy_id, kind, status, \
                        details, submitted_by, submitted_on, due_on, overdue, effect, comments, attachments, \
-                       submitted_at, updated_at, last_position) \
+                       submitted_at, updated_at, last_position, power_of_attorney) \
                      VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8, $9, \
                        coalesce($9 < (SELECT business_date FROM requests_business_day), false), \
-                       $10, 0, $11, $12, $12, $13)",
+                       $10, 0, $11, $12, $12, $13, $14)",
                 )
                 .bind(id)
                 .bind(company_id)
@@ -67,6 +68,7 @@ impl RequestsProjection {
                 .bind(attachments.len() as i32)
                 .bind(e.recorded_at)
                 .bind(e.position)
+                .bind(power_of_attorney)
                 .execute(&mut *conn)
                 .await?;
                 if !attachments.is_empty() {
@@ -239,6 +241,8 @@ pub struct RequestView {
     pub details: serde_json::Value,
     /// Filing account.
     pub submitted_by: Uuid,
+    /// The power of attorney it was filed under (not the director).
+    pub power_of_attorney: Option<Uuid>,
     /// Business day of filing.
     pub submitted_on: NaiveDate,
     /// Due date.
@@ -273,7 +277,7 @@ pub struct RequestView {
 
 const REQUEST_COLUMNS: &str = "request_id, company_id, contract_id, policy_id, kind, status, details, \
     submitted_by, submitted_on, due_on, overdue, question, note, result, rejection_reason, withdrawal_reason, \
-    effect, effect_detail, comments, attachments, submitted_at, closed_at, updated_at";
+    effect, effect_detail, comments, attachments, submitted_at, closed_at, updated_at, power_of_attorney";
 
 /// A row of `request_history_view`.
 #[derive(Debug, Clone, PartialEq, FromRow, Serialize)]

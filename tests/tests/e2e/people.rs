@@ -528,7 +528,7 @@ async fn signing_and_committing_need_a_director_or_a_power_of_attorney_valid_on_
 
     // Requests that commit the company: the director, or a power for requests; others need none.
     let submit = |details: Value| json!({"c": company, "d": details});
-    let q = "mutation($c: UUID!, $d: RequestDetailsInput!) { submitRequest(input: {companyId: $c, details: $d}) { request { status } } }";
+    let q = "mutation($c: UUID!, $d: RequestDetailsInput!) { submitRequest(input: {companyId: $c, details: $d}) { request { status powerOfAttorney } } }";
     let requisites = json!({"requisitesChange": {"shortName": "ООО «Ромашка-2»"}});
     let r = t
         .gql(Some(&accountant), q, submit(requisites.clone()))
@@ -544,6 +544,12 @@ async fn signing_and_committing_need_a_director_or_a_power_of_attorney_valid_on_
     assert!(r["errors"].is_null(), "a consultation commits nothing: {r}");
     let r = t.gql(Some(&director), q, submit(requisites.clone())).await;
     assert!(r["errors"].is_null(), "{r}");
+    // A director's request rests on no power of attorney.
+    assert_eq!(
+        r["data"]["submitRequest"]["request"]["powerOfAttorney"],
+        Value::Null,
+        "{r}"
+    );
     let requests_power = "55555555-5555-4555-8555-555555555555";
     let r = t
         .gql(
@@ -553,8 +559,28 @@ async fn signing_and_committing_need_a_director_or_a_power_of_attorney_valid_on_
         )
         .await;
     assert!(r["errors"].is_null(), "{r}");
-    let r = t.gql(Some(&accountant), q, submit(requisites)).await;
+    let r = t
+        .gql(Some(&accountant), q, submit(requisites.clone()))
+        .await;
     assert!(r["errors"].is_null(), "under a power for requests: {r}");
+    // The power it was filed under is recorded with it (and named by the auditors' event).
+    assert_eq!(
+        r["data"]["submitRequest"]["request"]["powerOfAttorney"], requests_power,
+        "{r}"
+    );
+    // Naming a power that does not cover requests is refused by field.
+    let r = t
+        .gql(
+            Some(&accountant),
+            "mutation($c: UUID!, $d: RequestDetailsInput!, $p: UUID!) { submitRequest(input: {companyId: $c, details: $d, powerOfAttorney: $p}) { request { status } } }",
+            json!({"c": company, "d": requisites, "p": valid}),
+        )
+        .await;
+    assert_eq!(
+        error(&r),
+        ("VALIDATION".into(), Some("input.powerOfAttorney".into())),
+        "{r}"
+    );
     let r = t
         .gql(
             Some(&viewer),
