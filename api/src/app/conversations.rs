@@ -67,6 +67,10 @@ pub struct MessageRow {
     pub position: i64,
 }
 
+/// A message's columns, as [`MessageRow`] reads them.
+const MESSAGE_COLUMNS: &str =
+    "message_id, thread_id, company_id, party, author, text, attachments, posted_at, position";
+
 /// The reader's side, as stored in `party`.
 fn side(staff: bool) -> &'static str {
     if staff {
@@ -152,11 +156,10 @@ pub async fn messages(
             format!("give 1 to {MAX_PAGE} messages"),
         ));
     }
-    let mut rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT message_id, thread_id, company_id, party, author, text, attachments, posted_at, position \
-         FROM conversation_messages WHERE thread_id = $1 AND ($2::bigint IS NULL OR position < $2) \
-         ORDER BY position DESC LIMIT $3",
-    )
+    let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM conversation_messages \
+         WHERE thread_id = $1 AND ($2::bigint IS NULL OR position < $2) ORDER BY position DESC LIMIT $3"
+    ))
     .bind(thread)
     .bind(before)
     .bind(limit)
@@ -171,10 +174,9 @@ pub async fn messages(
 /// # Errors
 /// A database error.
 pub async fn message_at(pool: &PgPool, position: i64) -> Result<Option<MessageRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT message_id, thread_id, company_id, party, author, text, attachments, posted_at, position \
-         FROM conversation_messages WHERE position = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM conversation_messages WHERE position = $1"
+    ))
     .bind(position)
     .fetch_optional(pool)
     .await
@@ -247,8 +249,7 @@ pub async fn since(
 ) -> Result<Vec<(i64, MessageRow)>, sqlx::Error> {
     let bound = projections::engine::horizon::read_at_least(pool, floor).await?;
     let rows: Vec<Placed> = sqlx::query_as(&format!(
-        "SELECT transaction_id::text::bigint AS transaction, message_id, thread_id, company_id, party, author, \
-                text, attachments, posted_at, position \
+        "SELECT transaction_id::text::bigint AS transaction, {MESSAGE_COLUMNS} \
          FROM conversation_messages WHERE company_id = ANY($1) \
            AND (transaction_id, position) > ($2::bigint::text::xid8, $3) AND {} \
          ORDER BY transaction_id, position LIMIT $4",

@@ -12,7 +12,8 @@ use super::context::{allow, allow_seen, app, idempotency_key};
 use super::enums::Party;
 use super::payload::{payload, Done};
 use crate::app::conversations::{self as service, MessageRow, ThreadRow, Threads};
-use crate::auth::policy::Operation;
+use crate::auth::policy::{authorize, Operation};
+use crate::auth::Actor;
 use crate::error::{content_command_error, ApiError};
 
 /// A file sent in a conversation (download it with `GET /documents/{sha256}`).
@@ -129,13 +130,30 @@ impl TryFrom<ThreadRow> for ConversationThread {
 }
 
 /// The company's thread (or a request's) and who asks: NOT_FOUND for a thread the caller cannot see.
-async fn thread_company(ctx: &Context<'_>, thread: Uuid) -> Result<Uuid, ApiError> {
+async fn thread_reader<'a>(ctx: &Context<'a>, thread: Uuid) -> Result<&'a Actor, ApiError> {
     let not_found = || ApiError::NotFound("no such thread".into());
     let company = service::company_of(&app(ctx).pool, thread)
         .await?
         .ok_or_else(not_found)?;
-    allow_seen(ctx, Operation::ReadConversation(company), not_found)?;
-    Ok(company)
+    Ok(allow_seen(ctx, Operation::ReadConversation(company), not_found)?.0)
+}
+
+/// The threads `actor` follows: `company`'s, or without one a client's companies or the companies a staff
+/// member manages; each company authorized (the list query and the subscription alike).
+pub(crate) fn followed(actor: &Actor, company: Option<Uuid>) -> Result<Threads, ApiError> {
+    Ok(match company {
+        Some(c) => {
+            authorize(Some(actor), Operation::ReadConversation(c))?;
+            Threads::Of(c)
+        }
+        None if actor.is_staff() => Threads::ManagedBy(actor.account_id),
+        None => {
+            for c in actor.companies() {
+                authorize(Some(actor), Operation::ReadConversation(c))?;
+            }
+            Threads::Companies(actor.companies())
+        }
+    })
 }
 
 /// Conversation queries.
@@ -152,24 +170,8 @@ impl ConversationQuery {
         ctx: &Context<'_>,
         company_id: Option<Uuid>,
     ) -> Result<Vec<ConversationThread>> {
-        let which = match company_id {
-            Some(c) => {
-                allow(ctx, Operation::ReadConversation(c))?;
-                Threads::Of(c)
-            }
-            None => {
-                let (actor, _) = allow(ctx, Operation::Me)?;
-                if actor.is_staff() {
-                    Threads::ManagedBy(actor.account_id)
-                } else {
-                    for c in actor.companies() {
-                        allow(ctx, Operation::ReadConversation(c))?;
-                    }
-                    Threads::Companies(actor.companies())
-                }
-            }
-        };
         let (actor, _) = allow(ctx, Operation::Me)?;
+        let which = followed(actor, company_id)?;
         let rows = service::threads(&app(ctx).pool, &which, actor.account_id, actor.is_staff())
             .await
             .map_err(ApiError::from)?;
@@ -188,7 +190,7 @@ impl ConversationQuery {
         #[graphql(default = 50)] last: i64,
         before: Option<i64>,
     ) -> Result<Vec<ConversationMessage>> {
-        thread_company(ctx, thread_id).await?;
+        thread_reader(ctx, thread_id).await?;
         let rows = service::messages(&app(ctx).pool, thread_id, before, last).await?;
         Ok(rows
             .into_iter()
@@ -332,8 +334,7 @@ impl ConversationMutation {
         input: MarkConversationReadInput,
     ) -> Result<MarkConversationReadPayload> {
         let thread_id = input.thread_id;
-        thread_company(ctx, thread_id).await?;
-        let (actor, _) = allow(ctx, Operation::Me)?;
+        let actor = thread_reader(ctx, thread_id).await?;
         let marked = service::mark_read(
             &app(ctx).pool,
             thread_id,

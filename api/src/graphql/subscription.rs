@@ -654,21 +654,12 @@ impl SubscriptionRoot {
         company_id: Option<Uuid>,
         after: Option<Position>,
     ) -> Result<impl Stream<Item = super::conversations::ConversationMessage>> {
-        use crate::app::conversations::{self as talk, Threads};
+        use crate::app::conversations as talk;
         let (guard, actor) = match company_id {
             Some(c) => Guard::new(ctx, Operation::ReadConversation(c))?,
             None => Guard::new(ctx, Operation::Me)?,
         };
-        let which = match company_id {
-            Some(c) => Threads::Of(c),
-            None if actor.is_staff() => Threads::ManagedBy(actor.account_id),
-            None => {
-                for c in actor.companies() {
-                    authorize(Some(actor), Operation::ReadConversation(c))?;
-                }
-                Threads::Companies(actor.companies())
-            }
-        };
+        let which = super::conversations::followed(actor, company_id)?;
         let after = match after {
             Some(a) => Some(a.checkpoint(&app(ctx).pool, "after").await?),
             None => None,

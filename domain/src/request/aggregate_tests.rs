@@ -258,6 +258,18 @@ fn submitted(details: RequestDetails) -> RequestEvent {
     }
 }
 
+/// Completing today with nothing but the day: each test sets what its kind needs.
+fn completion() -> Completion {
+    Completion {
+        completed_on: d(TODAY),
+        note: None,
+        result: None,
+        prolongation: None,
+        terms_change: None,
+        new_policy: None,
+    }
+}
+
 fn complaint() -> RequestDetails {
     RequestDetails::Complaint {
         subject: "Счёт".into(),
@@ -389,14 +401,7 @@ fn the_whole_workflow_runs_from_submission_through_a_question_to_completion() {
 fn a_request_is_completed_only_from_review_and_nothing_happens_after_it_closes() {
     framework()
         .given(vec![submitted(complaint())])
-        .when(RequestCommand::Complete(Box::new(Completion {
-            completed_on: d(TODAY),
-            note: None,
-            result: None,
-            prolongation: None,
-            terms_change: None,
-            new_policy: None,
-        })))
+        .when(RequestCommand::Complete(Box::new(completion())))
         .then_expect_error(RequestError::WrongStatus(RequestStatus::Submitted));
     for closed in [
         RequestEvent::RequestRejected { reason: "x".into() },
@@ -466,14 +471,7 @@ fn completing_a_prolongation_needs_its_terms_and_the_effect_is_recorded_once() {
             submitted(prolongation.clone()),
             RequestEvent::RequestTakenIntoReview,
         ])
-        .when(RequestCommand::Complete(Box::new(Completion {
-            completed_on: d(TODAY),
-            note: None,
-            result: None,
-            prolongation: None,
-            terms_change: None,
-            new_policy: None,
-        })))
+        .when(RequestCommand::Complete(Box::new(completion())))
         .then_expect_error(RequestError::ProlongationTermsRequired);
     let completed = RequestEvent::RequestCompleted {
         completed_on: d(TODAY),
@@ -566,12 +564,8 @@ fn a_change_of_insurance_terms_completes_with_what_the_insurer_agreed_and_other_
     };
     let complete = |terms: Option<TermsChangeTerms>| {
         RequestCommand::Complete(Box::new(Completion {
-            completed_on: d(TODAY),
-            note: None,
-            result: None,
-            prolongation: None,
             terms_change: terms,
-            new_policy: None,
+            ..completion()
         }))
     };
     framework()
@@ -643,12 +637,8 @@ fn a_vehicle_is_insured_under_osago_or_kasko_from_today_and_completed_with_the_p
     };
     let complete = |new_policy: Option<NewPolicyTerms>| {
         RequestCommand::Complete(Box::new(Completion {
-            completed_on: d(TODAY),
-            note: None,
-            result: None,
-            prolongation: None,
-            terms_change: None,
             new_policy,
+            ..completion()
         }))
     };
     let given = vec![submitted(details), RequestEvent::RequestTakenIntoReview];

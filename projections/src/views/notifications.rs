@@ -1502,14 +1502,19 @@ async fn escalated(
     .bind(&notifications)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(originals
+    originals
         .into_iter()
         .map(|o| {
+            // A link this code does not know is a disagreement between the table and the code: an error,
+            // not a copy linking somewhere else.
             let entity = ENTITY_TYPES
                 .iter()
                 .copied()
                 .find(|t| *t == o.entity_type)
-                .unwrap_or("request");
+                .ok_or_else(|| ProjectionError::UnknownStored {
+                    column: "notifications.entity_type",
+                    value: o.entity_type.clone(),
+                })?;
             // The original's values, and what the escalation adds.
             let mut params = o.params;
             if let Value::Object(p) = &mut params {
@@ -1517,7 +1522,7 @@ async fn escalated(
                 p.insert("manager".into(), json!(manager));
                 p.insert("waitedMinutes".into(), json!(waited_minutes));
             }
-            Draft::new(
+            Ok(Draft::new(
                 Some(company_id),
                 NotificationKind::NotificationEscalated,
                 format!("Без ответа менеджера: {}", o.title_ru),
@@ -1529,9 +1534,9 @@ async fn escalated(
                 ),
                 params,
                 (entity, o.entity_id),
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// A notification an escalation copies.
