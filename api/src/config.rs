@@ -214,6 +214,9 @@ pub struct WorkerSettings {
     /// How long a sender's claim on a mail lasts, seconds: a mail claimed by a sender that died goes out
     /// again after this long at most. Keep it well above the SMTP timeout (30 s per step).
     pub mail_lease_seconds: u64,
+    /// Segments each process manager runs in (1–256): the nodes share a worker by its segments, each node
+    /// holding about `segments / nodes` of them. Every node should say the same; a starting node sets it.
+    pub segments: u32,
 }
 
 /// `[personal_data]`: how personal data is sealed, and when it is destroyed (docs/personal-data.md).
@@ -305,6 +308,7 @@ impl Default for WorkerSettings {
             restart_max_seconds: 30,
             stall_seconds: 60,
             mail_lease_seconds: 300,
+            segments: 1,
         }
     }
 }

@@ -87,6 +87,13 @@ struct Node {
     dir: PathBuf,
 }
 
+/// A catch-up worker: its name, the aggregate types it reads, and those every segment reads.
+type Consumer = (
+    &'static str,
+    Option<&'static [&'static str]>,
+    &'static [&'static str],
+);
+
 struct World {
     cluster: tokio::sync::Mutex<Cluster>,
     url: String,
@@ -97,7 +104,7 @@ struct World {
     contract: String,
     date: String,
     base: PathBuf,
-    consumers: Vec<(&'static str, Option<&'static [&'static str]>)>,
+    consumers: Vec<Consumer>,
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -229,7 +236,7 @@ impl World {
         let app = api::app::App::new(pool.clone(), &probe).unwrap();
         let consumers = api::workers::process_managers(&app)
             .iter()
-            .map(|m| (m.name(), m.aggregate_types()))
+            .map(|m| (m.name(), m.aggregate_types(), m.broadcast_types()))
             .collect();
         Self {
             cluster: tokio::sync::Mutex::new(cluster),
@@ -394,8 +401,8 @@ impl World {
         let mut worst = 0;
         loop {
             let mut behind = Vec::new();
-            for (name, types) in &self.consumers {
-                if let Ok(l) = api::workers::watch::lag(&self.pool, name, *types).await {
+            for (name, types, broadcast) in &self.consumers {
+                if let Ok(l) = api::workers::watch::lag(&self.pool, name, *types, broadcast).await {
                     worst = worst.max(l.events);
                     if l.events > 0 {
                         behind.push((*name, l.events));
@@ -484,18 +491,7 @@ impl World {
 
     /// `cabinet <args>` against the cluster: (exit code, stdout, stderr).
     fn cli(&self, args: &[&str]) -> (i32, String, String) {
-        let out = std::process::Command::new(support::binary())
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.base.join("cli"))
-            .env("DATABASE_URL", &self.url)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        support::cli(&self.url, &self.base.join("cli"), args)
     }
 
     /// `projections verify` and `events export --verify` are clean.

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release -p cabinet-bench -- --quick     # under a minute, for routine checks
 //! cargo run --release -p cabinet-bench                # the full run reported in docs/performance.md
+//! cargo run --release -p cabinet-bench -- --quick nodes  # the multi-node mode (docs/scaling.md)
 //! ```
 //!
 //! It starts a private PostgreSQL under `--data-dir` (or uses `DATABASE_URL`'s server), creates a fresh
@@ -21,7 +22,9 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod http;
+mod nodes;
 mod peer;
+mod process;
 mod profile;
 mod scenarios;
 mod seed;
@@ -35,11 +38,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use http::{Http, PAY};
+use process::{cpu_seconds, level_json, peak_rss_mb, start_server};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use stats::{run_level, Level};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 /// The benchmark.
@@ -67,7 +71,17 @@ enum Child {
     Server {
         #[arg(long)]
         url: String,
+        /// `workers.segments` (the multi-node mode).
+        #[arg(long, default_value_t = 1)]
+        segments: u32,
+        /// A read replica's URL (the multi-node mode).
+        #[arg(long)]
+        replica: Option<String>,
     },
+    /// The multi-node mode: one, two and three `serve` processes on one primary and a streaming replica —
+    /// throughput per node count, replica lag under load, and how long a dead node's segments take to move
+    /// (docs/scaling.md).
+    Nodes,
     /// A bank statement imported as `cabinet import statement` does, in a process of its own (its peak
     /// memory is the import's); prints the report, the seconds and the peak RSS as JSON.
     #[command(hide = true)]
@@ -122,9 +136,24 @@ impl Scale {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Child::Server { url }) = cli.child {
+    if let Some(Child::Server {
+        url,
+        segments,
+        replica,
+    }) = cli.child
+    {
         // The server keeps its own runtime (the default multi-threaded one, as `cabinet serve`).
-        return tokio::runtime::Runtime::new()?.block_on(run_server(url));
+        return tokio::runtime::Runtime::new()?.block_on(run_server(url, segments, replica));
+    }
+    if let Some(Child::Nodes) = cli.child {
+        return tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                std::fs::create_dir_all(&cli.data_dir)?;
+                let (pool, url, cluster) = open_database(&cli).await?;
+                nodes::run(&cli.data_dir, cli.quick, pool, url, cluster).await
+            });
     }
     if let Some(Child::Import { url, file, kind }) = cli.child {
         return tokio::runtime::Runtime::new()?.block_on(run_import(url, file, kind));
@@ -178,14 +207,16 @@ async fn run_import(url: String, file: PathBuf, kind: String) -> anyhow::Result<
     Ok(())
 }
 
-async fn run_server(url: String) -> anyhow::Result<()> {
+async fn run_server(url: String, segments: u32, replica: Option<String>) -> anyhow::Result<()> {
     let _telemetry = api::telemetry::init(api::config::LogFormat::Text, &Default::default())?;
     let mut settings = api::config::Settings {
         database_url: Some(url.into()),
         clock: api::config::ClockMode::Manual,
         demo: true,
+        read_replica_urls: replica.into_iter().map(Into::into).collect(),
         ..api::config::Settings::default()
     };
+    settings.workers.segments = segments;
     // Every client of the benchmark comes from 127.0.0.1: the per-address connection cap (64, against one
     // address flooding the server) would refuse the 64-client levels' connections beyond it.
     settings.http.max_connections_per_address = settings.http.max_connections;
@@ -197,7 +228,7 @@ async fn run_server(url: String) -> anyhow::Result<()> {
     let db = api::startup::Database::open(&settings).await?;
     let app = api::app::App::new(db.pool.clone(), &settings)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = api::workers::start(&app, &settings, stopped)?;
+    let tasks = api::workers::start(&app, &settings, stopped).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}/graphql", listener.local_addr()?);
     let shutdown = async {
@@ -254,84 +285,6 @@ fn figure(
         target: target.into(),
         met: met(ratio),
     }
-}
-
-struct Server {
-    child: tokio::process::Child,
-    url: String,
-}
-
-async fn start_server(url: &str) -> anyhow::Result<Server> {
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["server", "--url", url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the server child")?;
-    let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(u) = line.strip_prefix("listening on ") {
-                return Some(u.to_owned());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .context("the server did not start")?;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Server { child, url })
-}
-
-/// CPU seconds used so far by the server child, by every `postgres` process, and by this process
-/// (user + system, from /proc). Sampled around a level, the differences show who spent the machine's time.
-fn cpu_seconds(server: Option<u32>) -> (f64, f64, f64) {
-    let ticks = 100.0; // USER_HZ on Linux
-    let stat = |pid: &str| -> Option<(String, f64)> {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let (head, rest) = s.rsplit_once(") ")?;
-        let comm = head.split_once(" (")?.1.to_owned();
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let used = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-        Some((comm, used / ticks))
-    };
-    let server_cpu = server
-        .and_then(|p| stat(&p.to_string()))
-        .map(|x| x.1)
-        .unwrap_or(0.0);
-    let me = stat("self").map(|x| x.1).unwrap_or(0.0);
-    let mut pg = 0.0;
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.chars().all(|c| c.is_ascii_digit()) {
-                if let Some((comm, used)) = stat(&name) {
-                    if comm == "postgres" {
-                        pg += used;
-                    }
-                }
-            }
-        }
-    }
-    (server_cpu, pg, me)
-}
-
-fn peak_rss_mb(pid: Option<u32>) -> f64 {
-    let Some(pid) = pid else { return 0.0 };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }
 
 fn machine() -> Value {
@@ -399,10 +352,6 @@ async fn open_database(
     let pool = projections::postgres::db::connect(&url, 80).await?;
     projections::postgres::db::migrate(&pool).await?;
     Ok((pool, url, cluster))
-}
-
-fn level_json(l: &Level) -> Value {
-    serde_json::to_value(l).unwrap_or_default()
 }
 
 fn at(levels: &[Level], clients: usize) -> Option<&Level> {
@@ -474,17 +423,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     // 3. The server, in its own process.
-    let password = "bench-password-123";
-    let admin_email = domain::values::Email::parse("bench@lessor.local")?;
-    api::auth::accounts::create_account(
-        &pool,
-        &admin_email,
-        password,
-        &[api::auth::Role::Admin],
-        true,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    crate::process::create_admin(&pool).await?;
+    let (admin_email, password) = crate::process::ADMIN;
     let mut server = start_server(&url).await?;
     // Idle connections are dropped before the server closes them (its header-read timeout, 10 s): a reused
     // connection the server just closed fails the request.
@@ -492,21 +432,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .pool_max_idle_per_host(256)
         .pool_idle_timeout(Duration::from_secs(5))
         .build()?;
-    let login: Value = client
-        .post(&server.url)
-        .json(&json!({ "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token } }",
-                       "variables": { "e": admin_email.as_str(), "p": password } }))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let token = process::sign_in_admin(&client, &server.url).await?;
     let http = Http {
         client,
         url: server.url.clone(),
-        token: login["data"]["login"]["token"]
-            .as_str()
-            .context("login")?
-            .to_owned(),
+        token,
     };
     let started_rss = peak_rss_mb(server.child.id());
     let nonce = Uuid::new_v4().simple().to_string();
@@ -831,7 +761,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     .unwrap_or_else(|e| failed("fan-out", e));
     rss_by_phase.push(("fan-out", peak_rss_mb(server.child.id())));
-    let sign_in = scenarios::sign_in(&ctx, admin_email.as_str(), password).await;
+    let sign_in = scenarios::sign_in(&ctx, admin_email, password).await;
     rss_by_phase.push(("sign-in", peak_rss_mb(server.child.id())));
     let day_close = scenarios::day_close(&ctx)
         .await

@@ -34,7 +34,8 @@ pub async fn clock_command(command: ClockCommand, app: &App) -> anyhow::Result<i
             let days = std::sync::Arc::new(crate::workers::days::BusinessDays::new(
                 app.contracts.clone(),
             ));
-            let consumer = projections::engine::runner::CatchUp::process_manager(days, 50);
+            let consumer =
+                projections::engine::segments::Segmented::new(days, 50, std::sync::Arc::default());
             // The new days are read once every older transaction on the server has ended (the global
             // order's horizon): retry for a while rather than report a day as not closed.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

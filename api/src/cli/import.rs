@@ -181,7 +181,11 @@ pub async fn import_command(command: ImportCommand, app: &App) -> anyhow::Result
                 app.policies.clone(),
                 app.payments.clone(),
             ));
-            let consumer = projections::engine::runner::CatchUp::process_manager(posting, 200);
+            let consumer = projections::engine::segments::Segmented::new(
+                posting,
+                200,
+                std::sync::Arc::default(),
+            );
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             loop {
                 match consumer.run_once(&app.pool).await? {

@@ -414,7 +414,7 @@ async fn serve(
     println!("cabinet listening on http://{addr}/graphql");
     tracing::info!(%addr, "serving");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = crate::workers::start(app, settings, stopped)?;
+    let tasks = crate::workers::start(app, settings, stopped).await?;
     crate::http::serve(
         listener,
         app.clone(),

@@ -73,8 +73,12 @@ pub async fn projections_command(command: ProjectionsCommand, app: &App) -> anyh
             Ok(1)
         }
         ProjectionsCommand::Status => {
-            for s in projections::engine::runner::status(&app.pool, &app.inline, &["business-days"])
-                .await?
+            // Every process manager, a line per segment.
+            let workers: Vec<&str> = crate::workers::process_managers(app)
+                .iter()
+                .map(|m| m.name())
+                .collect();
+            for s in projections::engine::segments::status(&app.pool, &app.inline, &workers).await?
             {
                 println!(
                     "{:<24} {:<8} position {:>10} lag {}",

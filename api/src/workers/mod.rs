@@ -1,6 +1,6 @@
-//! Everything started beside the API, each piece on one node at a time: the process managers (business
-//! days, account provisioning, request effects, notification mail), the outbox sender, this node's live
-//! feed, and the midnight clock.
+//! Everything started beside the API: the process managers (business days, account provisioning, request
+//! effects, notification mail, payment posting) in segments the nodes share (ADR 0028), the outbox sender
+//! (the nodes share it by claiming mail), this node's live feed, and the midnight clock.
 //!
 //! # Layout
 //! - [`days`]: closing each business day on every contract with open lines;
@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use projections::engine::process_manager::ProcessManager;
-use projections::engine::runner::CatchUp;
+use projections::engine::segments::{self, Presence, Segmented};
 
 use crate::app::App;
 use crate::config::{ClockMode, Settings};
@@ -56,12 +56,14 @@ pub fn process_managers(app: &App) -> Vec<Arc<dyn ProcessManager>> {
 }
 
 /// Starts the work that runs beside the API: the process managers, this node's live feed, the outbox
-/// sender and, with `clock = auto`, the midnight clock. Each (but the live feed and the clock, which every
-/// node runs) leads on one node at a time. They stop when `shutdown` turns true.
+/// sender and, with `clock = auto`, the midnight clock. Each process manager runs in `workers.segments`
+/// segments, this node holding its share of them (the count is set in the database first, so every node
+/// follows the last one started). They stop when `shutdown` turns true.
 ///
 /// # Errors
-/// The configured time zone is unknown.
-pub fn start(
+/// The segment count is out of range, the database cannot be reached, or the configured time zone is
+/// unknown.
+pub async fn start(
     app: &App,
     settings: &Settings,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -70,18 +72,29 @@ pub fn start(
     let restart_max = Duration::from_secs(settings.workers.restart_max_seconds.max(1));
     let mut tasks = Vec::new();
     let managers = process_managers(app);
+    let count = i32::try_from(settings.workers.segments)
+        .ok()
+        .filter(|n| (1..=256).contains(n))
+        .ok_or_else(|| anyhow::anyhow!("workers.segments: must be 1 to 256"))?;
+    for manager in &managers {
+        segments::set_count(&app.pool, manager.name(), count).await?;
+    }
+    let presence = Arc::new(Presence::join(&app.pool).await?);
     // The node's consumers are woken together by every append: one horizon read serves them all.
     let horizon = Arc::new(projections::engine::horizon::Shared::default());
     for manager in managers.clone() {
-        let (pool, horizon) = (app.pool.clone(), horizon.clone());
+        let (pool, horizon, presence) = (app.pool.clone(), horizon.clone(), presence.clone());
         tasks.push(spawn_restarting(
             manager.name(),
             restart_max,
             shutdown.clone(),
             move |stop| {
-                CatchUp::process_manager(manager.clone(), 50)
-                    .with_shared_horizon(horizon.clone())
-                    .run(pool.clone(), poll, stop)
+                Segmented::new(manager.clone(), manager.batch(), horizon.clone()).run(
+                    pool.clone(),
+                    presence.clone(),
+                    poll,
+                    stop,
+                )
             },
         ));
     }

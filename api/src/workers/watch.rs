@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use projections::engine::process_manager::ProcessManager;
+use projections::engine::segments::{self, Segment};
 use sqlx::PgPool;
 
 /// One consumer's distance behind the log.
@@ -17,28 +18,44 @@ pub struct Lag {
     pub seconds: f64,
 }
 
-/// How far the consumer `name` (reading the aggregate `types`, None: all) is behind.
+/// How far the worker `name` (reading the aggregate `types`, None: all; `broadcast` in every segment) is
+/// behind: the events its segments have still to handle, summed, and the oldest of them.
 ///
 /// # Errors
 /// A database error.
-pub async fn lag(pool: &PgPool, name: &str, types: Option<&[&str]>) -> Result<Lag, sqlx::Error> {
-    let (events, seconds): (i64, Option<f64>) = sqlx::query_as(
-        "WITH cp AS (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = $1), '0'::xid8) AS t, \
-                            coalesce((SELECT position FROM projection_checkpoints WHERE name = $1), 0) AS p), \
-              behind AS (SELECT e.recorded_at FROM events e, cp \
-                         WHERE (e.transaction_id, e.position) > (cp.t, cp.p) \
-                           AND ($2::text[] IS NULL OR e.aggregate_type = ANY($2)) \
-                         ORDER BY e.transaction_id, e.position LIMIT 100000) \
-         SELECT count(*), extract(epoch FROM clock_timestamp() - min(recorded_at))::float8 FROM behind",
-    )
-    .bind(name)
-    .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
-    .fetch_one(pool)
-    .await?;
-    Ok(Lag {
-        events,
-        seconds: seconds.unwrap_or(0.0).max(0.0),
-    })
+pub async fn lag(
+    pool: &PgPool,
+    name: &str,
+    types: Option<&[&str]>,
+    broadcast: &[&str],
+) -> Result<Lag, sqlx::Error> {
+    let count = segments::count(pool, name).await?;
+    let mut total = Lag {
+        events: 0,
+        seconds: 0.0,
+    };
+    for segment in Segment::all(count) {
+        let cp = segments::position(pool, name, segment).await?;
+        let (events, seconds): (i64, Option<f64>) = sqlx::query_as(
+            "WITH behind AS (SELECT e.recorded_at FROM events e \
+                             WHERE (e.transaction_id, e.position) > ($1::bigint::text::xid8, $2) \
+                               AND ($3::text[] IS NULL OR e.aggregate_type = ANY($3)) \
+                               AND (e.aggregate_type = ANY($4) OR event_segment(e.aggregate_id, $5) = $6) \
+                             ORDER BY e.transaction_id, e.position LIMIT 100000) \
+             SELECT count(*), extract(epoch FROM clock_timestamp() - min(recorded_at))::float8 FROM behind",
+        )
+        .bind(cp.transaction_id)
+        .bind(cp.position)
+        .bind(types.map(|t| t.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()))
+        .bind(broadcast.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>())
+        .bind(segment.count)
+        .bind(segment.index)
+        .fetch_one(pool)
+        .await?;
+        total.events += events;
+        total.seconds = total.seconds.max(seconds.unwrap_or(0.0).max(0.0));
+    }
+    Ok(total)
 }
 
 /// The mail due and not yet sent: (how many, age of the oldest in seconds).
@@ -102,7 +119,7 @@ pub async fn run(
             }
         };
         for c in &consumers {
-            let l = lag(&pool, c.name(), c.aggregate_types()).await?;
+            let l = lag(&pool, c.name(), c.aggregate_types(), c.broadcast_types()).await?;
             report(c.name(), l.events, l.seconds);
         }
         let (due, age) = mail_due(&pool).await?;

@@ -69,6 +69,22 @@ pub async fn start_with_env(
     Server { child, url }
 }
 
+/// `cabinet <args> --data-dir <data_dir>` against the database `url`: (exit code, stdout, stderr).
+pub fn cli(url: &str, data_dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(binary())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Stops it with SIGTERM and checks it exits cleanly.
 pub async fn stop(mut s: Server) {
     let pid = s.child.id().unwrap() as i32;

@@ -1,6 +1,8 @@
 //! Process managers: catch-up consumers with effects outside their own tables — commands to aggregates,
-//! mails in the outbox, accounts. They run in global order on one node at a time, their effects committed
-//! in the same transaction as their checkpoint. Unlike a read model, a process manager is never rebuilt or
+//! mails in the outbox, accounts. Each runs in segments ([`crate::engine::segments`]): a segment reads its
+//! share of the log (the events of the aggregates hashed to it, plus the [`ProcessManager::broadcast_types`]
+//! every segment reads) in global order on one node at a time, its effects committed in the same
+//! transaction as its checkpoint. Unlike a read model, a process manager is never rebuilt or
 //! verified (replaying it would act again): the runner's rebuild and verify take read models only, so the
 //! type system refuses a process manager there.
 
@@ -19,6 +21,33 @@ pub trait ProcessManager: Send + Sync {
     /// The aggregate types whose events it reads (`None`: all).
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
         None
+    }
+
+    /// Events read per transaction (a business day, acting on many contracts, is read one at a time).
+    fn batch(&self) -> i64 {
+        50
+    }
+
+    /// Aggregate types whose events every segment reads (a business day concerns every segment's
+    /// contracts); the manager then acts in [`ProcessManager::handle_in_segment`] on its segment's part.
+    fn broadcast_types(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Acts on consecutive events of `segment`'s share of the log. A manager with
+    /// [`ProcessManager::broadcast_types`] overrides it to act on the segment's part of such an event; the
+    /// others act on the events as they would unsegmented.
+    ///
+    /// # Errors
+    /// As [`ProcessManager::handle`].
+    async fn handle_in_segment(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+        segment: Segment,
+    ) -> Result<(), ProjectionError> {
+        let _ = segment;
+        self.handle_batch(conn, events).await
     }
 
     /// Acts on one event inside `conn`'s transaction, which also saves the checkpoint past it. It must be
@@ -47,5 +76,33 @@ pub trait ProcessManager: Send + Sync {
             self.handle(conn, e).await?;
         }
         Ok(())
+    }
+}
+
+/// One part of a worker's share of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Segment {
+    /// Which part, from 0.
+    pub index: i32,
+    /// Of how many.
+    pub count: i32,
+}
+
+impl Segment {
+    /// The whole log, one segment.
+    pub const WHOLE: Self = Self { index: 0, count: 1 };
+
+    /// Every segment of a count.
+    pub fn all(count: i32) -> impl Iterator<Item = Self> {
+        (0..count).map(move |index| Self { index, count })
+    }
+
+    /// The name of its checkpoint (with one segment, the worker's own name).
+    pub fn checkpoint_name(self, worker: &str) -> String {
+        if self.count == 1 {
+            worker.to_owned()
+        } else {
+            format!("{worker}#{}/{}", self.index, self.count)
+        }
     }
 }

@@ -35,16 +35,25 @@ pub struct Checkpoint {
 /// all); with `below_horizon_only`, `$5` is the commit horizon read just before and keeps it to finished
 /// transactions. The type filter is applied while walking the commit-order index, so a projection never
 /// decodes events it ignores.
-fn batch_sql(below_horizon_only: bool) -> String {
+///
+/// With `segmented` (a segment's read, always below the horizon), `$6` is the segment, `$7` the count and
+/// `$8` the aggregate types every segment reads: an event belongs to the segment of its aggregate id
+/// (`event_segment`, migration 0032), so each aggregate's events stay in one segment, in order.
+fn batch_sql(below_horizon_only: bool, segmented: bool) -> String {
     let horizon = if below_horizon_only {
         format!("AND {}", horizon::below("transaction_id", 5))
     } else {
         String::new()
     };
+    let segment = if segmented {
+        "AND (aggregate_type = ANY($8) OR event_segment(aggregate_id, $7) = $6)"
+    } else {
+        ""
+    };
     format!(
         "SELECT {EVENT_COLUMNS} FROM events \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) {horizon} \
-           AND ($4::text[] IS NULL OR aggregate_type = ANY($4)) \
+           AND ($4::text[] IS NULL OR aggregate_type = ANY($4)) {segment} \
          ORDER BY transaction_id, position LIMIT $3"
     )
 }
@@ -52,12 +61,12 @@ fn batch_sql(below_horizon_only: bool) -> String {
 /// The catch-up read: the next `$3` events after (`$1`, `$2`) of the types `$4` below the horizon `$5`, in
 /// global order.
 pub fn catch_up_sql() -> String {
-    batch_sql(true)
+    batch_sql(true, false)
 }
 
 /// Which bound a batch read keeps to.
 #[derive(Clone, Copy)]
-enum Bound<'a> {
+pub(crate) enum Bound<'a> {
     /// None: verify's snapshot, or rebuild's swap under the tables' locks.
     Committed,
     /// The horizon, read now.
@@ -73,6 +82,20 @@ async fn read_batch(
     limit: i64,
     types: Option<&[&str]>,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    Ok(read_segment_batch(conn, bound, after, limit, types, None)
+        .await?
+        .0)
+}
+
+/// [`read_batch`] of one segment (`None`: the whole log); also returns the horizon the read kept below.
+pub(crate) async fn read_segment_batch(
+    conn: &mut PgConnection,
+    bound: Bound<'_>,
+    after: Checkpoint,
+    limit: i64,
+    types: Option<&[&str]>,
+    segment: Option<(crate::engine::process_manager::Segment, &[&str])>,
+) -> Result<(Vec<StoredEvent>, Option<i64>), sqlx::Error> {
     // The horizon is read in a statement of its own, before the batch's (ADR 0014).
     let (below_horizon, bound) = match bound {
         Bound::Committed => (false, None),
@@ -81,7 +104,11 @@ async fn read_batch(
             (true, Some(shared.read_since(&mut *conn, since).await?))
         }
     };
-    let sql = batch_sql(below_horizon);
+    debug_assert!(
+        segment.is_none() || below_horizon,
+        "a segment reads below the horizon"
+    );
+    let sql = batch_sql(below_horizon, segment.is_some());
     let mut query = sqlx::query(&sql)
         .bind(after.transaction_id)
         .bind(after.position)
@@ -90,6 +117,14 @@ async fn read_batch(
     if let Some(bound) = bound {
         query = query.bind(bound);
     }
+    if let Some((segment, every)) = segment {
+        query = query.bind(segment.index).bind(segment.count).bind(
+            every
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<String>>(),
+        );
+    }
     let rows = query.fetch_all(&mut *conn).await?;
     let mut events = rows
         .iter()
@@ -97,7 +132,7 @@ async fn read_batch(
         .collect::<Result<Vec<_>, _>>()?;
     // Personal values opened for the read models and process managers (ADR 0016).
     crate::store::event::open_events(conn, &mut events).await?;
-    Ok(events)
+    Ok((events, bound))
 }
 
 /// Reads the next batch after `after` of the aggregate `types` (None: all), only from finished transactions
@@ -172,7 +207,7 @@ pub async fn load_checkpoint(
     })
 }
 
-async fn save_checkpoint(
+pub(crate) async fn save_checkpoint(
     conn: &mut PgConnection,
     name: &str,
     cp: Checkpoint,
@@ -591,7 +626,7 @@ impl Leadership {
 
 /// Whether a notification of the events channel (`<transaction id>/<position>:<type>`) concerns a
 /// consumer of `types`, and the appended event's place; one in another shape always concerns it.
-fn notice(payload: &str, types: Option<&[&str]>) -> (bool, Option<Checkpoint>) {
+pub(crate) fn notice(payload: &str, types: Option<&[&str]>) -> (bool, Option<Checkpoint>) {
     let Some((at, appended)) = payload.split_once(':') else {
         return (true, None);
     };
@@ -619,7 +654,7 @@ pub enum Woken {
 pub const COALESCE: Duration = Duration::from_millis(20);
 
 /// Takes the consumer's leadership (a session advisory lock) if no other node holds it.
-async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+pub(crate) async fn try_lead(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut *conn)
@@ -1007,46 +1042,4 @@ pub struct ProjectionStatus {
     pub position: i64,
     /// Events in the log after that position.
     pub lag: i64,
-}
-
-/// Position and lag of each projection: inline ones are current by construction; catch-up ones by their
-/// checkpoint.
-///
-/// # Errors
-/// A database error.
-pub async fn status(
-    pool: &PgPool,
-    inline: &[Arc<dyn ReadModel>],
-    catch_up: &[&str],
-) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
-    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-        .fetch_one(pool)
-        .await?;
-    let mut out: Vec<ProjectionStatus> = inline
-        .iter()
-        .map(|p| ProjectionStatus {
-            name: p.name().to_owned(),
-            driver: "inline",
-            position: head,
-            lag: 0,
-        })
-        .collect();
-    for name in catch_up {
-        let mut conn = pool.acquire().await?;
-        let cp = load_checkpoint(&mut conn, name).await?;
-        let lag: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2)",
-        )
-        .bind(cp.transaction_id)
-        .bind(cp.position)
-        .fetch_one(&mut *conn)
-        .await?;
-        out.push(ProjectionStatus {
-            name: (*name).to_owned(),
-            driver: "catch-up",
-            position: cp.position,
-            lag,
-        });
-    }
-    Ok(out)
 }

@@ -77,7 +77,9 @@ impl TestApp {
         tune(&mut settings);
         let app = App::new(pool.clone(), &settings).expect("app");
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        api::workers::start(&app, &settings, stopped).expect("background tasks");
+        api::workers::start(&app, &settings, stopped)
+            .await
+            .expect("background tasks");
         let http = api::http::HttpConfig::from(&settings);
         Self {
             router: router(app.clone(), &http),
