@@ -1348,3 +1348,140 @@ async fn a_batch_commits_many_aggregates_at_once_refuses_alone_and_falls_back_wh
     );
     assert_eq!(seen(&pool).await, vec!["a", "a", "b", "d", "e", "f"]);
 }
+
+/// A process manager that records which segment handled each event, in the order it handled them.
+struct Recorder;
+
+#[async_trait]
+impl projections::engine::process_manager::ProcessManager for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["Counter"])
+    }
+
+    async fn handle(&self, _: &mut PgConnection, _: &StoredEvent) -> Result<(), ProjectionError> {
+        unreachable!("run in segments")
+    }
+
+    async fn handle_in_segment(
+        &self,
+        conn: &mut PgConnection,
+        events: &[StoredEvent],
+        segment: projections::engine::segments::Segment,
+    ) -> Result<(), ProjectionError> {
+        for e in events {
+            sqlx::query(
+                "INSERT INTO recorded_test (aggregate_id, sequence, segment, segments) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&e.aggregate_id)
+            .bind(e.sequence)
+            .bind(segment.index)
+            .bind(segment.count)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Segments split a worker's events by aggregate: every event handled once, by the segment of its
+/// aggregate, each aggregate's events in order; after the count changes, nothing of what follows is missed.
+#[tokio::test]
+async fn segments_handle_every_event_once_by_its_aggregate_in_order() {
+    use projections::engine::segments::{self, Segmented};
+    let pool = pool().await;
+    sqlx::query(
+        "CREATE TABLE recorded_test (n bigserial PRIMARY KEY, aggregate_id text, sequence bigint, \
+         segment integer, segments integer)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let exec = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
+    let ids: Vec<String> = (0..24).map(|i| format!("agg-{i}")).collect();
+    for round in 0..4 {
+        for id in &ids {
+            exec.execute(id, round + 1, &CommandMeta::system("t"))
+                .await
+                .unwrap();
+        }
+    }
+    let manager: Arc<dyn projections::engine::process_manager::ProcessManager> = Arc::new(Recorder);
+    assert!(segments::set_count(&pool, "recorder", 4).await.unwrap());
+    let runner = Segmented::new(manager.clone(), 7, Arc::default());
+    assert_eq!(runner.run_once(&pool).await.unwrap(), Some(96));
+    // Once each, by the segment the SQL rule gives its aggregate, in sequence order per aggregate.
+    let rows: Vec<(String, i64, i32, i32)> = sqlx::query_as(
+        "SELECT aggregate_id, sequence, segment, event_segment(aggregate_id, 4) FROM recorded_test ORDER BY n",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 96);
+    let mut last: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    let mut used = std::collections::BTreeSet::new();
+    for (id, seq, segment, rule) in &rows {
+        assert_eq!(
+            segment, rule,
+            "{id} handled by segment {segment}, its segment is {rule}"
+        );
+        let before = last.insert(id.as_str(), *seq).unwrap_or(0);
+        assert_eq!(*seq, before + 1, "{id}: {seq} after {before}");
+        used.insert(*segment);
+    }
+    assert!(
+        used.len() > 1,
+        "the aggregates fell in one segment: {used:?}"
+    );
+    // Caught up: nothing more.
+    assert_eq!(runner.run_once(&pool).await.unwrap(), Some(0));
+    // A segment's lease held elsewhere leaves the work to its holder.
+    let mut holder = pool.acquire().await.unwrap();
+    let key = projections::engine::segments::Segment { index: 2, count: 4 }.lock_key("recorder");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    assert_eq!(runner.run_once(&pool).await.unwrap(), None);
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    // Two segments from now on: what follows is handled, each by its new segment, none missed.
+    assert!(segments::set_count(&pool, "recorder", 2).await.unwrap());
+    for id in &ids {
+        exec.execute(id, 10, &CommandMeta::system("t"))
+            .await
+            .unwrap();
+    }
+    runner.run_once(&pool).await.unwrap().expect("not held");
+    let fifth: Vec<(String, i32, i32, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, min(segment), max(segment), count(*) FROM recorded_test \
+         WHERE sequence = 5 AND segments = 2 GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        fifth.len(),
+        ids.len(),
+        "every aggregate's fifth event handled"
+    );
+    for (id, lo, hi, n) in &fifth {
+        let rule: i32 = sqlx::query_scalar("SELECT event_segment($1, 2)")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!((*lo, *hi, *n), (rule, rule, 1), "{id}");
+    }
+}
