@@ -252,25 +252,11 @@ pub async fn run(
 
         // A business day over every seeded contract, closed by the nodes' segments together.
         if day < close_day {
-            https[0]
-                .gql(
-                    "mutation($d: Date!) { advanceClock(input: { to: $d }) { daysStarted } }",
-                    json!({ "d": day }),
-                )
-                .await
-                .map_err(anyhow::Error::msg)?;
-            wait_closed(&https[0], day).await?;
+            close(&https[0], day).await?;
         }
         day = day + chrono::Days::new(1);
         let t = Instant::now();
-        https[0]
-            .gql(
-                "mutation($d: Date!) { advanceClock(input: { to: $d }) { daysStarted } }",
-                json!({ "d": day }),
-            )
-            .await
-            .map_err(anyhow::Error::msg)?;
-        wait_closed(&https[0], day).await?;
+        close(&https[0], day).await?;
         let close_seconds = t.elapsed().as_secs_f64();
         let closed: i32 = sqlx::query_scalar(
             "SELECT contracts FROM business_days_closed WHERE business_date = $1",
@@ -369,7 +355,14 @@ pub async fn run(
     Ok(())
 }
 
-async fn wait_closed(http: &Http, day: chrono::NaiveDate) -> anyhow::Result<()> {
+/// Starts the business days through `day` and waits until they are closed.
+async fn close(http: &Http, day: chrono::NaiveDate) -> anyhow::Result<()> {
+    http.gql(
+        "mutation($d: Date!) { advanceClock(input: { to: $d }) { daysStarted } }",
+        json!({ "d": day }),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
     let t = Instant::now();
     loop {
         let r = http

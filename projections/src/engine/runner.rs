@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::postgres::PgListener;
-use sqlx::{Acquire, PgConnection, PgPool, Row};
+use sqlx::{Acquire, PgConnection, PgPool};
 
 use crate::engine::error::ProjectionError;
 use crate::engine::horizon;
@@ -192,19 +192,24 @@ pub async fn load_checkpoint(
     conn: &mut PgConnection,
     name: &str,
 ) -> Result<Checkpoint, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT transaction_id::text::bigint AS t, position FROM projection_checkpoints WHERE name = $1",
+    Ok(find_checkpoint(conn, name).await?.unwrap_or_default())
+}
+
+/// A consumer's checkpoint, `None` when it never ran.
+pub(crate) async fn find_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, position FROM projection_checkpoints WHERE name = $1",
     )
     .bind(name)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(match row {
-        Some(r) => Checkpoint {
-            transaction_id: r.try_get("t")?,
-            position: r.try_get("position")?,
-        },
-        None => Checkpoint::default(),
-    })
+    Ok(row.map(|(transaction_id, position)| Checkpoint {
+        transaction_id,
+        position,
+    }))
 }
 
 pub(crate) async fn save_checkpoint(
@@ -586,31 +591,7 @@ impl Leadership {
         any: bool,
     ) -> Result<Woken, sqlx::Error> {
         let deadline = tokio::time::Instant::now() + self.poll;
-        let mut notified = loop {
-            tokio::select! {
-                r = self.listener.recv() => {
-                    let n = r?;
-                    let (concerns, at) = notice(n.payload(), types);
-                    if concerns || any {
-                        break at.filter(|_| concerns);
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => return Ok(Woken::Poll),
-                _ = shutdown.changed() => return Ok(Woken::Stop),
-            }
-        };
-        if !coalesce.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(coalesce) => {}
-                _ = shutdown.changed() => return Ok(Woken::Stop),
-            }
-        }
-        while let Some(n) = self.listener.next_buffered() {
-            if let (true, Some(at)) = notice(n.payload(), types) {
-                notified = notified.max(Some(at));
-            }
-        }
-        Ok(Woken::Notified(notified))
+        wait_notified(&mut self.listener, shutdown, types, coalesce, any, deadline).await
     }
 
     /// Gives the leadership up (closing the connection releases the lock even if the unlock fails).
@@ -624,9 +605,46 @@ impl Leadership {
     }
 }
 
+/// [`Leadership::wait_for`] on `listener` until `deadline`: shared by the leaders and the segments
+/// ([`crate::engine::segments`]).
+pub(crate) async fn wait_notified(
+    listener: &mut PgListener,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    types: Option<&[&str]>,
+    coalesce: Duration,
+    any: bool,
+    deadline: tokio::time::Instant,
+) -> Result<Woken, sqlx::Error> {
+    let mut notified = loop {
+        tokio::select! {
+            r = listener.recv() => {
+                let n = r?;
+                let (concerns, at) = notice(n.payload(), types);
+                if concerns || any {
+                    break at.filter(|_| concerns);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return Ok(Woken::Poll),
+            _ = shutdown.changed() => return Ok(Woken::Stop),
+        }
+    };
+    if !coalesce.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(coalesce) => {}
+            _ = shutdown.changed() => return Ok(Woken::Stop),
+        }
+    }
+    while let Some(n) = listener.next_buffered() {
+        if let (true, Some(at)) = notice(n.payload(), types) {
+            notified = notified.max(Some(at));
+        }
+    }
+    Ok(Woken::Notified(notified))
+}
+
 /// Whether a notification of the events channel (`<transaction id>/<position>:<type>`) concerns a
 /// consumer of `types`, and the appended event's place; one in another shape always concerns it.
-pub(crate) fn notice(payload: &str, types: Option<&[&str]>) -> (bool, Option<Checkpoint>) {
+fn notice(payload: &str, types: Option<&[&str]>) -> (bool, Option<Checkpoint>) {
     let Some((at, appended)) = payload.split_once(':') else {
         return (true, None);
     };

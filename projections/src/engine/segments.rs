@@ -34,7 +34,7 @@ use crate::engine::horizon;
 use crate::engine::process_manager::ProcessManager;
 pub use crate::engine::process_manager::Segment;
 use crate::engine::read_model::ReadModel;
-use crate::engine::runner::{self, Bound, Checkpoint, ProjectionStatus, RunnerError};
+use crate::engine::runner::{self, Bound, Checkpoint, ProjectionStatus, RunnerError, Woken};
 use crate::store::event_store::EVENTS_CHANNEL;
 
 /// How often a node looks at who is alive and which segments are free.
@@ -134,22 +134,6 @@ async fn initial_checkpoint(
     }))
 }
 
-async fn segment_checkpoint(
-    conn: &mut PgConnection,
-    name: &str,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, position FROM projection_checkpoints WHERE name = $1",
-    )
-    .bind(name)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(t, p)| Checkpoint {
-        transaction_id: t,
-        position: p,
-    }))
-}
-
 /// Where `segment` of `worker` stands: its checkpoint, or where it will start.
 ///
 /// # Errors
@@ -160,7 +144,7 @@ pub async fn position(
     segment: Segment,
 ) -> Result<Checkpoint, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    match segment_checkpoint(&mut conn, &segment.checkpoint_name(worker)).await? {
+    match runner::find_checkpoint(&mut conn, &segment.checkpoint_name(worker)).await? {
         Some(cp) => Ok(cp),
         None => initial_checkpoint(&mut conn, worker, segment.count).await,
     }
@@ -304,7 +288,7 @@ impl Segmented {
             return Ok(Step::Resegmented);
         }
         let name = segment.checkpoint_name(worker);
-        let (cp, fresh) = match segment_checkpoint(&mut tx, &name).await? {
+        let (cp, fresh) = match runner::find_checkpoint(&mut tx, &name).await? {
             Some(cp) => (cp, false),
             None => (
                 initial_checkpoint(&mut tx, worker, segment.count).await?,
@@ -501,37 +485,27 @@ impl Segmented {
                 due = false;
             }
             let until = next_balance.min(last_step + poll);
-            tokio::select! {
-                r = listener.recv() => {
-                    let n = match r {
-                        Ok(n) => n,
-                        Err(e) => break Err(e.into()),
-                    };
-                    let (concerns, at) = runner::notice(n.payload(), types);
-                    if concerns {
-                        due = true;
-                        if let Some(at) = at {
-                            held_back = held_back.max(Some(at.transaction_id));
-                        }
-                    } else if held_back.is_some() {
-                        due = true;
-                    }
-                }
-                _ = tokio::time::sleep_until(until.into()) => {}
-                _ = shutdown.changed() => break Ok(()),
-            }
-            if due {
-                // Appends following closely are taken in the same batch.
-                tokio::select! {
-                    _ = tokio::time::sleep(runner::COALESCE) => {}
-                    _ = shutdown.changed() => break Ok(()),
-                }
-                while let Some(n) = listener.next_buffered() {
-                    if let (true, Some(at)) = runner::notice(n.payload(), types) {
+            // Appends following closely are taken in the same batch (`COALESCE`).
+            match runner::wait_notified(
+                &mut listener,
+                &mut shutdown,
+                types,
+                runner::COALESCE,
+                held_back.is_some(),
+                until.into(),
+            )
+            .await
+            {
+                Err(e) => break Err(e.into()),
+                Ok(Woken::Stop) => break Ok(()),
+                Ok(Woken::Poll) => {}
+                Ok(Woken::Notified(at)) => {
+                    due = true;
+                    if let Some(at) = at {
                         held_back = held_back.max(Some(at.transaction_id));
                     }
+                    woke = Instant::now();
                 }
-                woke = Instant::now();
             }
         };
         for lease in leases.drain(..) {
