@@ -5,6 +5,7 @@
 //! cargo run --release -p cabinet-bench -- --quick     # under a minute, for routine checks
 //! cargo run --release -p cabinet-bench                # the full run reported in docs/performance.md
 //! cargo run --release -p cabinet-bench -- --quick nodes  # the multi-node mode (docs/scaling.md)
+//! cargo run --release -p cabinet-bench -- --quick log    # the partitioned log (docs/scaling.md)
 //! ```
 //!
 //! It starts a private PostgreSQL under `--data-dir` (or uses `DATABASE_URL`'s server), creates a fresh
@@ -22,6 +23,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod http;
+mod log;
 mod nodes;
 mod peer;
 mod process;
@@ -82,6 +84,9 @@ enum Child {
     /// throughput per node count, replica lag under load, and how long a dead node's segments take to move
     /// (docs/scaling.md).
     Nodes,
+    /// The partitioned log: moving an existing log into partitions, the append's cost before and after,
+    /// archiving while appends go on, and the readers with an archive (docs/scaling.md).
+    Log,
     /// A bank statement imported as `cabinet import statement` does, in a process of its own (its peak
     /// memory is the import's); prints the report, the seconds and the peak RSS as JSON.
     #[command(hide = true)]
@@ -153,6 +158,20 @@ fn main() -> anyhow::Result<()> {
                 std::fs::create_dir_all(&cli.data_dir)?;
                 let (pool, url, cluster) = open_database(&cli).await?;
                 nodes::run(&cli.data_dir, cli.quick, pool, url, cluster).await
+            });
+    }
+    if let Some(Child::Log) = cli.child {
+        return tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                std::fs::create_dir_all(&cli.data_dir)?;
+                let (pool, url, cluster) = open_database(&cli).await?;
+                pool.close().await;
+                let admin = projections::postgres::db::with_database(&url, "postgres");
+                let r = log::run(&cli.data_dir, cli.quick, &admin).await;
+                drop(cluster);
+                r
             });
     }
     if let Some(Child::Import { url, file, kind }) = cli.child {

@@ -798,8 +798,27 @@ async fn the_catch_up_read_walks_the_commit_order_index_without_sorting() {
         .await
         .unwrap();
     let plan = plan.join("\n");
-    assert!(plan.contains("events_commit_order_idx"), "{plan}");
-    assert!(!plan.contains("Sort"), "{plan}");
+    // Every live partition is read by its commit-order index and the scans are merged in order (ADR
+    // 0029); nothing is sorted (a Merge Append's "Sort Key" names the order it keeps, it is not a sort).
+    let partitions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM event_partitions WHERE NOT archived")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert!(partitions >= 2, "{partitions}");
+    let ordered_scans = plan
+        .lines()
+        .filter(|l| l.contains("Index Scan using") && l.contains("_transaction_id_position_idx"))
+        .count();
+    assert_eq!(ordered_scans as i64, partitions, "{plan}");
+    assert!(
+        !plan.lines().any(|l| l
+            .trim_start()
+            .trim_start_matches("->")
+            .trim_start()
+            .starts_with("Sort  (")),
+        "{plan}"
+    );
 }
 
 #[tokio::test]
@@ -1484,4 +1503,418 @@ async fn segments_handle_every_event_once_by_its_aggregate_in_order() {
             .unwrap();
         assert_eq!((*lo, *hi, *n), (rule, rule, 1), "{id}");
     }
+}
+
+// ---- The partitioned log (migration 0033, ADR 0029) ----
+
+/// Partitions of `size` positions from the next position on. The existing ones keep their size (1,000,000):
+/// the position sequence is moved to the end of the last, so the next append lands in the first small one.
+/// Returns that first position.
+async fn small_partitions(pool: &PgPool, size: i64) -> i64 {
+    use projections::store::partitions;
+    let top: i64 = sqlx::query_scalar("SELECT max(to_position) FROM event_partitions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    sqlx::query("SELECT setval('events_position_seq', $1)")
+        .bind(top - 1)
+        .execute(pool)
+        .await
+        .unwrap();
+    partitions::configure(pool, size, 2).await.unwrap();
+    assert!(partitions::ensure(pool).await.unwrap() >= 1);
+    top
+}
+
+/// The unique violation's constraint, if `e` is one.
+fn violated(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error()?;
+    (db.code().as_deref() == Some("23505")).then(|| db.constraint().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn the_log_spans_partitions_in_one_order_with_one_version_per_stream() {
+    let pool = pool().await;
+    let first = small_partitions(&pool, 10).await;
+    let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0);
+    let exec = CommandExecutor::new(store.clone(), ());
+    // 25 appends: three partitions of 10, and only two were made ahead, so one append finds no partition
+    // for its position; the store creates them and the command is retried.
+    for n in 1..=25 {
+        exec.execute("spanning", n, &CommandMeta::system("test"))
+            .await
+            .unwrap();
+    }
+    let ctx = store.load_aggregate("spanning").await.unwrap();
+    assert_eq!((ctx.aggregate.total, ctx.current_sequence), (325, 25));
+    let (positions, partitions_used): (Vec<i64>, i64) = sqlx::query_as(
+        "SELECT array_agg(position ORDER BY sequence), count(DISTINCT tableoid) FROM events \
+         WHERE aggregate_id = 'spanning'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // The append that found no partition took position first + 20 and rolled back: the hole says the
+    // retry happened.
+    assert_eq!(
+        positions,
+        (first..first + 26)
+            .filter(|p| *p != first + 20)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(partitions_used, 3);
+    let version: i64 = sqlx::query_scalar(
+        "SELECT version FROM event_streams WHERE aggregate_type = 'Counter' AND aggregate_id = 'spanning'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(version, 25);
+
+    // Two appends of the same sequence whose positions fall in two partitions: the first takes the last
+    // position of one, the second the first of the next; the second is the conflict, whatever the partition.
+    projections::store::partitions::ensure(&pool).await.unwrap();
+    let end: i64 = sqlx::query_scalar(
+        "SELECT to_position FROM event_partitions \
+         WHERE from_position <= event_last_position() + 1 AND event_last_position() + 1 < to_position",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("SELECT setval('events_position_seq', $1)")
+        .bind(end - 2)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let append = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                  VALUES ('Counter', 'spanning', $1, 'Added', '1', '{\"Added\": {\"n\": 1}}', '{}') RETURNING position";
+    let mut one = pool.begin().await.unwrap();
+    let p1: i64 = sqlx::query_scalar(append)
+        .bind(26i64)
+        .fetch_one(&mut *one)
+        .await
+        .unwrap();
+    assert_eq!(p1, end - 1);
+    let second = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query_scalar::<_, i64>(append)
+                .bind(26i64)
+                .fetch_one(&pool)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    one.commit().await.unwrap();
+    let e = second.await.unwrap().unwrap_err();
+    assert_eq!(
+        violated(&e).as_deref(),
+        Some("event_streams_version"),
+        "{e}"
+    );
+    // A sequence that skips, and a second first event, are refused the same way; nothing was stored.
+    for seq in [28i64, 1] {
+        let e = sqlx::query(append)
+            .bind(seq)
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            violated(&e).as_deref(),
+            Some("event_streams_version"),
+            "{e}"
+        );
+    }
+    // The store reads that as an optimistic-lock conflict: two commands on one loaded state, one wins.
+    let a = store.load_aggregate("spanning").await.unwrap();
+    let b = store.load_aggregate("spanning").await.unwrap();
+    store
+        .commit(vec![CounterEvent::Added { n: 1 }], a, Default::default())
+        .await
+        .unwrap();
+    let lost = store
+        .commit(vec![CounterEvent::Added { n: 1 }], b, Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(lost, cqrs_es::AggregateError::AggregateConflict),
+        "{lost:?}"
+    );
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = 'spanning'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, 27);
+}
+
+/// The whole log exported, checked as complete.
+async fn exported(pool: &PgPool) -> anyhow::Result<Vec<u8>> {
+    use projections::log::export::{export, Coverage, ExportCheck};
+    let mut out = Vec::new();
+    let mut check = ExportCheck::new(Coverage::Complete);
+    export(pool, &Default::default(), &mut out, Some(&mut check)).await?;
+    let report = check.report();
+    assert_eq!(report.problems, 0, "{:?}", report.samples);
+    Ok(out)
+}
+
+#[tokio::test]
+async fn archived_partitions_are_read_by_every_reader_and_a_missing_one_is_named() {
+    use projections::store::partitions;
+    let pool = pool().await;
+    small_partitions(&pool, 10).await;
+    // Companies (with their inline read models) and counters, one with snapshots, across a few partitions.
+    let companies = company_executor(&pool, 0);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(register(&companies, &format!("77360{i}001")).await);
+    }
+    let plain = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0),
+        (),
+    );
+    let snapshotted = CommandExecutor::new(
+        PgEventStore::<Counter>::new(pool.clone(), no_projections(), 7),
+        (),
+    );
+    for n in 1..=20 {
+        plain
+            .execute("plain", n, &CommandMeta::system("t"))
+            .await
+            .unwrap();
+        snapshotted
+            .execute("snapshotted", n, &CommandMeta::system("t"))
+            .await
+            .unwrap();
+    }
+    let before = exported(&pool).await.unwrap();
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    // A partition still written to is refused, by name; then everything but the newest partition holding
+    // events moves to the archive.
+    let newest: String = sqlx::query_scalar(
+        "SELECT name FROM event_partitions WHERE from_position <= event_last_position() \
+         ORDER BY from_position DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let e = partitions::archive(&pool, &newest, std::time::Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("is not full"), "{e}");
+    let names = partitions::archivable(&pool, 1).await.unwrap();
+    assert!(names.len() >= 5, "{names:?}");
+    let mut moved = 0;
+    for name in &names {
+        moved += partitions::archive(&pool, name, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(live + moved, all);
+    assert!(live < 10, "{live}");
+    let archived: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM event_partitions WHERE archived ORDER BY from_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(&archived, &names);
+
+    // Every reader of the history reads the archive: the export is byte for byte the same, a replay of
+    // every inline read model matches the live tables, a rebuild restores a damaged one, and aggregates
+    // whose events are archived load whole — with and without a snapshot — and take new commands.
+    assert_eq!(exported(&pool).await.unwrap(), before);
+    assert!(
+        runner::verify(&pool, &projections::executors::inline_projections())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    sqlx::query("UPDATE companies_view SET short_name = 'испорчено'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        2,
+    )
+    .await
+    .unwrap();
+    let damaged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM companies_view WHERE short_name = 'испорчено'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(damaged, 0);
+    let out = plain
+        .execute("plain", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    assert!(out.last_position.is_some());
+    let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 7);
+    for (id, total, sequence) in [("plain", 211, 21), ("snapshotted", 210, 20)] {
+        let ctx = store.load_aggregate(id).await.unwrap();
+        assert_eq!(
+            (ctx.aggregate.total, ctx.current_sequence),
+            (total, sequence),
+            "{id}"
+        );
+    }
+    let change = RequisitesChange {
+        postal_address: Some("Москва, ул. Архивная, 1".into()),
+        ..Default::default()
+    };
+    companies
+        .execute(
+            &ids[0].to_string(),
+            CompanyCommand::ChangeCompanyRequisites(Box::new(change)),
+            &CommandMeta::system("t"),
+        )
+        .await
+        .unwrap();
+
+    // An archived partition dropped (dumped elsewhere): the gap is named by the export, the replay, the
+    // rebuild and the load of an aggregate that needs it — nothing reads a partial history as whole.
+    let oldest_with_events: (String, i64, i64) = sqlx::query_as(
+        "SELECT p.name, p.from_position, p.to_position FROM event_partitions p \
+         WHERE archived AND EXISTS (SELECT 1 FROM archive.events e \
+                                    WHERE e.aggregate_id = 'plain' AND e.position >= p.from_position \
+                                      AND e.position < p.to_position) \
+         ORDER BY from_position LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!("DROP TABLE archive.{}", oldest_with_events.0))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        partitions::history_gaps(&pool).await.unwrap(),
+        vec![(oldest_with_events.1, oldest_with_events.2)]
+    );
+    let range = format!("{}..{}", oldest_with_events.1, oldest_with_events.2 - 1);
+    let e = exported(&pool).await.unwrap_err();
+    assert!(e.to_string().contains(&range), "{e}");
+    let e = runner::verify(&pool, &projections::executors::inline_projections())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains(&range), "{e}");
+    let e = runner::rebuild(
+        &pool,
+        &projections::views::companies::CompaniesProjection,
+        2,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains(&range), "{e}");
+    let e = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0)
+        .load_aggregate("plain")
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains(&range), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_migration_moves_an_existing_log_into_partitions_unchanged() {
+    use projections::postgres::db::MIGRATOR;
+    let db = projections::postgres::testing::empty_database()
+        .await
+        .unwrap();
+    let pool = db.pool(4).await.unwrap();
+    // The schema as it was before the partitioned log, with events appended by the store of that time
+    // (what an INSERT into the old table did), interleaved over streams, and a gap in the positions.
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            MIGRATOR
+                .iter()
+                .filter(|m| m.version < 33)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    before.run(&pool).await.unwrap();
+    for round in 1..=40i64 {
+        for stream in ["a", "b", "c"] {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                 VALUES ('Counter', $1, $2, 'Added', '1', jsonb_build_object('Added', jsonb_build_object('n', $2)), '{}')",
+            )
+            .bind(stream)
+            .bind(round)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        if round == 20 {
+            // A rolled-back append leaves a hole in the positions.
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                 VALUES ('Counter', 'd', 1, 'Added', '1', '{}', '{}')",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.rollback().await.unwrap();
+        }
+    }
+    let dump = "SELECT string_agg(format('%s %s %s %s %s %s %s %s %s %s', position, transaction_id, recorded_at, \
+                aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata), E'\\n' \
+                ORDER BY transaction_id, position) FROM events";
+    let old: String = sqlx::query_scalar(dump).fetch_one(&pool).await.unwrap();
+    projections::postgres::db::migrate(&pool).await.unwrap();
+
+    let partitioned: bool = sqlx::query_scalar(
+        "SELECT relkind = 'p' FROM pg_class WHERE oid = 'public.events'::regclass",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(partitioned);
+    let new: String = sqlx::query_scalar(dump).fetch_one(&pool).await.unwrap();
+    assert_eq!(new, old);
+    let whole: String = sqlx::query_scalar(&dump.replace("FROM events", "FROM event_log"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(whole, old);
+    // The streams' versions came along, positions go on after the old ones (never reused), and the
+    // export of the moved log checks as complete.
+    let streams: Vec<(String, i64)> =
+        sqlx::query_as("SELECT aggregate_id, version FROM event_streams ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        streams,
+        vec![("a".into(), 40), ("b".into(), 40), ("c".into(), 40)]
+    );
+    exported(&pool).await.unwrap();
+    let store = PgEventStore::<Counter>::new(pool.clone(), no_projections(), 0);
+    let exec = CommandExecutor::new(store.clone(), ());
+    let out = exec
+        .execute("a", 1, &CommandMeta::system("t"))
+        .await
+        .unwrap();
+    assert_eq!(out.last_position, Some(122));
+    let ctx = store.load_aggregate("a").await.unwrap();
+    assert_eq!((ctx.aggregate.total, ctx.current_sequence), (821, 41));
+    assert!(projections::store::partitions::history_gaps(&pool)
+        .await
+        .unwrap()
+        .is_empty());
 }

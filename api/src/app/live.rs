@@ -493,7 +493,7 @@ pub async fn changes_after(
 /// # Errors
 /// A database error.
 pub async fn transaction_of(pool: &PgPool, position: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT transaction_id::text::bigint FROM events WHERE position = $1")
+    sqlx::query_scalar("SELECT transaction_id::text::bigint FROM event_log WHERE position = $1")
         .bind(position)
         .fetch_optional(pool)
         .await

@@ -644,7 +644,7 @@ async fn remove_files(
     if ids.is_empty() {
         return Ok(0);
     }
-    const FILES: &str = "SELECT DISTINCT s #>> '{}' FROM events e, \
+    const FILES: &str = "SELECT DISTINCT s #>> '{}' FROM event_log e, \
            jsonb_path_query(e.payload, 'strict $.**.sha256') s WHERE jsonb_typeof(s) = 'string' AND ";
     const HERE: &str = "(e.aggregate_type, e.aggregate_id) IN \
            (SELECT t, i FROM unnest($1::text[], $2::text[]) AS u(t, i))";

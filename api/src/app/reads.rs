@@ -202,7 +202,7 @@ async fn replayed(r: &Replica, position: i64, deadline: Instant) -> bool {
         let seen = tokio::time::timeout(
             left.max(POLL),
             sqlx::query_scalar::<_, bool>(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE position = $1)",
+                "SELECT EXISTS (SELECT 1 FROM event_log WHERE position = $1)",
             )
             .bind(position)
             .fetch_one(&r.pool),

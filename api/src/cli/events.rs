@@ -1,4 +1,4 @@
-//! `cabinet events`: the log exported as JSON lines, and exports verified.
+//! `cabinet events`: the log exported as JSON lines, exports verified, the log's partitions listed and archived.
 
 use std::path::PathBuf;
 
@@ -36,6 +36,30 @@ pub enum EventsCommand {
         /// aggregate. The report goes to standard error; exit status 1 on any problem.
         #[arg(long)]
         verify: bool,
+    },
+    /// The log's partitions (ADR 0029), oldest first: range, live or archived, events, size. With `--size`
+    /// or `--ahead`, first sets those of the partitions created from now on.
+    Partitions {
+        /// Positions per partition created from now on.
+        #[arg(long)]
+        size: Option<i64>,
+        /// How many empty partitions to keep ahead of the last position (1–100).
+        #[arg(long)]
+        ahead: Option<i32>,
+    },
+    /// Move full partitions of the log to the `archive` schema: still read by replay, verify, export and
+    /// as-of, no longer indexed, vacuumed or locked with the live log. Each move is one short transaction.
+    Archive {
+        /// Keep this many of the newest partitions holding events live (at least 1).
+        #[arg(long, default_value_t = 2)]
+        keep: usize,
+        /// Archive only this partition (it must be full).
+        #[arg(long)]
+        partition: Option<String>,
+        /// How long one move may wait for the log's lock before it gives up and tries again (appends and
+        /// reads queue behind a waiting move), in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        lock_timeout_ms: u64,
     },
     /// Check an export (a file, or standard input): global order, unique positions, and per aggregate
     /// increasing positions and gap-free sequences. Exit status 1 on any problem, 2 when it could not run.
@@ -120,7 +144,106 @@ pub async fn events_command(command: EventsCommand, app: &App) -> anyhow::Result
             Ok(check.map_or(0, |c| report(c.report())))
         }
         EventsCommand::Verify { file, complete } => verify_file(file.as_deref(), complete),
+        EventsCommand::Partitions { size, ahead } => partitions(app, size, ahead).await,
+        EventsCommand::Archive {
+            keep,
+            partition,
+            lock_timeout_ms,
+        } => archive(app, keep, partition, lock_timeout_ms).await,
     }
+}
+
+async fn partitions(app: &App, size: Option<i64>, ahead: Option<i32>) -> anyhow::Result<i32> {
+    use projections::store::partitions;
+    if size.is_some() || ahead.is_some() {
+        if size.is_some_and(|s| s < 1) {
+            bail!("--size: must be at least 1 position");
+        }
+        if ahead.is_some_and(|a| !(1..=100).contains(&a)) {
+            bail!("--ahead: must be between 1 and 100");
+        }
+        let (current_size, current_ahead): (i64, i32) =
+            sqlx::query_as("SELECT partition_size, ahead FROM event_partitioning")
+                .fetch_one(&app.pool)
+                .await?;
+        partitions::configure(
+            &app.pool,
+            size.unwrap_or(current_size),
+            ahead.unwrap_or(current_ahead),
+        )
+        .await?;
+        partitions::ensure(&app.pool).await?;
+    }
+    let (size, ahead): (i64, i32) =
+        sqlx::query_as("SELECT partition_size, ahead FROM event_partitioning")
+            .fetch_one(&app.pool)
+            .await?;
+    println!("new partitions: {size} positions each, {ahead} kept ahead");
+    println!(
+        "{:<24} {:>8} {:>14} {:>14} {:>10} {:>12}",
+        "partition", "state", "from", "to", "events", "bytes"
+    );
+    for p in partitions::list(&app.pool).await? {
+        println!(
+            "{:<24} {:>8} {:>14} {:>14} {:>10} {:>12}",
+            p.name,
+            if p.archived { "archived" } else { "live" },
+            p.from_position,
+            p.to_position - 1,
+            p.events,
+            p.bytes
+        );
+    }
+    let gaps = partitions::history_gaps(&app.pool).await?;
+    if !gaps.is_empty() {
+        eprintln!("{}", partitions::HistoryIncomplete(gaps));
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+async fn archive(
+    app: &App,
+    keep: usize,
+    partition: Option<String>,
+    lock_timeout_ms: u64,
+) -> anyhow::Result<i32> {
+    use projections::store::partitions;
+    if keep < 1 {
+        bail!("--keep: at least the newest partition holding events stays live");
+    }
+    let names = match partition {
+        Some(p) => vec![p],
+        None => partitions::archivable(&app.pool, keep).await?,
+    };
+    if names.is_empty() {
+        eprintln!(
+            "nothing to archive: no full partition older than the newest {keep} holding events"
+        );
+    }
+    let timeout = std::time::Duration::from_millis(lock_timeout_ms.max(1));
+    for name in names {
+        let mut attempt = 0;
+        let moved = loop {
+            attempt += 1;
+            match partitions::archive(&app.pool, &name, timeout).await {
+                Ok(n) => break n,
+                // lock_not_available: the log was busy; nothing changed.
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("55P03") && attempt < 10 =>
+                {
+                    tracing::info!(partition = %name, attempt, "the log was busy; trying again");
+                    tokio::time::sleep(timeout).await;
+                }
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => {
+                    bail!("{}", e.message())
+                }
+                Err(e) => return Err(e).with_context(|| format!("archiving {name}")),
+            }
+        };
+        println!("archived {name}: {moved} events");
+    }
+    Ok(0)
 }
 
 /// `cabinet events verify [FILE]`: checks an export without a database; 0 clean, 1 problems found.

@@ -39,6 +39,8 @@ use crate::config::{ClockMode, Settings};
 
 /// How often unread staff notifications are looked at for escalation.
 const ROUTING_EVERY: Duration = Duration::from_secs(30);
+/// How often a node looks at the partitions ahead of the log's last position.
+const PARTITIONS_EVERY: Duration = Duration::from_secs(60);
 
 /// The process managers, in the order `projections status` lists them.
 pub fn process_managers(app: &App) -> Vec<Arc<dyn ProcessManager>> {
@@ -165,6 +167,31 @@ pub async fn start(
                 poll,
                 stop,
             )
+        },
+    ));
+    // Every node keeps empty partitions of the log ahead of the last position (ADR 0029): creating them
+    // is idempotent and serialised in the database, and a node that finds them missing creates them too.
+    let pool_for_partitions = app.pool.clone();
+    tasks.push(spawn_restarting(
+        "event-partitions",
+        restart_max,
+        shutdown.clone(),
+        move |mut stop| {
+            let pool = pool_for_partitions.clone();
+            async move {
+                loop {
+                    let created = projections::store::partitions::ensure(&pool).await?;
+                    if created > 0 {
+                        tracing::info!(partitions = created, "event log partitions created ahead");
+                    }
+                    let ahead = projections::store::partitions::empty_ahead(&pool).await?;
+                    metrics::gauge!("cabinet_event_partitions_ahead").set(ahead as f64);
+                    tokio::select! {
+                        _ = tokio::time::sleep(PARTITIONS_EVERY) => {}
+                        _ = stop.changed() => return Ok::<(), anyhow::Error>(()),
+                    }
+                }
+            }
         },
     ));
     // Personal data due for destruction (one node at a time: the run takes a lock), checked every minute so

@@ -37,7 +37,7 @@ pub async fn lag(
     for segment in Segment::all(count) {
         let cp = segments::position(pool, name, segment).await?;
         let (events, seconds): (i64, Option<f64>) = sqlx::query_as(
-            "WITH behind AS (SELECT e.recorded_at FROM events e \
+            "WITH behind AS (SELECT e.recorded_at FROM event_log e \
                              WHERE (e.transaction_id, e.position) > ($1::bigint::text::xid8, $2) \
                                AND ($3::text[] IS NULL OR e.aggregate_type = ANY($3)) \
                                AND (e.aggregate_type = ANY($4) OR event_segment(e.aggregate_id, $5) = $6) \

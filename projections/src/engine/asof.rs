@@ -98,7 +98,7 @@ impl AsOf {
             return Ok(());
         }
         let mut q = QueryBuilder::new(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE recorded_at <= "
+            "SELECT {EVENT_COLUMNS} FROM event_log WHERE recorded_at <= "
         ));
         q.push_bind(self.at).push(" AND (FALSE");
         for (t, ids) in &selection.aggregates {

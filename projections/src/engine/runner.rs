@@ -51,7 +51,7 @@ fn batch_sql(below_horizon_only: bool, segmented: bool) -> String {
         ""
     };
     format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
+        "SELECT {EVENT_COLUMNS} FROM event_log \
          WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2) {horizon} \
            AND ($4::text[] IS NULL OR aggregate_type = ANY($4)) {segment} \
          ORDER BY transaction_id, position LIMIT $3"
@@ -801,6 +801,8 @@ async fn rebuild_swapping_alone(
     if !p.replaceable() {
         return Err(RunnerError::NotReplaceable(p.name()));
     }
+    // A replay needs the whole history (archived partitions included, ADR 0029).
+    crate::store::partitions::require_whole_history(pool).await?;
     let schema = format!("rebuild_{}", p.name());
     let q = crate::postgres::db::quote_ident;
     // Detached: the connection's search_path points at the scratch schema; on any error it is closed rather
@@ -982,6 +984,7 @@ pub async fn verify(
     projections: &[Arc<dyn ReadModel>],
 ) -> Result<Vec<TableDiff>, RunnerError> {
     let q = crate::postgres::db::quote_ident;
+    crate::store::partitions::require_whole_history(pool).await?;
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

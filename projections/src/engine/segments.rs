@@ -592,7 +592,7 @@ pub async fn status(
         for segment in Segment::all(count) {
             let cp = position(pool, name, segment).await?;
             let lag: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2)",
+                "SELECT count(*) FROM event_log WHERE (transaction_id, position) > ($1::bigint::text::xid8, $2)",
             )
             .bind(cp.transaction_id)
             .bind(cp.position)

@@ -90,7 +90,7 @@ pub async fn list_events(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events"));
+    let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM event_log"));
     f.push_where(&mut q);
     if let Some(a) = after {
         q.push(" AND position > ").push_bind(a);
@@ -155,7 +155,7 @@ pub struct Story {
 /// A database error.
 pub async fn story(pool: &PgPool, correlation_id: &str, limit: i64) -> Result<Story, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlation_id' = $1 \
+        "SELECT {EVENT_COLUMNS} FROM event_log WHERE metadata ->> 'correlation_id' = $1 \
          ORDER BY transaction_id, position LIMIT $2"
     ))
     .bind(correlation_id)

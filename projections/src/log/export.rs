@@ -22,7 +22,19 @@ pub async fn export(
     out: &mut impl Write,
     mut check: Option<&mut ExportCheck>,
 ) -> anyhow::Result<u64> {
-    let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events"));
+    // The history the export covers must be present: an archived partition that was dropped is named, not
+    // silently skipped (ADR 0029).
+    let missing: Vec<(i64, i64)> = crate::store::partitions::history_gaps(pool)
+        .await?
+        .into_iter()
+        .filter(|(a, b)| {
+            f.position_from.is_none_or(|from| from < *b) && f.position_to.is_none_or(|to| to >= *a)
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(crate::store::partitions::HistoryIncomplete(missing).into());
+    }
+    let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM event_log"));
     f.push_where(&mut q);
     q.push(" ORDER BY transaction_id, position");
     let query = q.build();

@@ -34,11 +34,25 @@ pub fn grants(role: &str, database: &str) -> Vec<String> {
         format!("GRANT USAGE ON SCHEMA public TO {r}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}"),
         format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}"),
-        // The log is appended to, never changed, from a serving process.
+        // The log is appended to, never changed, from a serving process; its archived partitions are read.
         format!("REVOKE UPDATE, DELETE, TRUNCATE ON events FROM {r}"),
+        // The partitions themselves are tables of their own: written only through `events`.
+        format!(
+            "DO $grant$ DECLARE p regclass; BEGIN \
+               FOR p IN SELECT relation FROM event_partitions LOOP \
+                 EXECUTE format('REVOKE ALL ON %s FROM %s', p, '{}'); \
+               END LOOP; END $grant$",
+            r.replace('\'', "''")
+        ),
+        format!("GRANT USAGE ON SCHEMA archive TO {r}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA archive TO {r}"),
         // The migrations' own bookkeeping: read (to check the schema is current), never written.
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {r}"),
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON personal_data_rewrite FROM {r}"),
+        // The streams' versions are the log's (written by its trigger, as the owner); the partitioning is
+        // the operator's.
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON event_streams FROM {r}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON event_partitioning FROM {r}"),
     ]
 }
 

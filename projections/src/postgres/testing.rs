@@ -230,6 +230,18 @@ async fn build_template(admin_url: &str, admin: &PgPool, template: &str) -> anyh
 /// # Errors
 /// PostgreSQL binaries are missing (the message says what to install), or the server refuses.
 pub async fn fresh_database() -> anyhow::Result<TestDb> {
+    database_from(true).await
+}
+
+/// A fresh database with no migration applied, for a test of a migration itself.
+///
+/// # Errors
+/// As [`fresh_database`].
+pub async fn empty_database() -> anyhow::Result<TestDb> {
+    database_from(false).await
+}
+
+async fn database_from(migrated: bool) -> anyhow::Result<TestDb> {
     if SERVER.get().is_none() {
         let s = prepare_server().await.map_err(|e| format!("{e:#}"));
         let _ = SERVER.set(s);
@@ -244,7 +256,11 @@ pub async fn fresh_database() -> anyhow::Result<TestDb> {
     sqlx::query(&format!(
         "CREATE DATABASE {} TEMPLATE {}",
         db::quote_ident(&name),
-        db::quote_ident(&server.template)
+        if migrated {
+            db::quote_ident(&server.template)
+        } else {
+            "template0".to_owned()
+        }
     ))
     .execute(&admin)
     .await

@@ -213,7 +213,7 @@ where
         aggregate_id: &str,
     ) -> Result<Option<i64>, CommandError<A::Error>> {
         sqlx::query_scalar(
-            "SELECT max(position) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+            "SELECT max(position) FROM event_log WHERE aggregate_type = $1 AND aggregate_id = $2",
         )
         .bind(A::TYPE)
         .bind(aggregate_id)

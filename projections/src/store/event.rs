@@ -192,16 +192,58 @@ async fn load_aggregate_events_with(
     limit: Option<i64>,
     cached: bool,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence LIMIT $4"
-    ))
-    .bind(aggregate_type)
-    .bind(aggregate_id)
-    .bind(after_sequence)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    // The live partitions first: a stream's recent events are there. Older ones may have been archived
+    // (ADR 0029): when the live rows do not start right after `after_sequence` — or there are none while
+    // the stream is past it — the whole history is read instead.
+    let stream_sql = |source: &str| {
+        format!(
+            "SELECT {EVENT_COLUMNS} FROM {source} \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence LIMIT $4"
+        )
+    };
+    let read = |sql: String| async move {
+        sqlx::query(&sql)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(after_sequence)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    };
+    let mut rows = read(stream_sql("events")).await?;
+    let first: Option<i64> = match rows.first() {
+        Some(r) => Some(r.try_get("sequence")?),
+        None => None,
+    };
+    let archived = match first {
+        Some(s) => s != after_sequence + 1,
+        None => {
+            let version: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM event_streams WHERE aggregate_type = $1 AND aggregate_id = $2",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_optional(pool)
+            .await?;
+            version.is_some_and(|v| v > after_sequence)
+        }
+    };
+    if archived {
+        rows = read(stream_sql(crate::store::partitions::EVENT_LOG)).await?;
+        let first: Option<i64> = match rows.first() {
+            Some(r) => Some(r.try_get("sequence")?),
+            None => None,
+        };
+        if first != Some(after_sequence + 1) {
+            return Err(sqlx::Error::Protocol(format!(
+                "{aggregate_type} {aggregate_id}: events after sequence {after_sequence} are in an archived \
+                 partition that is not present ({})",
+                crate::store::partitions::HistoryIncomplete(
+                    crate::store::partitions::history_gaps(pool).await?
+                )
+            )));
+        }
+    }
     from_rows_opened(pool, &rows, cached).await
 }
 

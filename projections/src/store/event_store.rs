@@ -61,14 +61,24 @@ pub enum StoreError {
 /// What kind of failure a database error is.
 enum Failure {
     Conflict,
+    NoPartition,
     Other(StoreError),
 }
+
+/// The constraint name the stream-version trigger raises a conflict under (migration 0033).
+pub const STREAM_VERSION: &str = "event_streams_version";
 
 fn classify(e: sqlx::Error) -> Failure {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {
-            // Only the (aggregate_type, aggregate_id, sequence) key is an optimistic-lock conflict.
-            Some("23505") if db.constraint() == Some("events_pkey") => return Failure::Conflict,
+            // Only the stream's version (the trigger on `events`, migration 0033) is an optimistic-lock
+            // conflict.
+            Some("23505") if db.constraint() == Some(STREAM_VERSION) => return Failure::Conflict,
+            // No partition for the position: the partitions ahead ran out (the maintenance that keeps them
+            // is late). The store creates them and the command is retried like a conflict.
+            Some("23514") if db.message().starts_with("no partition of relation") => {
+                return Failure::NoPartition
+            }
             Some("23505") if db.constraint() == Some("idempotency_keys_pkey") => {
                 return Failure::Other(StoreError::IdempotencyKeyUsed)
             }
@@ -87,7 +97,7 @@ fn classify(e: sqlx::Error) -> Failure {
 
 fn to_aggregate_error<E: std::error::Error>(f: Failure) -> AggregateError<E> {
     match f {
-        Failure::Conflict => AggregateError::AggregateConflict,
+        Failure::Conflict | Failure::NoPartition => AggregateError::AggregateConflict,
         Failure::Other(StoreError::Database(e)) => {
             AggregateError::DatabaseConnectionError(Box::new(e))
         }
@@ -392,7 +402,22 @@ where
         qb.push(", (SELECT max(transaction_id)::text || '/' || max(position)::text FROM ins) || ':' || ");
         qb.push_bind(A::TYPE);
         qb.push(")::text AS notified FROM ins");
-        let returned = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+        let returned = match qb.build().fetch_all(&mut *tx).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let failure = classify(e);
+                if matches!(failure, Failure::NoPartition) {
+                    drop(tx);
+                    tracing::warn!(
+                        "no partition of the event log for the next position: creating them"
+                    );
+                    crate::store::partitions::ensure(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                }
+                return Err(to_aggregate_error(failure));
+            }
+        };
         let mut placed: HashMap<(String, i64), &sqlx::postgres::PgRow> =
             HashMap::with_capacity(returned.len());
         for r in &returned {

@@ -110,7 +110,7 @@ pub async fn seal_clear_log(pool: &PgPool) -> Result<Rewritten, PersonalError> {
     let mut after = 0i64;
     loop {
         let rows = sqlx::query(
-            "SELECT position, aggregate_type, aggregate_id, event_type, event_version, payload FROM events \
+            "SELECT position, aggregate_type, aggregate_id, event_type, event_version, payload FROM event_log \
              WHERE aggregate_type = ANY($1) AND position > $2 ORDER BY position LIMIT 1000",
         )
         .bind(PERSONAL_AGGREGATES)
@@ -144,11 +144,19 @@ pub async fn seal_clear_log(pool: &PgPool) -> Result<Rewritten, PersonalError> {
                 continue;
             }
             personal::seal(&mut tx, &aggregate_type, &aggregate_id, &mut [&mut stored]).await?;
-            sqlx::query("UPDATE events SET payload = $2 WHERE position = $1")
+            // In the live log, or in an archived partition (ADR 0029).
+            let live = sqlx::query("UPDATE events SET payload = $2 WHERE position = $1")
                 .bind(position)
                 .bind(&stored)
                 .execute(&mut *tx)
                 .await?;
+            if live.rows_affected() == 0 {
+                sqlx::query("UPDATE archive.events SET payload = $2 WHERE position = $1")
+                    .bind(position)
+                    .bind(&stored)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             out.sealed += 1;
         }
     }
