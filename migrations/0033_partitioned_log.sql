@@ -103,10 +103,29 @@ CREATE FUNCTION event_last_position() RETURNS bigint
 RETURN (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END
         FROM events_position_seq);
 
--- Keeps `ahead` empty partitions after the last position handed out, creating them as a standalone table
--- attached to the log (ATTACH takes a lock that lets appends and reads go on, unlike CREATE … PARTITION OF).
--- Runs as the schema's owner, so a serving process with the runtime role may call it. Returns how many it
--- created.
+-- One partition of the log, positions [from_position, to_position): a table of the log's shape with its range
+-- check (so that attaching it, and later moving it to the archive, scans nothing), attached to `events`.
+-- ATTACH takes a lock that lets appends and reads go on, unlike CREATE … PARTITION OF. Returns its name.
+CREATE FUNCTION event_partition_create(from_position bigint, to_position bigint) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = public, pg_temp
+AS
+$$
+DECLARE
+    name text := format('events_p%s', from_position);
+BEGIN
+    EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (position >= %s AND position < %s)',
+                   name, name || '_range', from_position, to_position);
+    EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
+                   name, from_position, to_position);
+    RETURN name;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION event_partition_create(bigint, bigint) FROM PUBLIC;
+
+-- Keeps `ahead` empty partitions after the last position handed out. Runs as the schema's owner, so a
+-- serving process with the runtime role may call it. Returns how many it created.
 CREATE FUNCTION event_partitions_ensure() RETURNS integer
     LANGUAGE plpgsql
     SECURITY DEFINER
@@ -118,7 +137,6 @@ DECLARE
     keep    integer;
     last    bigint := event_last_position();
     top     bigint;
-    name    text;
     created integer := 0;
 BEGIN
     SELECT partition_size, ahead INTO size, keep FROM event_partitioning;
@@ -127,12 +145,7 @@ BEGIN
     SELECT coalesce(max(to_position), 0) INTO top FROM event_partitions;
     WHILE top <= last + size * keep
         LOOP
-            name := format('events_p%s', top);
-            EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (position >= %s AND position < %s)',
-                           name, name || '_range', top, top + size);
-            EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
-                           name, top, top + size);
+            PERFORM event_partition_create(top, top + size);
             top := top + size;
             created := created + 1;
         END LOOP;
@@ -261,12 +274,7 @@ $$
         top := 0;
         WHILE top <= last
             LOOP
-                EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                               'events_p' || top);
-                EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (position >= %s AND position < %s)',
-                               'events_p' || top, 'events_p' || top || '_range', top, top + size);
-                EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
-                               'events_p' || top, top, top + size);
+                PERFORM event_partition_create(top, top + size);
                 top := top + size;
             END LOOP;
         IF last > 0 THEN

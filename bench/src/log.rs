@@ -152,20 +152,9 @@ pub async fn run(data_dir: &std::path::Path, quick: bool, url: &str) -> anyhow::
     let pool = projections::postgres::db::connect(&url, 8).await?;
 
     // The schema before the partitioned log, and the data set in its single table.
-    let migrator = &projections::postgres::db::MIGRATOR;
-    let before = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(
-            migrator
-                .iter()
-                .filter(|m| m.version < 33)
-                .cloned()
-                .collect(),
-        ),
-        ignore_missing: false,
-        locking: true,
-        no_tx: false,
-    };
-    before.run(&pool).await?;
+    projections::postgres::db::migrator_before(33)
+        .run(&pool)
+        .await?;
     let seeded = seed::seed(&pool, target, 20).await?;
     println!(
         "seeded {} events into the single-table log in {:.1} s",

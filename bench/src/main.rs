@@ -150,23 +150,17 @@ fn main() -> anyhow::Result<()> {
         // The server keeps its own runtime (the default multi-threaded one, as `cabinet serve`).
         return tokio::runtime::Runtime::new()?.block_on(run_server(url, segments, replica));
     }
-    if let Some(Child::Nodes) = cli.child {
+    if matches!(cli.child, Some(Child::Nodes | Child::Log)) {
         return tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
             .block_on(async {
                 std::fs::create_dir_all(&cli.data_dir)?;
                 let (pool, url, cluster) = open_database(&cli).await?;
-                nodes::run(&cli.data_dir, cli.quick, pool, url, cluster).await
-            });
-    }
-    if let Some(Child::Log) = cli.child {
-        return tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(async {
-                std::fs::create_dir_all(&cli.data_dir)?;
-                let (pool, url, cluster) = open_database(&cli).await?;
+                if matches!(cli.child, Some(Child::Nodes)) {
+                    return nodes::run(&cli.data_dir, cli.quick, pool, url, cluster).await;
+                }
+                // The log mode makes a database of its own, at the schema before migration 0033.
                 pool.close().await;
                 let admin = projections::postgres::db::with_database(&url, "postgres");
                 let r = log::run(&cli.data_dir, cli.quick, &admin).await;

@@ -1827,26 +1827,16 @@ async fn archived_partitions_are_read_by_every_reader_and_a_missing_one_is_named
 
 #[tokio::test]
 async fn the_migration_moves_an_existing_log_into_partitions_unchanged() {
-    use projections::postgres::db::MIGRATOR;
     let db = projections::postgres::testing::empty_database()
         .await
         .unwrap();
     let pool = db.pool(4).await.unwrap();
     // The schema as it was before the partitioned log, with events appended by the store of that time
     // (what an INSERT into the old table did), interleaved over streams, and a gap in the positions.
-    let before = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(
-            MIGRATOR
-                .iter()
-                .filter(|m| m.version < 33)
-                .cloned()
-                .collect(),
-        ),
-        ignore_missing: false,
-        locking: true,
-        no_tx: false,
-    };
-    before.run(&pool).await.unwrap();
+    projections::postgres::db::migrator_before(33)
+        .run(&pool)
+        .await
+        .unwrap();
     for round in 1..=40i64 {
         for stream in ["a", "b", "c"] {
             sqlx::query(
