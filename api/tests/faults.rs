@@ -26,7 +26,7 @@ use sqlx::PgPool;
 
 mod support;
 
-use support::Server;
+use support::{node_url, Server};
 
 const PASSWORD: &str = "fault-password-123";
 
@@ -124,26 +124,13 @@ acquire_timeout_seconds = 3
 "#;
 
 async fn start_node(dir: &Path, url: &str, demo: bool) -> Server {
-    std::fs::create_dir_all(dir).unwrap();
     // Another build may not know the newer settings.
     let settings = if other_build() {
         "clock = \"manual\"\n"
     } else {
         SETTINGS
     };
-    std::fs::write(dir.join("cabinet.toml"), settings).unwrap();
-    let args: &[&str] = if demo {
-        &["--demo", "--demo-password", PASSWORD]
-    } else {
-        &[]
-    };
-    support::start(dir, args, Some(url)).await
-}
-
-/// The database URL node `i` uses: its connections carry `application_name = node<i>`, so the test can
-/// tell which node a backend belongs to.
-fn node_url(url: &str, i: usize) -> String {
-    format!("{url}?application_name=node{i}")
+    support::start_node(dir, url, settings, demo.then_some(PASSWORD)).await
 }
 
 async fn gql(

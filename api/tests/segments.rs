@@ -19,7 +19,7 @@ use sqlx::PgPool;
 
 mod support;
 
-use support::Server;
+use support::{node_url, Server};
 
 const PASSWORD: &str = "segments-password-123";
 
@@ -48,19 +48,7 @@ fn settings() -> String {
 }
 
 async fn start_node(dir: &Path, url: &str, demo: bool) -> Server {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("cabinet.toml"), settings()).unwrap();
-    let args: &[&str] = if demo {
-        &["--demo", "--demo-password", PASSWORD]
-    } else {
-        &[]
-    };
-    support::start(dir, args, Some(url)).await
-}
-
-/// Node `i`'s connections carry `application_name = node<i>`.
-fn node_url(url: &str, i: usize) -> String {
-    format!("{url}?application_name=node{i}")
+    support::start_node(dir, url, &settings(), demo.then_some(PASSWORD)).await
 }
 
 /// Which node holds each segment lease of `worker` under `segments`: segment → node names (more than one

@@ -31,6 +31,28 @@ pub async fn start(data_dir: &Path, args: &[&str], database_url: Option<&str>) -
     start_with_env(data_dir, args, database_url, &[]).await
 }
 
+/// One node of a several-node test: writes `settings` as its `cabinet.toml` in `dir` and starts it on `url`,
+/// with the demo data (signed in with `demo_password`) when given.
+pub async fn start_node(
+    dir: &Path,
+    url: &str,
+    settings: &str,
+    demo_password: Option<&str>,
+) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("cabinet.toml"), settings).unwrap();
+    match demo_password {
+        Some(p) => start(dir, &["--demo", "--demo-password", p], Some(url)).await,
+        None => start(dir, &[], Some(url)).await,
+    }
+}
+
+/// The database URL node `i` uses: its connections carry `application_name = node<i>`, so a test can tell
+/// which node a backend belongs to.
+pub fn node_url(url: &str, i: usize) -> String {
+    format!("{url}?application_name=node{i}")
+}
+
 /// As [`start`], with more environment variables.
 pub async fn start_with_env(
     data_dir: &Path,
