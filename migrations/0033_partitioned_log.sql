@@ -157,15 +157,15 @@ $$;
 -- leaves the live log's indexes, vacuum and locks, and may be moved to cheaper storage, or dumped and
 -- dropped (then the history is incomplete: `event_history_gaps` says which positions are missing). The
 -- newest partition holding events is never archived. Moving happens in one transaction, so a reader of
--- `event_log` sees the events in exactly one of the two places. Returns the number of events moved.
-CREATE FUNCTION event_partition_archive(partition text) RETURNS bigint
+-- `event_log` sees the events in exactly one of the two places. It holds the log's lock until its transaction
+-- ends: nothing that reads the rows belongs in it (the caller counts them after).
+CREATE FUNCTION event_partition_archive(partition text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = public, pg_temp
 AS
 $$
 DECLARE
-    p     record;
-    moved bigint;
+    p record;
 BEGIN
     SELECT * INTO p FROM event_partitions WHERE name = partition;
     IF NOT FOUND THEN
@@ -189,8 +189,6 @@ BEGIN
     EXECUTE format('ALTER TABLE %I SET SCHEMA archive', partition);
     EXECUTE format('ALTER TABLE archive.events ATTACH PARTITION archive.%I FOR VALUES FROM (%s) TO (%s)',
                    partition, p.from_position, p.to_position);
-    EXECUTE format('SELECT count(*) FROM archive.%I', partition) INTO moved;
-    RETURN moved;
 END
 $$;
 

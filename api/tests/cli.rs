@@ -793,3 +793,80 @@ async fn accounting_documents_are_imported_from_a_directory_on_the_command_line_
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_log_partitions_are_listed_sized_and_archived_from_the_command_line() {
+    let db = projections::postgres::testing::fresh_database()
+        .await
+        .unwrap();
+    let pool = db.pool(2).await.unwrap();
+    let o = cabinet(&db.url, &["events", "partitions"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("new partitions: 1000000 positions each, 2 kept ahead"),
+        "{}",
+        text(&o)
+    );
+    // Bad values are refused, naming the option, and nothing changes.
+    for (args, option) in [
+        (&["events", "partitions", "--size", "0"][..], "--size"),
+        (&["events", "partitions", "--ahead", "101"][..], "--ahead"),
+        (&["events", "archive", "--keep", "0"][..], "--keep"),
+    ] {
+        let o = cabinet(&db.url, args, None);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(option), "{}", text(&o));
+    }
+    // A partition still being written is not archived.
+    let o = cabinet(
+        &db.url,
+        &["events", "archive", "--partition", "events_p0"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("events_p0 is not full"), "{}", text(&o));
+    // Small partitions from the end of the last one on: the three big ones are then full, and all but the
+    // one the last position fell in are archived.
+    sqlx::query(
+        "SELECT setval('events_position_seq', (SELECT max(to_position) - 1 FROM event_partitions))",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let o = cabinet(&db.url, &["events", "partitions", "--size", "10"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("new partitions: 10 positions each, 2 kept ahead"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("events_p3000010"), "{}", text(&o));
+    let o = cabinet(&db.url, &["events", "archive", "--keep", "1"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for name in ["events_p0", "events_p1000000"] {
+        assert!(
+            text(&o).contains(&format!("archived {name}: 0 events")),
+            "{}",
+            text(&o)
+        );
+    }
+    let archived: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM event_partitions WHERE archived ORDER BY from_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(archived, vec!["events_p0", "events_p1000000"]);
+    // An archived partition dropped: the listing says the history is incomplete and exits 1.
+    sqlx::query("DROP TABLE archive.events_p1000000")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = cabinet(&db.url, &["events", "partitions"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("positions 1000000..1999999"),
+        "{}",
+        text(&o)
+    );
+}

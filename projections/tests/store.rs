@@ -1521,7 +1521,9 @@ async fn small_partitions(pool: &PgPool, size: i64) -> i64 {
         .execute(pool)
         .await
         .unwrap();
-    partitions::configure(pool, size, 2).await.unwrap();
+    partitions::configure(pool, Some(size), Some(2))
+        .await
+        .unwrap();
     assert!(partitions::ensure(pool).await.unwrap() >= 1);
     top
 }

@@ -155,29 +155,19 @@ pub async fn events_command(command: EventsCommand, app: &App) -> anyhow::Result
 
 async fn partitions(app: &App, size: Option<i64>, ahead: Option<i32>) -> anyhow::Result<i32> {
     use projections::store::partitions;
-    if size.is_some() || ahead.is_some() {
-        if size.is_some_and(|s| s < 1) {
-            bail!("--size: must be at least 1 position");
-        }
-        if ahead.is_some_and(|a| !(1..=100).contains(&a)) {
-            bail!("--ahead: must be between 1 and 100");
-        }
-        let (current_size, current_ahead): (i64, i32) =
-            sqlx::query_as("SELECT partition_size, ahead FROM event_partitioning")
-                .fetch_one(&app.pool)
-                .await?;
-        partitions::configure(
-            &app.pool,
-            size.unwrap_or(current_size),
-            ahead.unwrap_or(current_ahead),
-        )
-        .await?;
-        partitions::ensure(&app.pool).await?;
+    if size.is_some_and(|s| s < 1) {
+        bail!("--size: must be at least 1 position");
     }
-    let (size, ahead): (i64, i32) =
-        sqlx::query_as("SELECT partition_size, ahead FROM event_partitioning")
-            .fetch_one(&app.pool)
-            .await?;
+    if ahead.is_some_and(|a| !(1..=100).contains(&a)) {
+        bail!("--ahead: must be between 1 and 100");
+    }
+    let (size, ahead) = if size.is_some() || ahead.is_some() {
+        let now = partitions::configure(&app.pool, size, ahead).await?;
+        partitions::ensure(&app.pool).await?;
+        now
+    } else {
+        partitions::settings(&app.pool).await?
+    };
     println!("new partitions: {size} positions each, {ahead} kept ahead");
     println!(
         "{:<24} {:>8} {:>14} {:>14} {:>10} {:>12}",

@@ -101,19 +101,20 @@ pub async fn archive(
     ))
     .execute(&mut *tx)
     .await?;
-    let moved: i64 = sqlx::query_scalar("SELECT event_partition_archive($1)")
+    sqlx::query("SELECT event_partition_archive($1)")
         .bind(name)
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // After the commit, which releases the log's lock: appends wait for none of this.
+    let table = format!("archive.{}", crate::postgres::db::quote_ident(name));
     // Frozen once, an archived partition is skipped by every later vacuum.
-    sqlx::query(&format!(
-        "VACUUM (FREEZE, ANALYZE) archive.{}",
-        crate::postgres::db::quote_ident(name)
-    ))
-    .execute(pool)
-    .await?;
-    Ok(moved)
+    sqlx::query(&format!("VACUUM (FREEZE, ANALYZE) {table}"))
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
 }
 
 /// The live partitions that may be archived while the newest `keep` partitions holding events stay live.
@@ -175,16 +176,33 @@ where
     }
 }
 
+/// The size of the partitions created from now on, and how many empty ones are kept ahead.
+///
+/// # Errors
+/// A database error.
+pub async fn settings(pool: &PgPool) -> Result<(i64, i32), sqlx::Error> {
+    sqlx::query_as("SELECT partition_size, ahead FROM event_partitioning")
+        .fetch_one(pool)
+        .await
+}
+
 /// Sets the size of the partitions created from now on (positions per partition) and how many empty ones
-/// are kept ahead; the existing ones keep theirs.
+/// are kept ahead (each left as it is when `None`); the existing ones keep theirs. Returns both as they now
+/// are.
 ///
 /// # Errors
 /// A size below 1 or an `ahead` outside 1..=100 (the table's checks), or a database error.
-pub async fn configure(pool: &PgPool, size: i64, ahead: i32) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE event_partitioning SET partition_size = $1, ahead = $2")
-        .bind(size)
-        .bind(ahead)
-        .execute(pool)
-        .await?;
-    Ok(())
+pub async fn configure(
+    pool: &PgPool,
+    size: Option<i64>,
+    ahead: Option<i32>,
+) -> Result<(i64, i32), sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE event_partitioning SET partition_size = coalesce($1, partition_size), \
+         ahead = coalesce($2, ahead) RETURNING partition_size, ahead",
+    )
+    .bind(size)
+    .bind(ahead)
+    .fetch_one(pool)
+    .await
 }
